@@ -1,0 +1,45 @@
+// The subcommands of `rctune`, one file each under src/apps/.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace rctune::apps {
+
+struct ShowArgs {
+  std::string workload;
+  std::string trace_file;
+  std::string schedule_text;
+  bool print_source = false;
+  bool print_reference = false;
+};
+
+struct BenchArgs {
+  std::string workload;
+  std::string trace_file;
+  std::string schedule_text;
+  std::string examples_dir;
+  std::string cache_dir;
+  std::string flags;
+  double min_time_s = 0.2;
+  int pin_core = -1;
+  bool flush_cache = false;
+  uint64_t seed = 1;
+  double timeout_s = 60;
+  std::string format = "table";
+  bool check_only = false;  // correctness check only, no timing
+};
+
+int run_show(const ShowArgs& a);
+int run_bench(const BenchArgs& a);
+int run_bench_examples(const BenchArgs& a);
+int run_operators();
+
+// Helpers shared by the subcommands.
+std::string read_text_file(const std::string& path);
+// The schedule text of --trace FILE or --schedule TEXT (where ';' separates steps); empty if neither.
+std::string schedule_text_of(const std::string& trace_file, const std::string& schedule_text);
+// The workload an example schedule file names in its header line "# workload: SPEC".
+std::string example_workload(const std::string& sched_text, const std::string& path);
+
+}  // namespace rctune::apps

@@ -1,0 +1,82 @@
+// JIT compilation of generated C++ into shared objects, with a content-addressed cache.
+//
+// Cache layout (directory: JitOptions::cache_dir, else $XDG_CACHE_HOME/rctune, else
+// ~/.cache/rctune):
+//   <hash>.cpp   the source as compiled (the readable generated kernel, kept for the user)
+//   <hash>.so    the shared object
+//   <hash>.log   compiler output of a failed compile
+//   pch-<hash>/  precompiled Kokkos_Core.hpp for one (compiler, flags) pair
+// <hash> is the XXH3-128 hash of (source, compiler and its version, flags, include dirs, kind).
+// Files are written under temporary names and renamed into place, so concurrent processes that
+// share a cache never see partial files.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rctune::runtime {
+
+enum class SourceKind {
+  Kokkos,  // includes Kokkos_Core.hpp: compiled with the Kokkos include dir and the PCH
+  Plain,   // plain C++ (reference kernels): no Kokkos, no PCH
+};
+
+struct JitOptions {
+  std::string cxx;                        // empty: RCTUNE_JIT_CXX (configure-time compiler)
+  std::string flags;                      // empty: RCTUNE_JIT_FLAGS (-O3 -march=native)
+  std::string cache_dir;                  // empty: $XDG_CACHE_HOME/rctune or ~/.cache/rctune
+  std::vector<std::string> include_dirs;  // extra -I dirs (the Kokkos dir is always added)
+  bool use_pch = true;                    // precompiled Kokkos_Core.hpp for Kokkos sources
+  double timeout_s = 600;                 // a compile running longer is killed (compile_error)
+};
+
+struct CompileResult {
+  bool ok = false;
+  std::string message;      // on failure: the first lines of the compiler output
+  std::string hash;         // cache key (32 hex digits)
+  std::string source_path;  // <cache>/<hash>.cpp
+  std::string so_path;      // <cache>/<hash>.so (exists when ok)
+  std::string log_path;     // <cache>/<hash>.log (exists on failure)
+  double seconds = 0;       // wall time of this call's compile (0 on a cache hit)
+  bool cache_hit = false;
+  bool used_pch = false;    // the PCH was passed to the compiler and not rejected by it
+};
+
+// Flags that every kernel compile adds after JitOptions::flags.
+inline constexpr const char* kJitRequiredFlags = "-std=c++17 -fPIC -shared";
+
+class JitCompiler {
+ public:
+  explicit JitCompiler(JitOptions opts = {});
+
+  // Compiles `source` (a complete translation unit) or returns the cached shared object.
+  // Never throws for compiler errors (ok = false); throws std::runtime_error when the cache
+  // directory cannot be created or written.
+  CompileResult compile(const std::string& source, SourceKind kind) const;
+
+  // Builds the precompiled header now if it does not exist (compile() does so on first use).
+  // Returns the path to pass with -include, or an empty string if it cannot be built.
+  std::string ensure_pch() const;
+
+  const std::string& cache_dir() const { return cache_dir_; }
+  const std::string& cxx() const { return opts_.cxx; }
+  const std::string& flags() const { return opts_.flags; }
+  std::string cache_key(const std::string& source, SourceKind kind) const;
+
+ private:
+  struct PchState;
+  JitOptions opts_;
+  std::shared_ptr<PchState> pch_;  // shared by copies of this compiler
+  std::string cache_dir_;
+  std::string kokkos_include_dir_;
+  std::string compiler_version_;
+};
+
+// Default cache directory: $XDG_CACHE_HOME/rctune, else $HOME/.cache/rctune.
+std::string default_cache_dir();
+
+// Splits a flag string at whitespace (no quoting rules: flags with spaces are not supported).
+std::vector<std::string> split_flags(const std::string& flags);
+
+}  // namespace rctune::runtime

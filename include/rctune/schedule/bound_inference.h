@@ -1,0 +1,41 @@
+// Bound inference for lowering: the region of a tensor that a loop body touches, as a symbolic base
+// (an expression over the loops that are fixed) and a constant extent per dimension.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "rctune/ir/expr.h"
+
+namespace rctune::schedule {
+
+// Inclusive interval [lo, hi] whose bounds are expressions over the fixed variables.
+struct SymbolicInterval {
+  ir::Expr lo, hi;
+};
+
+// Interval of the integer expression e when the variables in `ranging` run over [0, extent) and
+// every other variable is held fixed (it appears in lo and hi as itself). Affine expressions (with
+// constant multipliers, floor division and modulo by positive constants, min and max) are handled;
+// nullopt for anything else that depends on a ranging variable.
+std::optional<SymbolicInterval> symbolic_interval(const ir::Expr& e,
+                                                  const std::vector<ir::VarRange>& ranging);
+
+// The region of a tensor of shape `shape` covered by index tuples `accesses`, per dimension a base
+// (an expression over the fixed variables) and a constant extent, such that every access lies in
+// [base, base + extent) for every value of the ranging variables.
+//  - `ranging`: variables that vary inside the region (inner loops);
+//  - `all_ranges`: ranges of every variable, ranging and fixed, used to bound extents that are not
+//    constant and as a fallback when the symbolic interval is not available.
+// A dimension whose extent would reach the whole shape becomes [0, shape): reads outside a tensor's
+// shape are zero padding and never touch its buffer.
+struct Region {
+  std::vector<ir::Expr> base;
+  std::vector<int64_t> extent;
+};
+Region infer_region(const std::vector<std::vector<ir::Expr>>& accesses,
+                    const std::vector<ir::VarRange>& ranging, const std::vector<ir::VarRange>& all_ranges,
+                    const std::vector<int64_t>& shape);
+
+}  // namespace rctune::schedule

@@ -1,0 +1,161 @@
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "rctune/apps/commands.h"
+#include "rctune/config/workload_file.h"
+#include "rctune/runtime/evaluate.h"
+#include "rctune/schedule/error.h"
+
+namespace fs = std::filesystem;
+
+namespace rctune::apps {
+
+namespace {
+
+runtime::JitOptions jit_options(const BenchArgs& a) {
+  runtime::JitOptions o;
+  o.cache_dir = a.cache_dir;
+  o.flags = a.flags;
+  return o;
+}
+
+runtime::MeasureOptions measure_options(const BenchArgs& a) {
+  runtime::MeasureOptions o;
+  o.seed = a.seed;
+  o.timing.min_time_s = a.min_time_s;
+  o.pin_core = a.pin_core;
+  o.flush_cache = a.flush_cache;
+  o.timeout_s = a.timeout_s;
+  o.check_only = a.check_only;
+  return o;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+nlohmann::json to_json(const std::string& workload, const runtime::Measurement& m) {
+  nlohmann::json j;
+  j["workload"] = workload;
+  j["status"] = runtime::status_name(m.status);
+  j["message"] = m.message;
+  j["median_s"] = m.times.median_s;
+  j["min_s"] = m.times.min_s;
+  j["max_s"] = m.times.max_s;
+  j["iqr_s"] = m.times.iqr_s;
+  j["repeats"] = m.times.repeats;
+  j["gflops"] = m.gflops;
+  j["compile_s"] = m.compile_seconds;
+  j["cache_hit"] = m.cache_hit;
+  j["source"] = m.source_path;
+  j["max_abs_error"] = m.errors.max_abs;
+  j["max_rel_error"] = m.errors.max_rel;
+  return j;
+}
+
+void print_measurement(const std::string& workload, const runtime::Measurement& m) {
+  std::cout << "workload   " << workload << "\n";
+  std::cout << "status     " << runtime::status_name(m.status) << "\n";
+  if (!m.message.empty()) std::cout << "error      " << m.message << "\n";
+  if (m.ok()) {
+    std::cout << "median     " << fmt("%.4f", m.times.median_s * 1e3) << " ms  (min " << fmt("%.4f", m.times.min_s * 1e3)
+              << ", max " << fmt("%.4f", m.times.max_s * 1e3) << ", IQR " << fmt("%.4f", m.times.iqr_s * 1e3) << " ms, "
+              << m.times.repeats << " runs)\n";
+    std::cout << "GFLOP/s    " << fmt("%.2f", m.gflops) << "\n";
+    std::cout << "max error  abs " << fmt("%.3g", m.errors.max_abs) << ", rel " << fmt("%.3g", m.errors.max_rel) << "\n";
+  }
+  std::cout << "compile    " << fmt("%.3f", m.compile_seconds) << " s" << (m.cache_hit ? " (cached)" : "")
+            << (m.used_pch ? " (precompiled Kokkos header)" : "") << "\n";
+  if (!m.source_path.empty()) std::cout << "source     " << m.source_path << "\n";
+}
+
+}  // namespace
+
+int run_bench(const BenchArgs& a) {
+  ir::Workload w = config::load_workload(a.workload);
+  std::string text = schedule_text_of(a.trace_file, a.schedule_text);
+  runtime::Candidate c;
+  try {
+    c = runtime::build_candidate(w, text);
+  } catch (const schedule::ScheduleError& e) {
+    std::cerr << "rctune bench: illegal schedule: " << e.what() << "\n";
+    return 2;
+  }
+  runtime::Measurer measurer(jit_options(a));
+  runtime::Measurement m = runtime::evaluate(measurer, c, measure_options(a));
+  if (a.format == "json") {
+    std::cout << to_json(w.name, m).dump(2) << "\n";
+  } else {
+    print_measurement(w.name, m);
+  }
+  return m.ok() ? 0 : 1;
+}
+
+std::string example_workload(const std::string& sched_text, const std::string& path) {
+  std::istringstream in(sched_text);
+  std::string line;
+  const std::string key = "# workload:";
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) == 0) {
+      std::string spec = line.substr(key.size());
+      spec.erase(0, spec.find_first_not_of(" \t"));
+      spec.erase(spec.find_last_not_of(" \t\r") + 1);
+      if (!spec.empty()) return spec;
+    }
+  }
+  throw std::runtime_error(path + ": no header line \"# workload: SPEC\" naming the workload");
+}
+
+int run_bench_examples(const BenchArgs& a) {
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(a.examples_dir))
+    if (e.path().extension() == ".sched") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) throw std::runtime_error("no example schedules (*.sched) in " + a.examples_dir);
+
+  runtime::Measurer measurer(jit_options(a));
+  runtime::MeasureOptions mo = measure_options(a);
+  nlohmann::json all = nlohmann::json::array();
+  bool table = a.format == "table";
+  if (table) {
+    std::printf("%-18s %-44s %-13s %12s %10s %12s %9s %9s\n", "example", "workload", "status", "median ms",
+                "GFLOP/s", "unsched GF/s", "speedup", "compile s");
+  }
+  int failures = 0;
+  for (const auto& f : files) {
+    std::string text = read_text_file(f.string());
+    std::string spec = example_workload(text, f.string());
+    ir::Workload w = config::load_workload(spec);
+    runtime::Measurement m, base;
+    try {
+      m = runtime::evaluate(measurer, runtime::build_candidate(w, text), mo);
+      if (!a.check_only) base = runtime::evaluate(measurer, runtime::build_candidate(w, ""), mo);
+    } catch (const schedule::ScheduleError& e) {
+      m.status = runtime::Status::CompileError;
+      m.message = std::string("illegal schedule: ") + e.what();
+    }
+    failures += m.ok() ? 0 : 1;
+    if (table) {
+      std::printf("%-18s %-44s %-13s %12.3f %10.2f %12.2f %8.2fx %9.2f\n", f.stem().c_str(), w.name.c_str(),
+                  runtime::status_name(m.status), m.times.median_s * 1e3, m.gflops, base.gflops,
+                  base.gflops > 0 ? m.gflops / base.gflops : 0.0, m.compile_seconds);
+      if (!m.ok()) std::printf("    %s\n", m.message.c_str());
+      std::fflush(stdout);
+    } else {
+      nlohmann::json j = to_json(w.name, m);
+      j["example"] = f.stem().string();
+      j["unscheduled_gflops"] = base.gflops;
+      all.push_back(j);
+    }
+  }
+  if (!table) std::cout << all.dump(2) << "\n";
+  return failures == 0 ? 0 : 1;
+}
+
+}  // namespace rctune::apps

@@ -1,0 +1,91 @@
+#include "rctune/apps/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "rctune/apps/commands.h"
+#include "rctune/build_config.h"
+
+namespace rctune::apps {
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"rctune: tunes tensor kernels by searching schedules of their loop nests", "rctune"};
+  app.set_version_flag("--version", std::string(RCTUNE_VERSION) + " (" + RCTUNE_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+  std::string log_level = "warn";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  ShowArgs show;
+  auto* show_cmd = app.add_subcommand("show", "print a workload's loop nest before and after a schedule");
+  show_cmd->add_option("workload", show.workload, "operator spec (matmul:M=512,N=512,K=512) or workload file")
+      ->required();
+  auto* st = show_cmd->add_option("--trace", show.trace_file, "schedule trace file");
+  show_cmd->add_option("--schedule", show.schedule_text, "schedule trace text (steps separated by ; or newlines)")
+      ->excludes(st);
+  show_cmd->add_flag("--source", show.print_source, "also print the generated Kokkos source");
+  show_cmd->add_flag("--reference", show.print_reference, "also print the reference kernel source");
+
+  BenchArgs bench;
+  auto* bench_cmd = app.add_subcommand("bench", "generate, compile, check and time one scheduled kernel");
+  bench_cmd->add_option("workload", bench.workload, "operator spec or workload file");
+  auto* bt = bench_cmd->add_option("--trace", bench.trace_file, "schedule trace file");
+  bench_cmd->add_option("--schedule", bench.schedule_text, "schedule trace text (steps separated by ; or newlines)")
+      ->excludes(bt);
+  bench_cmd->add_option("--examples", bench.examples_dir,
+                        "run every example schedule (*.sched) in this directory and print a table");
+  bench_cmd->add_option("--cache-dir", bench.cache_dir, "kernel cache (default $XDG_CACHE_HOME/rctune)");
+  bench_cmd->add_option("--flags", bench.flags, "compiler flags for the kernel")->default_str(RCTUNE_JIT_FLAGS);
+  bench_cmd->add_option("--min-time", bench.min_time_s, "time each kernel at least this long (s)")
+      ->capture_default_str();
+  bench_cmd->add_option("--pin-core", bench.pin_core, "pin the worker to this core (-1: no pinning)")
+      ->capture_default_str();
+  bench_cmd->add_flag("--flush-cache", bench.flush_cache, "flush the caches before each timed run");
+  bench_cmd->add_option("--seed", bench.seed, "seed of the random inputs")->capture_default_str();
+  bench_cmd->add_option("--timeout", bench.timeout_s, "seconds a kernel may run before it is killed")
+      ->capture_default_str();
+  bench_cmd->add_flag("--check-only", bench.check_only, "check correctness against the reference, do not time");
+  bench_cmd->add_option("--format", bench.format, "table or json")
+      ->check(CLI::IsMember({"table", "json"}))
+      ->capture_default_str();
+
+  auto* ops_cmd = app.add_subcommand("operators", "list the operator library with parameters");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_level(spdlog::level::from_str(log_level));
+
+  try {
+    if (show_cmd->parsed()) return run_show(show);
+    if (bench_cmd->parsed()) {
+      if (bench.examples_dir.empty() && bench.workload.empty()) {
+        std::cerr << "rctune bench: give a WORKLOAD or --examples DIR\n";
+        return 2;
+      }
+      return bench.examples_dir.empty() ? run_bench(bench) : run_bench_examples(bench);
+    }
+    if (ops_cmd->parsed()) return run_operators();
+  } catch (const std::exception& e) {
+    std::cerr << "rctune: error: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace rctune::apps

@@ -1,0 +1,74 @@
+#include "rctune/runtime/measurer.h"
+
+#include <stdexcept>
+
+namespace rctune::runtime {
+
+Measurer::Measurer(JitOptions jit, WorkerOptions worker) : jit_(std::move(jit)), worker_(std::move(worker)) {}
+
+Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts) {
+  Measurement m;
+  const CompileResult kc = jit_.compile(in.kernel_source, in.kernel_kind);
+  m.compile_seconds += kc.seconds;
+  m.cache_hit = kc.cache_hit;
+  m.used_pch = kc.used_pch;
+  m.source_path = kc.source_path;
+  m.so_path = kc.ok ? kc.so_path : "";
+  if (!kc.ok) {
+    m.status = Status::CompileError;
+    m.message = "kernel does not compile (" + kc.source_path + "):\n" + kc.message;
+    return m;
+  }
+  const CompileResult rc = jit_.compile(in.reference_source, SourceKind::Plain);
+  m.compile_seconds += rc.seconds;
+  if (!rc.ok) {
+    m.status = Status::CompileError;
+    m.message = "reference does not compile (" + rc.source_path + "):\n" + rc.message;
+    return m;
+  }
+
+  WorkerRequest req;
+  req.buffers = in.buffers;
+  req.kernel_so = kc.so_path;
+  req.reference_so = rc.so_path;
+  req.seed = opts.seed;
+  req.reduction_length = in.reduction_length;
+  req.tolerance = opts.tolerance;
+  req.timing = opts.timing;
+  req.pin_core = opts.pin_core;
+  req.flush_cache = opts.flush_cache;
+  req.check_only = opts.check_only;
+  req.test_fault = opts.test_fault;
+
+  WorkerReply reply;
+  try {
+    reply = worker_.request(req, opts.timeout_s);
+  } catch (const std::exception& e) {  // the worker cannot even be started
+    m.status = Status::RuntimeError;
+    m.message = e.what();
+    return m;
+  }
+  switch (reply.kind) {
+    case WorkerReply::Kind::Ok:
+      m.status = reply.response.status;
+      m.message = reply.response.message;
+      m.times = reply.response.times;
+      m.errors = reply.response.errors;
+      break;
+    case WorkerReply::Kind::Timeout:
+      m.status = Status::Timeout;
+      m.message = "kernel timed out: " + reply.message;
+      break;
+    case WorkerReply::Kind::Died:
+      m.status = Status::RuntimeError;
+      m.message = "kernel crashed: " + reply.message;
+      break;
+    case WorkerReply::Kind::ProtocolError:
+      m.status = Status::RuntimeError;
+      m.message = reply.message;
+      break;
+  }
+  return m;
+}
+
+}  // namespace rctune::runtime

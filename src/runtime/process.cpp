@@ -1,0 +1,154 @@
+#include "process.h"
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <poll.h>
+#include <sstream>
+#include <stdexcept>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace rctune::runtime::detail {
+
+ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s) {
+  ProcessResult res;
+  std::vector<char*> cargv;
+  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    res.error = std::string("pipe: ") + std::strerror(errno);
+    return res;
+  }
+  int exec_err[2];  // reports an exec failure from the child
+  if (pipe2(exec_err, O_CLOEXEC) != 0) {
+    res.error = std::string("pipe: ") + std::strerror(errno);
+    close(fds[0]);
+    close(fds[1]);
+    return res;
+  }
+  const pid_t pid = fork();
+  if (pid < 0) {
+    res.error = std::string("fork: ") + std::strerror(errno);
+    close(fds[0]);
+    close(fds[1]);
+    close(exec_err[0]);
+    close(exec_err[1]);
+    return res;
+  }
+  if (pid == 0) {
+    // Child: only async-signal-safe calls until exec.
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, 0);
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    execvp(cargv[0], cargv.data());
+    int e = errno;
+    ssize_t ignored = write(exec_err[1], &e, sizeof e);
+    (void)ignored;
+    _exit(127);
+  }
+  close(fds[1]);
+  close(exec_err[1]);
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  char buf[65536];
+  bool open_out = true;
+  while (open_out) {
+    const double left = std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0) {
+      kill(pid, SIGKILL);
+      res.timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    const int r = poll(&p, 1, static_cast<int>(std::min(left * 1000.0, 1000.0)) + 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r > 0) {
+      const ssize_t n = read(fds[0], buf, sizeof buf);
+      if (n > 0) {
+        res.output.append(buf, static_cast<size_t>(n));
+      } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        open_out = false;
+      }
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int e = 0;
+  if (read(exec_err[0], &e, sizeof e) == static_cast<ssize_t>(sizeof e)) {
+    res.error = "cannot run '" + argv[0] + "': " + std::strerror(e);
+  }
+  close(exec_err[0]);
+  if (WIFEXITED(status)) {
+    res.exited = !res.timed_out;
+    res.exit_code = WEXITSTATUS(status);
+  } else if (WIFSIGNALED(status)) {
+    res.signal = WTERMSIG(status);
+  }
+  return res;
+}
+
+std::string signal_description(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  const char* desc = sigdescr_np(sig);
+  std::string s = abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+  if (desc) s += std::string(" (") + desc + ")";
+  return s;
+}
+
+std::string temp_suffix() {
+  static std::atomic<unsigned> counter{0};
+  return ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter.fetch_add(1));
+}
+
+void write_file_atomic(const std::string& path, const std::string& data) {
+  const std::string tmp = path + temp_suffix();
+  {
+    std::ofstream f(tmp, std::ios::binary);
+    f << data;
+    f.close();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw std::runtime_error("cannot write '" + tmp + "'");
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = errno;
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(e));
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+void make_dirs(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec && !std::filesystem::is_directory(path)) {
+    throw std::runtime_error("cannot create directory '" + path + "': " + ec.message());
+  }
+}
+
+}  // namespace rctune::runtime::detail

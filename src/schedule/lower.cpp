@@ -1,0 +1,789 @@
+// Lowering a schedule state to the loop-nest IR (in the manner of TVM's schedule_ops).
+//
+// Per stage:
+//  - loops: the stage's leaves in order. A loop variable is named after its loop ("i.0"); when one of
+//    a stage's leaf names is already used by a loop that encloses the stage (compute_at nests), all
+//    of that stage's loops are prefixed with the stage name ("C.local.i"), so names stay unique along
+//    every path from the kernel's root and readable.
+//  - root axis values are rebuilt from the leaves through the relations, last relation first:
+//    split parent = sum_c child_c * prod(extents of later children), fuse parents by div/mod.
+//  - guards: a loop that may run past its extent (the parent of a non-dividing split, directly or
+//    through the outer children and fused loops derived from it) is checked where that can no longer
+//    be seen further up (a root axis or the inner child of a split); a stage placed with compute_at
+//    whose region may leave its tensor's shape checks its root values against the shape. Each check
+//    is placed just inside the innermost loop its condition uses.
+//  - reductions: the identity is stored before the outermost reduction leaf (or before
+//    init_before), in its own loops over the spatial leaves from that point inwards.
+//  - compute_at: the stage is computed at the beginning of the attach loop's body over the region its
+//    readers inside that loop touch in one iteration; an intermediate tensor is allocated there with
+//    the region's extents and every access is rebased by the region's base.
+//  - reverse_compute_at: the (elementwise) stage is computed at the end of the attach loop's body over
+//    the region of the producer that one iteration wrote.
+//  - compute_inline: the stage's body is substituted into its readers.
+//  - padding: a read whose index may leave the tensor's shape (bound of the index over the stage's
+//    axes) becomes select(in_bounds, read, 0).
+//
+// Buffers: the tensors of the workload as defined (State::original_workload_ptr(), declaration
+// order) are the kernel's parameters, intermediates included, as the kernel ABI requires. A stage
+// placed with compute_at whose tensor is not an output gets a buffer of its region's shape at the
+// attach point (same name, scope Local when the stage says Global), shadowing the parameter of that
+// name if there is one. Tensors that scheduling created (cache stages) and that are not placed with
+// compute_at are allocated at the kernel's top with their full shape (scope Heap when the stage says
+// Global).
+#include "rctune/schedule/lower.h"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <set>
+
+#include "rctune/schedule/bound_inference.h"
+#include "rctune/schedule/error.h"
+
+namespace rctune::schedule {
+
+using ir::BinOp;
+using ir::Expr;
+using ir::Stmt;
+using ir::VarBinding;
+using ir::VarRange;
+
+namespace {
+
+struct Guard {
+  Expr cond;
+  int level = -1;       // leaf position just inside which the check goes; -1: around the whole nest
+  bool spatial = true;  // uses no reduction leaf (applies to the reduction's initialisation too)
+};
+
+enum class BufKind { Param, AllocRoot, AllocAttach, None };
+
+struct Info {
+  int idx = 0;
+  const ir::Stage* st = nullptr;
+  const StageSchedule* sch = nullptr;
+  const ir::Tensor* tensor = nullptr;
+  size_t nsp = 0, nred = 0;
+  Attach::Kind kind = Attach::Kind::Root;
+  int parent = -1, parent_pos = -1;
+  std::vector<std::vector<int>> at_children, rev_children;  // per leaf position
+  std::vector<std::string> leaf_names;                      // final loop variable names
+  std::vector<VarRange> axis_ranges;                        // axes then reduce axes (workload names)
+  Expr eff;                                                 // body with inlining and padding
+  // region
+  int region_state = 0;  // 0 not done, 1 in progress, 2 done
+  std::vector<int64_t> root_ext;
+  std::vector<Expr> base;
+  std::vector<int64_t> loop_ext;
+  std::vector<Expr> loop_val;
+  std::vector<Expr> root_val;
+  std::vector<Guard> guards;
+  // buffer
+  BufKind buf = BufKind::None;
+  bool rebased = false;
+  std::vector<Expr> buf_base;
+  ir::BufferDecl decl;
+};
+
+std::string attach_text(const Info& s) {
+  const Attach& a = s.sch->attach;
+  std::string k = a.kind == Attach::Kind::At ? "compute_at" : "reverse_compute_at";
+  return k + "(" + s.st->output + ", " + a.stage + ", " + a.loop + ")";
+}
+
+class Lowerer {
+ public:
+  explicit Lowerer(const State& state) : state_(state), w_(state.workload()) {}
+
+  ir::LoweredFunc run() {
+    setup();
+    build_tree();
+    for (auto& s : infos_)
+      if (s.kind != Attach::Kind::Inline && s.parent < 0) assign_names(s.idx, {});
+    for (auto& s : infos_)
+      if (s.kind != Attach::Kind::Inline) compute_region(s.idx);
+    assign_buffers();
+
+    std::vector<Stmt> stmts;
+    for (auto& s : infos_)
+      if (s.kind == Attach::Kind::Root) stmts.push_back(emit_stage(s.idx));
+    Stmt body = ir::make_seq(std::move(stmts));
+    for (auto it = infos_.rbegin(); it != infos_.rend(); ++it)
+      if (it->buf == BufKind::AllocRoot) body = ir::make_allocate(it->decl, body);
+
+    ir::LoweredFunc f;
+    f.name = w_.name;
+    for (const auto& t : param_workload().tensors)
+      f.params.push_back(ir::BufferDecl{t.name, t.dtype, t.shape, ir::MemScope::Global});
+    f.outputs = w_.outputs;
+    f.body = body;
+    return f;
+  }
+
+ private:
+  const State& state_;
+  const ir::Workload& w_;
+  std::vector<Info> infos_;
+  std::map<std::string, int> by_name_;
+
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw ScheduleError("lower(" + w_.name + "): " + msg);
+  }
+
+  // The kernel's parameters are the tensors of the workload as defined (before scheduling added
+  // cache stages), so that the kernel and the reference take the same buffers.
+  const ir::Workload& param_workload() const {
+    auto o = state_.original_workload_ptr();
+    return o ? *o : w_;
+  }
+
+  int info_of(const std::string& tensor) const {
+    auto it = by_name_.find(tensor);
+    return it == by_name_.end() ? -1 : it->second;
+  }
+
+  // ------------------------------------------------------------------ setup and inlining
+
+  void setup() {
+    if (state_.stages().size() != w_.stages.size())
+      fail("the schedule has a different number of stages than the workload");
+    infos_.resize(w_.stages.size());
+    for (size_t i = 0; i < w_.stages.size(); ++i) {
+      Info& s = infos_[i];
+      s.idx = static_cast<int>(i);
+      s.st = &w_.stages[i];
+      s.sch = state_.stages()[i].get();
+      if (s.sch->stage != s.st->output)
+        fail("schedule stage " + s.sch->stage + " does not match workload stage " + s.st->output);
+      s.tensor = w_.find_tensor(s.st->output);
+      if (!s.tensor) fail("stage " + s.st->output + " writes an undeclared tensor");
+      s.nsp = s.st->axes.size();
+      s.nred = s.st->reduce_axes.size();
+      if (s.sch->loops.size() < s.nsp + s.nred) fail("stage " + s.st->output + " has fewer loops than axes");
+      for (int l : s.sch->leaves)
+        if (l < 0 || static_cast<size_t>(l) >= s.sch->loops.size())
+          fail("stage " + s.st->output + " has a leaf that is not one of its loops");
+      for (const auto& a : s.st->axes) s.axis_ranges.push_back(VarRange{a.name, a.extent});
+      for (const auto& a : s.st->reduce_axes) s.axis_ranges.push_back(VarRange{a.name, a.extent});
+      s.kind = s.sch->attach.kind;
+      s.at_children.resize(s.sch->leaves.size());
+      s.rev_children.resize(s.sch->leaves.size());
+      by_name_[s.st->output] = s.idx;
+    }
+    for (auto& s : infos_) {
+      if (s.kind == Attach::Kind::Inline) {
+        if (s.st->op != ir::ReduceOp::None)
+          fail("stage " + s.st->output + " is a reduction and cannot be inlined");
+        if (w_.role(s.st->output) == ir::TensorRole::Output)
+          fail("stage " + s.st->output + " computes an output and cannot be inlined");
+      }
+      s.eff = effective_body(s);
+    }
+  }
+
+  // The stage's body with inlined stages substituted and padding selects on reads that may leave
+  // their tensor's shape, over the stage's own axis names.
+  Expr effective_body(const Info& s) {
+    struct Mut : ir::ExprMutator {
+      Lowerer* self;
+      const Info* s;
+      Expr mutate_load(const ir::Load& n, const Expr&) override {
+        std::vector<Expr> idx;
+        for (const auto& i : n.indices) idx.push_back(mutate(i));
+        const ir::Tensor* t = self->w_.find_tensor(n.buffer);
+        if (!t) self->fail("stage " + s->st->output + " reads undeclared tensor " + n.buffer);
+        if (t->shape.size() != idx.size())
+          self->fail("stage " + s->st->output + " reads " + n.buffer + " with the wrong number of indices");
+        Expr value;
+        int pi = self->info_of(n.buffer);
+        if (pi >= 0 && self->infos_[pi].kind == Attach::Kind::Inline) {
+          const Info& p = self->infos_[pi];
+          std::vector<VarBinding> b;
+          for (size_t d = 0; d < p.nsp; ++d) b.push_back(VarBinding{p.st->axes[d].name, idx[d]});
+          value = ir::substitute(p.eff, b);
+        } else {
+          value = ir::load(n.buffer, idx);
+        }
+        Expr cond;
+        for (size_t d = 0; d < idx.size(); ++d) {
+          int64_t lo = 0, hi = 0;
+          Expr i = ir::simplify(idx[d], s->axis_ranges);
+          bool known = ir::bound_of(i, s->axis_ranges, &lo, &hi);
+          if (!known || lo < 0) {
+            Expr c = ir::binary(BinOp::GE, idx[d], ir::int_imm(0));
+            cond = cond ? ir::binary(BinOp::And, cond, c) : c;
+          }
+          if (!known || hi >= t->shape[d]) {
+            Expr c = ir::binary(BinOp::LT, idx[d], ir::int_imm(t->shape[d]));
+            cond = cond ? ir::binary(BinOp::And, cond, c) : c;
+          }
+        }
+        return cond ? ir::select(cond, value, ir::float_imm(0.0)) : value;
+      }
+    } m;
+    m.self = this;
+    m.s = &s;
+    return m.mutate(s.st->body);
+  }
+
+  // ------------------------------------------------------------------ placement tree and names
+
+  void build_tree() {
+    for (auto& s : infos_) {
+      if (s.kind != Attach::Kind::At && s.kind != Attach::Kind::ReverseAt) continue;
+      int t = info_of(s.sch->attach.stage);
+      if (t < 0) fail(attach_text(s) + ": there is no stage " + s.sch->attach.stage);
+      if (t == s.idx) fail(attach_text(s) + ": a stage cannot be placed inside itself");
+      Info& target = infos_[t];
+      if (target.kind == Attach::Kind::Inline)
+        fail(attach_text(s) + ": stage " + target.st->output + " is inlined and has no loops");
+      int loop = target.sch->find_loop(s.sch->attach.loop);
+      if (loop < 0)
+        fail(attach_text(s) + ": stage " + target.st->output + " has no loop " + s.sch->attach.loop);
+      int pos = target.sch->leaf_position(loop);
+      if (pos < 0)
+        fail(attach_text(s) + ": loop " + s.sch->attach.loop + " of " + target.st->output +
+             " no longer exists (it was split or fused)");
+      s.parent = t;
+      s.parent_pos = pos;
+      if (s.kind == Attach::Kind::At) {
+        target.at_children[static_cast<size_t>(pos)].push_back(s.idx);
+      } else {
+        target.rev_children[static_cast<size_t>(pos)].push_back(s.idx);
+      }
+    }
+    for (const auto& s : infos_) {
+      int cur = s.parent;
+      for (size_t steps = 0; cur >= 0; ++steps) {
+        if (steps > infos_.size()) fail("stage " + s.st->output + " is placed inside a cycle of stages");
+        cur = infos_[static_cast<size_t>(cur)].parent;
+      }
+    }
+  }
+
+  void assign_names(int si, const std::set<std::string>& scope) {
+    Info& s = infos_[static_cast<size_t>(si)];
+    std::vector<std::string> names;
+    for (int l : s.sch->leaves) names.push_back(s.sch->loops[static_cast<size_t>(l)].name);
+    bool clash =
+        std::any_of(names.begin(), names.end(), [&](const std::string& n) { return scope.count(n) > 0; });
+    std::string prefix = s.st->output + ".";
+    while (clash) {
+      for (auto& n : names) n = prefix + n;
+      clash =
+          std::any_of(names.begin(), names.end(), [&](const std::string& n) { return scope.count(n) > 0; });
+    }
+    s.leaf_names = names;
+    std::set<std::string> inner = scope;
+    for (size_t p = 0; p < names.size(); ++p) {
+      inner.insert(names[p]);
+      for (int c : s.at_children[p]) assign_names(c, inner);
+      for (int c : s.rev_children[p]) assign_names(c, inner);
+    }
+  }
+
+  // Ranges of the loops that enclose stage s (not its own), outermost first.
+  std::vector<VarRange> scope_ranges(const Info& s) const {
+    if (s.parent < 0) return {};
+    const Info& p = infos_[static_cast<size_t>(s.parent)];
+    std::vector<VarRange> r = scope_ranges(p);
+    for (int q = 0; q <= s.parent_pos; ++q) r.push_back(leaf_range(p, q));
+    return r;
+  }
+  VarRange leaf_range(const Info& s, int pos) const {
+    int l = s.sch->leaves[static_cast<size_t>(pos)];
+    return VarRange{s.leaf_names[static_cast<size_t>(pos)], s.loop_ext[static_cast<size_t>(l)]};
+  }
+  std::vector<VarRange> own_ranges(const Info& s) const {
+    std::vector<VarRange> r = scope_ranges(s);
+    for (size_t p = 0; p < s.leaf_names.size(); ++p) r.push_back(leaf_range(s, static_cast<int>(p)));
+    return r;
+  }
+
+  bool nested_in(int si, int ancestor) const {
+    for (int cur = infos_[static_cast<size_t>(si)].parent; cur >= 0;
+         cur = infos_[static_cast<size_t>(cur)].parent)
+      if (cur == ancestor) return true;
+    return false;
+  }
+
+  // ------------------------------------------------------------------ regions, loop values, guards
+
+  // The body of stage s over its loop variables (root values substituted), before rebasing.
+  Expr body_over_loops(const Info& s) const {
+    std::vector<VarBinding> b;
+    for (size_t r = 0; r < s.nsp + s.nred; ++r) b.push_back(VarBinding{s.axis_ranges[r].name, s.root_val[r]});
+    return ir::substitute(s.eff, b);
+  }
+
+  static std::vector<std::vector<Expr>> loads_of(const Expr& e, const std::string& tensor) {
+    struct V : ir::ExprVisitor {
+      const std::string* t;
+      std::vector<std::vector<Expr>> out;
+      using ir::ExprVisitor::visit;
+      void visit(const ir::Load& n) override {
+        if (n.buffer == *t) out.push_back(n.indices);
+        ir::ExprVisitor::visit(n);
+      }
+    } v;
+    v.t = &tensor;
+    v.visit(e);
+    return v.out;
+  }
+
+  void compute_region(int si) {
+    Info& s = infos_[static_cast<size_t>(si)];
+    if (s.region_state == 2) return;
+    if (s.region_state == 1)
+      fail("the placement of stage " + s.st->output + " depends on itself (circular compute_at placements)");
+    s.region_state = 1;
+    if (s.parent >= 0) compute_region(s.parent);
+
+    for (const auto& a : s.st->axes) s.root_ext.push_back(a.extent);
+    for (const auto& a : s.st->reduce_axes) s.root_ext.push_back(a.extent);
+    s.base.assign(s.nsp + s.nred, ir::int_imm(0));
+    if (s.kind == Attach::Kind::At) {
+      infer_at_region(s);
+    } else if (s.kind == Attach::Kind::ReverseAt) {
+      infer_reverse_region(s);
+    }
+    // Loop extents.
+    s.loop_ext.assign(s.sch->loops.size(), -1);
+    for (size_t r = 0; r < s.nsp + s.nred; ++r) s.loop_ext[r] = s.root_ext[r];
+    for (const auto& rel : s.sch->relations) {
+      if (rel.kind == Relation::Kind::Split) {
+        const SplitRel& sp = rel.split;
+        if (sp.children.size() != sp.inner_factors.size() + 1)
+          fail("stage " + s.st->output + " has a malformed split");
+        int64_t prod = 1;
+        for (auto f : sp.inner_factors) {
+          if (f <= 0) fail("stage " + s.st->output + " has a split factor that is not positive");
+          prod *= f;
+        }
+        int64_t pe = s.loop_ext[static_cast<size_t>(sp.parent)];
+        s.loop_ext[static_cast<size_t>(sp.children[0])] = (pe + prod - 1) / prod;
+        for (size_t c = 1; c < sp.children.size(); ++c)
+          s.loop_ext[static_cast<size_t>(sp.children[c])] = sp.inner_factors[c - 1];
+      } else {
+        int64_t prod = 1;
+        for (int p : rel.fuse.parents) prod *= s.loop_ext[static_cast<size_t>(p)];
+        s.loop_ext[static_cast<size_t>(rel.fuse.child)] = prod;
+      }
+    }
+    for (int l : s.sch->leaves)
+      if (s.loop_ext[static_cast<size_t>(l)] < 1) fail("stage " + s.st->output + ": a loop has no extent");
+    compute_values_and_guards(s);
+    s.region_state = 2;
+  }
+
+  // compute_at: the region of s that its readers inside the attach loop touch in one iteration.
+  void infer_at_region(Info& s) {
+    Info& t = infos_[static_cast<size_t>(s.parent)];
+    const int pos = s.parent_pos;
+    std::vector<VarRange> outer = own_ranges(t);  // t's scope and all of t's leaves
+    const std::vector<int64_t>& shape = s.tensor->shape;
+    std::vector<Expr> lo(s.nsp), hi(s.nsp);
+    std::vector<bool> full(s.nsp, false);
+    bool any = false;
+    for (auto& r : infos_) {
+      if (r.idx == s.idx || r.kind == Attach::Kind::Inline) continue;
+      if (nested_in(r.idx, s.idx)) continue;  // reads what s produced in the same iteration
+      auto eff_loads = loads_of(r.eff, s.st->output);
+      if (eff_loads.empty()) continue;
+      // The reader must run inside loop `pos` of t: t itself or a stage placed there (transitively).
+      std::vector<int> chain;
+      if (r.idx != t.idx) {
+        int cur = r.idx;
+        while (cur >= 0 && infos_[static_cast<size_t>(cur)].parent != t.idx) {
+          chain.push_back(cur);
+          cur = infos_[static_cast<size_t>(cur)].parent;
+        }
+        if (cur < 0 || infos_[static_cast<size_t>(cur)].parent_pos < pos)
+          fail(attach_text(s) + ": stage " + r.st->output + " reads " + s.st->output +
+               " outside that loop, so the region computed there would not be available to it");
+        chain.push_back(cur);
+      }
+      for (int c : chain) compute_region(c);
+      compute_region(r.idx);
+      std::vector<VarRange> ranging;
+      for (size_t p = static_cast<size_t>(pos) + 1; p < t.leaf_names.size(); ++p)
+        ranging.push_back(leaf_range(t, static_cast<int>(p)));
+      for (int c : chain) {
+        const Info& ci = infos_[static_cast<size_t>(c)];
+        for (size_t p = 0; p < ci.leaf_names.size(); ++p)
+          ranging.push_back(leaf_range(ci, static_cast<int>(p)));
+      }
+      std::vector<VarRange> all = own_ranges(r);
+      for (const auto& x : ranging)
+        if (std::none_of(all.begin(), all.end(), [&](const VarRange& y) { return y.name == x.name; }))
+          all.push_back(x);
+      auto accesses = loads_of(body_over_loops(r), s.st->output);
+      Region reg = infer_region(accesses, ranging, all, shape);
+      for (size_t d = 0; d < s.nsp; ++d) {
+        if (reg.extent[d] >= shape[d]) full[d] = true;
+        if (full[d]) continue;
+        Expr rlo = reg.base[d], rhi = ir::simplify(reg.base[d] + ir::int_imm(reg.extent[d] - 1), outer);
+        if (!any) {
+          lo[d] = rlo;
+          hi[d] = rhi;
+        } else {
+          lo[d] = union_bound(lo[d], rlo, true, outer);
+          hi[d] = union_bound(hi[d], rhi, false, outer);
+        }
+      }
+      any = true;
+    }
+    if (!any) return;  // nothing reads it there: compute the whole tensor
+    for (size_t d = 0; d < s.nsp; ++d) {
+      if (full[d]) continue;
+      Expr diff = ir::simplify(hi[d] - lo[d], outer);
+      int64_t l = 0, h = 0;
+      int64_t e = shape[d];
+      if (auto i = diff.as<ir::IntImm>()) {
+        e = i->value + 1;
+      } else if (ir::bound_of(diff, outer, &l, &h)) {
+        e = h + 1;
+      }
+      if (e >= shape[d]) continue;
+      s.root_ext[d] = std::max<int64_t>(e, 1);
+      s.base[d] = lo[d];
+    }
+  }
+
+  static Expr union_bound(const Expr& a, const Expr& b, bool want_min, const std::vector<VarRange>& ranges) {
+    Expr d = ir::simplify(a - b, ranges);
+    if (auto i = d.as<ir::IntImm>()) return (want_min == (i->value <= 0)) ? a : b;
+    return ir::binary(want_min ? BinOp::Min : BinOp::Max, a, b);
+  }
+
+  // reverse_compute_at: the region of the producer written in one iteration of the attach loop,
+  // mapped to s's axes through s's elementwise reads of the producer.
+  void infer_reverse_region(Info& s) {
+    const Info& p = infos_[static_cast<size_t>(s.parent)];
+    const int pos = s.parent_pos;
+    if (s.st->op != ir::ReduceOp::None)
+      fail(attach_text(s) + ": only an elementwise stage can be placed with reverse_compute_at");
+    auto reads = loads_of(s.eff, p.st->output);
+    if (reads.empty()) fail(attach_text(s) + ": stage " + s.st->output + " does not read " + p.st->output);
+    std::vector<int> dim_of_axis(s.nsp, -1);
+    auto not_elementwise = [&]() {
+      fail(attach_text(s) + ": stage " + s.st->output + " must read " + p.st->output +
+           " elementwise (every index one of its own axes, the same in every read)");
+    };
+    for (size_t k = 0; k < reads.size(); ++k) {
+      for (size_t d = 0; d < reads[k].size(); ++d) {
+        auto v = reads[k][d].as<ir::Var>();
+        if (!v) not_elementwise();
+        int a = -1;
+        for (size_t x = 0; x < s.nsp; ++x)
+          if (s.st->axes[x].name == v->name) a = static_cast<int>(x);
+        if (a < 0) not_elementwise();
+        if (k == 0) {
+          if (dim_of_axis[static_cast<size_t>(a)] >= 0) not_elementwise();
+          dim_of_axis[static_cast<size_t>(a)] = static_cast<int>(d);
+        } else if (dim_of_axis[static_cast<size_t>(a)] != static_cast<int>(d)) {
+          not_elementwise();
+        }
+      }
+    }
+    std::vector<VarRange> ranging;
+    for (size_t q = static_cast<size_t>(pos) + 1; q < p.leaf_names.size(); ++q)
+      ranging.push_back(leaf_range(p, static_cast<int>(q)));
+    std::vector<Expr> written(p.root_val.begin(), p.root_val.begin() + static_cast<long>(p.nsp));
+    Region reg = infer_region({written}, ranging, own_ranges(p), p.tensor->shape);
+    for (size_t a = 0; a < s.nsp; ++a) {
+      int d = dim_of_axis[a];
+      if (d < 0) continue;
+      int64_t e = reg.extent[static_cast<size_t>(d)];
+      if (e >= s.root_ext[a]) continue;
+      s.root_ext[a] = e;
+      s.base[a] = reg.base[static_cast<size_t>(d)];
+    }
+  }
+
+  void compute_values_and_guards(Info& s) {
+    const auto& loops = s.sch->loops;
+    s.loop_val.assign(loops.size(), Expr());
+    for (size_t p = 0; p < s.sch->leaves.size(); ++p)
+      s.loop_val[static_cast<size_t>(s.sch->leaves[p])] = ir::var(s.leaf_names[p]);
+    std::vector<char> exceed(loops.size(), 0);
+    std::vector<Expr> conds;
+    auto ext = [&](int l) { return s.loop_ext[static_cast<size_t>(l)]; };
+    for (auto it = s.sch->relations.rbegin(); it != s.sch->relations.rend(); ++it) {
+      if (it->kind == Relation::Kind::Split) {
+        const SplitRel& sp = it->split;
+        Expr v;
+        int64_t stride = 1;
+        for (size_t c = sp.children.size(); c-- > 0;) {
+          const Expr& cv = s.loop_val[static_cast<size_t>(sp.children[c])];
+          if (!cv)
+            fail("stage " + s.st->output + ": loop " + loops[static_cast<size_t>(sp.children[c])].name +
+                 " is neither a leaf nor derived");
+          Expr term = cv * ir::int_imm(stride);
+          v = v ? term + v : term;
+          stride *= ext(sp.children[c]);
+          if (c > 0 && exceed[static_cast<size_t>(sp.children[c])])
+            conds.push_back(ir::binary(BinOp::LT, cv, ir::int_imm(ext(sp.children[c]))));
+        }
+        s.loop_val[static_cast<size_t>(sp.parent)] = v;
+        exceed[static_cast<size_t>(sp.parent)] =
+            stride != ext(sp.parent) || exceed[static_cast<size_t>(sp.children[0])];
+      } else {
+        const FuseRel& fu = it->fuse;
+        const Expr& cv = s.loop_val[static_cast<size_t>(fu.child)];
+        if (!cv)
+          fail("stage " + s.st->output + ": loop " + loops[static_cast<size_t>(fu.child)].name +
+               " is neither a leaf nor derived");
+        int64_t inner = 1;
+        for (size_t p = fu.parents.size(); p-- > 0;) {
+          Expr v = inner == 1 ? cv : cv / ir::int_imm(inner);
+          if (p > 0) v = v % ir::int_imm(ext(fu.parents[p]));
+          s.loop_val[static_cast<size_t>(fu.parents[p])] = v;
+          inner *= ext(fu.parents[p]);
+        }
+        exceed[static_cast<size_t>(fu.parents[0])] = exceed[static_cast<size_t>(fu.child)];
+      }
+    }
+    std::vector<VarRange> ranges = own_ranges(s);
+    std::vector<VarRange> scope = scope_ranges(s);
+    s.root_val.clear();
+    for (size_t r = 0; r < s.nsp + s.nred; ++r) {
+      if (!s.loop_val[r])
+        fail("stage " + s.st->output + ": axis " + loops[r].name + " is not derived from the leaves");
+      if (exceed[r]) conds.push_back(ir::binary(BinOp::LT, s.loop_val[r], ir::int_imm(s.root_ext[r])));
+      s.root_val.push_back(ir::simplify(s.base[r] + s.loop_val[r], ranges));
+    }
+    // Regions of compute_at / reverse_compute_at stages may leave the tensor's shape.
+    for (size_t r = 0; r < s.nsp; ++r) {
+      if (s.kind != Attach::Kind::At && s.kind != Attach::Kind::ReverseAt) break;
+      int64_t full = s.st->axes[r].extent;
+      int64_t lo = 0, hi = 0;
+      bool known = ir::bound_of(s.base[r], scope, &lo, &hi);
+      if (!known || lo < 0) conds.push_back(ir::binary(BinOp::GE, s.root_val[r], ir::int_imm(0)));
+      if (!known || hi + s.root_ext[r] - 1 >= full)
+        conds.push_back(ir::binary(BinOp::LT, s.root_val[r], ir::int_imm(full)));
+    }
+    s.guards.clear();
+    for (const auto& c0 : conds) {
+      Expr c = ir::simplify(c0, ranges);
+      if (auto i = c.as<ir::IntImm>(); i && i->value != 0) continue;
+      Guard g;
+      g.cond = c;
+      for (const auto& v : ir::free_vars(c)) {
+        for (size_t p = 0; p < s.leaf_names.size(); ++p) {
+          if (s.leaf_names[p] != v) continue;
+          g.level = std::max(g.level, static_cast<int>(p));
+          if (loops[static_cast<size_t>(s.sch->leaves[p])].reduce) g.spatial = false;
+        }
+      }
+      bool dup = std::any_of(s.guards.begin(), s.guards.end(),
+                             [&](const Guard& x) { return ir::structural_equal(x.cond, g.cond); });
+      if (!dup) s.guards.push_back(g);
+    }
+  }
+
+  // ------------------------------------------------------------------ buffers
+
+  void assign_buffers() {
+    for (auto& s : infos_) {
+      if (s.kind == Attach::Kind::Inline) continue;
+      s.buf_base.assign(s.nsp, ir::int_imm(0));
+      s.decl = ir::BufferDecl{s.tensor->name, s.tensor->dtype, s.tensor->shape, ir::MemScope::Global};
+      const bool is_param = param_workload().find_tensor(s.st->output) != nullptr;
+      if (w_.role(s.st->output) == ir::TensorRole::Output) {
+        s.buf = BufKind::Param;
+      } else if (s.kind == Attach::Kind::At) {
+        s.buf = BufKind::AllocAttach;
+        s.rebased = true;
+        for (size_t d = 0; d < s.nsp; ++d) {
+          s.buf_base[d] = s.base[d];
+          s.decl.shape[d] = s.root_ext[d];
+        }
+        s.decl.scope = s.sch->scope == ir::MemScope::Global ? ir::MemScope::Local : s.sch->scope;
+      } else if (is_param) {
+        s.buf = BufKind::Param;
+      } else {
+        s.buf = BufKind::AllocRoot;
+        s.decl.scope = s.sch->scope == ir::MemScope::Global ? ir::MemScope::Heap : s.sch->scope;
+      }
+    }
+  }
+
+  Expr rebase(const Expr& e) const {
+    struct M : ir::ExprMutator {
+      const Lowerer* self;
+      Expr mutate_load(const ir::Load& n, const Expr& me) override {
+        Expr x = ir::ExprMutator::mutate_load(n, me);
+        int pi = self->info_of(n.buffer);
+        if (pi < 0 || !self->infos_[static_cast<size_t>(pi)].rebased) return x;
+        const Info& p = self->infos_[static_cast<size_t>(pi)];
+        auto l = x.as<ir::Load>();
+        std::vector<Expr> idx;
+        for (size_t d = 0; d < l->indices.size(); ++d) idx.push_back(l->indices[d] - p.buf_base[d]);
+        return ir::load(l->buffer, idx);
+      }
+    } m;
+    m.self = this;
+    return m.mutate(e);
+  }
+
+  // ------------------------------------------------------------------ emission
+
+  Stmt wrap_guards(const Info& s, int level, bool init, Stmt body) const {
+    Expr cond;
+    for (const auto& g : s.guards) {
+      if (g.level != level || (init && !g.spatial)) continue;
+      cond = cond ? ir::binary(BinOp::And, cond, g.cond) : g.cond;
+    }
+    return cond ? ir::make_if(cond, body) : body;
+  }
+
+  Stmt emit_stage(int si) const {
+    const Info& s = infos_[static_cast<size_t>(si)];
+    const auto& leaves = s.sch->leaves;
+    const int n = static_cast<int>(leaves.size());
+    std::vector<VarRange> ranges = own_ranges(s);
+    auto simp = [&](const Expr& e) { return ir::simplify(e, ranges); };
+
+    std::vector<Expr> idx;
+    for (size_t d = 0; d < s.nsp; ++d) idx.push_back(simp(s.root_val[d] - s.buf_base[d]));
+    Expr value = simp(rebase(body_over_loops(s)));
+    Stmt compute;
+    const bool reduce = s.st->op != ir::ReduceOp::None;
+    if (!reduce) {
+      compute = ir::make_store(s.tensor->name, idx, value);
+    } else {
+      Expr cur = ir::load(s.tensor->name, idx);
+      Expr upd;
+      switch (s.st->op) {
+        case ir::ReduceOp::Sum:
+          upd = cur + value;
+          break;
+        case ir::ReduceOp::Max:
+          upd = ir::binary(BinOp::Max, cur, value);
+          break;
+        case ir::ReduceOp::Min:
+          upd = ir::binary(BinOp::Min, cur, value);
+          break;
+        case ir::ReduceOp::None:
+          break;
+      }
+      compute = ir::make_store(s.tensor->name, idx, upd);
+    }
+
+    // Where the reduction's initialisation goes.
+    int q = -1;
+    Stmt init;
+    if (reduce) {
+      if (!s.sch->init_before.empty()) {
+        int l = s.sch->find_loop(s.sch->init_before);
+        q = l < 0 ? -1 : s.sch->leaf_position(l);
+        if (q < 0)
+          fail("decompose_reduction(" + s.st->output + ", " + s.sch->init_before +
+               "): the loop is not a current loop of the stage");
+      } else {
+        q = n;
+        for (int p = 0; p < n; ++p)
+          if (s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])].reduce) {
+            q = p;
+            break;
+          }
+      }
+      for (int p = 0; p < q; ++p)
+        if (s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])].reduce)
+          fail("stage " + s.st->output +
+               ": the reduction's initialisation would be placed inside reduction loop " +
+               s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])].name);
+      Stmt st = ir::make_store(s.tensor->name, idx, ir::float_imm(s.st->init_value()));
+      for (int p = n - 1; p >= q; --p) {
+        const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
+        if (lv.reduce) continue;
+        st = wrap_guards(s, p, true, st);
+        st = ir::make_for(s.leaf_names[static_cast<size_t>(p)],
+                          s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind,
+                          st);
+      }
+      init = st;
+    }
+
+    Stmt inner = compute;
+    if (q == n) inner = ir::make_seq({init, inner});
+    for (int p = n - 1; p >= 0; --p) {
+      std::vector<Stmt> body;
+      std::vector<ir::BufferDecl> allocs;
+      for (int c : s.at_children[static_cast<size_t>(p)]) {
+        body.push_back(emit_stage(c));
+        const Info& ci = infos_[static_cast<size_t>(c)];
+        if (ci.buf == BufKind::AllocAttach) allocs.push_back(ci.decl);
+      }
+      body.push_back(inner);
+      for (int c : s.rev_children[static_cast<size_t>(p)]) body.push_back(emit_stage(c));
+      Stmt b = wrap_guards(s, p, false, ir::make_seq(std::move(body)));
+      for (auto it = allocs.rbegin(); it != allocs.rend(); ++it) b = ir::make_allocate(*it, b);
+      const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
+      inner =
+          ir::make_for(s.leaf_names[static_cast<size_t>(p)],
+                       s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind, b);
+      if (q == p) inner = ir::make_seq({init, inner});
+    }
+    return wrap_guards(s, -1, false, inner);
+  }
+};
+
+// Renames loop variables by position (preorder) so that naming does not change the hash.
+Stmt canonicalize(const Stmt& s, std::vector<VarBinding>& names, int& counter) {
+  if (!s) return s;
+  auto sub = [&](const Expr& e) { return ir::substitute(e, names); };
+  switch (s.kind()) {
+    case ir::StmtKind::For: {
+      auto f = s.as<ir::For>();
+      std::string nn = "v" + std::to_string(counter++);
+      names.push_back(VarBinding{f->var, ir::var(nn)});
+      Stmt b = canonicalize(f->body, names, counter);
+      names.pop_back();
+      return ir::make_for(nn, f->extent, f->for_kind, f->bind, b);
+    }
+    case ir::StmtKind::Seq: {
+      std::vector<Stmt> v;
+      for (const auto& x : s.as<ir::Seq>()->stmts) v.push_back(canonicalize(x, names, counter));
+      return ir::make_seq(std::move(v));
+    }
+    case ir::StmtKind::Store: {
+      auto st = s.as<ir::Store>();
+      std::vector<Expr> idx;
+      for (const auto& i : st->indices) idx.push_back(sub(i));
+      return ir::make_store(st->buffer, idx, sub(st->value));
+    }
+    case ir::StmtKind::IfThenElse: {
+      auto i = s.as<ir::IfThenElse>();
+      Stmt t = canonicalize(i->then_case, names, counter);
+      Stmt e = canonicalize(i->else_case, names, counter);
+      return Stmt(std::make_shared<ir::IfThenElse>(sub(i->cond), t, e));
+    }
+    case ir::StmtKind::Allocate: {
+      auto a = s.as<ir::Allocate>();
+      return ir::make_allocate(a->buffer, canonicalize(a->body, names, counter));
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+ir::LoweredFunc lower(const State& state) {
+  Lowerer l(state);
+  return l.run();
+}
+
+uint64_t structural_hash(const State& state) {
+  ir::LoweredFunc f = lower(state);
+  std::vector<VarBinding> names;
+  int counter = 0;
+  f.body = canonicalize(f.body, names, counter);
+  std::string text = ir::to_string(f);
+  return XXH3_64bits(text.data(), text.size());
+}
+
+}  // namespace rctune::schedule

@@ -1,0 +1,73 @@
+#include <memory>
+
+#include "common.h"
+
+namespace rctune::schedule {
+
+using namespace detail;
+
+namespace {
+
+// Why a stage does not count as unscheduled, or empty.
+std::string scheduled_because(const State& s, const StageSchedule& st) {
+  const StageSchedule def = [&] {
+    StageSchedule d = default_stage_schedule(*s.workload().find_stage(st.stage));
+    return d;
+  }();
+  if (!st.relations.empty()) return "its loops have been split or fused";
+  if (st.leaves != def.leaves) return "its loops have been reordered";
+  for (const auto& l : st.loops) {
+    if (annotated(l)) return "loop " + l.name + " is " + annotation_text(l);
+  }
+  if (st.attach.kind == Attach::Kind::Inline) return "it is inlined";
+  if (st.attach.kind != Attach::Kind::Root) return "it is placed at loop " + st.attach.loop + " of " + st.attach.stage;
+  if (!st.init_before.empty()) return "its reduction has been decomposed";
+  const auto at = attached_at(s, st.stage, "");
+  if (!at.empty()) return "stage " + at[0] + " is placed at one of its loops";
+  return "";
+}
+
+}  // namespace
+
+State cache_write(const State& s, const std::string& stage, ir::MemScope scope) {
+  const std::string call = call_text("cache_write", {stage, scope_text(scope)});
+  if (scope == ir::MemScope::Global) fail(call, "the scope must be local, shared or heap");
+  const StageSchedule& st = get_stage(s, call, stage);
+  const ir::Stage& ist = get_ir_stage(s, call, stage);
+  const std::string why = scheduled_because(s, st);
+  if (!why.empty()) fail(call, "stage " + stage + " is already scheduled (" + why + "); apply cache_write first");
+  const std::string name = stage + "." + scope_text(scope);
+  if (s.workload().find_tensor(name)) fail(call, "a tensor named " + name + " already exists");
+
+  const ir::Workload& w = s.workload();
+  auto nw = std::make_shared<ir::Workload>(w);
+  const ir::Tensor* t = w.find_tensor(stage);
+  ir::Tensor cache{name, t->shape, t->dtype};
+  for (size_t i = 0; i < nw->tensors.size(); ++i) {
+    if (nw->tensors[i].name == stage) {
+      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i), cache);
+      break;
+    }
+  }
+  ir::Stage compute = ist;
+  compute.output = name;
+  ir::Stage copy;
+  copy.output = stage;
+  copy.axes = ist.axes;
+  copy.op = ir::ReduceOp::None;
+  std::vector<ir::Expr> idx;
+  for (const auto& a : ist.axes) idx.push_back(ir::var(a.name));
+  copy.body = ir::load(name, idx);
+  const int si = w.stage_index(stage);
+  nw->stages[si] = copy;
+  nw->stages.insert(nw->stages.begin() + si, compute);
+
+  std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
+  StageSchedule cs = default_stage_schedule(compute);
+  cs.scope = scope;
+  stages[si] = std::make_shared<const StageSchedule>(default_stage_schedule(copy));
+  stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(cs));
+  return finish(s.with_workload(nw, std::move(stages)), call);
+}
+
+}  // namespace rctune::schedule

@@ -1,0 +1,51 @@
+// Helpers shared by the primitive implementations (internal to the schedule module).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rctune/schedule/primitives.h"
+#include "rctune/schedule/state.h"
+
+namespace rctune::schedule::detail {
+
+// Builds "name(a, b, c)".
+std::string call_text(const std::string& name, const std::vector<std::string>& args);
+std::string factors_text(const std::vector<int64_t>& factors);  // "[None, 8]"
+std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+const char* scope_text(ir::MemScope s);
+const char* level_text(ir::BindLevel b);
+
+// Looks things up or throws PrimitiveError(call, reason).
+const StageSchedule& get_stage(const State& s, const std::string& call, const std::string& stage);
+const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage);
+int get_loop(const StageSchedule& st, const std::string& call, const std::string& loop);  // any loop
+int get_leaf(const StageSchedule& st, const std::string& call, const std::string& loop);  // a leaf
+
+[[noreturn]] void fail(const std::string& call, const std::string& reason);
+
+// Root extents of a stage: axes then reduce axes.
+std::vector<int64_t> root_extents(const ir::Stage& st);
+int64_t extent_of(const State& s, const StageSchedule& st, int loop);
+
+// Stages placed (compute_at / reverse_compute_at) at a loop of `stage` (or at any loop when loop
+// is empty).
+std::vector<std::string> attached_at(const State& s, const std::string& stage, const std::string& loop);
+
+// Describes annotations of a loop for messages: "parallel", "vectorized", "bound to team", ...
+std::string annotation_text(const LoopVar& l);
+bool annotated(const LoopVar& l);
+
+// Checks a stage's placement (attach point exists, readers inside, no cycle); empty when fine.
+std::string check_attach(const State& s, const StageSchedule& st);
+
+// compute_at / reverse_compute_at: places `stage` at `loop` of `target` with the given kind.
+State place_stage(const State& s, const std::string& prim, const std::string& stage, const std::string& target,
+                  const std::string& loop, Attach::Kind kind);
+
+// Appends the step and checks the whole state's invariants; a violation is reported as the
+// primitive's error.
+State finish(const State& s, const std::string& call);
+
+}  // namespace rctune::schedule::detail

@@ -1,0 +1,26 @@
+#include "common.h"
+
+namespace rctune::schedule {
+
+using namespace detail;
+
+State unroll(const State& s, const std::string& stage, const std::string& loop) {
+  const std::string call = call_text("unroll", {stage, loop});
+  const StageSchedule& st = get_stage(s, call, stage);
+  if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
+  const int idx = get_leaf(st, call, loop);
+  const LoopVar& l = st.loops[idx];
+  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  if (st.attach.kind == Attach::Kind::Root) {
+    const int64_t e = extent_of(s, st, idx);
+    if (e > kMaxUnrollExtent) {
+      fail(call, "loop " + loop + " has " + std::to_string(e) + " iterations; unroll loops of at most " +
+                     std::to_string(kMaxUnrollExtent) + " (split it first)");
+    }
+  }
+  StageSchedule ns = st;
+  ns.loops[idx].kind = ir::ForKind::Unrolled;
+  return finish(s.with_stage(ns), call);
+}
+
+}  // namespace rctune::schedule

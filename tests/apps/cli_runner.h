@@ -1,0 +1,40 @@
+// Runs the real `rctune` binary (path from $RCTUNE_BIN, set by CTest) and captures its output.
+#pragma once
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <sys/wait.h>
+
+namespace rctune::testing {
+
+struct CliResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline std::string rctune_bin() {
+  const char* b = std::getenv("RCTUNE_BIN");
+  return b ? b : "rctune";
+}
+
+inline std::string source_dir() {
+  const char* s = std::getenv("RCTUNE_SOURCE_DIR");
+  return s ? s : ".";
+}
+
+inline CliResult run_rctune(const std::string& args) {
+  CliResult r;
+  std::string cmd = rctune_bin() + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  std::array<char, 4096> buf{};
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace rctune::testing

@@ -1,0 +1,369 @@
+// generate_kernel: the generated Kokkos source compiles, runs and agrees with the reference.
+#include "codegen/codegen_test_util.h"
+
+namespace rctune::codegen::testing {
+namespace {
+
+::testing::Environment* const kKokkos = ::testing::AddGlobalTestEnvironment(new KokkosEnvironment);
+
+LoweredFunc func(const Workload& w, Stmt body) {
+  LoweredFunc fn;
+  fn.name = w.name;
+  fn.params = params_of(w);
+  fn.outputs = w.outputs;
+  fn.body = std::move(body);
+  return fn;
+}
+
+// for i parallel, j, k: the unscheduled matmul.
+TEST(Kernel, PlainMatmulNestMatchesReference) {
+  Workload w = matmul_workload(24, 40, 16);
+  Stmt body = loop("i", 24,
+                   loop("j", 40,
+                        make_seq({st("C", {v("i"), v("j")}, f(0.0)),
+                                  loop("k", 16,
+                                       st("C", {v("i"), v("j")},
+                                          ld("C", {v("i"), v("j")}) +
+                                              ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")})))})),
+                   ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "#include <Kokkos_Core.hpp>"));
+  EXPECT_TRUE(contains(code, "extern \"C\" void rctune_kernel(void* const* buffers)"));
+  EXPECT_TRUE(contains(code, "float* __restrict__ A = static_cast<float*>(buffers[0]);"));
+  EXPECT_TRUE(contains(code, "Kokkos::RangePolicy"));
+  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t i)"));
+  EXPECT_TRUE(contains(code, "C[i * 40 + j]"));
+  EXPECT_TRUE(contains(code, "Kokkos::fence();"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// An 8x48 register tile: C.local is unrolled textually and lives in 24 vector registers.
+Stmt register_tile_matmul(int64_t M, int64_t N, int64_t K, int64_t TM, int64_t TN, int64_t lanes) {
+  int64_t tn = TN / lanes;
+  auto jj = v("j.1") * lanes + v("j.2");
+  auto tile = [&](Stmt s) {
+    return loop("i.1", TM, loop("j.1", tn, loop("j.2", lanes, s, ForKind::Vectorized), ForKind::Unrolled),
+                ForKind::Unrolled);
+  };
+  Expr row = v("i.0") * TM + v("i.1");
+  Expr col = v("j.0") * TN + jj;
+  Stmt init = tile(st("C.local", {v("i.1"), jj}, f(0.0)));
+  Stmt update = loop("k", K,
+                     tile(st("C.local", {v("i.1"), jj},
+                             ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld("B", {v("k"), col}))));
+  Stmt write = tile(st("C", {row, col}, ld("C.local", {v("i.1"), jj})));
+  return loop("i.0", M / TM,
+              loop("j.0", N / TN,
+                   make_allocate(buf("C.local", {TM, TN}, MemScope::Local), make_seq({init, update, write}))),
+              ForKind::Parallel);
+}
+
+TEST(Kernel, RegisterTileBecomesVectorAccumulators) {
+  Workload w = matmul_workload(16, 96, 24);
+  LoweredFunc fn = func(w, register_tile_matmul(16, 96, 24, 8, 48, 16));
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "typedef float v16f __attribute__((vector_size(64)));"));
+  EXPECT_TRUE(contains(code, "v16f C_local_0_0 = {}, C_local_0_1 = {}, C_local_0_2 = {};"));
+  EXPECT_TRUE(contains(code, "C_local_7_2"));
+  EXPECT_FALSE(contains(code, "C_local["));  // no accumulator array
+  EXPECT_FALSE(contains(code, "C_local_8_0"));
+  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&B["));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+TEST(Kernel, VectorWidthFollowsTargetAndExtent) {
+  Workload w = matmul_workload(8, 64, 8);
+  // 32 lanes on a 64-byte target: two v16f per row; on a 32-byte target: four v8f.
+  LoweredFunc fn = func(w, register_tile_matmul(8, 64, 8, 4, 64, 32));
+  std::string wide = generate_kernel(fn, Target{Space::Host, 64}).code;
+  EXPECT_TRUE(contains(wide, "v16f C_local_0_0 = {}, C_local_0_1 = {}, C_local_0_2 = {}, C_local_0_3 = {};"));
+  std::string narrow = generate_kernel(fn, Target{Space::Host, 32}).code;
+  EXPECT_TRUE(contains(narrow, "typedef float v8f __attribute__((vector_size(32)));"));
+  EXPECT_TRUE(contains(narrow, "C_local_3_7"));
+  EXPECT_EQ(check_against_reference(fn, w, Target{Space::Host, 32}), "");
+}
+
+// M = 20 and N = 40 split by 8 and 16: guards; the guard on the vector lane forces a scalar loop.
+TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
+  Workload w = matmul_workload(20, 40, 16);
+  Expr i = v("i.0") * 8 + v("i.1");
+  Expr j = v("j.0") * 16 + v("j.1");
+  Expr jguard = binary(BinOp::LT, j, c(40));
+  Stmt init = loop("j.0", 3, loop("j.1", 16, make_if(jguard, st("C", {i, j}, f(0.0))), ForKind::Vectorized));
+  Stmt upd = loop("k", 16,
+                  loop("j.0", 3,
+                       loop("j.1", 16,
+                            make_if(jguard, st("C", {i, j},
+                                               ld("C", {i, j}) + ld("A", {i, v("k")}) * ld("B", {v("k"), j}))),
+                            ForKind::Vectorized)));
+  Stmt body = loop("i.0", 3, loop("i.1", 8, make_if(binary(BinOp::LT, i, c(20)), make_seq({init, upd}))),
+                   ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "#pragma omp simd"));
+  EXPECT_TRUE(contains(code, "guard depends on j.1"));
+  EXPECT_TRUE(contains(code, "if (i_0 * 8 + i_1 < 20) {"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Strided, padded conv2d: Y[n, k, p, q] += X[n, c, 2p + r - 1, 2q + s - 1] * W[k, c, r, s].
+TEST(Kernel, PaddedStridedConvReadMatchesReference) {
+  Workload w;
+  w.name = "conv2d_nchw:test";
+  w.tensors = {tensor("X", {1, 2, 7, 7}), tensor("W", {3, 2, 3, 3}), tensor("Y", {1, 3, 4, 4})};
+  w.stages = {stage("Y", {{"n", 1}, {"k", 3}, {"p", 4}, {"q", 4}}, {{"c", 2}, {"r", 3}, {"s", 3}}, ReduceOp::Sum,
+                    ld("X", {v("n"), v("c"), v("p") * 2 + v("r") - c(1), v("q") * 2 + v("s") - c(1)}) *
+                        ld("W", {v("k"), v("c"), v("r"), v("s")}))};
+  w.outputs = {"Y"};
+  Expr h = v("p") * 2 + v("r") - c(1);
+  Expr x = v("q") * 2 + v("s") - c(1);
+  Expr inb = binary(BinOp::And,
+                    binary(BinOp::And, binary(BinOp::GE, h, c(0)), binary(BinOp::LT, h, c(7))),
+                    binary(BinOp::And, binary(BinOp::GE, x, c(0)), binary(BinOp::LT, x, c(7))));
+  Expr xv = select(inb, ld("X", {c(0), v("c"), h, x}), f(0.0));
+  std::vector<Expr> yi{c(0), v("k"), v("p"), v("q")};
+  Stmt body = loop(
+      "k", 3,
+      loop("p", 4,
+           loop("q", 4,
+                make_seq({st("Y", yi, f(0.0)),
+                          loop("c", 2,
+                               loop("r", 3,
+                                    loop("s", 3,
+                                         st("Y", yi, ld("Y", yi) + xv * ld("W", {v("k"), v("c"), v("r"), v("s")}))),
+                                    ForKind::Unrolled))})),
+           ForKind::Parallel),
+      ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "MDRangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::Rank<2>"));
+  EXPECT_TRUE(contains(code, " ? X["));
+  EXPECT_TRUE(contains(code, " : 0.0f"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Y[i, j] = relu(X[i, j] + b[j]) with i, j.0 parallel (MDRange) and j.1 vectorized.
+TEST(Kernel, MDRangeWithVectorizedBiasReluMatchesReference) {
+  Workload w;
+  w.name = "bias_relu";
+  w.tensors = {tensor("X", {6, 64}), tensor("b", {64}), tensor("Y", {6, 64})};
+  w.stages = {stage("Y", {{"i", 6}, {"j", 64}}, {}, ReduceOp::None,
+                    unary(UnOp::Relu, ld("X", {v("i"), v("j")}) + ld("b", {v("j")})))};
+  w.outputs = {"Y"};
+  Expr j = v("j.0") * 16 + v("j.1");
+  Stmt body = loop("i", 6,
+                   loop("j.0", 4,
+                        loop("j.1", 16,
+                             st("Y", {v("i"), j},
+                                unary(UnOp::Relu, ld("X", {v("i"), j}) + ld("b", {j}))),
+                             ForKind::Vectorized),
+                        ForKind::Parallel),
+                   ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "Kokkos::Rank<2>"));
+  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t i, const int64_t j_0)"));
+  EXPECT_TRUE(contains(code, "rctune_max<v16f>("));
+  EXPECT_TRUE(contains(code, "rctune_vstore(&Y[i * 64 + j_0 * 16]"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// League over row blocks, A rows cached in team scratch, team threads over rows, vector lanes over j.
+TEST(Kernel, TeamNestWithSharedScratchMatchesReference) {
+  Workload w = matmul_workload(16, 24, 12);
+  Stmt fill = loop("t", 48,
+                   st("A.shared", {v("t") / c(12), v("t") % c(12)},
+                      ld("A", {v("i.0") * 4 + v("t") / c(12), v("t") % c(12)})),
+                   ForKind::Parallel, BindLevel::Team);
+  Expr row = v("i.0") * 4 + v("i.1");
+  Stmt compute = loop(
+      "i.1", 4,
+      loop("j", 24,
+           make_seq({st("C", {row, v("j")}, f(0.0)),
+                     loop("k", 12,
+                          st("C", {row, v("j")},
+                             ld("C", {row, v("j")}) + ld("A.shared", {v("i.1"), v("k")}) * ld("B", {v("k"), v("j")})))}),
+           ForKind::Vectorized, BindLevel::Vector),
+      ForKind::Parallel, BindLevel::Team);
+  Stmt body = loop("i.0", 4, make_allocate(buf("A.shared", {4, 12}, MemScope::Shared), make_seq({fill, compute})),
+                   ForKind::Parallel, BindLevel::League);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "Kokkos::TeamPolicy"));
+  EXPECT_TRUE(contains(code, "set_scratch_size(0, Kokkos::PerTeam("));
+  EXPECT_TRUE(contains(code, "team_scratch(0).get_shmem_aligned("));
+  EXPECT_TRUE(contains(code, "Kokkos::TeamThreadRange(team"));
+  EXPECT_TRUE(contains(code, "Kokkos::ThreadVectorRange(team"));
+  EXPECT_TRUE(contains(code, "team.team_barrier();"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Softmax rows: M max= X; E = exp(X - M); S += E; Y = E / S.
+TEST(Kernel, SoftmaxStagesMatchReference) {
+  Workload w;
+  w.name = "softmax:test";
+  w.tensors = {tensor("X", {8, 32}), tensor("M", {8}), tensor("E", {8, 32}), tensor("S", {8}), tensor("Y", {8, 32})};
+  Expr xij = ld("X", {v("i"), v("j")});
+  w.stages = {stage("M", {{"i", 8}}, {{"j", 32}}, ReduceOp::Max, xij),
+              stage("E", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
+              stage("S", {{"i", 8}}, {{"j", 32}}, ReduceOp::Sum, ld("E", {v("i"), v("j")})),
+              stage("Y", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, ld("E", {v("i"), v("j")}) / ld("S", {v("i")}))};
+  w.outputs = {"Y"};
+  Stmt body = loop(
+      "i", 8,
+      make_seq({st("M", {v("i")}, f(-INFINITY)),
+                loop("j", 32, st("M", {v("i")}, binary(BinOp::Max, ld("M", {v("i")}), xij))),
+                loop("j", 32, st("E", {v("i"), v("j")}, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
+                     ForKind::Vectorized),
+                st("S", {v("i")}, f(0.0)),
+                loop("j", 32, st("S", {v("i")}, ld("S", {v("i")}) + ld("E", {v("i"), v("j")}))),
+                loop("j", 32, st("Y", {v("i"), v("j")}, ld("E", {v("i"), v("j")}) / ld("S", {v("i")})),
+                     ForKind::Vectorized)}),
+      ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "expf("));
+  EXPECT_TRUE(contains(code, "(-__builtin_huge_valf())"));
+  EXPECT_TRUE(contains(code, "exp has no vector form here"));
+  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&E[i * 32 + 16]) / S[i]"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// A local row buffer indexed by a loop variable stays an aligned stack array; no parallel loop
+// gives plain serial code.
+TEST(Kernel, LocalBufferWithVariableIndexIsStackArray) {
+  Workload w = matmul_workload(4, 20, 6);
+  Stmt body = loop(
+      "i", 4,
+      make_allocate(buf("row", {20}, MemScope::Local),
+                    make_seq({loop("j", 20, st("row", {v("j")}, f(0.0))),
+                              loop("k", 6,
+                                   loop("j", 20,
+                                        st("row", {v("j")},
+                                           ld("row", {v("j")}) + ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")})))),
+                              loop("j", 20, st("C", {v("i"), v("j")}, ld("row", {v("j")})))})));
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "alignas(64) float row[20];"));
+  EXPECT_FALSE(contains(code, "parallel_for"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// B packed once per call into a heap panel; a per-iteration heap buffer gets one slot per thread.
+TEST(Kernel, HeapBuffersMatchReference) {
+  Workload w = matmul_workload(12, 32, 10);
+  Stmt pack = loop("k", 10, loop("j", 32, st("B.pack", {v("k"), v("j")}, ld("B", {v("k"), v("j")}))),
+                   ForKind::Parallel);
+  Stmt compute = loop(
+      "i", 12,
+      make_allocate(
+          buf("acc", {32}, MemScope::Heap),
+          make_seq({loop("j", 32, st("acc", {v("j")}, f(0.0)), ForKind::Vectorized),
+                    loop("k", 10,
+                         loop("j", 32,
+                              st("acc", {v("j")},
+                                 ld("acc", {v("j")}) + ld("A", {v("i"), v("k")}) * ld("B.pack", {v("k"), v("j")})),
+                              ForKind::Vectorized)),
+                    loop("j", 32, st("C", {v("i"), v("j")}, ld("acc", {v("j")})), ForKind::Vectorized)})),
+      ForKind::Parallel);
+  LoweredFunc fn = func(w, make_allocate(buf("B.pack", {10, 32}, MemScope::Heap), make_seq({pack, compute})));
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "rctune_alloc(sizeof(float) * 320)"));
+  EXPECT_TRUE(contains(code, "UniqueToken<Kokkos::DefaultExecutionSpace> acc_token;"));
+  EXPECT_TRUE(contains(code, "acc_token.acquire()"));
+  EXPECT_TRUE(contains(code, "rctune_free(B_pack);"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Elementwise math in f64 (serial), and the math functions of every unary operator.
+TEST(Kernel, UnaryMathMatchesReference) {
+  Workload w;
+  w.name = "math";
+  w.tensors = {tensor("X", {3, 16}, DType::F64), tensor("U", {3, 16}), tensor("Y", {3, 16}, DType::F64),
+               tensor("Z", {3, 16})};
+  Expr x = ld("X", {v("i"), v("j")});
+  Expr e = unary(UnOp::Gelu, x) + unary(UnOp::Sigmoid, x) + unary(UnOp::Rsqrt, x * x + f(1.0)) +
+           unary(UnOp::Tanh, x) + unary(UnOp::Abs, x) + unary(UnOp::Relu, unary(UnOp::Neg, x)) +
+           unary(UnOp::Sqrt, unary(UnOp::Abs, x)) + unary(UnOp::Log, f(1.0) + x * x) + unary(UnOp::Erf, x) +
+           binary(BinOp::Min, x, f(0.25));
+  Expr zx = ld("Y", {v("i"), v("j")});
+  Expr ez = unary(UnOp::Gelu, ld("U", {v("i"), v("j")})) * f(0.5) + unary(UnOp::Sigmoid, zx);
+  w.stages = {stage("Y", {{"i", 3}, {"j", 16}}, {}, ReduceOp::None, e),
+              stage("Z", {{"i", 3}, {"j", 16}}, {}, ReduceOp::None, ez)};
+  w.outputs = {"Y", "Z"};
+  Stmt body = make_seq({loop("i", 3, loop("j", 16, st("Y", {v("i"), v("j")}, e))),
+                        loop("i", 3, loop("j", 16, st("Z", {v("i"), v("j")}, ez)))});
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "double rctune_gelu(double x)"));
+  EXPECT_TRUE(contains(code, "float rctune_gelu(float x)"));
+  EXPECT_TRUE(contains(code, "erf form"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Vector lowering in f64 with max/abs/neg and a fused, divided index.
+TEST(Kernel, FusedIndexAndF64VectorsMatchReference) {
+  Workload w;
+  w.name = "f64_vec";
+  w.tensors = {tensor("X", {4, 8, 16}, DType::F64), tensor("Y", {4, 8, 16}, DType::F64)};
+  auto val = [](Expr x) {
+    return binary(BinOp::Max, unary(UnOp::Abs, unary(UnOp::Neg, x)) * f(0.5), x) + c(2);
+  };
+  w.stages = {stage("Y", {{"a", 4}, {"b", 8}, {"j", 16}}, {}, ReduceOp::None, val(ld("X", {v("a"), v("b"), v("j")})))};
+  w.outputs = {"Y"};
+  Expr a = v("ab") / c(8), b = v("ab") % c(8);
+  Stmt body = loop("ab", 32, loop("j", 16, st("Y", {a, b, v("j")}, val(ld("X", {a, b, v("j")}))), ForKind::Vectorized),
+                   ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "typedef double v8d __attribute__((vector_size(64)));"));
+  EXPECT_TRUE(contains(code, "ab / 8"));
+  EXPECT_TRUE(contains(code, "ab % 8"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+TEST(Kernel, LargeUnrolledLoopGetsPragma) {
+  Workload w = matmul_workload(2, 2, 200);
+  Stmt body = loop("i", 2,
+                   loop("j", 2,
+                        make_seq({st("C", {v("i"), v("j")}, f(0.0)),
+                                  loop("k", 200,
+                                       st("C", {v("i"), v("j")},
+                                          ld("C", {v("i"), v("j")}) +
+                                              ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")})),
+                                       ForKind::Unrolled)})));
+  std::string code = generate_kernel(func(w, body)).code;
+  EXPECT_TRUE(contains(code, "#pragma GCC unroll 16"));
+}
+
+TEST(Kernel, CudaTargetUsesThreadVectorRangeAndNoVectorTypes) {
+  Workload w = matmul_workload(16, 96, 24);
+  KernelSource ks = generate_kernel(func(w, register_tile_matmul(16, 96, 24, 8, 48, 16)), Target{Space::Cuda, 64});
+  EXPECT_TRUE(contains(ks.code, "Kokkos::ThreadVectorRange("));
+  EXPECT_TRUE(contains(ks.code, "Kokkos::TeamPolicy"));
+  EXPECT_FALSE(contains(ks.code, "vector_size"));
+  EXPECT_TRUE(ks.uses_kokkos);
+}
+
+TEST(Kernel, RejectsEmptyBodyAndBadVectorWidth) {
+  Workload w = matmul_workload(2, 2, 2);
+  LoweredFunc fn = func(w, Stmt());
+  EXPECT_THROW(generate_kernel(fn), std::invalid_argument);
+  fn.body = st("C", {c(0), c(0)}, f(0.0));
+  EXPECT_THROW(generate_kernel(fn, Target{Space::Host, 48}), std::invalid_argument);
+}
+
+TEST(Kernel, AccessToUndeclaredBufferIsAnError) {
+  Workload w = matmul_workload(2, 2, 2);
+  LoweredFunc fn = func(w, st("C", {c(0), c(0)}, ld("nowhere", {c(0)})));
+  try {
+    generate_kernel(fn);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), "nowhere"));
+  }
+}
+
+}  // namespace
+}  // namespace rctune::codegen::testing

@@ -1,0 +1,201 @@
+// Helpers for the lowering tests: schedules edited by hand (independent of the primitives) and a
+// numerical check of a lowered state against the workload's reference evaluation.
+#pragma once
+
+#include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "rctune/ir/interpreter.h"
+#include "rctune/ir/parser.h"
+#include "rctune/ir/stmt.h"
+#include "rctune/schedule/lower.h"
+#include "rctune/schedule/state.h"
+#include "rctune/schedule/trace.h"
+
+namespace rctune::schedule::lowertest {
+
+inline std::shared_ptr<const ir::Workload> parse(const std::string& text, const std::string& name) {
+  return std::make_shared<const ir::Workload>(ir::parse_workload(text, name));
+}
+
+// C[i, j] += A[i, k] * B[k, j], built with the ir constructors.
+inline std::shared_ptr<const ir::Workload> matmul(int64_t m, int64_t n, int64_t k) {
+  auto w = std::make_shared<ir::Workload>();
+  w->name = "matmul";
+  w->tensors = {{"A", {m, k}}, {"B", {k, n}}, {"C", {m, n}}};
+  ir::Stage s;
+  s.output = "C";
+  s.axes = {{"i", m}, {"j", n}};
+  s.reduce_axes = {{"k", k}};
+  s.op = ir::ReduceOp::Sum;
+  s.body = ir::load("A", {ir::var("i"), ir::var("k")}) * ir::load("B", {ir::var("k"), ir::var("j")});
+  w->stages = {s};
+  w->outputs = {"C"};
+  return w;
+}
+
+inline std::shared_ptr<const ir::Workload> batch_matmul() {
+  return parse(
+      "A: f32[3, 8, 6]\nB: f32[3, 6, 10]\nC: f32[3, 8, 10]\n"
+      "C[b, i, j] += A[b, i, k] * B[b, k, j]\n",
+      "batch_matmul");
+}
+
+// Strided (2), padded (1) convolution.
+inline std::shared_ptr<const ir::Workload> conv2d() {
+  return parse(
+      "X: f32[1, 3, 17, 17]\nW: f32[4, 3, 3, 3]\nY: f32[1, 4, 9, 9]\n"
+      "Y[n, k, h, w] += X[n, c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n",
+      "conv2d");
+}
+
+inline std::shared_ptr<const ir::Workload> softmax() {
+  return parse(
+      "X: f32[6, 10]\nM: f32[6]\nE: f32[6, 10]\nS: f32[6]\nY: f32[6, 10]\n"
+      "M[i] max= X[i, j]\n"
+      "E[i, j] = exp(X[i, j] - M[i])\n"
+      "S[i] += E[i, j]\n"
+      "Y[i, j] = E[i, j] / S[i]\n"
+      "outputs: Y\n",
+      "softmax");
+}
+
+inline std::shared_ptr<const ir::Workload> dense_gelu() {
+  return parse(
+      "A: f32[12, 7]\nB: f32[7, 9]\nbias: f32[9]\nC: f32[12, 9]\nD: f32[12, 9]\nY: f32[12, 9]\n"
+      "C[i, j] += A[i, k] * B[k, j]\n"
+      "D[i, j] = C[i, j] + bias[j]\n"
+      "Y[i, j] = gelu(D[i, j])\n"
+      "outputs: Y\n",
+      "dense_gelu");
+}
+
+// The state reached by applying a trace (the primitives) to the unscheduled workload.
+inline State scheduled(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
+  return apply_trace(State(w), trace);
+}
+
+inline int loop_index(const StageSchedule& s, const std::string& name) {
+  int l = s.find_loop(name);
+  EXPECT_GE(l, 0) << "no loop " << name;
+  return l;
+}
+
+inline int leaf_pos(const StageSchedule& s, int loop) {
+  for (size_t p = 0; p < s.leaves.size(); ++p)
+    if (s.leaves[p] == loop) return static_cast<int>(p);
+  return -1;
+}
+
+// split(loop, [None, f1, ...]): children loop.0 .. loop.n replace the loop in the leaf order.
+inline void split(StageSchedule& s, const std::string& loop, const std::vector<int64_t>& inner) {
+  int parent = loop_index(s, loop);
+  Relation r;
+  r.kind = Relation::Kind::Split;
+  r.split.parent = parent;
+  r.split.inner_factors = inner;
+  std::vector<int> kids;
+  for (size_t c = 0; c <= inner.size(); ++c) {
+    LoopVar v = s.loops[static_cast<size_t>(parent)];
+    v.name = loop + "." + std::to_string(c);
+    v.kind = ir::ForKind::Serial;
+    v.bind = ir::BindLevel::None;
+    s.loops.push_back(v);
+    kids.push_back(static_cast<int>(s.loops.size()) - 1);
+  }
+  r.split.children = kids;
+  s.relations.push_back(r);
+  int p = leaf_pos(s, parent);
+  s.leaves.erase(s.leaves.begin() + p);
+  s.leaves.insert(s.leaves.begin() + p, kids.begin(), kids.end());
+}
+
+// fuse(a, b, ...): adjacent leaves, outermost first; the child is named "a.b...".
+inline void fuse(StageSchedule& s, const std::vector<std::string>& loops) {
+  Relation r;
+  r.kind = Relation::Kind::Fuse;
+  LoopVar v;
+  std::string name;
+  for (const auto& l : loops) {
+    int i = loop_index(s, l);
+    r.fuse.parents.push_back(i);
+    v.reduce = v.reduce || s.loops[static_cast<size_t>(i)].reduce;
+    name += (name.empty() ? "" : ".") + l;
+  }
+  v.name = name;
+  s.loops.push_back(v);
+  r.fuse.child = static_cast<int>(s.loops.size()) - 1;
+  s.relations.push_back(r);
+  int p = leaf_pos(s, r.fuse.parents[0]);
+  s.leaves.erase(s.leaves.begin() + p, s.leaves.begin() + p + static_cast<long>(loops.size()));
+  s.leaves.insert(s.leaves.begin() + p, r.fuse.child);
+}
+
+// The complete new leaf order.
+inline void reorder(StageSchedule& s, const std::vector<std::string>& order) {
+  ASSERT_EQ(order.size(), s.leaves.size());
+  std::vector<int> leaves;
+  for (const auto& n : order) leaves.push_back(loop_index(s, n));
+  s.leaves = leaves;
+}
+
+inline void set_kind(StageSchedule& s, const std::string& loop, ir::ForKind k) {
+  s.loops[static_cast<size_t>(loop_index(s, loop))].kind = k;
+}
+
+inline StageSchedule stage_of(const State& st, const std::string& name) {
+  const StageSchedule* s = st.stage(name);
+  EXPECT_NE(s, nullptr) << "no stage " << name;
+  return s ? *s : StageSchedule{};
+}
+
+// Interprets the lowered state and compares every output with evaluate_workload on the workload as
+// defined, on the same random inputs.
+inline ::testing::AssertionResult matches_reference(const State& st, unsigned seed = 1) {
+  ir::LoweredFunc f;
+  try {
+    f = lower(st);
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "lower threw: " << e.what();
+  }
+  if (std::getenv("RCTUNE_LOWER_DUMP")) std::cout << ir::to_string(f) << "\n";
+  auto original = st.original_workload_ptr() ? st.original_workload_ptr() : st.workload_ptr();
+  const ir::Workload& w = *original;
+  if (f.params.size() != w.tensors.size())
+    return ::testing::AssertionFailure() << "params differ from the workload's tensors\n" << ir::to_string(f);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  std::vector<std::vector<double>> bufs;
+  for (const auto& t : w.tensors) {
+    std::vector<double> b(static_cast<size_t>(t.num_elements()));
+    for (auto& x : b) x = dist(rng);
+    bufs.push_back(b);
+  }
+  auto ref = bufs;
+  try {
+    ir::interpret(f, bufs);
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "interpreter: " << e.what() << "\n" << ir::to_string(f);
+  }
+  ir::evaluate_workload(w, ref);
+  for (size_t t = 0; t < w.tensors.size(); ++t) {
+    if (w.role(w.tensors[t].name) != ir::TensorRole::Output) continue;
+    for (size_t i = 0; i < ref[t].size(); ++i) {
+      double a = bufs[t][i], b = ref[t][i];
+      if (!(std::fabs(a - b) <= 1e-9 * (1.0 + std::fabs(b))))
+        return ::testing::AssertionFailure()
+               << w.tensors[t].name << "[" << i << "] = " << a << ", reference " << b << "\n"
+               << ir::to_string(f);
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+}  // namespace rctune::schedule::lowertest

@@ -1,0 +1,262 @@
+// Numerical equality of lowered programs (run by the IR interpreter) with the reference evaluation
+// of the workload, on random inputs and small shapes.
+#include <gtest/gtest.h>
+
+#include "lower_test_util.h"
+#include "rctune/schedule/lower.h"
+
+namespace rctune::schedule {
+namespace {
+
+namespace lt = lowertest;
+
+State with(const State& s, const StageSchedule& st) { return s.with_stage(st); }
+
+// ---------------------------------------------------------------- unscheduled programs
+
+TEST(LowerNumeric, UnscheduledMatmul) { EXPECT_TRUE(lt::matches_reference(State(lt::matmul(8, 6, 5)))); }
+
+TEST(LowerNumeric, UnscheduledConv2dStride2Pad1) { EXPECT_TRUE(lt::matches_reference(State(lt::conv2d()))); }
+
+TEST(LowerNumeric, UnscheduledSoftmax) { EXPECT_TRUE(lt::matches_reference(State(lt::softmax()))); }
+
+TEST(LowerNumeric, UnscheduledBatchMatmul) { EXPECT_TRUE(lt::matches_reference(State(lt::batch_matmul()))); }
+
+// ---------------------------------------------------------------- split / fuse / reorder (hand-built)
+
+TEST(LowerNumeric, DividingSplits) {
+  State s(lt::matmul(8, 12, 6));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {4});
+  lt::split(c, "j", {2, 3});
+  lt::split(c, "k", {3});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, NonDividingSplits) {
+  State s(lt::matmul(7, 10, 5));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {3});
+  lt::split(c, "j", {4});
+  lt::split(c, "k", {2});
+  lt::reorder(c, {"i.0", "j.0", "k.0", "i.1", "k.1", "j.1"});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, NonDividingSplitOfAnInnerLoop) {
+  // i (16) -> i.0 (4) x i.1 (4); i.1 -> i.1.0 (2) x i.1.1 (3): i.1 may reach 5 and must be guarded
+  // itself, not only i.
+  State s(lt::matmul(16, 4, 3));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {4});
+  lt::split(c, "i.1", {3});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, NonDividingSplitOfAnOuterLoop) {
+  State s(lt::matmul(10, 4, 3));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {3});
+  lt::split(c, "i.0", {3});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, FuseSpatialLoops) {
+  State s(lt::matmul(6, 5, 4));
+  auto c = lt::stage_of(s, "C");
+  lt::fuse(c, {"i", "j"});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, FuseThenNonDividingSplit) {
+  State s(lt::matmul(6, 5, 4));
+  auto c = lt::stage_of(s, "C");
+  lt::fuse(c, {"i", "j"});
+  lt::split(c, "i.j", {7});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, SplitThenFuseOuterLoops) {
+  State s(lt::matmul(9, 10, 4));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {4});
+  lt::split(c, "j", {3});
+  lt::reorder(c, {"i.0", "j.0", "i.1", "j.1", "k"});
+  lt::fuse(c, {"i.0", "j.0"});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, ReorderReductionOutermost) {
+  State s(lt::matmul(5, 6, 7));
+  auto c = lt::stage_of(s, "C");
+  lt::reorder(c, {"k", "i", "j"});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, ReorderReductionBetweenSplitLoops) {
+  State s(lt::matmul(8, 9, 7));
+  auto c = lt::stage_of(s, "C");
+  lt::split(c, "i", {4});
+  lt::split(c, "k", {2});
+  lt::reorder(c, {"i.0", "k.0", "j", "i.1", "k.1"});
+  EXPECT_TRUE(lt::matches_reference(with(s, c)));
+}
+
+TEST(LowerNumeric, ReductionMaxAndConvolutionWithSplits) {
+  State s(lt::conv2d());
+  auto y = lt::stage_of(s, "Y");
+  lt::split(y, "h", {3});
+  lt::split(y, "c", {3});
+  lt::reorder(y, {"n", "k", "h.0", "c.0", "w", "r", "h.1", "c.1", "s"});
+  EXPECT_TRUE(lt::matches_reference(with(s, y)));
+}
+
+// ---------------------------------------------------------------- primitives
+
+TEST(LowerNumeric, CacheWriteComputeAtRegisterTile) {
+  auto s = lt::scheduled(lt::matmul(16, 24, 8),
+                         "cache_write(C, local)\n"
+                         "split(C, i, [None, 4])\n"
+                         "split(C, j, [None, 8])\n"
+                         "reorder(C, i.0, j.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, j.0)\n"
+                         "reorder(C.local, k, i, j)\n"
+                         "vectorize(C.local, j)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, CacheWriteComputeAtWithNonDividingTile) {
+  auto s = lt::scheduled(lt::matmul(10, 13, 6),
+                         "cache_write(C, local)\n"
+                         "split(C, i, [None, 4])\n"
+                         "split(C, j, [None, 8])\n"
+                         "reorder(C, i.0, j.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, j.0)\n"
+                         "split(C.local, k, [None, 4])\n"
+                         "reorder(C.local, k.0, i, k.1, j)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, CacheReadComputeAtPacking) {
+  auto s = lt::scheduled(lt::matmul(16, 24, 12),
+                         "cache_write(C, local)\n"
+                         "cache_read(B, heap, [C.local])\n"
+                         "split(C, i, [None, 4])\n"
+                         "split(C, j, [None, 8])\n"
+                         "reorder(C, j.0, i.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, i.0)\n"
+                         "split(C.local, k, [None, 4])\n"
+                         "reorder(C.local, k.0, i, k.1, j)\n"
+                         "compute_at(B.heap, C, j.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, CacheReadComputeAtInsideReductionLoop) {
+  auto s = lt::scheduled(lt::matmul(12, 10, 9),
+                         "cache_write(C, local)\n"
+                         "cache_read(A, local, [C.local])\n"
+                         "split(C, i, [None, 4])\n"
+                         "split(C, j, [None, 4])\n"
+                         "reorder(C, i.0, j.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, j.0)\n"
+                         "split(C.local, k, [None, 4])\n"
+                         "reorder(C.local, k.0, i, k.1, j)\n"
+                         "compute_at(A.local, C.local, k.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, CacheReadOfPaddedConvolutionInput) {
+  auto s = lt::scheduled(lt::conv2d(),
+                         "cache_read(X, local, [Y])\n"
+                         "split(Y, h, [None, 4])\n"
+                         "reorder(Y, n, k, h.0, c, h.1, w, r, s)\n"
+                         "compute_at(X.local, Y, c)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, ComputeAtAFusedLoop) {
+  auto s = lt::scheduled(lt::matmul(6, 10, 4),
+                         "cache_write(C, local)\n"
+                         "split(C, j, [None, 4])\n"
+                         "reorder(C, i, j.0, j.1)\n"
+                         "fuse(C, i, j.0)\n"
+                         "compute_at(C.local, C, i.j.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, ProducerSplitsRelativeToItsRegion) {
+  // C.local's region is 4 x 8 per iteration; its own split of j by 3 does not divide 8.
+  auto s = lt::scheduled(lt::matmul(8, 16, 5),
+                         "cache_write(C, local)\n"
+                         "split(C, i, [None, 4])\n"
+                         "split(C, j, [None, 8])\n"
+                         "reorder(C, i.0, j.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, j.0)\n"
+                         "split(C.local, j, [None, 3])\n"
+                         "reorder(C.local, k, i, j.0, j.1)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, ProducerComputedAtAConvolutionRowTile) {
+  // The intermediate P (relu of the input) is computed per tile of output rows over the rows the
+  // strided, padded window reads; reads outside P's shape stay zero padding.
+  auto w = lt::parse(
+      "X: f32[2, 11, 11]\nP: f32[2, 11, 11]\nW: f32[3, 2, 3, 3]\nY: f32[3, 6, 6]\n"
+      "P[c, y, x] = relu(X[c, y, x]) + 1.0\n"
+      "Y[k, h, w] += P[c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n"
+      "outputs: Y\n",
+      "conv_relu");
+  auto s = lt::scheduled(w,
+                         "split(Y, h, [None, 2])\n"
+                         "reorder(Y, h.0, k, h.1, w, c, r, s)\n"
+                         "compute_at(P, Y, h.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, ComputeInline) {
+  auto s = lt::scheduled(lt::dense_gelu(), "compute_inline(D)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+  auto s2 = lt::scheduled(lt::softmax(), "compute_inline(E)\n");
+  EXPECT_TRUE(lt::matches_reference(s2));
+}
+
+TEST(LowerNumeric, DecomposeReduction) {
+  auto s = lt::scheduled(lt::matmul(8, 12, 6),
+                         "split(C, j, [None, 4])\n"
+                         "reorder(C, i, j.0, k, j.1)\n"
+                         "decompose_reduction(C, j.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+  auto s2 = lt::scheduled(lt::matmul(8, 12, 6), "decompose_reduction(C, i)\n");
+  EXPECT_TRUE(lt::matches_reference(s2));
+}
+
+TEST(LowerNumeric, ReverseComputeAtElementwiseConsumer) {
+  auto s = lt::scheduled(lt::dense_gelu(),
+                         "split(C, i, [None, 8])\n"
+                         "split(C, j, [None, 5])\n"
+                         "reorder(C, i.0, j.0, i.1, k, j.1)\n"
+                         "reverse_compute_at(D, C, j.0)\n"
+                         "reverse_compute_at(Y, D, j)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, ReverseComputeAtOfTheCacheWriteCopy) {
+  auto s = lt::scheduled(lt::matmul(10, 12, 5),
+                         "cache_write(C, local)\n"
+                         "split(C.local, i, [None, 4])\n"
+                         "split(C.local, j, [None, 8])\n"
+                         "reorder(C.local, i.0, j.0, k, i.1, j.1)\n"
+                         "reverse_compute_at(C, C.local, j.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(LowerNumeric, SoftmaxStagesComputedPerRow) {
+  auto s = lt::scheduled(lt::softmax(),
+                         "compute_at(S, Y, i)\n"
+                         "compute_at(E, Y, i)\n"
+                         "compute_at(M, Y, i)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+}  // namespace
+}  // namespace rctune::schedule

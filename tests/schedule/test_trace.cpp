@@ -1,0 +1,251 @@
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "workloads.h"
+
+namespace rctune::schedule {
+namespace {
+
+using testing::run_trace;
+using testing::matmul;
+
+const char* kTile =
+    "# register tile for matmul\n"
+    "cache_write(C, local)\n"
+    "split(C, i, [None, 8])   # i.0, i.1\n"
+    "split(C, j, [None, 16])\n"
+    "\n"
+    "reorder(C, i.0, j.0, i.1, j.1)\n"
+    "compute_at(C.local, C, j.0)\n"
+    "reorder(C.local, k, i, j)\n"
+    "unroll(C.local, i)\n"
+    "vectorize(C.local, j)\n"
+    "parallel(C, i.0)\n";
+
+std::string parse_error(const std::string& text) {
+  try {
+    parse_trace(text);
+  } catch (const TraceParseError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TraceParse, OneCallPerLineCommentsAndBlankLinesIgnored) {
+  const auto steps = parse_trace(kTile);
+  ASSERT_EQ(steps.size(), 9u);
+  EXPECT_EQ(steps[0].primitive, "cache_write");
+  EXPECT_EQ(steps[0].line, 2);
+  EXPECT_EQ(steps[1].source, "split(C, i, [None, 8])");
+  EXPECT_EQ(steps[3].line, 6);
+}
+
+TEST(TraceParse, ValuesNamesIntegersNoneAndLists) {
+  const auto steps = parse_trace("split(C.local, i.0.j.0, [None, 4, 2])");
+  ASSERT_EQ(steps[0].args.size(), 3u);
+  EXPECT_EQ(steps[0].args[0].value.name, "C.local");
+  EXPECT_EQ(steps[0].args[1].value.name, "i.0.j.0");
+  const TraceValue& f = steps[0].args[2].value;
+  ASSERT_EQ(f.kind, TraceValue::Kind::List);
+  EXPECT_EQ(f.items[0].kind, TraceValue::Kind::None);
+  EXPECT_EQ(f.items[1].value, 4);
+}
+
+TEST(TraceParse, ToleratesWhitespaceQuotesTrailingCommaAndSemicolon) {
+  const auto steps = parse_trace("  split ( \"C\" ,'i',[ None ,8 , ] , ) ;  \n\treorder(C,i.0 ,  j)\n");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(to_text(steps[0]), "split(C, i, [None, 8])");
+  EXPECT_EQ(to_text(steps[1]), "reorder(C, i.0, j)");
+}
+
+TEST(TraceParse, KeywordArguments) {
+  const auto steps = parse_trace("split(stage=C, loop=i, factors=[None, 8])\ncompute_at(C.local, consumer=C, loop=j.0)\n");
+  EXPECT_EQ(to_text(steps[0]), "split(C, i, [None, 8])");
+  EXPECT_EQ(to_text(steps[1]), "compute_at(C.local, C, j.0)");
+}
+
+TEST(TraceParse, SplitFactorShorthands) {
+  EXPECT_EQ(to_text(parse_trace("split(C, i, 8)")[0]), "split(C, i, [None, 8])");
+  EXPECT_EQ(to_text(parse_trace("split(C, i, factor=8)")[0]), "split(C, i, [None, 8])");
+  EXPECT_EQ(to_text(parse_trace("split(C, i, [-1, 8])")[0]), "split(C, i, [-1, 8])");
+}
+
+TEST(TraceParse, VariadicArgumentsAsList) {
+  EXPECT_EQ(to_text(parse_trace("reorder(C, [k, i, j])")[0]), "reorder(C, k, i, j)");
+  EXPECT_EQ(to_text(parse_trace("cache_read(B, local, readers=[C, D])")[0]), "cache_read(B, local, C, D)");
+  EXPECT_EQ(to_text(parse_trace("cache_read(B, shared)")[0]), "cache_read(B, shared)");
+}
+
+TEST(TraceParse, CallMaySpanLinesWhileParenthesisIsOpen) {
+  const auto steps = parse_trace("reorder(C,\n        i.0, j.0,   # outer\n        k)\nparallel(C, i.0)\n");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].source, "reorder(C, i.0, j.0, k)");
+  EXPECT_EQ(steps[1].line, 4);
+}
+
+TEST(TraceParse, EmptyTraceHasNoSteps) {
+  EXPECT_TRUE(parse_trace("").empty());
+  EXPECT_TRUE(parse_trace("\n# nothing\n   \n").empty());
+}
+
+TEST(TraceParse, RoundTripThroughText) {
+  const auto steps = parse_trace(kTile);
+  const std::string text = to_text(steps);
+  const auto again = parse_trace(text);
+  ASSERT_EQ(again.size(), steps.size());
+  EXPECT_EQ(to_text(again), text);
+  EXPECT_EQ(text.substr(0, text.find('\n')), "cache_write(C, local)");
+}
+
+TEST(TraceParseError, MissingClosingParenthesis) {
+  EXPECT_EQ(parse_error("parallel(C, i\n"),
+            "line 2, column 1: expected ',' or ')' after an argument, found the end of the text (the '(' at line 1, "
+            "column 9 is not closed)");
+  EXPECT_NE(parse_error("parallel(C, i\nvectorize(C, j)\n").find("found 'vectorize' (the '(' at line 1, column 9"),
+            std::string::npos);
+}
+
+TEST(TraceParseError, MissingComma) {
+  EXPECT_EQ(parse_error("\nsplit(C, i [None, 8])"),
+            "line 2, column 12: expected ',' or ')' after an argument, found '['");
+}
+
+TEST(TraceParseError, UnknownPrimitiveListsKnownOnes) {
+  const std::string e = parse_error("tile(C, i, j)");
+  EXPECT_NE(e.find("line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder"), std::string::npos) << e;
+}
+
+TEST(TraceParseError, TwoCallsOnOneLine) {
+  EXPECT_NE(parse_error("parallel(C, i) vectorize(C, j)").find("column 16: expected the end of the line"),
+            std::string::npos);
+}
+
+TEST(TraceParseError, BadValue) {
+  EXPECT_NE(parse_error("split(C, i, [None, 8.5])").find("column 20: numbers must be integers, found '8.5'"), std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, , i)").find("column 13: expected a value"), std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, 0i)").find("a name must start with a letter"), std::string::npos);
+}
+
+TEST(TraceParseError, WrongArity) {
+  EXPECT_NE(parse_error("parallel(C)").find("parallel is missing argument 'loop'; its signature is parallel(stage, loop)"),
+            std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, i, j)").find("column 16: parallel takes 2 arguments"), std::string::npos);
+}
+
+TEST(TraceParseError, WrongArgumentKind) {
+  EXPECT_NE(parse_error("split(C, i, x)").find("argument 'factors' of split must be a list of factors such as [None, 8], found x"),
+            std::string::npos);
+  EXPECT_NE(parse_error("cache_write(C, register)").find("column 16: argument 'scope' of cache_write must be a scope"),
+            std::string::npos);
+  EXPECT_NE(parse_error("split(C, i, [None, x])").find("factors of split must be integers or None"), std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, 3)").find("must be a loop name, found 3"), std::string::npos);
+}
+
+TEST(TraceParseError, KeywordProblems) {
+  EXPECT_NE(parse_error("split(C, i, facters=[None, 8])").find("split has no parameter 'facters'"), std::string::npos);
+  EXPECT_NE(parse_error("parallel(stage=C, i)").find("a positional argument follows a keyword argument"),
+            std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, loop=i, loop=j)").find("is given twice"), std::string::npos);
+}
+
+TEST(TraceParseError, UnterminatedQuote) {
+  EXPECT_NE(parse_error("parallel(\"C, i)").find("unterminated quoted name"), std::string::npos);
+}
+
+TEST(ApplyTrace, AppliesEveryStep) {
+  State s = run_trace(matmul(), kTile);
+  EXPECT_EQ(s.trace().size(), 9u);
+  EXPECT_EQ(s.stage("C.local")->attach.loop, "j.0");
+}
+
+TEST(ApplyTrace, IllegalStepNamesStepAndReason) {
+  const std::string e = testing::error_of([] { run_trace(matmul(), "# c\nsplit(C, i, [None, 8])\n\nparallel(C, i.0)\nvectorize(C, k)\n"); });
+  EXPECT_EQ(e, "step 3 `vectorize(C, k)`: loop k iterates over a reduction axis; only spatial loops can be vectorized");
+}
+
+TEST(ApplyTrace, ParseErrorIsReportedBeforeAnyStepRuns) {
+  EXPECT_THROW(run_trace(matmul(), "parallel(C, i)\nsplit(C, j, [None 8])\n"), TraceParseError);
+}
+
+TEST(ApplyTrace, StepTextsAreCanonical) {
+  State s = run_trace(matmul(), "split( C , i, [8, 8])\nreorder(C, [j, i.0])\nsplit(C, j, factor=16)\n");
+  EXPECT_EQ(to_text(s.trace()), "split(C, i, [None, 8])\nreorder(C, j, i.0)\nsplit(C, j, [None, 16])\n");
+}
+
+void expect_replay_equal(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
+  State s = run_trace(w, trace);
+  State r = replay(s);
+  EXPECT_TRUE(same_schedule(s, r)) << trace;
+  EXPECT_EQ(s.trace(), r.trace());
+  EXPECT_TRUE(same_schedule(apply_trace(State(w), to_text(s.trace())), s));
+}
+
+TEST(Replay, MatmulTileWithPacking) {
+  expect_replay_equal(matmul(), std::string(kTile) + "cache_read(B, local, C.local)\ncompute_at(B.local, C, i.0)\n");
+}
+
+TEST(Replay, SoftmaxAndConvolution) {
+  expect_replay_equal(testing::softmax(),
+                      "compute_inline(E)\ncache_read(X, heap)\nparallel(Y, i)\nvectorize(Y, j)\ncompute_at(S, Y, i)\n"
+                      "compute_at(M, Y, i)\n");
+  expect_replay_equal(testing::conv2d(),
+                      "cache_write(Y, local)\nsplit(Y, k, [None, 4])\nreorder(Y, n, k.0, h, w, k.1)\n"
+                      "compute_at(Y.local, Y, w)\nfuse(Y, n, k.0)\nparallel(Y, n.k.0)\n"
+                      "reorder(Y.local, c, r, s, k)\nunroll(Y.local, r)\ndecompose_reduction(Y.local, c)\n");
+}
+
+TEST(Replay, TeamsAndReverseComputeAt) {
+  expect_replay_equal(testing::dense_gelu(),
+                      "split(C, i, [None, 8])\nbind(C, i.0, league)\nbind(C, i.1, team)\n"
+                      "reverse_compute_at(D, C, i.1)\nreverse_compute_at(Y, D, j)\n");
+}
+
+TEST(Reference, ListsEveryPrimitiveWithSignatureAndExample) {
+  const std::string ref = primitive_reference();
+  for (const auto& p : primitive_registry()) {
+    EXPECT_NE(ref.find(p.signature), std::string::npos) << p.name;
+    EXPECT_NE(ref.find("Example: " + p.example), std::string::npos) << p.name;
+    EXPECT_FALSE(p.description.empty());
+    EXPECT_FALSE(p.legality.empty());
+    const auto steps = parse_trace(p.example);
+    ASSERT_EQ(steps.size(), 1u);
+    EXPECT_EQ(steps[0].primitive, p.name);
+  }
+  EXPECT_EQ(primitive_registry().size(), 13u);
+  EXPECT_NE(find_primitive("compute_at"), nullptr);
+  EXPECT_EQ(find_primitive("tile"), nullptr);
+}
+
+TEST(Reference, DocumentationCoversEveryPrimitive) {
+  const char* root = std::getenv("RCTUNE_SOURCE_DIR");
+  if (!root) GTEST_SKIP() << "RCTUNE_SOURCE_DIR not set";
+  std::ifstream in(std::string(root) + "/docs/schedule-language.md");
+  ASSERT_TRUE(in.good());
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  for (const auto& p : primitive_registry()) EXPECT_NE(doc.find(p.signature), std::string::npos) << p.signature;
+}
+
+TEST(Reference, DocumentationWorkedExampleApplies) {
+  const char* root = std::getenv("RCTUNE_SOURCE_DIR");
+  if (!root) GTEST_SKIP() << "RCTUNE_SOURCE_DIR not set";
+  std::ifstream in(std::string(root) + "/docs/schedule-language.md");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string doc = ss.str();
+  // The trace between the markers "```trace" and "```" after "## Worked example".
+  const size_t ex = doc.find("## Worked example");
+  ASSERT_NE(ex, std::string::npos);
+  const size_t b = doc.find("```trace\n", ex);
+  ASSERT_NE(b, std::string::npos);
+  const size_t e = doc.find("```", b + 9);
+  const std::string trace = doc.substr(b + 9, e - b - 9);
+  State s = run_trace(matmul(1024, 1024, 1024), trace);
+  EXPECT_GT(s.trace().size(), 10u);
+  EXPECT_EQ(check_state(s), "");
+}
+
+}  // namespace
+}  // namespace rctune::schedule

@@ -1,0 +1,42 @@
+#include "workloads.h"
+
+namespace rctune::schedule {
+namespace {
+
+using testing::run_trace;
+using testing::matmul;
+
+TEST(Unroll, SmallLoop) {
+  State s = run_trace(matmul(), "split(C, i, [None, 4])\nunroll(C, i.1)\n");
+  const StageSchedule* c = s.stage("C");
+  EXPECT_EQ(c->loops[c->find_loop("i.1")].kind, ir::ForKind::Unrolled);
+  EXPECT_EQ(s.trace().back().text, "unroll(C, i.1)");
+}
+
+TEST(Unroll, ReductionLoopIsAllowed) {
+  State s = unroll(State(testing::conv2d()), "Y", "r");
+  EXPECT_EQ(s.trace().size(), 1u);
+}
+
+TEST(Unroll, LoopOfPlacedStageIsNotLimitedByFullExtent) {
+  State s = run_trace(matmul(128, 128, 32), "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n"
+                                        "unroll(C.local, i)\n");
+  EXPECT_EQ(check_state(s), "");
+}
+
+TEST(Unroll, RejectsLongLoopOfRootStage) {
+  EXPECT_SCHEDULE_ERROR("has 128 iterations", unroll(State(matmul(128, 48, 32)), "C", "i"));
+}
+
+TEST(Unroll, RejectsAnnotatedLoop) {
+  State s = parallel(State(matmul()), "C", "i");
+  EXPECT_SCHEDULE_ERROR("already parallel", unroll(s, "C", "i"));
+}
+
+TEST(Unroll, RejectsReplacedLoop) {
+  State s = split(State(matmul()), "C", "k", {kInferredFactor, 4});
+  EXPECT_SCHEDULE_ERROR("no longer exists", unroll(s, "C", "k"));
+}
+
+}  // namespace
+}  // namespace rctune::schedule

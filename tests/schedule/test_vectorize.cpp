@@ -1,0 +1,52 @@
+#include "workloads.h"
+
+namespace rctune::schedule {
+namespace {
+
+using testing::run_trace;
+using testing::matmul;
+
+TEST(Vectorize, InnermostSpatialLoop) {
+  State s = run_trace(matmul(), "reorder(C, k, j)\nvectorize(C, j)\n");
+  const StageSchedule* c = s.stage("C");
+  EXPECT_EQ(c->loops[c->find_loop("j")].kind, ir::ForKind::Vectorized);
+  EXPECT_EQ(s.trace().back().text, "vectorize(C, j)");
+}
+
+TEST(Vectorize, ElementwiseStage) {
+  State s = vectorize(State(testing::softmax()), "Y", "j");
+  EXPECT_EQ(s.trace().size(), 1u);
+}
+
+TEST(Vectorize, RegisterTileOfCacheStage) {
+  State s = run_trace(matmul(), "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 16])\n"
+                            "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n"
+                            "reorder(C.local, k, i, j)\nvectorize(C.local, j)\n");
+  EXPECT_EQ(check_state(s), "");
+}
+
+TEST(Vectorize, RejectsReductionLoop) {
+  EXPECT_SCHEDULE_ERROR("vectorize(C, k): loop k iterates over a reduction axis; only spatial loops can be vectorized", vectorize(State(matmul()), "C", "k"));
+}
+
+TEST(Vectorize, RejectsLoopThatIsNotInnermost) {
+  EXPECT_SCHEDULE_ERROR("not the innermost loop of C (that is k)", vectorize(State(matmul()), "C", "j"));
+}
+
+TEST(Vectorize, RejectsBoundLoop) {
+  State s = run_trace(matmul(), "reorder(C, k, j)\nbind(C, i, league)\nbind(C, j, vector)\n");
+  EXPECT_SCHEDULE_ERROR("already bound to vector", vectorize(s, "C", "j"));
+}
+
+TEST(Vectorize, RejectsLoopWithPlacedStage) {
+  State s = run_trace(matmul(), "cache_write(C, local)\ncompute_at(C.local, C, j)\n");
+  EXPECT_SCHEDULE_ERROR("cannot contain other stages", vectorize(s, "C", "j"));
+}
+
+TEST(Vectorize, RejectsSplittingAfterwards) {
+  State s = run_trace(matmul(), "reorder(C, k, j)\nvectorize(C, j)\n");
+  EXPECT_SCHEDULE_ERROR("split loops before annotating them", split(s, "C", "j", {kInferredFactor, 8}));
+}
+
+}  // namespace
+}  // namespace rctune::schedule

@@ -1,0 +1,103 @@
+// Workloads for the schedule tests. Most are written in the workload text syntax
+// (rctune/ir/parser.h); matmul is also built with the ir constructors, so that the primitive tests
+// do not depend on the parser alone.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "rctune/ir/expr.h"
+#include "rctune/ir/parser.h"
+#include "rctune/ir/workload.h"
+#include "rctune/schedule/error.h"
+#include "rctune/schedule/primitives.h"
+#include "rctune/schedule/state.h"
+#include "rctune/schedule/trace.h"
+
+namespace rctune::schedule::testing {
+
+inline std::shared_ptr<const ir::Workload> parse(const std::string& text, const std::string& name) {
+  return std::make_shared<const ir::Workload>(ir::parse_workload(text, name));
+}
+
+// C[i, j] += A[i, k] * B[k, j], built by hand.
+inline std::shared_ptr<const ir::Workload> matmul(int64_t m = 64, int64_t n = 48, int64_t k = 32) {
+  auto w = std::make_shared<ir::Workload>();
+  w->name = "matmul";
+  w->tensors = {{"A", {m, k}}, {"B", {k, n}}, {"C", {m, n}}};
+  ir::Stage s;
+  s.output = "C";
+  s.axes = {{"i", m}, {"j", n}};
+  s.reduce_axes = {{"k", k}};
+  s.op = ir::ReduceOp::Sum;
+  s.body = ir::load("A", {ir::var("i"), ir::var("k")}) * ir::load("B", {ir::var("k"), ir::var("j")});
+  w->stages = {s};
+  w->outputs = {"C"};
+  return w;
+}
+
+inline std::shared_ptr<const ir::Workload> batch_matmul() {
+  return parse(
+      "A: f32[4, 32, 16]\nB: f32[4, 16, 40]\nC: f32[4, 32, 40]\n"
+      "C[b, i, j] += A[b, i, k] * B[b, k, j]\n",
+      "batch_matmul");
+}
+
+// Strided, padded convolution.
+inline std::shared_ptr<const ir::Workload> conv2d() {
+  return parse(
+      "X: f32[1, 8, 16, 16]\nW: f32[16, 8, 3, 3]\nY: f32[1, 16, 8, 8]\n"
+      "Y[n, k, h, w] += X[n, c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n",
+      "conv2d");
+}
+
+// Four stages: max, exp, sum, divide.
+inline std::shared_ptr<const ir::Workload> softmax() {
+  return parse(
+      "X: f32[32, 64]\nM: f32[32]\nE: f32[32, 64]\nS: f32[32]\nY: f32[32, 64]\n"
+      "M[i] max= X[i, j]\n"
+      "E[i, j] = exp(X[i, j] - M[i])\n"
+      "S[i] += E[i, j]\n"
+      "Y[i, j] = E[i, j] / S[i]\n"
+      "outputs: Y\n",
+      "softmax");
+}
+
+// matmul + bias + gelu as three stages.
+inline std::shared_ptr<const ir::Workload> dense_gelu() {
+  return parse(
+      "A: f32[32, 16]\nB: f32[16, 24]\nbias: f32[24]\nC: f32[32, 24]\nD: f32[32, 24]\nY: f32[32, 24]\n"
+      "C[i, j] += A[i, k] * B[k, j]\n"
+      "D[i, j] = C[i, j] + bias[j]\n"
+      "Y[i, j] = gelu(D[i, j])\n"
+      "outputs: Y\n",
+      "dense_gelu");
+}
+
+// Applies a trace and returns the state; fails the test with the error otherwise.
+inline State run_trace(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
+  return apply_trace(State(w), trace);
+}
+
+// The message of the ScheduleError that `f` throws, or "" when it does not throw.
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const ScheduleError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace rctune::schedule::testing
+
+// EXPECT_SCHEDULE_ERROR("part of the message", expression that must throw ScheduleError)
+#define EXPECT_SCHEDULE_ERROR(substring, ...)                                                    \
+  do {                                                                                           \
+    const std::string msg_ = ::rctune::schedule::testing::error_of([&] { (void)(__VA_ARGS__); }); \
+    EXPECT_FALSE(msg_.empty()) << "expected a ScheduleError from " #__VA_ARGS__;                \
+    EXPECT_NE(msg_.find(substring), std::string::npos) << "message: " << msg_;                 \
+  } while (0)
