@@ -1,10 +1,10 @@
 // rctune-worker: loads generated kernels and runs them for the tuner, one JSON request per line
 // on stdin, one JSON answer per line on stdout (see docs/runtime.md). It initialises Kokkos once;
 // kernels resolve their Kokkos symbols against this executable and its libraries.
-#include <Kokkos_Core.hpp>
-#include <cstdio>
 #include <fcntl.h>
 #include <unistd.h>
+#include <Kokkos_Core.hpp>
+#include <cstdio>
 
 #include "rctune/runtime/worker.h"
 

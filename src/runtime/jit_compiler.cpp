@@ -1,16 +1,16 @@
 #include "rctune/runtime/jit_compiler.h"
 
-#include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <fcntl.h>
-#include <mutex>
-#include <sstream>
-#include <stdexcept>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
 
 #include "process.h"
 #include "rctune/build_config.h"

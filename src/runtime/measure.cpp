@@ -12,9 +12,15 @@ std::vector<BufferSpec> workload_buffers(const ir::Workload& w) {
     b.dtype = ir::dtype_name(t.dtype);
     b.shape = t.shape;
     switch (w.role(t.name)) {
-      case ir::TensorRole::Input: b.role = BufferRole::Input; break;
-      case ir::TensorRole::Intermediate: b.role = BufferRole::Intermediate; break;
-      case ir::TensorRole::Output: b.role = BufferRole::Output; break;
+      case ir::TensorRole::Input:
+        b.role = BufferRole::Input;
+        break;
+      case ir::TensorRole::Intermediate:
+        b.role = BufferRole::Intermediate;
+        break;
+      case ir::TensorRole::Output:
+        b.role = BufferRole::Output;
+        break;
     }
     out.push_back(std::move(b));
   }

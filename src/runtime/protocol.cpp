@@ -10,18 +10,23 @@ using nlohmann::json;
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::Ok: return "ok";
-    case Status::CompileError: return "compile_error";
-    case Status::RuntimeError: return "runtime_error";
-    case Status::Timeout: return "timeout";
-    case Status::WrongResult: return "wrong_result";
+    case Status::Ok:
+      return "ok";
+    case Status::CompileError:
+      return "compile_error";
+    case Status::RuntimeError:
+      return "runtime_error";
+    case Status::Timeout:
+      return "timeout";
+    case Status::WrongResult:
+      return "wrong_result";
   }
   return "runtime_error";
 }
 
 Status parse_status(const std::string& s) {
-  for (Status st : {Status::Ok, Status::CompileError, Status::RuntimeError, Status::Timeout,
-                    Status::WrongResult}) {
+  for (Status st :
+       {Status::Ok, Status::CompileError, Status::RuntimeError, Status::Timeout, Status::WrongResult}) {
     if (s == status_name(st)) return st;
   }
   throw std::invalid_argument("unknown measurement status '" + s + "'");
@@ -29,9 +34,12 @@ Status parse_status(const std::string& s) {
 
 const char* role_name(BufferRole r) {
   switch (r) {
-    case BufferRole::Input: return "input";
-    case BufferRole::Intermediate: return "intermediate";
-    case BufferRole::Output: return "output";
+    case BufferRole::Input:
+      return "input";
+    case BufferRole::Intermediate:
+      return "intermediate";
+    case BufferRole::Output:
+      return "output";
   }
   return "input";
 }
@@ -49,8 +57,8 @@ int64_t BufferSpec::num_elements() const {
   return n;
 }
 
-ResolvedTolerance default_tolerance(const std::string& dtype, int64_t reduction_length,
-                                    double ref_rms, const Tolerance& overrides) {
+ResolvedTolerance default_tolerance(const std::string& dtype, int64_t reduction_length, double ref_rms,
+                                    const Tolerance& overrides) {
   const double base = dtype == "f64" ? 1e-10 : 1e-4;
   const double len = static_cast<double>(std::max<int64_t>(reduction_length, 1));
   ResolvedTolerance t;
@@ -119,7 +127,8 @@ WorkerRequest request_from_json(const json& j) {
     s.name = b.at("name").get<std::string>();
     s.dtype = b.value("dtype", std::string("f32"));
     if (s.dtype != "f32" && s.dtype != "f64") {
-      throw std::invalid_argument("buffer '" + s.name + "': unknown dtype '" + s.dtype + "' (expected f32 or f64)");
+      throw std::invalid_argument("buffer '" + s.name + "': unknown dtype '" + s.dtype +
+                                  "' (expected f32 or f64)");
     }
     s.shape = b.at("shape").get<std::vector<int64_t>>();
     for (int64_t d : s.shape) {

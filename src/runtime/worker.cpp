@@ -1,5 +1,8 @@
 #include "rctune/runtime/worker.h"
 
+#include <dlfcn.h>
+#include <sched.h>
+#include <unistd.h>
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -7,15 +10,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <limits>
 #include <list>
 #include <map>
 #include <memory>
-#include <sched.h>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 namespace rctune::runtime {
@@ -180,7 +180,8 @@ void pin_to_core(int core) {
   CPU_ZERO(&set);
   CPU_SET(core, &set);
   if (sched_setaffinity(0, sizeof set, &set) != 0) {
-    throw std::runtime_error("cannot pin the worker to core " + std::to_string(core) + ": " + std::strerror(errno));
+    throw std::runtime_error("cannot pin the worker to core " + std::to_string(core) + ": " +
+                             std::strerror(errno));
   }
 }
 
@@ -311,9 +312,9 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
           res.errors.got = c;
           res.errors.atol = tol.atol;
           res.errors.rtol = tol.rtol;
-          first_msg = "output " + spec.name + index_string(spec.shape, i) + " (flat index " + std::to_string(i) +
-                      "): expected " + fmt(r) + ", got " + fmt(c) + " (atol " + fmt(tol.atol) + ", rtol " +
-                      fmt(tol.rtol) + ")";
+          first_msg = "output " + spec.name + index_string(spec.shape, i) + " (flat index " +
+                      std::to_string(i) + "): expected " + fmt(r) + ", got " + fmt(c) + " (atol " +
+                      fmt(tol.atol) + ", rtol " + fmt(tol.rtol) + ")";
         }
         ++bad;
       }
@@ -322,8 +323,9 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
   }
   if (res.errors.bad_count > 0) {
     res.status = Status::WrongResult;
-    res.message = std::to_string(res.errors.bad_count) + " output element(s) outside tolerance; first: " + first_msg +
-                  "; max abs error " + fmt(res.errors.max_abs) + ", max rel error " + fmt(res.errors.max_rel);
+    res.message = std::to_string(res.errors.bad_count) +
+                  " output element(s) outside tolerance; first: " + first_msg + "; max abs error " +
+                  fmt(res.errors.max_abs) + ", max rel error " + fmt(res.errors.max_rel);
     return res;
   }
   if (req.check_only) {
@@ -344,7 +346,8 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
   constexpr double kMinSampleS = 50e-6;
   int64_t batch = 1;
   if (!req.flush_cache && estimate < kMinSampleS) {
-    batch = std::min<int64_t>(static_cast<int64_t>(std::ceil(kMinSampleS / std::max(estimate, 1e-9))), 1000000);
+    batch =
+        std::min<int64_t>(static_cast<int64_t>(std::ceil(kMinSampleS / std::max(estimate, 1e-9))), 1000000);
   }
   std::vector<double> times;
   double total = 0;

@@ -1,19 +1,19 @@
 #include "rctune/runtime/worker_pool.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <poll.h>
 #include <stdexcept>
-#include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <thread>
-#include <unistd.h>
 
 #include "process.h"
 #include "rctune/build_config.h"
@@ -130,7 +130,8 @@ void WorkerProcess::start() {
       why = "unreadable first line '" + line + "'";
     }
   } else {
-    why = r == ReadResult::Timeout ? "no ready line within " + std::to_string(opts_.startup_timeout_s) + " s" : "";
+    why = r == ReadResult::Timeout ? "no ready line within " + std::to_string(opts_.startup_timeout_s) + " s"
+                                   : "";
   }
   const std::string ended = reap(r != ReadResult::Eof);
   std::string msg = "rctune-worker '" + path + "' failed to start: " + (why.empty() ? ended : why);
@@ -252,7 +253,8 @@ WorkerReply WorkerProcess::request(const WorkerRequest& req_in, double timeout_s
   }
   try {
     reply.response = response_from_json(json::parse(out));
-    if (reply.response.id != req.id) throw std::runtime_error("answer to request " + std::to_string(reply.response.id));
+    if (reply.response.id != req.id)
+      throw std::runtime_error("answer to request " + std::to_string(reply.response.id));
     reply.kind = WorkerReply::Kind::Ok;
   } catch (const std::exception& e) {
     reap(true);

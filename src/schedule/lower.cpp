@@ -696,6 +696,15 @@ class Lowerer {
           fail("stage " + s.st->output +
                ": the reduction's initialisation would be placed inside reduction loop " +
                s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])].name);
+      // The initialisation loops cover the spatial leaves only: no output index may depend on a
+      // reduction leaf (a loop fused from spatial and reduction loops).
+      for (size_t d = 0; d < s.nsp; ++d)
+        for (const auto& v : ir::free_vars(s.root_val[d]))
+          for (int p = 0; p < n; ++p)
+            if (s.leaf_names[static_cast<size_t>(p)] == v &&
+                s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])].reduce)
+              fail("stage " + s.st->output + ": loop " + v +
+                   " mixes spatial and reduction iterations, so the reduction cannot be initialised");
       Stmt st = ir::make_store(s.tensor->name, idx, ir::float_imm(s.st->init_value()));
       for (int p = n - 1; p >= q; --p) {
         const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];

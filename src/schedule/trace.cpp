@@ -44,7 +44,15 @@ class Parser {
     }
     ++p_;
   }
-  [[noreturn]] void error(const std::string& what) { throw TraceParseError(what, line_, col()); }
+  [[noreturn]] void error(const std::string& what) {
+    std::string w = what;
+    if (open_line_ > 0 && open_line_ != line_) {
+      w += " (the '(' at line " + std::to_string(open_line_) + ", column " + std::to_string(open_col_) +
+           " is not closed)";
+    }
+    throw TraceParseError(w, line_, col());
+  }
+  int open_line_ = 0, open_col_ = 0;  // the '(' of the call being parsed
   [[noreturn]] void error_at(const std::string& what, int line, int column) {
     throw TraceParseError(what, line, column);
   }
@@ -156,8 +164,14 @@ class Parser {
     if (c == '-' || std::isdigit(static_cast<unsigned char>(c))) {
       const size_t b = p_;
       if (c == '-') advance();
-      if (!std::isdigit(static_cast<unsigned char>(peek()))) error("expected digits after '-', found " + found());
+      if (!std::isdigit(static_cast<unsigned char>(peek())))
+        error("expected digits after '-', found " + found());
       while (std::isdigit(static_cast<unsigned char>(peek()))) advance();
+      if (peek() == '.' && std::isdigit(static_cast<unsigned char>(peek(1)))) {
+        size_t e = p_ + 1;
+        while (e < t_.size() && std::isdigit(static_cast<unsigned char>(t_[e]))) ++e;
+        error_at("numbers must be integers, found '" + t_.substr(b, e - b) + "'", v.line, v.column);
+      }
       if (is_ident_start(peek()) || peek() == '.') {
         error_at("a name must start with a letter or '_', found '" + t_.substr(b, p_ - b + 1) + "'", v.line,
                  v.column);
@@ -181,7 +195,8 @@ class Parser {
     s.line = line_;
     s.column = col();
     const size_t begin = p_;
-    if (!is_ident_start(peek())) error("expected a primitive such as split(C, i, [None, 8]), found " + found());
+    if (!is_ident_start(peek()))
+      error("expected a primitive such as split(C, i, [None, 8]), found " + found());
     s.primitive = scan_name();
     const PrimitiveInfo* info = find_primitive(s.primitive);
     if (!info) {
@@ -191,6 +206,8 @@ class Parser {
     }
     skip_space(false);
     if (peek() != '(') error("expected '(' after " + s.primitive + ", found " + found());
+    open_line_ = line_;
+    open_col_ = col();
     advance();
     skip_space(true);
     if (peek() == ')') {
@@ -236,16 +253,26 @@ class Parser {
         error("expected ',' or ')' after an argument, found " + found());
       }
     }
+    open_line_ = 0;
     s.source = t_.substr(begin, p_ - begin);
     // Collapse the whitespace of calls written over several lines.
     std::string src;
     bool space = false;
+    bool comment = false;
     for (char c : s.source) {
+      if (comment && c != '\n') continue;
+      comment = false;
+      if (c == '#') {
+        comment = true;
+        space = true;
+        continue;
+      }
       if (std::isspace(static_cast<unsigned char>(c))) {
         space = true;
         continue;
       }
-      if (space && !src.empty() && src.back() != '(' && src.back() != '[' && c != ')' && c != ']' && c != ',') {
+      if (space && !src.empty() && src.back() != '(' && src.back() != '[' && c != ')' && c != ']' &&
+          c != ',') {
         src += ' ';
       }
       space = false;
@@ -257,7 +284,8 @@ class Parser {
     skip_space(false);
     if (peek() == '#') skip_comment();
     if (!at_end() && peek() != '\n') {
-      error("expected the end of the line after " + s.primitive + "(...) (one primitive per line), found " + found());
+      error("expected the end of the line after " + s.primitive + "(...) (one primitive per line), found " +
+            found());
     }
     return s;
   }
@@ -271,23 +299,34 @@ struct Bound {
 
 const char* kind_text(PK k) {
   switch (k) {
-    case PK::Stage: return "a stage name";
-    case PK::Tensor: return "a tensor name";
-    case PK::Loop: return "a loop name";
-    case PK::Loops: return "loop names";
-    case PK::Stages: return "stage names";
-    case PK::Factors: return "a list of factors such as [None, 8]";
-    case PK::Scope: return "a scope (local, shared or heap)";
-    case PK::Level: return "a level (league, team or vector)";
+    case PK::Stage:
+      return "a stage name";
+    case PK::Tensor:
+      return "a tensor name";
+    case PK::Loop:
+      return "a loop name";
+    case PK::Loops:
+      return "loop names";
+    case PK::Stages:
+      return "stage names";
+    case PK::Factors:
+      return "a list of factors such as [None, 8]";
+    case PK::Scope:
+      return "a scope (local, shared or heap)";
+    case PK::Level:
+      return "a level (league, team or vector)";
   }
   return "?";
 }
 
 std::string value_text(const TraceValue& v) {
   switch (v.kind) {
-    case TraceValue::Kind::Name: return v.name;
-    case TraceValue::Kind::Int: return std::to_string(v.value);
-    case TraceValue::Kind::None: return "None";
+    case TraceValue::Kind::Name:
+      return v.name;
+    case TraceValue::Kind::Int:
+      return std::to_string(v.value);
+    case TraceValue::Kind::None:
+      return "None";
     case TraceValue::Kind::List: {
       std::string s = "[";
       for (size_t i = 0; i < v.items.size(); ++i) s += (i ? ", " : "") + value_text(v.items[i]);
@@ -297,7 +336,9 @@ std::string value_text(const TraceValue& v) {
   return "?";
 }
 
-[[noreturn]] void bind_error(const std::string& what, int line, int column) { throw TraceParseError(what, line, column); }
+[[noreturn]] void bind_error(const std::string& what, int line, int column) {
+  throw TraceParseError(what, line, column);
+}
 
 void check_value(const ParsedStep& s, const PrimitiveParam& p, const TraceValue& v) {
   auto bad = [&](const std::string& extra = "") {
@@ -314,17 +355,19 @@ void check_value(const ParsedStep& s, const PrimitiveParam& p, const TraceValue&
       if (v.kind != TraceValue::Kind::Name) bad();
       return;
     case PK::Scope:
-      if (v.kind != TraceValue::Kind::Name || (v.name != "local" && v.name != "shared" && v.name != "heap")) bad();
+      if (v.kind != TraceValue::Kind::Name || (v.name != "local" && v.name != "shared" && v.name != "heap"))
+        bad();
       return;
     case PK::Level:
-      if (v.kind != TraceValue::Kind::Name || (v.name != "league" && v.name != "team" && v.name != "vector")) bad();
+      if (v.kind != TraceValue::Kind::Name || (v.name != "league" && v.name != "team" && v.name != "vector"))
+        bad();
       return;
     case PK::Factors:
       if (v.kind != TraceValue::Kind::List) bad();
       for (const auto& it : v.items) {
         if (it.kind != TraceValue::Kind::Int && it.kind != TraceValue::Kind::None) {
-          bind_error("factors of " + s.primitive + " must be integers or None, found " + value_text(it), it.line,
-                     it.column);
+          bind_error("factors of " + s.primitive + " must be integers or None, found " + value_text(it),
+                     it.line, it.column);
         }
       }
       return;
@@ -390,11 +433,12 @@ Bound bind_args(const ParsedStep& s) {
         if (params[k].name == kw) pi = k;
       }
       if (pi == params.size()) {
-        bind_error(s.primitive + " has no parameter '" + a.keyword + "'; its signature is " + info->signature, a.line,
-                   a.column);
+        bind_error(s.primitive + " has no parameter '" + a.keyword + "'; its signature is " + info->signature,
+                   a.line, a.column);
       }
       if (given[pi]) {
-        bind_error("argument '" + params[pi].name + "' of " + s.primitive + " is given twice", a.line, a.column);
+        bind_error("argument '" + params[pi].name + "' of " + s.primitive + " is given twice", a.line,
+                   a.column);
       }
       assign(pi, a);
       continue;
@@ -412,8 +456,9 @@ Bound bind_args(const ParsedStep& s) {
   for (size_t k = 0; k < params.size(); ++k) {
     if (params[k].kind == PK::Stages) continue;
     if (b.values[k].empty()) {
-      bind_error(s.primitive + " is missing argument '" + params[k].name + "'; its signature is " + info->signature,
-                 s.line, s.column);
+      bind_error(
+          s.primitive + " is missing argument '" + params[k].name + "'; its signature is " + info->signature,
+          s.line, s.column);
     }
   }
   return b;
@@ -427,7 +472,8 @@ std::vector<std::string> names(const std::vector<const TraceValue*>& vs) {
 
 std::vector<int64_t> factors(const TraceValue& v) {
   std::vector<int64_t> out;
-  for (const auto& it : v.items) out.push_back(it.kind == TraceValue::Kind::None ? kInferredFactor : it.value);
+  for (const auto& it : v.items)
+    out.push_back(it.kind == TraceValue::Kind::None ? kInferredFactor : it.value);
   return out;
 }
 
@@ -453,82 +499,100 @@ std::vector<PrimitiveInfo> build_registry() {
   const PrimitiveParam stage{PK::Stage, "stage"};
   const PrimitiveParam loop{PK::Loop, "loop"};
   return {
-      make("split", {stage, loop, {PK::Factors, "factors"}},
-           "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
-           "factor may be None (inferred as ceil(extent / product of the others)); factors that do not divide "
-           "the extent are allowed (the body is guarded).",
-           "the loop must be a current, unannotated loop of the stage; at least two factors, all positive "
-           "integers, only the first may be None; the inner factors may not multiply to more than the extent.",
-           "split(C, i, [None, 8])"),
+      make(
+          "split", {stage, loop, {PK::Factors, "factors"}},
+          "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
+          "factor may be None (inferred as ceil(extent / product of the others)); factors that do not divide "
+          "the extent are allowed (the body is guarded).",
+          "the loop must be a current, unannotated loop of the stage; at least two factors, all positive "
+          "integers, only the first may be None; the inner factors may not multiply to more than the extent.",
+          "split(C, i, [None, 8])"),
       make("reorder", {stage, {PK::Loops, "loops"}},
-           "Reorders loops: the named loops take the positions the named loops occupy now, in the given order; "
+           "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
+           "order; "
            "other loops stay where they are.",
            "every name must be a current loop of the stage, each named once; a vectorized loop must stay "
            "innermost; a reduction loop may not move outside the loop chosen by decompose_reduction.",
            "reorder(C, i.0, j.0, k, i.1, j.1)"),
       make("fuse", {stage, {PK::Loops, "loops"}},
-           "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) creates "
+           "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) "
+           "creates "
            "i.0.j.0).",
-           "at least two current loops, adjacent and given outermost first, all spatial or all reduction, none "
+           "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "
+           "none "
            "annotated; a stage placed at one of them must be placed at the innermost one.",
            "fuse(C, i.0, j.0)"),
       make("parallel", {stage, loop},
            "Runs the iterations of a loop in parallel on CPU threads (Kokkos RangePolicy; adjacent parallel "
            "loops of one stage become an MDRangePolicy).",
-           "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent parallel "
+           "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent "
+           "parallel "
            "loop of the same stage) nor inside or around a bound loop.",
            "parallel(C, i.0)"),
       make("vectorize", {stage, loop},
-           "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on GPU).",
-           "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage placed "
+           "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
+           "GPU).",
+           "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
+           "placed "
            "at it.",
            "vectorize(C.local, j)"),
       make("unroll", {stage, loop}, "Unrolls a loop completely in the generated code.",
-           "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have at most " +
+           "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have at "
+           "most " +
                std::to_string(kMaxUnrollExtent) + " iterations.",
            "unroll(C.local, i)"),
       make("bind", {stage, loop, {PK::Level, "level"}},
            "Binds a loop to a level of Kokkos hierarchical parallelism: league (TeamPolicy league), team "
            "(TeamThreadRange) or vector (ThreadVectorRange).",
-           "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team and vector "
+           "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team and "
+           "vector "
            "need an enclosing league loop; team goes outside vector; no parallel loops in the same nest.",
            "bind(C, i.0, league)"),
       make("cache_write", {stage, {PK::Scope, "scope"}},
            "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
            "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile in "
            "registers (compute_at the new stage into the copy).",
-           "the stage must be unscheduled (no split, fuse, reorder, annotation, placement, and no stage placed at "
+           "the stage must be unscheduled (no split, fuse, reorder, annotation, placement, and no stage "
+           "placed at "
            "its loops); scope local, shared or heap; <stage>.<scope> must not exist yet.",
            "cache_write(C, local)"),
       make("cache_read", {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
-           "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given reader "
-           "stages (all readers when none is named) read the copy; placed with compute_at it copies only the tile "
+           "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
+           "reader "
+           "stages (all readers when none is named) read the copy; placed with compute_at it copies only the "
+           "tile "
            "that one iteration needs, into a contiguous buffer: this is packing.",
            "the tensor must exist and every reader must read it directly; scope local, shared or heap; "
            "<tensor>.<scope> must not exist yet.",
            "cache_read(B, local, C.local)"),
-      make("compute_at", {stage, {PK::Stage, "consumer"}, loop},
-           "Computes the stage inside a loop of a consumer, before that loop's body, only over the region one "
-           "iteration needs.",
-           "the stage is not an output and not inlined; the consumer reads it, and every other reader is placed "
-           "inside the consumer at that loop or deeper; the loop is a current loop of the consumer and not "
-           "vectorized; no cycles.",
-           "compute_at(C.local, C, j.0)"),
+      make(
+          "compute_at", {stage, {PK::Stage, "consumer"}, loop},
+          "Computes the stage inside a loop of a consumer, before that loop's body, only over the region one "
+          "iteration needs.",
+          "the stage is not an output and not inlined; the consumer reads it, and every other reader is "
+          "placed "
+          "inside the consumer at that loop or deeper; the loop is a current loop of the consumer and not "
+          "vectorized; no cycles.",
+          "compute_at(C.local, C, j.0)"),
       make("reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
-           "Computes a consumer stage inside a loop of its producer, after that loop's body, over the region that "
+           "Computes a consumer stage inside a loop of its producer, after that loop's body, over the region "
+           "that "
            "iteration produced.",
            "the stage reads the producer directly and has no reduction; the loop is a current loop of the "
            "producer and not vectorized; no cycles.",
            "reverse_compute_at(C, C.local, i.0)"),
       make("compute_inline", {stage},
            "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
-           "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is placed "
+           "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
+           "placed "
            "at its loops.",
            "compute_inline(E)"),
       make("decompose_reduction", {stage, loop},
-           "Places the initialisation of a reduction just before the given loop instead of before the outermost "
+           "Places the initialisation of a reduction just before the given loop instead of before the "
+           "outermost "
            "reduction loop.",
-           "the stage has a reduction; the loop is a current loop of the stage and no reduction loop encloses it.",
+           "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
+           "encloses it.",
            "decompose_reduction(C, j.0)"),
   };
 }
@@ -622,9 +686,11 @@ State replay(const State& s) { return apply_trace(State(s.original_workload_ptr(
 std::string primitive_reference() {
   std::string r =
       "Schedule language: one primitive per line, written as a call: name(arg, arg, ...).\n"
-      "Arguments are names (stages, tensors, loops, scopes, levels), integers, None, or [lists]; a keyword form\n"
+      "Arguments are names (stages, tensors, loops, scopes, levels), integers, None, or [lists]; a keyword "
+      "form\n"
       "param=value is accepted. '#' starts a comment. Stages are named after the tensor they compute.\n"
-      "Loop names: a stage starts with one loop per output axis then one per reduction axis, named after the\n"
+      "Loop names: a stage starts with one loop per output axis then one per reduction axis, named after "
+      "the\n"
       "index variables (i, j, k). split(S, x, [None, a, b]) replaces x by x.0, x.1, x.2 (outermost first);\n"
       "fuse(S, a, b) replaces a and b by a.b (e.g. i.0.j.0). cache_write(S, local) adds stage S.local;\n"
       "cache_read(T, local, ...) adds stage T.local with loops ax0, ax1, ... A stage placed at a loop that\n"

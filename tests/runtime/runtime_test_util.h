@@ -2,10 +2,10 @@
 // (include/rctune/codegen/kokkos.h) and a kernel cache shared by all runtime tests.
 #pragma once
 
+#include <unistd.h>
 #include <filesystem>
 #include <random>
 #include <string>
-#include <unistd.h>
 
 #include "rctune/runtime/measurer.h"
 
@@ -14,13 +14,15 @@ namespace rctune::runtime::testing {
 // One cache for every test process: the precompiled Kokkos header is built once. It is safe to
 // share (files are installed atomically); tests that need a cold compile add a unique comment.
 inline std::string test_cache_dir() {
-  return (std::filesystem::temp_directory_path() / ("rctune-test-cache-" + std::to_string(getuid()))).string();
+  return (std::filesystem::temp_directory_path() / ("rctune-test-cache-" + std::to_string(getuid())))
+      .string();
 }
 
 // A comment that makes a source unique, so that it misses the cache.
 inline std::string unique_comment() {
   static std::random_device rd;
-  return "// nonce " + std::to_string(rd()) + "-" + std::to_string(rd()) + "-" + std::to_string(getpid()) + "\n";
+  return "// nonce " + std::to_string(rd()) + "-" + std::to_string(rd()) + "-" + std::to_string(getpid()) +
+         "\n";
 }
 
 inline JitOptions test_jit_options() {
@@ -59,7 +61,8 @@ extern "C" void rctune_kernel(void* const* buffers) {
   const float* b = static_cast<const float*>(buffers[1]);
   float* c = static_cast<float*>(buffers[2]);
   (void)a; (void)b; (void)c;
-)" + body + "\n}\n";
+)" + body +
+         "\n}\n";
 }
 
 inline std::string vadd_plain() { return plain_kernel("for (int i = 0; i < 1000; ++i) c[i] = a[i] + b[i];"); }

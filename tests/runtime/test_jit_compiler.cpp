@@ -1,8 +1,8 @@
 #include <dlfcn.h>
+#include <gtest/gtest.h>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <gtest/gtest.h>
 
 #include "rctune/runtime/jit_compiler.h"
 #include "runtime/runtime_test_util.h"
@@ -74,7 +74,8 @@ TEST(JitCompiler, DefaultFlagsComeFromConfigureTime) {
 
 TEST(JitCompiler, CompileErrorReportsFirstLinesAndKeepsLog) {
   JitCompiler jit(test_jit_options());
-  const CompileResult r = jit.compile(unique_comment() + "void f() { this_does_not_exist(); }\n", SourceKind::Plain);
+  const CompileResult r =
+      jit.compile(unique_comment() + "void f() { this_does_not_exist(); }\n", SourceKind::Plain);
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.message.find("this_does_not_exist"), std::string::npos) << r.message;
   EXPECT_TRUE(std::filesystem::exists(r.log_path));
@@ -122,7 +123,8 @@ TEST(JitCompiler, KokkosSourceCompilesWithoutPrecompiledHeader) {
 }
 
 TEST(JitCompiler, SplitFlagsSplitsAtWhitespace) {
-  EXPECT_EQ(split_flags("  -O3   -march=native\t-g "), (std::vector<std::string>{"-O3", "-march=native", "-g"}));
+  EXPECT_EQ(split_flags("  -O3   -march=native\t-g "),
+            (std::vector<std::string>{"-O3", "-march=native", "-g"}));
   EXPECT_TRUE(split_flags("").empty());
 }
 

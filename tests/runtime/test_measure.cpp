@@ -67,7 +67,8 @@ TEST(MeasureWorkload, ElementwiseWorkloadHasReductionLengthOne) {
 TEST(MeasureWorkload, CorrectKernelReportsGflops) {
   Measurer m(test_jit_options(), test_worker_options());
   const auto w = small_matmul();
-  const Measurement r = measure_workload(m, w, kMatmulKernel, kMatmulReference, quick_options(), SourceKind::Plain);
+  const Measurement r =
+      measure_workload(m, w, kMatmulKernel, kMatmulReference, quick_options(), SourceKind::Plain);
   ASSERT_EQ(r.status, Status::Ok) << r.message;
   EXPECT_GT(r.gflops, 0);
   EXPECT_DOUBLE_EQ(r.gflops, w.flops() / r.times.median_s / 1e9);
@@ -77,7 +78,8 @@ TEST(MeasureWorkload, KernelThatSkipsOneReductionStepIsWrong) {
   Measurer m(test_jit_options(), test_worker_options());
   std::string bad = kMatmulKernel;
   bad.replace(bad.find("k < 32"), 6, "k < 31");
-  const Measurement r = measure_workload(m, small_matmul(), bad, kMatmulReference, quick_options(), SourceKind::Plain);
+  const Measurement r =
+      measure_workload(m, small_matmul(), bad, kMatmulReference, quick_options(), SourceKind::Plain);
   EXPECT_EQ(r.status, Status::WrongResult) << r.message;
   EXPECT_EQ(r.gflops, 0);
 }

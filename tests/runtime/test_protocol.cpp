@@ -1,5 +1,5 @@
-#include <cmath>
 #include <gtest/gtest.h>
+#include <cmath>
 
 #include "rctune/runtime/protocol.h"
 #include "rctune/runtime/worker.h"
@@ -57,12 +57,14 @@ TEST(Protocol, ResponseRoundTripsThroughJson) {
 }
 
 TEST(Protocol, RequestWithUnknownDtypeIsRejected) {
-  nlohmann::json j = {{"kernel_so", "/k.so"}, {"buffers", {{{"name", "A"}, {"dtype", "i8"}, {"shape", {4}}}}}};
+  nlohmann::json j = {{"kernel_so", "/k.so"},
+                      {"buffers", {{{"name", "A"}, {"dtype", "i8"}, {"shape", {4}}}}}};
   EXPECT_THROW(request_from_json(j), std::invalid_argument);
 }
 
 TEST(Protocol, StatusNamesRoundTrip) {
-  for (Status s : {Status::Ok, Status::CompileError, Status::RuntimeError, Status::Timeout, Status::WrongResult}) {
+  for (Status s :
+       {Status::Ok, Status::CompileError, Status::RuntimeError, Status::Timeout, Status::WrongResult}) {
     EXPECT_EQ(parse_status(status_name(s)), s);
   }
   EXPECT_THROW(parse_status("fine"), std::invalid_argument);

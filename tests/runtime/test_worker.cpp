@@ -1,8 +1,8 @@
 // The worker and its supervision, with real hand-written kernels that crash, hang, compute wrong
 // values or do not compile, and with the test-only fault injection.
+#include <gtest/gtest.h>
 #include <csignal>
 #include <cstdlib>
-#include <gtest/gtest.h>
 
 #include "rctune/runtime/measurer.h"
 #include "rctune/runtime/worker.h"
@@ -87,8 +87,8 @@ TEST(Worker, WrongKernelIsWrongResultWithFirstBadIndex) {
 
 TEST(Worker, KernelThatLeavesOutputUnwrittenIsWrongResult) {
   Measurer m(test_jit_options(), test_worker_options());
-  const Measurement r =
-      m.measure(vadd_input(plain_kernel("for (int i = 1; i < 1000; ++i) c[i] = a[i] + b[i];")), quick_options());
+  const Measurement r = m.measure(
+      vadd_input(plain_kernel("for (int i = 1; i < 1000; ++i) c[i] = a[i] + b[i];")), quick_options());
   ASSERT_EQ(r.status, Status::WrongResult) << r.message;
   EXPECT_EQ(r.errors.first_bad_index, 0);
 }
@@ -134,11 +134,11 @@ TEST(Worker, KernelWithoutEntryPointIsRuntimeError) {
 
 TEST(Worker, KernelPrintingToStdoutDoesNotBreakProtocol) {
   Measurer m(test_jit_options(), test_worker_options());
-  const Measurement r = m.measure(
-      vadd_input(plain_kernel("std::printf(\"noise\\n{\\\"not\\\": 1}\\n\"); std::fflush(stdout);"
-                              "for (int i = 0; i < 1000; ++i) c[i] = a[i] + b[i];",
-                              "#include <cstdio>\n")),
-      quick_options());
+  const Measurement r =
+      m.measure(vadd_input(plain_kernel("std::printf(\"noise\\n{\\\"not\\\": 1}\\n\"); std::fflush(stdout);"
+                                        "for (int i = 0; i < 1000; ++i) c[i] = a[i] + b[i];",
+                                        "#include <cstdio>\n")),
+                quick_options());
   EXPECT_EQ(r.status, Status::Ok) << r.message;
 }
 

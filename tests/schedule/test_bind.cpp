@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Bind, LeagueTeamVector) {
   State s = run_trace(matmul(), "reorder(C, k, j)\nbind(C, i, league)\nbind(C, j, vector)\n");
@@ -20,8 +20,9 @@ TEST(Bind, TeamInsideLeague) {
 }
 
 TEST(Bind, CacheReadStageBoundToTeamInsideLeagueLoop) {
-  State s = run_trace(matmul(), "cache_read(B, shared, C)\nsplit(C, j, [None, 16])\nreorder(C, j.0, i)\n"
-                            "bind(C, j.0, league)\ncompute_at(B.shared, C, j.0)\nbind(B.shared, ax0, team)\n");
+  State s = run_trace(matmul(),
+                      "cache_read(B, shared, C)\nsplit(C, j, [None, 16])\nreorder(C, j.0, i)\n"
+                      "bind(C, j.0, league)\ncompute_at(B.shared, C, j.0)\nbind(B.shared, ax0, team)\n");
   EXPECT_EQ(check_state(s), "");
 }
 
@@ -30,7 +31,8 @@ TEST(Bind, RejectsReductionLoop) {
 }
 
 TEST(Bind, RejectsTeamWithoutLeague) {
-  EXPECT_SCHEDULE_ERROR("no enclosing loop is bound to league", bind(State(matmul()), "C", "i", ir::BindLevel::Team));
+  EXPECT_SCHEDULE_ERROR("no enclosing loop is bound to league",
+                        bind(State(matmul()), "C", "i", ir::BindLevel::Team));
 }
 
 TEST(Bind, RejectsTwoLeagueLoops) {
@@ -40,7 +42,8 @@ TEST(Bind, RejectsTwoLeagueLoops) {
 
 TEST(Bind, RejectsLeagueInsideTeam) {
   State s = run_trace(testing::batch_matmul(), "bind(C, b, league)\nbind(C, i, team)\n");
-  EXPECT_SCHEDULE_ERROR("bound to team but no enclosing loop is bound to league", reorder(s, "C", {"i", "b"}));
+  EXPECT_SCHEDULE_ERROR("bound to team but no enclosing loop is bound to league",
+                        reorder(s, "C", {"i", "b"}));
 }
 
 TEST(Bind, RejectsInsideParallel) {

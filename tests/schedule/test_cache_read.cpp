@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(CacheRead, AddsCopyStageAndRewritesReader) {
   State s = cache_read(State(matmul()), "B", ir::MemScope::Local, {"C"});
@@ -46,7 +46,8 @@ TEST(CacheRead, ReaderCanBeCacheWriteStage) {
 }
 
 TEST(CacheRead, RejectsStageThatDoesNotRead) {
-  EXPECT_SCHEDULE_ERROR("stage Y does not read X; readers of X: M, E", cache_read(State(testing::softmax()), "X", ir::MemScope::Local, {"Y"}));
+  EXPECT_SCHEDULE_ERROR("stage Y does not read X; readers of X: M, E",
+                        cache_read(State(testing::softmax()), "X", ir::MemScope::Local, {"Y"}));
 }
 
 TEST(CacheRead, RejectsUnknownTensorAndDuplicate) {

@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(CacheWrite, AddsComputeStageAndTurnsStageIntoCopy) {
   State s = cache_write(State(matmul()), "C", ir::MemScope::Local);
@@ -47,7 +47,8 @@ TEST(CacheWrite, ConvolutionOutput) {
 
 TEST(CacheWrite, RejectsScheduledStage) {
   State s = split(State(matmul()), "C", "i", {kInferredFactor, 8});
-  EXPECT_SCHEDULE_ERROR("already scheduled (its loops have been split", cache_write(s, "C", ir::MemScope::Local));
+  EXPECT_SCHEDULE_ERROR("already scheduled (its loops have been split",
+                        cache_write(s, "C", ir::MemScope::Local));
 }
 
 TEST(CacheWrite, RejectsStageWithPlacedStages) {

@@ -3,12 +3,13 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(ComputeAt, RegisterTile) {
-  State s = run_trace(matmul(), "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 16])\n"
-                            "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n");
+  State s = run_trace(matmul(),
+                      "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 16])\n"
+                      "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n");
   const Attach& a = s.stage("C.local")->attach;
   EXPECT_EQ(a.kind, Attach::Kind::At);
   EXPECT_EQ(a.stage, "C");
@@ -22,14 +23,16 @@ TEST(ComputeAt, IntermediateOfSoftmax) {
 }
 
 TEST(ComputeAt, PackingAtOuterStageWhoseInnerStageReads) {
-  State s = run_trace(matmul(), "cache_write(C, local)\ncache_read(B, local, C.local)\nsplit(C, j, [None, 16])\n"
-                            "reorder(C, j.0, i)\ncompute_at(C.local, C, i)\ncompute_at(B.local, C, j.0)\n");
+  State s = run_trace(matmul(),
+                      "cache_write(C, local)\ncache_read(B, local, C.local)\nsplit(C, j, [None, 16])\n"
+                      "reorder(C, j.0, i)\ncompute_at(C.local, C, i)\ncompute_at(B.local, C, j.0)\n");
   EXPECT_EQ(check_state(s), "");
 }
 
 TEST(ComputeAt, NestedPlacement) {
-  State s = run_trace(matmul(), "cache_write(C, local)\ncache_read(B, local, C.local)\ncompute_at(C.local, C, j)\n"
-                            "split(C.local, k, [None, 8])\ncompute_at(B.local, C.local, k.0)\n");
+  State s = run_trace(matmul(),
+                      "cache_write(C, local)\ncache_read(B, local, C.local)\ncompute_at(C.local, C, j)\n"
+                      "split(C.local, k, [None, 8])\ncompute_at(B.local, C.local, k.0)\n");
   const auto loops = enclosing_loops(s, "B.local");
   ASSERT_EQ(loops.size(), 5u);
   EXPECT_EQ(loops.back().loop, "k.0");
@@ -41,7 +44,8 @@ TEST(ComputeAt, RejectsOutput) {
 }
 
 TEST(ComputeAt, RejectsConsumerThatDoesNotRead) {
-  EXPECT_SCHEDULE_ERROR("S does not read M; readers of M: E", compute_at(State(testing::softmax()), "M", "S", "i"));
+  EXPECT_SCHEDULE_ERROR("S does not read M; readers of M: E",
+                        compute_at(State(testing::softmax()), "M", "S", "i"));
   EXPECT_SCHEDULE_ERROR("Y does not read C", compute_at(State(testing::dense_gelu()), "C", "Y", "i"));
 }
 
@@ -53,7 +57,8 @@ TEST(ComputeAt, RejectsLoopThatIsNotALeafOrMissing) {
 
 TEST(ComputeAt, RejectsOtherReaderOutsideTheLoop) {
   // E is read by S and Y; S is at the root.
-  EXPECT_SCHEDULE_ERROR("stage S also reads E and is not computed inside loop i of Y", compute_at(State(testing::softmax()), "E", "Y", "i"));
+  EXPECT_SCHEDULE_ERROR("stage S also reads E and is not computed inside loop i of Y",
+                        compute_at(State(testing::softmax()), "E", "Y", "i"));
 }
 
 TEST(ComputeAt, RejectsCycle) {

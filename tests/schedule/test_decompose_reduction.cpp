@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(DecomposeReduction, SetsInitBefore) {
   State s = run_trace(matmul(), "split(C, k, [None, 8])\nreorder(C, k.0, i)\ndecompose_reduction(C, k.0)\n");

@@ -3,12 +3,13 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Fuse, JoinsNamesWithDots) {
-  State s = run_trace(matmul(), "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\nreorder(C, i.0, j.0, i.1, j.1)\n"
-                            "fuse(C, i.0, j.0)\n");
+  State s = run_trace(matmul(),
+                      "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\nreorder(C, i.0, j.0, i.1, j.1)\n"
+                      "fuse(C, i.0, j.0)\n");
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0.j.0", "i.1", "j.1", "k"}));
   EXPECT_EQ(s.loop_extent("C", "i.0.j.0"), 48);
   EXPECT_EQ(s.trace().back().text, "fuse(C, i.0, j.0)");

@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Parallel, MarksLoop) {
   State s = parallel(State(matmul()), "C", "i");
@@ -24,7 +24,8 @@ TEST(Parallel, SeveralRootStages) {
 }
 
 TEST(Parallel, RejectsReductionLoop) {
-  EXPECT_SCHEDULE_ERROR("parallel(C, k): loop k iterates over a reduction axis", parallel(State(matmul()), "C", "k"));
+  EXPECT_SCHEDULE_ERROR("parallel(C, k): loop k iterates over a reduction axis",
+                        parallel(State(matmul()), "C", "k"));
 }
 
 TEST(Parallel, RejectsAlreadyAnnotated) {
@@ -39,7 +40,8 @@ TEST(Parallel, RejectsNonAdjacentParallelLoops) {
 
 TEST(Parallel, RejectsParallelInsideParallelOfConsumer) {
   State s = run_trace(matmul(), "cache_write(C, local)\nparallel(C, i)\ncompute_at(C.local, C, i)\n");
-  EXPECT_SCHEDULE_ERROR("nested parallel loops must be adjacent loops of one stage", parallel(s, "C.local", "j"));
+  EXPECT_SCHEDULE_ERROR("nested parallel loops must be adjacent loops of one stage",
+                        parallel(s, "C.local", "j"));
 }
 
 TEST(Parallel, RejectsMixingWithBind) {

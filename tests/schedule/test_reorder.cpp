@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Reorder, NamedLoopsTakeTheirPositionsInGivenOrder) {
   State s = reorder(State(matmul()), "C", {"k", "i"});
@@ -13,7 +13,8 @@ TEST(Reorder, NamedLoopsTakeTheirPositionsInGivenOrder) {
 }
 
 TEST(Reorder, FullTileOrder) {
-  State s = run_trace(matmul(), "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\nreorder(C, i.0, j.0, k, i.1, j.1)\n");
+  State s = run_trace(matmul(),
+                      "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\nreorder(C, i.0, j.0, k, i.1, j.1)\n");
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0", "j.0", "k", "i.1", "j.1"}));
 }
 
@@ -47,8 +48,8 @@ TEST(Reorder, RejectsPlacementBecomingInvalid) {
   // C.local read by C is placed at j; B.local (read by C.local) placed at i: reordering j outside i would
   // compute C.local before its input.
   State s = run_trace(matmul(),
-                  "cache_write(C, local)\ncache_read(B, local, C.local)\ncompute_at(C.local, C, j)\n"
-                  "compute_at(B.local, C, i)\n");
+                      "cache_write(C, local)\ncache_read(B, local, C.local)\ncompute_at(C.local, C, j)\n"
+                      "compute_at(B.local, C, i)\n");
   EXPECT_SCHEDULE_ERROR("outside loop i", reorder(s, "C", {"j", "i"}));
 }
 

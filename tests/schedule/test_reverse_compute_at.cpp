@@ -3,11 +3,12 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(ReverseComputeAt, WriteBackAfterTile) {
-  State s = run_trace(matmul(), "cache_write(C, local)\nsplit(C.local, i, [None, 8])\nreverse_compute_at(C, C.local, i.0)\n");
+  State s = run_trace(
+      matmul(), "cache_write(C, local)\nsplit(C.local, i, [None, 8])\nreverse_compute_at(C, C.local, i.0)\n");
   const Attach& a = s.stage("C")->attach;
   EXPECT_EQ(a.kind, Attach::Kind::ReverseAt);
   EXPECT_EQ(a.stage, "C.local");

@@ -42,7 +42,8 @@ TEST(Split, SplittingASplitLoopNamesNest) {
 
 TEST(Split, RejectsLoopThatNoLongerExists) {
   State s = split(State(matmul()), "C", "i", {kInferredFactor, 8});
-  EXPECT_SCHEDULE_ERROR("no longer exists (it was split into i.0, i.1)", split(s, "C", "i", {kInferredFactor, 2}));
+  EXPECT_SCHEDULE_ERROR("no longer exists (it was split into i.0, i.1)",
+                        split(s, "C", "i", {kInferredFactor, 2}));
 }
 
 TEST(Split, RejectsUnknownStageAndLoop) {
@@ -62,11 +63,13 @@ TEST(Split, RejectsBadFactors) {
 
 TEST(Split, RejectsAnnotatedLoop) {
   State s = parallel(State(matmul()), "C", "i");
-  EXPECT_SCHEDULE_ERROR("split(C, i, [None, 8]): loop i is parallel", split(s, "C", "i", {kInferredFactor, 8}));
+  EXPECT_SCHEDULE_ERROR("split(C, i, [None, 8]): loop i is parallel",
+                        split(s, "C", "i", {kInferredFactor, 8}));
 }
 
 TEST(Split, MovesStagesPlacedAtTheLoopToItsInnermostPart) {
-  State s = testing::run_trace(matmul(), "cache_write(C, local)\ncompute_at(C.local, C, i)\nsplit(C, i, [None, 8])\n");
+  State s = testing::run_trace(matmul(),
+                               "cache_write(C, local)\ncompute_at(C.local, C, i)\nsplit(C, i, [None, 8])\n");
   EXPECT_EQ(s.stage("C.local")->attach.loop, "i.1");
 }
 

@@ -87,14 +87,15 @@ TEST(State, OriginalWorkloadSurvivesCacheStages) {
 }
 
 TEST(State, CheckStateAcceptsReachableStates) {
-  State s = testing::run_trace(matmul(), "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n");
+  State s = testing::run_trace(
+      matmul(), "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n");
   EXPECT_EQ(check_state(s), "");
 }
 
 TEST(State, EnclosingLoopsFollowPlacement) {
   State s = testing::run_trace(matmul(),
-                           "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 8])\n"
-                           "reorder(C, i.0, j.0, i.1)\ncompute_at(C.local, C, j.0)\n");
+                               "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 8])\n"
+                               "reorder(C, i.0, j.0, i.1)\ncompute_at(C.local, C, j.0)\n");
   const auto loops = enclosing_loops(s, "C.local");
   ASSERT_EQ(loops.size(), 2u);
   EXPECT_EQ(loops[0].loop, "i.0");

@@ -7,8 +7,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 const char* kTile =
     "# register tile for matmul\n"
@@ -60,7 +60,8 @@ TEST(TraceParse, ToleratesWhitespaceQuotesTrailingCommaAndSemicolon) {
 }
 
 TEST(TraceParse, KeywordArguments) {
-  const auto steps = parse_trace("split(stage=C, loop=i, factors=[None, 8])\ncompute_at(C.local, consumer=C, loop=j.0)\n");
+  const auto steps =
+      parse_trace("split(stage=C, loop=i, factors=[None, 8])\ncompute_at(C.local, consumer=C, loop=j.0)\n");
   EXPECT_EQ(to_text(steps[0]), "split(C, i, [None, 8])");
   EXPECT_EQ(to_text(steps[1]), "compute_at(C.local, C, j.0)");
 }
@@ -100,10 +101,12 @@ TEST(TraceParse, RoundTripThroughText) {
 
 TEST(TraceParseError, MissingClosingParenthesis) {
   EXPECT_EQ(parse_error("parallel(C, i\n"),
-            "line 2, column 1: expected ',' or ')' after an argument, found the end of the text (the '(' at line 1, "
+            "line 2, column 1: expected ',' or ')' after an argument, found the end of the text (the '(' at "
+            "line 1, "
             "column 9 is not closed)");
-  EXPECT_NE(parse_error("parallel(C, i\nvectorize(C, j)\n").find("found 'vectorize' (the '(' at line 1, column 9"),
-            std::string::npos);
+  EXPECT_NE(
+      parse_error("parallel(C, i\nvectorize(C, j)\n").find("found 'vectorize' (the '(' at line 1, column 9"),
+      std::string::npos);
 }
 
 TEST(TraceParseError, MissingComma) {
@@ -113,7 +116,9 @@ TEST(TraceParseError, MissingComma) {
 
 TEST(TraceParseError, UnknownPrimitiveListsKnownOnes) {
   const std::string e = parse_error("tile(C, i, j)");
-  EXPECT_NE(e.find("line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder"), std::string::npos) << e;
+  EXPECT_NE(e.find("line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder"),
+            std::string::npos)
+      << e;
 }
 
 TEST(TraceParseError, TwoCallsOnOneLine) {
@@ -122,28 +127,35 @@ TEST(TraceParseError, TwoCallsOnOneLine) {
 }
 
 TEST(TraceParseError, BadValue) {
-  EXPECT_NE(parse_error("split(C, i, [None, 8.5])").find("column 20: numbers must be integers, found '8.5'"), std::string::npos);
+  EXPECT_NE(parse_error("split(C, i, [None, 8.5])").find("column 20: numbers must be integers, found '8.5'"),
+            std::string::npos);
   EXPECT_NE(parse_error("parallel(C, , i)").find("column 13: expected a value"), std::string::npos);
   EXPECT_NE(parse_error("parallel(C, 0i)").find("a name must start with a letter"), std::string::npos);
 }
 
 TEST(TraceParseError, WrongArity) {
-  EXPECT_NE(parse_error("parallel(C)").find("parallel is missing argument 'loop'; its signature is parallel(stage, loop)"),
+  EXPECT_NE(parse_error("parallel(C)")
+                .find("parallel is missing argument 'loop'; its signature is parallel(stage, loop)"),
             std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, i, j)").find("column 16: parallel takes 2 arguments"), std::string::npos);
+  EXPECT_NE(parse_error("parallel(C, i, j)").find("column 16: parallel takes 2 arguments"),
+            std::string::npos);
 }
 
 TEST(TraceParseError, WrongArgumentKind) {
-  EXPECT_NE(parse_error("split(C, i, x)").find("argument 'factors' of split must be a list of factors such as [None, 8], found x"),
+  EXPECT_NE(parse_error("split(C, i, x)")
+                .find("argument 'factors' of split must be a list of factors such as [None, 8], found x"),
             std::string::npos);
-  EXPECT_NE(parse_error("cache_write(C, register)").find("column 16: argument 'scope' of cache_write must be a scope"),
+  EXPECT_NE(parse_error("cache_write(C, register)")
+                .find("column 16: argument 'scope' of cache_write must be a scope"),
             std::string::npos);
-  EXPECT_NE(parse_error("split(C, i, [None, x])").find("factors of split must be integers or None"), std::string::npos);
+  EXPECT_NE(parse_error("split(C, i, [None, x])").find("factors of split must be integers or None"),
+            std::string::npos);
   EXPECT_NE(parse_error("parallel(C, 3)").find("must be a loop name, found 3"), std::string::npos);
 }
 
 TEST(TraceParseError, KeywordProblems) {
-  EXPECT_NE(parse_error("split(C, i, facters=[None, 8])").find("split has no parameter 'facters'"), std::string::npos);
+  EXPECT_NE(parse_error("split(C, i, facters=[None, 8])").find("split has no parameter 'facters'"),
+            std::string::npos);
   EXPECT_NE(parse_error("parallel(stage=C, i)").find("a positional argument follows a keyword argument"),
             std::string::npos);
   EXPECT_NE(parse_error("parallel(C, loop=i, loop=j)").find("is given twice"), std::string::npos);
@@ -160,8 +172,11 @@ TEST(ApplyTrace, AppliesEveryStep) {
 }
 
 TEST(ApplyTrace, IllegalStepNamesStepAndReason) {
-  const std::string e = testing::error_of([] { run_trace(matmul(), "# c\nsplit(C, i, [None, 8])\n\nparallel(C, i.0)\nvectorize(C, k)\n"); });
-  EXPECT_EQ(e, "step 3 `vectorize(C, k)`: loop k iterates over a reduction axis; only spatial loops can be vectorized");
+  const std::string e = testing::error_of(
+      [] { run_trace(matmul(), "# c\nsplit(C, i, [None, 8])\n\nparallel(C, i.0)\nvectorize(C, k)\n"); });
+  EXPECT_EQ(e,
+            "step 3 `vectorize(C, k)`: loop k iterates over a reduction axis; only spatial loops can be "
+            "vectorized");
 }
 
 TEST(ApplyTrace, ParseErrorIsReportedBeforeAnyStepRuns) {
@@ -173,7 +188,9 @@ TEST(ApplyTrace, StepTextsAreCanonical) {
   EXPECT_EQ(to_text(s.trace()), "split(C, i, [None, 8])\nreorder(C, j, i.0)\nsplit(C, j, [None, 16])\n");
 }
 
-void expect_replay_equal(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
+}  // namespace
+
+static void expect_replay_equal(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
   State s = run_trace(w, trace);
   State r = replay(s);
   EXPECT_TRUE(same_schedule(s, r)) << trace;
@@ -181,14 +198,18 @@ void expect_replay_equal(const std::shared_ptr<const ir::Workload>& w, const std
   EXPECT_TRUE(same_schedule(apply_trace(State(w), to_text(s.trace())), s));
 }
 
+namespace {
+
 TEST(Replay, MatmulTileWithPacking) {
-  expect_replay_equal(matmul(), std::string(kTile) + "cache_read(B, local, C.local)\ncompute_at(B.local, C, i.0)\n");
+  expect_replay_equal(matmul(),
+                      std::string(kTile) + "cache_read(B, local, C.local)\ncompute_at(B.local, C, i.0)\n");
 }
 
 TEST(Replay, SoftmaxAndConvolution) {
-  expect_replay_equal(testing::softmax(),
-                      "compute_inline(E)\ncache_read(X, heap)\nparallel(Y, i)\nvectorize(Y, j)\ncompute_at(S, Y, i)\n"
-                      "compute_at(M, Y, i)\n");
+  expect_replay_equal(
+      testing::softmax(),
+      "compute_inline(E)\ncache_read(X, heap)\nparallel(Y, i)\nvectorize(Y, j)\ncompute_at(S, Y, i)\n"
+      "compute_at(M, Y, i)\n");
   expect_replay_equal(testing::conv2d(),
                       "cache_write(Y, local)\nsplit(Y, k, [None, 4])\nreorder(Y, n, k.0, h, w, k.1)\n"
                       "compute_at(Y.local, Y, w)\nfuse(Y, n, k.0)\nparallel(Y, n.k.0)\n"
@@ -225,7 +246,8 @@ TEST(Reference, DocumentationCoversEveryPrimitive) {
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string doc = ss.str();
-  for (const auto& p : primitive_registry()) EXPECT_NE(doc.find(p.signature), std::string::npos) << p.signature;
+  for (const auto& p : primitive_registry())
+    EXPECT_NE(doc.find(p.signature), std::string::npos) << p.signature;
 }
 
 TEST(Reference, DocumentationWorkedExampleApplies) {
@@ -245,6 +267,37 @@ TEST(Reference, DocumentationWorkedExampleApplies) {
   State s = run_trace(matmul(1024, 1024, 1024), trace);
   EXPECT_GT(s.trace().size(), 10u);
   EXPECT_EQ(check_state(s), "");
+}
+
+}  // namespace
+}  // namespace rctune::schedule
+
+namespace rctune::schedule {
+namespace {
+
+TEST(DocumentedPatterns, SoftmaxEpilogueAndTeams) {
+  expect_replay_equal(
+      testing::softmax(),
+      "compute_inline(E)\nparallel(Y, i)\ncompute_at(S, Y, i)\ncompute_at(M, Y, i)\nvectorize(Y, j)\n");
+  expect_replay_equal(testing::dense_gelu(),
+                      "split(C, i, [None, 8])\nparallel(C, i.0)\nreverse_compute_at(D, C, i.0)\n"
+                      "reverse_compute_at(Y, D, j)\n");
+  expect_replay_equal(testing::matmul(),
+                      "cache_read(B, shared, C)\nsplit(C, j, [None, 16])\nreorder(C, j.0, i)\n"
+                      "bind(C, j.0, league)\ncompute_at(B.shared, C, j.0)\n"
+                      "bind(B.shared, ax0, team)\nbind(C, i, team)\n");
+}
+
+TEST(DocumentedPatterns, PackingBeforeItsReaderIsPlacedFails) {
+  const std::string e = testing::error_of([] {
+    testing::run_trace(testing::matmul(1024, 1024, 1024),
+                       "cache_write(C, local)\ncache_read(B, local, C.local)\nsplit(C, j, [None, 48])\n"
+                       "compute_at(B.local, C, j.0)\n");
+  });
+  EXPECT_EQ(
+      e,
+      "step 4 `compute_at(B.local, C, j.0)`: stage C.local also reads B.local and is not computed inside "
+      "loop j.0 of C; a stage can only be computed at a loop that encloses all its readers");
 }
 
 }  // namespace

@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Unroll, SmallLoop) {
   State s = run_trace(matmul(), "split(C, i, [None, 4])\nunroll(C, i.1)\n");
@@ -19,8 +19,9 @@ TEST(Unroll, ReductionLoopIsAllowed) {
 }
 
 TEST(Unroll, LoopOfPlacedStageIsNotLimitedByFullExtent) {
-  State s = run_trace(matmul(128, 128, 32), "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n"
-                                        "unroll(C.local, i)\n");
+  State s = run_trace(matmul(128, 128, 32),
+                      "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n"
+                      "unroll(C.local, i)\n");
   EXPECT_EQ(check_state(s), "");
 }
 

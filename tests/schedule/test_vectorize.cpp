@@ -3,8 +3,8 @@
 namespace rctune::schedule {
 namespace {
 
-using testing::run_trace;
 using testing::matmul;
+using testing::run_trace;
 
 TEST(Vectorize, InnermostSpatialLoop) {
   State s = run_trace(matmul(), "reorder(C, k, j)\nvectorize(C, j)\n");
@@ -19,14 +19,17 @@ TEST(Vectorize, ElementwiseStage) {
 }
 
 TEST(Vectorize, RegisterTileOfCacheStage) {
-  State s = run_trace(matmul(), "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 16])\n"
-                            "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n"
-                            "reorder(C.local, k, i, j)\nvectorize(C.local, j)\n");
+  State s = run_trace(matmul(),
+                      "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 16])\n"
+                      "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n"
+                      "reorder(C.local, k, i, j)\nvectorize(C.local, j)\n");
   EXPECT_EQ(check_state(s), "");
 }
 
 TEST(Vectorize, RejectsReductionLoop) {
-  EXPECT_SCHEDULE_ERROR("vectorize(C, k): loop k iterates over a reduction axis; only spatial loops can be vectorized", vectorize(State(matmul()), "C", "k"));
+  EXPECT_SCHEDULE_ERROR(
+      "vectorize(C, k): loop k iterates over a reduction axis; only spatial loops can be vectorized",
+      vectorize(State(matmul()), "C", "k"));
 }
 
 TEST(Vectorize, RejectsLoopThatIsNotInnermost) {

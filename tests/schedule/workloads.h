@@ -95,9 +95,9 @@ std::string error_of(F&& f) {
 }  // namespace rctune::schedule::testing
 
 // EXPECT_SCHEDULE_ERROR("part of the message", expression that must throw ScheduleError)
-#define EXPECT_SCHEDULE_ERROR(substring, ...)                                                    \
-  do {                                                                                           \
+#define EXPECT_SCHEDULE_ERROR(substring, ...)                                                     \
+  do {                                                                                            \
     const std::string msg_ = ::rctune::schedule::testing::error_of([&] { (void)(__VA_ARGS__); }); \
-    EXPECT_FALSE(msg_.empty()) << "expected a ScheduleError from " #__VA_ARGS__;                \
-    EXPECT_NE(msg_.find(substring), std::string::npos) << "message: " << msg_;                 \
+    EXPECT_FALSE(msg_.empty()) << "expected a ScheduleError from " #__VA_ARGS__;                  \
+    EXPECT_NE(msg_.find(substring), std::string::npos) << "message: " << msg_;                    \
   } while (0)

@@ -40,7 +40,7 @@ struct CompileResult {
   std::string log_path;     // <cache>/<hash>.log (exists on failure)
   double seconds = 0;       // wall time of this call's compile (0 on a cache hit)
   bool cache_hit = false;
-  bool used_pch = false;    // the PCH was passed to the compiler and not rejected by it
+  bool used_pch = false;  // the PCH was passed to the compiler and not rejected by it
 };
 
 // Flags that every kernel compile adds after JitOptions::flags.

@@ -13,15 +13,15 @@ namespace rctune::runtime {
 
 struct Measurement {
   Status status = Status::RuntimeError;
-  std::string message;        // empty for ok; otherwise what went wrong, for a person to read
-  TimingStats times;          // valid for ok
-  ErrorStats errors;          // correctness check (valid for ok and wrong_result)
-  double compile_seconds = 0; // candidate + reference compile time of this call (0 if cached)
-  bool cache_hit = false;     // the candidate's shared object came from the cache
-  bool used_pch = false;      // the candidate was compiled with the precompiled Kokkos header
-  std::string source_path;    // the generated candidate source kept in the cache
+  std::string message;         // empty for ok; otherwise what went wrong, for a person to read
+  TimingStats times;           // valid for ok
+  ErrorStats errors;           // correctness check (valid for ok and wrong_result)
+  double compile_seconds = 0;  // candidate + reference compile time of this call (0 if cached)
+  bool cache_hit = false;      // the candidate's shared object came from the cache
+  bool used_pch = false;       // the candidate was compiled with the precompiled Kokkos header
+  std::string source_path;     // the generated candidate source kept in the cache
   std::string so_path;
-  double gflops = 0;          // flops / median (set by measure_workload; 0 if unknown)
+  double gflops = 0;  // flops / median (set by measure_workload; 0 if unknown)
   bool ok() const { return status == Status::Ok; }
 };
 
@@ -29,19 +29,19 @@ struct MeasureInput {
   std::vector<BufferSpec> buffers;  // kernel arguments in ABI order
   std::string kernel_source;        // exports rctune_kernel
   SourceKind kernel_kind = SourceKind::Kokkos;
-  std::string reference_source;     // exports rctune_reference (plain C++)
+  std::string reference_source;  // exports rctune_reference (plain C++)
   int64_t reduction_length = 1;
 };
 
 struct MeasureOptions {
   uint64_t seed = 1;
-  Tolerance tolerance;         // unset fields: default_tolerance()
+  Tolerance tolerance;  // unset fields: default_tolerance()
   TimingOptions timing;
   int pin_core = -1;
   bool flush_cache = false;
-  bool check_only = false;     // correctness only, no timing
-  double timeout_s = 120;      // per request to the worker (correctness check and timing)
-  std::string test_fault;      // tests only; the worker must run with enable_test_faults
+  bool check_only = false;  // correctness only, no timing
+  double timeout_s = 120;   // per request to the worker (correctness check and timing)
+  std::string test_fault;   // tests only; the worker must run with enable_test_faults
 };
 
 class Measurer {

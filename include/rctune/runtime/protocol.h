@@ -45,8 +45,8 @@ struct ResolvedTolerance {
 //   base = 1e-4 (f32) or 1e-10 (f64);  rtol = base * sqrt(L);  atol = rtol * max(ref_rms, 1e-3).
 // The sqrt(L) factor follows the growth of rounding errors in a reordered sum; the atol term
 // scaled by the output's RMS keeps elements that cancel to near zero from failing.
-ResolvedTolerance default_tolerance(const std::string& dtype, int64_t reduction_length,
-                                    double ref_rms, const Tolerance& overrides = {});
+ResolvedTolerance default_tolerance(const std::string& dtype, int64_t reduction_length, double ref_rms,
+                                    const Tolerance& overrides = {});
 
 struct TimingOptions {
   int warmup = 1;           // untimed runs after the correctness run
@@ -80,13 +80,13 @@ struct TimingStats {
 
 // Largest deviation found by the correctness check (over all output buffers).
 struct ErrorStats {
-  double max_abs = 0;           // max |c - r|
-  double max_rel = 0;           // max |c - r| / |r| over elements with r != 0
-  std::string first_bad_buffer; // empty when every element is within tolerance
-  int64_t first_bad_index = -1; // flat row-major index into first_bad_buffer
-  double expected = 0, got = 0; // reference and candidate values at first_bad_index
-  double atol = 0, rtol = 0;    // tolerance that was applied to first_bad_buffer (or the last one)
-  int64_t bad_count = 0;        // number of elements outside the tolerance
+  double max_abs = 0;            // max |c - r|
+  double max_rel = 0;            // max |c - r| / |r| over elements with r != 0
+  std::string first_bad_buffer;  // empty when every element is within tolerance
+  int64_t first_bad_index = -1;  // flat row-major index into first_bad_buffer
+  double expected = 0, got = 0;  // reference and candidate values at first_bad_index
+  double atol = 0, rtol = 0;     // tolerance that was applied to first_bad_buffer (or the last one)
+  int64_t bad_count = 0;         // number of elements outside the tolerance
 };
 
 struct WorkerResponse {

@@ -3,11 +3,11 @@
 // calling process down.
 #pragma once
 
+#include <sys/types.h>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "rctune/runtime/protocol.h"
@@ -44,11 +44,11 @@ class WorkerProcess {
   // next call starts a fresh one. Throws std::runtime_error only if the worker cannot be started.
   WorkerReply request(const WorkerRequest& req, double timeout_s);
 
-  void start();          // starts the worker if it is not running (waits for its ready line)
-  void stop();           // asks the worker to quit, kills it if it does not within 2 s
+  void start();  // starts the worker if it is not running (waits for its ready line)
+  void stop();   // asks the worker to quit, kills it if it does not within 2 s
   bool running() const { return pid_ > 0; }
   pid_t pid() const { return pid_; }
-  int restarts() const { return restarts_; }  // workers started after the first
+  int restarts() const { return restarts_; }              // workers started after the first
   const nlohmann::json& hello() const { return hello_; }  // the worker's ready line
 
  private:
@@ -59,8 +59,8 @@ class WorkerProcess {
 
   WorkerOptions opts_;
   pid_t pid_ = -1;
-  int sock_ = -1;     // request/response channel (socketpair: no SIGPIPE for us)
-  int err_fd_ = -1;   // the worker's stderr
+  int sock_ = -1;    // request/response channel (socketpair: no SIGPIPE for us)
+  int err_fd_ = -1;  // the worker's stderr
   std::string inbuf_;
   std::string err_tail_;  // last few KB of the worker's stderr
   nlohmann::json hello_;

@@ -46,7 +46,8 @@ inline constexpr int64_t kInferredFactor = -1;
 // unroll refuses loops of root-placed stages with more iterations than this.
 inline constexpr int64_t kMaxUnrollExtent = 64;
 
-State split(const State& s, const std::string& stage, const std::string& loop, const std::vector<int64_t>& factors);
+State split(const State& s, const std::string& stage, const std::string& loop,
+            const std::vector<int64_t>& factors);
 State reorder(const State& s, const std::string& stage, const std::vector<std::string>& loops);
 State fuse(const State& s, const std::string& stage, const std::vector<std::string>& loops);
 State parallel(const State& s, const std::string& stage, const std::string& loop);
@@ -60,7 +61,8 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope);
 // that reads the tensor.
 State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
                  const std::vector<std::string>& readers);
-State compute_at(const State& s, const std::string& stage, const std::string& consumer, const std::string& loop);
+State compute_at(const State& s, const std::string& stage, const std::string& consumer,
+                 const std::string& loop);
 State reverse_compute_at(const State& s, const std::string& stage, const std::string& producer,
                          const std::string& loop);
 State compute_inline(const State& s, const std::string& stage);

@@ -20,7 +20,7 @@ namespace rctune::schedule {
 
 // One loop variable of a stage: a root axis or one created by split or fuse.
 struct LoopVar {
-  std::string name;  // unique within its stage: "i", "k", "i.0", "i.1", "i.0.j.0" (fused), ...
+  std::string name;     // unique within its stage: "i", "k", "i.0", "i.1", "i.0.j.0" (fused), ...
   bool reduce = false;  // iterates over a reduction axis (fully or in part)
   ir::ForKind kind = ir::ForKind::Serial;
   ir::BindLevel bind = ir::BindLevel::None;
@@ -31,8 +31,8 @@ struct LoopVar {
 // ceil(parent_extent / prod(factors[1..])); when that product does not divide the parent extent
 // the lowered loop nest guards the body with parent < parent_extent.
 struct SplitRel {
-  int parent = -1;            // index into StageSchedule::loops
-  std::vector<int> children;  // outermost first
+  int parent = -1;                     // index into StageSchedule::loops
+  std::vector<int> children;           // outermost first
   std::vector<int64_t> inner_factors;  // extents of children[1..], outermost first
   bool operator==(const SplitRel&) const = default;
 };
@@ -66,8 +66,8 @@ struct Attach {
 };
 
 struct StageSchedule {
-  std::string stage;  // == workload stage output name
-  std::vector<LoopVar> loops;  // all loops ever created: root axes first (spatial, then reduce)
+  std::string stage;                // == workload stage output name
+  std::vector<LoopVar> loops;       // all loops ever created: root axes first (spatial, then reduce)
   std::vector<Relation> relations;  // in order of application
   std::vector<int> leaves;          // current loop order, outermost first (indices into loops)
   Attach attach;
@@ -116,7 +116,8 @@ class State {
 
   // Mutation for primitives: returns a state sharing everything but what changed.
   State with_stage(const StageSchedule& s) const;
-  State with_workload(std::shared_ptr<const ir::Workload> w, std::vector<std::shared_ptr<const StageSchedule>> stages) const;
+  State with_workload(std::shared_ptr<const ir::Workload> w,
+                      std::vector<std::shared_ptr<const StageSchedule>> stages) const;
   State with_step(Step step) const;
 
  private:

@@ -34,7 +34,9 @@ class TraceParseError : public ScheduleError {
  public:
   TraceParseError(const std::string& reason, int line, int column)
       : ScheduleError("line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + reason),
-        reason_(reason), line_(line), column_(column) {}
+        reason_(reason),
+        line_(line),
+        column_(column) {}
   const std::string& reason() const { return reason_; }
   int line() const { return line_; }      // 1-based
   int column() const { return column_; }  // 1-based
@@ -47,8 +49,8 @@ class TraceParseError : public ScheduleError {
 
 struct TraceValue {
   enum class Kind { Name, Int, None, List } kind = Kind::Name;
-  std::string name;  // Kind::Name
-  int64_t value = 0;  // Kind::Int
+  std::string name;               // Kind::Name
+  int64_t value = 0;              // Kind::Int
   std::vector<TraceValue> items;  // Kind::List
   int line = 0, column = 0;
 };

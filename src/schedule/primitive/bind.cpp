@@ -12,8 +12,9 @@ State bind(const State& s, const std::string& stage, const std::string& loop, ir
   const int idx = get_leaf(st, call, loop);
   const LoopVar& l = st.loops[idx];
   if (l.reduce) {
-    fail(call, "loop " + loop + " iterates over a reduction axis; only spatial loops can be bound (iterations "
-               "would race on the same output element)");
+    fail(call, "loop " + loop +
+                   " iterates over a reduction axis; only spatial loops can be bound (iterations "
+                   "would race on the same output element)");
   }
   if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
   if (level == ir::BindLevel::Vector && !attached_at(s, stage, loop).empty()) {

@@ -48,7 +48,8 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   for (size_t i = 0; i < readers.size(); ++i) {
     get_stage(s, call, readers[i]);
     if (std::find(all.begin(), all.end(), readers[i]) == all.end()) {
-      fail(call, "stage " + readers[i] + " does not read " + tensor + "; readers of " + tensor + ": " + join(all));
+      fail(call,
+           "stage " + readers[i] + " does not read " + tensor + "; readers of " + tensor + ": " + join(all));
     }
     if (std::find(readers.begin(), readers.begin() + static_cast<long>(i), readers[i]) !=
         readers.begin() + static_cast<long>(i)) {
@@ -59,7 +60,8 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   auto nw = std::make_shared<ir::Workload>(w);
   for (size_t i = 0; i < nw->tensors.size(); ++i) {
     if (nw->tensors[i].name == tensor) {
-      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i) + 1, ir::Tensor{name, t->shape, t->dtype});
+      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i) + 1,
+                         ir::Tensor{name, t->shape, t->dtype});
       break;
     }
   }

@@ -20,7 +20,8 @@ std::string scheduled_because(const State& s, const StageSchedule& st) {
     if (annotated(l)) return "loop " + l.name + " is " + annotation_text(l);
   }
   if (st.attach.kind == Attach::Kind::Inline) return "it is inlined";
-  if (st.attach.kind != Attach::Kind::Root) return "it is placed at loop " + st.attach.loop + " of " + st.attach.stage;
+  if (st.attach.kind != Attach::Kind::Root)
+    return "it is placed at loop " + st.attach.loop + " of " + st.attach.stage;
   if (!st.init_before.empty()) return "its reduction has been decomposed";
   const auto at = attached_at(s, st.stage, "");
   if (!at.empty()) return "stage " + at[0] + " is placed at one of its loops";
@@ -35,7 +36,8 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   const std::string why = scheduled_because(s, st);
-  if (!why.empty()) fail(call, "stage " + stage + " is already scheduled (" + why + "); apply cache_write first");
+  if (!why.empty())
+    fail(call, "stage " + stage + " is already scheduled (" + why + "); apply cache_write first");
   const std::string name = stage + "." + scope_text(scope);
   if (s.workload().find_tensor(name)) fail(call, "a tensor named " + name + " already exists");
 

@@ -32,20 +32,28 @@ std::string factors_text(const std::vector<int64_t>& factors) {
 
 const char* scope_text(ir::MemScope s) {
   switch (s) {
-    case ir::MemScope::Global: return "global";
-    case ir::MemScope::Local: return "local";
-    case ir::MemScope::Shared: return "shared";
-    case ir::MemScope::Heap: return "heap";
+    case ir::MemScope::Global:
+      return "global";
+    case ir::MemScope::Local:
+      return "local";
+    case ir::MemScope::Shared:
+      return "shared";
+    case ir::MemScope::Heap:
+      return "heap";
   }
   return "?";
 }
 
 const char* level_text(ir::BindLevel b) {
   switch (b) {
-    case ir::BindLevel::None: return "none";
-    case ir::BindLevel::League: return "league";
-    case ir::BindLevel::Team: return "team";
-    case ir::BindLevel::Vector: return "vector";
+    case ir::BindLevel::None:
+      return "none";
+    case ir::BindLevel::League:
+      return "league";
+    case ir::BindLevel::Team:
+      return "team";
+    case ir::BindLevel::Vector:
+      return "vector";
   }
   return "?";
 }
@@ -74,8 +82,8 @@ const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std
 int get_loop(const StageSchedule& st, const std::string& call, const std::string& loop) {
   const int idx = st.find_loop(loop);
   if (idx < 0) {
-    fail(call, "stage " + st.stage + " has no loop named '" + loop + "'; its loops are " +
-                   join(st.leaf_names()));
+    fail(call,
+         "stage " + st.stage + " has no loop named '" + loop + "'; its loops are " + join(st.leaf_names()));
   }
   return idx;
 }
@@ -131,10 +139,14 @@ bool annotated(const LoopVar& l) { return l.kind != ir::ForKind::Serial || l.bin
 std::string annotation_text(const LoopVar& l) {
   if (l.bind != ir::BindLevel::None) return std::string("bound to ") + level_text(l.bind);
   switch (l.kind) {
-    case ir::ForKind::Parallel: return "parallel";
-    case ir::ForKind::Vectorized: return "vectorized";
-    case ir::ForKind::Unrolled: return "unrolled";
-    case ir::ForKind::Serial: return "serial";
+    case ir::ForKind::Parallel:
+      return "parallel";
+    case ir::ForKind::Vectorized:
+      return "vectorized";
+    case ir::ForKind::Unrolled:
+      return "unrolled";
+    case ir::ForKind::Serial:
+      return "serial";
   }
   return "?";
 }
@@ -149,7 +161,9 @@ State finish(const State& s, const std::string& call) {
 
 using namespace detail;
 
-std::string split_loop_name(const std::string& parent, int index) { return parent + "." + std::to_string(index); }
+std::string split_loop_name(const std::string& parent, int index) {
+  return parent + "." + std::to_string(index);
+}
 
 std::string fused_loop_name(const std::vector<std::string>& parents) { return join(parents, "."); }
 
@@ -185,7 +199,8 @@ class LoadFinder : public ir::ExprVisitor {
 };
 
 // Stages that read `tensor` once inlined stages are replaced by their readers.
-void effective_readers(const State& s, const std::string& tensor, std::vector<std::string>* out, int depth = 0) {
+void effective_readers(const State& s, const std::string& tensor, std::vector<std::string>* out,
+                       int depth = 0) {
   if (depth > 64) return;
   for (const auto& r : readers_of(s.workload(), tensor)) {
     const StageSchedule* rs = s.stage(r);
@@ -197,7 +212,9 @@ void effective_readers(const State& s, const std::string& tensor, std::vector<st
   }
 }
 
-std::string loop_ref(const std::string& stage, const std::string& loop) { return "loop " + loop + " of " + stage; }
+std::string loop_ref(const std::string& stage, const std::string& loop) {
+  return "loop " + loop + " of " + stage;
+}
 
 }  // namespace
 
@@ -218,7 +235,8 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
   }
   const int li = target->find_loop(a.loop);
   if (li < 0 || !target->is_leaf(li)) {
-    return "stage " + st.stage + " is placed at loop " + a.loop + " of " + a.stage + ", which is not a loop of it";
+    return "stage " + st.stage + " is placed at loop " + a.loop + " of " + a.stage +
+           ", which is not a loop of it";
   }
   const LoopVar& lv = target->loops[li];
   if (lv.kind == ir::ForKind::Vectorized || lv.bind == ir::BindLevel::Vector) {
@@ -250,7 +268,8 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
         std::string c = r;
         for (int guard = 0; guard < 1000; ++guard) {
           const StageSchedule* cs = s.stage(c);
-          if (!cs || (cs->attach.kind != Attach::Kind::At && cs->attach.kind != Attach::Kind::ReverseAt)) break;
+          if (!cs || (cs->attach.kind != Attach::Kind::At && cs->attach.kind != Attach::Kind::ReverseAt))
+            break;
           if (cs->attach.stage == a.stage) {
             via = cs->attach.loop;
             break;
@@ -261,10 +280,12 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
       any_inside = any_inside || via.has_value();
       where.emplace_back(r, via);
     }
-    if (!any_inside) return a.stage + " does not read " + st.stage + "; readers of " + st.stage + ": " + join(readers);
+    if (!any_inside)
+      return a.stage + " does not read " + st.stage + "; readers of " + st.stage + ": " + join(readers);
     for (const auto& [r, via] : where) {
       if (!via) {
-        return "stage " + r + " also reads " + st.stage + " and is not computed inside " + loop_ref(a.stage, a.loop) +
+        return "stage " + r + " also reads " + st.stage + " and is not computed inside " +
+               loop_ref(a.stage, a.loop) +
                "; a stage can only be computed at a loop that encloses all its readers";
       }
       if (via->empty()) continue;
@@ -327,7 +348,8 @@ std::string check_nesting(const State& s, const StageSchedule& st) {
         if (o.kind == ir::ForKind::Parallel) {
           // Adjacent parallel loops of one stage form one multi-dimensional range.
           bool adjacent = nest[q].stage == st.stage;
-          for (size_t m = q + 1; m < p && adjacent; ++m) adjacent = nest[m].loop->kind == ir::ForKind::Parallel;
+          for (size_t m = q + 1; m < p && adjacent; ++m)
+            adjacent = nest[m].loop->kind == ir::ForKind::Parallel;
           if (!adjacent) {
             return here + " is parallel inside parallel " + there +
                    "; nested parallel loops must be adjacent loops of one stage";
@@ -336,18 +358,20 @@ std::string check_nesting(const State& s, const StageSchedule& st) {
         continue;
       }
       if (o.kind == ir::ForKind::Parallel) {
-        return here + " is " + annotation_text(l) + " inside parallel " + there + "; parallel and bind cannot be nested";
+        return here + " is " + annotation_text(l) + " inside parallel " + there +
+               "; parallel and bind cannot be nested";
       }
       if (o.bind == l.bind) {
-        return here + " is " + annotation_text(l) + " inside " + there + ", which is bound to " + level_text(o.bind) +
-               " as well; fuse the loops first, each level can be bound once";
+        return here + " is " + annotation_text(l) + " inside " + there + ", which is bound to " +
+               level_text(o.bind) + " as well; fuse the loops first, each level can be bound once";
       }
       if (l.bind == ir::BindLevel::League && o.bind != ir::BindLevel::None) {
         return here + " is bound to league inside " + there + ", which is " + annotation_text(o) +
                "; league must be the outermost level";
       }
       if (l.bind == ir::BindLevel::Team && o.bind == ir::BindLevel::Vector) {
-        return here + " is bound to team inside " + there + ", which is bound to vector; team goes outside vector";
+        return here + " is bound to team inside " + there +
+               ", which is bound to vector; team goes outside vector";
       }
     }
     if ((l.bind == ir::BindLevel::Team || l.bind == ir::BindLevel::Vector) && !league_outside) {

@@ -41,8 +41,8 @@ bool annotated(const LoopVar& l);
 std::string check_attach(const State& s, const StageSchedule& st);
 
 // compute_at / reverse_compute_at: places `stage` at `loop` of `target` with the given kind.
-State place_stage(const State& s, const std::string& prim, const std::string& stage, const std::string& target,
-                  const std::string& loop, Attach::Kind kind);
+State place_stage(const State& s, const std::string& prim, const std::string& stage,
+                  const std::string& target, const std::string& loop, Attach::Kind kind);
 
 // Appends the step and checks the whole state's invariants; a violation is reported as the
 // primitive's error.

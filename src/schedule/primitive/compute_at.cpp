@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "common.h"
 
 namespace rctune::schedule {
@@ -6,8 +8,8 @@ using namespace detail;
 
 namespace detail {
 
-State place_stage(const State& s, const std::string& prim, const std::string& stage, const std::string& target,
-            const std::string& loop, Attach::Kind kind) {
+State place_stage(const State& s, const std::string& prim, const std::string& stage,
+                  const std::string& target, const std::string& loop, Attach::Kind kind) {
   const std::string call = call_text(prim, {stage, target, loop});
   const StageSchedule& st = get_stage(s, call, stage);
   const StageSchedule& tt = get_stage(s, call, target);
@@ -15,26 +17,21 @@ State place_stage(const State& s, const std::string& prim, const std::string& st
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined");
   if (tt.attach.kind == Attach::Kind::Inline) fail(call, "stage " + target + " is inlined and has no loops");
   const int li = get_leaf(tt, call, loop);
-  const bool reads_directly = [&] {
-    for (const auto& r : readers_of(s.workload(), kind == Attach::Kind::At ? stage : target)) {
-      if (r == (kind == Attach::Kind::At ? target : stage)) return true;
-    }
-    return false;
-  }();
-  if (kind == Attach::Kind::At) {
-    if (s.workload().role(stage) == ir::TensorRole::Output) {
-      fail(call, stage + " is an output of the workload; outputs are computed in full (use reverse_compute_at to "
-                         "place a consumer inside its producer)");
-    }
+  if (kind == Attach::Kind::At && s.workload().role(stage) == ir::TensorRole::Output) {
+    fail(call, stage +
+                   " is an output of the workload; outputs are computed in full (use reverse_compute_at to "
+                   "place a consumer inside its producer)");
   }
   if (stage == target) fail(call, "a stage cannot be placed inside itself");
-  if (kind == Attach::Kind::At) {
-  } else {
+  if (kind == Attach::Kind::ReverseAt) {
     if (ist.op != ir::ReduceOp::None || !ist.reduce_axes.empty()) {
       fail(call, "stage " + stage + " has a reduction (" + ir::reduce_op_token(ist.op) +
                      "); only stages without a reduction can be placed with reverse_compute_at");
     }
-    if (!reads_directly) fail(call, stage + " does not read " + target);
+    const auto readers = readers_of(s.workload(), target);
+    if (std::find(readers.begin(), readers.end(), stage) == readers.end()) {
+      fail(call, stage + " does not read " + target);
+    }
   }
   const LoopVar& lv = tt.loops[li];
   if (lv.kind == ir::ForKind::Vectorized || lv.bind == ir::BindLevel::Vector) {
@@ -42,7 +39,8 @@ State place_stage(const State& s, const std::string& prim, const std::string& st
                    "; a vector loop cannot contain other stages");
   }
   // No cycles: the target must not be placed (transitively) inside the stage.
-  for (const StageSchedule* c = &tt; c && (c->attach.kind == Attach::Kind::At || c->attach.kind == Attach::Kind::ReverseAt);
+  for (const StageSchedule* c = &tt;
+       c && (c->attach.kind == Attach::Kind::At || c->attach.kind == Attach::Kind::ReverseAt);
        c = s.stage(c->attach.stage)) {
     if (c->attach.stage == stage) {
       fail(call, target + " is placed inside " + stage + " (at loop " + c->attach.loop + " of " + stage +
@@ -61,7 +59,8 @@ State place_stage(const State& s, const std::string& prim, const std::string& st
 
 }  // namespace detail
 
-State compute_at(const State& s, const std::string& stage, const std::string& consumer, const std::string& loop) {
+State compute_at(const State& s, const std::string& stage, const std::string& consumer,
+                 const std::string& loop) {
   return place_stage(s, "compute_at", stage, consumer, loop, Attach::Kind::At);
 }
 

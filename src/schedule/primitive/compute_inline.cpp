@@ -9,7 +9,8 @@ State compute_inline(const State& s, const std::string& stage) {
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (s.workload().role(stage) == ir::TensorRole::Output) {
-    fail(call, stage + " is an output of the workload; outputs must be stored, only intermediates can be inlined");
+    fail(call,
+         stage + " is an output of the workload; outputs must be stored, only intermediates can be inlined");
   }
   if (ist.op != ir::ReduceOp::None || !ist.reduce_axes.empty()) {
     fail(call, "stage " + stage + " has a reduction (" + ir::reduce_op_token(ist.op) +
@@ -21,13 +22,17 @@ State compute_inline(const State& s, const std::string& stage) {
                    "; an inlined stage has no placement");
   }
   if (!st.relations.empty() || st.leaves != default_stage_schedule(ist).leaves) {
-    fail(call, "the loops of " + stage + " have been transformed; an inlined stage has no loops, inline it first");
+    fail(call,
+         "the loops of " + stage + " have been transformed; an inlined stage has no loops, inline it first");
   }
   for (const auto& l : st.loops) {
-    if (annotated(l)) fail(call, "loop " + l.name + " of " + stage + " is " + annotation_text(l) + "; an inlined stage has no loops");
+    if (annotated(l))
+      fail(call, "loop " + l.name + " of " + stage + " is " + annotation_text(l) +
+                     "; an inlined stage has no loops");
   }
   const auto at = attached_at(s, stage, "");
-  if (!at.empty()) fail(call, "stage " + at[0] + " is placed at a loop of " + stage + ", which would disappear");
+  if (!at.empty())
+    fail(call, "stage " + at[0] + " is placed at a loop of " + stage + ", which would disappear");
   StageSchedule ns = st;
   ns.attach = Attach{Attach::Kind::Inline, "", ""};
   return finish(s.with_stage(ns), call);

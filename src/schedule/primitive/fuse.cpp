@@ -30,10 +30,12 @@ State fuse(const State& s, const std::string& stage, const std::vector<std::stri
     const LoopVar& l = st.loops[idx[k]];
     if (l.reduce != st.loops[idx[0]].reduce) {
       fail(call, "loop " + loops[0] + " is " + (st.loops[idx[0]].reduce ? "a reduction" : "a spatial") +
-                     " loop but " + l.name + " is not; fuse spatial loops with spatial loops and reduction loops "
+                     " loop but " + l.name +
+                     " is not; fuse spatial loops with spatial loops and reduction loops "
                      "with reduction loops");
     }
-    if (annotated(l)) fail(call, "loop " + l.name + " is " + annotation_text(l) + "; fuse loops before annotating them");
+    if (annotated(l))
+      fail(call, "loop " + l.name + " is " + annotation_text(l) + "; fuse loops before annotating them");
     if (k + 1 < idx.size() && !attached_at(s, stage, l.name).empty()) {
       fail(call, "stage " + attached_at(s, stage, l.name)[0] + " is placed at loop " + l.name +
                      ", which is not the innermost loop fused; place it at " + loops.back() + " first");

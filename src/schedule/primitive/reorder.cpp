@@ -28,8 +28,8 @@ State reorder(const State& s, const std::string& stage, const std::vector<std::s
     const int ib = ns.leaf_position(ns.find_loop(ns.init_before));
     for (int p = 0; p < ib; ++p) {
       if (ns.loops[ns.leaves[p]].reduce) {
-        fail(call, "reduction loop " + ns.loops[ns.leaves[p]].name + " would move outside loop " + ns.init_before +
-                       ", where decompose_reduction placed the initialisation of " + stage);
+        fail(call, "reduction loop " + ns.loops[ns.leaves[p]].name + " would move outside loop " +
+                       ns.init_before + ", where decompose_reduction placed the initialisation of " + stage);
       }
     }
   }

@@ -6,7 +6,8 @@ namespace rctune::schedule {
 
 using namespace detail;
 
-State split(const State& s, const std::string& stage, const std::string& loop, const std::vector<int64_t>& factors) {
+State split(const State& s, const std::string& stage, const std::string& loop,
+            const std::vector<int64_t>& factors) {
   const std::string call = call_text("split", {stage, loop, factors_text(factors)});
   const StageSchedule& st = get_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");

@@ -16,11 +16,13 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
   if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
   if (st.leaf_position(idx) + 1 != static_cast<int>(st.leaves.size())) {
     fail(call, "loop " + loop + " is not the innermost loop of " + stage + " (that is " +
-                   st.loops[st.leaves.back()].name + "); only the innermost loop can be vectorized, reorder first");
+                   st.loops[st.leaves.back()].name +
+                   "); only the innermost loop can be vectorized, reorder first");
   }
   const auto at = attached_at(s, stage, loop);
   if (!at.empty()) {
-    fail(call, "stage " + at[0] + " is placed at loop " + loop + "; a vectorized loop cannot contain other stages");
+    fail(call,
+         "stage " + at[0] + " is placed at loop " + loop + "; a vectorized loop cannot contain other stages");
   }
   StageSchedule ns = st;
   ns.loops[idx].kind = ir::ForKind::Vectorized;
