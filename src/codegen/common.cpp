@@ -84,8 +84,10 @@ std::optional<Interval> interval_of(const Expr& e, const std::map<std::string, i
   auto y = interval_of(b->b, extents);
   if (!x || !y) return std::nullopt;
   switch (b->op) {
-    case BinOp::Add: return Interval{x->lo + y->lo, x->hi + y->hi};
-    case BinOp::Sub: return Interval{x->lo - y->hi, x->hi - y->lo};
+    case BinOp::Add:
+      return Interval{x->lo + y->lo, x->hi + y->hi};
+    case BinOp::Sub:
+      return Interval{x->lo - y->hi, x->hi - y->lo};
     case BinOp::Mul: {
       int64_t c[4] = {x->lo * y->lo, x->lo * y->hi, x->hi * y->lo, x->hi * y->hi};
       return Interval{*std::min_element(c, c + 4), *std::max_element(c, c + 4)};
@@ -97,9 +99,12 @@ std::optional<Interval> interval_of(const Expr& e, const std::map<std::string, i
       if (y->lo != y->hi || y->lo <= 0) return std::nullopt;
       if (x->lo >= 0 && x->hi < y->lo) return *x;
       return Interval{0, y->lo - 1};
-    case BinOp::Max: return Interval{std::max(x->lo, y->lo), std::max(x->hi, y->hi)};
-    case BinOp::Min: return Interval{std::min(x->lo, y->lo), std::min(x->hi, y->hi)};
-    default: return std::nullopt;
+    case BinOp::Max:
+      return Interval{std::max(x->lo, y->lo), std::max(x->hi, y->hi)};
+    case BinOp::Min:
+      return Interval{std::min(x->lo, y->lo), std::min(x->hi, y->hi)};
+    default:
+      return std::nullopt;
   }
 }
 
@@ -150,7 +155,8 @@ std::optional<bool> fold_condition(const Expr& cond, const std::map<std::string,
       if (r->lo == 0 && r->hi == 0) return false;
       if (r->lo > 0 || r->hi < 0) return true;
       break;
-    default: break;
+    default:
+      break;
   }
   return std::nullopt;
 }
@@ -169,8 +175,9 @@ bool Affine::var_in_atom(const std::string& var) const {
 
 Affine Affine::without(const std::string& var) const {
   Affine r = *this;
-  r.terms.erase(std::remove_if(r.terms.begin(), r.terms.end(), [&](const AffineTerm& t) { return t.var == var; }),
-                r.terms.end());
+  r.terms.erase(
+      std::remove_if(r.terms.begin(), r.terms.end(), [&](const AffineTerm& t) { return t.var == var; }),
+      r.terms.end());
   return r;
 }
 
@@ -217,8 +224,10 @@ Affine to_affine(const Expr& e) {
   if (auto u = e.as<Unary>(); u && u->op == UnOp::Neg) return scale(to_affine(u->a), -1);
   if (auto b = e.as<Binary>()) {
     switch (b->op) {
-      case BinOp::Add: return add(to_affine(b->a), to_affine(b->b), 1);
-      case BinOp::Sub: return add(to_affine(b->a), to_affine(b->b), -1);
+      case BinOp::Add:
+        return add(to_affine(b->a), to_affine(b->b), 1);
+      case BinOp::Sub:
+        return add(to_affine(b->a), to_affine(b->b), -1);
       case BinOp::Mul: {
         Affine x = to_affine(b->a), y = to_affine(b->b);
         if (x.is_constant()) return scale(y, x.constant);
@@ -236,7 +245,8 @@ Affine to_affine(const Expr& e) {
         }
         return atom(e);
       }
-      default: return atom(e);
+      default:
+        return atom(e);
     }
   }
   return atom(e);

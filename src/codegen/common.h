@@ -36,8 +36,8 @@ std::optional<bool> fold_condition(const ir::Expr& cond, const std::map<std::str
 // An integer expression as  sum(coef * term) + constant. Terms are either loop variables or opaque
 // sub-expressions ("atoms": divisions, modulos, min/max, loads) that are kept whole.
 struct AffineTerm {
-  ir::Expr expr;      // the variable or the atom
-  std::string var;    // variable name when the term is a plain variable, else empty
+  ir::Expr expr;    // the variable or the atom
+  std::string var;  // variable name when the term is a plain variable, else empty
   int64_t coef = 0;
 };
 struct Affine {

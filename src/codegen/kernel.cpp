@@ -69,16 +69,19 @@ Stmt subst_stmt(const Stmt& s, const std::string& v, int64_t value) {
 int64_t count_stores(const Stmt& s) {
   if (!s) return 0;
   switch (s.kind()) {
-    case StmtKind::For: return s.as<For>()->extent * count_stores(s.as<For>()->body);
+    case StmtKind::For:
+      return s.as<For>()->extent * count_stores(s.as<For>()->body);
     case StmtKind::Seq: {
       int64_t n = 0;
       for (const auto& x : s.as<Seq>()->stmts) n += count_stores(x);
       return n;
     }
-    case StmtKind::Store: return 1;
+    case StmtKind::Store:
+      return 1;
     case StmtKind::IfThenElse:
       return count_stores(s.as<IfThenElse>()->then_case) + count_stores(s.as<IfThenElse>()->else_case);
-    case StmtKind::Allocate: return count_stores(s.as<Allocate>()->body);
+    case StmtKind::Allocate:
+      return count_stores(s.as<Allocate>()->body);
   }
   return 0;
 }
@@ -103,8 +106,10 @@ Stmt unroll_small(const Stmt& s, UnrollNotes* notes) {
       if (f->for_kind == ForKind::Unrolled && f->bind == BindLevel::None && f->extent <= kMaxTextualUnroll &&
           f->extent * count_stores(body) <= kMaxUnrolledStores) {
         std::string inner;
-        if (auto it = notes->find(body.get()); it != notes->end()) inner = " x " + it->second.second;
-        else if (auto bf = body.as<For>()) inner = " x " + loop_note(*bf);
+        if (auto it = notes->find(body.get()); it != notes->end())
+          inner = " x " + it->second.second;
+        else if (auto bf = body.as<For>())
+          inner = " x " + loop_note(*bf);
         std::vector<Stmt> copies;
         for (int64_t i = 0; i < f->extent; ++i) copies.push_back(subst_stmt(body, f->var, i));
         Stmt r = make_seq(std::move(copies));
@@ -118,7 +123,8 @@ Stmt unroll_small(const Stmt& s, UnrollNotes* notes) {
       for (const auto& x : s.as<Seq>()->stmts) r.push_back(unroll_small(x, notes));
       return Stmt(std::make_shared<Seq>(std::move(r)));  // not flattened: keeps unrolled groups apart
     }
-    case StmtKind::Store: return s;
+    case StmtKind::Store:
+      return s;
     case StmtKind::IfThenElse: {
       auto i = s.as<IfThenElse>();
       return make_if(i->cond, unroll_small(i->then_case, notes), unroll_small(i->else_case, notes));
@@ -138,15 +144,18 @@ template <class Pred>
 bool any_for(const Stmt& s, Pred p) {
   if (!s) return false;
   switch (s.kind()) {
-    case StmtKind::For: return p(*s.as<For>()) || any_for(s.as<For>()->body, p);
+    case StmtKind::For:
+      return p(*s.as<For>()) || any_for(s.as<For>()->body, p);
     case StmtKind::Seq:
       for (const auto& x : s.as<Seq>()->stmts)
         if (any_for(x, p)) return true;
       return false;
-    case StmtKind::Store: return false;
+    case StmtKind::Store:
+      return false;
     case StmtKind::IfThenElse:
       return any_for(s.as<IfThenElse>()->then_case, p) || any_for(s.as<IfThenElse>()->else_case, p);
-    case StmtKind::Allocate: return any_for(s.as<Allocate>()->body, p);
+    case StmtKind::Allocate:
+      return any_for(s.as<Allocate>()->body, p);
   }
   return false;
 }
@@ -160,11 +169,14 @@ bool has_parallel(const Stmt& s) {
 void collect_allocates(const Stmt& s, std::vector<const Allocate*>* out) {
   if (!s) return;
   switch (s.kind()) {
-    case StmtKind::For: collect_allocates(s.as<For>()->body, out); break;
+    case StmtKind::For:
+      collect_allocates(s.as<For>()->body, out);
+      break;
     case StmtKind::Seq:
       for (const auto& x : s.as<Seq>()->stmts) collect_allocates(x, out);
       break;
-    case StmtKind::Store: break;
+    case StmtKind::Store:
+      break;
     case StmtKind::IfThenElse:
       collect_allocates(s.as<IfThenElse>()->then_case, out);
       collect_allocates(s.as<IfThenElse>()->else_case, out);
@@ -174,6 +186,31 @@ void collect_allocates(const Stmt& s, std::vector<const Allocate*>* out) {
       collect_allocates(s.as<Allocate>()->body, out);
       break;
   }
+}
+
+// True when every store in s writes an element that depends on var (no reduction across var), so
+// that `#pragma omp simd` cannot break a loop-carried dependence through a store.
+bool all_stores_vary(const Stmt& s, const std::string& var) {
+  if (!s) return true;
+  switch (s.kind()) {
+    case StmtKind::For:
+      return all_stores_vary(s.as<For>()->body, var);
+    case StmtKind::Seq:
+      for (const auto& x : s.as<Seq>()->stmts)
+        if (!all_stores_vary(x, var)) return false;
+      return true;
+    case StmtKind::Store: {
+      for (const auto& i : s.as<Store>()->indices)
+        if (contains_var(i, var)) return true;
+      return false;
+    }
+    case StmtKind::IfThenElse:
+      return all_stores_vary(s.as<IfThenElse>()->then_case, var) &&
+             all_stores_vary(s.as<IfThenElse>()->else_case, var);
+    case StmtKind::Allocate:
+      return all_stores_vary(s.as<Allocate>()->body, var);
+  }
+  return true;
 }
 
 // Calls fn(buffer, indices) for every load and store in s (indices of nested loads included).
@@ -209,8 +246,10 @@ bool is_comparison(BinOp op) {
     case BinOp::EQ:
     case BinOp::NE:
     case BinOp::And:
-    case BinOp::Or: return true;
-    default: return false;
+    case BinOp::Or:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -232,47 +271,68 @@ int c_prec(BinOp op) {
   switch (op) {
     case BinOp::Mul:
     case BinOp::Div:
-    case BinOp::Mod: return 80;
+    case BinOp::Mod:
+      return 80;
     case BinOp::Add:
-    case BinOp::Sub: return 70;
+    case BinOp::Sub:
+      return 70;
     case BinOp::LT:
     case BinOp::LE:
     case BinOp::GT:
-    case BinOp::GE: return 60;
+    case BinOp::GE:
+      return 60;
     case BinOp::EQ:
-    case BinOp::NE: return 55;
-    case BinOp::And: return 40;
-    case BinOp::Or: return 30;
-    default: return 100;
+    case BinOp::NE:
+      return 55;
+    case BinOp::And:
+      return 40;
+    case BinOp::Or:
+      return 30;
+    default:
+      return 100;
   }
 }
 const char* c_op(BinOp op) {
   switch (op) {
-    case BinOp::Add: return "+";
-    case BinOp::Sub: return "-";
-    case BinOp::Mul: return "*";
-    case BinOp::Div: return "/";
-    case BinOp::Mod: return "%";
-    case BinOp::LT: return "<";
-    case BinOp::LE: return "<=";
-    case BinOp::GT: return ">";
-    case BinOp::GE: return ">=";
-    case BinOp::EQ: return "==";
-    case BinOp::NE: return "!=";
-    case BinOp::And: return "&&";
-    case BinOp::Or: return "||";
-    default: return "?";
+    case BinOp::Add:
+      return "+";
+    case BinOp::Sub:
+      return "-";
+    case BinOp::Mul:
+      return "*";
+    case BinOp::Div:
+      return "/";
+    case BinOp::Mod:
+      return "%";
+    case BinOp::LT:
+      return "<";
+    case BinOp::LE:
+      return "<=";
+    case BinOp::GT:
+      return ">";
+    case BinOp::GE:
+      return ">=";
+    case BinOp::EQ:
+      return "==";
+    case BinOp::NE:
+      return "!=";
+    case BinOp::And:
+      return "&&";
+    case BinOp::Or:
+      return "||";
+    default:
+      return "?";
   }
 }
 
 // How a vectorized loop is lowered on the host.
 struct VecPlan {
   bool ok = false;
-  std::string reason;         // why not, when !ok
-  int64_t lanes = 0;          // W: lanes per vector variable
-  int64_t chunks = 0;         // extent / W
+  std::string reason;  // why not, when !ok
+  int64_t lanes = 0;   // W: lanes per vector variable
+  int64_t chunks = 0;  // extent / W
   DType dtype = DType::F32;
-  bool stores_varying = true; // false: some store is invariant in the loop (reduction)
+  bool stores_varying = true;  // false: some store is invariant in the loop (reduction)
 };
 
 // The vector lane context while emitting one chunk of a vectorized loop.
@@ -376,8 +436,14 @@ class KernelEmitter {
   void unbind_var() {
     auto s = saved_vars_.back();
     saved_vars_.pop_back();
-    if (s.name) vars_[s.var] = *s.name; else vars_.erase(s.var);
-    if (s.extent) extents_[s.var] = *s.extent; else extents_.erase(s.var);
+    if (s.name)
+      vars_[s.var] = *s.name;
+    else
+      vars_.erase(s.var);
+    if (s.extent)
+      extents_[s.var] = *s.extent;
+    else
+      extents_.erase(s.var);
   }
   std::string vtype(DType d, int64_t lanes) {
     vtypes_.insert({d, lanes});
@@ -389,15 +455,17 @@ class KernelEmitter {
     std::ostringstream o;
     std::string fp = fn_prefix();
     for (const auto& [d, lanes] : vtypes_)
-      o << "typedef " << c_type(d) << " v" << lanes << (d == DType::F32 ? "f" : "d") << " __attribute__((vector_size("
-        << lanes * dtype_bytes(d) << ")));\n";
+      o << "typedef " << c_type(d) << " v" << lanes << (d == DType::F32 ? "f" : "d")
+        << " __attribute__((vector_size(" << lanes * dtype_bytes(d) << ")));\n";
     if (!vtypes_.empty()) o << "\n";
     if (use_vload_)
       o << "// Unaligned vector load/store (compiles to one vmovups).\n"
-        << "template <class V, class T>\n" << fp << "V rctune_vload(const T* p) {\n  V v;\n"
+        << "template <class V, class T>\n"
+        << fp << "V rctune_vload(const T* p) {\n  V v;\n"
         << "  __builtin_memcpy(&v, p, sizeof(V));\n  return v;\n}\n";
     if (use_vstore_)
-      o << "template <class V, class T>\n" << fp << "void rctune_vstore(T* p, V v) {\n"
+      o << "template <class V, class T>\n"
+        << fp << "void rctune_vstore(T* p, V v) {\n"
         << "  __builtin_memcpy(p, &v, sizeof(V));\n}\n";
     if (use_max_) o << "template <class T>\n" << fp << "T rctune_max(T a, T b) { return a > b ? a : b; }\n";
     if (use_min_) o << "template <class T>\n" << fp << "T rctune_min(T a, T b) { return a < b ? a : b; }\n";
@@ -409,7 +477,8 @@ class KernelEmitter {
         << "  int64_t r = a % b;\n  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;\n}\n";
     if (use_gelu_f_)
       o << "// gelu, erf form: 0.5 x (1 + erf(x / sqrt(2))) (the reference uses the same form).\n"
-        << fp << "float rctune_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.707106781186547524f)); }\n";
+        << fp
+        << "float rctune_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.707106781186547524f)); }\n";
     if (use_gelu_d_)
       o << "// gelu, erf form: 0.5 x (1 + erf(x / sqrt(2))) (the reference uses the same form).\n"
         << fp << "double rctune_gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.707106781186547524)); }\n";
@@ -418,11 +487,14 @@ class KernelEmitter {
     if (use_alloc_) {
       if (cuda_)
         o << "static void* rctune_alloc(size_t bytes) {\n"
-          << "  return Kokkos::kokkos_malloc<Kokkos::DefaultExecutionSpace::memory_space>(\"rctune\", bytes);\n}\n"
-          << "static void rctune_free(void* p) { Kokkos::kokkos_free<Kokkos::DefaultExecutionSpace::memory_space>(p); }\n";
+          << "  return Kokkos::kokkos_malloc<Kokkos::DefaultExecutionSpace::memory_space>(\"rctune\", "
+             "bytes);\n}\n"
+          << "static void rctune_free(void* p) { "
+             "Kokkos::kokkos_free<Kokkos::DefaultExecutionSpace::memory_space>(p); }\n";
       else
         o << "// 64-byte aligned heap buffers for kernel-private data.\n"
-          << "static void* rctune_alloc(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }\n"
+          << "static void* rctune_alloc(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * "
+             "64); }\n"
           << "static void rctune_free(void* p) { std::free(p); }\n";
     }
     if (use_team_) o << "using rctune_team_policy = Kokkos::TeamPolicy<Kokkos::DefaultExecutionSpace>;\n";
@@ -433,15 +505,20 @@ class KernelEmitter {
   // ---- types ----
   DType buffer_dtype(const std::string& name) const {
     auto it = decls_.find(name);
-    if (it == decls_.end()) throw std::invalid_argument("codegen: access to unknown buffer '" + name + "' in kernel " + f_.name);
+    if (it == decls_.end())
+      throw std::invalid_argument("codegen: access to unknown buffer '" + name + "' in kernel " + f_.name);
     return it->second.dtype;
   }
   Ty type_of(const Expr& e, DType ctx) const {
     switch (e.kind()) {
-      case ExprKind::IntImm: return Ty::Int;
-      case ExprKind::FloatImm: return float_ty(ctx);
-      case ExprKind::Var: return Ty::Int;
-      case ExprKind::Load: return float_ty(buffer_dtype(e.as<Load>()->buffer));
+      case ExprKind::IntImm:
+        return Ty::Int;
+      case ExprKind::FloatImm:
+        return float_ty(ctx);
+      case ExprKind::Var:
+        return Ty::Int;
+      case ExprKind::Load:
+        return float_ty(buffer_dtype(e.as<Load>()->buffer));
       case ExprKind::Binary: {
         auto b = e.as<Binary>();
         if (is_comparison(b->op)) return Ty::Bool;
@@ -474,6 +551,7 @@ class KernelEmitter {
     std::optional<DType> dt;
     std::string reason;
     bool ok = check_vec_stmt(f.body, f.var, &dt, &reason, &p.stores_varying);
+    p.stores_varying = all_stores_vary(f.body, f.var);
     if (ok && !dt) {
       ok = false;
       reason = "no store varies along the loop";
@@ -509,7 +587,8 @@ class KernelEmitter {
     return true;
   }
   // A varying access must be unit-stride in v.
-  bool unit_stride(const std::string& buf, const std::vector<Expr>& idx, const std::string& v, std::string* reason) {
+  bool unit_stride(const std::string& buf, const std::vector<Expr>& idx, const std::string& v,
+                   std::string* reason) {
     Affine a = flat_index(idx, decls_.at(buf).shape);
     if (a.coef_of(v) != 1 || a.var_in_atom(v)) {
       *reason = "access to " + buf + " is not unit-stride in " + v;
@@ -517,19 +596,23 @@ class KernelEmitter {
     }
     return true;
   }
-  bool check_vec_expr(const Expr& e, const std::string& v, DType ctx, std::optional<DType>* dt, std::string* reason) {
+  bool check_vec_expr(const Expr& e, const std::string& v, DType ctx, std::optional<DType>* dt,
+                      std::string* reason) {
     if (!contains_var(e, v)) return true;
     switch (e.kind()) {
-      case ExprKind::Var: *reason = "loop variable " + v + " used as a value"; return false;
+      case ExprKind::Var:
+        *reason = "loop variable " + v + " used as a value";
+        return false;
       case ExprKind::Load: {
         auto l = e.as<Load>();
         if (decls_.find(l->buffer) == decls_.end()) return false;
-        return unit_stride(l->buffer, l->indices, v, reason) && set_dtype(dt, decls_.at(l->buffer).dtype, reason);
+        return unit_stride(l->buffer, l->indices, v, reason) &&
+               set_dtype(dt, decls_.at(l->buffer).dtype, reason);
       }
       case ExprKind::Binary: {
         auto b = e.as<Binary>();
-        bool arith = b->op == BinOp::Add || b->op == BinOp::Sub || b->op == BinOp::Mul || b->op == BinOp::Div ||
-                     b->op == BinOp::Max || b->op == BinOp::Min;
+        bool arith = b->op == BinOp::Add || b->op == BinOp::Sub || b->op == BinOp::Mul ||
+                     b->op == BinOp::Div || b->op == BinOp::Max || b->op == BinOp::Min;
         if (!arith || !is_float(type_of(e, ctx))) {
           *reason = std::string("'") + binop_name(b->op) + "' on the vector lanes";
           return false;
@@ -555,17 +638,23 @@ class KernelEmitter {
           *reason = "condition depends on " + v;
           return false;
         }
-        return check_vec_expr(s->then_value, v, ctx, dt, reason) && check_vec_expr(s->else_value, v, ctx, dt, reason);
+        return check_vec_expr(s->then_value, v, ctx, dt, reason) &&
+               check_vec_expr(s->else_value, v, ctx, dt, reason);
       }
-      default: return false;
+      default:
+        return false;
     }
   }
   bool check_vec_stmt(const Stmt& s, const std::string& v, std::optional<DType>* dt, std::string* reason,
                       bool* stores_varying) {
     if (!s) return true;
     switch (s.kind()) {
-      case StmtKind::For: *reason = "body contains a loop"; return false;
-      case StmtKind::Allocate: *reason = "body allocates a buffer"; return false;
+      case StmtKind::For:
+        *reason = "body contains a loop";
+        return false;
+      case StmtKind::Allocate:
+        *reason = "body allocates a buffer";
+        return false;
       case StmtKind::Seq:
         for (const auto& x : s.as<Seq>()->stmts)
           if (!check_vec_stmt(x, v, dt, reason, stores_varying)) return false;
@@ -655,7 +744,9 @@ class KernelEmitter {
             stmt(s.as<IfThenElse>()->then_case);
             stmt(s.as<IfThenElse>()->else_case);
             break;
-          case StmtKind::Allocate: stmt(s.as<Allocate>()->body); break;
+          case StmtKind::Allocate:
+            stmt(s.as<Allocate>()->body);
+            break;
         }
       }
     };
@@ -725,7 +816,8 @@ class KernelEmitter {
   E emit_load(const Load& l, const VecCtx* vc) {
     auto it = bufs_.find(l.buffer);
     if (it == bufs_.end())
-      throw std::invalid_argument("codegen: load from buffer '" + l.buffer + "' outside its scope in kernel " + f_.name);
+      throw std::invalid_argument("codegen: load from buffer '" + l.buffer +
+                                  "' outside its scope in kernel " + f_.name);
     const BufInfo& b = it->second;
     Ty ty = float_ty(b.decl.dtype);
     Affine fa = flat_index(l.indices, b.decl.shape);
@@ -754,15 +846,22 @@ class KernelEmitter {
 
   E emit(const Expr& e, DType ctx, const VecCtx* vc) {
     switch (e.kind()) {
-      case ExprKind::IntImm: return {int_literal(e.as<IntImm>()->value), 100, false, Ty::Int};
-      case ExprKind::FloatImm: return {float_literal(e.as<FloatImm>()->value, ctx), 100, false, float_ty(ctx)};
-      case ExprKind::Var: return {var_name(e.as<Var>()->name), 100, false, Ty::Int};
-      case ExprKind::Load: return emit_load(*e.as<Load>(), vc);
-      case ExprKind::Binary: return emit_binary(e, *e.as<Binary>(), ctx, vc);
-      case ExprKind::Unary: return emit_unary(*e.as<Unary>(), ctx, vc);
+      case ExprKind::IntImm:
+        return {int_literal(e.as<IntImm>()->value), 100, false, Ty::Int};
+      case ExprKind::FloatImm:
+        return {float_literal(e.as<FloatImm>()->value, ctx), 100, false, float_ty(ctx)};
+      case ExprKind::Var:
+        return {var_name(e.as<Var>()->name), 100, false, Ty::Int};
+      case ExprKind::Load:
+        return emit_load(*e.as<Load>(), vc);
+      case ExprKind::Binary:
+        return emit_binary(e, *e.as<Binary>(), ctx, vc);
+      case ExprKind::Unary:
+        return emit_unary(*e.as<Unary>(), ctx, vc);
       case ExprKind::Select: {
         auto s = e.as<Select>();
-        if (auto c = fold_condition(s->cond, extents_)) return emit(*c ? s->then_value : s->else_value, ctx, vc);
+        if (auto c = fold_condition(s->cond, extents_))
+          return emit(*c ? s->then_value : s->else_value, ctx, vc);
         E c = emit(s->cond, ctx, nullptr);
         E t = emit(s->then_value, ctx, vc), f = emit(s->else_value, ctx, vc);
         Ty ty = join(t.ty, f.ty);
@@ -798,7 +897,8 @@ class KernelEmitter {
         xs = as_vec(x, vc, xs);
         ys = as_vec(y, vc, ys);
       }
-      return {std::string(b.op == BinOp::Max ? "rctune_max" : "rctune_min") + "<" + t + ">(" + xs + ", " + ys + ")",
+      return {std::string(b.op == BinOp::Max ? "rctune_max" : "rctune_min") + "<" + t + ">(" + xs + ", " +
+                  ys + ")",
               100, vec, ty};
     }
     if (ty == Ty::Int && (b.op == BinOp::Div || b.op == BinOp::Mod)) {
@@ -808,8 +908,9 @@ class KernelEmitter {
       if (xi && yi && xi->lo >= 0 && yi->lo > 0)
         return {wrap(x, 80) + (b.op == BinOp::Div ? " / " : " % ") + wrap(y, 81), 80, false, Ty::Int};
       (b.op == BinOp::Div ? use_floordiv_ : use_floormod_) = true;
-      return {std::string(b.op == BinOp::Div ? "rctune_floordiv(" : "rctune_floormod(") + x.s + ", " + y.s + ")", 100,
-              false, Ty::Int};
+      return {
+          std::string(b.op == BinOp::Div ? "rctune_floordiv(" : "rctune_floormod(") + x.s + ", " + y.s + ")",
+          100, false, Ty::Int};
     }
     int p = c_prec(b.op);
     if (is_comparison(b.op)) {
@@ -844,21 +945,29 @@ class KernelEmitter {
           use_max_ = true;
           return {"rctune_max<" + vc->vtype + ">(" + arg + ", " + negate(a) + ")", 100, true, ty};
         }
-        if (ty == Ty::Int) return {"(" + a.s + " < 0 ? " + negate(a) + " : " + wrap(a, 20) + ")", 100, false, ty};
+        if (ty == Ty::Int)
+          return {"(" + a.s + " < 0 ? " + negate(a) + " : " + wrap(a, 20) + ")", 100, false, ty};
         return call("fabs" + suf);
-      case UnOp::Exp: return call("exp" + suf);
-      case UnOp::Log: return call("log" + suf);
-      case UnOp::Sqrt: return call("sqrt" + suf);
-      case UnOp::Rsqrt: return {float_literal(1.0, d) + " / sqrt" + suf + "(" + arg + ")", 80, false, ty};
-      case UnOp::Tanh: return call("tanh" + suf);
-      case UnOp::Erf: return call("erf" + suf);
+      case UnOp::Exp:
+        return call("exp" + suf);
+      case UnOp::Log:
+        return call("log" + suf);
+      case UnOp::Sqrt:
+        return call("sqrt" + suf);
+      case UnOp::Rsqrt:
+        return {float_literal(1.0, d) + " / sqrt" + suf + "(" + arg + ")", 80, false, ty};
+      case UnOp::Tanh:
+        return call("tanh" + suf);
+      case UnOp::Erf:
+        return call("erf" + suf);
       case UnOp::Gelu:
         (d == DType::F32 ? use_gelu_f_ : use_gelu_d_) = true;
         return call("rctune_gelu");
       case UnOp::Sigmoid:
         (d == DType::F32 ? use_sigmoid_f_ : use_sigmoid_d_) = true;
         return call("rctune_sigmoid");
-      case UnOp::Neg: break;
+      case UnOp::Neg:
+        break;
     }
     return a;
   }
@@ -867,7 +976,8 @@ class KernelEmitter {
   void emit_store(const Store& st, const VecCtx* vc) {
     auto it = bufs_.find(st.buffer);
     if (it == bufs_.end())
-      throw std::invalid_argument("codegen: store to buffer '" + st.buffer + "' outside its scope in kernel " + f_.name);
+      throw std::invalid_argument("codegen: store to buffer '" + st.buffer +
+                                  "' outside its scope in kernel " + f_.name);
     const BufInfo& b = it->second;
     Ty ty = float_ty(b.decl.dtype);
     E v = emit(st.value, b.decl.dtype, vc);
@@ -898,7 +1008,9 @@ class KernelEmitter {
   void emit_stmt(const Stmt& s, const VecCtx* vc = nullptr) {
     if (!s) return;
     if (s.kind() != StmtKind::Seq) {
-      if (region_ == Region::Top && cuda_ && !has_parallel(s)) return emit_serial_on_device(s);
+      // Device code cannot allocate heap buffers: those stay on the host, their bodies go to the device.
+      bool host_alloc = s.kind() == StmtKind::Allocate && s.as<Allocate>()->buffer.scope != MemScope::Local;
+      if (region_ == Region::Top && cuda_ && !has_parallel(s) && !host_alloc) return emit_serial_on_device(s);
       if (region_ == Region::Team && !any_for(s, [](const For& f) { return f.bind == BindLevel::Team; }))
         return emit_team_single(s);
     }
@@ -914,10 +1026,12 @@ class KernelEmitter {
         quiet_vector_comments_ = saved;
         return;
       }
-      case StmtKind::Store: return emit_store(*s.as<Store>(), vc);
+      case StmtKind::Store:
+        return emit_store(*s.as<Store>(), vc);
       case StmtKind::IfThenElse: {
         auto i = s.as<IfThenElse>();
-        if (auto c = fold_condition(i->cond, extents_)) return emit_stmt(*c ? i->then_case : i->else_case, vc);
+        if (auto c = fold_condition(i->cond, extents_))
+          return emit_stmt(*c ? i->then_case : i->else_case, vc);
         line("if (" + emit(i->cond, DType::F32, nullptr).s + ") {");
         emit_block(i->then_case, vc);
         if (i->else_case) {
@@ -927,15 +1041,18 @@ class KernelEmitter {
         line("}");
         return;
       }
-      case StmtKind::Allocate: return emit_allocate(*s.as<Allocate>(), vc);
-      case StmtKind::For: return emit_for(*s.as<For>());
+      case StmtKind::Allocate:
+        return emit_allocate(*s.as<Allocate>(), vc);
+      case StmtKind::For:
+        return emit_for(*s.as<For>());
     }
   }
 
   // On a device, serial code at top level still has to run inside a kernel: one iteration.
   void emit_serial_on_device(const Stmt& s) {
     line("// serial code, run as a single device iteration");
-    line("Kokkos::parallel_for(\"" + f_.name + ":serial\", Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, "
+    line("Kokkos::parallel_for(\"" + f_.name +
+         ":serial\", Kokkos::RangePolicy<Kokkos::DefaultExecutionSpace, "
          "Kokkos::IndexType<int64_t>>(0, 1), KOKKOS_LAMBDA(const int64_t) {");
     region_ = Region::Parallel;
     emit_block(s);
@@ -954,7 +1071,8 @@ class KernelEmitter {
   }
 
   std::string loop_comment(const For& f) {
-    std::string c = "// for " + f.var + " in 0.." + std::to_string(f.extent) + " " + for_kind_name(f.for_kind);
+    std::string c =
+        "// for " + f.var + " in 0.." + std::to_string(f.extent) + " " + for_kind_name(f.for_kind);
     if (f.bind != BindLevel::None) c += std::string(" bound to ") + bind_level_name(f.bind);
     return c;
   }
@@ -1011,8 +1129,8 @@ class KernelEmitter {
   void emit_thread_vector_range(const For& f) {
     line(loop_comment(f));
     std::string v = bind_var(f.var, f.extent);
-    line("Kokkos::parallel_for(Kokkos::ThreadVectorRange(" + member_ + ", int64_t(" + std::to_string(f.extent) +
-         ")), [&](const int64_t " + v + ") {");
+    line("Kokkos::parallel_for(Kokkos::ThreadVectorRange(" + member_ + ", int64_t(" +
+         std::to_string(f.extent) + ")), [&](const int64_t " + v + ") {");
     Region saved = region_;
     region_ = Region::Thread;
     emit_block(f.body);
@@ -1078,13 +1196,15 @@ class KernelEmitter {
       }
     } else {
       while (auto in = loops.back()->body.as<For>()) {
-        if (in->for_kind != ForKind::Parallel || in->bind != BindLevel::None || loops.size() >= kMaxMDRank) break;
+        if (in->for_kind != ForKind::Parallel || in->bind != BindLevel::None || loops.size() >= kMaxMDRank)
+          break;
         loops.push_back(in);
       }
     }
     const Stmt& body = loops.back()->body;
     // On a device, vectorized loops need a team handle (ThreadVectorRange): use a TeamPolicy.
-    if (!team && cuda_ && any_for(body, [](const For& x) { return x.for_kind == ForKind::Vectorized; })) team = true;
+    if (!team && cuda_ && any_for(body, [](const For& x) { return x.for_kind == ForKind::Vectorized; }))
+      team = true;
     if (team) use_team_ = true;
 
     std::string what;
@@ -1122,20 +1242,22 @@ class KernelEmitter {
     if (team) {
       int64_t league = 1;
       for (auto l : loops) league *= l->extent;
-      std::string pol = "rctune_team_policy(" + std::to_string(league) + ", " + (cuda_ && f.bind != BindLevel::League ? "1" : "Kokkos::AUTO") + ")";
+      std::string pol = "rctune_team_policy(" + std::to_string(league) + ", " +
+                        (cuda_ && f.bind != BindLevel::League ? "1" : "Kokkos::AUTO") + ")";
       int level = cuda_ && shared_bytes > 48 * 1024 ? 1 : 0;
       if (shared_bytes > 0)
-        pol += ".set_scratch_size(" + std::to_string(level) + ", Kokkos::PerTeam(" + std::to_string(shared_bytes + 64) + "))";
+        pol += ".set_scratch_size(" + std::to_string(level) + ", Kokkos::PerTeam(" +
+               std::to_string(shared_bytes + 64) + "))";
       std::string saved_member = member_;
       member_ = "team";
-      line("Kokkos::parallel_for(" + label + ", " + pol + ", KOKKOS_LAMBDA(const rctune_team_policy::member_type& " +
-           member_ + ") {");
+      line("Kokkos::parallel_for(" + label + ", " + pol +
+           ", KOKKOS_LAMBDA(const rctune_team_policy::member_type& " + member_ + ") {");
       ++ind_;
       decompose(member_ + ".league_rank()", loops);
       if (shared_bytes > 0) {
         line("// team scratch: " + std::to_string(shared_bytes) + " bytes");
-        line("char* rctune_shared = static_cast<char*>(" + member_ + ".team_scratch(" + std::to_string(level) +
-             ").get_shmem_aligned(" + std::to_string(shared_bytes) + ", 64));");
+        line("char* rctune_shared = static_cast<char*>(" + member_ + ".team_scratch(" +
+             std::to_string(level) + ").get_shmem_aligned(" + std::to_string(shared_bytes) + ", 64));");
       }
       auto saved_off = shared_off_;
       shared_off_ = shared_off;
@@ -1167,7 +1289,8 @@ class KernelEmitter {
         hi += std::string(hi.empty() ? "" : ", ") + std::to_string(l->extent);
         params += std::string(params.empty() ? "" : ", ") + "const int64_t " + v;
       }
-      line("Kokkos::parallel_for(" + label + ", Kokkos::MDRangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::Rank<" +
+      line("Kokkos::parallel_for(" + label +
+           ", Kokkos::MDRangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::Rank<" +
            std::to_string(loops.size()) + ">, Kokkos::IndexType<int64_t>>({" + lo + "}, {" + hi +
            "}), KOKKOS_LAMBDA(" + params + ") {");
       region_ = Region::Parallel;
@@ -1189,7 +1312,8 @@ class KernelEmitter {
     b.cname = fresh(c_ident(d.name));
     std::string ct = c_type(d.dtype);
     int64_t n = d.num_elements();
-    std::string desc = d.name + ": " + dtype_name(d.dtype) + shape_text(d.shape) + " " + mem_scope_name(d.scope);
+    std::string desc =
+        d.name + ": " + dtype_name(d.dtype) + shape_text(d.shape) + " " + mem_scope_name(d.scope);
     line("{");
     ++ind_;
     std::vector<std::string> epilogue;
@@ -1206,8 +1330,8 @@ class KernelEmitter {
       epilogue.push_back(cn + "_token.release(" + slot + ");");
     } else if (heap_buffer(d, false) || d.scope == MemScope::Shared) {
       use_alloc_ = true;
-      line(ct + "* __restrict__ " + b.cname + " = static_cast<" + ct + "*>(rctune_alloc(sizeof(" + ct + ") * " +
-           std::to_string(n) + "));  // " + desc);
+      line(ct + "* __restrict__ " + b.cname + " = static_cast<" + ct + "*>(rctune_alloc(sizeof(" + ct +
+           ") * " + std::to_string(n) + "));  // " + desc);
       epilogue.push_back("rctune_free(" + b.cname + ");");
     } else {
       int64_t lanes = 1;

@@ -41,13 +41,15 @@ class ReferenceEmitter {
     out << "#include <cmath>\n#include <cstdint>\n\n";
     out << "static inline int64_t rctune_floordiv(int64_t a, int64_t b) {\n"
         << "  int64_t q = a / b;\n  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n}\n"
-        << "static inline int64_t rctune_floormod(int64_t a, int64_t b) { return a - rctune_floordiv(a, b) * b; }\n"
+        << "static inline int64_t rctune_floormod(int64_t a, int64_t b) { return a - rctune_floordiv(a, b) * "
+           "b; }\n"
         << "static inline double rctune_max(double a, double b) { return a > b ? a : b; }\n"
         << "static inline double rctune_min(double a, double b) { return a < b ? a : b; }\n"
         << "static inline int64_t rctune_imax(int64_t a, int64_t b) { return a > b ? a : b; }\n"
         << "static inline int64_t rctune_imin(int64_t a, int64_t b) { return a < b ? a : b; }\n"
         << "// gelu, erf form: 0.5 x (1 + erf(x / sqrt(2))).\n"
-        << "static inline double rctune_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); }\n"
+        << "static inline double rctune_gelu(double x) { return 0.5 * x * (1.0 + std::erf(x / "
+           "std::sqrt(2.0))); }\n"
         << "static inline double rctune_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }\n";
     // One bounds-checked reader per tensor: zero outside the shape.
     for (const auto& t : w_.tensors) {
@@ -90,13 +92,18 @@ class ReferenceEmitter {
 
   RefExpr emit(const Expr& e) {
     switch (e.kind()) {
-      case ExprKind::IntImm: return {"int64_t(" + std::to_string(e.as<IntImm>()->value) + ")", false};
-      case ExprKind::FloatImm: return {float_literal(e.as<FloatImm>()->value, DType::F64), true};
-      case ExprKind::Var: return {axis_name(e.as<Var>()->name), false};
+      case ExprKind::IntImm:
+        return {"int64_t(" + std::to_string(e.as<IntImm>()->value) + ")", false};
+      case ExprKind::FloatImm:
+        return {float_literal(e.as<FloatImm>()->value, DType::F64), true};
+      case ExprKind::Var:
+        return {axis_name(e.as<Var>()->name), false};
       case ExprKind::Load: {
         auto l = e.as<Load>();
         const Tensor* t = w_.find_tensor(l->buffer);
-        if (!t) throw std::invalid_argument("codegen: reference of '" + w_.name + "' reads unknown tensor " + l->buffer);
+        if (!t)
+          throw std::invalid_argument("codegen: reference of '" + w_.name + "' reads unknown tensor " +
+                                      l->buffer);
         if (t->shape.size() != l->indices.size())
           throw std::invalid_argument("codegen: reference of '" + w_.name + "': " + l->buffer + " has " +
                                       std::to_string(t->shape.size()) + " dimensions, read with " +
@@ -111,9 +118,12 @@ class ReferenceEmitter {
         bool f = x.is_float || y.is_float;
         auto dbl = [](const RefExpr& r) { return r.is_float ? r.s : "double(" + r.s + ")"; };
         switch (b->op) {
-          case BinOp::Add: return {"(" + x.s + " + " + y.s + ")", f};
-          case BinOp::Sub: return {"(" + x.s + " - " + y.s + ")", f};
-          case BinOp::Mul: return {"(" + x.s + " * " + y.s + ")", f};
+          case BinOp::Add:
+            return {"(" + x.s + " + " + y.s + ")", f};
+          case BinOp::Sub:
+            return {"(" + x.s + " - " + y.s + ")", f};
+          case BinOp::Mul:
+            return {"(" + x.s + " * " + y.s + ")", f};
           case BinOp::Div:
             if (f) return {"(" + dbl(x) + " / " + dbl(y) + ")", true};
             return {"rctune_floordiv(" + x.s + ", " + y.s + ")", false};
@@ -126,14 +136,22 @@ class ReferenceEmitter {
           case BinOp::Min:
             if (f) return {"rctune_min(" + dbl(x) + ", " + dbl(y) + ")", true};
             return {"rctune_imin(" + x.s + ", " + y.s + ")", false};
-          case BinOp::LT: return {"(" + x.s + " < " + y.s + ")", false};
-          case BinOp::LE: return {"(" + x.s + " <= " + y.s + ")", false};
-          case BinOp::GT: return {"(" + x.s + " > " + y.s + ")", false};
-          case BinOp::GE: return {"(" + x.s + " >= " + y.s + ")", false};
-          case BinOp::EQ: return {"(" + x.s + " == " + y.s + ")", false};
-          case BinOp::NE: return {"(" + x.s + " != " + y.s + ")", false};
-          case BinOp::And: return {"(" + x.s + " && " + y.s + ")", false};
-          case BinOp::Or: return {"(" + x.s + " || " + y.s + ")", false};
+          case BinOp::LT:
+            return {"(" + x.s + " < " + y.s + ")", false};
+          case BinOp::LE:
+            return {"(" + x.s + " <= " + y.s + ")", false};
+          case BinOp::GT:
+            return {"(" + x.s + " > " + y.s + ")", false};
+          case BinOp::GE:
+            return {"(" + x.s + " >= " + y.s + ")", false};
+          case BinOp::EQ:
+            return {"(" + x.s + " == " + y.s + ")", false};
+          case BinOp::NE:
+            return {"(" + x.s + " != " + y.s + ")", false};
+          case BinOp::And:
+            return {"(" + x.s + " && " + y.s + ")", false};
+          case BinOp::Or:
+            return {"(" + x.s + " || " + y.s + ")", false};
         }
         break;
       }
@@ -142,17 +160,28 @@ class ReferenceEmitter {
         RefExpr a = emit(u->a);
         std::string d = a.is_float ? a.s : "double(" + a.s + ")";
         switch (u->op) {
-          case UnOp::Neg: return {"(-" + a.s + ")", a.is_float};
-          case UnOp::Exp: return {"std::exp(" + d + ")", true};
-          case UnOp::Log: return {"std::log(" + d + ")", true};
-          case UnOp::Sqrt: return {"std::sqrt(" + d + ")", true};
-          case UnOp::Rsqrt: return {"(1.0 / std::sqrt(" + d + "))", true};
-          case UnOp::Tanh: return {"std::tanh(" + d + ")", true};
-          case UnOp::Erf: return {"std::erf(" + d + ")", true};
-          case UnOp::Relu: return {"rctune_max(" + d + ", 0.0)", true};
-          case UnOp::Gelu: return {"rctune_gelu(" + d + ")", true};
-          case UnOp::Sigmoid: return {"rctune_sigmoid(" + d + ")", true};
-          case UnOp::Abs: return {"std::fabs(" + d + ")", true};
+          case UnOp::Neg:
+            return {"(-" + a.s + ")", a.is_float};
+          case UnOp::Exp:
+            return {"std::exp(" + d + ")", true};
+          case UnOp::Log:
+            return {"std::log(" + d + ")", true};
+          case UnOp::Sqrt:
+            return {"std::sqrt(" + d + ")", true};
+          case UnOp::Rsqrt:
+            return {"(1.0 / std::sqrt(" + d + "))", true};
+          case UnOp::Tanh:
+            return {"std::tanh(" + d + ")", true};
+          case UnOp::Erf:
+            return {"std::erf(" + d + ")", true};
+          case UnOp::Relu:
+            return {"rctune_max(" + d + ", 0.0)", true};
+          case UnOp::Gelu:
+            return {"rctune_gelu(" + d + ")", true};
+          case UnOp::Sigmoid:
+            return {"rctune_sigmoid(" + d + ")", true};
+          case UnOp::Abs:
+            return {"std::fabs(" + d + ")", true};
         }
         break;
       }
@@ -169,7 +198,9 @@ class ReferenceEmitter {
 
   void emit_stage(const Stage& st, std::ostringstream& o) {
     const Tensor* out = w_.find_tensor(st.output);
-    if (!out) throw std::invalid_argument("codegen: reference of '" + w_.name + "': stage writes unknown tensor " + st.output);
+    if (!out)
+      throw std::invalid_argument("codegen: reference of '" + w_.name + "': stage writes unknown tensor " +
+                                  st.output);
     if (out->shape.size() != st.axes.size())
       throw std::invalid_argument("codegen: reference of '" + w_.name + "': stage " + st.output + " has " +
                                   std::to_string(st.axes.size()) + " axes for a " +
@@ -207,10 +238,17 @@ class ReferenceEmitter {
       o << ind << "double acc = " << float_literal(st.init_value(), DType::F64) << ";\n";
       for (const auto& r : st.reduce_axes) open(r);
       switch (st.op) {
-        case ReduceOp::Sum: o << ind << "acc = acc + " << val << ";\n"; break;
-        case ReduceOp::Max: o << ind << "acc = rctune_max(acc, " << val << ");\n"; break;
-        case ReduceOp::Min: o << ind << "acc = rctune_min(acc, " << val << ");\n"; break;
-        case ReduceOp::None: break;
+        case ReduceOp::Sum:
+          o << ind << "acc = acc + " << val << ";\n";
+          break;
+        case ReduceOp::Max:
+          o << ind << "acc = rctune_max(acc, " << val << ");\n";
+          break;
+        case ReduceOp::Min:
+          o << ind << "acc = rctune_min(acc, " << val << ");\n";
+          break;
+        case ReduceOp::None:
+          break;
       }
       for (size_t i = 0; i < st.reduce_axes.size(); ++i) close();
       o << ind << target << " = acc;\n";

@@ -240,6 +240,7 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
   args.push_back(tmp_so);
   const auto r = run_process(args, opts_.timeout_s);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  res.cpu_seconds = r.cpu_seconds;
   res.used_pch = !pch.empty() && r.output.find(".gch") == std::string::npos;
 
   if (!r.error.empty()) {

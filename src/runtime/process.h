@@ -11,6 +11,7 @@ struct ProcessResult {
   bool exited = false;     // exited normally (else killed by a signal or timed out)
   int signal = 0;          // terminating signal, if any
   bool timed_out = false;  // killed by us after timeout_s
+  double cpu_seconds = 0;  // user + system time of the process
   std::string output;      // stdout and stderr together
   std::string error;       // why the process could not be started
 };

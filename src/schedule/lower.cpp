@@ -108,7 +108,7 @@ class Lowerer {
 
     std::vector<Stmt> stmts;
     for (auto& s : infos_)
-      if (s.kind == Attach::Kind::Root) stmts.push_back(emit_stage(s.idx));
+      if (s.kind == Attach::Kind::Root) stmts.push_back(emit_stage(s.idx, {}));
     Stmt body = ir::make_seq(std::move(stmts));
     for (auto it = infos_.rbegin(); it != infos_.rend(); ++it)
       if (it->buf == BufKind::AllocRoot) body = ir::make_allocate(it->decl, body);
@@ -548,12 +548,17 @@ class Lowerer {
     }
     std::vector<VarRange> ranges = own_ranges(s);
     std::vector<VarRange> scope = scope_ranges(s);
+    // Loops of extent 1 (regions of one element, factor-1 splits) contribute 0 to every index.
+    std::vector<VarBinding> unit;
+    for (const auto& r : ranges)
+      if (r.extent == 1) unit.push_back(VarBinding{r.name, ir::int_imm(0)});
+    auto simp = [&](const Expr& e) { return ir::simplify(ir::substitute(e, unit), ranges); };
     s.root_val.clear();
     for (size_t r = 0; r < s.nsp + s.nred; ++r) {
       if (!s.loop_val[r])
         fail("stage " + s.st->output + ": axis " + loops[r].name + " is not derived from the leaves");
       if (exceed[r]) conds.push_back(ir::binary(BinOp::LT, s.loop_val[r], ir::int_imm(s.root_ext[r])));
-      s.root_val.push_back(ir::simplify(s.base[r] + s.loop_val[r], ranges));
+      s.root_val.push_back(simp(s.base[r] + s.loop_val[r]));
     }
     // Regions of compute_at / reverse_compute_at stages may leave the tensor's shape.
     for (size_t r = 0; r < s.nsp; ++r) {
@@ -567,7 +572,7 @@ class Lowerer {
     }
     s.guards.clear();
     for (const auto& c0 : conds) {
-      Expr c = ir::simplify(c0, ranges);
+      Expr c = simp(c0);
       if (auto i = c.as<ir::IntImm>(); i && i->value != 0) continue;
       Guard g;
       g.cond = c;
@@ -631,21 +636,30 @@ class Lowerer {
 
   // ------------------------------------------------------------------ emission
 
-  Stmt wrap_guards(const Info& s, int level, bool init, Stmt body) const {
+  // Wraps body in the stage's checks placed at `level`, leaving out those that an enclosing stage
+  // already made (`known`).
+  Stmt wrap_guards(const Info& s, int level, bool init, const std::vector<Expr>& known, Stmt body) const {
     Expr cond;
     for (const auto& g : s.guards) {
       if (g.level != level || (init && !g.spatial)) continue;
+      if (std::any_of(known.begin(), known.end(),
+                      [&](const Expr& k) { return ir::structural_equal(k, g.cond); }))
+        continue;
       cond = cond ? ir::binary(BinOp::And, cond, g.cond) : g.cond;
     }
     return cond ? ir::make_if(cond, body) : body;
   }
 
-  Stmt emit_stage(int si) const {
+  // `known`: the checks of the enclosing stages that hold wherever this stage runs.
+  Stmt emit_stage(int si, const std::vector<Expr>& known) const {
     const Info& s = infos_[static_cast<size_t>(si)];
     const auto& leaves = s.sch->leaves;
     const int n = static_cast<int>(leaves.size());
     std::vector<VarRange> ranges = own_ranges(s);
-    auto simp = [&](const Expr& e) { return ir::simplify(e, ranges); };
+    std::vector<VarBinding> unit;
+    for (const auto& r : ranges)
+      if (r.extent == 1) unit.push_back(VarBinding{r.name, ir::int_imm(0)});
+    auto simp = [&](const Expr& e) { return ir::simplify(ir::substitute(e, unit), ranges); };
 
     std::vector<Expr> idx;
     for (size_t d = 0; d < s.nsp; ++d) idx.push_back(simp(s.root_val[d] - s.buf_base[d]));
@@ -709,7 +723,7 @@ class Lowerer {
       for (int p = n - 1; p >= q; --p) {
         const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
         if (lv.reduce) continue;
-        st = wrap_guards(s, p, true, st);
+        st = wrap_guards(s, p, true, known, st);
         st = ir::make_for(s.leaf_names[static_cast<size_t>(p)],
                           s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind,
                           st);
@@ -722,14 +736,17 @@ class Lowerer {
     for (int p = n - 1; p >= 0; --p) {
       std::vector<Stmt> body;
       std::vector<ir::BufferDecl> allocs;
+      std::vector<Expr> inner_known = known;
+      for (const auto& g : s.guards)
+        if (g.level <= p) inner_known.push_back(g.cond);
       for (int c : s.at_children[static_cast<size_t>(p)]) {
-        body.push_back(emit_stage(c));
+        body.push_back(emit_stage(c, inner_known));
         const Info& ci = infos_[static_cast<size_t>(c)];
         if (ci.buf == BufKind::AllocAttach) allocs.push_back(ci.decl);
       }
       body.push_back(inner);
-      for (int c : s.rev_children[static_cast<size_t>(p)]) body.push_back(emit_stage(c));
-      Stmt b = wrap_guards(s, p, false, ir::make_seq(std::move(body)));
+      for (int c : s.rev_children[static_cast<size_t>(p)]) body.push_back(emit_stage(c, inner_known));
+      Stmt b = wrap_guards(s, p, false, known, ir::make_seq(std::move(body)));
       for (auto it = allocs.rbegin(); it != allocs.rend(); ++it) b = ir::make_allocate(*it, b);
       const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
       inner =
@@ -737,7 +754,7 @@ class Lowerer {
                        s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind, b);
       if (q == p) inner = ir::make_seq({init, inner});
     }
-    return wrap_guards(s, -1, false, inner);
+    return wrap_guards(s, -1, false, known, inner);
   }
 };
 

@@ -147,6 +147,7 @@ bool same_workload(const ir::Workload& a, const ir::Workload& b) {
 }
 
 bool same_schedule(const State& a, const State& b) {
+  if (!a.workload_ptr() || !b.workload_ptr()) return !a.workload_ptr() && !b.workload_ptr();
   if (a.workload_ptr() != b.workload_ptr() && !same_workload(a.workload(), b.workload())) return false;
   if (a.stages().size() != b.stages().size()) return false;
   for (size_t i = 0; i < a.stages().size(); ++i) {

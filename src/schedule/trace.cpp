@@ -504,14 +504,14 @@ std::vector<PrimitiveInfo> build_registry() {
           "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
           "factor may be None (inferred as ceil(extent / product of the others)); factors that do not divide "
           "the extent are allowed (the body is guarded).",
-          "the loop must be a current, unannotated loop of the stage; at least two factors, all positive "
+          "the loop is a current, unannotated loop of the stage; at least two factors, all positive "
           "integers, only the first may be None; the inner factors may not multiply to more than the extent.",
           "split(C, i, [None, 8])"),
       make("reorder", {stage, {PK::Loops, "loops"}},
            "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
            "order; "
            "other loops stay where they are.",
-           "every name must be a current loop of the stage, each named once; a vectorized loop must stay "
+           "every name is a current loop of the stage, named once; a vectorized loop stays "
            "innermost; a reduction loop may not move outside the loop chosen by decompose_reduction.",
            "reorder(C, i.0, j.0, k, i.1, j.1)"),
       make("fuse", {stage, {PK::Loops, "loops"}},
@@ -552,9 +552,9 @@ std::vector<PrimitiveInfo> build_registry() {
            "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
            "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile in "
            "registers (compute_at the new stage into the copy).",
-           "the stage must be unscheduled (no split, fuse, reorder, annotation, placement, and no stage "
+           "the stage is unscheduled (no split, fuse, reorder, annotation, placement, and no stage "
            "placed at "
-           "its loops); scope local, shared or heap; <stage>.<scope> must not exist yet.",
+           "its loops); scope local, shared or heap; <stage>.<scope> does not exist yet.",
            "cache_write(C, local)"),
       make("cache_read", {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
            "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
@@ -562,8 +562,8 @@ std::vector<PrimitiveInfo> build_registry() {
            "stages (all readers when none is named) read the copy; placed with compute_at it copies only the "
            "tile "
            "that one iteration needs, into a contiguous buffer: this is packing.",
-           "the tensor must exist and every reader must read it directly; scope local, shared or heap; "
-           "<tensor>.<scope> must not exist yet.",
+           "the tensor exists and every named reader reads it directly; scope local, shared or heap; "
+           "<tensor>.<scope> does not exist yet.",
            "cache_read(B, local, C.local)"),
       make(
           "compute_at", {stage, {PK::Stage, "consumer"}, loop},
@@ -574,13 +574,15 @@ std::vector<PrimitiveInfo> build_registry() {
           "inside the consumer at that loop or deeper; the loop is a current loop of the consumer and not "
           "vectorized; no cycles.",
           "compute_at(C.local, C, j.0)"),
-      make("reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
-           "Computes a consumer stage inside a loop of its producer, after that loop's body, over the region "
-           "that "
-           "iteration produced.",
-           "the stage reads the producer directly and has no reduction; the loop is a current loop of the "
-           "producer and not vectorized; no cycles.",
-           "reverse_compute_at(C, C.local, i.0)"),
+      make(
+          "reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
+          "Computes a consumer stage inside a loop of its producer, after that loop's body, over the region "
+          "that "
+          "iteration produced.",
+          "the stage reads the producer directly, indexed by its own axes (one per dimension, the same in "
+          "every read), and has no reduction; the loop is a current loop of the producer and not vectorized; "
+          "no cycles.",
+          "reverse_compute_at(C, C.local, i.0)"),
       make("compute_inline", {stage},
            "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
            "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
@@ -694,7 +696,8 @@ std::string primitive_reference() {
       "index variables (i, j, k). split(S, x, [None, a, b]) replaces x by x.0, x.1, x.2 (outermost first);\n"
       "fuse(S, a, b) replaces a and b by a.b (e.g. i.0.j.0). cache_write(S, local) adds stage S.local;\n"
       "cache_read(T, local, ...) adds stage T.local with loops ax0, ax1, ... A stage placed at a loop that\n"
-      "is later split moves to the innermost new loop.\n\n";
+      "is later split moves to the innermost new loop; stages placed at the same loop run in workload "
+      "order.\n\n";
   for (const auto& p : primitive_registry()) {
     r += p.signature + "\n";
     r += "  " + p.description + "\n";

@@ -51,7 +51,7 @@ TEST(Cli, IllegalTraceStepNamesTheStepAndReason) {
 }
 
 TEST(Cli, BenchReportsOkStatusTimeAndSource) {
-  auto r = run_rctune("bench matmul:M=64,N=64,K=64 --min-time 0.01 --schedule 'split(C, j, [None, 16]); vectorize(C, j.1)'");
+  auto r = run_rctune("bench matmul:M=64,N=64,K=64 --min-time 0.01 --schedule 'split(C, j, [None, 16]); reorder(C, k, j.1); vectorize(C, j.1)'");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("status     ok"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("GFLOP/s"), std::string::npos) << r.output;

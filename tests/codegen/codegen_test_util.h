@@ -54,8 +54,8 @@ inline Tensor tensor(const std::string& name, std::vector<int64_t> shape, DType 
   x.dtype = t;
   return x;
 }
-inline Stage stage(const std::string& out, std::vector<IndexVar> axes, std::vector<IndexVar> raxes, ReduceOp op,
-                   Expr body) {
+inline Stage stage(const std::string& out, std::vector<IndexVar> axes, std::vector<IndexVar> raxes,
+                   ReduceOp op, Expr body) {
   Stage s;
   s.output = out;
   s.axes = std::move(axes);
@@ -133,8 +133,8 @@ class Library {
 
 // Runs kernel and reference on the same random inputs and compares every output element.
 // Returns "" when they agree, else a description of the first mismatch.
-inline std::string check_against_reference(const LoweredFunc& fn, const Workload& w, const Target& target = {},
-                                           const std::string& flags = "-O1") {
+inline std::string check_against_reference(const LoweredFunc& fn, const Workload& w,
+                                           const Target& target = {}, const std::string& flags = "-O1") {
   KernelSource ks = generate_kernel(fn, target);
   KernelSource rs = generate_reference(w);
   Library klib, rlib;
@@ -188,7 +188,8 @@ inline std::string check_against_reference(const LoweredFunc& fn, const Workload
     for (const auto& r : s->reduce_axes) red *= static_cast<double>(r.extent);
     double tol = (p.dtype == DType::F32 ? 2e-6 : 1e-12) * (4 + std::sqrt(red)) * 8;
     for (size_t i = 0; i < ref.size(); ++i) {
-      double got = p.dtype == DType::F32 ? static_cast<float*>(kptrs[pi])[i] : static_cast<double*>(kptrs[pi])[i];
+      double got =
+          p.dtype == DType::F32 ? static_cast<float*>(kptrs[pi])[i] : static_cast<double*>(kptrs[pi])[i];
       if (!(std::fabs(got - ref[i]) <= tol * (1 + std::fabs(ref[i])))) {
         char msg[256];
         std::snprintf(msg, sizeof msg, "%s[%zu]: kernel %.9g, reference %.9g", out.c_str(), i, got, ref[i]);

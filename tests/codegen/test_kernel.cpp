@@ -49,9 +49,10 @@ Stmt register_tile_matmul(int64_t M, int64_t N, int64_t K, int64_t TM, int64_t T
   Expr row = v("i.0") * TM + v("i.1");
   Expr col = v("j.0") * TN + jj;
   Stmt init = tile(st("C.local", {v("i.1"), jj}, f(0.0)));
-  Stmt update = loop("k", K,
-                     tile(st("C.local", {v("i.1"), jj},
-                             ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld("B", {v("k"), col}))));
+  Stmt update =
+      loop("k", K,
+           tile(st("C.local", {v("i.1"), jj},
+                   ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld("B", {v("k"), col}))));
   Stmt write = tile(st("C", {row, col}, ld("C.local", {v("i.1"), jj})));
   return loop("i.0", M / TM,
               loop("j.0", N / TN,
@@ -91,12 +92,13 @@ TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
   Expr j = v("j.0") * 16 + v("j.1");
   Expr jguard = binary(BinOp::LT, j, c(40));
   Stmt init = loop("j.0", 3, loop("j.1", 16, make_if(jguard, st("C", {i, j}, f(0.0))), ForKind::Vectorized));
-  Stmt upd = loop("k", 16,
-                  loop("j.0", 3,
-                       loop("j.1", 16,
-                            make_if(jguard, st("C", {i, j},
-                                               ld("C", {i, j}) + ld("A", {i, v("k")}) * ld("B", {v("k"), j}))),
-                            ForKind::Vectorized)));
+  Stmt upd =
+      loop("k", 16,
+           loop("j.0", 3,
+                loop("j.1", 16,
+                     make_if(jguard,
+                             st("C", {i, j}, ld("C", {i, j}) + ld("A", {i, v("k")}) * ld("B", {v("k"), j}))),
+                     ForKind::Vectorized)));
   Stmt body = loop("i.0", 3, loop("i.1", 8, make_if(binary(BinOp::LT, i, c(20)), make_seq({init, upd}))),
                    ForKind::Parallel);
   LoweredFunc fn = func(w, body);
@@ -104,7 +106,7 @@ TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
   EXPECT_TRUE(contains(code, "#pragma omp simd"));
   EXPECT_TRUE(contains(code, "guard depends on j.1"));
   EXPECT_TRUE(contains(code, "if (i_0 * 8 + i_1 < 20) {"));
-  EXPECT_EQ(check_against_reference(fn, w), "");
+  EXPECT_EQ(check_against_reference(fn, w, Target{}, "-O1 -fopenmp-simd"), "");
 }
 
 // Strided, padded conv2d: Y[n, k, p, q] += X[n, c, 2p + r - 1, 2q + s - 1] * W[k, c, r, s].
@@ -112,28 +114,30 @@ TEST(Kernel, PaddedStridedConvReadMatchesReference) {
   Workload w;
   w.name = "conv2d_nchw:test";
   w.tensors = {tensor("X", {1, 2, 7, 7}), tensor("W", {3, 2, 3, 3}), tensor("Y", {1, 3, 4, 4})};
-  w.stages = {stage("Y", {{"n", 1}, {"k", 3}, {"p", 4}, {"q", 4}}, {{"c", 2}, {"r", 3}, {"s", 3}}, ReduceOp::Sum,
+  w.stages = {stage("Y", {{"n", 1}, {"k", 3}, {"p", 4}, {"q", 4}}, {{"c", 2}, {"r", 3}, {"s", 3}},
+                    ReduceOp::Sum,
                     ld("X", {v("n"), v("c"), v("p") * 2 + v("r") - c(1), v("q") * 2 + v("s") - c(1)}) *
                         ld("W", {v("k"), v("c"), v("r"), v("s")}))};
   w.outputs = {"Y"};
   Expr h = v("p") * 2 + v("r") - c(1);
   Expr x = v("q") * 2 + v("s") - c(1);
-  Expr inb = binary(BinOp::And,
-                    binary(BinOp::And, binary(BinOp::GE, h, c(0)), binary(BinOp::LT, h, c(7))),
+  Expr inb = binary(BinOp::And, binary(BinOp::And, binary(BinOp::GE, h, c(0)), binary(BinOp::LT, h, c(7))),
                     binary(BinOp::And, binary(BinOp::GE, x, c(0)), binary(BinOp::LT, x, c(7))));
   Expr xv = select(inb, ld("X", {c(0), v("c"), h, x}), f(0.0));
   std::vector<Expr> yi{c(0), v("k"), v("p"), v("q")};
   Stmt body = loop(
       "k", 3,
-      loop("p", 4,
-           loop("q", 4,
-                make_seq({st("Y", yi, f(0.0)),
-                          loop("c", 2,
-                               loop("r", 3,
-                                    loop("s", 3,
-                                         st("Y", yi, ld("Y", yi) + xv * ld("W", {v("k"), v("c"), v("r"), v("s")}))),
-                                    ForKind::Unrolled))})),
-           ForKind::Parallel),
+      loop(
+          "p", 4,
+          loop("q", 4,
+               make_seq(
+                   {st("Y", yi, f(0.0)),
+                    loop("c", 2,
+                         loop("r", 3,
+                              loop("s", 3,
+                                   st("Y", yi, ld("Y", yi) + xv * ld("W", {v("k"), v("c"), v("r"), v("s")}))),
+                              ForKind::Unrolled))})),
+          ForKind::Parallel),
       ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
@@ -152,14 +156,13 @@ TEST(Kernel, MDRangeWithVectorizedBiasReluMatchesReference) {
                     unary(UnOp::Relu, ld("X", {v("i"), v("j")}) + ld("b", {v("j")})))};
   w.outputs = {"Y"};
   Expr j = v("j.0") * 16 + v("j.1");
-  Stmt body = loop("i", 6,
-                   loop("j.0", 4,
-                        loop("j.1", 16,
-                             st("Y", {v("i"), j},
-                                unary(UnOp::Relu, ld("X", {v("i"), j}) + ld("b", {j}))),
-                             ForKind::Vectorized),
-                        ForKind::Parallel),
-                   ForKind::Parallel);
+  Stmt body =
+      loop("i", 6,
+           loop("j.0", 4,
+                loop("j.1", 16, st("Y", {v("i"), j}, unary(UnOp::Relu, ld("X", {v("i"), j}) + ld("b", {j}))),
+                     ForKind::Vectorized),
+                ForKind::Parallel),
+           ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "Kokkos::Rank<2>"));
@@ -177,17 +180,18 @@ TEST(Kernel, TeamNestWithSharedScratchMatchesReference) {
                       ld("A", {v("i.0") * 4 + v("t") / c(12), v("t") % c(12)})),
                    ForKind::Parallel, BindLevel::Team);
   Expr row = v("i.0") * 4 + v("i.1");
-  Stmt compute = loop(
-      "i.1", 4,
-      loop("j", 24,
-           make_seq({st("C", {row, v("j")}, f(0.0)),
-                     loop("k", 12,
-                          st("C", {row, v("j")},
-                             ld("C", {row, v("j")}) + ld("A.shared", {v("i.1"), v("k")}) * ld("B", {v("k"), v("j")})))}),
-           ForKind::Vectorized, BindLevel::Vector),
-      ForKind::Parallel, BindLevel::Team);
-  Stmt body = loop("i.0", 4, make_allocate(buf("A.shared", {4, 12}, MemScope::Shared), make_seq({fill, compute})),
-                   ForKind::Parallel, BindLevel::League);
+  Stmt compute = loop("i.1", 4,
+                      loop("j", 24,
+                           make_seq({st("C", {row, v("j")}, f(0.0)),
+                                     loop("k", 12,
+                                          st("C", {row, v("j")},
+                                             ld("C", {row, v("j")}) + ld("A.shared", {v("i.1"), v("k")}) *
+                                                                          ld("B", {v("k"), v("j")})))}),
+                           ForKind::Vectorized, BindLevel::Vector),
+                      ForKind::Parallel, BindLevel::Team);
+  Stmt body =
+      loop("i.0", 4, make_allocate(buf("A.shared", {4, 12}, MemScope::Shared), make_seq({fill, compute})),
+           ForKind::Parallel, BindLevel::League);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "Kokkos::TeamPolicy"));
@@ -203,24 +207,26 @@ TEST(Kernel, TeamNestWithSharedScratchMatchesReference) {
 TEST(Kernel, SoftmaxStagesMatchReference) {
   Workload w;
   w.name = "softmax:test";
-  w.tensors = {tensor("X", {8, 32}), tensor("M", {8}), tensor("E", {8, 32}), tensor("S", {8}), tensor("Y", {8, 32})};
+  w.tensors = {tensor("X", {8, 32}), tensor("M", {8}), tensor("E", {8, 32}), tensor("S", {8}),
+               tensor("Y", {8, 32})};
   Expr xij = ld("X", {v("i"), v("j")});
-  w.stages = {stage("M", {{"i", 8}}, {{"j", 32}}, ReduceOp::Max, xij),
-              stage("E", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
-              stage("S", {{"i", 8}}, {{"j", 32}}, ReduceOp::Sum, ld("E", {v("i"), v("j")})),
-              stage("Y", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, ld("E", {v("i"), v("j")}) / ld("S", {v("i")}))};
+  w.stages = {
+      stage("M", {{"i", 8}}, {{"j", 32}}, ReduceOp::Max, xij),
+      stage("E", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
+      stage("S", {{"i", 8}}, {{"j", 32}}, ReduceOp::Sum, ld("E", {v("i"), v("j")})),
+      stage("Y", {{"i", 8}, {"j", 32}}, {}, ReduceOp::None, ld("E", {v("i"), v("j")}) / ld("S", {v("i")}))};
   w.outputs = {"Y"};
-  Stmt body = loop(
-      "i", 8,
-      make_seq({st("M", {v("i")}, f(-INFINITY)),
-                loop("j", 32, st("M", {v("i")}, binary(BinOp::Max, ld("M", {v("i")}), xij))),
-                loop("j", 32, st("E", {v("i"), v("j")}, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
-                     ForKind::Vectorized),
-                st("S", {v("i")}, f(0.0)),
-                loop("j", 32, st("S", {v("i")}, ld("S", {v("i")}) + ld("E", {v("i"), v("j")}))),
-                loop("j", 32, st("Y", {v("i"), v("j")}, ld("E", {v("i"), v("j")}) / ld("S", {v("i")})),
-                     ForKind::Vectorized)}),
-      ForKind::Parallel);
+  Stmt body =
+      loop("i", 8,
+           make_seq({st("M", {v("i")}, f(-INFINITY)),
+                     loop("j", 32, st("M", {v("i")}, binary(BinOp::Max, ld("M", {v("i")}), xij))),
+                     loop("j", 32, st("E", {v("i"), v("j")}, unary(UnOp::Exp, xij - ld("M", {v("i")}))),
+                          ForKind::Vectorized),
+                     st("S", {v("i")}, f(0.0)),
+                     loop("j", 32, st("S", {v("i")}, ld("S", {v("i")}) + ld("E", {v("i"), v("j")}))),
+                     loop("j", 32, st("Y", {v("i"), v("j")}, ld("E", {v("i"), v("j")}) / ld("S", {v("i")})),
+                          ForKind::Vectorized)}),
+           ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "expf("));
@@ -230,19 +236,44 @@ TEST(Kernel, SoftmaxStagesMatchReference) {
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
+// A store that does not vary along a vectorized loop (a reduction across it) must not be put under
+// `#pragma omp simd`, even when another statement already rules out vector types.
+TEST(Kernel, ReductionInsideVectorizedLoopGetsNoSimdPragma) {
+  Workload w;
+  w.name = "expsum";
+  w.tensors = {tensor("X", {4, 32}), tensor("E", {4, 32}), tensor("S", {4})};
+  Expr xij = ld("X", {v("i"), v("j")});
+  w.stages = {stage("E", {{"i", 4}, {"j", 32}}, {}, ReduceOp::None, unary(UnOp::Exp, xij)),
+              stage("S", {{"i", 4}}, {{"j", 32}}, ReduceOp::Sum, ld("E", {v("i"), v("j")}))};
+  w.outputs = {"E", "S"};
+  Stmt body =
+      loop("i", 4,
+           make_seq({st("S", {v("i")}, f(0.0)),
+                     loop("j", 32,
+                          make_seq({st("E", {v("i"), v("j")}, unary(UnOp::Exp, xij)),
+                                    st("S", {v("i")}, ld("S", {v("i")}) + ld("E", {v("i"), v("j")}))}),
+                          ForKind::Vectorized)}),
+           ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_FALSE(contains(code, "#pragma omp simd"));
+  EXPECT_EQ(check_against_reference(fn, w, Target{}, "-O1 -fopenmp-simd"), "");
+}
+
 // A local row buffer indexed by a loop variable stays an aligned stack array; no parallel loop
 // gives plain serial code.
 TEST(Kernel, LocalBufferWithVariableIndexIsStackArray) {
   Workload w = matmul_workload(4, 20, 6);
-  Stmt body = loop(
-      "i", 4,
-      make_allocate(buf("row", {20}, MemScope::Local),
-                    make_seq({loop("j", 20, st("row", {v("j")}, f(0.0))),
-                              loop("k", 6,
-                                   loop("j", 20,
-                                        st("row", {v("j")},
-                                           ld("row", {v("j")}) + ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")})))),
-                              loop("j", 20, st("C", {v("i"), v("j")}, ld("row", {v("j")})))})));
+  Stmt body =
+      loop("i", 4,
+           make_allocate(buf("row", {20}, MemScope::Local),
+                         make_seq({loop("j", 20, st("row", {v("j")}, f(0.0))),
+                                   loop("k", 6,
+                                        loop("j", 20,
+                                             st("row", {v("j")},
+                                                ld("row", {v("j")}) +
+                                                    ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")})))),
+                                   loop("j", 20, st("C", {v("i"), v("j")}, ld("row", {v("j")})))})));
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "alignas(64) float row[20];"));
@@ -259,13 +290,14 @@ TEST(Kernel, HeapBuffersMatchReference) {
       "i", 12,
       make_allocate(
           buf("acc", {32}, MemScope::Heap),
-          make_seq({loop("j", 32, st("acc", {v("j")}, f(0.0)), ForKind::Vectorized),
-                    loop("k", 10,
-                         loop("j", 32,
-                              st("acc", {v("j")},
-                                 ld("acc", {v("j")}) + ld("A", {v("i"), v("k")}) * ld("B.pack", {v("k"), v("j")})),
-                              ForKind::Vectorized)),
-                    loop("j", 32, st("C", {v("i"), v("j")}, ld("acc", {v("j")})), ForKind::Vectorized)})),
+          make_seq(
+              {loop("j", 32, st("acc", {v("j")}, f(0.0)), ForKind::Vectorized),
+               loop("k", 10,
+                    loop("j", 32,
+                         st("acc", {v("j")},
+                            ld("acc", {v("j")}) + ld("A", {v("i"), v("k")}) * ld("B.pack", {v("k"), v("j")})),
+                         ForKind::Vectorized)),
+               loop("j", 32, st("C", {v("i"), v("j")}, ld("acc", {v("j")})), ForKind::Vectorized)})),
       ForKind::Parallel);
   LoweredFunc fn = func(w, make_allocate(buf("B.pack", {10, 32}, MemScope::Heap), make_seq({pack, compute})));
   std::string code = generate_kernel(fn).code;
@@ -310,10 +342,12 @@ TEST(Kernel, FusedIndexAndF64VectorsMatchReference) {
   auto val = [](Expr x) {
     return binary(BinOp::Max, unary(UnOp::Abs, unary(UnOp::Neg, x)) * f(0.5), x) + c(2);
   };
-  w.stages = {stage("Y", {{"a", 4}, {"b", 8}, {"j", 16}}, {}, ReduceOp::None, val(ld("X", {v("a"), v("b"), v("j")})))};
+  w.stages = {stage("Y", {{"a", 4}, {"b", 8}, {"j", 16}}, {}, ReduceOp::None,
+                    val(ld("X", {v("a"), v("b"), v("j")})))};
   w.outputs = {"Y"};
   Expr a = v("ab") / c(8), b = v("ab") % c(8);
-  Stmt body = loop("ab", 32, loop("j", 16, st("Y", {a, b, v("j")}, val(ld("X", {a, b, v("j")}))), ForKind::Vectorized),
+  Stmt body = loop("ab", 32,
+                   loop("j", 16, st("Y", {a, b, v("j")}, val(ld("X", {a, b, v("j")}))), ForKind::Vectorized),
                    ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
@@ -339,7 +373,8 @@ TEST(Kernel, LargeUnrolledLoopGetsPragma) {
 
 TEST(Kernel, CudaTargetUsesThreadVectorRangeAndNoVectorTypes) {
   Workload w = matmul_workload(16, 96, 24);
-  KernelSource ks = generate_kernel(func(w, register_tile_matmul(16, 96, 24, 8, 48, 16)), Target{Space::Cuda, 64});
+  KernelSource ks =
+      generate_kernel(func(w, register_tile_matmul(16, 96, 24, 8, 48, 16)), Target{Space::Cuda, 64});
   EXPECT_TRUE(contains(ks.code, "Kokkos::ThreadVectorRange("));
   EXPECT_TRUE(contains(ks.code, "Kokkos::TeamPolicy"));
   EXPECT_FALSE(contains(ks.code, "vector_size"));

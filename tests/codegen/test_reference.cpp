@@ -44,7 +44,8 @@ TEST(Reference, PaddedReadsAreZero) {
   Workload w;
   w.name = "conv";
   w.tensors = {tensor("X", {1, 1, 3, 3}), tensor("W", {1, 1, 3, 3}), tensor("Y", {1, 1, 3, 3})};
-  w.stages = {stage("Y", {{"n", 1}, {"k", 1}, {"p", 3}, {"q", 3}}, {{"c", 1}, {"r", 3}, {"s", 3}}, ReduceOp::Sum,
+  w.stages = {stage("Y", {{"n", 1}, {"k", 1}, {"p", 3}, {"q", 3}}, {{"c", 1}, {"r", 3}, {"s", 3}},
+                    ReduceOp::Sum,
                     ld("X", {v("n"), v("c"), v("p") + v("r") - c(1), v("q") + v("s") - c(1)}) *
                         ld("W", {v("k"), v("c"), v("r"), v("s")}))};
   w.outputs = {"Y"};

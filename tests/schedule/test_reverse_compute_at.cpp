@@ -39,5 +39,22 @@ TEST(ReverseComputeAt, RejectsVectorizedLoop) {
   EXPECT_SCHEDULE_ERROR("a vector loop cannot contain other stages", reverse_compute_at(s, "Y", "D", "j"));
 }
 
+TEST(ReverseComputeAt, RejectsReadThatIsNotElementwise) {
+  auto w = testing::parse(
+      "X: f32[16, 16]\nT: f32[16, 16]\nY: f32[16, 16]\nT[i, j] = X[i, j] * 2.0\nY[i, j] = T[j, i] + T[i, j]\n"
+      "outputs: Y\n",
+      "transpose");
+  EXPECT_SCHEDULE_ERROR("Y reads T both as T[j, i] and T[i, j]", reverse_compute_at(State(w), "Y", "T", "i"));
+  auto shifted = testing::parse(
+      "X: f32[16]\nT: f32[16]\nY: f32[16]\nT[i] = X[i] * 2.0\nY[i] = T[i + 1]\noutputs: Y\n", "shift");
+  EXPECT_SCHEDULE_ERROR("Y reads T[i + 1]", reverse_compute_at(State(shifted), "Y", "T", "i"));
+}
+
+TEST(ReverseComputeAt, BroadcastReadOfFewerDimensions) {
+  // Y[i, j] = E[i, j] / S[i]: S is read with axis i only.
+  State s = reverse_compute_at(State(testing::softmax()), "Y", "S", "i");
+  EXPECT_EQ(s.stage("Y")->attach.kind, Attach::Kind::ReverseAt);
+}
+
 }  // namespace
 }  // namespace rctune::schedule

@@ -2,6 +2,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "random_steps.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -296,8 +297,41 @@ TEST(DocumentedPatterns, PackingBeforeItsReaderIsPlacedFails) {
   });
   EXPECT_EQ(
       e,
-      "step 4 `compute_at(B.local, C, j.0)`: stage C.local also reads B.local and is not computed inside "
-      "loop j.0 of C; a stage can only be computed at a loop that encloses all its readers");
+      "step 4 `compute_at(B.local, C, j.0)`: C does not read B.local; readers of B.local: C.local, which is "
+      "not computed inside C");
+}
+
+}  // namespace
+}  // namespace rctune::schedule
+
+namespace rctune::schedule {
+namespace {
+
+TEST(Replay, RandomTracesReplayToEqualStatesAndKeepInvariants) {
+  const std::vector<std::shared_ptr<const ir::Workload>> workloads = {
+      testing::matmul(), testing::batch_matmul(), testing::conv2d(), testing::softmax(),
+      testing::dense_gelu()};
+  std::mt19937 rng(7);
+  int accepted = 0;
+  for (int trial = 0; trial < 150; ++trial) {
+    State s(workloads[static_cast<size_t>(trial) % workloads.size()]);
+    for (int step = 0; step < 10; ++step) {
+      const std::string text = testing::random_step(s, rng);
+      try {
+        s = apply_trace(s, text);
+      } catch (const TraceParseError& e) {
+        FAIL() << "generated text does not parse: " << text << ": " << e.what();
+      } catch (const ScheduleError&) {
+        continue;
+      }
+      ++accepted;
+      ASSERT_EQ(check_state(s), "") << to_text(s.trace());
+    }
+    const State r = replay(s);
+    ASSERT_TRUE(same_schedule(s, r)) << to_text(s.trace());
+    ASSERT_EQ(to_text(parse_trace(to_text(s.trace()))), to_text(s.trace()));
+  }
+  EXPECT_GT(accepted, 300);
 }
 
 }  // namespace

@@ -6,7 +6,11 @@
 //               order), typed by its dtype, row-major, 64-byte aligned. The host process has
 //               initialised Kokkos; the kernel fences before it returns.
 //   reference:  extern "C" void rctune_reference(double* const* buffers);
-//               the same buffers, all as double; serial plain C++ without Kokkos.
+//               the same tensors, all as double, one per Workload::tensors entry in declaration
+//               order (intermediates included); serial plain C++ without Kokkos. Match kernel
+//               and reference buffers by name (BufferDecl::name == Tensor::name).
+//
+// docs/codegen.md describes how each loop kind, binding and buffer scope is lowered.
 #pragma once
 
 #include <string>
@@ -26,12 +30,15 @@ struct Target {
 };
 
 struct KernelSource {
-  std::string code;    // a complete C++17 translation unit
-  std::string entry;   // "rctune_kernel" or "rctune_reference"
+  std::string code;   // a complete C++17 translation unit
+  std::string entry;  // "rctune_kernel" or "rctune_reference"
   bool uses_kokkos = true;
 };
 
+// Throws std::invalid_argument for a function that cannot be generated (empty body, access to a
+// buffer that is neither a parameter nor allocated around the access, bad Target).
 KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target = {});
+// Throws std::invalid_argument when w.validate() reports a problem.
 KernelSource generate_reference(const ir::Workload& w);
 
 }  // namespace rctune::codegen

@@ -39,6 +39,7 @@ struct CompileResult {
   std::string so_path;      // <cache>/<hash>.so (exists when ok)
   std::string log_path;     // <cache>/<hash>.log (exists on failure)
   double seconds = 0;       // wall time of this call's compile (0 on a cache hit)
+  double cpu_seconds = 0;   // user + system time of the compiler (less sensitive to machine load)
   bool cache_hit = false;
   bool used_pch = false;  // the PCH was passed to the compiler and not rejected by it
 };

@@ -13,13 +13,14 @@ namespace rctune::runtime {
 
 struct Measurement {
   Status status = Status::RuntimeError;
-  std::string message;         // empty for ok; otherwise what went wrong, for a person to read
-  TimingStats times;           // valid for ok
-  ErrorStats errors;           // correctness check (valid for ok and wrong_result)
-  double compile_seconds = 0;  // candidate + reference compile time of this call (0 if cached)
-  bool cache_hit = false;      // the candidate's shared object came from the cache
-  bool used_pch = false;       // the candidate was compiled with the precompiled Kokkos header
-  std::string source_path;     // the generated candidate source kept in the cache
+  std::string message;                   // empty for ok; otherwise what went wrong, for a person to read
+  TimingStats times;                     // valid for ok
+  ErrorStats errors;                     // correctness check (valid for ok and wrong_result)
+  double compile_seconds = 0;            // candidate's compile wall time in this call (0 if cached)
+  double reference_compile_seconds = 0;  // reference's compile wall time in this call (0 if cached)
+  bool cache_hit = false;                // the candidate's shared object came from the cache
+  bool used_pch = false;                 // the candidate was compiled with the precompiled Kokkos header
+  std::string source_path;               // the generated candidate source kept in the cache
   std::string so_path;
   double gflops = 0;  // flops / median (set by measure_workload; 0 if unknown)
   bool ok() const { return status == Status::Ok; }

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <cassert>
 #include <memory>
 
 #include "common.h"
@@ -83,6 +84,7 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   }
   nw->stages.insert(nw->stages.begin() + first, copy);
 
+  assert(nw->validate().empty());
   std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
   StageSchedule cs = default_stage_schedule(copy);
   cs.scope = scope;

@@ -1,3 +1,4 @@
+#include <cassert>
 #include <memory>
 
 #include "common.h"
@@ -64,6 +65,7 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   nw->stages[si] = copy;
   nw->stages.insert(nw->stages.begin() + si, compute);
 
+  assert(nw->validate().empty());
   std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
   StageSchedule cs = default_stage_schedule(compute);
   cs.scope = scope;

@@ -281,7 +281,8 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
       where.emplace_back(r, via);
     }
     if (!any_inside)
-      return a.stage + " does not read " + st.stage + "; readers of " + st.stage + ": " + join(readers);
+      return a.stage + " does not read " + st.stage + "; readers of " + st.stage + ": " + join(readers) +
+             (readers.size() == 1 ? ", which is not" : ", none of which is") + " computed inside " + a.stage;
     for (const auto& [r, via] : where) {
       if (!via) {
         return "stage " + r + " also reads " + st.stage + " and is not computed inside " +

@@ -6,6 +6,35 @@ namespace rctune::schedule {
 
 using namespace detail;
 
+namespace {
+
+class LoadCollector : public ir::ExprVisitor {
+ public:
+  LoadCollector(const std::string& t, std::vector<std::vector<ir::Expr>>* out) : t_(t), out_(out) {}
+  using ir::ExprVisitor::visit;
+  void visit(const ir::Load& n) override {
+    if (n.buffer == t_) out_->push_back(n.indices);
+    ir::ExprVisitor::visit(n);
+  }
+
+ private:
+  const std::string& t_;
+  std::vector<std::vector<ir::Expr>>* out_;
+};
+
+void collect_loads(const ir::Expr& e, const std::string& tensor, std::vector<std::vector<ir::Expr>>* out) {
+  LoadCollector c(tensor, out);
+  c.visit(e);
+}
+
+std::string index_text(const std::vector<ir::Expr>& idx) {
+  std::vector<std::string> parts;
+  for (const auto& e : idx) parts.push_back(ir::to_string(e));
+  return join(parts);
+}
+
+}  // namespace
+
 namespace detail {
 
 State place_stage(const State& s, const std::string& prim, const std::string& stage,
@@ -31,6 +60,31 @@ State place_stage(const State& s, const std::string& prim, const std::string& st
     const auto readers = readers_of(s.workload(), target);
     if (std::find(readers.begin(), readers.end(), stage) == readers.end()) {
       fail(call, stage + " does not read " + target);
+    }
+    // Every read of the producer must index it with the stage's own axes, one per dimension, the same
+    // in every read: the region the producer wrote then maps onto the stage's axes.
+    std::vector<std::vector<ir::Expr>> reads;
+    collect_loads(ist.body, target, &reads);
+    for (size_t k = 0; k < reads.size(); ++k) {
+      std::vector<std::string> used;
+      for (size_t d = 0; d < reads[k].size(); ++d) {
+        const ir::Var* v = reads[k][d].as<ir::Var>();
+        bool axis = false;
+        if (v) {
+          for (const auto& a : ist.axes) axis = axis || a.name == v->name;
+        }
+        if (!v || !axis || std::find(used.begin(), used.end(), v->name) != used.end()) {
+          fail(call, stage + " reads " + target + "[" + index_text(reads[k]) +
+                         "]; reverse_compute_at needs every read of " + target + " indexed by axes of " +
+                         stage + " (one per dimension)");
+        }
+        if (k > 0 && !ir::structural_equal(reads[k][d], reads[0][d])) {
+          fail(call, stage + " reads " + target + " both as " + target + "[" + index_text(reads[0]) +
+                         "] and " + target + "[" + index_text(reads[k]) +
+                         "]; reverse_compute_at needs the same index in every read");
+        }
+        used.push_back(v->name);
+      }
     }
   }
   const LoopVar& lv = tt.loops[li];
