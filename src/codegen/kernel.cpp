@@ -333,6 +333,7 @@ struct VecPlan {
   int64_t chunks = 0;  // extent / W
   DType dtype = DType::F32;
   bool stores_varying = true;  // false: some store is invariant in the loop (reduction)
+  bool lane_guards = false;    // guards depend on the lane: full vectors only where all lanes pass
 };
 
 // The vector lane context while emitting one chunk of a vectorized loop.
@@ -366,6 +367,7 @@ class KernelEmitter {
     std::vector<const Allocate*> allocs;
     collect_allocates(body, &allocs);
     for (auto a : allocs) decls_[a->buffer.name] = a->buffer;
+    check_accesses(body);
 
     // Entry: typed, restrict-qualified pointers to the kernel arguments.
     for (size_t i = 0; i < f_.params.size(); ++i) {
@@ -502,6 +504,43 @@ class KernelEmitter {
     return s.empty() ? s : s + "\n";
   }
 
+  // Every access names a declared buffer with as many indices as it has dimensions.
+  void check_access(const std::string& buf, const std::vector<Expr>& idx) const {
+    auto it = decls_.find(buf);
+    if (it == decls_.end())
+      throw std::invalid_argument("codegen: kernel " + f_.name + " accesses buffer '" + buf +
+                                  "', which is neither a parameter nor allocated");
+    if (it->second.shape.size() != idx.size())
+      throw std::invalid_argument("codegen: kernel " + f_.name + " accesses " + buf + " (rank " +
+                                  std::to_string(it->second.shape.size()) + ") with " +
+                                  std::to_string(idx.size()) + " indices");
+  }
+  void check_accesses(const Stmt& s) const {
+    if (!s) return;
+    auto fn = [this](const std::string& b, const std::vector<Expr>& i) { check_access(b, i); };
+    switch (s.kind()) {
+      case StmtKind::For:
+        return check_accesses(s.as<For>()->body);
+      case StmtKind::Seq:
+        for (const auto& x : s.as<Seq>()->stmts) check_accesses(x);
+        return;
+      case StmtKind::Store: {
+        auto st = s.as<Store>();
+        check_access(st->buffer, st->indices);
+        for (const auto& i : st->indices) for_each_access_expr(i, fn);
+        for_each_access_expr(st->value, fn);
+        return;
+      }
+      case StmtKind::IfThenElse:
+        for_each_access_expr(s.as<IfThenElse>()->cond, fn);
+        check_accesses(s.as<IfThenElse>()->then_case);
+        check_accesses(s.as<IfThenElse>()->else_case);
+        return;
+      case StmtKind::Allocate:
+        return check_accesses(s.as<Allocate>()->body);
+    }
+  }
+
   // ---- types ----
   DType buffer_dtype(const std::string& name) const {
     auto it = decls_.find(name);
@@ -550,7 +589,9 @@ class KernelEmitter {
     VecPlan p;
     std::optional<DType> dt;
     std::string reason;
+    lane_guards_seen_ = false;
     bool ok = check_vec_stmt(f.body, f.var, &dt, &reason, &p.stores_varying);
+    p.lane_guards = lane_guards_seen_;
     p.stores_varying = all_stores_vary(f.body, f.var);
     if (ok && !dt) {
       ok = false;
@@ -635,8 +676,11 @@ class KernelEmitter {
       case ExprKind::Select: {
         auto s = e.as<Select>();
         if (contains_var(s->cond, v)) {
-          *reason = "condition depends on " + v;
-          return false;
+          if (!lane_guard_ok(s->cond, v)) {
+            *reason = "condition depends on " + v;
+            return false;
+          }
+          lane_guards_seen_ = true;  // padding: full vectors where every lane is in range
         }
         return check_vec_expr(s->then_value, v, ctx, dt, reason) &&
                check_vec_expr(s->else_value, v, ctx, dt, reason);
@@ -662,8 +706,11 @@ class KernelEmitter {
       case StmtKind::IfThenElse: {
         auto i = s.as<IfThenElse>();
         if (contains_var(i->cond, v)) {
-          *reason = "guard depends on " + v;
-          return false;
+          if (i->else_case || !lane_guard_ok(i->cond, v)) {
+            *reason = "guard depends on " + v;
+            return false;
+          }
+          lane_guards_seen_ = true;
         }
         return check_vec_stmt(i->then_case, v, dt, reason, stores_varying) &&
                check_vec_stmt(i->else_case, v, dt, reason, stores_varying);
@@ -684,6 +731,76 @@ class KernelEmitter {
       }
     }
     return false;
+  }
+
+  // A lane-dependent guard that peeling can handle: a conjunction of <, <=, >, >= between integer
+  // expressions that are affine in v.
+  bool lane_guard_ok(const Expr& c, const std::string& v) const {
+    if (!contains_var(c, v)) return true;
+    auto b = c.as<Binary>();
+    if (!b) return false;
+    if (b->op == BinOp::And) return lane_guard_ok(b->a, v) && lane_guard_ok(b->b, v);
+    if (b->op != BinOp::LT && b->op != BinOp::LE && b->op != BinOp::GT && b->op != BinOp::GE) return false;
+    if (type_of(b->a, DType::F32) != Ty::Int || type_of(b->b, DType::F32) != Ty::Int) return false;
+    Affine d = to_affine(binary(BinOp::Sub, b->a, b->b));
+    return d.coef_of(v) != 0 && !d.var_in_atom(v);
+  }
+  // The condition that guard c holds for every lane v in [lo, hi]: affine comparisons are monotone
+  // in v, so it is enough to test the extreme lane.
+  Expr all_lanes(const Expr& c, const std::string& v, int64_t lo, int64_t hi) const {
+    if (!contains_var(c, v)) return c;
+    auto b = c.as<Binary>();
+    if (b->op == BinOp::And)
+      return binary(BinOp::And, all_lanes(b->a, v, lo, hi), all_lanes(b->b, v, lo, hi));
+    int64_t k = to_affine(binary(BinOp::Sub, b->a, b->b)).coef_of(v);
+    bool upper = b->op == BinOp::LT || b->op == BinOp::LE;  // a - b bounded above
+    int64_t lane = (upper == (k > 0)) ? hi : lo;
+    return substitute(c, {{v, int_imm(lane)}});
+  }
+  void lane_selects_of(const Expr& e, const std::string& v, std::vector<Expr>* out) const {
+    if (!e) return;
+    if (auto sel = e.as<Select>()) {
+      if (contains_var(sel->cond, v)) out->push_back(sel->cond);
+      lane_selects_of(sel->then_value, v, out);
+      lane_selects_of(sel->else_value, v, out);
+    } else if (auto b = e.as<Binary>()) {
+      lane_selects_of(b->a, v, out);
+      lane_selects_of(b->b, v, out);
+    } else if (auto u = e.as<Unary>()) {
+      lane_selects_of(u->a, v, out);
+    }
+  }
+  void lane_guards_of(const Stmt& s, const std::string& v, std::vector<Expr>* out) const {
+    if (!s) return;
+    if (auto st = s.as<Store>()) {
+      lane_selects_of(st->value, v, out);
+    } else if (auto q = s.as<Seq>()) {
+      for (const auto& x : q->stmts) lane_guards_of(x, v, out);
+    } else if (auto i = s.as<IfThenElse>()) {
+      if (contains_var(i->cond, v)) out->push_back(i->cond);
+      lane_guards_of(i->then_case, v, out);
+      lane_guards_of(i->else_case, v, out);
+    }
+  }
+  // Registers of promoted buffers that the vectorized body touches along the lane.
+  void lane_registers(const Stmt& s, const std::string& v, int64_t base, std::set<std::string>* regs) {
+    auto fn = [&](const std::string& buf, const std::vector<Expr>& idx) {
+      auto it = bufs_.find(buf);
+      if (it == bufs_.end() || !it->second.promoted) return;
+      Affine fa = flat_index(idx, it->second.decl.shape);
+      if (fa.coef_of(v) == 0) return;
+      regs->insert(it->second.regs[(fa.without(v).constant + base) / it->second.lanes]);
+    };
+    if (!s) return;
+    if (auto q = s.as<Seq>()) {
+      for (const auto& x : q->stmts) lane_registers(x, v, base, regs);
+    } else if (auto i = s.as<IfThenElse>()) {
+      lane_registers(i->then_case, v, base, regs);
+      lane_registers(i->else_case, v, base, regs);
+    } else if (auto st = s.as<Store>()) {
+      fn(st->buffer, st->indices);
+      for_each_access_expr(st->value, fn);
+    }
   }
 
   // ---- register promotion of local buffers ----
@@ -813,6 +930,22 @@ class KernelEmitter {
     return b.regs[e / b.lanes] + "[" + std::to_string(e % b.lanes) + "]";
   }
 
+  // In the scalar remainder of a peeled vector chunk, lane accesses to promoted registers go to a
+  // spilled copy of the register: reg_lanes[v - base].
+  std::optional<std::string> lane_ref(const BufInfo& b, const Affine& fa) const {
+    if (!b.promoted || !lane_ || fa.coef_of(lane_->var) != 1) return std::nullopt;
+    Affine rest = fa.without(lane_->var);
+    if (!rest.is_constant()) return std::nullopt;
+    const std::string& reg = b.regs[(rest.constant + lane_->base) / b.lanes];
+    std::string idx = var_name_const(lane_->var);
+    if (lane_->base != 0) idx += " - " + std::to_string(lane_->base);
+    return reg + "_lanes[" + idx + "]";
+  }
+  std::string var_name_const(const std::string& v) const {
+    auto it = vars_.find(v);
+    return it != vars_.end() ? it->second : c_ident(v);
+  }
+
   E emit_load(const Load& l, const VecCtx* vc) {
     auto it = bufs_.find(l.buffer);
     if (it == bufs_.end())
@@ -828,6 +961,7 @@ class KernelEmitter {
       use_vload_ = true;
       return {"rctune_vload<" + vc->vtype + ">(&" + b.cname + "[" + affine_text(off) + "])", 100, true, ty};
     }
+    if (auto r = lane_ref(b, fa)) return {*r, 100, false, ty};
     if (b.promoted) return {reg_ref(b, fa.constant), 100, false, ty};
     return {b.cname + "[" + affine_text(fa) + "]", 100, false, ty};
   }
@@ -862,6 +996,8 @@ class KernelEmitter {
         auto s = e.as<Select>();
         if (auto c = fold_condition(s->cond, extents_))
           return emit(*c ? s->then_value : s->else_value, ctx, vc);
+        // Inside a full vector every lane passes a lane-dependent condition (see emit_vector_loop).
+        if (vc && contains_var(s->cond, vc->var)) return emit(s->then_value, ctx, vc);
         E c = emit(s->cond, ctx, nullptr);
         E t = emit(s->then_value, ctx, vc), f = emit(s->else_value, ctx, vc);
         Ty ty = join(t.ty, f.ty);
@@ -915,6 +1051,25 @@ class KernelEmitter {
     int p = c_prec(b.op);
     if (is_comparison(b.op)) {
       if (auto c = fold_condition(self, extents_)) return {*c ? "true" : "false", 100, false, Ty::Bool};
+      if (b.op == BinOp::And || b.op == BinOp::Or) {
+        // A side that the loop ranges decide drops out: (true && x) is x, (false || x) is x.
+        auto ca = fold_condition(b.a, extents_), cb = fold_condition(b.b, extents_);
+        if (ca) return emit(b.b, ctx, nullptr);
+        if (cb) return emit(b.a, ctx, nullptr);
+      }
+      if (b.op != BinOp::And && b.op != BinOp::Or && type_of(b.a, ctx) == Ty::Int &&
+          type_of(b.b, ctx) == Ty::Int) {
+        // Index comparisons against a constant keep the constant on the right: p + 1 < 9 -> p < 8.
+        Affine x = to_affine(b.a), y = to_affine(b.b);
+        if (y.is_constant() && !x.is_constant()) {
+          int64_t rhs = y.constant - x.constant;
+          x.constant = 0;
+          int xp;
+          std::string xs = affine_text(x, &xp);
+          return {(xp < p ? "(" + xs + ")" : xs) + " " + c_op(b.op) + " " + int_literal(rhs), p, false,
+                  Ty::Bool};
+        }
+      }
       E x = emit(b.a, ctx, nullptr), y = emit(b.b, ctx, nullptr);
       return {wrap(x, p) + " " + c_op(b.op) + " " + wrap(y, p + 1), p, false, Ty::Bool};
     }
@@ -995,7 +1150,11 @@ class KernelEmitter {
       }
       return;
     }
-    std::string target = b.promoted ? reg_ref(b, fa.constant) : b.cname + "[" + affine_text(fa) + "]";
+    std::string target;
+    if (auto r = lane_ref(b, fa))
+      target = *r;
+    else
+      target = b.promoted ? reg_ref(b, fa.constant) : b.cname + "[" + affine_text(fa) + "]";
     line(target + " = " + vs + ";");
   }
 
@@ -1030,6 +1189,7 @@ class KernelEmitter {
         return emit_store(*s.as<Store>(), vc);
       case StmtKind::IfThenElse: {
         auto i = s.as<IfThenElse>();
+        if (vc && contains_var(i->cond, vc->var)) return emit_stmt(i->then_case, vc);  // all lanes pass
         if (auto c = fold_condition(i->cond, extents_))
           return emit_stmt(*c ? i->then_case : i->else_case, vc);
         line("if (" + emit(i->cond, DType::F32, nullptr).s + ") {");
@@ -1078,9 +1238,10 @@ class KernelEmitter {
   }
 
   void emit_serial_loop(const For& f, const std::string& pragma, const std::string& comment) {
+    // Inside a textually unrolled group the group's comment already names the loop.
     bool saved = quiet_vector_comments_;
     quiet_vector_comments_ = false;
-    line(comment.empty() ? loop_comment(f) : comment);
+    if (!saved || f.for_kind != ForKind::Vectorized) line(comment.empty() ? loop_comment(f) : comment);
     if (!pragma.empty()) line(pragma);
     std::string v = bind_var(f.var, f.extent);
     line("for (int64_t " + v + " = 0; " + v + " < " + std::to_string(f.extent) + "; ++" + v + ") {");
@@ -1119,11 +1280,67 @@ class KernelEmitter {
     std::string vt = vtype(p.dtype, p.lanes);
     if (!quiet_vector_comments_) line(loop_comment(f) + ": " + std::to_string(p.chunks) + " x " + vt);
     extents_[f.var] = f.extent;
+    std::vector<Expr> guards;
+    if (p.lane_guards) lane_guards_of(f.body, f.var, &guards);
     for (int64_t c = 0; c < p.chunks; ++c) {
       VecCtx vc{f.var, p.lanes, c * p.lanes, vt};
-      emit_stmt(f.body, &vc);
+      if (guards.empty()) {
+        emit_stmt(f.body, &vc);
+        continue;
+      }
+      // Full vector where every lane passes the guards, else the lanes one by one.
+      Expr all;
+      for (const auto& g : guards) {
+        Expr a = all_lanes(g, f.var, vc.base, vc.base + vc.lanes - 1);
+        all = all ? binary(BinOp::And, all, a) : a;
+      }
+      std::optional<bool> folded = fold_condition(all, extents_);
+      if (folded && *folded) {
+        emit_stmt(f.body, &vc);
+        continue;
+      }
+      if (!folded) {
+        line("if (" + emit(all, DType::F32, nullptr).s + ") {");
+        emit_block(f.body, &vc);
+        line("} else {");
+        ++ind_;
+      }
+      emit_lane_loop(f, vc, vt);
+      if (!folded) {
+        --ind_;
+        line("}");
+      }
     }
     extents_.erase(f.var);
+  }
+
+  // The scalar lanes [base, base + W) of a vectorized loop, with promoted registers spilled to a
+  // small array around them.
+  void emit_lane_loop(const For& f, const VecCtx& vc, const std::string& vt) {
+    std::set<std::string> regs;
+    lane_registers(f.body, f.var, vc.base, &regs);
+    const VecPlan& p = plan_for(f);
+    line("// partial vector: lanes " + std::to_string(vc.base) + ".." +
+         std::to_string(vc.base + vc.lanes - 1) + " of " + f.var + " one by one");
+    for (const auto& r : regs) {
+      use_vstore_ = true;
+      line("alignas(64) " + std::string(c_type(p.dtype)) + " " + r + "_lanes[" + std::to_string(vc.lanes) +
+           "];");
+      line("rctune_vstore(" + r + "_lanes, " + r + ");");
+    }
+    std::string v = bind_var(f.var, f.extent);
+    line("for (int64_t " + v + " = " + std::to_string(vc.base) + "; " + v + " < " +
+         std::to_string(vc.base + vc.lanes) + "; ++" + v + ") {");
+    auto saved = lane_;
+    lane_ = LaneCtx{f.var, vc.base};
+    emit_block(f.body);
+    lane_ = saved;
+    line("}");
+    unbind_var();
+    for (const auto& r : regs) {
+      use_vload_ = true;
+      line(r + " = rctune_vload<" + vt + ">(" + r + "_lanes);");
+    }
   }
 
   void emit_thread_vector_range(const For& f) {
@@ -1299,6 +1516,7 @@ class KernelEmitter {
       line("});");
       for (size_t k = 0; k < loops.size(); ++k) unbind_var();
     }
+    if (cuda_ && !pools.empty()) line("Kokkos::fence();  // the kernel may still run: wait before freeing");
     for (const auto& p : pools) line("rctune_free(" + p + ");");
     for (auto a : allocs) pool_slot_.erase(a->buffer.name);
     --ind_;
@@ -1332,6 +1550,7 @@ class KernelEmitter {
       use_alloc_ = true;
       line(ct + "* __restrict__ " + b.cname + " = static_cast<" + ct + "*>(rctune_alloc(sizeof(" + ct +
            ") * " + std::to_string(n) + "));  // " + desc);
+      if (cuda_) epilogue.push_back("Kokkos::fence();  // kernels using " + b.cname + " may still run");
       epilogue.push_back("rctune_free(" + b.cname + ");");
     } else {
       int64_t lanes = 1;
@@ -1399,6 +1618,12 @@ class KernelEmitter {
   std::set<std::pair<DType, int64_t>> vtypes_;
   std::map<const For*, VecPlan> plans_;
   UnrollNotes notes_;
+  bool lane_guards_seen_ = false;
+  struct LaneCtx {
+    std::string var;
+    int64_t base;
+  };
+  std::optional<LaneCtx> lane_;
   bool quiet_vector_comments_ = false;
   std::map<std::string, int64_t> pool_slot_;
   std::map<std::string, int64_t> shared_off_;

@@ -39,6 +39,7 @@ Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts
   req.flush_cache = opts.flush_cache;
   req.check_only = opts.check_only;
   req.test_fault = opts.test_fault;
+  req.time_budget_s = 0.75 * opts.timeout_s;
 
   WorkerReply reply;
   try {

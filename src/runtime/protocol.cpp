@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 
 namespace rctune::runtime {
@@ -110,7 +111,8 @@ json to_json(const WorkerRequest& r) {
               {"max_repeats", r.timing.max_repeats}}},
             {"pin_core", r.pin_core},
             {"flush_cache", r.flush_cache},
-            {"check_only", r.check_only}};
+            {"check_only", r.check_only},
+            {"time_budget_s", r.time_budget_s}};
   json tol = json::object();
   if (r.tolerance.atol) tol["atol"] = *r.tolerance.atol;
   if (r.tolerance.rtol) tol["rtol"] = *r.tolerance.rtol;
@@ -156,8 +158,16 @@ WorkerRequest request_from_json(const json& j) {
   r.pin_core = j.value("pin_core", -1);
   r.flush_cache = j.value("flush_cache", false);
   r.check_only = j.value("check_only", false);
+  r.time_budget_s = j.value("time_budget_s", 0.0);
   r.test_fault = j.value("test_fault", std::string());
   return r;
+}
+
+// JSON has no NaN or infinity: they travel as the strings "nan", "inf" and "-inf".
+static json jnum(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  return v;
 }
 
 json to_json(const WorkerResponse& r) {
@@ -166,28 +176,33 @@ json to_json(const WorkerResponse& r) {
           {"message", r.message},
           {"reference_cached", r.reference_cached},
           {"times",
-           {{"median_s", r.times.median_s},
-            {"min_s", r.times.min_s},
-            {"max_s", r.times.max_s},
-            {"mean_s", r.times.mean_s},
-            {"iqr_s", r.times.iqr_s},
+           {{"median_s", jnum(r.times.median_s)},
+            {"min_s", jnum(r.times.min_s)},
+            {"max_s", jnum(r.times.max_s)},
+            {"mean_s", jnum(r.times.mean_s)},
+            {"iqr_s", jnum(r.times.iqr_s)},
             {"repeats", r.times.repeats},
             {"batch", r.times.batch}}},
           {"errors",
-           {{"max_abs", r.errors.max_abs},
-            {"max_rel", r.errors.max_rel},
+           {{"max_abs", jnum(r.errors.max_abs)},
+            {"max_rel", jnum(r.errors.max_rel)},
             {"first_bad_buffer", r.errors.first_bad_buffer},
             {"first_bad_index", r.errors.first_bad_index},
-            {"expected", r.errors.expected},
-            {"got", r.errors.got},
-            {"atol", r.errors.atol},
-            {"rtol", r.errors.rtol},
+            {"expected", jnum(r.errors.expected)},
+            {"got", jnum(r.errors.got)},
+            {"atol", jnum(r.errors.atol)},
+            {"rtol", jnum(r.errors.rtol)},
             {"bad_count", r.errors.bad_count}}}};
 }
 
-// JSON has no NaN or infinity: nlohmann writes them as null. Read null back as NaN.
 static double num(const json& j, const char* key) {
   if (!j.contains(key) || j[key].is_null()) return std::nan("");
+  if (j[key].is_string()) {
+    const std::string v = j[key].get<std::string>();
+    if (v == "inf") return std::numeric_limits<double>::infinity();
+    if (v == "-inf") return -std::numeric_limits<double>::infinity();
+    return std::nan("");
+  }
   return j[key].get<double>();
 }
 

@@ -218,6 +218,18 @@ std::string WorkerProcess::reap(bool kill_first) {
 }
 
 WorkerReply WorkerProcess::request(const WorkerRequest& req_in, double timeout_s) {
+  // A worker that died while idle (killed from outside, or with the thread that started it) is
+  // replaced silently: its death has nothing to do with this request's kernel.
+  if (pid_ > 0) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      if (sock_ >= 0) close(sock_);
+      if (err_fd_ >= 0) close(err_fd_);
+      sock_ = err_fd_ = -1;
+      pid_ = -1;
+      inbuf_.clear();
+    }
+  }
   start();
   WorkerRequest req = req_in;
   req.id = next_id_++;

@@ -98,7 +98,7 @@ std::optional<SymbolicInterval> symbolic_interval(const Expr& e, const std::vect
 }
 
 Region infer_region(const std::vector<std::vector<Expr>>& accesses, const std::vector<VarRange>& ranging,
-                    const std::vector<VarRange>& all_ranges, const std::vector<int64_t>& shape) {
+                    const std::vector<VarRange>& all_ranges, const std::vector<int64_t>& shape, bool clip) {
   Region r;
   for (size_t d = 0; d < shape.size(); ++d) {
     Expr lo, hi;
@@ -133,7 +133,7 @@ Region infer_region(const std::vector<std::vector<Expr>>& accesses, const std::v
         full = true;
       }
     }
-    if (full || extent >= shape[d]) {
+    if (full || (clip && extent >= shape[d])) {
       r.base.push_back(ir::int_imm(0));
       r.extent.push_back(shape[d]);
     } else {

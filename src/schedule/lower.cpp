@@ -21,7 +21,23 @@
 //    the region of the producer that one iteration wrote.
 //  - compute_inline: the stage's body is substituted into its readers.
 //  - padding: a read whose index may leave the tensor's shape (bound of the index over the stage's
-//    axes) becomes select(in_bounds, read, 0).
+//    axes) becomes select(in_bounds, read, 0), unless it reads the buffer of a padded stage (below)
+//    and provably stays inside that buffer's region, which then holds the zero padding itself. So a
+//    read carries a select only when its index may leave the buffer it actually reads.
+//  - padded stages: a stage without a reduction placed with compute_at (a cache_read copy, an
+//    elementwise producer) covers the whole region its readers read in one iteration, even where it
+//    reaches past its tensor's shape (a convolution's halo), and writes every element of it:
+//    select(in_shape, value, 0). No `if` leaves part of its buffer unwritten. A stage with a
+//    reduction keeps its region clipped to the shape (a guard skips the elements outside it and its
+//    readers keep the select).
+//  - loops of extent 1 are left out (their variable is 0 in every index, guard and region), except
+//    parallel loops and loops bound to a Kokkos level, which keep the kernel's parallel structure.
+//  - a check of an enclosing stage is not repeated inside a stage placed under it.
+//
+// Order: stages run in workload order at the root; a stage placed at a loop runs before (compute_at)
+// or after (reverse_compute_at) that loop's body. A state in which a stage would read a tensor before
+// it is computed, or inside the loops that compute it (other than a reverse_compute_at stage placed
+// directly there), is rejected with a ScheduleError.
 //
 // Buffers: the tensors of the workload as defined (State::original_workload_ptr(), declaration
 // order) are the kernel's parameters, intermediates included, as the kernel ABI requires. A stage
@@ -36,6 +52,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -83,6 +100,11 @@ struct Info {
   // buffer
   BufKind buf = BufKind::None;
   bool rebased = false;
+  // An elementwise stage placed with compute_at: its region is the one its readers read, even where
+  // that leaves its tensor's shape, and it writes 0 there (pad_conds false), so that the buffer
+  // holds the tensor's zero padding and reads inside the region need no padding select.
+  bool padded = false;
+  std::vector<Expr> pad_conds;  // conjunction: the root values are inside the tensor's shape
   std::vector<Expr> buf_base;
   ir::BufferDecl decl;
 };
@@ -104,6 +126,7 @@ class Lowerer {
       if (s.kind != Attach::Kind::Inline && s.parent < 0) assign_names(s.idx, {});
     for (auto& s : infos_)
       if (s.kind != Attach::Kind::Inline) compute_region(s.idx);
+    check_order();
     assign_buffers();
 
     std::vector<Stmt> stmts;
@@ -345,6 +368,8 @@ class Lowerer {
     for (const auto& a : s.st->reduce_axes) s.root_ext.push_back(a.extent);
     s.base.assign(s.nsp + s.nred, ir::int_imm(0));
     if (s.kind == Attach::Kind::At) {
+      s.padded =
+          s.st->op == ir::ReduceOp::None && s.nred == 0 && w_.role(s.st->output) != ir::TensorRole::Output;
       infer_at_region(s);
     } else if (s.kind == Attach::Kind::ReverseAt) {
       infer_reverse_region(s);
@@ -420,9 +445,9 @@ class Lowerer {
         if (std::none_of(all.begin(), all.end(), [&](const VarRange& y) { return y.name == x.name; }))
           all.push_back(x);
       auto accesses = loads_of(body_over_loops(r), s.st->output);
-      Region reg = infer_region(accesses, ranging, all, shape);
+      Region reg = infer_region(accesses, ranging, all, shape, /*clip=*/!s.padded);
       for (size_t d = 0; d < s.nsp; ++d) {
-        if (reg.extent[d] >= shape[d]) full[d] = true;
+        if (!s.padded && reg.extent[d] >= shape[d]) full[d] = true;
         if (full[d]) continue;
         Expr rlo = reg.base[d], rhi = ir::simplify(reg.base[d] + ir::int_imm(reg.extent[d] - 1), outer);
         if (!any) {
@@ -441,12 +466,16 @@ class Lowerer {
       Expr diff = ir::simplify(hi[d] - lo[d], outer);
       int64_t l = 0, h = 0;
       int64_t e = shape[d];
+      bool known = true;
       if (auto i = diff.as<ir::IntImm>()) {
         e = i->value + 1;
       } else if (ir::bound_of(diff, outer, &l, &h)) {
         e = h + 1;
+      } else {
+        known = false;
       }
-      if (e >= shape[d]) continue;
+      // A padded stage keeps the region its readers read, also where it reaches past the shape.
+      if (s.padded ? !known : e >= shape[d]) continue;
       s.root_ext[d] = std::max<int64_t>(e, 1);
       s.base[d] = lo[d];
     }
@@ -560,15 +589,27 @@ class Lowerer {
       if (exceed[r]) conds.push_back(ir::binary(BinOp::LT, s.loop_val[r], ir::int_imm(s.root_ext[r])));
       s.root_val.push_back(simp(s.base[r] + s.loop_val[r]));
     }
-    // Regions of compute_at / reverse_compute_at stages may leave the tensor's shape.
+    // Regions of compute_at / reverse_compute_at stages may leave the tensor's shape: a padded stage
+    // writes 0 there, any other stage skips those elements.
+    std::vector<Expr> shape_conds;
     for (size_t r = 0; r < s.nsp; ++r) {
       if (s.kind != Attach::Kind::At && s.kind != Attach::Kind::ReverseAt) break;
       int64_t full = s.st->axes[r].extent;
       int64_t lo = 0, hi = 0;
       bool known = ir::bound_of(s.base[r], scope, &lo, &hi);
-      if (!known || lo < 0) conds.push_back(ir::binary(BinOp::GE, s.root_val[r], ir::int_imm(0)));
+      if (!known || lo < 0) shape_conds.push_back(ir::binary(BinOp::GE, s.root_val[r], ir::int_imm(0)));
       if (!known || hi + s.root_ext[r] - 1 >= full)
-        conds.push_back(ir::binary(BinOp::LT, s.root_val[r], ir::int_imm(full)));
+        shape_conds.push_back(ir::binary(BinOp::LT, s.root_val[r], ir::int_imm(full)));
+    }
+    s.pad_conds.clear();
+    for (const auto& c0 : shape_conds) {
+      if (!s.padded) {
+        conds.push_back(c0);
+        continue;
+      }
+      Expr c = simp(c0);
+      if (auto i = c.as<ir::IntImm>(); i && i->value != 0) continue;
+      s.pad_conds.push_back(c);
     }
     s.guards.clear();
     for (const auto& c0 : conds) {
@@ -590,6 +631,57 @@ class Lowerer {
   }
 
   // ------------------------------------------------------------------ buffers
+
+  // ------------------------------------------------------------------ evaluation order
+
+  // Numbers the stages in the order the kernel runs them (the stages placed at a loop of a stage
+  // before it, those placed after its body behind it) and checks that every stage reads only
+  // tensors computed before it.
+  void check_order() {
+    std::vector<int> seq(infos_.size(), -1);
+    int next = 0;
+    std::function<void(int)> visit = [&](int si) {
+      const Info& s = infos_[static_cast<size_t>(si)];
+      for (const auto& cs : s.at_children)
+        for (int c : cs) visit(c);
+      seq[static_cast<size_t>(si)] = next++;
+      for (size_t p = s.rev_children.size(); p-- > 0;)
+        for (int c : s.rev_children[p]) visit(c);
+    };
+    for (const auto& s : infos_)
+      if (s.kind == Attach::Kind::Root) visit(s.idx);
+    for (const auto& s : infos_) {
+      if (s.kind == Attach::Kind::Inline) continue;
+      struct Reads : ir::ExprVisitor {
+        std::vector<std::string> names;
+        using ir::ExprVisitor::visit;
+        void visit(const ir::Load& n) override {
+          names.push_back(n.buffer);
+          ir::ExprVisitor::visit(n);
+        }
+      } r;
+      r.visit(s.eff);
+      for (const auto& t : r.names) {
+        int pi = info_of(t);
+        if (pi < 0) continue;
+        const Info& p = infos_[static_cast<size_t>(pi)];
+        if (p.kind == Attach::Kind::Inline) continue;
+        // Inside the loops of the stage that computes t, t is only partly computed; only a
+        // reverse_compute_at stage placed directly there reads exactly what was just computed.
+        if (nested_in(s.idx, pi) && !(s.parent == pi && s.kind == Attach::Kind::ReverseAt))
+          fail("stage " + s.st->output + " reads " + t + " inside the loops that compute " + t +
+               ", where it is only partly computed (" + placement_text(s) + ")");
+        if (seq[static_cast<size_t>(pi)] > seq[static_cast<size_t>(s.idx)])
+          fail("stage " + s.st->output + " reads " + t + ", which its placement runs only after it (" +
+               placement_text(s) + ", " + placement_text(p) + ")");
+      }
+    }
+  }
+
+  std::string placement_text(const Info& s) const {
+    if (s.kind == Attach::Kind::Root) return s.st->output + " at the root";
+    return attach_text(s);
+  }
 
   void assign_buffers() {
     for (auto& s : infos_) {
@@ -636,6 +728,45 @@ class Lowerer {
 
   // ------------------------------------------------------------------ emission
 
+  // Whether a read of a padded stage's buffer (indices in the tensor's coordinates) stays inside the
+  // region that the buffer holds, for every value of the loops in `ranges`.
+  bool inside_padded_region(const ir::Load& l, const std::vector<VarRange>& ranges,
+                            const std::vector<VarBinding>& unit) const {
+    int pi = info_of(l.buffer);
+    if (pi < 0) return false;
+    const Info& p = infos_[static_cast<size_t>(pi)];
+    if (!p.padded || p.buf != BufKind::AllocAttach || !p.rebased) return false;
+    if (l.indices.size() != p.decl.shape.size()) return false;
+    for (size_t d = 0; d < l.indices.size(); ++d) {
+      Expr i = ir::simplify(ir::substitute(l.indices[d] - p.buf_base[d], unit), ranges);
+      int64_t lo = 0, hi = 0;
+      if (!ir::bound_of(i, ranges, &lo, &hi) || lo < 0 || hi >= p.decl.shape[d]) return false;
+    }
+    return true;
+  }
+
+  // The padding selects select(in_shape, T[...], 0) of a body over the loops whose read provably
+  // stays inside the region of a padded buffer: the buffer holds the zero padding itself.
+  Expr drop_padding_selects(const Expr& e, const std::vector<VarRange>& ranges,
+                            const std::vector<VarBinding>& unit) const {
+    struct M : ir::ExprMutator {
+      const Lowerer* self;
+      const std::vector<VarRange>* ranges;
+      const std::vector<VarBinding>* unit;
+      Expr mutate_select(const ir::Select& n, const Expr& me) override {
+        auto l = n.then_value.as<ir::Load>();
+        auto z = n.else_value.as<ir::FloatImm>();
+        if (l && z && z->value == 0.0 && self->inside_padded_region(*l, *ranges, *unit))
+          return mutate(n.then_value);
+        return ir::ExprMutator::mutate_select(n, me);
+      }
+    } m;
+    m.self = this;
+    m.ranges = &ranges;
+    m.unit = &unit;
+    return m.mutate(e);
+  }
+
   // Wraps body in the stage's checks placed at `level`, leaving out those that an enclosing stage
   // already made (`known`).
   Stmt wrap_guards(const Info& s, int level, bool init, const std::vector<Expr>& known, Stmt body) const {
@@ -648,6 +779,16 @@ class Lowerer {
       cond = cond ? ir::binary(BinOp::And, cond, g.cond) : g.cond;
     }
     return cond ? ir::make_if(cond, body) : body;
+  }
+
+  // The loop of leaf position p around body. A loop of extent 1 that is neither parallel nor bound
+  // is left out: its variable is already 0 in every index, guard and region.
+  Stmt make_loop(const Info& s, int p, Stmt body) const {
+    const int l = s.sch->leaves[static_cast<size_t>(p)];
+    const LoopVar& lv = s.sch->loops[static_cast<size_t>(l)];
+    const int64_t extent = s.loop_ext[static_cast<size_t>(l)];
+    if (extent == 1 && lv.kind != ir::ForKind::Parallel && lv.bind == ir::BindLevel::None) return body;
+    return ir::make_for(s.leaf_names[static_cast<size_t>(p)], extent, lv.kind, lv.bind, std::move(body));
   }
 
   // `known`: the checks of the enclosing stages that hold wherever this stage runs.
@@ -663,7 +804,12 @@ class Lowerer {
 
     std::vector<Expr> idx;
     for (size_t d = 0; d < s.nsp; ++d) idx.push_back(simp(s.root_val[d] - s.buf_base[d]));
-    Expr value = simp(rebase(body_over_loops(s)));
+    Expr value = simp(rebase(drop_padding_selects(body_over_loops(s), ranges, unit)));
+    if (!s.pad_conds.empty()) {
+      Expr cond;
+      for (const auto& c : s.pad_conds) cond = cond ? ir::binary(BinOp::And, cond, c) : c;
+      value = ir::select(cond, value, ir::float_imm(0.0));
+    }
     Stmt compute;
     const bool reduce = s.st->op != ir::ReduceOp::None;
     if (!reduce) {
@@ -724,9 +870,7 @@ class Lowerer {
         const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
         if (lv.reduce) continue;
         st = wrap_guards(s, p, true, known, st);
-        st = ir::make_for(s.leaf_names[static_cast<size_t>(p)],
-                          s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind,
-                          st);
+        st = make_loop(s, p, st);
       }
       init = st;
     }
@@ -748,10 +892,7 @@ class Lowerer {
       for (int c : s.rev_children[static_cast<size_t>(p)]) body.push_back(emit_stage(c, inner_known));
       Stmt b = wrap_guards(s, p, false, known, ir::make_seq(std::move(body)));
       for (auto it = allocs.rbegin(); it != allocs.rend(); ++it) b = ir::make_allocate(*it, b);
-      const LoopVar& lv = s.sch->loops[static_cast<size_t>(leaves[static_cast<size_t>(p)])];
-      inner =
-          ir::make_for(s.leaf_names[static_cast<size_t>(p)],
-                       s.loop_ext[static_cast<size_t>(leaves[static_cast<size_t>(p)])], lv.kind, lv.bind, b);
+      inner = make_loop(s, p, b);
       if (q == p) inner = ir::make_seq({init, inner});
     }
     return wrap_guards(s, -1, false, known, inner);

@@ -14,6 +14,35 @@ using PK = PrimitiveParam::Kind;
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
+// Edit distance, for "did you mean" hints.
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// The candidate closest to `word` when it is close enough to be a likely typo, else "".
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::max<size_t>(2, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& text) : t_(text) {}
@@ -123,11 +152,13 @@ class Parser {
     v.line = line_;
     v.column = col();
     const char c = peek();
-    if (c == '[') {
+    if (c == '[' || c == '(') {
+      // A list; a parenthesised tuple (None, 8) is accepted as well.
+      const char close = c == '[' ? ']' : ')';
       v.kind = TraceValue::Kind::List;
       advance();
       skip_space(true);
-      if (peek() == ']') {
+      if (peek() == close) {
         advance();
         return v;
       }
@@ -137,17 +168,17 @@ class Parser {
         if (peek() == ',') {
           advance();
           skip_space(true);
-          if (peek() == ']') {
+          if (peek() == close) {
             advance();
             return v;
           }
           continue;
         }
-        if (peek() == ']') {
+        if (peek() == close) {
           advance();
           return v;
         }
-        error("expected ',' or ']' in a list, found " + found());
+        error(std::string("expected ',' or '") + close + "' in a list, found " + found());
       }
     }
     if (c == '"' || c == '\'') {
@@ -200,9 +231,19 @@ class Parser {
     s.primitive = scan_name();
     const PrimitiveInfo* info = find_primitive(s.primitive);
     if (!info) {
-      std::string names;
-      for (const auto& pi : primitive_registry()) names += (names.empty() ? "" : ", ") + pi.name;
-      error_at("unknown primitive '" + s.primitive + "'; the primitives are " + names, s.line, s.column);
+      std::vector<std::string> names;
+      for (const auto& pi : primitive_registry()) names.push_back(pi.name);
+      std::string hint;
+      const size_t dot = s.primitive.rfind('.');
+      if (dot != std::string::npos && find_primitive(s.primitive.substr(dot + 1))) {
+        hint = " (write " + s.primitive.substr(dot + 1) + "(...) without a prefix)";
+      } else if (auto m = closest(s.primitive, names); !m.empty()) {
+        hint = " (did you mean " + m + "?)";
+      }
+      std::string all;
+      for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+      error_at("unknown primitive '" + s.primitive + "'" + hint + "; the primitives are " + all, s.line,
+               s.column);
     }
     skip_space(false);
     if (peek() != '(') error("expected '(' after " + s.primitive + ", found " + found());
@@ -433,7 +474,12 @@ Bound bind_args(const ParsedStep& s) {
         if (params[k].name == kw) pi = k;
       }
       if (pi == params.size()) {
-        bind_error(s.primitive + " has no parameter '" + a.keyword + "'; its signature is " + info->signature,
+        std::vector<std::string> pnames;
+        for (const auto& q : params) pnames.push_back(q.name);
+        const std::string m = closest(a.keyword, pnames);
+        bind_error(s.primitive + " has no parameter '" + a.keyword + "'" +
+                       (m.empty() ? "" : " (did you mean " + m + "?)") + "; its signature is " +
+                       info->signature,
                    a.line, a.column);
       }
       if (given[pi]) {
@@ -565,24 +611,22 @@ std::vector<PrimitiveInfo> build_registry() {
            "the tensor exists and every named reader reads it directly; scope local, shared or heap; "
            "<tensor>.<scope> does not exist yet.",
            "cache_read(B, local, C.local)"),
-      make(
-          "compute_at", {stage, {PK::Stage, "consumer"}, loop},
-          "Computes the stage inside a loop of a consumer, before that loop's body, only over the region one "
-          "iteration needs.",
-          "the stage is not an output and not inlined; the consumer reads it, and every other reader is "
-          "placed "
-          "inside the consumer at that loop or deeper; the loop is a current loop of the consumer and not "
-          "vectorized; no cycles.",
-          "compute_at(C.local, C, j.0)"),
-      make(
-          "reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
-          "Computes a consumer stage inside a loop of its producer, after that loop's body, over the region "
-          "that "
-          "iteration produced.",
-          "the stage reads the producer directly, indexed by its own axes (one per dimension, the same in "
-          "every read), and has no reduction; the loop is a current loop of the producer and not vectorized; "
-          "no cycles.",
-          "reverse_compute_at(C, C.local, i.0)"),
+      make("compute_at", {stage, {PK::Stage, "consumer"}, loop},
+           "Computes the stage inside a loop of a consumer, before that loop's body, only over the region "
+           "one iteration needs.",
+           "the stage is not an output and not inlined; the consumer reads it, and every other reader is "
+           "placed inside the consumer at that loop or deeper; the loop is a current loop of the consumer, "
+           "not vectorized; no cycles; every stage still reads only tensors computed before it, and inside "
+           "a producer's loops only a reverse_compute_at stage placed directly there reads the producer.",
+           "compute_at(C.local, C, j.0)"),
+      make("reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
+           "Computes a consumer stage inside a loop of its producer, after that loop's body, over the "
+           "region that iteration produced.",
+           "the stage reads the producer directly, indexed by its own axes (one per dimension, the same in "
+           "every read), and has no reduction; the loop is a current loop of the producer, not vectorized, "
+           "and neither it nor an enclosing loop of the producer is a reduction loop; no cycles; every "
+           "stage still reads only tensors computed before it.",
+           "reverse_compute_at(C, C.local, i.0)"),
       make("compute_inline", {stage},
            "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
            "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "

@@ -1,4 +1,4 @@
-// Runs the real `rctune` binary (path from $RCTUNE_BIN, set by CTest) and captures its output.
+// Runs the real `rctune` binary of this build (or $RCTUNE_BIN) and captures its output.
 #pragma once
 
 #include <array>
@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 #include <sys/wait.h>
+
+#include "rctune/build_config.h"
 
 namespace rctune::testing {
 
@@ -16,12 +18,12 @@ struct CliResult {
 
 inline std::string rctune_bin() {
   const char* b = std::getenv("RCTUNE_BIN");
-  return b ? b : "rctune";
+  return b ? b : RCTUNE_CLI_PATH;
 }
 
 inline std::string source_dir() {
   const char* s = std::getenv("RCTUNE_SOURCE_DIR");
-  return s ? s : ".";
+  return s ? s : RCTUNE_SOURCE_DIR;
 }
 
 inline CliResult run_rctune(const std::string& args) {

@@ -39,7 +39,8 @@ TEST(Kernel, PlainMatmulNestMatchesReference) {
 }
 
 // An 8x48 register tile: C.local is unrolled textually and lives in 24 vector registers.
-Stmt register_tile_matmul(int64_t M, int64_t N, int64_t K, int64_t TM, int64_t TN, int64_t lanes) {
+Stmt register_tile_matmul(int64_t M, int64_t N, int64_t K, int64_t TM, int64_t TN, int64_t lanes,
+                          const std::string& b = "B") {
   int64_t tn = TN / lanes;
   auto jj = v("j.1") * lanes + v("j.2");
   auto tile = [&](Stmt s) {
@@ -49,10 +50,9 @@ Stmt register_tile_matmul(int64_t M, int64_t N, int64_t K, int64_t TM, int64_t T
   Expr row = v("i.0") * TM + v("i.1");
   Expr col = v("j.0") * TN + jj;
   Stmt init = tile(st("C.local", {v("i.1"), jj}, f(0.0)));
-  Stmt update =
-      loop("k", K,
-           tile(st("C.local", {v("i.1"), jj},
-                   ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld("B", {v("k"), col}))));
+  Stmt update = loop("k", K,
+                     tile(st("C.local", {v("i.1"), jj},
+                             ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld(b, {v("k"), col}))));
   Stmt write = tile(st("C", {row, col}, ld("C.local", {v("i.1"), jj})));
   return loop("i.0", M / TM,
               loop("j.0", N / TN,
@@ -70,6 +70,39 @@ TEST(Kernel, RegisterTileBecomesVectorAccumulators) {
   EXPECT_FALSE(contains(code, "C_local["));  // no accumulator array
   EXPECT_FALSE(contains(code, "C_local_8_0"));
   EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&B["));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// N = 40 with a 32-column tile: every vectorized tile loop carries the guard j < 40. The
+// accumulators stay registers; partial vectors spill them to a small array lane by lane.
+TEST(Kernel, GuardedRegisterTileKeepsVectorAccumulators) {
+  Workload w = matmul_workload(8, 40, 12);
+  Expr jj = v("j.1") * 16 + v("j.2");
+  Expr col = v("j.0") * 32 + jj;
+  auto tile = [&](Stmt s) {
+    return loop(
+        "i.1", 4,
+        loop("j.1", 2, loop("j.2", 16, make_if(binary(BinOp::LT, col, c(40)), s), ForKind::Vectorized),
+             ForKind::Unrolled),
+        ForKind::Unrolled);
+  };
+  Expr row = v("i.0") * 4 + v("i.1");
+  Stmt init = tile(st("C.local", {v("i.1"), jj}, f(0.0)));
+  Stmt update =
+      loop("k", 12,
+           tile(st("C.local", {v("i.1"), jj},
+                   ld("C.local", {v("i.1"), jj}) + ld("A", {row, v("k")}) * ld("B", {v("k"), col}))));
+  Stmt write = tile(st("C", {row, col}, ld("C.local", {v("i.1"), jj})));
+  Stmt body =
+      loop("i.0", 2,
+           loop("j.0", 2,
+                make_allocate(buf("C.local", {4, 32}, MemScope::Local), make_seq({init, update, write}))),
+           ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "v16f C_local_0_0 = {}, C_local_0_1 = {};"));
+  EXPECT_FALSE(contains(code, "C_local["));
+  EXPECT_TRUE(contains(code, "C_local_3_1_lanes[j_2] = "));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
@@ -103,9 +136,10 @@ TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
                    ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "#pragma omp simd"));
-  EXPECT_TRUE(contains(code, "guard depends on j.1"));
   EXPECT_TRUE(contains(code, "if (i_0 * 8 + i_1 < 20) {"));
+  // The guard on the vector lane is peeled: full vectors where all 16 lanes pass, else lane by lane.
+  EXPECT_TRUE(contains(code, "if (j_0 * 16 < 25) {"));
+  EXPECT_TRUE(contains(code, "// partial vector: lanes 0..15 of j.1 one by one"));
   EXPECT_EQ(check_against_reference(fn, w, Target{}, "-O1 -fopenmp-simd"), "");
 }
 
@@ -145,6 +179,43 @@ TEST(Kernel, PaddedStridedConvReadMatchesReference) {
   EXPECT_TRUE(contains(code, " ? X["));
   EXPECT_TRUE(contains(code, " : 0.0f"));
   EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Depthwise 3x3, stride 1, pad 1, q vectorized: the padding select depends on the lane, so full
+// vectors are used where every lane is inside the image and the border lanes go one by one.
+TEST(Kernel, PaddedReadOnVectorLaneIsPeeled) {
+  Workload w;
+  w.name = "depthwise:test";
+  w.tensors = {tensor("X", {2, 6, 16}), tensor("W", {2, 3, 3}), tensor("Y", {2, 6, 16})};
+  Expr h = v("p") + v("r") - c(1);
+  Expr x = v("q") + v("s") - c(1);
+  w.stages = {stage("Y", {{"c", 2}, {"p", 6}, {"q", 16}}, {{"r", 3}, {"s", 3}}, ReduceOp::Sum,
+                    ld("X", {v("c"), h, x}) * ld("W", {v("c"), v("r"), v("s")}))};
+  w.outputs = {"Y"};
+  Expr inb = binary(BinOp::And, binary(BinOp::And, binary(BinOp::GE, h, c(0)), binary(BinOp::LT, h, c(6))),
+                    binary(BinOp::And, binary(BinOp::GE, x, c(0)), binary(BinOp::LT, x, c(16))));
+  std::vector<Expr> yi{v("c"), v("p"), v("q")};
+  Stmt body =
+      loop("c", 2,
+           loop("p", 6,
+                make_seq({loop("q", 16, st("Y", yi, f(0.0)), ForKind::Vectorized),
+                          loop("r", 3,
+                               loop("s", 3,
+                                    loop("q", 16,
+                                         st("Y", yi,
+                                            ld("Y", yi) + select(inb, ld("X", {v("c"), h, x}), f(0.0)) *
+                                                              ld("W", {v("c"), v("r"), v("s")})),
+                                         ForKind::Vectorized),
+                                    ForKind::Unrolled),
+                               ForKind::Unrolled)})),
+           ForKind::Parallel);
+  LoweredFunc fn = func(w, body);
+  Target avx2{Space::Host, 32};
+  std::string code = generate_kernel(fn, avx2).code;
+  EXPECT_TRUE(contains(code, "rctune_vload<v8f>(&X["));
+  EXPECT_TRUE(contains(code, "// partial vector: lanes 8..15 of q one by one"));
+  EXPECT_FALSE(contains(code, "omp simd"));
+  EXPECT_EQ(check_against_reference(fn, w, avx2), "");
 }
 
 // Y[i, j] = relu(X[i, j] + b[j]) with i, j.0 parallel (MDRange) and j.1 vectorized.
@@ -381,12 +452,36 @@ TEST(Kernel, CudaTargetUsesThreadVectorRangeAndNoVectorTypes) {
   EXPECT_TRUE(ks.uses_kokkos);
 }
 
+// The CUDA flavour is portable Kokkos code: on this host build it compiles and computes the same.
+TEST(Kernel, CudaFlavourRunsCorrectlyOnHostKokkos) {
+  Workload w = matmul_workload(12, 32, 10);
+  Stmt pack = loop("k", 10, loop("j", 32, st("B.pack", {v("k"), v("j")}, ld("B", {v("k"), v("j")}))));
+  LoweredFunc fn =
+      func(w, make_allocate(buf("B.pack", {10, 32}, MemScope::Heap),
+                            make_seq({pack, register_tile_matmul(12, 32, 10, 4, 16, 16, "B.pack")})));
+  KernelSource ks = generate_kernel(fn, Target{Space::Cuda, 64});
+  EXPECT_TRUE(contains(ks.code, "kokkos_malloc"));
+  EXPECT_TRUE(contains(ks.code, ":serial\""));
+  EXPECT_EQ(check_against_reference(fn, w, Target{Space::Cuda, 64}), "");
+}
+
 TEST(Kernel, RejectsEmptyBodyAndBadVectorWidth) {
   Workload w = matmul_workload(2, 2, 2);
   LoweredFunc fn = func(w, Stmt());
   EXPECT_THROW(generate_kernel(fn), std::invalid_argument);
   fn.body = st("C", {c(0), c(0)}, f(0.0));
   EXPECT_THROW(generate_kernel(fn, Target{Space::Host, 48}), std::invalid_argument);
+}
+
+TEST(Kernel, AccessWithWrongRankIsAnError) {
+  Workload w = matmul_workload(2, 2, 2);
+  LoweredFunc fn = func(w, st("C", {c(0)}, f(1.0)));
+  try {
+    generate_kernel(fn);
+    FAIL() << "expected an error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_TRUE(contains(e.what(), "C (rank 2) with 1 indices")) << e.what();
+  }
 }
 
 TEST(Kernel, AccessToUndeclaredBufferIsAnError) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "rctune/runtime/jit_compiler.h"
 #include "runtime/runtime_test_util.h"
@@ -54,6 +55,26 @@ TEST(JitCompiler, CacheFilesAreNamedByHashInCacheDir) {
   std::ifstream f(r.source_path);
   std::string kept((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   EXPECT_EQ(kept, src);
+}
+
+TEST(JitCompiler, ConcurrentCompilesOfSameSourceAllSucceed) {
+  JitCompiler jit(test_jit_options());
+  const std::string src = unique_comment() + kPlainSource;
+  std::vector<CompileResult> results(3);
+  std::vector<std::thread> threads;
+  for (auto& r : results) threads.emplace_back([&jit, &src, &r] { r = jit.compile(src, SourceKind::Plain); });
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) {
+    EXPECT_TRUE(r.ok) << r.message;
+    EXPECT_EQ(r.so_path, results[0].so_path);
+  }
+  // No temporary files are left behind.
+  for (const auto& e : std::filesystem::directory_iterator(jit.cache_dir())) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(results[0].hash, 0) == 0) {
+      EXPECT_EQ(name.find(".tmp."), std::string::npos) << name;
+    }
+  }
 }
 
 TEST(JitCompiler, CacheKeyDependsOnFlagsAndSource) {

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 #include <cmath>
+#include <limits>
 
 #include "rctune/runtime/protocol.h"
 #include "rctune/runtime/worker.h"
@@ -54,6 +55,17 @@ TEST(Protocol, ResponseRoundTripsThroughJson) {
   EXPECT_EQ(b.errors.first_bad_index, 7);
   EXPECT_DOUBLE_EQ(b.errors.max_abs, 0.5);
   EXPECT_EQ(b.times.repeats, 4);
+}
+
+TEST(Protocol, NonFiniteErrorsSurviveJson) {
+  WorkerResponse r;
+  r.status = Status::WrongResult;
+  r.errors.max_abs = std::numeric_limits<double>::infinity();
+  r.errors.got = std::nan("");
+  const WorkerResponse b = response_from_json(nlohmann::json::parse(to_json(r).dump()));
+  EXPECT_TRUE(std::isinf(b.errors.max_abs));
+  EXPECT_GT(b.errors.max_abs, 0);
+  EXPECT_TRUE(std::isnan(b.errors.got));
 }
 
 TEST(Protocol, RequestWithUnknownDtypeIsRejected) {

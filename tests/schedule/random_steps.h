@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "rctune/schedule/primitives.h"
 #include "rctune/schedule/state.h"
 
 namespace rctune::schedule::testing {
@@ -57,10 +58,27 @@ inline std::string random_step(const State& s, std::mt19937& rng) {
       return "cache_read(" + tensors[pick(tensors.size())].name + ", " + scopes[pick(3)] + ")";
     }
     case 10:
-    case 11:
-      return "compute_at(" + st.stage + ", " + other + ", " + other_loop + ")";
-    case 12:
-      return "reverse_compute_at(" + st.stage + ", " + other + ", " + other_loop + ")";
+    case 11: {
+      // Mostly a consumer of the stage, sometimes any stage.
+      std::vector<std::string> readers = readers_of(s.workload(), st.stage);
+      std::string target = other;
+      if (!readers.empty() && pick(4) != 0) target = readers[pick(readers.size())];
+      const std::vector<std::string> tl = s.stage(target)->leaf_names();
+      return "compute_at(" + st.stage + ", " + target + ", " + (tl.empty() ? "i" : tl[pick(tl.size())]) + ")";
+    }
+    case 12: {
+      // Mostly a producer of the stage.
+      std::vector<std::string> producers;
+      for (const auto& p : stages) {
+        const auto r = readers_of(s.workload(), p->stage);
+        if (std::find(r.begin(), r.end(), st.stage) != r.end()) producers.push_back(p->stage);
+      }
+      std::string target = other;
+      if (!producers.empty() && pick(4) != 0) target = producers[pick(producers.size())];
+      const std::vector<std::string> tl = s.stage(target)->leaf_names();
+      return "reverse_compute_at(" + st.stage + ", " + target + ", " +
+             (tl.empty() ? "i" : tl[pick(tl.size())]) + ")";
+    }
     default:
       if (pick(2)) return "compute_inline(" + st.stage + ")";
       return "decompose_reduction(" + st.stage + ", " + loop + ")";

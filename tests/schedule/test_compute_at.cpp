@@ -67,6 +67,12 @@ TEST(ComputeAt, RejectsCycle) {
   EXPECT_SCHEDULE_ERROR("inside itself", compute_at(s, "C", "C", "i"));
 }
 
+TEST(ComputeAt, RejectsPlacingIntoItsProducer) {
+  // Y is placed inside S (reverse_compute_at); S cannot then go inside E, which S reads.
+  State s = run_trace(testing::softmax(), "reverse_compute_at(Y, S, i)\n");
+  EXPECT_SCHEDULE_ERROR("E does not read S", compute_at(s, "S", "E", "j"));
+}
+
 TEST(ComputeAt, RejectsVectorizedLoop) {
   State s = run_trace(testing::dense_gelu(), "vectorize(D, j)\n");
   EXPECT_SCHEDULE_ERROR("a vector loop cannot contain other stages", compute_at(s, "C", "D", "j"));

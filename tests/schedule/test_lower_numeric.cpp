@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "lower_test_util.h"
+#include "rctune/ir/operators.h"
 #include "rctune/schedule/lower.h"
 
 namespace rctune::schedule {
@@ -209,6 +210,100 @@ TEST(LowerNumeric, ProducerComputedAtAConvolutionRowTile) {
   auto s = lt::scheduled(w,
                          "split(Y, h, [None, 2])\n"
                          "reorder(Y, h.0, k, h.1, w, c, r, s)\n"
+                         "compute_at(P, Y, h.0)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+// ---------------------------------------------------------------- padded cache_read copies
+
+std::shared_ptr<const ir::Workload> op(const std::string& spec) {
+  return std::make_shared<const ir::Workload>(ir::make_operator(spec));
+}
+
+// configs/examples/conv2d_nchw.sched at small tiles: X.heap holds the input rows of one output row,
+// halo included, and Y.local reads it without padding checks.
+const char* const kConvRowTileTrace =
+    "cache_write(Y, local)\n"
+    "split(Y, k, [None, 4])\n"
+    "split(Y, q, [None, 4])\n"
+    "reorder(Y, n, p, k.0, q.0, k.1, q.1)\n"
+    "compute_at(Y.local, Y, q.0)\n"
+    "reorder(Y.local, c, r, s, k, q)\n"
+    "unroll(Y.local, k)\n"
+    "vectorize(Y.local, q)\n"
+    "cache_read(X, heap, Y.local)\n"
+    "compute_at(X.heap, Y, p)\n"
+    "fuse(Y, n, p)\n"
+    "parallel(Y, n.p)\n";
+
+TEST(LowerNumeric, PaddedCacheReadCopyOfAConvolutionRow) {
+  EXPECT_TRUE(lt::matches_reference(
+      lt::scheduled(op("conv2d_nchw:N=1,C=3,H=8,W=8,K=8,R=3,S=3,stride=1,pad=1"), kConvRowTileTrace)));
+}
+
+TEST(LowerNumeric, PaddedCacheReadCopyOfAStridedConvolutionWithNonDividingTiles) {
+  // 5 x 5 outputs in column tiles of 4: the last tile's reads reach past the halo.
+  EXPECT_TRUE(lt::matches_reference(
+      lt::scheduled(op("conv2d_nchw:N=1,C=2,H=9,W=9,K=8,R=3,S=3,stride=2,pad=1"), kConvRowTileTrace)));
+}
+
+TEST(LowerNumeric, PaddedCacheReadCopyOfADilatedConvolution) {
+  EXPECT_TRUE(lt::matches_reference(lt::scheduled(
+      op("conv2d_nchw:N=1,C=2,H=9,W=9,K=4,R=3,S=3,stride=1,pad=2,dilation=2"), kConvRowTileTrace)));
+}
+
+TEST(LowerNumeric, PaddedCacheReadCopyOfABatchedConvolution) {
+  EXPECT_TRUE(lt::matches_reference(
+      lt::scheduled(op("conv2d_nchw:N=2,C=2,H=6,W=7,K=4,R=3,S=3,stride=1,pad=1"), kConvRowTileTrace)));
+}
+
+TEST(LowerNumeric, PaddedCacheReadCopyOfADepthwiseConvolution) {
+  EXPECT_TRUE(
+      lt::matches_reference(lt::scheduled(op("depthwise_conv2d:N=1,C=3,H=8,W=8,R=3,S=3,stride=2,pad=1"),
+                                          "cache_write(Y, local)\n"
+                                          "split(Y, q, [None, 2])\n"
+                                          "compute_at(Y.local, Y, q.0)\n"
+                                          "reorder(Y.local, r, s, q)\n"
+                                          "cache_read(X, local, Y.local)\n"
+                                          "compute_at(X.local, Y, q.0)\n")));
+}
+
+TEST(LowerNumeric, PaddedCacheReadCopyInsideAReductionLoop) {
+  // One input row per (c, r): the copy at r covers the row's halo columns.
+  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::conv2d(),
+                                                  "cache_read(X, shared, [Y])\n"
+                                                  "reorder(Y, n, k, h, c, r, w, s)\n"
+                                                  "compute_at(X.shared, Y, r)\n")));
+}
+
+TEST(LowerNumeric, CacheReadAtTheRootOfAPaddedConvolution) {
+  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::conv2d(), "cache_read(X, heap, [Y])\n")));
+}
+
+TEST(LowerNumeric, PaddedCopyOfAPackingTileThatLeavesTheShape) {
+  // B's 4-column panels of a 10-column matrix: the last panel is zero filled past column 10.
+  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::matmul(6, 10, 5),
+                                                  "cache_write(C, local)\n"
+                                                  "split(C, j, [None, 4])\n"
+                                                  "reorder(C, j.0, i, j.1)\n"
+                                                  "compute_at(C.local, C, i)\n"
+                                                  "cache_read(B, heap, C.local)\n"
+                                                  "compute_at(B.heap, C, j.0)\n")));
+}
+
+TEST(LowerNumeric, CacheReadOfAPaddedProducerComputedAtARowTile) {
+  // P (computed per row tile, padded) is copied again per input channel (P.local, padded too).
+  auto w = lt::parse(
+      "X: f32[2, 11, 11]\nP: f32[2, 11, 11]\nW: f32[3, 2, 3, 3]\nY: f32[3, 6, 6]\n"
+      "P[c, y, x] = relu(X[c, y, x]) + 1.0\n"
+      "Y[k, h, w] += P[c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n"
+      "outputs: Y\n",
+      "conv_relu");
+  auto s = lt::scheduled(w,
+                         "cache_read(P, local, [Y])\n"
+                         "split(Y, h, [None, 2])\n"
+                         "reorder(Y, h.0, k, c, h.1, w, r, s)\n"
+                         "compute_at(P.local, Y, c)\n"
                          "compute_at(P, Y, h.0)\n");
   EXPECT_TRUE(lt::matches_reference(s));
 }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "lower_test_util.h"
+#include "rctune/ir/operators.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/schedule/error.h"
 #include "rctune/schedule/lower.h"
@@ -90,7 +91,7 @@ TEST(LowerText, PaddedReadsBecomeSelects) {
   std::string t = text(State(lt::conv2d()));
   EXPECT_NE(
       t.find("select(h * 2 + r - 1 >= 0 && h * 2 + r - 1 < 17 && w * 2 + s - 1 >= 0 && w * 2 + s - 1 < 17, "
-             "X[n, c, h * 2 + r - 1, w * 2 + s - 1], 0.0) * W[k, c, r, s]"),
+             "X[0, c, h * 2 + r - 1, w * 2 + s - 1], 0.0) * W[k, c, r, s]"),
       std::string::npos)
       << t;
   // No select where the index cannot leave the shape.
@@ -122,6 +123,78 @@ TEST(LowerText, ComputeAtAllocatesTheRegionAndRebasesAccesses) {
             "          C[i.0 * 4 + i.1, j.0 * 8 + j.1] = C.local[i.1, j.1]\n");
 }
 
+TEST(LowerText, ConvolutionCacheReadCopiesTheHaloSoTheConsumerReadsWithoutSelect) {
+  auto w = std::make_shared<const ir::Workload>(
+      ir::make_operator("conv2d_nchw:N=1,C=4,H=8,W=8,K=16,R=3,S=3,stride=1,pad=1"));
+  auto s = lt::scheduled(w,
+                         "cache_write(Y, local)\n"
+                         "split(Y, k, [None, 16])\n"
+                         "split(Y, q, [None, 8])\n"
+                         "reorder(Y, n, p, k.0, q.0, k.1, q.1)\n"
+                         "compute_at(Y.local, Y, q.0)\n"
+                         "reorder(Y.local, c, r, s, k, q)\n"
+                         "unroll(Y.local, k)\n"
+                         "vectorize(Y.local, q)\n"
+                         "unroll(Y, k.1)\n"
+                         "vectorize(Y, q.1)\n"
+                         "cache_read(X, heap, Y.local)\n"
+                         "compute_at(X.heap, Y, p)\n"
+                         "fuse(Y, n, p)\n"
+                         "parallel(Y, n.p)\n");
+  std::string t = text(s);
+  // The buffer covers the 10 columns the window reads (8 + the halo), not 8.
+  EXPECT_NE(t.find("alloc X.heap: f32[1, 4, 3, 10] heap"), std::string::npos) << t;
+  // Every element is written: zero outside X's shape, no `if` leaving rows unwritten.
+  EXPECT_NE(t.find("X.heap[0, ax1, ax2, ax3] = select(n.p + ax2 - 1 >= 0 && n.p + ax2 - 1 < 8 && "
+                   "ax3 - 1 >= 0 && ax3 - 1 < 8, X[0, ax1, n.p + ax2 - 1, ax3 - 1], 0.0)"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("if "), std::string::npos) << t;
+  // The consumer's hot loop reads the copy directly.
+  EXPECT_NE(t.find("Y.local[0, k, 0, q] = Y.local[0, k, 0, q] + X.heap[0, c, r, q + s] * W[k, c, r, s]"),
+            std::string::npos)
+      << t;
+  EXPECT_EQ(t.find("select"), t.rfind("select")) << "only the copy selects\n" << t;
+}
+
+TEST(LowerText, MatmulPackingIsUnchangedByPadding) {
+  auto s = lt::scheduled(lt::matmul(64, 64, 16),
+                         "cache_write(C, local)\n"
+                         "split(C, i, [None, 8])\n"
+                         "split(C, j, [None, 32])\n"
+                         "reorder(C, j.0, i.0, i.1, j.1)\n"
+                         "compute_at(C.local, C, i.0)\n"
+                         "cache_read(B, heap, C.local)\n"
+                         "compute_at(B.heap, C, j.0)\n");
+  std::string t = text(s);
+  EXPECT_NE(t.find("alloc B.heap: f32[16, 32] heap"), std::string::npos) << t;
+  EXPECT_NE(t.find("B.heap[ax0, ax1] = B[ax0, j.0 * 32 + ax1]"), std::string::npos) << t;
+  EXPECT_EQ(t.find("select"), std::string::npos) << t;
+  EXPECT_EQ(t.find("if "), std::string::npos) << t;
+}
+
+TEST(LowerText, CacheReadAtTheRootKeepsThePaddingSelectOfItsReader) {
+  // At the root the copy has X's shape, so the reader's index can leave it and stays checked.
+  std::string t = text(lt::scheduled(lt::conv2d(), "cache_read(X, heap, [Y])\n"));
+  EXPECT_NE(t.find("alloc X.heap: f32[1, 3, 17, 17] heap"), std::string::npos) << t;
+  EXPECT_NE(
+      t.find("select(h * 2 + r - 1 >= 0 && h * 2 + r - 1 < 17 && w * 2 + s - 1 >= 0 && w * 2 + s - 1 < 17, "
+             "X.heap[0, c, h * 2 + r - 1, w * 2 + s - 1], 0.0)"),
+      std::string::npos)
+      << t;
+}
+
+TEST(LowerText, ReductionPlacedOverARegionPastItsShapeIsGuardedNotPadded) {
+  // C.local's 4-column tile of a 10-column C: the columns past 10 are skipped, not zero filled.
+  auto s = lt::scheduled(lt::matmul(4, 10, 3),
+                         "cache_write(C, local)\n"
+                         "split(C, j, [None, 4])\n"
+                         "compute_at(C.local, C, j.0)\n");
+  std::string t = text(s);
+  EXPECT_NE(t.find("if j.0 * 4 + C.local.j < 10:"), std::string::npos) << t;
+  EXPECT_EQ(t.find("select"), std::string::npos) << t;
+}
+
 TEST(LowerText, LoopNamesThatClashWithEnclosingLoopsArePrefixedWithTheStage) {
   auto s = lt::scheduled(lt::matmul(8, 16, 4),
                          "cache_write(C, local)\n"
@@ -130,8 +203,28 @@ TEST(LowerText, LoopNamesThatClashWithEnclosingLoopsArePrefixedWithTheStage) {
                          "split(C.local, j, [None, 4])\n");
   std::string t = text(s);
   EXPECT_NE(t.find("for C.local.j.0 in 0..2:"), std::string::npos) << t;
-  EXPECT_NE(t.find("for C.local.i in 0..1:"), std::string::npos) << t;
+  EXPECT_NE(t.find("for C.local.j.1 in 0..4:"), std::string::npos) << t;
   EXPECT_NE(t.find("for j.0 in 0..2:"), std::string::npos) << t;
+}
+
+TEST(LowerText, LoopsOfExtentOneAreLeftOutUnlessParallelOrBound) {
+  // C.local's i and j cover one element: their loops are left out and their indices are 0. (Its
+  // loops are still named as if i and j were there, hence the prefix of C.local.k.)
+  auto s = lt::scheduled(lt::matmul(4, 8, 2),
+                         "cache_write(C, local)\n"
+                         "compute_at(C.local, C, j)\n");
+  EXPECT_EQ(text(s),
+            "kernel matmul(A: f32[4, 2], B: f32[2, 8], C: f32[4, 8]) -> C\n"
+            "  for i in 0..4:\n"
+            "    for j in 0..8:\n"
+            "      alloc C.local: f32[1, 1] local\n"
+            "      C.local[0, 0] = 0.0\n"
+            "      for C.local.k in 0..2:\n"
+            "        C.local[0, 0] = C.local[0, 0] + A[i, C.local.k] * B[C.local.k, j]\n"
+            "      C[i, j] = C.local[0, 0]\n");
+  // A parallel loop of extent 1 stays.
+  auto p = lt::scheduled(lt::matmul(1, 4, 2), "parallel(C, i)\n");
+  EXPECT_NE(text(p).find("for i in 0..1 parallel:"), std::string::npos) << text(p);
 }
 
 TEST(LowerText, KernelParametersAreTheWorkloadsTensors) {

@@ -50,6 +50,42 @@ TEST(ReverseComputeAt, RejectsReadThatIsNotElementwise) {
   EXPECT_SCHEDULE_ERROR("Y reads T[i + 1]", reverse_compute_at(State(shifted), "Y", "T", "i"));
 }
 
+TEST(ReverseComputeAt, RejectsStageThatReadsSomethingComputedLater) {
+  // Y = E / S: inside E's loop nest, S (computed after E) is not available yet.
+  EXPECT_SCHEDULE_ERROR("Y reads S, which with these placements is computed after Y",
+                        reverse_compute_at(State(testing::softmax()), "Y", "E", "i"));
+}
+
+TEST(ReverseComputeAt, RejectsReductionLoopOfProducer) {
+  // S's loop j is a reduction: after one iteration of it S is not complete.
+  EXPECT_SCHEDULE_ERROR(
+      "loop j of S iterates over a reduction axis; Y placed at loop j of S would read S before",
+      reverse_compute_at(State(testing::softmax()), "Y", "S", "j"));
+  auto w = testing::dense_gelu();
+  EXPECT_SCHEDULE_ERROR("loop k of C iterates over a reduction axis",
+                        reverse_compute_at(reorder(State(w), "C", {"k", "i"}), "D", "C", "j"));
+}
+
+TEST(ReverseComputeAt, ChainMayNotReadTheOuterProducer) {
+  // Z = D + C placed after D, inside C's loops: only D (placed directly at C's loop) may read C there.
+  auto w = testing::parse(
+      "A: f32[8, 8]\nB: f32[8, 8]\nC: f32[8, 8]\nD: f32[8, 8]\nZ: f32[8, 8]\nC[i, j] += A[i, k] * B[k, j]\n"
+      "D[i, j] = C[i, j] * 2.0\nZ[i, j] = D[i, j] + C[i, j]\noutputs: Z\n",
+      "chain");
+  State s = run_trace(w, "reverse_compute_at(D, C, i)\n");
+  EXPECT_SCHEDULE_ERROR("Z reads C inside the loops that compute C, where C is only partly computed",
+                        reverse_compute_at(s, "Z", "D", "j"));
+}
+
+TEST(ReverseComputeAt, StagesPlacedInsideMoveAlongAndAreChecked) {
+  // S is computed inside Y; placing Y inside E's loops would make S read E there.
+  State s = run_trace(testing::softmax(), "compute_at(S, Y, i)\n");
+  EXPECT_SCHEDULE_ERROR("S reads E inside the loops that compute E", reverse_compute_at(s, "Y", "E", "i"));
+  // Without S inside, Y would read S before S is computed.
+  EXPECT_SCHEDULE_ERROR("Y reads S, which with these placements is computed after Y",
+                        reverse_compute_at(State(testing::softmax()), "Y", "E", "i"));
+}
+
 TEST(ReverseComputeAt, BroadcastReadOfFewerDimensions) {
   // Y[i, j] = E[i, j] / S[i]: S is read with axis i only.
   State s = reverse_compute_at(State(testing::softmax()), "Y", "S", "i");

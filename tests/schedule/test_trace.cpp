@@ -1,8 +1,10 @@
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "random_steps.h"
+#include "rctune/ir/operators.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -23,6 +25,14 @@ const char* kTile =
     "unroll(C.local, i)\n"
     "vectorize(C.local, j)\n"
     "parallel(C, i.0)\n";
+
+// The source tree: $RCTUNE_SOURCE_DIR, else three levels above this file (tests/schedule/..).
+std::string source_dir() {
+  if (const char* root = std::getenv("RCTUNE_SOURCE_DIR")) return root;
+  const std::filesystem::path here(__FILE__);
+  if (here.is_absolute()) return here.parent_path().parent_path().parent_path().string();
+  return "";
+}
 
 std::string parse_error(const std::string& text) {
   try {
@@ -120,6 +130,21 @@ TEST(TraceParseError, UnknownPrimitiveListsKnownOnes) {
   EXPECT_NE(e.find("line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder"),
             std::string::npos)
       << e;
+}
+
+TEST(TraceParseError, SuggestsCloseNames) {
+  EXPECT_NE(parse_error("compute_att(C.local, C, i)")
+                .find("unknown primitive 'compute_att' (did you mean compute_at?)"),
+            std::string::npos);
+  EXPECT_NE(parse_error("s.split(C, i, [None, 8])").find("(write split(...) without a prefix)"),
+            std::string::npos);
+  EXPECT_NE(
+      parse_error("split(C, i, factrs=[None, 8])").find("no parameter 'factrs' (did you mean factors?)"),
+      std::string::npos);
+}
+
+TEST(TraceParse, TupleIsAcceptedAsList) {
+  EXPECT_EQ(to_text(parse_trace("split(C, i, (None, 8))")[0]), "split(C, i, [None, 8])");
 }
 
 TEST(TraceParseError, TwoCallsOnOneLine) {
@@ -240,9 +265,9 @@ TEST(Reference, ListsEveryPrimitiveWithSignatureAndExample) {
 }
 
 TEST(Reference, DocumentationCoversEveryPrimitive) {
-  const char* root = std::getenv("RCTUNE_SOURCE_DIR");
-  if (!root) GTEST_SKIP() << "RCTUNE_SOURCE_DIR not set";
-  std::ifstream in(std::string(root) + "/docs/schedule-language.md");
+  const std::string root = source_dir();
+  if (root.empty()) GTEST_SKIP() << "source directory unknown (set RCTUNE_SOURCE_DIR)";
+  std::ifstream in(root + "/docs/schedule-language.md");
   ASSERT_TRUE(in.good());
   std::stringstream ss;
   ss << in.rdbuf();
@@ -252,9 +277,9 @@ TEST(Reference, DocumentationCoversEveryPrimitive) {
 }
 
 TEST(Reference, DocumentationWorkedExampleApplies) {
-  const char* root = std::getenv("RCTUNE_SOURCE_DIR");
-  if (!root) GTEST_SKIP() << "RCTUNE_SOURCE_DIR not set";
-  std::ifstream in(std::string(root) + "/docs/schedule-language.md");
+  const std::string root = source_dir();
+  if (root.empty()) GTEST_SKIP() << "source directory unknown (set RCTUNE_SOURCE_DIR)";
+  std::ifstream in(root + "/docs/schedule-language.md");
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string doc = ss.str();
@@ -332,6 +357,40 @@ TEST(Replay, RandomTracesReplayToEqualStatesAndKeepInvariants) {
     ASSERT_EQ(to_text(parse_trace(to_text(s.trace()))), to_text(s.trace()));
   }
   EXPECT_GT(accepted, 300);
+}
+
+}  // namespace
+}  // namespace rctune::schedule
+
+namespace rctune::schedule {
+namespace {
+
+// Every example schedule in configs/examples applies to the workload named on its first line
+// ("# workload: matmul:M=1024,N=1024,K=1024").
+TEST(ExampleSchedules, ApplyToTheirWorkloads) {
+  const std::string root = source_dir();
+  if (root.empty()) GTEST_SKIP() << "source directory unknown (set RCTUNE_SOURCE_DIR)";
+  const std::filesystem::path dir = std::filesystem::path(root) / "configs" / "examples";
+  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no configs/examples";
+  int n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (entry.path().extension() != ".sched") continue;
+    std::ifstream in(entry.path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const std::string first = text.substr(0, text.find('\n'));
+    const size_t at = first.find("workload: ");
+    ASSERT_NE(at, std::string::npos) << entry.path() << " does not name its workload on its first line";
+    const std::string spec = first.substr(at + 10);
+    SCOPED_TRACE(entry.path().string());
+    auto w = std::make_shared<const ir::Workload>(ir::make_operator(spec));
+    State s = apply_trace(State(w), text);
+    EXPECT_EQ(check_state(s), "");
+    EXPECT_TRUE(same_schedule(replay(s), s));
+    ++n;
+  }
+  EXPECT_GT(n, 0);
 }
 
 }  // namespace

@@ -67,7 +67,11 @@ struct WorkerRequest {
   int pin_core = -1;         // >= 0: the worker pins itself to this core
   bool flush_cache = false;  // touch a 64 MB buffer before each timed run
   bool check_only = false;   // compare against the reference but do not time
-  std::string test_fault;    // tests only: "segfault", "hang", "abort" (see docs/runtime.md)
+  // > 0: stop taking samples (after the first) once this many seconds have passed since the
+  // request arrived, so that a slow but correct kernel is reported rather than timed out. The
+  // tuner sets it below its own timeout.
+  double time_budget_s = 0;
+  std::string test_fault;  // tests only: "segfault", "hang", "abort" (see docs/runtime.md)
 };
 
 struct TimingStats {

@@ -28,14 +28,17 @@ std::optional<SymbolicInterval> symbolic_interval(const ir::Expr& e,
 //  - `ranging`: variables that vary inside the region (inner loops);
 //  - `all_ranges`: ranges of every variable, ranging and fixed, used to bound extents that are not
 //    constant and as a fallback when the symbolic interval is not available.
-// A dimension whose extent would reach the whole shape becomes [0, shape): reads outside a tensor's
-// shape are zero padding and never touch its buffer.
+// With `clip` (the default), a dimension whose extent would reach the whole shape becomes
+// [0, shape): reads outside a tensor's shape are zero padding and never touch its buffer. Without
+// it, the region is the one the accesses cover, which may reach outside [0, shape) (the padded
+// region that a cache_read copy fills, zeros included); only a dimension whose accesses cannot be
+// bounded falls back to [0, shape).
 struct Region {
   std::vector<ir::Expr> base;
   std::vector<int64_t> extent;
 };
 Region infer_region(const std::vector<std::vector<ir::Expr>>& accesses,
                     const std::vector<ir::VarRange>& ranging, const std::vector<ir::VarRange>& all_ranges,
-                    const std::vector<int64_t>& shape);
+                    const std::vector<int64_t>& shape, bool clip = true);
 
 }  // namespace rctune::schedule

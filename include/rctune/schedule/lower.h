@@ -19,7 +19,10 @@ namespace rctune::schedule {
 //  - inlined stages are substituted into their consumers;
 //  - reductions get their initialisation before the outermost reduction loop or where
 //    decompose_reduction put it;
-//  - reads outside a tensor's shape (padding) become Select(in_bounds, load, 0).
+//  - reads that may leave the shape of the buffer they read (padding) become
+//    Select(in_bounds, load, 0); a stage without a reduction placed with compute_at (a cache_read
+//    copy) covers its readers' whole region, writing 0 outside its tensor's shape, so reads of it
+//    inside that region need no Select.
 // Throws ScheduleError when the state cannot be lowered (for example an attach loop that no longer
 // exists).
 ir::LoweredFunc lower(const State& state);

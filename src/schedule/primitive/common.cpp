@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cassert>
+#include <functional>
+#include <map>
 #include <optional>
 #include <utility>
 
@@ -212,6 +214,34 @@ void effective_readers(const State& s, const std::string& tensor, std::vector<st
   }
 }
 
+class TensorReads : public ir::ExprVisitor {
+ public:
+  using ir::ExprVisitor::visit;
+  void visit(const ir::Load& n) override {
+    if (std::find(tensors.begin(), tensors.end(), n.buffer) == tensors.end()) tensors.push_back(n.buffer);
+    ir::ExprVisitor::visit(n);
+  }
+  std::vector<std::string> tensors;
+};
+
+// Stages whose tensors `stage` reads, looking through inlined stages, in first-read order.
+void effective_producers(const State& s, const std::string& stage, std::vector<std::string>* out,
+                         int depth = 0) {
+  const ir::Stage* st = s.workload().find_stage(stage);
+  if (!st || depth > 64) return;
+  TensorReads reads;
+  reads.visit(st->body);
+  for (const auto& t : reads.tensors) {
+    const StageSchedule* ps = s.stage(t);
+    if (!ps) continue;  // an input
+    if (ps->attach.kind == Attach::Kind::Inline) {
+      effective_producers(s, t, out, depth + 1);
+    } else if (std::find(out->begin(), out->end(), t) == out->end()) {
+      out->push_back(t);
+    }
+  }
+}
+
 std::string loop_ref(const std::string& stage, const std::string& loop) {
   return "loop " + loop + " of " + stage;
 }
@@ -262,6 +292,7 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
     bool any_inside = false;
     for (const auto& r : readers) {
       std::optional<std::string> via;
+      bool moves_with_stage = false;  // the reader is placed inside this stage and moves with it
       if (r == a.stage) {
         via = "";
       } else {
@@ -270,6 +301,10 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
           const StageSchedule* cs = s.stage(c);
           if (!cs || (cs->attach.kind != Attach::Kind::At && cs->attach.kind != Attach::Kind::ReverseAt))
             break;
+          if (cs->attach.stage == st.stage) {
+            moves_with_stage = true;
+            break;
+          }
           if (cs->attach.stage == a.stage) {
             via = cs->attach.loop;
             break;
@@ -277,6 +312,7 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
           c = cs->attach.stage;
         }
       }
+      if (moves_with_stage) continue;
       any_inside = any_inside || via.has_value();
       where.emplace_back(r, via);
     }
@@ -302,6 +338,16 @@ std::string detail::check_attach(const State& s, const StageSchedule& st) {
   effective_readers(s, a.stage, &readers);
   if (std::find(readers.begin(), readers.end(), st.stage) == readers.end()) {
     return st.stage + " does not read " + a.stage;
+  }
+  // The producer's region is complete after an iteration of the loop only when no reduction loop
+  // encloses the stage.
+  for (int p = 0; p <= pos; ++p) {
+    const LoopVar& l = target->loops[target->leaves[p]];
+    if (l.reduce) {
+      return "loop " + l.name + " of " + a.stage + " iterates over a reduction axis; " + st.stage +
+             " placed at " + loop_ref(a.stage, a.loop) + " would read " + a.stage +
+             " before its reduction is complete";
+    }
   }
   return "";
 }
@@ -413,13 +459,70 @@ std::vector<EnclosingLoop> enclosing_loops(const State& s, const std::string& st
   return out;
 }
 
+namespace {
+
+// The order in which the kernel runs the stages: root stages in workload order; within a stage,
+// the stages placed before a loop's body (compute_at) come before it, those placed after a loop's
+// body (reverse_compute_at) after it, inner loops' first. Then every stage must read only tensors
+// computed before it, and a stage running inside the loops of a producer reads it only when it is
+// placed directly after that producer's loop body (there the region just computed is complete).
+std::string check_order(const State& s) {
+  const auto& stages = s.stages();
+  std::map<std::string, int> seq;
+  int next = 0;
+  std::function<void(const StageSchedule&)> visit = [&](const StageSchedule& st) {
+    const std::vector<std::string> leaves = st.leaf_names();
+    for (const auto& l : leaves) {
+      for (const auto& p : stages) {
+        if (p->attach.kind == Attach::Kind::At && p->attach.stage == st.stage && p->attach.loop == l)
+          visit(*p);
+      }
+    }
+    seq[st.stage] = next++;
+    for (size_t k = leaves.size(); k-- > 0;) {
+      for (const auto& p : stages) {
+        if (p->attach.kind == Attach::Kind::ReverseAt && p->attach.stage == st.stage &&
+            p->attach.loop == leaves[k]) {
+          visit(*p);
+        }
+      }
+    }
+  };
+  for (const auto& p : stages) {
+    if (p->attach.kind == Attach::Kind::Root) visit(*p);
+  }
+  for (const auto& p : stages) {
+    const StageSchedule& st = *p;
+    if (st.attach.kind == Attach::Kind::Inline || !seq.count(st.stage)) continue;
+    std::vector<std::string> producers;
+    effective_producers(s, st.stage, &producers);
+    for (const auto& q : producers) {
+      if (!seq.count(q)) continue;
+      bool nested = false;
+      for (const auto& e : enclosing_loops(s, st.stage)) nested = nested || e.stage == q;
+      if (nested && !(st.attach.kind == Attach::Kind::ReverseAt && st.attach.stage == q)) {
+        return st.stage + " reads " + q + " inside the loops that compute " + q + ", where " + q +
+               " is only partly computed (only a stage placed with reverse_compute_at directly at a loop "
+               "of " +
+               q + " may read it there)";
+      }
+      if (seq[q] > seq[st.stage]) {
+        return st.stage + " reads " + q + ", which with these placements is computed after " + st.stage;
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string check_state(const State& s) {
   for (const auto& p : s.stages()) {
     std::string e = detail::check_attach(s, *p);
     if (e.empty()) e = check_nesting(s, *p);
     if (!e.empty()) return e;
   }
-  return "";
+  return check_order(s);
 }
 
 }  // namespace rctune::schedule
