@@ -107,6 +107,20 @@ std::vector<ParamDef> with_dtype(std::vector<ParamDef> p) {
   return p;
 }
 
+// dense and dense_gelu: a matmul stage XW, then one elementwise stage Y = epilogue (reads XW and bias).
+std::string dense_text(const Values& v, const std::string& epilogue) {
+  return Text(v.dtype)
+      .decl("X", {v["M"], v["K"]})
+      .decl("W", {v["K"], v["N"]})
+      .decl("bias", {v["N"]})
+      .decl("XW", {v["M"], v["N"]})
+      .decl("Y", {v["M"], v["N"]})
+      .line("XW[i, j] += X[i, k] * W[k, j]")
+      .line("Y[i, j] = " + epilogue)
+      .line("outputs: Y")
+      .str();
+}
+
 std::string conv2d_source(const Values& v, bool nhwc) {
   const std::string op = nhwc ? "conv2d_nhwc" : "conv2d_nchw";
   int64_t P = conv_out(op, "height", v["H"], v["R"], v["stride"], v["pad"], v["dilation"]);
@@ -161,34 +175,12 @@ const std::vector<OpDef>& defs() {
        with_dtype({{"M", Kind::Size, "1024", "rows (tokens)"},
                    {"N", Kind::Size, "1024", "output features"},
                    {"K", Kind::Size, "1024", "input features"}}),
-       [](const Values& v) {
-         return Text(v.dtype)
-             .decl("X", {v["M"], v["K"]})
-             .decl("W", {v["K"], v["N"]})
-             .decl("bias", {v["N"]})
-             .decl("XW", {v["M"], v["N"]})
-             .decl("Y", {v["M"], v["N"]})
-             .line("XW[i, j] += X[i, k] * W[k, j]")
-             .line("Y[i, j] = XW[i, j] + bias[j]")
-             .line("outputs: Y")
-             .str();
-       }},
+       [](const Values& v) { return dense_text(v, "XW[i, j] + bias[j]"); }},
       {"dense_gelu", "Y[M,N] = gelu(X[M,K] * W[K,N] + bias[N]): matmul stage, then one fused bias+gelu stage",
        with_dtype({{"M", Kind::Size, "1024", "rows (tokens)"},
                    {"N", Kind::Size, "1024", "output features"},
                    {"K", Kind::Size, "1024", "input features"}}),
-       [](const Values& v) {
-         return Text(v.dtype)
-             .decl("X", {v["M"], v["K"]})
-             .decl("W", {v["K"], v["N"]})
-             .decl("bias", {v["N"]})
-             .decl("XW", {v["M"], v["N"]})
-             .decl("Y", {v["M"], v["N"]})
-             .line("XW[i, j] += X[i, k] * W[k, j]")
-             .line("Y[i, j] = gelu(XW[i, j] + bias[j])")
-             .line("outputs: Y")
-             .str();
-       }},
+       [](const Values& v) { return dense_text(v, "gelu(XW[i, j] + bias[j])"); }},
       {"conv2d_nchw",
        "2-D convolution, X[N,C,H,W] * W[K,C,R,S] -> Y[N,K,P,Q], with stride, zero padding and dilation",
        with_dtype(kConvParams), [](const Values& v) { return conv2d_source(v, false); }},
