@@ -10,6 +10,7 @@
 // Usage: bench/kernels [--quick] [--min-time S] [--examples DIR] [--only NAME]
 #include <cblas.h>
 #include <dlfcn.h>
+#include <sched.h>
 
 #include <Kokkos_Core.hpp>
 #include <KokkosBlas3_gemm.hpp>
@@ -165,6 +166,14 @@ int main(int argc, char** argv) {
     rctune::runtime::Measurer measurer;
     rctune::runtime::MeasureOptions mo;
     mo.timing.min_time_s = min_time;
+    // Library baselines in this process and generated kernels in the worker run on the same core.
+    mo.pin_core = rctune::runtime::default_pin_core();
+    if (mo.pin_core >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(mo.pin_core, &set);
+      sched_setaffinity(0, sizeof set, &set);
+    }
     mo.timeout_s = 600;
     std::printf("bench/kernels: GFLOP/s on one core, median of runs of at least %.2f s each; ratio = / OpenBLAS\n",
                 min_time);

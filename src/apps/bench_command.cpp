@@ -27,7 +27,7 @@ runtime::MeasureOptions measure_options(const BenchArgs& a) {
   runtime::MeasureOptions o;
   o.seed = a.seed;
   o.timing.min_time_s = a.min_time_s;
-  o.pin_core = a.pin_core;
+  o.pin_core = runtime::parse_pin_core(a.pin_core);
   o.flush_cache = a.flush_cache;
   o.timeout_s = a.timeout_s;
   o.check_only = a.check_only;
@@ -119,19 +119,31 @@ int run_bench_examples(const BenchArgs& a) {
   std::sort(files.begin(), files.end());
   if (files.empty()) throw std::runtime_error("no example schedules (*.sched) in " + a.examples_dir);
 
+  // Read every example first: a bad file is reported before anything is measured.
+  struct Example {
+    fs::path path;
+    std::string text;
+    ir::Workload workload;
+  };
+  std::vector<Example> examples;
+  int width = 8;
+  for (const auto& f : files) {
+    std::string text = read_text_file(f.string());
+    ir::Workload w = config::load_workload(example_workload(text, f.string()));
+    width = std::max(width, static_cast<int>(w.name.size()));
+    examples.push_back({f, std::move(text), std::move(w)});
+  }
+
   runtime::Measurer measurer(jit_options(a));
   runtime::MeasureOptions mo = measure_options(a);
   nlohmann::json all = nlohmann::json::array();
   bool table = a.format == "table";
   if (table) {
-    std::printf("%-18s %-44s %-13s %12s %10s %12s %9s %9s\n", "example", "workload", "status", "median ms",
+    std::printf("%-18s %-*s %-13s %12s %10s %12s %9s %9s\n", "example", width, "workload", "status", "median ms",
                 "GFLOP/s", "unsched GF/s", "speedup", "compile s");
   }
   int failures = 0;
-  for (const auto& f : files) {
-    std::string text = read_text_file(f.string());
-    std::string spec = example_workload(text, f.string());
-    ir::Workload w = config::load_workload(spec);
+  for (const auto& [f, text, w] : examples) {
     runtime::Measurement m, base;
     try {
       m = runtime::evaluate(measurer, runtime::build_candidate(w, text), mo);
@@ -142,9 +154,10 @@ int run_bench_examples(const BenchArgs& a) {
     }
     failures += m.ok() ? 0 : 1;
     if (table) {
-      std::printf("%-18s %-44s %-13s %12.3f %10.2f %12.2f %8.2fx %9.2f\n", f.stem().c_str(), w.name.c_str(),
+      std::string compile = m.cache_hit ? "cached" : fmt("%.2f", m.compile_seconds);
+      std::printf("%-18s %-*s %-13s %12.3f %10.2f %12.2f %8.2fx %9s\n", f.stem().c_str(), width, w.name.c_str(),
                   runtime::status_name(m.status), m.times.median_s * 1e3, m.gflops, base.gflops,
-                  base.gflops > 0 ? m.gflops / base.gflops : 0.0, m.compile_seconds);
+                  base.gflops > 0 ? m.gflops / base.gflops : 0.0, compile.c_str());
       if (!m.ok()) std::printf("    %s\n", m.message.c_str());
       std::fflush(stdout);
     } else {

@@ -51,7 +51,7 @@ int run_cli(int argc, char** argv) {
   bench_cmd->add_option("--flags", bench.flags, "compiler flags for the kernel")->default_str(RCTUNE_JIT_FLAGS);
   bench_cmd->add_option("--min-time", bench.min_time_s, "time each kernel at least this long (s)")
       ->capture_default_str();
-  bench_cmd->add_option("--pin-core", bench.pin_core, "pin the worker to this core (-1: no pinning)")
+  bench_cmd->add_option("--pin-core", bench.pin_core, "core the worker pins itself to: auto (the last core), none, or N")
       ->capture_default_str();
   bench_cmd->add_flag("--flush-cache", bench.flush_cache, "flush the caches before each timed run");
   bench_cmd->add_option("--seed", bench.seed, "seed of the random inputs")->capture_default_str();

@@ -1,5 +1,7 @@
 #include "rctune/runtime/measurer.h"
 
+#include <sched.h>
+
 #include <stdexcept>
 
 namespace rctune::runtime {
@@ -70,6 +72,30 @@ Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts
       break;
   }
   return m;
+}
+
+int default_pin_core() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+  for (int c = CPU_SETSIZE - 1; c >= 0; --c)
+    if (CPU_ISSET(c, &set)) return c;
+  return -1;
+}
+
+int parse_pin_core(const std::string& text) {
+  if (text == "auto") return default_pin_core();
+  if (text == "none") return -1;
+  size_t used = 0;
+  int core = -1;
+  try {
+    core = std::stoi(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || core < 0)
+    throw std::invalid_argument("--pin-core takes auto, none or a core number, not '" + text + "'");
+  return core;
 }
 
 }  // namespace rctune::runtime

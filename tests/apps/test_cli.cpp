@@ -70,3 +70,9 @@ TEST(Cli, EveryExampleScheduleIsCorrect) {
   EXPECT_EQ(r.output.find("wrong_result"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("error"), std::string::npos) << r.output;
 }
+
+TEST(Cli, BenchRejectsABadPinCore) {
+  auto r = run_rctune("bench matmul:M=8,N=8,K=8 --pin-core fast");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--pin-core"), std::string::npos) << r.output;
+}

@@ -22,7 +22,7 @@ struct BenchArgs {
   std::string cache_dir;
   std::string flags;
   double min_time_s = 0.2;
-  int pin_core = -1;
+  std::string pin_core = "auto";  // auto (last allowed core), none, or a core number
   bool flush_cache = false;
   uint64_t seed = 1;
   double timeout_s = 60;

@@ -45,6 +45,13 @@ struct MeasureOptions {
   std::string test_fault;   // tests only; the worker must run with enable_test_faults
 };
 
+// The highest-numbered core this process may run on: where a worker pins itself by default, away
+// from core 0 where the system and the tuner's own threads tend to run. -1 if it cannot be read.
+int default_pin_core();
+
+// "auto" -> default_pin_core(), "none" -> -1, a number -> that core; throws std::invalid_argument.
+int parse_pin_core(const std::string& text);
+
 class Measurer {
  public:
   explicit Measurer(JitOptions jit = {}, WorkerOptions worker = {});
