@@ -80,13 +80,7 @@ void print_measurement(const std::string& workload, const runtime::Measurement& 
 int run_bench(const BenchArgs& a) {
   ir::Workload w = config::load_workload(a.workload);
   std::string text = schedule_text_of(a.trace_file, a.schedule_text);
-  runtime::Candidate c;
-  try {
-    c = runtime::build_candidate(w, text);
-  } catch (const schedule::ScheduleError& e) {
-    std::cerr << "rctune bench: illegal schedule: " << e.what() << "\n";
-    return 2;
-  }
+  runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
   runtime::Measurer measurer(jit_options(a));
   runtime::Measurement m = runtime::evaluate(measurer, c, measure_options(a));
   if (a.format == "json") {

@@ -6,6 +6,7 @@
 #include "rctune/config/workload_file.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/runtime/evaluate.h"
+#include "rctune/schedule/error.h"
 #include "rctune/schedule/lower.h"
 
 namespace rctune::apps {
@@ -18,13 +19,22 @@ std::string schedule_text_of(const std::string& trace_file, const std::string& s
   return s;
 }
 
+runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text, const std::string& trace_file) {
+  try {
+    return runtime::build_candidate(w, text);
+  } catch (const schedule::ScheduleError& e) {
+    throw std::runtime_error("illegal schedule in " + (trace_file.empty() ? std::string("--schedule") : trace_file) +
+                             ": " + e.what());
+  }
+}
+
 int run_show(const ShowArgs& a) {
   ir::Workload w = config::load_workload(a.workload);
   std::cout << ir::to_string(w) << "\n";
   schedule::State initial(std::make_shared<const ir::Workload>(w));
   std::cout << "# before scheduling\n" << ir::to_string(schedule::lower(initial)) << "\n";
   std::string text = schedule_text_of(a.trace_file, a.schedule_text);
-  runtime::Candidate c = runtime::build_candidate(w, text);
+  runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
   if (!text.empty()) {
     std::cout << "# schedule\n";
     for (const auto& step : c.state.trace()) std::cout << step.text << "\n";

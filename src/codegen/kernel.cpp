@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "common.h"
+#include "vmath.h"
 #include "rctune/codegen/kokkos.h"
 
 namespace rctune::codegen {
@@ -486,6 +487,7 @@ class KernelEmitter {
         << fp << "double rctune_gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.707106781186547524)); }\n";
     if (use_sigmoid_f_) o << fp << "float rctune_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }\n";
     if (use_sigmoid_d_) o << fp << "double rctune_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }\n";
+    for (const auto& [lanes, names] : vmath_uses_) o << vector_math_source(vtype(DType::F32, lanes), lanes, names);
     if (use_alloc_) {
       if (cuda_)
         o << "static void* rctune_alloc(size_t bytes) {\n"
@@ -666,8 +668,14 @@ class KernelEmitter {
       }
       case ExprKind::Unary: {
         auto u = e.as<Unary>();
-        if (u->op != UnOp::Neg && u->op != UnOp::Relu && u->op != UnOp::Abs) {
+        bool math = has_vector_math(u->op);
+        if (u->op != UnOp::Neg && u->op != UnOp::Relu && u->op != UnOp::Abs && !math) {
           *reason = std::string(unop_name(u->op)) + " has no vector form here";
+          return false;
+        }
+        // Vector math (rctune_vexp, ...) exists for float32 only; f64 keeps the scalar loop.
+        if (math && type_of(e, ctx) != Ty::F32) {
+          *reason = std::string(unop_name(u->op)) + " has no f64 vector form here";
           return false;
         }
         if (!is_float(type_of(u->a, ctx))) return false;
@@ -1088,6 +1096,17 @@ class KernelEmitter {
     std::string arg = is_float(ty) ? as_float(a, u.a, ty, 0) : a.s;
     std::string suf = math_suffix(d);
     auto call = [&](const std::string& fn) -> E { return {fn + "(" + arg + ")", 100, a.vec, ty}; };
+    // A vector operand: the float32 vector math emitted into the prologue (see vmath.h).
+    if (a.vec && has_vector_math(u.op)) {
+      assert(vc && d == DType::F32);
+      std::string name = vector_math_name(u.op);
+      vmath_uses_[vc->lanes].insert(name);
+      if (u.op == UnOp::Rsqrt) {
+        vmath_uses_[vc->lanes].insert("sqrt");
+        return {float_literal(1.0, d) + " / rctune_vsqrt(" + arg + ")", 80, true, ty};
+      }
+      return call("rctune_v" + name);
+    }
     switch (u.op) {
       case UnOp::Relu: {
         use_max_ = true;
@@ -1631,6 +1650,7 @@ class KernelEmitter {
   std::string member_;
   bool use_max_ = false, use_min_ = false, use_floordiv_ = false, use_floormod_ = false;
   bool use_gelu_f_ = false, use_gelu_d_ = false, use_sigmoid_f_ = false, use_sigmoid_d_ = false;
+  std::map<int64_t, std::set<std::string>> vmath_uses_;  // f32 vector math per lane count
   bool use_vload_ = false, use_vstore_ = false, use_alloc_ = false, use_team_ = false;
 };
 
