@@ -8,8 +8,8 @@
 #include <stdexcept>
 
 #include "common.h"
-#include "vmath.h"
 #include "rctune/codegen/kokkos.h"
+#include "vmath.h"
 
 namespace rctune::codegen {
 namespace {
@@ -487,7 +487,8 @@ class KernelEmitter {
         << fp << "double rctune_gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.707106781186547524)); }\n";
     if (use_sigmoid_f_) o << fp << "float rctune_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }\n";
     if (use_sigmoid_d_) o << fp << "double rctune_sigmoid(double x) { return 1.0 / (1.0 + exp(-x)); }\n";
-    for (const auto& [lanes, names] : vmath_uses_) o << vector_math_source(vtype(DType::F32, lanes), lanes, names);
+    for (const auto& [lanes, names] : vmath_uses_)
+      o << vector_math_source(vtype(DType::F32, lanes), lanes, names);
     if (use_alloc_) {
       if (cuda_)
         o << "static void* rctune_alloc(size_t bytes) {\n"

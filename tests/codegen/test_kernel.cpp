@@ -300,9 +300,11 @@ TEST(Kernel, SoftmaxStagesMatchReference) {
            ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "expf("));
+  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&X[i * 32 + 16]) - M[i])"));
+  EXPECT_TRUE(contains(code, "static __attribute__((noinline)) v16f rctune_vexp(v16f x)"));
   EXPECT_TRUE(contains(code, "(-__builtin_huge_valf())"));
-  EXPECT_TRUE(contains(code, "exp has no vector form here"));
+  EXPECT_FALSE(contains(code, "no vector form"));
+  EXPECT_FALSE(contains(code, "#pragma omp simd"));
   EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&E[i * 32 + 16]) / S[i]"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
@@ -403,6 +405,60 @@ TEST(Kernel, UnaryMathMatchesReference) {
   EXPECT_TRUE(contains(code, "float rctune_gelu(float x)"));
   EXPECT_TRUE(contains(code, "erf form"));
   EXPECT_EQ(check_against_reference(fn, w), "");
+}
+
+// Every unary math function on float32 vector lanes lowers to the emitted vector math (no scalar
+// omp simd loop) and agrees with the reference, on 16 and 8 lanes, with and without -march=native.
+TEST(Kernel, VectorizedMathStaysInVectorTypes) {
+  Workload w;
+  w.name = "vmath";
+  w.tensors = {tensor("X", {2, 48}), tensor("Y", {2, 48})};
+  Expr x = ld("X", {v("i"), v("j")});
+  Expr e = unary(UnOp::Gelu, x) + unary(UnOp::Sigmoid, x) + unary(UnOp::Rsqrt, x * x + f(1.0)) +
+           unary(UnOp::Tanh, x * f(3.0)) + unary(UnOp::Sqrt, unary(UnOp::Abs, x)) +
+           unary(UnOp::Log, f(1.0) + x * x) + unary(UnOp::Erf, x * f(2.0)) + unary(UnOp::Exp, x * f(8.0));
+  w.stages = {stage("Y", {{"i", 2}, {"j", 48}}, {}, ReduceOp::None, e)};
+  w.outputs = {"Y"};
+  LoweredFunc fn = func(w, loop("i", 2, loop("j", 48, st("Y", {v("i"), v("j")}, e), ForKind::Vectorized)));
+  std::string code = generate_kernel(fn).code;
+  for (const char* name : {"exp", "log", "sqrt", "tanh", "erf", "gelu", "sigmoid"})
+    EXPECT_TRUE(contains(code, std::string(" v16f rctune_v") + name + "(v16f x)")) << name;
+  EXPECT_TRUE(contains(code, "1.0f / rctune_vsqrt("));
+  EXPECT_FALSE(contains(code, "#pragma omp simd"));
+  EXPECT_FALSE(contains(code, "expf("));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+  EXPECT_EQ(check_against_reference(fn, w, Target{}, "-O2 -march=native"), "");
+  Target avx2;
+  avx2.vector_bytes = 32;
+  EXPECT_TRUE(
+      contains(generate_kernel(fn, avx2).code, "static __attribute__((noinline)) v8f rctune_vgelu(v8f x)"));
+  EXPECT_EQ(check_against_reference(fn, w, avx2, "-O2 -march=native"), "");
+}
+
+// Only the math functions that are used are emitted; float64 lanes keep the scalar omp simd loop.
+TEST(Kernel, VectorMathOnlyWhenUsedAndOnlyForF32) {
+  Workload w;
+  w.name = "exp64";
+  w.tensors = {tensor("X", {2, 16}, DType::F64), tensor("Y", {2, 16}, DType::F64)};
+  Expr x = ld("X", {v("i"), v("j")});
+  w.stages = {stage("Y", {{"i", 2}, {"j", 16}}, {}, ReduceOp::None, unary(UnOp::Exp, x))};
+  w.outputs = {"Y"};
+  LoweredFunc fn = func(
+      w, loop("i", 2, loop("j", 16, st("Y", {v("i"), v("j")}, unary(UnOp::Exp, x)), ForKind::Vectorized)));
+  std::string code = generate_kernel(fn).code;
+  EXPECT_TRUE(contains(code, "exp has no f64 vector form here"));
+  EXPECT_TRUE(contains(code, "#pragma omp simd"));
+  EXPECT_FALSE(contains(code, "rctune_v"));
+  EXPECT_EQ(check_against_reference(fn, w), "");
+
+  Workload w32 = w;
+  w32.tensors = {tensor("X", {2, 16}), tensor("Y", {2, 16})};
+  LoweredFunc fn32 = func(w32, fn.body);
+  std::string code32 = generate_kernel(fn32).code;
+  EXPECT_TRUE(contains(code32, "rctune_vexp("));
+  EXPECT_FALSE(contains(code32, "rctune_vlog"));
+  EXPECT_FALSE(contains(code32, "rctune_vsqrt"));
+  EXPECT_FALSE(contains(code32, "immintrin"));
 }
 
 // Vector lowering in f64 with max/abs/neg and a fused, divided index.

@@ -1,5 +1,7 @@
 // End to end: library workloads, scheduled with a trace and lowered by rctune/schedule, generate
 // kernels that agree with the reference.
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "codegen/codegen_test_util.h"
@@ -74,6 +76,33 @@ TEST(Lowered, SoftmaxWithVectorizedNormaliseMatchesReference) {
                          "parallel(Y, i)\n"
                          "vectorize(Y, j)\n");
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+}
+
+// The example schedules: softmax's normalisation and dense_gelu's epilogue call exp and gelu on
+// vector lanes, which stay in vector types (no scalar omp simd fallback).
+std::string example_trace(const std::string& file) {
+  std::ifstream in(std::string(RCTUNE_SOURCE_DIR) + "/configs/examples/" + file);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(Lowered, ExampleSoftmaxNormaliseUsesVectorExp) {
+  Lowered l = lower_spec("softmax:M=8,N=64", example_trace("softmax.sched"));
+  std::string code = generate_kernel(l.func).code;
+  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&X["));
+  EXPECT_FALSE(contains(code, "#pragma omp simd"));
+  EXPECT_FALSE(contains(code, "no vector form"));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{}, "-O2 -march=native"), "");
+}
+
+TEST(Lowered, ExampleDenseGeluEpilogueUsesVectorGelu) {
+  Lowered l = lower_spec("dense_gelu:M=16,N=64,K=24", example_trace("dense_gelu.sched"));
+  std::string code = generate_kernel(l.func).code;
+  EXPECT_TRUE(contains(code, "rctune_vgelu(rctune_vload<v16f>(&XW["));
+  EXPECT_FALSE(contains(code, "#pragma omp simd"));
+  EXPECT_FALSE(contains(code, "rctune_gelu("));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{}, "-O2 -march=native"), "");
 }
 
 TEST(Lowered, UnscheduledAttentionMatchesReference) {

@@ -14,8 +14,8 @@ const std::vector<std::string> kNames = {"exp", "log", "tanh", "erf", "gelu", "s
 // floats (n a multiple of lanes).
 std::string driver_source(int64_t lanes) {
   std::string vt = "v" + std::to_string(lanes) + "f";
-  std::string s = "#include <cstdint>\n#include <cstring>\ntypedef float " + vt + " __attribute__((vector_size(" +
-                  std::to_string(lanes * 4) + ")));\n";
+  std::string s = "#include <cstdint>\n#include <cstring>\ntypedef float " + vt +
+                  " __attribute__((vector_size(" + std::to_string(lanes * 4) + ")));\n";
   s += detail::vector_math_source(vt, lanes, std::set<std::string>(kNames.begin(), kNames.end()));
   s += "extern \"C\" void eval(int fn, const float* in, float* out, long n) {\n"
        "  for (long i = 0; i < n; i += " +
@@ -89,7 +89,8 @@ class VectorMath : public ::testing::Test {
       double r = truth(fn, in[i]), g = out[i];
       float rf = static_cast<float>(r);
       if (std::isnan(r) || std::isinf(rf) || rf == 0) {
-        bool same = (std::isnan(r) && std::isnan(g)) || g == rf || (std::fabs(r) < 1e-44 && std::fabs(g) < 2e-45);
+        bool same =
+            (std::isnan(r) && std::isnan(g)) || g == rf || (std::fabs(r) < 1e-44 && std::fabs(g) < 2e-45);
         EXPECT_TRUE(same) << fn << "(" << in[i] << ") = " << g << ", expected " << r;
         continue;
       }
@@ -168,14 +169,14 @@ TEST_F(VectorMath, ErfHasAbsoluteErrorBelowOnePointFiveE7) {
 }
 
 // The negative tail of gelu comes from erfc directly: no cancellation in 1 + erf. Its relative
-// error grows with x^2 (the rounding of x^2 in e^(-x^2 / 2)), about 1.5e-5 at x = -13 where gelu is
-// below 1e-37.
+// error grows with x^2 (the rounding of x^2 in e^(-x^2 / 2)): about 2e-6 at x = -5 and 1.5e-5 at
+// x = -13, where gelu is below 1e-37.
 TEST_F(VectorMath, GeluIsAccurateIncludingTheNegativeTail) {
   Errors e = errors("gelu", inputs(-20, 20, false));
   EXPECT_LT(e.abs, 2e-7);
   EXPECT_LT(e.rel, 3e-5) << "at x = " << e.worst_rel_x;
   Errors near = errors("gelu", inputs(-5, 20, true));
-  EXPECT_LT(near.rel, 1e-6) << "at x = " << near.worst_rel_x;
+  EXPECT_LT(near.rel, 3e-6) << "at x = " << near.worst_rel_x;
   std::vector<float> out = run("gelu", {-kInf, -1e30f, kInf});
   EXPECT_EQ(out[1], 0.0f);
   EXPECT_EQ(out[2], kInf);

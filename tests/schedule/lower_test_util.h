@@ -18,64 +18,18 @@
 #include "rctune/schedule/lower.h"
 #include "rctune/schedule/state.h"
 #include "rctune/schedule/trace.h"
+#include "workloads.h"
 
 namespace rctune::schedule::lowertest {
 
-inline std::shared_ptr<const ir::Workload> parse(const std::string& text, const std::string& name) {
-  return std::make_shared<const ir::Workload>(ir::parse_workload(text, name));
-}
+using testing::parse;
+using testing::matmul;
 
-// C[i, j] += A[i, k] * B[k, j], built with the ir constructors.
-inline std::shared_ptr<const ir::Workload> matmul(int64_t m, int64_t n, int64_t k) {
-  auto w = std::make_shared<ir::Workload>();
-  w->name = "matmul";
-  w->tensors = {{"A", {m, k}}, {"B", {k, n}}, {"C", {m, n}}};
-  ir::Stage s;
-  s.output = "C";
-  s.axes = {{"i", m}, {"j", n}};
-  s.reduce_axes = {{"k", k}};
-  s.op = ir::ReduceOp::Sum;
-  s.body = ir::load("A", {ir::var("i"), ir::var("k")}) * ir::load("B", {ir::var("k"), ir::var("j")});
-  w->stages = {s};
-  w->outputs = {"C"};
-  return w;
-}
-
-inline std::shared_ptr<const ir::Workload> batch_matmul() {
-  return parse(
-      "A: f32[3, 8, 6]\nB: f32[3, 6, 10]\nC: f32[3, 8, 10]\n"
-      "C[b, i, j] += A[b, i, k] * B[b, k, j]\n",
-      "batch_matmul");
-}
-
-// Strided (2), padded (1) convolution.
-inline std::shared_ptr<const ir::Workload> conv2d() {
-  return parse(
-      "X: f32[1, 3, 17, 17]\nW: f32[4, 3, 3, 3]\nY: f32[1, 4, 9, 9]\n"
-      "Y[n, k, h, w] += X[n, c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n",
-      "conv2d");
-}
-
-inline std::shared_ptr<const ir::Workload> softmax() {
-  return parse(
-      "X: f32[6, 10]\nM: f32[6]\nE: f32[6, 10]\nS: f32[6]\nY: f32[6, 10]\n"
-      "M[i] max= X[i, j]\n"
-      "E[i, j] = exp(X[i, j] - M[i])\n"
-      "S[i] += E[i, j]\n"
-      "Y[i, j] = E[i, j] / S[i]\n"
-      "outputs: Y\n",
-      "softmax");
-}
-
-inline std::shared_ptr<const ir::Workload> dense_gelu() {
-  return parse(
-      "A: f32[12, 7]\nB: f32[7, 9]\nbias: f32[9]\nC: f32[12, 9]\nD: f32[12, 9]\nY: f32[12, 9]\n"
-      "C[i, j] += A[i, k] * B[k, j]\n"
-      "D[i, j] = C[i, j] + bias[j]\n"
-      "Y[i, j] = gelu(D[i, j])\n"
-      "outputs: Y\n",
-      "dense_gelu");
-}
+// The shared schedule-test workloads (workloads.h), at the smaller sizes the interpreter runs fast.
+inline std::shared_ptr<const ir::Workload> batch_matmul() { return testing::batch_matmul(3, 8, 10, 6); }
+inline std::shared_ptr<const ir::Workload> conv2d() { return testing::conv2d(3, 17, 4); }
+inline std::shared_ptr<const ir::Workload> softmax() { return testing::softmax(6, 10); }
+inline std::shared_ptr<const ir::Workload> dense_gelu() { return testing::dense_gelu(12, 9, 7); }
 
 // The state reached by applying a trace (the primitives) to the unscheduled workload.
 inline State scheduled(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {

@@ -3,6 +3,7 @@
 // do not depend on the parser alone.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -38,25 +39,31 @@ inline std::shared_ptr<const ir::Workload> matmul(int64_t m = 64, int64_t n = 48
   return w;
 }
 
-inline std::shared_ptr<const ir::Workload> batch_matmul() {
-  return parse(
-      "A: f32[4, 32, 16]\nB: f32[4, 16, 40]\nC: f32[4, 32, 40]\n"
-      "C[b, i, j] += A[b, i, k] * B[b, k, j]\n",
-      "batch_matmul");
+inline std::string dims(std::initializer_list<int64_t> d) {
+  std::string s = "[";
+  for (auto x : d) s += (s.size() > 1 ? ", " : "") + std::to_string(x);
+  return s + "]";
 }
 
-// Strided, padded convolution.
-inline std::shared_ptr<const ir::Workload> conv2d() {
-  return parse(
-      "X: f32[1, 8, 16, 16]\nW: f32[16, 8, 3, 3]\nY: f32[1, 16, 8, 8]\n"
-      "Y[n, k, h, w] += X[n, c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n",
-      "conv2d");
+inline std::shared_ptr<const ir::Workload> batch_matmul(int64_t b = 4, int64_t m = 32, int64_t n = 40, int64_t k = 16) {
+  return parse("A: f32" + dims({b, m, k}) + "\nB: f32" + dims({b, k, n}) + "\nC: f32" + dims({b, m, n}) +
+                   "\nC[b, i, j] += A[b, i, k] * B[b, k, j]\n",
+               "batch_matmul");
+}
+
+// Strided (2), padded (1) 3x3 convolution of a square input of size hw.
+inline std::shared_ptr<const ir::Workload> conv2d(int64_t c = 8, int64_t hw = 16, int64_t k = 16) {
+  int64_t o = (hw + 2 - 3) / 2 + 1;
+  return parse("X: f32" + dims({1, c, hw, hw}) + "\nW: f32" + dims({k, c, 3, 3}) + "\nY: f32" + dims({1, k, o, o}) +
+                   "\nY[n, k, h, w] += X[n, c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n",
+               "conv2d");
 }
 
 // Four stages: max, exp, sum, divide.
-inline std::shared_ptr<const ir::Workload> softmax() {
+inline std::shared_ptr<const ir::Workload> softmax(int64_t m = 32, int64_t n = 64) {
   return parse(
-      "X: f32[32, 64]\nM: f32[32]\nE: f32[32, 64]\nS: f32[32]\nY: f32[32, 64]\n"
+      "X: f32" + dims({m, n}) + "\nM: f32" + dims({m}) + "\nE: f32" + dims({m, n}) + "\nS: f32" + dims({m}) +
+      "\nY: f32" + dims({m, n}) + "\n"
       "M[i] max= X[i, j]\n"
       "E[i, j] = exp(X[i, j] - M[i])\n"
       "S[i] += E[i, j]\n"
@@ -66,9 +73,10 @@ inline std::shared_ptr<const ir::Workload> softmax() {
 }
 
 // matmul + bias + gelu as three stages.
-inline std::shared_ptr<const ir::Workload> dense_gelu() {
+inline std::shared_ptr<const ir::Workload> dense_gelu(int64_t m = 32, int64_t n = 24, int64_t k = 16) {
   return parse(
-      "A: f32[32, 16]\nB: f32[16, 24]\nbias: f32[24]\nC: f32[32, 24]\nD: f32[32, 24]\nY: f32[32, 24]\n"
+      "A: f32" + dims({m, k}) + "\nB: f32" + dims({k, n}) + "\nbias: f32" + dims({n}) + "\nC: f32" + dims({m, n}) +
+      "\nD: f32" + dims({m, n}) + "\nY: f32" + dims({m, n}) + "\n"
       "C[i, j] += A[i, k] * B[k, j]\n"
       "D[i, j] = C[i, j] + bias[j]\n"
       "Y[i, j] = gelu(D[i, j])\n"

@@ -1,0 +1,79 @@
+// Writes one tuning run to one HDF5 trace file (docs/trace-format.md), as the run goes.
+//
+// Every call that adds to the file returns only after H5Fflush: a process killed at any moment
+// (SIGKILL included) leaves a file that h5dump and read_trace() read with every sample whose
+// append_sample() had returned. Resume with RunWriter::open_for_resume(), which reads back
+// everything written so far, so that the search can continue without measuring a sample again.
+//
+// Single writer: rank 0 writes for all ranks. Not thread-safe; one RunWriter per file. While a
+// writer holds the file, HDF5's file lock keeps other processes out; read a running trace with
+// HDF5_USE_FILE_LOCKING=FALSE (and expect to retry if a read meets a half-written flush).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "rctune/trace/trace.h"
+
+namespace rctune::trace {
+
+class RunWriter {
+ public:
+  using Task = std::size_t;  // a task of this writer, from begin_task() or find_task()
+
+  // Creates (or truncates) `path` and writes the run attributes. Throws TraceError naming the
+  // file and the cause (directory missing, not writable, disk full, ...).
+  static RunWriter create(const std::string& path, const RunInfo& info);
+
+  // Opens an existing trace to continue it: everything in it is read back (resumed()), a resume
+  // time is recorded, and samples/trees/bests can be added to old and new tasks. A last sample
+  // that a crash left unreadable is dropped. Throws TraceError if the file is missing, not an
+  // rctune trace, of an unknown format version, or not writable.
+  static RunWriter open_for_resume(const std::string& path);
+
+  RunWriter(RunWriter&&) noexcept;
+  RunWriter& operator=(RunWriter&&) noexcept;
+  ~RunWriter();  // closes the file (without finishing the run); never throws
+
+  const std::string& path() const;
+  const RunInfo& info() const;
+  // For open_for_resume: the file's contents when it was opened. For create: an empty run.
+  const RunTrace& resumed() const;
+
+  // Starts a task, or returns the task of that name already in the file (after a resume). Throws
+  // std::invalid_argument if a task of that name exists with a different workload text.
+  Task begin_task(const TaskInfo& task);
+  // The task of that name, if begun (in this session or before a resume).
+  std::optional<Task> find_task(const std::string& name) const;
+  const TaskInfo& task_info(Task t) const;
+  std::size_t num_samples(Task t) const;
+  // Sets the unscheduled kernel's time (and GFLOP/s) once it is measured.
+  void set_reference(Task t, double reference_seconds, double reference_gflops);
+
+  // Appends one sample (or a batch) to the task's samples table and flushes. Sample indices must
+  // increase within a task (std::invalid_argument otherwise: a sample recorded twice).
+  void append_sample(Task t, const SampleRecord& s);
+  void append_samples(Task t, std::span<const SampleRecord> s);
+
+  // Replaces the task's tree with `nodes` and flushes. Rows whose id, parent and action are
+  // unchanged are updated in place, so writing a growing tree often is cheap.
+  void write_tree(Task t, const std::vector<TreeNode>& nodes);
+
+  // Replaces the task's best schedule and flushes.
+  void write_best(Task t, const BestSchedule& best);
+
+  // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
+  void finish(double end_time = unix_now());
+  bool is_open() const;
+
+ private:
+  struct Impl;
+  explicit RunWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rctune::trace

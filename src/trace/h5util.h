@@ -1,0 +1,167 @@
+// Internal to the trace module: RAII handles, error capture and the on-disk types of the trace.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "rctune/trace/trace.h"
+
+namespace rctune::trace::detail {
+
+// Owns one HDF5 identifier of any kind (file, group, dataset, dataspace, type, property list,
+// attribute) and releases it on destruction.
+class Handle {
+ public:
+  Handle() = default;
+  explicit Handle(hid_t id) : id_(id) {}
+  Handle(Handle&& o) noexcept : id_(std::exchange(o.id_, H5I_INVALID_HID)) {}
+  Handle& operator=(Handle&& o) noexcept {
+    if (this != &o) {
+      reset();
+      id_ = std::exchange(o.id_, H5I_INVALID_HID);
+    }
+    return *this;
+  }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle() { reset(); }
+  void reset() {
+    if (id_ >= 0) H5Idec_ref(id_);
+    id_ = H5I_INVALID_HID;
+  }
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+};
+
+// Turns off HDF5's printing of its error stack for the lifetime of the object (errors are turned
+// into exceptions instead); clears the stack on exit.
+class Quiet {
+ public:
+  Quiet();
+  ~Quiet();
+  Quiet(const Quiet&) = delete;
+  Quiet& operator=(const Quiet&) = delete;
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
+// The cause of the last HDF5 failure, for a person: the operating system's message when the
+// library recorded one ("No space left on device"), otherwise the innermost HDF5 description.
+std::string hdf5_cause();
+
+// Throws TraceError(path, what + ": " + hdf5_cause()).
+[[noreturn]] void fail(const std::string& path, const std::string& what);
+
+// Checks an HDF5 return value (negative: failure) / identifier and throws through fail().
+inline hid_t check(hid_t id, const std::string& path, const std::string& what) {
+  if (id < 0) fail(path, what);
+  return id;
+}
+
+// Property lists used for every trace file: superblock v2 (no SWMR status flags, so a file left
+// by a killed writer opens without h5clear), v1.8 object formats.
+Handle file_access_plist();
+
+// ---- attributes ----
+bool has_attr(hid_t obj, const char* name);
+void write_attr(hid_t obj, const char* name, const std::string& value);
+void write_attr(hid_t obj, const char* name, double value);
+void write_attr(hid_t obj, const char* name, int64_t value);
+void write_attr(hid_t obj, const char* name, uint64_t value);
+void write_attr(hid_t obj, const char* name, const std::vector<double>& value);
+// Readers return false (leaving `out` alone) when the attribute is absent; they throw
+// std::runtime_error when it exists with an unreadable type.
+bool read_attr(hid_t obj, const char* name, std::string& out);
+bool read_attr(hid_t obj, const char* name, double& out);
+bool read_attr(hid_t obj, const char* name, int64_t& out);
+bool read_attr(hid_t obj, const char* name, uint64_t& out);
+bool read_attr(hid_t obj, const char* name, std::vector<double>& out);
+
+// ---- tables ----
+// In-memory row of the samples table (strings borrowed when writing, owned by HDF5 when read).
+struct SampleRow {
+  int64_t index;
+  double wall_time;
+  int32_t rank;
+  char* strategy;
+  char* proposer;
+  int64_t node;
+  int64_t parent_node;
+  char* trace;
+  char* rationale;
+  uint64_t structural_hash;
+  int8_t status;
+  char* error;
+  int8_t cached;
+  double median_s, min_s, max_s, iqr_s, gflops, predicted, compile_s;
+};
+
+struct TreeRow {
+  int64_t id;
+  int64_t parent;
+  char* action;
+  int64_t visits;
+  double value;
+  double best_gflops;
+  int64_t sample;
+};
+
+// The numeric columns of the tree, for updating visits/values in place.
+struct TreeStatsRow {
+  int64_t id;
+  int64_t parent;
+  int64_t visits;
+  double value;
+  double best_gflops;
+  int64_t sample;
+};
+
+struct Types {
+  Handle str;          // variable-length UTF-8 string
+  Handle status_mem;   // enum sample_status over int8
+  Handle status_file;  // same over little-endian int8
+  Handle bool_mem;     // enum {FALSE, TRUE} over int8, as h5py writes numpy bool
+  Handle bool_file;
+  Handle sample_mem, sample_file;
+  Handle tree_mem, tree_file;
+  Handle tree_stats_mem;
+  Types();
+};
+const Types& types();
+
+// Borrowed C string for writing a std::string into a vlen field.
+inline char* cstr(const std::string& s) { return const_cast<char*>(s.c_str()); }
+inline std::string take(const char* s) { return s ? std::string(s) : std::string(); }
+
+SampleRow to_row(const SampleRecord& s);
+SampleRecord from_row(const SampleRow& r);
+TreeRow to_row(const TreeNode& n);
+TreeNode from_row(const TreeRow& r);
+
+// Names of objects in the file.
+inline constexpr const char* kTasksGroup = "tasks";
+inline constexpr const char* kSamples = "samples";
+inline constexpr const char* kTree = "tree";
+inline constexpr const char* kBest = "best";
+inline constexpr hsize_t kSampleChunk = 64;
+inline constexpr hsize_t kTreeChunk = 256;
+
+// Opens an existing file for reading or writing; throws TraceError when it is missing, not an
+// HDF5 file or cannot be opened (the file's format is checked by read_file).
+Handle open_file(const std::string& path, bool write);
+
+// Reads an open trace file (used by read_trace and open_for_resume). `sample_rows` receives, per
+// task, the number of rows of its samples dataset (which may exceed the samples kept when a torn
+// last row was dropped).
+RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>* sample_rows);
+
+}  // namespace rctune::trace::detail

@@ -1,0 +1,194 @@
+// Reading a trace file: read_trace() and the part of open_for_resume that reads back.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "h5util.h"
+
+namespace rctune::trace {
+
+namespace detail {
+
+Handle open_file(const std::string& path, bool write) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw TraceError(path, std::string("cannot open: ") + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw TraceError(path, "cannot open: it is a directory");
+  htri_t is_h5 = H5Fis_hdf5(path.c_str());
+  if (is_h5 < 0) fail(path, "cannot open");
+  if (is_h5 == 0) throw TraceError(path, "not an rctune trace: not an HDF5 file");
+  Handle fapl = file_access_plist();
+  Handle f(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()));
+  if (!f.valid()) fail(path, write ? "cannot open for writing" : "cannot open");
+  return f;
+}
+
+namespace {
+
+// Reads all rows of a 1-D table, retrying without the last rows (up to max_drop) when the read
+// fails: a crash during a flush can leave the newest rows unreadable.
+template <typename Row, typename Out, typename Conv>
+std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std::size_t* rows_in_file,
+                            Conv conv) {
+  Handle space(H5Dget_space(dset));
+  hsize_t n = 0;
+  if (H5Sget_simple_extent_ndims(space.get()) != 1) throw std::runtime_error("table is not one-dimensional");
+  H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+  if (rows_in_file) *rows_in_file = static_cast<std::size_t>(n);
+  for (hsize_t drop = 0; drop <= std::min<hsize_t>(max_drop, n); ++drop) {
+    hsize_t m = n - drop;
+    std::vector<Out> out;
+    if (m == 0) return out;
+    std::vector<Row> rows(m);
+    std::memset(static_cast<void*>(rows.data()), 0, sizeof(Row) * m);
+    Handle fspace(H5Dget_space(dset));
+    hsize_t start = 0;
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &m, nullptr);
+    Handle mspace(H5Screate_simple(1, &m, nullptr));
+    if (H5Dread(dset, memtype, mspace.get(), fspace.get(), H5P_DEFAULT, rows.data()) < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      continue;
+    }
+    out.reserve(m);
+    for (const auto& r : rows) out.push_back(conv(r));
+    H5Dvlen_reclaim(memtype, mspace.get(), H5P_DEFAULT, rows.data());
+    return out;
+  }
+  throw std::runtime_error("table is unreadable: " + hdf5_cause());
+}
+
+template <typename T>
+void get(hid_t obj, const char* name, T& out) {
+  read_attr(obj, name, out);
+}
+
+struct TaskEntry {
+  int64_t order = 0;
+  TaskTrace trace;
+  std::size_t rows = 0;
+};
+
+herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
+  static_cast<std::vector<std::string>*>(data)->push_back(name);
+  return 0;
+}
+
+TaskEntry read_task(hid_t tasks, const std::string& name) {
+  TaskEntry e;
+  Handle g(H5Gopen2(tasks, name.c_str(), H5P_DEFAULT));
+  if (!g.valid()) throw std::runtime_error("cannot open task group '" + name + "'");
+  e.trace.group = std::string("/") + kTasksGroup + "/" + name;
+  TaskInfo& info = e.trace.info;
+  info.name = name;
+  get(g.get(), "name", info.name);
+  get(g.get(), "workload", info.workload);
+  get(g.get(), "weight", info.weight);
+  get(g.get(), "flops", info.flops);
+  get(g.get(), "reference_seconds", info.reference_seconds);
+  get(g.get(), "reference_gflops", info.reference_gflops);
+  get(g.get(), "order", e.order);
+
+  if (H5Lexists(g.get(), kSamples, H5P_DEFAULT) > 0) {
+    Handle d(H5Dopen2(g.get(), kSamples, H5P_DEFAULT));
+    if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/samples");
+    e.trace.samples = read_table<SampleRow, SampleRecord>(d.get(), types().sample_mem.get(), 2, &e.rows,
+                                                          [](const SampleRow& r) { return from_row(r); });
+    // A crash between extending the table and writing its row leaves fill-value rows (index 0)
+    // at the end: indices must increase, so drop trailing rows that do not.
+    auto& s = e.trace.samples;
+    std::size_t keep = s.empty() ? 0 : 1;
+    while (keep < s.size() && s[keep].index > s[keep - 1].index) ++keep;
+    s.resize(keep);
+  }
+  if (H5Lexists(g.get(), kTree, H5P_DEFAULT) > 0) {
+    Handle d(H5Dopen2(g.get(), kTree, H5P_DEFAULT));
+    if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/tree");
+    e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), types().tree_mem.get(), 0, nullptr,
+                                                 [](const TreeRow& r) { return from_row(r); });
+  }
+  if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
+    Handle b(H5Gopen2(g.get(), kBest, H5P_DEFAULT));
+    BestSchedule best;
+    get(b.get(), "sample", best.sample);
+    get(b.get(), "trace", best.trace);
+    get(b.get(), "program", best.program);
+    get(b.get(), "gflops", best.gflops);
+    get(b.get(), "median_s", best.median_s);
+    get(b.get(), "speedup", best.speedup);
+    e.trace.best = best;
+  }
+  return e;
+}
+
+}  // namespace
+
+RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>* sample_rows) {
+  RunTrace run;
+  run.path = path;
+  try {
+    std::string format;
+    if (!read_attr(file, "format", format) || format != kFormatName)
+      throw TraceError(path, std::string("not an rctune trace: the root group has no attribute format = \"") +
+                                 kFormatName + "\"");
+    int64_t version = 0;
+    read_attr(file, "format_version", version);
+    if (version < 1 || version > kFormatVersion)
+      throw TraceError(path, "trace format version " + std::to_string(version) +
+                                 " is not supported (this rctune reads version 1 to " +
+                                 std::to_string(kFormatVersion) + ")");
+    run.format_version = static_cast<int>(version);
+    RunInfo& i = run.info;
+    get(file, "config", i.config_text);
+    get(file, "config_path", i.config_path);
+    get(file, "command_line", i.command_line);
+    get(file, "version", i.version);
+    get(file, "git_commit", i.git_commit);
+    get(file, "host", i.host);
+    get(file, "cpu_model", i.cpu_model);
+    get(file, "execution_space", i.execution_space);
+    get(file, "strategy", i.strategy);
+    get(file, "proposer", i.proposer);
+    get(file, "seed", i.seed);
+    get(file, "budget", i.budget);
+    int64_t ranks = 1;
+    get(file, "num_ranks", ranks);
+    i.num_ranks = static_cast<int>(ranks);
+    get(file, "start_time", i.start_time);
+    get(file, "end_time", i.end_time);
+    get(file, "resume_times", i.resume_times);
+
+    std::vector<TaskEntry> entries;
+    if (H5Lexists(file, kTasksGroup, H5P_DEFAULT) > 0) {
+      Handle tasks(H5Gopen2(file, kTasksGroup, H5P_DEFAULT));
+      std::vector<std::string> names;
+      hsize_t idx = 0;
+      H5Literate(tasks.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &names);
+      for (const auto& n : names) entries.push_back(read_task(tasks.get(), n));
+    }
+    std::stable_sort(entries.begin(), entries.end(),
+                     [](const TaskEntry& a, const TaskEntry& b) { return a.order < b.order; });
+    if (sample_rows) sample_rows->clear();
+    for (auto& e : entries) {
+      run.tasks.push_back(std::move(e.trace));
+      if (sample_rows) sample_rows->push_back(e.rows);
+    }
+  } catch (const TraceError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw TraceError(path, std::string("cannot read: ") + e.what());
+  }
+  return run;
+}
+
+}  // namespace detail
+
+RunTrace read_trace(const std::string& path) {
+  detail::Quiet quiet;
+  detail::Handle f = detail::open_file(path, false);
+  return detail::read_file(f.get(), path, nullptr);
+}
+
+}  // namespace rctune::trace

@@ -1,0 +1,368 @@
+#include "rctune/trace/writer.h"
+
+#include <functional>
+#include <set>
+#include <stdexcept>
+
+#include "h5util.h"
+
+namespace rctune::trace {
+
+using detail::Handle;
+using detail::Quiet;
+
+namespace {
+
+struct TreeKey {
+  int64_t id, parent;
+  std::string action;
+  bool operator==(const TreeKey&) const = default;
+};
+
+}  // namespace
+
+struct TaskState {
+  TaskInfo info;
+  std::string group_name;
+  Handle group, samples, tree;
+  std::size_t num_samples = 0;
+  bool any_sample = false;
+  int64_t last_index = 0;
+  std::vector<TreeKey> tree_keys;  // id, parent, action of the rows stored in the tree dataset
+};
+
+struct RunWriter::Impl {
+  std::string path;
+  Handle file;
+  RunInfo info;
+  RunTrace resumed;
+  std::vector<TaskState> tasks;
+  std::set<std::string> group_names;
+
+  ~Impl() {
+    Quiet quiet;
+    tasks.clear();
+    file.reset();
+  }
+
+  void require_open() const {
+    if (!file.valid()) throw std::logic_error("trace file '" + path + "': already finished");
+  }
+  TaskState& task(Task t) {
+    require_open();
+    if (t >= tasks.size()) throw std::out_of_range("trace file '" + path + "': no task " + std::to_string(t));
+    return tasks[t];
+  }
+
+  // Runs `fn`, turning a failure of HDF5 into a TraceError naming the file.
+  void guarded(const std::string& what, const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const TraceError&) {
+      throw;
+    } catch (const std::invalid_argument&) {
+      throw;
+    } catch (const std::runtime_error& e) {
+      throw TraceError(path, what + ": " + e.what());
+    }
+  }
+  hid_t check(hid_t id, const std::string& what) { return detail::check(id, path, what); }
+  // Writes everything to the file; `what` says what was being written, for the error message.
+  void flush(const std::string& what) {
+    if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) detail::fail(path, what);
+  }
+
+  std::string unique_group_name(const std::string& name) {
+    std::string base = sanitize_task_name(name), g = base;
+    for (int k = 2; group_names.count(g); ++k) g = base + "~" + std::to_string(k);
+    group_names.insert(g);
+    return g;
+  }
+
+  void open_task_objects(TaskState& ts) {
+    Handle tasks_group(check(H5Gopen2(file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
+    ts.group = Handle(check(H5Gopen2(tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT),
+                            "cannot open task group " + ts.group_name));
+    ts.samples = Handle(check(H5Dopen2(ts.group.get(), detail::kSamples, H5P_DEFAULT),
+                              "cannot open samples of task " + ts.info.name));
+    ts.tree = Handle(check(H5Dopen2(ts.group.get(), detail::kTree, H5P_DEFAULT),
+                           "cannot open tree of task " + ts.info.name));
+  }
+
+  Handle create_table(hid_t group, const char* name, hid_t file_type, hsize_t chunk) {
+    hsize_t dims = 0, maxdims = H5S_UNLIMITED;
+    Handle space(H5Screate_simple(1, &dims, &maxdims));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), 1, &chunk);
+    return Handle(check(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                        std::string("cannot create dataset ") + name));
+  }
+
+  // Writes `rows` to rows [start, start + n) of a 1-D dataset.
+  void write_rows(hid_t dset, hid_t memtype, hsize_t start, hsize_t n, const void* rows,
+                  const std::string& what) {
+    if (n == 0) return;
+    Handle fspace(check(H5Dget_space(dset), what));
+    H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &n, nullptr);
+    Handle mspace(H5Screate_simple(1, &n, nullptr));
+    if (H5Dwrite(dset, memtype, mspace.get(), fspace.get(), H5P_DEFAULT, rows) < 0) detail::fail(path, what);
+  }
+};
+
+namespace {
+
+void write_run_info(hid_t f, const RunInfo& i) {
+  using detail::write_attr;
+  write_attr(f, "format", std::string(kFormatName));
+  write_attr(f, "format_version", static_cast<int64_t>(kFormatVersion));
+  write_attr(f, "config", i.config_text);
+  write_attr(f, "config_path", i.config_path);
+  write_attr(f, "command_line", i.command_line);
+  write_attr(f, "version", i.version);
+  write_attr(f, "git_commit", i.git_commit);
+  write_attr(f, "host", i.host);
+  write_attr(f, "cpu_model", i.cpu_model);
+  write_attr(f, "execution_space", i.execution_space);
+  write_attr(f, "strategy", i.strategy);
+  write_attr(f, "proposer", i.proposer);
+  write_attr(f, "seed", i.seed);
+  write_attr(f, "budget", i.budget);
+  write_attr(f, "num_ranks", static_cast<int64_t>(i.num_ranks));
+  write_attr(f, "start_time", i.start_time);
+  write_attr(f, "start_time_iso", iso8601(i.start_time));
+  write_attr(f, "end_time", i.end_time);
+  write_attr(f, "end_time_iso", iso8601(i.end_time));
+  write_attr(f, "resume_times", i.resume_times);
+}
+
+void write_task_info(hid_t g, const TaskInfo& t, int64_t order) {
+  using detail::write_attr;
+  write_attr(g, "name", t.name);
+  write_attr(g, "workload", t.workload);
+  write_attr(g, "weight", t.weight);
+  write_attr(g, "flops", t.flops);
+  write_attr(g, "reference_seconds", t.reference_seconds);
+  write_attr(g, "reference_gflops", t.reference_gflops);
+  write_attr(g, "order", order);
+}
+
+}  // namespace
+
+RunWriter::RunWriter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RunWriter::RunWriter(RunWriter&&) noexcept = default;
+RunWriter& RunWriter::operator=(RunWriter&&) noexcept = default;
+RunWriter::~RunWriter() = default;
+
+RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
+  Quiet quiet;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->info = info;
+  impl->info.end_time = 0;
+  impl->resumed.path = path;
+  impl->resumed.format_version = kFormatVersion;
+  impl->resumed.info = impl->info;
+  Handle fapl = detail::file_access_plist();
+  impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
+  if (!impl->file.valid()) detail::fail(path, "cannot create");
+  impl->guarded("cannot write", [&] {
+    write_run_info(impl->file.get(), impl->info);
+    Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
+    H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+    Handle tasks(
+        impl->check(H5Gcreate2(impl->file.get(), detail::kTasksGroup, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
+                    "cannot create /tasks"));
+    impl->flush("cannot write");
+  });
+  return RunWriter(std::move(impl));
+}
+
+RunWriter RunWriter::open_for_resume(const std::string& path) {
+  Quiet quiet;
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->file = detail::open_file(path, true);
+  std::vector<std::size_t> rows;
+  impl->resumed = detail::read_file(impl->file.get(), path, &rows);
+  impl->info = impl->resumed.info;
+  impl->info.resume_times.push_back(unix_now());
+  impl->guarded("cannot write", [&] {
+    for (std::size_t k = 0; k < impl->resumed.tasks.size(); ++k) {
+      const TaskTrace& tr = impl->resumed.tasks[k];
+      TaskState ts;
+      ts.info = tr.info;
+      ts.group_name = tr.group.substr(tr.group.rfind('/') + 1);
+      impl->group_names.insert(ts.group_name);
+      impl->open_task_objects(ts);
+      ts.num_samples = tr.samples.size();
+      if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
+        hsize_t n = ts.num_samples;
+        if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(path, "cannot drop a torn sample");
+      }
+      ts.any_sample = !tr.samples.empty();
+      if (ts.any_sample) ts.last_index = tr.samples.back().index;
+      for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
+      impl->tasks.push_back(std::move(ts));
+    }
+    detail::write_attr(impl->file.get(), "resume_times", impl->info.resume_times);
+    impl->flush("cannot write");
+  });
+  return RunWriter(std::move(impl));
+}
+
+const std::string& RunWriter::path() const { return impl_->path; }
+const RunInfo& RunWriter::info() const { return impl_->info; }
+const RunTrace& RunWriter::resumed() const { return impl_->resumed; }
+bool RunWriter::is_open() const { return impl_ && impl_->file.valid(); }
+
+std::optional<RunWriter::Task> RunWriter::find_task(const std::string& name) const {
+  for (std::size_t t = 0; t < impl_->tasks.size(); ++t)
+    if (impl_->tasks[t].info.name == name) return t;
+  return std::nullopt;
+}
+
+const TaskInfo& RunWriter::task_info(Task t) const { return impl_->task(t).info; }
+std::size_t RunWriter::num_samples(Task t) const { return impl_->task(t).num_samples; }
+
+RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
+  Quiet quiet;
+  impl_->require_open();
+  if (auto existing = find_task(task.name)) {
+    if (impl_->tasks[*existing].info.workload != task.workload)
+      throw std::invalid_argument("trace file '" + impl_->path + "': task '" + task.name +
+                                  "' is already in the file with a different workload");
+    return *existing;
+  }
+  TaskState ts;
+  ts.info = task;
+  ts.group_name = impl_->unique_group_name(task.name);
+  impl_->guarded("cannot write task '" + task.name + "'", [&] {
+    Handle tasks_group(
+        impl_->check(H5Gopen2(impl_->file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
+    ts.group = Handle(impl_->check(
+        H5Gcreate2(tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        "cannot create task group"));
+    write_task_info(ts.group.get(), task, static_cast<int64_t>(impl_->tasks.size()));
+    ts.samples = impl_->create_table(ts.group.get(), detail::kSamples, detail::types().sample_file.get(),
+                                     detail::kSampleChunk);
+    ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::types().tree_file.get(),
+                                  detail::kTreeChunk);
+    impl_->flush("cannot write task '" + task.name + "'");
+  });
+  impl_->tasks.push_back(std::move(ts));
+  return impl_->tasks.size() - 1;
+}
+
+void RunWriter::set_reference(Task t, double reference_seconds, double reference_gflops) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  impl_->guarded("cannot write task '" + ts.info.name + "'", [&] {
+    detail::write_attr(ts.group.get(), "reference_seconds", reference_seconds);
+    detail::write_attr(ts.group.get(), "reference_gflops", reference_gflops);
+    impl_->flush("cannot write task '" + ts.info.name + "'");
+  });
+  ts.info.reference_seconds = reference_seconds;
+  ts.info.reference_gflops = reference_gflops;
+}
+
+void RunWriter::append_sample(Task t, const SampleRecord& s) {
+  append_samples(t, std::span<const SampleRecord>(&s, 1));
+}
+
+void RunWriter::append_samples(Task t, std::span<const SampleRecord> samples) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  if (samples.empty()) return;
+  bool any = ts.any_sample;
+  int64_t last = ts.last_index;
+  for (const auto& s : samples) {
+    if (any && s.index <= last)
+      throw std::invalid_argument("trace file '" + impl_->path + "': task '" + ts.info.name +
+                                  "': sample index " + std::to_string(s.index) + " does not follow " +
+                                  std::to_string(last) + " (a sample recorded twice?)");
+    any = true;
+    last = s.index;
+  }
+  std::vector<detail::SampleRow> rows;
+  rows.reserve(samples.size());
+  for (const auto& s : samples) rows.push_back(detail::to_row(s));
+  const std::string what = "cannot write samples of task '" + ts.info.name + "'";
+  impl_->guarded(what, [&] {
+    hsize_t n = ts.num_samples + rows.size();
+    if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(impl_->path, what);
+    impl_->write_rows(ts.samples.get(), detail::types().sample_mem.get(), ts.num_samples, rows.size(),
+                      rows.data(), what);
+    impl_->flush(what);
+  });
+  ts.num_samples += rows.size();
+  ts.any_sample = true;
+  ts.last_index = last;
+}
+
+void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  std::vector<TreeKey> keys;
+  keys.reserve(nodes.size());
+  for (const auto& n : nodes) keys.push_back({n.id, n.parent, n.action});
+  // Rows [0, same) keep id, parent and action: only their numbers are rewritten.
+  std::size_t same = 0;
+  while (same < keys.size() && same < ts.tree_keys.size() && keys[same] == ts.tree_keys[same]) ++same;
+  const std::string what = "cannot write the tree of task '" + ts.info.name + "'";
+  impl_->guarded(what, [&] {
+    hsize_t n = nodes.size();
+    if (H5Dset_extent(ts.tree.get(), &n) < 0) detail::fail(impl_->path, what);
+    std::vector<detail::TreeStatsRow> stats;
+    stats.reserve(same);
+    for (std::size_t i = 0; i < same; ++i) {
+      const auto& x = nodes[i];
+      stats.push_back({x.id, x.parent, x.visits, x.value, x.best_gflops, x.sample});
+    }
+    impl_->write_rows(ts.tree.get(), detail::types().tree_stats_mem.get(), 0, same, stats.data(), what);
+    std::vector<detail::TreeRow> rows;
+    rows.reserve(nodes.size() - same);
+    for (std::size_t i = same; i < nodes.size(); ++i) rows.push_back(detail::to_row(nodes[i]));
+    impl_->write_rows(ts.tree.get(), detail::types().tree_mem.get(), same, rows.size(), rows.data(), what);
+    impl_->flush(what);
+  });
+  ts.tree_keys = std::move(keys);
+}
+
+void RunWriter::write_best(Task t, const BestSchedule& best) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  impl_->guarded("cannot write the best schedule of task '" + ts.info.name + "'", [&] {
+    Handle g;
+    if (H5Lexists(ts.group.get(), detail::kBest, H5P_DEFAULT) > 0)
+      g = Handle(impl_->check(H5Gopen2(ts.group.get(), detail::kBest, H5P_DEFAULT), "cannot open best"));
+    else
+      g = Handle(
+          impl_->check(H5Gcreate2(ts.group.get(), detail::kBest, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                       "cannot create best"));
+    detail::write_attr(g.get(), "sample", best.sample);
+    detail::write_attr(g.get(), "trace", best.trace);
+    detail::write_attr(g.get(), "program", best.program);
+    detail::write_attr(g.get(), "gflops", best.gflops);
+    detail::write_attr(g.get(), "median_s", best.median_s);
+    detail::write_attr(g.get(), "speedup", best.speedup);
+    impl_->flush("cannot write the best schedule of task '" + ts.info.name + "'");
+  });
+}
+
+void RunWriter::finish(double end_time) {
+  Quiet quiet;
+  impl_->require_open();
+  impl_->guarded("cannot write", [&] {
+    detail::write_attr(impl_->file.get(), "end_time", end_time);
+    detail::write_attr(impl_->file.get(), "end_time_iso", iso8601(end_time));
+    impl_->flush("cannot write");
+  });
+  impl_->info.end_time = end_time;
+  impl_->tasks.clear();
+  hid_t f = impl_->file.get();
+  H5Iinc_ref(f);  // close it ourselves to see the result
+  impl_->file.reset();
+  if (H5Fclose(f) < 0) detail::fail(impl_->path, "cannot close");
+}
+
+}  // namespace rctune::trace

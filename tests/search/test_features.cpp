@@ -1,0 +1,277 @@
+// Features of lowered loop nests: loop kinds show up, register tiles beat naive nests where they
+// should, extraction is deterministic and total.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "rctune/config/workload_file.h"
+#include "rctune/ir/stmt.h"
+#include "rctune/schedule/lower.h"
+#include "rctune/schedule/state.h"
+#include "rctune/schedule/trace.h"
+#include "rctune/search/features.h"
+
+namespace {
+
+using rctune::search::extract_features;
+using rctune::search::feature_index;
+using rctune::search::HardwareInfo;
+
+HardwareInfo test_hw() {
+  HardwareInfo hw;
+  hw.l1_bytes = 32 * 1024;
+  hw.l2_bytes = 1024 * 1024;
+  hw.l3_bytes = 16 * 1024 * 1024;
+  hw.vector_bytes = 32;
+  hw.cores = 8;
+  return hw;
+}
+
+rctune::schedule::State scheduled(const std::string& spec, const std::string& trace) {
+  auto w = std::make_shared<const rctune::ir::Workload>(rctune::config::load_workload(spec));
+  return rctune::schedule::apply_trace(rctune::schedule::State(w), trace);
+}
+
+std::vector<double> features(const std::string& spec, const std::string& trace) {
+  return extract_features(scheduled(spec, trace), test_hw());
+}
+
+double at(const std::vector<double>& f, const char* name) { return f[feature_index(name)]; }
+
+const char* kRegisterTile =
+    "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 32])\nreorder(C, i.0, j.0, i.1, j.1)\n"
+    "compute_at(C.local, C, j.0)\nreorder(C.local, k, i, j)\nunroll(C.local, i)\nvectorize(C.local, j)\n"
+    "vectorize(C, j.1)\nparallel(C, i.0)";
+
+TEST(Features, NamesAreUniqueAndMatchTheVectorLength) {
+  auto names = rctune::search::feature_names();
+  EXPECT_EQ(names.size(), rctune::search::num_features());
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size());
+  for (const auto& fi : rctune::search::feature_info()) EXPECT_FALSE(fi.description.empty()) << fi.name;
+  EXPECT_EQ(features("matmul:M=64,N=64,K=64", "").size(), names.size());
+}
+
+TEST(Features, UnknownFeatureNameThrowsNamingIt) {
+  try {
+    feature_index("no_such_feature");
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("no_such_feature"), std::string::npos);
+  }
+}
+
+TEST(Features, VectorizedLoopShowsItsLanes) {
+  auto naive = features("matmul:M=64,N=64,K=64", "");
+  auto vec =
+      features("matmul:M=64,N=64,K=64", "split(C, j, [None, 16])\nreorder(C, k, j.1)\nvectorize(C, j.1)");
+  EXPECT_EQ(at(naive, "vector_lanes"), 0.0);
+  EXPECT_EQ(at(naive, "vectorized_fraction"), 0.0);
+  EXPECT_NEAR(at(vec, "vector_lanes"), std::log2(17.0), 1e-9);
+  EXPECT_NEAR(at(vec, "vectorized_fraction"), 1.0, 1e-3);  // the init store is a small part
+  EXPECT_GT(at(vec, "vectorized_innermost"), 0.99);
+  // 16 f32 lanes over a 32-byte register: two registers per vector.
+  EXPECT_NEAR(at(vec, "vector_width_ratio"), 2.0, 1e-2);
+}
+
+TEST(Features, ParallelLoopShowsItsExtent) {
+  auto f = features("matmul:M=64,N=64,K=64", "split(C, i, [None, 8])\nparallel(C, i.0)");
+  EXPECT_NEAR(at(f, "parallel_extent"), std::log2(9.0), 1e-9);
+  EXPECT_NEAR(at(f, "parallel_loops"), 1.0, 1e-9);
+  EXPECT_NEAR(at(f, "parallel_outermost"), 1.0, 1e-9);
+  EXPECT_NEAR(at(f, "parallel_efficiency"), 1.0, 1e-9);  // 8 iterations on 8 cores
+  auto serial = features("matmul:M=64,N=64,K=64", "");
+  EXPECT_EQ(at(serial, "parallel_extent"), 0.0);  // 0 when there is no parallel loop
+  EXPECT_NEAR(at(serial, "parallel_efficiency"), 1.0 / 8.0, 1e-9);
+  EXPECT_LT(at(f, "work_per_thread"), at(serial, "work_per_thread"));
+}
+
+TEST(Features, UnrolledLoopShowsItsIterations) {
+  auto f = features("matmul:M=64,N=64,K=64", "split(C, k, [None, 4])\nunroll(C, k.1)");
+  EXPECT_NEAR(at(f, "unrolled_iterations"), std::log2(5.0), 0.05);  // weighted with the init store
+  EXPECT_GT(at(f, "unrolled_fraction"), 0.95);                      // the init store is outside
+}
+
+TEST(Features, FlopsMatchTheWorkload) {
+  auto w = rctune::config::load_workload("matmul:M=64,N=48,K=32");
+  auto f = features("matmul:M=64,N=48,K=32", kRegisterTile);
+  EXPECT_NEAR(rctune::search::unlog2p(at(f, "flops")), w.flops(), 1e-6 * w.flops());
+}
+
+TEST(Features, RegisterTileBeatsNaiveInTheExpectedDirection) {
+  const std::string spec = "matmul:M=256,N=256,K=256";
+  auto naive = features(spec, "");
+  auto tile = features(spec, kRegisterTile);
+  EXPECT_GT(at(tile, "local_elements"), 0.0);
+  EXPECT_EQ(at(naive, "local_elements"), 0.0);
+  EXPECT_GT(at(tile, "local_access_fraction"), 0.3);
+  EXPECT_GT(at(tile, "vector_lanes"), at(naive, "vector_lanes"));
+  EXPECT_GT(at(tile, "parallel_extent"), at(naive, "parallel_extent"));
+  // Less data moved from beyond L1 per flop.
+  EXPECT_LT(at(tile, "traffic_l1"), at(naive, "traffic_l1"));
+  EXPECT_GT(at(tile, "intensity_l1"), at(naive, "intensity_l1"));
+  EXPECT_LT(at(tile, "work_per_thread"), at(naive, "work_per_thread"));
+  // Same arithmetic.
+  EXPECT_NEAR(at(tile, "flops"), at(naive, "flops"), 1e-9);
+}
+
+TEST(Features, InnermostStridesAreClassified) {
+  // Naive matmul i, j, k: innermost k reads A[i, k] with stride 1, B[k, j] with stride N and
+  // accumulates into C[i, j] (stride 0).
+  auto ijk = features("matmul:M=64,N=64,K=64", "");
+  EXPECT_GT(at(ijk, "strided_fraction"), 0.2);
+  EXPECT_GT(at(ijk, "write_stride0_fraction"), 0.95);
+  // i, k, j: innermost j reads B[k, j] and C[i, j] with stride 1, A[i, k] invariant.
+  auto ikj = features("matmul:M=64,N=64,K=64", "reorder(C, i, k, j)");
+  EXPECT_LT(at(ikj, "strided_fraction"), 0.01);
+  EXPECT_GT(at(ikj, "write_stride1_fraction"), 0.95);
+  EXPECT_LT(at(ikj, "innermost_stride_bytes"), at(ijk, "innermost_stride_bytes"));
+  // When B no longer fits in L1, walking it by columns moves far more lines into L1.
+  auto big_ijk = features("matmul:M=1024,N=1024,K=1024", "");
+  auto big_ikj = features("matmul:M=1024,N=1024,K=1024", "reorder(C, i, k, j)");
+  EXPECT_LT(at(big_ikj, "traffic_l1"), at(big_ijk, "traffic_l1") - 2.0);
+}
+
+TEST(Features, GatherInAVectorizedLoopIsCounted) {
+  // Vectorizing i with k outside: A[i, k] and C[i, j] step by a whole row per lane.
+  auto f = features("matmul:M=64,N=64,K=64", "reorder(C, j, k, i)\nvectorize(C, i)");
+  EXPECT_GT(at(f, "vector_gather_fraction"), 0.2);
+  auto g = features("matmul:M=64,N=64,K=64", "split(C, j, [None, 8])\nreorder(C, k, j.1)\nvectorize(C, j.1)");
+  EXPECT_EQ(at(g, "vector_gather_fraction"), 0.0);
+}
+
+TEST(Features, NonDividingSplitCountsGuards) {
+  auto exact = features("matmul:M=64,N=64,K=64", "split(C, i, [None, 8])");
+  auto guarded = features("matmul:M=60,N=64,K=64", "split(C, i, [None, 8])");
+  EXPECT_EQ(at(exact, "guards_per_store"), 0.0);
+  EXPECT_GT(at(guarded, "guards_per_store"), 0.0);
+  EXPECT_GT(at(guarded, "guard_executions"), 0.0);
+  EXPECT_GT(at(guarded, "guarded_fraction"), 0.95);
+  // The guard keeps 60 of 64 rows: the work counted is the work done.
+  auto w = rctune::config::load_workload("matmul:M=60,N=64,K=64");
+  EXPECT_NEAR(rctune::search::unlog2p(at(guarded, "flops")), w.flops(), 1e-6 * w.flops());
+}
+
+TEST(Features, PaddedConvolutionCountsSelects) {
+  auto f = features("conv2d_nchw:N=1,C=3,H=11,W=9,K=4,R=3,S=3,stride=2,pad=1", "");
+  EXPECT_GT(at(f, "selects_per_store"), 0.5);
+}
+
+TEST(Features, AllocationsAreSplitByScope) {
+  auto heap = features("matmul:M=32,N=64,K=24",
+                       "split(C, j, [None, 16])\nreorder(C, j.0, i, k, j.1)\ncache_read(B, heap, C)\n"
+                       "compute_at(B.heap, C, j.0)");
+  EXPECT_GT(at(heap, "allocations"), 0.0);
+  EXPECT_GT(at(heap, "heap_bytes") + at(heap, "local_elements"), 0.0);
+  auto none = features("matmul:M=32,N=64,K=24", "");
+  EXPECT_EQ(at(none, "allocations"), 0.0);
+}
+
+TEST(Features, AreFiniteForEveryOperatorKind) {
+  const char* specs[] = {"matmul:M=64,N=64,K=64",
+                         "batch_matmul:B=2,M=16,N=16,K=16",
+                         "conv2d_nchw:N=1,C=3,H=11,W=9,K=4,R=3,S=3,stride=2,pad=1",
+                         "depthwise_conv2d:N=1,C=3,H=9,W=9,R=3,S=3,stride=1,pad=1",
+                         "softmax:M=8,N=40",
+                         "layernorm:M=6,N=20",
+                         "rmsnorm:M=6,N=20",
+                         "attention:B=2,S=16,D=8",
+                         "dense_gelu:M=32,N=32,K=16"};
+  for (const char* spec : specs) {
+    auto f = features(spec, "");
+    for (size_t i = 0; i < f.size(); ++i) {
+      EXPECT_TRUE(std::isfinite(f[i])) << spec << " " << rctune::search::feature_names()[i];
+      EXPECT_GE(f[i], 0.0) << spec << " " << rctune::search::feature_names()[i];
+    }
+    EXPECT_GT(at(f, "flops"), 0.0) << spec;
+  }
+}
+
+TEST(Features, AttachedStagesAreInside) {
+  auto f =
+      features("softmax:M=8,N=40", "compute_at(row_sum, Y, i)\ncompute_at(row_max, Y, i)\nparallel(Y, i)");
+  EXPECT_GT(at(f, "parallel_extent"), 0.0);
+  EXPECT_GT(at(f, "transcendentals_per_store"), 0.0);
+}
+
+TEST(Features, AreDeterministic) {
+  auto s = scheduled("matmul:M=128,N=128,K=128", kRegisterTile);
+  auto a = extract_features(s, test_hw());
+  auto b = extract_features(rctune::schedule::lower(s), test_hw());
+  EXPECT_EQ(a, b);
+}
+
+TEST(Features, HandBuiltNestGivesItsLoopKinds) {
+  using namespace rctune::ir;
+  // for i in 0..8 parallel: for j in 0..16 vectorized: Y[i, j] = X[i, j] * 2
+  LoweredFunc f;
+  f.name = "scale";
+  f.params = {BufferDecl{"X", DType::F32, {8, 16}, MemScope::Global},
+              BufferDecl{"Y", DType::F32, {8, 16}, MemScope::Global}};
+  f.outputs = {"Y"};
+  Stmt store = make_store("Y", {var("i"), var("j")}, load("X", {var("i"), var("j")}) * float_imm(2.0));
+  f.body = make_for("i", 8, ForKind::Parallel, BindLevel::None,
+                    make_for("j", 16, ForKind::Vectorized, BindLevel::None, store));
+  auto v = extract_features(f, test_hw());
+  EXPECT_NEAR(at(v, "parallel_extent"), std::log2(9.0), 1e-9);
+  EXPECT_NEAR(at(v, "vector_lanes"), std::log2(17.0), 1e-9);
+  EXPECT_NEAR(rctune::search::unlog2p(at(v, "flops")), 128.0, 1e-9);
+  EXPECT_NEAR(at(v, "stride1_fraction"), 1.0, 1e-9);
+  EXPECT_NEAR(at(v, "no_reuse_fraction"), 1.0, 1e-9);
+  // X and Y, 512 bytes each.
+  EXPECT_NEAR(rctune::search::unlog2p(at(v, "unique_bytes")), 1024.0, 1e-6);
+  EXPECT_NEAR(rctune::search::unlog2p(at(v, "traffic_l1")), 1024.0, 1e-6);
+  EXPECT_EQ(at(v, "loop_nests"), 1.0);
+  EXPECT_EQ(at(v, "max_loop_depth"), 2.0);
+}
+
+TEST(Features, ExtractionIsFast) {
+  // Not a timing assertion: a loose sanity bound that catches accidental quadratic blow-ups.
+  auto f = rctune::schedule::lower(scheduled("matmul:M=512,N=512,K=512", kRegisterTile));
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) extract_features(f, test_hw());
+  double per_call = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 20;
+  RecordProperty("seconds_per_call", std::to_string(per_call));
+  EXPECT_LT(per_call, 0.05);
+}
+
+TEST(HardwareInfo, ReadsCacheSizesFromSysfsLayout) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("rctune_cache_test_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto write = [&](int idx, const char* level, const char* type, const char* size) {
+    fs::create_directories(dir / ("index" + std::to_string(idx)));
+    std::ofstream(dir / ("index" + std::to_string(idx)) / "level") << level << "\n";
+    std::ofstream(dir / ("index" + std::to_string(idx)) / "type") << type << "\n";
+    std::ofstream(dir / ("index" + std::to_string(idx)) / "size") << size << "\n";
+  };
+  write(0, "1", "Data", "48K");
+  write(1, "1", "Instruction", "32K");
+  write(2, "2", "Unified", "2048K");
+  write(3, "3", "Unified", "36M");
+  HardwareInfo hw = rctune::search::read_hardware_info(dir.string());
+  EXPECT_EQ(hw.l1_bytes, 48 * 1024);
+  EXPECT_EQ(hw.l2_bytes, 2048 * 1024);
+  EXPECT_EQ(hw.l3_bytes, int64_t{36} * 1024 * 1024);
+  EXPECT_GE(hw.cores, 1);
+  EXPECT_GE(hw.vector_bytes, 16);
+  fs::remove_all(dir);
+}
+
+TEST(HardwareInfo, MissingSysfsKeepsDefaults) {
+  HardwareInfo hw = rctune::search::read_hardware_info("/nonexistent/rctune/cache");
+  HardwareInfo d;
+  EXPECT_EQ(hw.l1_bytes, d.l1_bytes);
+  EXPECT_EQ(hw.l2_bytes, d.l2_bytes);
+  EXPECT_EQ(hw.l3_bytes, d.l3_bytes);
+}
+
+}  // namespace
