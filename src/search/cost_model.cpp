@@ -29,12 +29,15 @@ std::string fmt(double v) {
 // XGBoost's seed parameter is a 32-bit integer.
 std::string seed_text(uint64_t seed) { return std::to_string(static_cast<int64_t>(seed % 2147483647u)); }
 
-void set_params(BoosterHandle b, const CostModelOptions& o, double base_score) {
+void set_params(BoosterHandle b, const CostModelOptions& o, double base_score, size_t samples) {
+  // exact is faster on the few hundred samples of a tuning run; hist scales to thousands.
+  std::string method = o.tree_method;
+  if (method == "auto") method = samples < 2048 ? "exact" : "hist";
   const std::pair<const char*, std::string> params[] = {
       {"verbosity", "0"},
       {"nthread", "1"},
       {"seed", seed_text(o.seed)},
-      {"tree_method", "exact"},
+      {"tree_method", method},
       {"objective", "reg:squarederror"},
       {"max_depth", std::to_string(o.max_depth)},
       {"eta", fmt(o.learning_rate)},
@@ -107,7 +110,20 @@ double analytic_score(const std::vector<double>& f, const HardwareInfo& hw) {
   return flops / std::max(time, 1.0);
 }
 
-CostModel::CostModel(CostModelOptions options, HardwareInfo hw) : options_(options), hw_(hw) {}
+CostModel::CostModel(CostModelOptions options, HardwareInfo hw) : options_(std::move(options)), hw_(hw) {
+  const auto& o = options_;
+  auto bad = [](const std::string& what) { return std::invalid_argument("CostModel: option " + what); };
+  if (o.rounds < 1) throw bad("rounds must be at least 1, got " + std::to_string(o.rounds));
+  if (o.max_depth < 1) throw bad("max_depth must be at least 1, got " + std::to_string(o.max_depth));
+  if (!(o.learning_rate > 0)) throw bad("learning_rate must be positive, got " + fmt(o.learning_rate));
+  if (!(o.min_child_weight >= 0)) throw bad("min_child_weight must be >= 0, got " + fmt(o.min_child_weight));
+  if (!(o.subsample > 0 && o.subsample <= 1)) throw bad("subsample must be in (0, 1], got " + fmt(o.subsample));
+  if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1))
+    throw bad("colsample_bytree must be in (0, 1], got " + fmt(o.colsample_bytree));
+  if (!(o.lambda >= 0)) throw bad("lambda must be >= 0, got " + fmt(o.lambda));
+  if (o.tree_method != "auto" && o.tree_method != "exact" && o.tree_method != "hist" && o.tree_method != "approx")
+    throw bad("tree_method must be auto, exact, hist or approx, got '" + o.tree_method + "'");
+}
 
 CostModel::~CostModel() { free_booster(); }
 
@@ -165,7 +181,7 @@ void CostModel::retrain() const {
   BoosterHandle b = nullptr;
   xgb_check(XGBoosterCreate(&d.h, 1, &b), "XGBoosterCreate");
   booster_ = b;
-  set_params(b, options_, mean);
+  set_params(b, options_, mean, n);
   for (int it = 0; it < options_.rounds; ++it)
     xgb_check(XGBoosterUpdateOneIter(b, it, d.h), "XGBoosterUpdateOneIter");
   trained_on_ = n;
@@ -202,6 +218,7 @@ double CostModel::predict_one(const std::vector<double>& features) const {
 //   rctune-cost-model 1
 //   features N
 //   options seed min_samples rounds max_depth learning_rate min_child_weight subsample colsample lambda eager
+//           tree_method
 //   samples S
 //   S lines: score f_1 ... f_N
 //   model BYTES
@@ -215,7 +232,7 @@ void CostModel::save(const std::string& path) const {
   const auto& o = options_;
   out << "options " << o.seed << " " << o.min_samples << " " << o.rounds << " " << o.max_depth << " "
       << fmt(o.learning_rate) << " " << fmt(o.min_child_weight) << " " << fmt(o.subsample) << " "
-      << fmt(o.colsample_bytree) << " " << fmt(o.lambda) << " " << (o.eager ? 1 : 0) << "\n";
+      << fmt(o.colsample_bytree) << " " << fmt(o.lambda) << " " << (o.eager ? 1 : 0) << " " << o.tree_method << "\n";
   out << "samples " << scores_.size() << "\n";
   for (size_t i = 0; i < scores_.size(); ++i) {
     out << fmt(scores_[i]);
@@ -259,7 +276,7 @@ CostModel CostModel::load(const std::string& path, HardwareInfo hw) {
   CostModelOptions o;
   int eager = 1;
   if (!(in >> word >> o.seed >> o.min_samples >> o.rounds >> o.max_depth >> o.learning_rate >>
-        o.min_child_weight >> o.subsample >> o.colsample_bytree >> o.lambda >> eager) ||
+        o.min_child_weight >> o.subsample >> o.colsample_bytree >> o.lambda >> eager >> o.tree_method) ||
       word != "options")
     throw fail("bad options line");
   o.eager = eager != 0;

@@ -196,6 +196,20 @@ TEST(CostModel, WrongFeatureLengthIsRejected) {
   EXPECT_THROW(m.predict({{1.0}}), std::invalid_argument);
 }
 
+TEST(CostModel, BadOptionsAreRejectedNamingTheOption) {
+  CostModelOptions o;
+  o.tree_method = "gpu_hist_typo";
+  try {
+    CostModel m(o);
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("tree_method"), std::string::npos);
+  }
+  CostModelOptions r;
+  r.rounds = 0;
+  EXPECT_THROW(CostModel{r}, std::invalid_argument);
+}
+
 TEST(CostModel, LearnsToRankRealSchedulesByASyntheticThroughput) {
   // Features of real lowered nests, scored by a known function of them (a stand-in for a
   // measurement): the model must rank held-out schedules.

@@ -11,7 +11,7 @@
 // features alone (a roofline estimate, analytic_score()); trained() says which one is in use.
 //
 // Deterministic: the same samples in the same order with the same options give the same model and
-// the same predictions (XGBoost runs on one thread, exact tree method, seeded).
+// the same predictions (XGBoost runs on one thread, seeded).
 #pragma once
 
 #include <cstddef>
@@ -33,6 +33,8 @@ struct CostModelOptions {
   double subsample = 1.0;         // row subsampling per tree (seeded)
   double colsample_bytree = 1.0;  // column subsampling per tree (seeded)
   double lambda = 1.0;            // L2 regularisation of leaf weights
+  // XGBoost tree method: "exact", "hist", or "auto" (exact below 2048 samples, hist above).
+  std::string tree_method = "auto";
   // Retrain after every update() call; otherwise training happens lazily on the next predict().
   bool eager = true;
 };
