@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <utility>
@@ -110,6 +111,24 @@ double analytic_score(const std::vector<double>& f, const HardwareInfo& hw) {
   return flops / std::max(time, 1.0);
 }
 
+std::vector<double> normalise_per_task(const std::vector<double>& throughputs,
+                                       const std::vector<std::string>& task_ids) {
+  if (throughputs.size() != task_ids.size())
+    throw std::invalid_argument("normalise_per_task: " + std::to_string(throughputs.size()) +
+                                " throughputs but " + std::to_string(task_ids.size()) + " task ids");
+  std::map<std::string, double> best;
+  for (size_t i = 0; i < throughputs.size(); ++i) {
+    auto [it, fresh] = best.try_emplace(task_ids[i], throughputs[i]);
+    if (!fresh) it->second = std::max(it->second, throughputs[i]);
+  }
+  std::vector<double> out(throughputs.size(), 0.0);
+  for (size_t i = 0; i < throughputs.size(); ++i) {
+    double b = best[task_ids[i]];
+    if (b > 0 && std::isfinite(throughputs[i])) out[i] = std::max(throughputs[i], 0.0) / b;
+  }
+  return out;
+}
+
 CostModel::CostModel(CostModelOptions options, HardwareInfo hw) : options_(std::move(options)), hw_(hw) {
   const auto& o = options_;
   auto bad = [](const std::string& what) { return std::invalid_argument("CostModel: option " + what); };
@@ -117,11 +136,13 @@ CostModel::CostModel(CostModelOptions options, HardwareInfo hw) : options_(std::
   if (o.max_depth < 1) throw bad("max_depth must be at least 1, got " + std::to_string(o.max_depth));
   if (!(o.learning_rate > 0)) throw bad("learning_rate must be positive, got " + fmt(o.learning_rate));
   if (!(o.min_child_weight >= 0)) throw bad("min_child_weight must be >= 0, got " + fmt(o.min_child_weight));
-  if (!(o.subsample > 0 && o.subsample <= 1)) throw bad("subsample must be in (0, 1], got " + fmt(o.subsample));
+  if (!(o.subsample > 0 && o.subsample <= 1))
+    throw bad("subsample must be in (0, 1], got " + fmt(o.subsample));
   if (!(o.colsample_bytree > 0 && o.colsample_bytree <= 1))
     throw bad("colsample_bytree must be in (0, 1], got " + fmt(o.colsample_bytree));
   if (!(o.lambda >= 0)) throw bad("lambda must be >= 0, got " + fmt(o.lambda));
-  if (o.tree_method != "auto" && o.tree_method != "exact" && o.tree_method != "hist" && o.tree_method != "approx")
+  if (o.tree_method != "auto" && o.tree_method != "exact" && o.tree_method != "hist" &&
+      o.tree_method != "approx")
     throw bad("tree_method must be auto, exact, hist or approx, got '" + o.tree_method + "'");
 }
 
@@ -232,7 +253,8 @@ void CostModel::save(const std::string& path) const {
   const auto& o = options_;
   out << "options " << o.seed << " " << o.min_samples << " " << o.rounds << " " << o.max_depth << " "
       << fmt(o.learning_rate) << " " << fmt(o.min_child_weight) << " " << fmt(o.subsample) << " "
-      << fmt(o.colsample_bytree) << " " << fmt(o.lambda) << " " << (o.eager ? 1 : 0) << " " << o.tree_method << "\n";
+      << fmt(o.colsample_bytree) << " " << fmt(o.lambda) << " " << (o.eager ? 1 : 0) << " " << o.tree_method
+      << "\n";
   out << "samples " << scores_.size() << "\n";
   for (size_t i = 0; i < scores_.size(); ++i) {
     out << fmt(scores_[i]);

@@ -167,7 +167,8 @@ const std::vector<FeatureInfo>& table() {
       {"innermost_extent", "extent of a store's innermost loop; weighted mean of log2(1+x)"},
       {"outermost_extent", "extent of a store's outermost loop; weighted mean of log2(1+x)"},
       {"parallel_extent",
-       "product of the extents of parallel (or league/team-bound) loops around a store, 0 when none; weighted "
+       "product of the extents of parallel (or league/team-bound) loops around a store, 0 when none; "
+       "weighted "
        "mean of log2(1+x)"},
       {"parallel_loops", "parallel loops around a store; weighted mean"},
       {"parallel_efficiency",
@@ -183,7 +184,8 @@ const std::vector<FeatureInfo>& table() {
       {"unrolled_iterations",
        "product of the extents of unrolled loops around a store; weighted mean of log2(1+x)"},
       {"unrolled_fraction", "fraction of store executions inside an unrolled loop"},
-      {"serial_extent", "product of the extents of serial loops around a store (1 when none); weighted mean of log2(1+x)"},
+      {"serial_extent",
+       "product of the extents of serial loops around a store (1 when none); weighted mean of log2(1+x)"},
       {"work_per_thread",
        "store executions divided by min(parallel extent, cores), summed over stores; log2(1+x)"},
       {"flops_per_store", "floating-point operations per store execution; weighted mean"},

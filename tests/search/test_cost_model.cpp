@@ -196,6 +196,12 @@ TEST(CostModel, WrongFeatureLengthIsRejected) {
   EXPECT_THROW(m.predict({{1.0}}), std::invalid_argument);
 }
 
+TEST(CostModel, NormalisePerTaskScalesEachTaskToItsBest) {
+  auto n = rctune::search::normalise_per_task({10, 5, 200, 50, 0}, {"a", "a", "b", "b", "c"});
+  EXPECT_EQ(n, (std::vector<double>{1.0, 0.5, 1.0, 0.25, 0.0}));
+  EXPECT_THROW(rctune::search::normalise_per_task({1.0}, {}), std::invalid_argument);
+}
+
 TEST(CostModel, BadOptionsAreRejectedNamingTheOption) {
   CostModelOptions o;
   o.tree_method = "gpu_hist_typo";

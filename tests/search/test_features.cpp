@@ -8,7 +8,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "rctune/schedule/state.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/features.h"
+#include "schedule/random_steps.h"
 
 namespace {
 
@@ -272,6 +275,59 @@ TEST(HardwareInfo, MissingSysfsKeepsDefaults) {
   EXPECT_EQ(hw.l1_bytes, d.l1_bytes);
   EXPECT_EQ(hw.l2_bytes, d.l2_bytes);
   EXPECT_EQ(hw.l3_bytes, d.l3_bytes);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Features, AreFiniteAndCountTheWorkOnRandomSchedules) {
+  const char* specs[] = {
+      "matmul:M=24,N=40,K=16",     "conv2d_nchw:N=1,C=3,H=11,W=9,K=4,R=3,S=3,stride=2,pad=1",
+      "softmax:M=8,N=40",          "attention:B=2,S=16,D=8",
+      "dense_gelu:M=32,N=32,K=16", "layernorm:M=6,N=20"};
+  std::mt19937 rng(123);
+  int checked = 0;
+  double min_ratio = 1e300, max_ratio = 0;
+  for (const char* spec : specs) {
+    auto w = std::make_shared<const rctune::ir::Workload>(rctune::config::load_workload(spec));
+    for (int walk = 0; walk < 25; ++walk) {
+      rctune::schedule::State s(w);
+      for (int step = 0; step < 8; ++step) {
+        std::string text = rctune::schedule::testing::random_step(s, rng);
+        try {
+          s = rctune::schedule::apply_trace(s, text);
+        } catch (const rctune::schedule::ScheduleError&) {
+          continue;
+        }
+      }
+      rctune::ir::LoweredFunc f;
+      try {
+        f = rctune::schedule::lower(s);
+      } catch (const rctune::schedule::ScheduleError&) {
+        continue;
+      }
+      auto v = extract_features(f, test_hw());
+      for (size_t i = 0; i < v.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(v[i])) << spec << " " << rctune::search::feature_names()[i] << "\n"
+                                         << rctune::schedule::to_text(s.trace());
+        ASSERT_GE(v[i], 0.0) << spec << " " << rctune::search::feature_names()[i] << "\n"
+                             << rctune::schedule::to_text(s.trace());
+      }
+      double ratio = rctune::search::unlog2p(at(v, "flops")) / w->flops();
+      if (ratio > 4 || ratio < 0.95) std::cout << "RATIO " << ratio << " " << spec << "\n" << rctune::ir::to_string(f) << "\n";
+      min_ratio = std::min(min_ratio, ratio);
+      max_ratio = std::max(max_ratio, ratio);
+      // Guards are estimated, recomputation (compute_at) adds work: the count stays close.
+      EXPECT_GT(ratio, 0.5) << spec << "\n" << rctune::schedule::to_text(s.trace());
+      EXPECT_LT(ratio, 64.0) << spec << "\n" << rctune::schedule::to_text(s.trace());
+      ++checked;
+    }
+  }
+  RecordProperty("flops_ratio_range", std::to_string(min_ratio) + " .. " + std::to_string(max_ratio));
+  std::cout << "random schedules checked: " << checked << ", flops ratio " << min_ratio << " .. " << max_ratio
+            << "\n";
+  EXPECT_GT(checked, 50);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "rctune/config/error.h"
 #include "rctune/ir/workload.h"
 
 namespace YAML {
@@ -25,22 +26,9 @@ namespace rctune::config {
 
 // An error in a workload file. what() reads "FILE:LINE:COLUMN: KEY: REASON", followed by the
 // offending text and a caret when the error is inside an expression.
-class WorkloadFileError : public std::runtime_error {
+class WorkloadFileError : public ConfigError {
  public:
-  WorkloadFileError(const std::string& file, int line, int column, const std::string& key,
-                    const std::string& reason);
-  const std::string& file() const { return file_; }
-  int line() const { return line_; }               // 1-based; 0 when unknown (e.g. the file cannot be read)
-  int column() const { return column_; }           // 1-based; 0 when unknown
-  const std::string& key() const { return key_; }  // e.g. "stages[1]", "tensors.A", "outputs"
-  const std::string& reason() const { return reason_; }
-
- private:
-  std::string file_;
-  int line_;
-  int column_;
-  std::string key_;
-  std::string reason_;
+  using ConfigError::ConfigError;
 };
 
 // Reads and validates a workload file.

@@ -44,6 +44,12 @@ struct CostModelOptions {
 // anything. Throws std::invalid_argument when the vector has the wrong length.
 double analytic_score(const std::vector<double>& features, const HardwareInfo& hw = host_hardware_info());
 
+// Throughputs divided by the best throughput of the same task (task_ids[i] names the task of
+// sample i), so every task's best sample scores 1. Throws std::invalid_argument when the sizes
+// disagree; a task whose best is not positive keeps scores of 0.
+std::vector<double> normalise_per_task(const std::vector<double>& throughputs,
+                                       const std::vector<std::string>& task_ids);
+
 class CostModel {
  public:
   explicit CostModel(CostModelOptions options = {}, HardwareInfo hw = host_hardware_info());

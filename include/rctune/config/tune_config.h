@@ -1,0 +1,76 @@
+// The run configuration of `rctune tune` (YAML): which tasks to tune, with which strategy and
+// budget, how to measure. Every key is validated: an unknown key, a value of the wrong type or out
+// of range is a ConfigError naming the file, the line and the key. docs/config.md documents every
+// key; configs/quickstart.yaml is a complete example.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rctune/config/error.h"
+#include "rctune/ir/workload.h"
+
+namespace rctune::config {
+
+struct TaskConfig {
+  ir::Workload workload;  // from an operator spec, a workload file, or an inline definition
+  double weight = 1.0;    // share of attention across tasks (and the order in which groups take them)
+  int64_t budget = 0;     // samples (hardware measurements) for this task; 0: the run's budget
+};
+
+struct MeasureConfig {
+  double min_time = 0.1;   // s of timed runs per candidate (at least min_repeats runs)
+  int min_repeats = 3;
+  int max_repeats = 1000;
+  int warmup = 1;
+  bool flush_cache = false;
+  std::string pin_core = "auto";  // auto | none | core number
+  double timeout = 60;            // s a kernel may run before it is killed
+  std::string flags;              // compiler flags; empty: the configure-time default
+  std::string cache_dir;          // kernel cache; empty: $XDG_CACHE_HOME/rctune
+};
+
+struct MctsConfig {
+  double exploration = 1.4142135623730951;  // UCT constant c
+  int branching = 2;                        // children a node gets per expansion (B)
+  int root_samples = 3;                     // design-space samples that start the root's children
+  int measure_batch = 6;                    // candidates measured per round
+  double epsilon = 0.05;                    // share of a round picked at random instead of by cost model
+  int history_depth = 3;                    // ancestors whose programs and results a proposer sees
+  int rollout_depth = 4;                    // random steps of the rollout scored by the cost model
+};
+
+struct EvolutionaryConfig {  // MetaSchedule's defaults
+  int population = 512;
+  double init_measured_ratio = 0.2;
+  int genetic_iterations = 4;
+  double mutation_probability = 0.85;
+  double epsilon = 0.05;
+  int measure_batch = 16;
+};
+
+struct CostModelConfig {
+  std::string kind = "xgboost";  // xgboost | none
+  int min_samples = 8;           // measured samples before the model replaces the analytic score
+};
+
+struct TuneConfig {
+  std::string source;       // the file's path (or "<string>")
+  std::string text;         // the file's text, recorded in the run's trace
+  uint64_t seed = 1;
+  int64_t budget = 64;      // samples per task unless a task says otherwise
+  std::string strategy = "mcts";      // mcts | evolutionary | random
+  std::string proposer = "heuristic"; // heuristic | random | llm
+  std::string out = "rctune-run.h5";  // the run's HDF5 trace
+  std::vector<TaskConfig> tasks;
+  MeasureConfig measure;
+  MctsConfig mcts;
+  EvolutionaryConfig evolutionary;
+  CostModelConfig cost_model;
+};
+
+TuneConfig load_tune_config(const std::string& path);
+TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& source_name = "<string>");
+
+}  // namespace rctune::config

@@ -1,0 +1,244 @@
+#include "rctune/config/tune_config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "rctune/config/workload_file.h"
+#include "rctune/ir/operators.h"
+
+namespace rctune::config {
+
+namespace {
+
+// Reads one YAML mapping of the config: every key it takes is read through a typed getter that
+// checks the value; finish() reports any key that no getter asked for.
+class MapReader {
+ public:
+  MapReader(const YAML::Node& node, const std::string& file, std::string prefix)
+      : node_(node), file_(file), prefix_(std::move(prefix)) {
+    if (node_ && !node_.IsNull() && !node_.IsMap()) fail(node_, "", "expected a mapping of keys to values");
+  }
+
+  [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& reason) const {
+    YAML::Mark m = n.Mark();
+    bool known = m.line >= 0;
+    std::string full = prefix_ + key;
+    if (!full.empty() && full.back() == '.') full.pop_back();
+    throw ConfigError(file_, known ? m.line + 1 : 0, known ? m.column + 1 : 0, full, reason);
+  }
+
+  YAML::Node take(const std::string& key) {
+    seen_.insert(key);
+    return present() ? node_[key] : YAML::Node();
+  }
+
+  std::string string(const std::string& key, const std::string& def, const std::vector<std::string>& allowed = {}) {
+    YAML::Node n = take(key);
+    if (!n || n.IsNull()) return def;
+    if (!n.IsScalar()) fail(n, key, "expected a string");
+    std::string v = n.Scalar();
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      fail(n, key, "'" + v + "' is not one of " + join(allowed));
+    return v;
+  }
+
+  double number(const std::string& key, double def, double lo, double hi) {
+    YAML::Node n = take(key);
+    if (!n || n.IsNull()) return def;
+    double v = 0;
+    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v))
+      fail(n, key, "expected a number, got '" + text_of(n) + "'");
+    check_range(n, key, v, lo, hi);
+    return v;
+  }
+
+  int64_t integer(const std::string& key, int64_t def, int64_t lo, int64_t hi) {
+    YAML::Node n = take(key);
+    if (!n || n.IsNull()) return def;
+    int64_t v = 0;
+    if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v))
+      fail(n, key, "expected a whole number, got '" + text_of(n) + "'");
+    check_range(n, key, static_cast<double>(v), static_cast<double>(lo), static_cast<double>(hi));
+    return v;
+  }
+
+  bool boolean(const std::string& key, bool def) {
+    YAML::Node n = take(key);
+    if (!n || n.IsNull()) return def;
+    bool v = false;
+    if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+      fail(n, key, "expected true or false, got '" + text_of(n) + "'");
+    return v;
+  }
+
+  // Unknown keys are mistakes (a typo would otherwise silently keep a default).
+  void finish(const std::vector<std::string>& known) const {
+    if (!present()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      std::string k = it->first.Scalar();
+      if (!seen_.count(k)) fail(it->first, k, "unknown key; the keys here are " + join(known));
+    }
+  }
+
+  bool present() const { return node_ && node_.IsMap(); }
+  // The node of a key (for messages about it), without inserting anything.
+  YAML::Node at(const std::string& key) const {
+    const YAML::Node& c = node_;
+    return present() ? c[key] : YAML::Node();
+  }
+  const std::string& prefix() const { return prefix_; }
+
+ private:
+  static std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
+    return s;
+  }
+  static std::string text_of(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "a list or mapping"; }
+  void check_range(const YAML::Node& n, const std::string& key, double v, double lo, double hi) const {
+    if (v < lo || v > hi) {
+      std::ostringstream os;
+      os << "must be between " << lo << " and " << hi << ", got " << n.Scalar();
+      fail(n, key, os.str());
+    }
+  }
+
+  YAML::Node node_;
+  std::string file_;
+  std::string prefix_;
+  std::set<std::string> seen_;
+};
+
+constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+ir::Workload task_workload(MapReader& r, const YAML::Node& task, const YAML::Node& n, const std::string& key,
+                           const std::string& file, const std::string& text) {
+  if (!n) r.fail(task, key, "missing: an operator spec (matmul:M=512,N=512,K=512), a workload file or an inline workload");
+  if (n.IsMap()) return workload_from_yaml(n, file, "task", text, r.prefix() + key + ".");
+  if (!n.IsScalar()) r.fail(n, key, "expected an operator spec, a workload file path or an inline workload");
+  std::string spec = n.Scalar();
+  try {
+    if (ir::is_operator_spec(spec)) return ir::make_operator(spec);
+    // A relative path is relative to the config file.
+    std::filesystem::path p(spec);
+    if (p.is_relative() && file != "<string>") p = std::filesystem::path(file).parent_path() / p;
+    return load_workload(p.string());
+  } catch (const ConfigError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string hint;
+    if (spec.find(':') == std::string::npos && spec.find('=') != std::string::npos)
+      hint = " (an operator spec inside a [ ] list must be quoted: its commas separate the list's items)";
+    r.fail(n, key, e.what() + hint);
+  }
+}
+
+}  // namespace
+
+TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& source_name) {
+  TuneConfig c;
+  c.source = source_name;
+  c.text = yaml_text;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw ConfigError(source_name, e.mark.line + 1, e.mark.column + 1, "", "not valid YAML: " + e.msg);
+  }
+  if (!root || root.IsNull()) throw ConfigError(source_name, 0, 0, "", "the config is empty");
+  MapReader top(root, source_name, "");
+  if (!top.present()) top.fail(root, "", "expected a mapping with the keys tasks, budget, strategy, ...");
+
+  c.seed = static_cast<uint64_t>(top.integer("seed", 1, 0, std::numeric_limits<int64_t>::max()));
+  c.budget = top.integer("budget", c.budget, 1, 10'000'000);
+  c.strategy = top.string("strategy", c.strategy, {"mcts", "evolutionary", "random"});
+  c.proposer = top.string("proposer", c.proposer, {"heuristic", "random", "llm"});
+  c.out = top.string("out", c.out);
+
+  YAML::Node tasks = top.take("tasks");
+  if (!tasks) top.fail(root, "tasks", "missing: a list of tasks, each with a workload");
+  if (!tasks.IsSequence() || tasks.size() == 0) top.fail(tasks, "tasks", "expected a non-empty list of tasks");
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    std::string prefix = "tasks[" + std::to_string(i) + "].";
+    YAML::Node t = tasks[i];
+    TaskConfig task;
+    if (t.IsScalar()) {  // shorthand: just the workload
+      MapReader r(YAML::Node(), source_name, prefix);
+      task.workload = task_workload(r, t, t, "workload", source_name, yaml_text);
+    } else {
+      MapReader r(t, source_name, prefix);
+      if (!r.present()) r.fail(t, "", "expected a workload or a mapping with workload, weight, budget");
+      task.workload = task_workload(r, t, r.take("workload"), "workload", source_name, yaml_text);
+      task.weight = r.number("weight", 1.0, 1e-9, 1e9);
+      task.budget = r.integer("budget", 0, 1, 10'000'000);
+      r.finish({"workload", "weight", "budget"});
+    }
+    c.tasks.push_back(std::move(task));
+  }
+
+  MapReader m(top.take("measure"), source_name, "measure.");
+  c.measure.min_time = m.number("min_time", c.measure.min_time, 0, 3600);
+  c.measure.min_repeats = static_cast<int>(m.integer("min_repeats", c.measure.min_repeats, 1, 1'000'000));
+  c.measure.max_repeats = static_cast<int>(m.integer("max_repeats", c.measure.max_repeats, 1, 1'000'000));
+  if (c.measure.max_repeats < c.measure.min_repeats)
+    m.fail(m.at("max_repeats"), "max_repeats", "must be at least min_repeats");
+  c.measure.warmup = static_cast<int>(m.integer("warmup", c.measure.warmup, 0, 1000));
+  c.measure.flush_cache = m.boolean("flush_cache", c.measure.flush_cache);
+  c.measure.pin_core = m.string("pin_core", c.measure.pin_core);
+  if (c.measure.pin_core != "auto" && c.measure.pin_core != "none" &&
+      c.measure.pin_core.find_first_not_of("0123456789") != std::string::npos)
+    m.fail(m.at("pin_core"), "pin_core", "expected auto, none or a core number");
+  c.measure.timeout = m.number("timeout", c.measure.timeout, 0.001, 86400);
+  c.measure.flags = m.string("flags", c.measure.flags);
+  c.measure.cache_dir = m.string("cache_dir", c.measure.cache_dir);
+  m.finish({"min_time", "min_repeats", "max_repeats", "warmup", "flush_cache", "pin_core", "timeout", "flags",
+            "cache_dir"});
+
+  MapReader mc(top.take("mcts"), source_name, "mcts.");
+  c.mcts.exploration = mc.number("exploration", c.mcts.exploration, 0, 100);
+  c.mcts.branching = static_cast<int>(mc.integer("branching", c.mcts.branching, 1, 64));
+  c.mcts.root_samples = static_cast<int>(mc.integer("root_samples", c.mcts.root_samples, 1, 4096));
+  c.mcts.measure_batch = static_cast<int>(mc.integer("measure_batch", c.mcts.measure_batch, 1, 4096));
+  c.mcts.epsilon = mc.number("epsilon", c.mcts.epsilon, 0, 1);
+  c.mcts.history_depth = static_cast<int>(mc.integer("history_depth", c.mcts.history_depth, 0, 16));
+  c.mcts.rollout_depth = static_cast<int>(mc.integer("rollout_depth", c.mcts.rollout_depth, 0, 500));
+  mc.finish({"exploration", "branching", "root_samples", "measure_batch", "epsilon", "history_depth",
+             "rollout_depth"});
+
+  MapReader ev(top.take("evolutionary"), source_name, "evolutionary.");
+  c.evolutionary.population = static_cast<int>(ev.integer("population", c.evolutionary.population, 2, kMaxInt));
+  c.evolutionary.init_measured_ratio = ev.number("init_measured_ratio", c.evolutionary.init_measured_ratio, 0, 1);
+  c.evolutionary.genetic_iterations =
+      static_cast<int>(ev.integer("genetic_iterations", c.evolutionary.genetic_iterations, 0, 1000));
+  c.evolutionary.mutation_probability = ev.number("mutation_probability", c.evolutionary.mutation_probability, 0, 1);
+  c.evolutionary.epsilon = ev.number("epsilon", c.evolutionary.epsilon, 0, 1);
+  c.evolutionary.measure_batch = static_cast<int>(ev.integer("measure_batch", c.evolutionary.measure_batch, 1, 4096));
+  ev.finish({"population", "init_measured_ratio", "genetic_iterations", "mutation_probability", "epsilon",
+             "measure_batch"});
+
+  MapReader cm(top.take("cost_model"), source_name, "cost_model.");
+  c.cost_model.kind = cm.string("kind", c.cost_model.kind, {"xgboost", "none"});
+  c.cost_model.min_samples = static_cast<int>(cm.integer("min_samples", c.cost_model.min_samples, 1, kMaxInt));
+  cm.finish({"kind", "min_samples"});
+
+  top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",
+              "cost_model"});
+  return c;
+}
+
+TuneConfig load_tune_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(path, 0, 0, "", "cannot read the config file (does it exist?)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_tune_config(ss.str(), path);
+}
+
+}  // namespace rctune::config
