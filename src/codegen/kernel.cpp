@@ -1101,9 +1101,8 @@ class KernelEmitter {
     if (a.vec && has_vector_math(u.op)) {
       assert(vc && d == DType::F32);
       std::string name = vector_math_name(u.op);
-      vmath_uses_[vc->lanes].insert(name);
-      if (u.op == UnOp::Rsqrt) {
-        vmath_uses_[vc->lanes].insert("sqrt");
+      vmath_uses_[vc->lanes].insert(u.op == UnOp::Rsqrt ? "sqrt" : name);
+      if (u.op == UnOp::Rsqrt) {  // like the scalar form 1 / sqrtf(x)
         return {float_literal(1.0, d) + " / rctune_vsqrt(" + arg + ")", 80, true, ty};
       }
       return call("rctune_v" + name);

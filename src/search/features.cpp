@@ -192,7 +192,8 @@ const std::vector<FeatureInfo>& table() {
       {"transcendentals_per_store", "unary calls (exp, tanh, sqrt, ...) per store execution; weighted mean"},
       {"selects_per_store", "select expressions (padding, masks) per store execution; weighted mean"},
       {"reads_per_store", "buffer reads per store execution; weighted mean"},
-      {"bytes_accessed", "bytes read and written by all store executions, no reuse assumed; log2(1+x)"},
+      {"bytes_accessed",
+       "bytes loaded and stored by all store executions, local (register) buffers excluded; log2(1+x)"},
       {"stride0_fraction",
        "fraction of a store's accesses invariant in its innermost loop of extent > 1; weighted mean"},
       {"stride1_fraction", "fraction of a store's accesses with unit stride in that loop; weighted mean"},
@@ -340,14 +341,46 @@ double guard_fraction(const ir::Expr& cond, const std::vector<VarRangeRef>& vars
   const auto* b = cond.as<ir::Binary>();
   if (!b) return 1.0;
   if (b->op == ir::BinOp::And) return guard_fraction(b->a, vars) * guard_fraction(b->b, vars);
-  Iv x = eval_iv(b->a, vars), y = eval_iv(b->b, vars);
-  if (!x.ok || !y.ok) return 1.0;
+  ir::BinOp op = b->op;
+  ir::Expr lhs = b->a;
+  Iv y = eval_iv(b->b, vars);
+  if (!y.ok) return 1.0;
+  // floor(e / d) against a constant k becomes e against a multiple of d (e.g. the guard of a fused
+  // loop: (f / 16) < 2 is f < 32).
+  while (y.lo == y.hi) {
+    const auto* div = lhs.as<ir::Binary>();
+    if (!div || div->op != ir::BinOp::Div) break;
+    const auto* d = div->b.as<ir::IntImm>();
+    if (!d || d->value <= 0) break;
+    const int64_t k = y.lo;
+    switch (op) {
+      case ir::BinOp::LT:
+        y.lo = y.hi = k * d->value;
+        break;  // e < k*d
+      case ir::BinOp::LE:
+        y.lo = y.hi = (k + 1) * d->value;
+        op = ir::BinOp::LT;
+        break;  // e < (k+1)*d
+      case ir::BinOp::GE:
+        y.lo = y.hi = k * d->value;
+        break;  // e >= k*d
+      case ir::BinOp::GT:
+        y.lo = y.hi = (k + 1) * d->value;
+        op = ir::BinOp::GE;
+        break;  // e >= (k+1)*d
+      default:
+        return 1.0;
+    }
+    lhs = div->a;
+  }
+  Iv x = eval_iv(lhs, vars);
+  if (!x.ok) return 1.0;
   const double n = static_cast<double>(x.hi - x.lo + 1);
   const double lo = static_cast<double>(x.lo), hi = static_cast<double>(x.hi);
   // Bound on the other side; a range on both sides is treated by its middle.
   const double c = 0.5 * static_cast<double>(y.lo + y.hi);
   double count;
-  switch (b->op) {
+  switch (op) {
     case ir::BinOp::LT:
       count = std::ceil(c) - lo;
       break;  // e in [lo, c)
@@ -807,9 +840,12 @@ std::vector<double> extract_features(const ir::LoweredFunc& func, const Hardware
     for (size_t ai = 0; ai < s.accesses.size(); ++ai) {
       const Access& a = s.accesses[ai];
       const double esize = ir::dtype_bytes(a.buffer->dtype);
-      bytes_accessed += w * esize;
       all_acc += w;
-      if (a.buffer->scope == ir::MemScope::Local) local_acc += w;
+      if (a.buffer->scope == ir::MemScope::Local) {
+        local_acc += w;
+      } else {
+        bytes_accessed += w * esize;
+      }
       int64_t stride = 0;
       bool ok = true;
       if (inner >= 0) stride = access_stride(a, s, c.loops, static_cast<size_t>(inner), &ok, vars);

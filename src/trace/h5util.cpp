@@ -1,5 +1,6 @@
 #include "h5util.h"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
@@ -59,7 +60,31 @@ void fail(const std::string& path, const std::string& what) {
 Handle file_access_plist() {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
+  // Space for metadata and small raw data (chunks, heap collections) is taken from the end of the
+  // file in large blocks, so the file's end moves (the one step a crash can tear) rarely.
+  H5Pset_meta_block_size(fapl.get(), 256 * 1024);
+  H5Pset_small_data_block_size(fapl.get(), 1024 * 1024);
   return fapl;
+}
+
+namespace {
+bool eoa_short(hid_t file) {
+  haddr_t eoa = 0;
+  hsize_t size = 0;
+  if (H5Fget_eoa(file, &eoa) < 0 || H5Fget_filesize(file, &size) < 0) return false;
+  return size > eoa;
+}
+}  // namespace
+
+void repair_eoa(hid_t file) {
+  if (eoa_short(file)) H5Fincrement_filesize(file, 0);
+  H5Eclear2(H5E_DEFAULT);
+}
+
+std::string eoa_hint(hid_t file, const std::string& path) {
+  if (!eoa_short(file)) return "";
+  return " (the writer was killed while the file grew; `h5clear --increment=0 " + path +
+         "` or resuming the run repairs it)";
 }
 
 // ---- attributes ----
@@ -98,6 +123,16 @@ void write_attr(hid_t obj, const char* name, const std::string& value) {
   Handle space(H5Screate(H5S_SCALAR));
   const char* p = value.c_str();
   write_raw_attr(obj, name, types().str.get(), types().str.get(), space.get(), &p);
+}
+
+void write_fixed_attr(hid_t obj, const char* name, const std::string& value) {
+  Handle space(H5Screate(H5S_SCALAR));
+  Handle type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(type.get(), std::max<std::size_t>(1, value.size()));
+  H5Tset_strpad(type.get(), H5T_STR_NULLPAD);
+  H5Tset_cset(type.get(), H5T_CSET_UTF8);
+  std::string buf = value.empty() ? std::string(1, '\0') : value;
+  write_raw_attr(obj, name, type.get(), type.get(), space.get(), buf.data());
 }
 
 void write_attr(hid_t obj, const char* name, double value) {
@@ -262,6 +297,17 @@ Types::Types() {
                     {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeRow, sample)},
                 },
                 tree_mem, tree_file);
+  make_compound(sizeof(BestRow),
+                {
+                    {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(BestRow, sample)},
+                    {"wall_time", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, wall_time)},
+                    {"trace", s, s, offsetof(BestRow, trace)},
+                    {"program", s, s, offsetof(BestRow, program)},
+                    {"gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, gflops)},
+                    {"median_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, median_s)},
+                    {"speedup", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, speedup)},
+                },
+                best_mem, best_file);
   Handle unused;
   make_compound(sizeof(TreeStatsRow),
                 {
@@ -346,6 +392,22 @@ TreeNode from_row(const TreeRow& r) {
   n.best_gflops = r.best_gflops;
   n.sample = r.sample;
   return n;
+}
+
+BestRow to_row(const BestSchedule& b) {
+  return BestRow{b.sample, b.wall_time, cstr(b.trace), cstr(b.program), b.gflops, b.median_s, b.speedup};
+}
+
+BestSchedule from_row(const BestRow& r) {
+  BestSchedule b;
+  b.sample = r.sample;
+  b.wall_time = r.wall_time;
+  b.trace = take(r.trace);
+  b.program = take(r.program);
+  b.gflops = r.gflops;
+  b.median_s = r.median_s;
+  b.speedup = r.speedup;
+  return b;
 }
 
 }  // namespace rctune::trace::detail

@@ -71,9 +71,19 @@ inline hid_t check(hid_t id, const std::string& path, const std::string& what) {
 // by a killed writer opens without h5clear), v1.8 object formats.
 Handle file_access_plist();
 
+// Sets the file's end-of-allocation mark to at least its size (what `h5clear --increment=0`
+// does): a writer killed between growing the file and rewriting the superblock leaves it short.
+void repair_eoa(hid_t file);
+
+// The file's end-of-allocation mark is below its size: a hint for an error message ("" if not).
+std::string eoa_hint(hid_t file, const std::string& path);
+
 // ---- attributes ----
 bool has_attr(hid_t obj, const char* name);
 void write_attr(hid_t obj, const char* name, const std::string& value);
+// A fixed-length string: for attributes that are replaced, since replacing a variable-length
+// one frees its old text in the global heap before the new attribute is on disk.
+void write_fixed_attr(hid_t obj, const char* name, const std::string& value);
 void write_attr(hid_t obj, const char* name, double value);
 void write_attr(hid_t obj, const char* name, int64_t value);
 void write_attr(hid_t obj, const char* name, uint64_t value);
@@ -125,6 +135,14 @@ struct TreeStatsRow {
   int64_t sample;
 };
 
+struct BestRow {
+  int64_t sample;
+  double wall_time;
+  char* trace;
+  char* program;
+  double gflops, median_s, speedup;
+};
+
 struct Types {
   Handle str;          // variable-length UTF-8 string
   Handle status_mem;   // enum sample_status over int8
@@ -134,6 +152,7 @@ struct Types {
   Handle sample_mem, sample_file;
   Handle tree_mem, tree_file;
   Handle tree_stats_mem;
+  Handle best_mem, best_file;
   Types();
 };
 const Types& types();
@@ -146,6 +165,8 @@ SampleRow to_row(const SampleRecord& s);
 SampleRecord from_row(const SampleRow& r);
 TreeRow to_row(const TreeNode& n);
 TreeNode from_row(const TreeRow& r);
+BestRow to_row(const BestSchedule& b);
+BestSchedule from_row(const BestRow& r);
 
 // Names of objects in the file.
 inline constexpr const char* kTasksGroup = "tasks";
@@ -153,7 +174,9 @@ inline constexpr const char* kSamples = "samples";
 inline constexpr const char* kTree = "tree";
 inline constexpr const char* kBest = "best";
 inline constexpr hsize_t kSampleChunk = 64;
+inline constexpr const char* kTreeNew = "tree.new";
 inline constexpr hsize_t kTreeChunk = 256;
+inline constexpr hsize_t kBestChunk = 16;
 
 // Opens an existing file for reading or writing; throws TraceError when it is missing, not an
 // HDF5 file or cannot be opened (the file's format is checked by read_file).

@@ -38,6 +38,7 @@ std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std
   if (H5Sget_simple_extent_ndims(space.get()) != 1) throw std::runtime_error("table is not one-dimensional");
   H5Sget_simple_extent_dims(space.get(), &n, nullptr);
   if (rows_in_file) *rows_in_file = static_cast<std::size_t>(n);
+  std::string first_cause;
   for (hsize_t drop = 0; drop <= std::min<hsize_t>(max_drop, n); ++drop) {
     hsize_t m = n - drop;
     std::vector<Out> out;
@@ -49,7 +50,8 @@ std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &m, nullptr);
     Handle mspace(H5Screate_simple(1, &m, nullptr));
     if (H5Dread(dset, memtype, mspace.get(), fspace.get(), H5P_DEFAULT, rows.data()) < 0) {
-      H5Eclear2(H5E_DEFAULT);
+      std::string cause = hdf5_cause();
+      if (first_cause.empty()) first_cause = cause;
       continue;
     }
     out.reserve(m);
@@ -57,7 +59,7 @@ std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std
     H5Dvlen_reclaim(memtype, mspace.get(), H5P_DEFAULT, rows.data());
     return out;
   }
-  throw std::runtime_error("table is unreadable: " + hdf5_cause());
+  throw std::runtime_error("table is unreadable: " + first_cause);
 }
 
 template <typename T>
@@ -110,15 +112,11 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
                                                  [](const TreeRow& r) { return from_row(r); });
   }
   if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
-    Handle b(H5Gopen2(g.get(), kBest, H5P_DEFAULT));
-    BestSchedule best;
-    get(b.get(), "sample", best.sample);
-    get(b.get(), "trace", best.trace);
-    get(b.get(), "program", best.program);
-    get(b.get(), "gflops", best.gflops);
-    get(b.get(), "median_s", best.median_s);
-    get(b.get(), "speedup", best.speedup);
-    e.trace.best = best;
+    Handle d(H5Dopen2(g.get(), kBest, H5P_DEFAULT));
+    if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/best");
+    e.trace.best_history = read_table<BestRow, BestSchedule>(d.get(), types().best_mem.get(), 0, nullptr,
+                                                             [](const BestRow& r) { return from_row(r); });
+    if (!e.trace.best_history.empty()) e.trace.best = e.trace.best_history.back();
   }
   return e;
 }
@@ -188,7 +186,14 @@ RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>
 RunTrace read_trace(const std::string& path) {
   detail::Quiet quiet;
   detail::Handle f = detail::open_file(path, false);
-  return detail::read_file(f.get(), path, nullptr);
+  try {
+    return detail::read_file(f.get(), path, nullptr);
+  } catch (const TraceError& e) {
+    std::string hint = detail::eoa_hint(f.get(), path);
+    if (hint.empty()) throw;
+    throw TraceError(path,
+                     std::string(e.what()).substr(std::string("trace file '" + path + "': ").size()) + hint);
+  }
 }
 
 }  // namespace rctune::trace

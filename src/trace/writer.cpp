@@ -1,6 +1,7 @@
 #include "rctune/trace/writer.h"
 
 #include <functional>
+#include <initializer_list>
 #include <set>
 #include <stdexcept>
 
@@ -24,8 +25,9 @@ struct TreeKey {
 struct TaskState {
   TaskInfo info;
   std::string group_name;
-  Handle group, samples, tree;
+  Handle group, samples, tree, best;  // best: created by the first write_best
   std::size_t num_samples = 0;
+  std::size_t num_best = 0;
   bool any_sample = false;
   int64_t last_index = 0;
   std::vector<TreeKey> tree_keys;  // id, parent, action of the rows stored in the tree dataset
@@ -34,6 +36,7 @@ struct TaskState {
 struct RunWriter::Impl {
   std::string path;
   Handle file;
+  Handle root, tasks_group;  // "/" and "/tasks"
   RunInfo info;
   RunTrace resumed;
   std::vector<TaskState> tasks;
@@ -42,6 +45,8 @@ struct RunWriter::Impl {
   ~Impl() {
     Quiet quiet;
     tasks.clear();
+    tasks_group.reset();
+    root.reset();
     file.reset();
   }
 
@@ -72,6 +77,57 @@ struct RunWriter::Impl {
     if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) detail::fail(path, what);
   }
 
+  // Makes a change reach the file in an order that keeps the file readable if the process dies at
+  // any point: `fn` changes the file; the metadata of the objects in `corked` (those whose headers
+  // point to what `fn` adds: a table whose extent grows, a group that gets a link) is held back
+  // while everything else (table rows, strings in the global heap, new objects) is flushed; then
+  // those headers are flushed. A crash in between leaves the file as it was before `fn`.
+  void commit(std::initializer_list<hid_t> corked, const std::string& what, const std::function<void()>& fn) {
+    guarded(what, [&] {
+      std::vector<hid_t> held;
+      struct Uncork {
+        std::vector<hid_t>& ids;
+        ~Uncork() {
+          for (hid_t id : ids) H5Oenable_mdc_flushes(id);
+        }
+      } uncork{held};
+      for (hid_t id : corked) {
+        if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
+        held.push_back(id);
+      }
+      reserve_space(what);
+      fn();
+      flush(what);
+      for (hid_t id : held)
+        if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
+      held.clear();
+      flush(what);
+    });
+  }
+
+  // Keeps at least kReserveLow bytes of free space below the file's end, so that the table rows
+  // and strings of a commit are placed inside the space that the superblock on disk already
+  // covers. (Otherwise a string collection that grows at the end of the file could be on disk
+  // before the superblock that covers it: a kill between the two leaves earlier rows unreadable.)
+  // The space is taken by an anonymous dataset that is dropped at once; a 1-byte gap keeps HDF5
+  // from giving the freed space back by shrinking the file.
+  static constexpr hsize_t kReserve = 1024 * 1024, kReserveLow = 256 * 1024;
+  void reserve_space(const std::string& what) {
+    hssize_t free_space = H5Fget_freespace(file.get());
+    if (free_space >= 0 && static_cast<hsize_t>(free_space) >= kReserveLow) return;
+    hsize_t n = kReserve;
+    Handle space(H5Screate_simple(1, &n, nullptr));
+    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS);
+    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
+    Handle anon(
+        check(H5Dcreate_anon(file.get(), H5T_NATIVE_UINT8, space.get(), dcpl.get(), H5P_DEFAULT), what));
+    if (H5Fincrement_filesize(file.get(), 1) < 0) detail::fail(path, what);
+    anon.reset();
+    flush(what);
+  }
+
   std::string unique_group_name(const std::string& name) {
     std::string base = sanitize_task_name(name), g = base;
     for (int k = 2; group_names.count(g); ++k) g = base + "~" + std::to_string(k);
@@ -80,13 +136,23 @@ struct RunWriter::Impl {
   }
 
   void open_task_objects(TaskState& ts) {
-    Handle tasks_group(check(H5Gopen2(file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
     ts.group = Handle(check(H5Gopen2(tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT),
                             "cannot open task group " + ts.group_name));
     ts.samples = Handle(check(H5Dopen2(ts.group.get(), detail::kSamples, H5P_DEFAULT),
                               "cannot open samples of task " + ts.info.name));
     ts.tree = Handle(check(H5Dopen2(ts.group.get(), detail::kTree, H5P_DEFAULT),
                            "cannot open tree of task " + ts.info.name));
+    if (H5Lexists(ts.group.get(), detail::kBest, H5P_DEFAULT) > 0)
+      ts.best = Handle(check(H5Dopen2(ts.group.get(), detail::kBest, H5P_DEFAULT),
+                             "cannot open best of task " + ts.info.name));
+    // A table a crash left being rebuilt (see write_tree) is not part of the trace.
+    if (H5Lexists(ts.group.get(), detail::kTreeNew, H5P_DEFAULT) > 0)
+      H5Ldelete(ts.group.get(), detail::kTreeNew, H5P_DEFAULT);
+  }
+
+  void open_groups() {
+    root = Handle(check(H5Gopen2(file.get(), "/", H5P_DEFAULT), "cannot open /"));
+    tasks_group = Handle(check(H5Gopen2(file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
   }
 
   Handle create_table(hid_t group, const char* name, hid_t file_type, hsize_t chunk) {
@@ -129,9 +195,9 @@ void write_run_info(hid_t f, const RunInfo& i) {
   write_attr(f, "budget", i.budget);
   write_attr(f, "num_ranks", static_cast<int64_t>(i.num_ranks));
   write_attr(f, "start_time", i.start_time);
-  write_attr(f, "start_time_iso", iso8601(i.start_time));
+  detail::write_fixed_attr(f, "start_time_iso", iso8601(i.start_time));
   write_attr(f, "end_time", i.end_time);
-  write_attr(f, "end_time_iso", iso8601(i.end_time));
+  detail::write_fixed_attr(f, "end_time_iso", iso8601(i.end_time));
   write_attr(f, "resume_times", i.resume_times);
 }
 
@@ -159,6 +225,7 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
   impl->path = path;
   impl->info = info;
   impl->info.end_time = 0;
+  impl->info.resume_times.clear();
   impl->resumed.path = path;
   impl->resumed.format_version = kFormatVersion;
   impl->resumed.info = impl->info;
@@ -172,6 +239,7 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
     Handle tasks(
         impl->check(H5Gcreate2(impl->file.get(), detail::kTasksGroup, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
                     "cannot create /tasks"));
+    impl->open_groups();
     impl->flush("cannot write");
   });
   return RunWriter(std::move(impl));
@@ -182,31 +250,36 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->file = detail::open_file(path, true);
+  // A run killed while the file grew can leave its end-of-allocation mark short of what was
+  // written: set it to the file's size so that everything written can be read.
+  detail::repair_eoa(impl->file.get());
   std::vector<std::size_t> rows;
   impl->resumed = detail::read_file(impl->file.get(), path, &rows);
   impl->info = impl->resumed.info;
   impl->info.resume_times.push_back(unix_now());
-  impl->guarded("cannot write", [&] {
-    for (std::size_t k = 0; k < impl->resumed.tasks.size(); ++k) {
-      const TaskTrace& tr = impl->resumed.tasks[k];
-      TaskState ts;
-      ts.info = tr.info;
-      ts.group_name = tr.group.substr(tr.group.rfind('/') + 1);
-      impl->group_names.insert(ts.group_name);
-      impl->open_task_objects(ts);
-      ts.num_samples = tr.samples.size();
-      if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
+  impl->guarded("cannot open", [&] { impl->open_groups(); });
+  for (std::size_t k = 0; k < impl->resumed.tasks.size(); ++k) {
+    const TaskTrace& tr = impl->resumed.tasks[k];
+    TaskState ts;
+    ts.info = tr.info;
+    ts.group_name = tr.group.substr(tr.group.rfind('/') + 1);
+    impl->group_names.insert(ts.group_name);
+    impl->guarded("cannot open task '" + tr.info.name + "'", [&] { impl->open_task_objects(ts); });
+    ts.num_samples = tr.samples.size();
+    if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
+      impl->commit({ts.samples.get()}, "cannot drop a torn sample", [&] {
         hsize_t n = ts.num_samples;
         if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(path, "cannot drop a torn sample");
-      }
-      ts.any_sample = !tr.samples.empty();
-      if (ts.any_sample) ts.last_index = tr.samples.back().index;
-      for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
-      impl->tasks.push_back(std::move(ts));
+      });
     }
-    detail::write_attr(impl->file.get(), "resume_times", impl->info.resume_times);
-    impl->flush("cannot write");
-  });
+    ts.any_sample = !tr.samples.empty();
+    if (ts.any_sample) ts.last_index = tr.samples.back().index;
+    for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
+    ts.num_best = tr.best_history.size();
+    impl->tasks.push_back(std::move(ts));
+  }
+  impl->commit({impl->root.get()}, "cannot write",
+               [&] { detail::write_attr(impl->file.get(), "resume_times", impl->info.resume_times); });
   return RunWriter(std::move(impl));
 }
 
@@ -236,18 +309,15 @@ RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
   TaskState ts;
   ts.info = task;
   ts.group_name = impl_->unique_group_name(task.name);
-  impl_->guarded("cannot write task '" + task.name + "'", [&] {
-    Handle tasks_group(
-        impl_->check(H5Gopen2(impl_->file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
+  impl_->commit({impl_->tasks_group.get()}, "cannot write task '" + task.name + "'", [&] {
     ts.group = Handle(impl_->check(
-        H5Gcreate2(tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+        H5Gcreate2(impl_->tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
         "cannot create task group"));
     write_task_info(ts.group.get(), task, static_cast<int64_t>(impl_->tasks.size()));
     ts.samples = impl_->create_table(ts.group.get(), detail::kSamples, detail::types().sample_file.get(),
                                      detail::kSampleChunk);
     ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::types().tree_file.get(),
                                   detail::kTreeChunk);
-    impl_->flush("cannot write task '" + task.name + "'");
   });
   impl_->tasks.push_back(std::move(ts));
   return impl_->tasks.size() - 1;
@@ -256,10 +326,9 @@ RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
 void RunWriter::set_reference(Task t, double reference_seconds, double reference_gflops) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
-  impl_->guarded("cannot write task '" + ts.info.name + "'", [&] {
+  impl_->commit({ts.group.get()}, "cannot write task '" + ts.info.name + "'", [&] {
     detail::write_attr(ts.group.get(), "reference_seconds", reference_seconds);
     detail::write_attr(ts.group.get(), "reference_gflops", reference_gflops);
-    impl_->flush("cannot write task '" + ts.info.name + "'");
   });
   ts.info.reference_seconds = reference_seconds;
   ts.info.reference_gflops = reference_gflops;
@@ -287,12 +356,11 @@ void RunWriter::append_samples(Task t, std::span<const SampleRecord> samples) {
   rows.reserve(samples.size());
   for (const auto& s : samples) rows.push_back(detail::to_row(s));
   const std::string what = "cannot write samples of task '" + ts.info.name + "'";
-  impl_->guarded(what, [&] {
+  impl_->commit({ts.samples.get()}, what, [&] {
     hsize_t n = ts.num_samples + rows.size();
     if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(impl_->path, what);
     impl_->write_rows(ts.samples.get(), detail::types().sample_mem.get(), ts.num_samples, rows.size(),
                       rows.data(), what);
-    impl_->flush(what);
   });
   ts.num_samples += rows.size();
   ts.any_sample = true;
@@ -305,60 +373,77 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
   std::vector<TreeKey> keys;
   keys.reserve(nodes.size());
   for (const auto& n : nodes) keys.push_back({n.id, n.parent, n.action});
-  // Rows [0, same) keep id, parent and action: only their numbers are rewritten.
+  // Rows [0, same) keep id, parent and action: only their numbers are rewritten, in place.
   std::size_t same = 0;
   while (same < keys.size() && same < ts.tree_keys.size() && keys[same] == ts.tree_keys[same]) ++same;
   const std::string what = "cannot write the tree of task '" + ts.info.name + "'";
-  impl_->guarded(what, [&] {
-    hsize_t n = nodes.size();
-    if (H5Dset_extent(ts.tree.get(), &n) < 0) detail::fail(impl_->path, what);
-    std::vector<detail::TreeStatsRow> stats;
-    stats.reserve(same);
-    for (std::size_t i = 0; i < same; ++i) {
-      const auto& x = nodes[i];
-      stats.push_back({x.id, x.parent, x.visits, x.value, x.best_gflops, x.sample});
-    }
-    impl_->write_rows(ts.tree.get(), detail::types().tree_stats_mem.get(), 0, same, stats.data(), what);
-    std::vector<detail::TreeRow> rows;
-    rows.reserve(nodes.size() - same);
-    for (std::size_t i = same; i < nodes.size(); ++i) rows.push_back(detail::to_row(nodes[i]));
-    impl_->write_rows(ts.tree.get(), detail::types().tree_mem.get(), same, rows.size(), rows.data(), what);
-    impl_->flush(what);
-  });
+  std::vector<detail::TreeRow> rows;
+  for (const auto& x : nodes) rows.push_back(detail::to_row(x));
+  if (same == ts.tree_keys.size()) {  // the stored tree is a prefix: update numbers, append the rest
+    impl_->commit({ts.tree.get()}, what, [&] {
+      hsize_t n = nodes.size();
+      if (H5Dset_extent(ts.tree.get(), &n) < 0) detail::fail(impl_->path, what);
+      std::vector<detail::TreeStatsRow> stats;
+      for (std::size_t i = 0; i < same; ++i) {
+        const auto& x = nodes[i];
+        stats.push_back({x.id, x.parent, x.visits, x.value, x.best_gflops, x.sample});
+      }
+      impl_->write_rows(ts.tree.get(), detail::types().tree_stats_mem.get(), 0, same, stats.data(), what);
+      impl_->write_rows(ts.tree.get(), detail::types().tree_mem.get(), same, nodes.size() - same,
+                        rows.data() + same, what);
+    });
+  } else {  // another tree: build it beside the old one, then swap the links
+    impl_->commit({ts.group.get()}, what, [&] {
+      Handle fresh = impl_->create_table(ts.group.get(), detail::kTreeNew, detail::types().tree_file.get(),
+                                         detail::kTreeChunk);
+      hsize_t n = nodes.size();
+      if (H5Dset_extent(fresh.get(), &n) < 0) detail::fail(impl_->path, what);
+      impl_->write_rows(fresh.get(), detail::types().tree_mem.get(), 0, n, rows.data(), what);
+      ts.tree.reset();
+      if (H5Ldelete(ts.group.get(), detail::kTree, H5P_DEFAULT) < 0 ||
+          H5Lmove(ts.group.get(), detail::kTreeNew, ts.group.get(), detail::kTree, H5P_DEFAULT, H5P_DEFAULT) <
+              0)
+        detail::fail(impl_->path, what);
+      ts.tree = std::move(fresh);
+    });
+  }
   ts.tree_keys = std::move(keys);
 }
 
 void RunWriter::write_best(Task t, const BestSchedule& best) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
-  impl_->guarded("cannot write the best schedule of task '" + ts.info.name + "'", [&] {
-    Handle g;
-    if (H5Lexists(ts.group.get(), detail::kBest, H5P_DEFAULT) > 0)
-      g = Handle(impl_->check(H5Gopen2(ts.group.get(), detail::kBest, H5P_DEFAULT), "cannot open best"));
-    else
-      g = Handle(
-          impl_->check(H5Gcreate2(ts.group.get(), detail::kBest, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                       "cannot create best"));
-    detail::write_attr(g.get(), "sample", best.sample);
-    detail::write_attr(g.get(), "trace", best.trace);
-    detail::write_attr(g.get(), "program", best.program);
-    detail::write_attr(g.get(), "gflops", best.gflops);
-    detail::write_attr(g.get(), "median_s", best.median_s);
-    detail::write_attr(g.get(), "speedup", best.speedup);
-    impl_->flush("cannot write the best schedule of task '" + ts.info.name + "'");
-  });
+  const std::string what = "cannot write the best schedule of task '" + ts.info.name + "'";
+  detail::BestRow row = detail::to_row(best);
+  if (!ts.best.valid()) {
+    impl_->commit({ts.group.get()}, what, [&] {
+      ts.best = impl_->create_table(ts.group.get(), detail::kBest, detail::types().best_file.get(),
+                                    detail::kBestChunk);
+      hsize_t n = 1;
+      if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
+      impl_->write_rows(ts.best.get(), detail::types().best_mem.get(), 0, 1, &row, what);
+    });
+  } else {
+    impl_->commit({ts.best.get()}, what, [&] {
+      hsize_t n = ts.num_best + 1;
+      if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
+      impl_->write_rows(ts.best.get(), detail::types().best_mem.get(), ts.num_best, 1, &row, what);
+    });
+  }
+  ts.num_best += 1;
 }
 
 void RunWriter::finish(double end_time) {
   Quiet quiet;
   impl_->require_open();
-  impl_->guarded("cannot write", [&] {
+  impl_->commit({impl_->root.get()}, "cannot write", [&] {
     detail::write_attr(impl_->file.get(), "end_time", end_time);
-    detail::write_attr(impl_->file.get(), "end_time_iso", iso8601(end_time));
-    impl_->flush("cannot write");
+    detail::write_fixed_attr(impl_->file.get(), "end_time_iso", iso8601(end_time));
   });
   impl_->info.end_time = end_time;
   impl_->tasks.clear();
+  impl_->tasks_group.reset();
+  impl_->root.reset();
   hid_t f = impl_->file.get();
   H5Iinc_ref(f);  // close it ourselves to see the result
   impl_->file.reset();

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -95,6 +94,13 @@ TEST(Features, ParallelLoopShowsItsExtent) {
   EXPECT_EQ(at(serial, "parallel_extent"), 0.0);  // 0 when there is no parallel loop
   EXPECT_NEAR(at(serial, "parallel_efficiency"), 1.0 / 8.0, 1e-9);
   EXPECT_LT(at(f, "work_per_thread"), at(serial, "work_per_thread"));
+}
+
+TEST(Features, KokkosBoundLoopsCountAsParallel) {
+  auto f =
+      features("matmul:M=16,N=32,K=8", "split(C, i, [None, 4])\nbind(C, i.0, league)\nbind(C, i.1, team)");
+  EXPECT_NEAR(at(f, "parallel_loops"), 2.0, 1e-9);
+  EXPECT_NEAR(at(f, "parallel_extent"), std::log2(17.0), 1e-9);
 }
 
 TEST(Features, UnrolledLoopShowsItsIterations) {
@@ -236,16 +242,6 @@ TEST(Features, HandBuiltNestGivesItsLoopKinds) {
   EXPECT_EQ(at(v, "max_loop_depth"), 2.0);
 }
 
-TEST(Features, ExtractionIsFast) {
-  // Not a timing assertion: a loose sanity bound that catches accidental quadratic blow-ups.
-  auto f = rctune::schedule::lower(scheduled("matmul:M=512,N=512,K=512", kRegisterTile));
-  auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) extract_features(f, test_hw());
-  double per_call = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 20;
-  RecordProperty("seconds_per_call", std::to_string(per_call));
-  EXPECT_LT(per_call, 0.05);
-}
-
 TEST(HardwareInfo, ReadsCacheSizesFromSysfsLayout) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("rctune_cache_test_" + std::to_string(::getpid()));
@@ -315,11 +311,10 @@ TEST(Features, AreFiniteAndCountTheWorkOnRandomSchedules) {
                              << rctune::schedule::to_text(s.trace());
       }
       double ratio = rctune::search::unlog2p(at(v, "flops")) / w->flops();
-      if (ratio > 4 || ratio < 0.95) std::cout << "RATIO " << ratio << " " << spec << "\n" << rctune::ir::to_string(f) << "\n";
       min_ratio = std::min(min_ratio, ratio);
       max_ratio = std::max(max_ratio, ratio);
       // Guards are estimated, recomputation (compute_at) adds work: the count stays close.
-      EXPECT_GT(ratio, 0.5) << spec << "\n" << rctune::schedule::to_text(s.trace());
+      EXPECT_GT(ratio, 0.9) << spec << "\n" << rctune::schedule::to_text(s.trace());
       EXPECT_LT(ratio, 64.0) << spec << "\n" << rctune::schedule::to_text(s.trace());
       ++checked;
     }

@@ -42,7 +42,9 @@ std::vector<TreeNode> tree_of(int64_t n) {
     for (int64_t i = 0; i < 100000; ++i) {
       w.append_sample(t, make_sample(i));
       if (i % 10 == 9) w.write_tree(t, tree_of(i + 1));
-      if (i % 7 == 0) w.write_best(t, BestSchedule{i, make_sample(i).trace, "", 1.0 + i, 0.1, 2});
+      if (i % 7 == 0)
+        w.write_best(
+            t, BestSchedule{i, 0.5 * static_cast<double>(i), make_sample(i).trace, "", 1.0 + i, 0.1, 2});
       if (write(fd, &i, sizeof i) != sizeof i) _exit(3);
       if (i == self_kill) raise(SIGKILL);
     }

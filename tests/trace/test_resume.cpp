@@ -23,7 +23,7 @@ void write_two_tasks(const std::string& path, int n_a, int n_b) {
   TreeNode root;
   root.visits = 7;
   w.write_tree(a, {root});
-  w.write_best(a, BestSchedule{2, "best trace", "", 9, 0.1, 2});
+  w.write_best(a, BestSchedule{2, 1.0, "best trace", "", 9, 0.1, 2});
 }  // closed without finish(), as by a run that stopped
 
 std::string what_of(const std::function<void()>& fn) {

@@ -178,13 +178,13 @@ TEST(TraceWriter, WriteTreeReplacesThePreviousTree) {
   EXPECT_TRUE(read_trace(dir.file("run.h5")).tasks[0].tree.empty());
 }
 
-TEST(TraceWriter, WriteBestReplacesThePreviousBest) {
+TEST(TraceWriter, WriteBestKeepsEachBestAndTheLatestIsTheBest) {
   TempDir dir;
   {
     RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
     auto t = w.begin_task(sample_task());
-    w.write_best(t, BestSchedule{3, "split(C, i, [None, 8])", "for i.0 ...", 10, 0.02, 1.5});
-    w.write_best(t, BestSchedule{9, "split(C, i, [None, 16])", "", 42.5, 0.005, 6.25});
+    w.write_best(t, BestSchedule{3, 1.5, "split(C, i, [None, 8])", "for i.0 ...", 10, 0.02, 1.5});
+    w.write_best(t, BestSchedule{9, 4.5, "split(C, i, [None, 16])", "", 42.5, 0.005, 6.25});
     w.begin_task(sample_task("other"));
   }
   RunTrace run = read_trace(dir.file("run.h5"));
@@ -195,6 +195,10 @@ TEST(TraceWriter, WriteBestReplacesThePreviousBest) {
   EXPECT_EQ(run.tasks[0].best->gflops, 42.5);
   EXPECT_EQ(run.tasks[0].best->median_s, 0.005);
   EXPECT_EQ(run.tasks[0].best->speedup, 6.25);
+  ASSERT_EQ(run.tasks[0].best_history.size(), 2u);
+  EXPECT_EQ(run.tasks[0].best_history[0].sample, 3);
+  EXPECT_EQ(run.tasks[0].best_history[0].program, "for i.0 ...");
+  EXPECT_EQ(run.tasks[0].best_history[1].wall_time, 4.5);
   EXPECT_FALSE(run.tasks[1].best.has_value());
 }
 

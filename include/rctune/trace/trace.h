@@ -105,9 +105,10 @@ struct TreeNode {
 };
 
 struct BestSchedule {
-  int64_t sample = -1;  // index of the sample that measured it
-  std::string trace;    // replayable schedule trace
-  std::string program;  // the scheduled program as pseudo-code ("" if not kept)
+  int64_t sample = -1;   // index of the sample that measured it
+  double wall_time = 0;  // seconds since the run started, when it was found
+  std::string trace;     // replayable schedule trace
+  std::string program;   // the scheduled program as pseudo-code ("" if not kept)
   double gflops = 0;
   double median_s = 0;
   double speedup = 0;  // over the unscheduled kernel (0: unknown)
@@ -118,7 +119,8 @@ struct TaskTrace {
   std::string group;  // HDF5 group path, "/tasks/<sanitised name>"
   std::vector<SampleRecord> samples;
   std::vector<TreeNode> tree;
-  std::optional<BestSchedule> best;
+  std::optional<BestSchedule> best;        // the latest best (best_history.back())
+  std::vector<BestSchedule> best_history;  // every write_best, in order
 };
 
 struct RunTrace {
