@@ -93,15 +93,14 @@ double analytic_score(const std::vector<double>& f, const HardwareInfo& hw) {
   const double flops = std::max(unlog2p(at("flops")), 1.0);
   const double executions = std::max(unlog2p(at("store_executions")), 1.0);
   const double work_per_thread = std::max(unlog2p(at("work_per_thread")), 1.0);
-  const double threads = std::max(executions / work_per_thread, 1.0);
-  // Compute: flops of one thread over the SIMD lanes in use (f32 lanes of the register width).
-  const double width = std::max(hw.vector_bytes / 4.0, 1.0);
-  const double lanes = std::clamp(unlog2p(at("vector_lanes")), 1.0, width);
-  const double simd = 1.0 + std::clamp(at("vectorized_fraction"), 0.0, 1.0) * (lanes - 1.0);
+  const double threads = std::clamp(executions / work_per_thread, 1.0, std::max(1.0, double(hw.cores)));
+  // Compute: flops of one thread over the SIMD lanes in use (annotated or auto-vectorized).
+  const double simd = std::max(unlog2p(at("simd_lanes")), 1.0);
   double compute = flops / threads / simd;
-  // Register spills and guards in inner loops slow the arithmetic down.
+  // Register spills, guards and per-iteration selects slow the arithmetic down.
   compute *= 1.0 + std::max(at("local_register_ratio") - 1.0, 0.0);
   compute *= 1.0 + 0.5 * std::clamp(at("guarded_fraction"), 0.0, 1.0);
+  compute *= 1.0 + std::max(at("varying_selects_per_store"), 0.0);
   // Memory: bytes per cycle of each level, per core for L1/L2, shared beyond L3.
   const double loads = unlog2p(at("bytes_accessed")) / threads / 64.0;
   const double t1 = unlog2p(at("traffic_l1")) / threads / 32.0;

@@ -152,6 +152,9 @@ enum F : size_t {
   kAllocations,
   kAllocationExecutions,
   kLocalAccessFraction,
+  kSimdLanes,
+  kAutoVectorizedFraction,
+  kVaryingSelectsPerStore,
   kNumFeatures
 };
 
@@ -250,6 +253,17 @@ const std::vector<FeatureInfo>& table() {
       {"allocation_executions",
        "times allocation points are executed (product of enclosing extents); log2(1+x)"},
       {"local_access_fraction", "fraction of accesses (weighted by executions) to local buffers"},
+      {"simd_lanes",
+       "SIMD lanes a store runs with: its vectorized loop's lanes, or, without one, the innermost loop's "
+       "extent "
+       "when the compiler can vectorize it on its own (only stride 0/1 accesses, not a reduction into one "
+       "element, no select that changes in it), capped at the register width; weighted mean of "
+       "log2(1+x)"},
+      {"auto_vectorized_fraction",
+       "fraction of store executions whose innermost loop the compiler can vectorize without an annotation"},
+      {"varying_selects_per_store",
+       "selects whose condition changes with the store's innermost loop (not hoistable), each divided by "
+       "the iterations of enclosing unrolled loops that share it; weighted mean"},
   };
   assert(t.size() == kNumFeatures);
   return t;
@@ -417,6 +431,7 @@ struct StoreRec {
   std::vector<int> loops;  // loop ids, outermost first
   std::vector<Access> accesses;
   double flops = 0, transcendentals = 0, selects = 0;
+  std::vector<const ir::Expr*> select_conds;
   int guards = 0;  // enclosing guards inside loops
   double executions = 1;
 };
@@ -591,7 +606,9 @@ class Collector : public ir::StmtVisitor {
       }
       case ExprKind::Select: {
         const auto* s = e.as<ir::Select>();
-        rec.selects += 1;  // the condition is index arithmetic (padding) or a mask: no flops counted
+        rec.selects += 1;
+        rec.select_conds.push_back(
+            &s->cond);  // the condition is index arithmetic (padding) or a mask: no flops counted
         scan_value(s->then_value, rec);
         scan_value(s->else_value, rec);
         return;
@@ -836,6 +853,7 @@ std::vector<double> extract_features(const ir::LoweredFunc& func, const Hardware
       }
     double n_acc = static_cast<double>(s.accesses.size());
     double s0 = 0, s1 = 0, so = 0, gathers = 0, stride_bytes = 0;
+    int write_cls = -1;
     double reuse_bytes_sum = 0, reuse_iters_sum = 0, n_reuse = 0, no_reuse = 0, in_l1 = 0, in_l2 = 0;
     for (size_t ai = 0; ai < s.accesses.size(); ++ai) {
       const Access& a = s.accesses[ai];
@@ -850,6 +868,7 @@ std::vector<double> extract_features(const ir::LoweredFunc& func, const Hardware
       bool ok = true;
       if (inner >= 0) stride = access_stride(a, s, c.loops, static_cast<size_t>(inner), &ok, vars);
       int cls = !ok ? 2 : stride == 0 ? 0 : (stride == 1 || stride == -1) ? 1 : 2;
+      if (a.write) write_cls = cls;
       (cls == 0 ? s0 : cls == 1 ? s1 : so) += 1;
       stride_bytes += ok ? std::abs(static_cast<double>(stride)) * esize : static_cast<double>(kLineBytes);
       if (a.write && cls == 0) ws[kWriteStride0Fraction] += w;
@@ -898,6 +917,36 @@ std::vector<double> extract_features(const ir::LoweredFunc& func, const Hardware
       if (vec_pos >= 0) ws[kVectorGatherFraction] += w * gathers / n_acc;
     }
     if (vec_pos >= 0) vec_weight += w;
+    // Selects whose condition changes with the innermost loop (a hoisted one costs nothing).
+    double varying_selects = 0;
+    if (inner >= 0) {
+      const std::string& iv = c.loops[s.loops[inner]].node->var;
+      for (const ir::Expr* cond : s.select_conds) {
+        auto fv = ir::free_vars(*cond);
+        if (std::find(fv.begin(), fv.end(), iv) == fv.end()) continue;
+        // Unrolled loops the condition does not use share one evaluation between their copies.
+        double shared = 1;
+        for (int id : s.loops) {
+          const Loop& l = c.loops[id];
+          if (l.unrolled && std::find(fv.begin(), fv.end(), l.node->var) == fv.end())
+            shared *= static_cast<double>(l.extent);
+        }
+        varying_selects += 1.0 / shared;
+      }
+    }
+    ws[kVaryingSelectsPerStore] += w * varying_selects;
+    {
+      const double esize = s.accesses.empty() ? 4.0 : ir::dtype_bytes(s.accesses.front().buffer->dtype);
+      const double width = std::max(hw.vector_bytes / esize, 1.0);
+      double simd = 1.0;
+      if (vec_pos >= 0) {
+        simd = std::min(lanes, width);
+      } else if (inner >= 0 && so == 0 && write_cls != 0 && varying_selects == 0) {
+        simd = std::min(static_cast<double>(c.loops[s.loops[inner]].extent), width);
+        ws[kAutoVectorizedFraction] += w;
+      }
+      ws[kSimdLanes] += w * log2p(simd);
+    }
     if (n_reuse > 0) {
       ws[kReuseDistanceBytes] += w * reuse_bytes_sum / n_reuse;
       ws[kReuseDistanceIters] += w * reuse_iters_sum / n_reuse;
@@ -917,15 +966,44 @@ std::vector<double> extract_features(const ir::LoweredFunc& func, const Hardware
   }
 
   // Weighted means.
-  for (F k : {kLoopDepth,          kInnermostExtent,        kOutermostExtent,      kParallelExtent,
-              kParallelLoops,      kParallelEfficiency,     kParallelOutermost,    kVectorLanes,
-              kVectorizedFraction, kVectorWidthRatio,       kVectorizedInnermost,  kUnrolledIterations,
-              kUnrolledFraction,   kSerialExtent,           kFlopsPerStore,        kTranscendentalsPerStore,
-              kSelectsPerStore,    kReadsPerStore,          kStride0Fraction,      kStride1Fraction,
-              kStridedFraction,    kWriteStride0Fraction,   kWriteStride1Fraction, kInnermostStrideBytes,
-              kReuseDistanceBytes, kReuseDistanceIters,     kNoReuseFraction,      kReuseInL1Fraction,
-              kReuseInL2Fraction,  kInnermostLoopFootprint, kL1FitDepth,           kL2FitDepth,
-              kL3FitDepth,         kGuardsPerStore,         kGuardedFraction})
+  for (F k : {kLoopDepth,
+              kInnermostExtent,
+              kOutermostExtent,
+              kParallelExtent,
+              kParallelLoops,
+              kParallelEfficiency,
+              kParallelOutermost,
+              kVectorLanes,
+              kVectorizedFraction,
+              kVectorWidthRatio,
+              kVectorizedInnermost,
+              kUnrolledIterations,
+              kUnrolledFraction,
+              kSerialExtent,
+              kFlopsPerStore,
+              kTranscendentalsPerStore,
+              kSelectsPerStore,
+              kReadsPerStore,
+              kStride0Fraction,
+              kStride1Fraction,
+              kStridedFraction,
+              kWriteStride0Fraction,
+              kWriteStride1Fraction,
+              kInnermostStrideBytes,
+              kReuseDistanceBytes,
+              kReuseDistanceIters,
+              kNoReuseFraction,
+              kReuseInL1Fraction,
+              kReuseInL2Fraction,
+              kInnermostLoopFootprint,
+              kL1FitDepth,
+              kL2FitDepth,
+              kL3FitDepth,
+              kGuardsPerStore,
+              kGuardedFraction,
+              kSimdLanes,
+              kAutoVectorizedFraction,
+              kVaryingSelectsPerStore})
     f[k] = wmean_div(ws[k], executions);
   f[kVectorGatherFraction] = wmean_div(ws[kVectorGatherFraction], vec_weight);
 

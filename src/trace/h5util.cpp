@@ -60,10 +60,6 @@ void fail(const std::string& path, const std::string& what) {
 Handle file_access_plist() {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
-  // Space for metadata and small raw data (chunks, heap collections) is taken from the end of the
-  // file in large blocks, so the file's end moves (the one step a crash can tear) rarely.
-  H5Pset_meta_block_size(fapl.get(), 256 * 1024);
-  H5Pset_small_data_block_size(fapl.get(), 1024 * 1024);
   return fapl;
 }
 

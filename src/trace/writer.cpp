@@ -1,5 +1,6 @@
 #include "rctune/trace/writer.h"
 
+#include <cassert>
 #include <functional>
 #include <initializer_list>
 #include <set>
@@ -41,10 +42,14 @@ struct RunWriter::Impl {
   RunTrace resumed;
   std::vector<TaskState> tasks;
   std::set<std::string> group_names;
+  // Objects unlinked by a commit, kept open until the headers that no longer link them are on
+  // disk: closing them frees their space, and HDF5 may then shrink the file below them.
+  std::vector<Handle> release_after_flush;
 
   ~Impl() {
     Quiet quiet;
     tasks.clear();
+    release_after_flush.clear();
     tasks_group.reset();
     root.reset();
     file.reset();
@@ -95,37 +100,41 @@ struct RunWriter::Impl {
         if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
         held.push_back(id);
       }
-      reserve_space(what);
       fn();
       flush(what);
       for (hid_t id : held)
         if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
       held.clear();
       flush(what);
+      release_after_flush.clear();
+      reopen(what);
     });
   }
 
-  // Keeps at least kReserveLow bytes of free space below the file's end, so that the table rows
-  // and strings of a commit are placed inside the space that the superblock on disk already
-  // covers. (Otherwise a string collection that grows at the end of the file could be on disk
-  // before the superblock that covers it: a kill between the two leaves earlier rows unreadable.)
-  // The space is taken by an anonymous dataset that is dropped at once; a 1-byte gap keeps HDF5
-  // from giving the freed space back by shrinking the file.
-  static constexpr hsize_t kReserve = 1024 * 1024, kReserveLow = 256 * 1024;
-  void reserve_space(const std::string& what) {
-    hssize_t free_space = H5Fget_freespace(file.get());
-    if (free_space >= 0 && static_cast<hsize_t>(free_space) >= kReserveLow) return;
-    hsize_t n = kReserve;
-    Handle space(H5Screate_simple(1, &n, nullptr));
-    Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
-    H5Pset_layout(dcpl.get(), H5D_CONTIGUOUS);
-    H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_EARLY);
-    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_NEVER);
-    Handle anon(
-        check(H5Dcreate_anon(file.get(), H5T_NATIVE_UINT8, space.get(), dcpl.get(), H5P_DEFAULT), what));
-    if (H5Fincrement_filesize(file.get(), 1) < 0) detail::fail(path, what);
-    anon.reset();
-    flush(what);
+  // Closes and reopens the file. HDF5 puts new strings into the global-heap collections it has
+  // seen with free space since the file was opened, rewriting them in place; a kill during such a
+  // rewrite (the kernel may stop a write between pages) would damage the strings of rows already
+  // written. After a reopen, the strings of the next commit go to a collection of their own.
+  void reopen(const std::string& what) {
+    for (auto& ts : tasks) {
+      ts.best.reset();
+      ts.tree.reset();
+      ts.samples.reset();
+      ts.group.reset();
+    }
+    tasks_group.reset();
+    root.reset();
+    hid_t f = file.get();
+    // Every object must be closed, or HDF5 keeps the file open underneath and nothing is reset.
+    assert(H5Fget_obj_count(f, H5F_OBJ_ALL | H5F_OBJ_LOCAL) == 1);
+    H5Iinc_ref(f);
+    file.reset();
+    if (H5Fclose(f) < 0) detail::fail(path, what);
+    Handle fapl = detail::file_access_plist();
+    file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
+    if (!file.valid()) detail::fail(path, what + " (reopening)");
+    open_groups();
+    for (auto& ts : tasks) open_task_objects(ts);
   }
 
   std::string unique_group_name(const std::string& name) {
@@ -266,18 +275,22 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
     impl->group_names.insert(ts.group_name);
     impl->guarded("cannot open task '" + tr.info.name + "'", [&] { impl->open_task_objects(ts); });
     ts.num_samples = tr.samples.size();
-    if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
-      impl->commit({ts.samples.get()}, "cannot drop a torn sample", [&] {
-        hsize_t n = ts.num_samples;
-        if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(path, "cannot drop a torn sample");
-      });
-    }
     ts.any_sample = !tr.samples.empty();
     if (ts.any_sample) ts.last_index = tr.samples.back().index;
     for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
     ts.num_best = tr.best_history.size();
     impl->tasks.push_back(std::move(ts));
   }
+  for (std::size_t k = 0; k < impl->tasks.size(); ++k) {
+    TaskState& ts = impl->tasks[k];
+    if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
+      impl->commit({ts.samples.get()}, "cannot drop a torn sample", [&] {
+        hsize_t n = ts.num_samples;
+        if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(path, "cannot drop a torn sample");
+      });
+    }
+  }
+  impl->guarded("cannot open", [&] { impl->reopen("cannot open"); });  // forget the heap collections read
   impl->commit({impl->root.get()}, "cannot write",
                [&] { detail::write_attr(impl->file.get(), "resume_times", impl->info.resume_times); });
   return RunWriter(std::move(impl));
@@ -306,20 +319,26 @@ RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
                                   "' is already in the file with a different workload");
     return *existing;
   }
-  TaskState ts;
+  impl_->tasks.emplace_back();
+  TaskState& ts = impl_->tasks.back();
   ts.info = task;
   ts.group_name = impl_->unique_group_name(task.name);
-  impl_->commit({impl_->tasks_group.get()}, "cannot write task '" + task.name + "'", [&] {
-    ts.group = Handle(impl_->check(
-        H5Gcreate2(impl_->tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-        "cannot create task group"));
-    write_task_info(ts.group.get(), task, static_cast<int64_t>(impl_->tasks.size()));
-    ts.samples = impl_->create_table(ts.group.get(), detail::kSamples, detail::types().sample_file.get(),
-                                     detail::kSampleChunk);
-    ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::types().tree_file.get(),
-                                  detail::kTreeChunk);
-  });
-  impl_->tasks.push_back(std::move(ts));
+  try {
+    impl_->commit({impl_->tasks_group.get()}, "cannot write task '" + task.name + "'", [&] {
+      ts.group = Handle(impl_->check(
+          H5Gcreate2(impl_->tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          "cannot create task group"));
+      write_task_info(ts.group.get(), task, static_cast<int64_t>(impl_->tasks.size()));
+      ts.samples = impl_->create_table(ts.group.get(), detail::kSamples, detail::types().sample_file.get(),
+                                       detail::kSampleChunk);
+      ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::types().tree_file.get(),
+                                    detail::kTreeChunk);
+    });
+  } catch (...) {
+    impl_->group_names.erase(impl_->tasks.back().group_name);
+    impl_->tasks.pop_back();
+    throw;
+  }
   return impl_->tasks.size() - 1;
 }
 
@@ -399,7 +418,7 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
       hsize_t n = nodes.size();
       if (H5Dset_extent(fresh.get(), &n) < 0) detail::fail(impl_->path, what);
       impl_->write_rows(fresh.get(), detail::types().tree_mem.get(), 0, n, rows.data(), what);
-      ts.tree.reset();
+      impl_->release_after_flush.push_back(std::move(ts.tree));
       if (H5Ldelete(ts.group.get(), detail::kTree, H5P_DEFAULT) < 0 ||
           H5Lmove(ts.group.get(), detail::kTreeNew, ts.group.get(), detail::kTree, H5P_DEFAULT, H5P_DEFAULT) <
               0)

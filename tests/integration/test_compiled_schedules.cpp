@@ -68,6 +68,17 @@ const Case kCases[] = {
      "split(Y, q, [None, 4])\nreorder(Y, n, c, p, q.0, r, s, q.1)\nvectorize(Y, q.1)"},
     {"softmax_compute_at_rows", "softmax:M=8,N=40",
      "compute_at(row_sum, Y, i)\ncompute_at(row_max, Y, i)\nparallel(Y, i)"},
+    {"softmax_rfactor_vectorized", "softmax:M=8,N=64",
+     "split(row_max, j, [None, 16])\nrfactor(row_max, j.1)\nreorder(row_max.rf, i, j_0, j_1)\n"
+     "vectorize(row_max.rf, j_1)\ncompute_at(row_max.rf, row_max, i)\nunroll(row_max, j_1)\n"
+     "split(row_sum, j, [None, 32])\nrfactor(row_sum, j.1)\nsplit(row_sum.rf, j_1, [None, 16])\n"
+     "reorder(row_sum.rf, i, j_0, j_1.0, j_1.1)\nunroll(row_sum.rf, j_1.0)\nvectorize(row_sum.rf, j_1.1)\n"
+     "compute_at(row_sum.rf, row_sum, i)\nunroll(row_sum, j_1)\ncompute_at(row_sum, Y, i)\n"
+     "compute_at(row_max, Y, i)\nsplit(Y, j, [None, 16])\nvectorize(Y, j.1)\nparallel(Y, i)"},
+    {"rfactor_imperfect_vectorized", "softmax:M=5,N=40",
+     "split(row_sum, j, [None, 16])\nrfactor(row_sum, j.1)\nreorder(row_sum.rf, i, j_0, j_1)\n"
+     "vectorize(row_sum.rf, j_1)\ncompute_at(row_sum.rf, row_sum, i)\nsplit(row_max, j, [None, 8])\n"
+     "rfactor(row_max, j.1)\nreorder(row_max.rf, i, j_0, j_1)\nvectorize(row_max.rf, j_1)"},
     {"layernorm_inline_nothing", "layernorm:M=6,N=20", "parallel(Y, i)"},
     {"rmsnorm_compute_at", "rmsnorm:M=6,N=20", "compute_at(mean_sq, Y, i)"},
     {"attention_blocks", "attention:B=2,S=16,D=8",

@@ -149,6 +149,21 @@ TEST(Features, InnermostStridesAreClassified) {
   EXPECT_LT(at(big_ikj, "traffic_l1"), at(big_ijk, "traffic_l1") - 2.0);
 }
 
+TEST(Features, ContiguousInnermostLoopCountsAsAutoVectorized) {
+  HardwareInfo hw = test_hw();  // 32-byte registers: 8 f32 lanes
+  auto w =
+      std::make_shared<const rctune::ir::Workload>(rctune::config::load_workload("matmul:M=64,N=64,K=64"));
+  rctune::schedule::State ijk(w);
+  auto ikj = rctune::schedule::apply_trace(ijk, "reorder(C, i, k, j)");
+  auto fi = extract_features(ijk, hw), fk = extract_features(ikj, hw);
+  // i, j, k: the innermost k reduces into one element and walks B by columns: scalar.
+  EXPECT_LT(at(fi, "auto_vectorized_fraction"), 0.05);
+  EXPECT_NEAR(at(fi, "simd_lanes"), 1.0, 0.05);  // log2(1 + 1)
+  // i, k, j: unit-stride j, no reduction in the inner loop: the compiler vectorizes it.
+  EXPECT_GT(at(fk, "auto_vectorized_fraction"), 0.95);
+  EXPECT_NEAR(at(fk, "simd_lanes"), std::log2(9.0), 0.05);
+}
+
 TEST(Features, GatherInAVectorizedLoopIsCounted) {
   // Vectorizing i with k outside: A[i, k] and C[i, j] step by a whole row per lane.
   auto f = features("matmul:M=64,N=64,K=64", "reorder(C, j, k, i)\nvectorize(C, i)");

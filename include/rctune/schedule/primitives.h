@@ -67,6 +67,14 @@ State reverse_compute_at(const State& s, const std::string& stage, const std::st
                          const std::string& loop);
 State compute_inline(const State& s, const std::string& stage);
 State decompose_reduction(const State& s, const std::string& stage, const std::string& loop);
+// Factors the part of the reduction that `loop` (a leaf split from one reduction axis) iterates over
+// into a new spatial axis of a new stage "<stage>.rf" (scope local), computing partial reductions;
+// the stage then reduces over that axis only: S[i] op= S.rf[i, l]. The new axis and the other loops
+// split from the same reduction axis become index variables of S.rf named like the loops with '.'
+// replaced by '_' (j.1 -> j_1, j.0 -> j_0).
+State rfactor(const State& s, const std::string& stage, const std::string& loop);
+// The index-variable name rfactor gives a loop: '.' replaced by '_'.
+std::string rfactor_axis_name(const std::string& loop);
 
 // Loop names created by split and fuse.
 std::string split_loop_name(const std::string& parent, int index);

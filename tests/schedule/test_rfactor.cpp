@@ -1,0 +1,195 @@
+#include "lower_test_util.h"
+#include "rctune/schedule/primitives.h"
+#include "workloads.h"
+
+namespace rctune::schedule {
+namespace {
+
+using testing::matmul;
+using testing::run_trace;
+namespace lt = lowertest;
+
+// ---------------------------------------------------------------- accepted
+
+TEST(Rfactor, SplitSumBecomesRfStagePlusReductionOverNewAxis) {
+  State s = run_trace(testing::softmax(32, 64), "split(S, j, [None, 16])\nrfactor(S, j.1)\n");
+  const ir::Workload& w = s.workload();
+  ASSERT_EQ(w.stage_index("S.rf") + 1, w.stage_index("S"));
+  const ir::Stage& rf = *w.find_stage("S.rf");
+  ASSERT_EQ(rf.axes.size(), 2u);
+  EXPECT_EQ(rf.axes[1].name, "j_1");
+  EXPECT_EQ(rf.axes[1].extent, 16);
+  ASSERT_EQ(rf.reduce_axes.size(), 1u);
+  EXPECT_EQ(rf.reduce_axes[0].name, "j_0");
+  EXPECT_EQ(rf.reduce_axes[0].extent, 4);
+  EXPECT_EQ(rf.op, ir::ReduceOp::Sum);
+  EXPECT_EQ(ir::to_string(rf.body), "E[i, j_0 * 16 + j_1]");
+  const ir::Stage& red = *w.find_stage("S");
+  EXPECT_EQ(red.op, ir::ReduceOp::Sum);
+  ASSERT_EQ(red.reduce_axes.size(), 1u);
+  EXPECT_EQ(red.reduce_axes[0].name, "j_1");
+  EXPECT_EQ(ir::to_string(red.body), "S.rf[i, j_1]");
+  ASSERT_NE(w.find_tensor("S.rf"), nullptr);
+  EXPECT_EQ(w.find_tensor("S.rf")->shape, (std::vector<int64_t>{32, 16}));
+  EXPECT_EQ(w.role("S.rf"), ir::TensorRole::Intermediate);
+  EXPECT_EQ(w.validate(), "");
+}
+
+TEST(Rfactor, NewStagesHaveDefaultLoopsAndRfIsLocal) {
+  State s = run_trace(testing::softmax(32, 64), "split(S, j, [None, 16])\nrfactor(S, j.1)\n");
+  EXPECT_EQ(s.stage("S.rf")->leaf_names(), (std::vector<std::string>{"i", "j_1", "j_0"}));
+  EXPECT_EQ(s.stage("S.rf")->scope, ir::MemScope::Local);
+  EXPECT_EQ(s.stage("S")->leaf_names(), (std::vector<std::string>{"i", "j_1"}));
+  EXPECT_EQ(s.trace().back().text, "rfactor(S, j.1)");
+  EXPECT_TRUE(same_schedule(replay(s), s));
+}
+
+TEST(Rfactor, SumMatchesReference) {
+  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n")));
+}
+
+TEST(Rfactor, MaxMatchesReference) {
+  State s = lt::scheduled(lt::softmax(), "split(M, j, [None, 5])\nrfactor(M, j.1)\n");
+  EXPECT_EQ(s.workload().find_stage("M.rf")->op, ir::ReduceOp::Max);
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, NonDividingSplitContributesIdentity) {
+  // 10 = 3 * 4 - 2: the last two iterations of j.0 = 2 are outside the row.
+  for (const char* st : {"S", "M"}) {
+    State s = lt::scheduled(lt::softmax(), std::string("split(") + st + ", j, [None, 4])\nrfactor(" + st + ", j.1)\n");
+    const ir::Stage& rf = *s.workload().find_stage(std::string(st) + ".rf");
+    EXPECT_NE(ir::to_string(rf.body).find("j_0 * 4 + j_1 < 10"), std::string::npos) << ir::to_string(rf.body);
+    EXPECT_TRUE(lt::matches_reference(s)) << st;
+  }
+}
+
+TEST(Rfactor, OuterPartOfSplit) {
+  State s = lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.0)\n");
+  const ir::Stage& rf = *s.workload().find_stage("S.rf");
+  EXPECT_EQ(rf.axes.back().name, "j_0");
+  EXPECT_EQ(rf.reduce_axes[0].name, "j_1");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, MiddlePartOfNestedSplits) {
+  State s = lt::scheduled(lt::softmax(6, 16), "split(S, j, [None, 4])\nsplit(S, j.1, [None, 2])\nrfactor(S, j.1.0)\n");
+  const ir::Stage& rf = *s.workload().find_stage("S.rf");
+  EXPECT_EQ(rf.axes.back().name, "j_1_0");
+  ASSERT_EQ(rf.reduce_axes.size(), 2u);
+  EXPECT_EQ(rf.reduce_axes[0].name, "j_0");
+  EXPECT_EQ(rf.reduce_axes[1].name, "j_1_1");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, UnsplitAxisGivesPlainRfStage) {
+  State s = lt::scheduled(lt::softmax(), "rfactor(S, j)\n");
+  EXPECT_EQ(s.workload().find_stage("S.rf")->op, ir::ReduceOp::None);
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, MatmulKeepsSpatialAxesAndPartialSumsOverK) {
+  State s = lt::scheduled(lt::matmul(8, 6, 12), "split(C, k, [None, 4])\nrfactor(C, k.1)\n");
+  const ir::Stage& rf = *s.workload().find_stage("C.rf");
+  ASSERT_EQ(rf.axes.size(), 3u);
+  EXPECT_EQ(rf.axes[2].name, "k_1");
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, ConvolutionKeepsOtherReductionAxes) {
+  State s = lt::scheduled(lt::conv2d(), "split(Y, c, [None, 2])\nrfactor(Y, c.1)\n");
+  const ir::Stage& rf = *s.workload().find_stage("Y.rf");
+  EXPECT_EQ(rf.reduce_axes.size(), 3u);
+  EXPECT_TRUE(lt::matches_reference(s));
+}
+
+TEST(Rfactor, VectorizedSoftmaxChainMatchesReference) {
+  const std::string trace =
+      "split(M, j, [None, 4])\n"
+      "rfactor(M, j.1)\n"
+      "reorder(M.rf, i, j_0, j_1)\n"
+      "vectorize(M.rf, j_1)\n"
+      "compute_at(M.rf, M, i)\n"
+      "split(S, j, [None, 4])\n"
+      "rfactor(S, j.1)\n"
+      "reorder(S.rf, i, j_0, j_1)\n"
+      "vectorize(S.rf, j_1)\n"
+      "compute_at(S.rf, S, i)\n"
+      "compute_inline(E)\n"
+      "compute_at(S, Y, i)\n"
+      "compute_at(M, Y, i)\n"
+      "split(Y, j, [None, 4])\n"
+      "vectorize(Y, j.1)\n"
+      "parallel(Y, i)\n";
+  State s = lt::scheduled(lt::softmax(), trace);
+  EXPECT_EQ(check_state(s), "");
+  EXPECT_TRUE(lt::matches_reference(s));
+  EXPECT_TRUE(same_schedule(replay(s), s));
+}
+
+// ---------------------------------------------------------------- rejected
+
+TEST(Rfactor, RejectsStageWithoutReduction) {
+  EXPECT_SCHEDULE_ERROR("has no reduction", rfactor(State(testing::softmax()), "E", "j"));
+}
+
+TEST(Rfactor, RejectsSpatialLoop) {
+  State s = run_trace(testing::softmax(), "split(S, i, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("iterates over a spatial axis", rfactor(s, "S", "i.1"));
+}
+
+TEST(Rfactor, RejectsLoopThatIsNotCurrent) {
+  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("no longer exists", rfactor(s, "S", "j"));
+  EXPECT_SCHEDULE_ERROR("no loop named 'q'", rfactor(s, "S", "q"));
+  EXPECT_SCHEDULE_ERROR("no stage named 'Z'", rfactor(s, "Z", "j"));
+}
+
+TEST(Rfactor, RejectsFusedLoops) {
+  State s = run_trace(matmul(), "fuse(C, i, j)\nsplit(C, k, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("has fused loops (i.j)", rfactor(s, "C", "k.1"));
+}
+
+TEST(Rfactor, RejectsSplitOfAnotherAxis) {
+  State s = run_trace(matmul(), "split(C, i, [None, 8])\nsplit(C, k, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("loop i of stage C has been split", rfactor(s, "C", "k.1"));
+}
+
+TEST(Rfactor, RejectsReorderedStage) {
+  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\nreorder(S, j.1, j.0)\n");
+  EXPECT_SCHEDULE_ERROR("have been reordered", rfactor(s, "S", "j.1"));
+}
+
+TEST(Rfactor, RejectsAnnotatedLoop) {
+  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\nparallel(S, i)\n");
+  EXPECT_SCHEDULE_ERROR("loop i of stage S is parallel", rfactor(s, "S", "j.1"));
+}
+
+TEST(Rfactor, RejectsPlacedStage) {
+  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\ncompute_at(S, Y, i)\n");
+  EXPECT_SCHEDULE_ERROR("is placed at loop i of Y", rfactor(s, "S", "j.1"));
+}
+
+TEST(Rfactor, RejectsStageWithStagePlacedAtItsLoops) {
+  State s = run_trace(matmul(), "cache_read(A, local, C)\ncompute_at(A.local, C, i)\n");
+  EXPECT_SCHEDULE_ERROR("A.local is placed at a loop of C", rfactor(s, "C", "k"));
+}
+
+TEST(Rfactor, RejectsDecomposedReduction) {
+  State s = run_trace(matmul(), "split(C, k, [None, 4])\ndecompose_reduction(C, i)\n");
+  EXPECT_SCHEDULE_ERROR("has been decomposed", rfactor(s, "C", "k.1"));
+}
+
+TEST(Rfactor, RejectsSecondRfStage) {
+  State s = run_trace(testing::softmax(), "split(S, j, [None, 16])\nrfactor(S, j.1)\nsplit(S, j_1, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("S.rf already exists", rfactor(s, "S", "j_1.1"));
+}
+
+TEST(Rfactor, RejectsNameClash) {
+  auto w = testing::parse("X: f32[4, 8, 2]\nS: f32[4]\nS[i] += X[i, j, j_1]\n", "clash");
+  State s = run_trace(w, "split(S, j, [None, 4])\n");
+  EXPECT_SCHEDULE_ERROR("already has an index variable named j_1", rfactor(s, "S", "j.1"));
+}
+
+}  // namespace
+}  // namespace rctune::schedule
