@@ -640,19 +640,22 @@ std::vector<PrimitiveInfo> build_registry() {
            "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
            "encloses it.",
            "decompose_reduction(C, j.0)"),
-      make("rfactor", {stage, loop},
-           "Factors the part of a reduction that a loop iterates over into a new stage <stage>.rf (scope "
-           "local) whose output has the stage's axes plus one new last axis for the loop, holding partial "
-           "reductions over the other reduction loops; the stage then reduces over that axis only: "
-           "S[i] += S.rf[i, j_1]. The index variables of S.rf split from the reduction axis are named like the "
-           "loops with '.' replaced by '_' (j.1 -> j_1, j.0 -> j_0); S and S.rf get default schedules. Used to "
-           "vectorize or parallelise a reduction: reorder S.rf so j_1 is innermost, vectorize it, compute_at "
-           "S.rf into S.",
-           "the stage has a +=, max= or min= reduction; the loop is a current loop created from one reduction "
-           "axis by splits only (or that axis itself); the stage is otherwise unscheduled (no other split, no "
-           "fuse, reorder, annotation, placement or decomposed reduction, no stage placed at its loops); "
-           "<stage>.rf does not exist yet.",
-           "rfactor(row_sum, j.1)"),
+      make(
+          "rfactor", {stage, loop},
+          "Factors the part of a reduction that a loop iterates over into a new stage <stage>.rf (scope "
+          "local) whose output has the stage's axes plus one new last axis for the loop, holding partial "
+          "reductions over the other reduction loops; the stage then reduces over that axis only: "
+          "S[i] += S.rf[i, j_1]. The index variables of S.rf split from the reduction axis are named like "
+          "the "
+          "loops with '.' replaced by '_' (j.1 -> j_1, j.0 -> j_0); S and S.rf get default schedules. Used "
+          "to "
+          "vectorize or parallelise a reduction: reorder S.rf so j_1 is innermost, vectorize it, compute_at "
+          "S.rf into S.",
+          "the stage has a +=, max= or min= reduction; the loop is a current loop created from one reduction "
+          "axis by splits only (or that axis itself); the stage is otherwise unscheduled (no other split, no "
+          "fuse, reorder, annotation, placement or decomposed reduction, no stage placed at its loops); "
+          "<stage>.rf does not exist yet.",
+          "rfactor(row_sum, j.1)"),
   };
 }
 
@@ -753,7 +756,8 @@ std::string primitive_reference() {
       "the\n"
       "index variables (i, j, k). split(S, x, [None, a, b]) replaces x by x.0, x.1, x.2 (outermost first);\n"
       "fuse(S, a, b) replaces a and b by a.b (e.g. i.0.j.0). cache_write(S, local) adds stage S.local;\n"
-      "cache_read(T, local, ...) adds stage T.local with loops ax0, ax1, ...; rfactor(S, j.1) adds stage S.rf\n"
+      "cache_read(T, local, ...) adds stage T.local with loops ax0, ax1, ...; rfactor(S, j.1) adds stage "
+      "S.rf\n"
       "with loops named like S's axes plus j_1, j_0 ('.' becomes '_'). A stage placed at a loop that\n"
       "is later split moves to the innermost new loop; stages placed at the same loop run in workload "
       "order.\n\n";

@@ -40,22 +40,29 @@ TEST_P(CompiledSchedule, MatchesReference) {
 const Case kCases[] = {
     {"unscheduled_matmul_odd_shape", "matmul:M=37,N=29,K=23", ""},
     {"split_dividing", "matmul:M=32,N=32,K=16", "split(C, i, [None, 8])\nsplit(C, k, [4, 4])"},
-    {"split_imperfect_three_factors", "matmul:M=50,N=19,K=13", "split(C, i, [None, 3, 4])\nsplit(C, j, [None, 5])"},
+    {"split_imperfect_three_factors", "matmul:M=50,N=19,K=13",
+     "split(C, i, [None, 3, 4])\nsplit(C, j, [None, 5])"},
     {"reorder_reduction_outside", "matmul:M=24,N=40,K=16", "reorder(C, k, i, j)"},
     {"fuse_and_parallel", "matmul:M=24,N=40,K=16", "fuse(C, i, j)\nparallel(C, i.j)"},
-    {"vectorize_unit_stride", "matmul:M=16,N=64,K=16", "split(C, j, [None, 16])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
-    {"vectorize_imperfect", "matmul:M=16,N=50,K=16", "split(C, j, [None, 16])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
+    {"vectorize_unit_stride", "matmul:M=16,N=64,K=16",
+     "split(C, j, [None, 16])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
+    {"vectorize_imperfect", "matmul:M=16,N=50,K=16",
+     "split(C, j, [None, 16])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
     {"unroll_imperfect", "matmul:M=13,N=16,K=16", "split(C, i, [None, 4])\nunroll(C, i.1)"},
     {"register_tile_cache_write", "matmul:M=64,N=64,K=48",
-     "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 32])\nreorder(C, i.0, j.0, i.1, j.1)\n"
+     "cache_write(C, local)\nsplit(C, i, [None, 8])\nsplit(C, j, [None, 32])\nreorder(C, i.0, j.0, i.1, "
+     "j.1)\n"
      "compute_at(C.local, C, j.0)\nreorder(C.local, k, i, j)\nunroll(C.local, i)\nvectorize(C.local, j)\n"
      "vectorize(C, j.1)\nparallel(C, i.0)"},
     {"register_tile_imperfect", "matmul:M=30,N=40,K=20",
-     "cache_write(C, local)\nsplit(C, i, [None, 4])\nsplit(C, j, [None, 16])\nreorder(C, i.0, j.0, i.1, j.1)\n"
+     "cache_write(C, local)\nsplit(C, i, [None, 4])\nsplit(C, j, [None, 16])\nreorder(C, i.0, j.0, i.1, "
+     "j.1)\n"
      "compute_at(C.local, C, j.0)\nreorder(C.local, k, i, j)\nunroll(C.local, i)\nvectorize(C.local, j)"},
     {"cache_read_packing", "matmul:M=32,N=64,K=24",
-     "split(C, j, [None, 16])\nreorder(C, j.0, i, k, j.1)\ncache_read(B, heap, C)\ncompute_at(B.heap, C, j.0)"},
-    {"cache_read_local", "matmul:M=16,N=32,K=16", "split(C, i, [None, 4])\ncache_read(A, local, C)\ncompute_at(A.local, C, i.0)"},
+     "split(C, j, [None, 16])\nreorder(C, j.0, i, k, j.1)\ncache_read(B, heap, C)\ncompute_at(B.heap, C, "
+     "j.0)"},
+    {"cache_read_local", "matmul:M=16,N=32,K=16",
+     "split(C, i, [None, 4])\ncache_read(A, local, C)\ncompute_at(A.local, C, i.0)"},
     {"decompose_reduction", "matmul:M=16,N=16,K=16", "split(C, i, [None, 4])\ndecompose_reduction(C, i.1)"},
     {"compute_inline_elementwise", "dense:M=16,N=24,K=8", ""},
     {"reverse_compute_at_epilogue", "dense_gelu:M=32,N=32,K=16",
@@ -82,11 +89,13 @@ const Case kCases[] = {
     {"layernorm_inline_nothing", "layernorm:M=6,N=20", "parallel(Y, i)"},
     {"rmsnorm_compute_at", "rmsnorm:M=6,N=20", "compute_at(mean_sq, Y, i)"},
     {"attention_blocks", "attention:B=2,S=16,D=8",
-     "split(O, i, [None, 4])\ncompute_at(P, O, i.0)\ncompute_at(row_sum, O, i.0)\ncompute_at(row_max, O, i.0)\n"
+     "split(O, i, [None, 4])\ncompute_at(P, O, i.0)\ncompute_at(row_sum, O, i.0)\ncompute_at(row_max, O, "
+     "i.0)\n"
      "compute_at(scores, O, i.0)"},
     {"bind_league_team", "matmul:M=16,N=32,K=8",
      "split(C, i, [None, 4])\nbind(C, i.0, league)\nbind(C, i.1, team)"},
-    {"matmul_f64", "matmul:M=20,N=24,K=12,dtype=f64", "split(C, j, [None, 8])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
+    {"matmul_f64", "matmul:M=20,N=24,K=12,dtype=f64",
+     "split(C, j, [None, 8])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Primitives, CompiledSchedule, ::testing::ValuesIn(kCases),

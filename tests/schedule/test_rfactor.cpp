@@ -45,7 +45,8 @@ TEST(Rfactor, NewStagesHaveDefaultLoopsAndRfIsLocal) {
 }
 
 TEST(Rfactor, SumMatchesReference) {
-  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n")));
+  EXPECT_TRUE(
+      lt::matches_reference(lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n")));
 }
 
 TEST(Rfactor, MaxMatchesReference) {
@@ -57,7 +58,8 @@ TEST(Rfactor, MaxMatchesReference) {
 TEST(Rfactor, NonDividingSplitContributesIdentity) {
   // 10 = 3 * 4 - 2: the last two iterations of j.0 = 2 are outside the row.
   for (const char* st : {"S", "M"}) {
-    State s = lt::scheduled(lt::softmax(), std::string("split(") + st + ", j, [None, 4])\nrfactor(" + st + ", j.1)\n");
+    State s = lt::scheduled(lt::softmax(),
+                            std::string("split(") + st + ", j, [None, 4])\nrfactor(" + st + ", j.1)\n");
     const ir::Stage& rf = *s.workload().find_stage(std::string(st) + ".rf");
     EXPECT_NE(ir::to_string(rf.body).find("j_0 * 4 + j_1 < 10"), std::string::npos) << ir::to_string(rf.body);
     EXPECT_TRUE(lt::matches_reference(s)) << st;
@@ -73,7 +75,8 @@ TEST(Rfactor, OuterPartOfSplit) {
 }
 
 TEST(Rfactor, MiddlePartOfNestedSplits) {
-  State s = lt::scheduled(lt::softmax(6, 16), "split(S, j, [None, 4])\nsplit(S, j.1, [None, 2])\nrfactor(S, j.1.0)\n");
+  State s = lt::scheduled(testing::softmax(6, 16),
+                          "split(S, j, [None, 4])\nsplit(S, j.1, [None, 2])\nrfactor(S, j.1.0)\n");
   const ir::Stage& rf = *s.workload().find_stage("S.rf");
   EXPECT_EQ(rf.axes.back().name, "j_1_0");
   ASSERT_EQ(rf.reduce_axes.size(), 2u);
@@ -181,7 +184,8 @@ TEST(Rfactor, RejectsDecomposedReduction) {
 }
 
 TEST(Rfactor, RejectsSecondRfStage) {
-  State s = run_trace(testing::softmax(), "split(S, j, [None, 16])\nrfactor(S, j.1)\nsplit(S, j_1, [None, 4])\n");
+  State s =
+      run_trace(testing::softmax(), "split(S, j, [None, 16])\nrfactor(S, j.1)\nsplit(S, j_1, [None, 4])\n");
   EXPECT_SCHEDULE_ERROR("S.rf already exists", rfactor(s, "S", "j_1.1"));
 }
 

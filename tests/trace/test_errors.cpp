@@ -130,5 +130,36 @@ TEST(TraceErrors, WriteFailureMidRunNamesFileAndCause) {
   EXPECT_NE(msg.find("File too large"), std::string::npos) << msg;
 }
 
+TEST(TraceErrors, FileHeldByAnotherWriterIsReportedAsLocked) {
+  TempDir dir;
+  std::string path = dir.file("run.h5");
+  { RunWriter::create(path, sample_run_info()); }
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // holds the file open as a running tuner would
+    RunWriter w = RunWriter::open_for_resume(path);
+    char c = 1;
+    if (write(ready[1], &c, 1) != 1) _exit(1);
+    if (read(done[0], &c, 1) < 0) _exit(1);
+    _exit(0);
+  }
+  char c = 0;
+  ASSERT_EQ(read(ready[0], &c, 1), 1);
+  std::string msg;
+  try {
+    RunWriter::open_for_resume(path);
+  } catch (const TraceError& e) {
+    msg = e.what();
+  }
+  ASSERT_EQ(write(done[1], &c, 1), 1);
+  waitpid(pid, nullptr, 0);
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("locked by another process"), std::string::npos) << msg;
+}
+
 }  // namespace
 }  // namespace rctune::trace

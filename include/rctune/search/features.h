@@ -5,8 +5,8 @@
 // the nest is read per Store statement: each store gets its loop context (extents and kinds of the
 // enclosing loops, vector lanes, unrolled iterations, parallel extent), its arithmetic, its
 // accesses (bytes, innermost stride, reuse distance) and its guards; the per-store values are then
-// aggregated over the whole kernel (sum, execution-weighted mean or max, per feature). Kernel-wide
-// values follow: flops, unique bytes touched, estimated traffic beyond L1/L2/L3 from per-loop
+// aggregated over the whole kernel (a sum or a mean weighted by executions, per feature). Kernel-wide
+// values follow: flops, unique bytes touched, estimated traffic into L1/L2/L3 from per-loop
 // footprints compared with the cache sizes, arithmetic intensity, allocations by scope.
 //
 // Sizes, counts and extents are log-transformed, log2(1 + x), as MetaSchedule does; fractions and

@@ -1,13 +1,17 @@
 // Writes one tuning run to one HDF5 trace file (docs/trace-format.md), as the run goes.
 //
-// Every call that adds to the file returns only after H5Fflush: a process killed at any moment
-// (SIGKILL included) leaves a file that h5dump and read_trace() read with every sample whose
-// append_sample() had returned. Resume with RunWriter::open_for_resume(), which reads back
-// everything written so far, so that the search can continue without measuring a sample again.
+// Every call that changes the file is a commit that returns once its data is on disk, written in an
+// order that keeps what was committed before readable (docs/trace-format.md, "Writing, crashes and
+// resume"): a process killed at any moment (SIGKILL included) leaves a file with every sample
+// whose append_sample() had returned. Resume with RunWriter::open_for_resume(), which repairs and
+// reads back everything written so far, so that the search continues without measuring a sample
+// again.
 //
-// Single writer: rank 0 writes for all ranks. Not thread-safe; one RunWriter per file. While a
-// writer holds the file, HDF5's file lock keeps other processes out; read a running trace with
-// HDF5_USE_FILE_LOCKING=FALSE (and expect to retry if a read meets a half-written flush).
+// Single writer: rank 0 writes for all ranks. Not thread-safe; one RunWriter per file. The file
+// is closed and reopened at the end of each commit; while a writer holds it, HDF5's file lock keeps
+// other processes out. Read a running trace with HDF5_USE_FILE_LOCKING=FALSE (and expect to retry
+// if a read meets a commit half-way); a process that holds it open makes the writer's next commit
+// fail.
 #pragma once
 
 #include <cstddef>

@@ -27,7 +27,8 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined");
   const int li = get_leaf(st, call, loop);
   if (!st.loops[li].reduce)
-    fail(call, "loop " + loop + " iterates over a spatial axis; rfactor needs a loop over (part of) a reduction axis");
+    fail(call, "loop " + loop +
+                   " iterates over a spatial axis; rfactor needs a loop over (part of) a reduction axis");
 
   // The stage must be unscheduled apart from splits of the reduction axis that `loop` comes from.
   const std::string apply_first = "; apply rfactor right after the split(s) that create the loop";
@@ -60,18 +61,22 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
       expect.leaves.erase(it);
       expect.leaves.insert(expect.leaves.begin() + pos, rel.split.children.begin(), rel.split.children.end());
     }
-    if (st.leaves != expect.leaves) fail(call, "the loops of stage " + stage + " have been reordered" + apply_first);
+    if (st.leaves != expect.leaves)
+      fail(call, "the loops of stage " + stage + " have been reordered" + apply_first);
   }
   for (const auto& l : st.loops) {
-    if (annotated(l)) fail(call, "loop " + l.name + " of stage " + stage + " is " + annotation_text(l) + apply_first);
+    if (annotated(l))
+      fail(call, "loop " + l.name + " of stage " + stage + " is " + annotation_text(l) + apply_first);
   }
   if (st.attach.kind != Attach::Kind::Root) {
     fail(call, "stage " + stage + " is placed at loop " + st.attach.loop + " of " + st.attach.stage +
                    "; apply rfactor before compute_at / reverse_compute_at");
   }
-  if (!st.init_before.empty()) fail(call, "the reduction of stage " + stage + " has been decomposed" + apply_first);
+  if (!st.init_before.empty())
+    fail(call, "the reduction of stage " + stage + " has been decomposed" + apply_first);
   if (const auto at = attached_at(s, stage, ""); !at.empty()) {
-    fail(call, "stage " + at[0] + " is placed at a loop of " + stage + "; apply rfactor before placing stages there");
+    fail(call, "stage " + at[0] + " is placed at a loop of " + stage +
+                   "; apply rfactor before placing stages there");
   }
 
   const std::string rf_name = stage + ".rf";
@@ -115,8 +120,8 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
   for (int l : tree_leaves) {
     const std::string n = rfactor_axis_name(st.loops[l].name);
     if (std::find(taken.begin(), taken.end(), n) != taken.end())
-      fail(call, "stage " + stage + " already has an index variable named " + n + " (the name rfactor gives loop " +
-                     st.loops[l].name + ")");
+      fail(call, "stage " + stage + " already has an index variable named " + n +
+                     " (the name rfactor gives loop " + st.loops[l].name + ")");
     taken.push_back(n);
   }
 
@@ -132,7 +137,9 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
       continue;
     }
     for (int l : tree_leaves) {
-      if (l != li) rf.reduce_axes.push_back(ir::IndexVar{rfactor_axis_name(st.loops[l].name), ext[static_cast<size_t>(l)]});
+      if (l != li)
+        rf.reduce_axes.push_back(
+            ir::IndexVar{rfactor_axis_name(st.loops[l].name), ext[static_cast<size_t>(l)]});
     }
   }
   rf.op = rf.reduce_axes.empty() ? ir::ReduceOp::None : ist.op;
