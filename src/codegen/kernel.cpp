@@ -1565,7 +1565,9 @@ class KernelEmitter {
       line(ct + "* __restrict__ " + b.cname + " = " + cn + "_pool + " + slot + " * " +
            std::to_string(pool_slot_.at(d.name)) + ";  // " + desc + " (this thread's slot)");
       epilogue.push_back(cn + "_token.release(" + slot + ");");
-    } else if (heap_buffer(d, false) || d.scope == MemScope::Shared) {
+    } else if (heap_buffer(d, false) || d.scope == MemScope::Shared || (!in_region && has_parallel(a.body))) {
+      // A buffer declared outside a parallel region but written inside it must be reached through a
+      // pointer: a Kokkos lambda captures arrays and registers by value, as constants.
       use_alloc_ = true;
       line(ct + "* __restrict__ " + b.cname + " = static_cast<" + ct + "*>(rctune_alloc(sizeof(" + ct +
            ") * " + std::to_string(n) + "));  // " + desc);
