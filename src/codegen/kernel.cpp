@@ -238,22 +238,6 @@ Ty float_ty(DType d) { return d == DType::F32 ? Ty::F32 : Ty::F64; }
 bool is_float(Ty t) { return t == Ty::F32 || t == Ty::F64; }
 DType ty_dtype(Ty t) { return t == Ty::F64 ? DType::F64 : DType::F32; }
 
-bool is_comparison(BinOp op) {
-  switch (op) {
-    case BinOp::LT:
-    case BinOp::LE:
-    case BinOp::GT:
-    case BinOp::GE:
-    case BinOp::EQ:
-    case BinOp::NE:
-    case BinOp::And:
-    case BinOp::Or:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Emitted expression: text, C precedence of its top operator, whether it is a vector value.
 struct E {
   std::string s;
@@ -563,7 +547,7 @@ class KernelEmitter {
         return float_ty(buffer_dtype(e.as<Load>()->buffer));
       case ExprKind::Binary: {
         auto b = e.as<Binary>();
-        if (is_comparison(b->op)) return Ty::Bool;
+        if (is_boolean_op(b->op)) return Ty::Bool;
         return join(type_of(b->a, ctx), type_of(b->b, ctx));
       }
       case ExprKind::Unary: {
@@ -1058,7 +1042,7 @@ class KernelEmitter {
           100, false, Ty::Int};
     }
     int p = c_prec(b.op);
-    if (is_comparison(b.op)) {
+    if (is_boolean_op(b.op)) {
       if (auto c = fold_condition(self, extents_)) return {*c ? "true" : "false", 100, false, Ty::Bool};
       if (b.op == BinOp::And || b.op == BinOp::Or) {
         // A side that the loop ranges decide drops out: (true && x) is x, (false || x) is x.

@@ -35,6 +35,20 @@ const char* binop_name(BinOp op) {
   return "?";
 }
 
+bool is_boolean_op(BinOp op) {
+  switch (op) {
+    case BinOp::LT:
+    case BinOp::LE:
+    case BinOp::GT:
+    case BinOp::GE:
+    case BinOp::EQ:
+    case BinOp::NE:
+    case BinOp::And:
+    case BinOp::Or: return true;
+    default: return false;
+  }
+}
+
 const char* unop_name(UnOp op) {
   switch (op) {
     case UnOp::Neg: return "neg";
@@ -678,17 +692,13 @@ bool bound_of(const Expr& e, const std::vector<VarRange>& ranges, int64_t* lo, i
       *lo = std::min(al, bl);
       *hi = std::min(ah, bh);
       return true;
-    case BinOp::LT:
-    case BinOp::LE:
-    case BinOp::GT:
-    case BinOp::GE:
-    case BinOp::EQ:
-    case BinOp::NE:
-    case BinOp::And:
-    case BinOp::Or:
-      *lo = 0;
-      *hi = 1;
-      return true;
+    default:
+      break;
+  }
+  if (is_boolean_op(b->op)) {
+    *lo = 0;
+    *hi = 1;
+    return true;
   }
   return false;
 }

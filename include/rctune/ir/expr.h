@@ -28,6 +28,7 @@ enum class BinOp {
   And, Or                      // logical, operands are comparisons
 };
 const char* binop_name(BinOp op);  // "+", "-", ..., "max", "min", "<", "&&", ...
+bool is_boolean_op(BinOp op);      // comparisons and logical operators: the value is 0 or 1
 
 enum class UnOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Erf, Relu, Gelu, Sigmoid, Abs };
 const char* unop_name(UnOp op);    // "neg", "exp", ...
