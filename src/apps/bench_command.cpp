@@ -64,11 +64,12 @@ void print_measurement(const std::string& workload, const runtime::Measurement& 
   std::cout << "status     " << runtime::status_name(m.status) << "\n";
   if (!m.message.empty()) std::cout << "error      " << m.message << "\n";
   if (m.ok()) {
-    std::cout << "median     " << fmt("%.4f", m.times.median_s * 1e3) << " ms  (min " << fmt("%.4f", m.times.min_s * 1e3)
-              << ", max " << fmt("%.4f", m.times.max_s * 1e3) << ", IQR " << fmt("%.4f", m.times.iqr_s * 1e3) << " ms, "
-              << m.times.repeats << " runs)\n";
+    std::cout << "median     " << fmt("%.4f", m.times.median_s * 1e3) << " ms  (min "
+              << fmt("%.4f", m.times.min_s * 1e3) << ", max " << fmt("%.4f", m.times.max_s * 1e3) << ", IQR "
+              << fmt("%.4f", m.times.iqr_s * 1e3) << " ms, " << m.times.repeats << " runs)\n";
     std::cout << "GFLOP/s    " << fmt("%.2f", m.gflops) << "\n";
-    std::cout << "max error  abs " << fmt("%.3g", m.errors.max_abs) << ", rel " << fmt("%.3g", m.errors.max_rel) << "\n";
+    std::cout << "max error  abs " << fmt("%.3g", m.errors.max_abs) << ", rel "
+              << fmt("%.3g", m.errors.max_rel) << "\n";
   }
   std::cout << "compile    " << fmt("%.3f", m.compile_seconds) << " s" << (m.cache_hit ? " (cached)" : "")
             << (m.used_pch ? " (precompiled Kokkos header)" : "") << "\n";
@@ -133,8 +134,8 @@ int run_bench_examples(const BenchArgs& a) {
   nlohmann::json all = nlohmann::json::array();
   bool table = a.format == "table";
   if (table) {
-    std::printf("%-18s %-*s %-13s %12s %10s %12s %9s %9s\n", "example", width, "workload", "status", "median ms",
-                "GFLOP/s", "unsched GF/s", "speedup", "compile s");
+    std::printf("%-18s %-*s %-13s %12s %10s %12s %9s %9s\n", "example", width, "workload", "status",
+                "median ms", "GFLOP/s", "unsched GF/s", "speedup", "compile s");
   }
   int failures = 0;
   for (const auto& [f, text, w] : examples) {
@@ -149,9 +150,9 @@ int run_bench_examples(const BenchArgs& a) {
     failures += m.ok() ? 0 : 1;
     if (table) {
       std::string compile = m.cache_hit ? "cached" : fmt("%.2f", m.compile_seconds);
-      std::printf("%-18s %-*s %-13s %12.3f %10.2f %12.2f %8.2fx %9s\n", f.stem().c_str(), width, w.name.c_str(),
-                  runtime::status_name(m.status), m.times.median_s * 1e3, m.gflops, base.gflops,
-                  base.gflops > 0 ? m.gflops / base.gflops : 0.0, compile.c_str());
+      std::printf("%-18s %-*s %-13s %12.3f %10.2f %12.2f %8.2fx %9s\n", f.stem().c_str(), width,
+                  w.name.c_str(), runtime::status_name(m.status), m.times.median_s * 1e3, m.gflops,
+                  base.gflops, base.gflops > 0 ? m.gflops / base.gflops : 0.0, compile.c_str());
       if (!m.ok()) std::printf("    %s\n", m.message.c_str());
       std::fflush(stdout);
     } else {

@@ -1,7 +1,7 @@
 #include "rctune/apps/cli.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -34,7 +34,8 @@ int run_cli(int argc, char** argv) {
   show_cmd->add_option("workload", show.workload, "operator spec (matmul:M=512,N=512,K=512) or workload file")
       ->required();
   auto* st = show_cmd->add_option("--trace", show.trace_file, "schedule trace file");
-  show_cmd->add_option("--schedule", show.schedule_text, "schedule trace text (steps separated by ; or newlines)")
+  show_cmd
+      ->add_option("--schedule", show.schedule_text, "schedule trace text (steps separated by ; or newlines)")
       ->excludes(st);
   show_cmd->add_flag("--source", show.print_source, "also print the generated Kokkos source");
   show_cmd->add_flag("--reference", show.print_reference, "also print the reference kernel source");
@@ -43,21 +44,27 @@ int run_cli(int argc, char** argv) {
   auto* bench_cmd = app.add_subcommand("bench", "generate, compile, check and time one scheduled kernel");
   bench_cmd->add_option("workload", bench.workload, "operator spec or workload file");
   auto* bt = bench_cmd->add_option("--trace", bench.trace_file, "schedule trace file");
-  bench_cmd->add_option("--schedule", bench.schedule_text, "schedule trace text (steps separated by ; or newlines)")
+  bench_cmd
+      ->add_option("--schedule", bench.schedule_text,
+                   "schedule trace text (steps separated by ; or newlines)")
       ->excludes(bt);
   bench_cmd->add_option("--examples", bench.examples_dir,
                         "run every example schedule (*.sched) in this directory and print a table");
   bench_cmd->add_option("--cache-dir", bench.cache_dir, "kernel cache (default $XDG_CACHE_HOME/rctune)");
-  bench_cmd->add_option("--flags", bench.flags, "compiler flags for the kernel")->default_str(RCTUNE_JIT_FLAGS);
+  bench_cmd->add_option("--flags", bench.flags, "compiler flags for the kernel")
+      ->default_str(RCTUNE_JIT_FLAGS);
   bench_cmd->add_option("--min-time", bench.min_time_s, "time each kernel at least this long (s)")
       ->capture_default_str();
-  bench_cmd->add_option("--pin-core", bench.pin_core, "core the worker pins itself to: auto (the last core), none, or N")
+  bench_cmd
+      ->add_option("--pin-core", bench.pin_core,
+                   "core the worker pins itself to: auto (the last core), none, or N")
       ->capture_default_str();
   bench_cmd->add_flag("--flush-cache", bench.flush_cache, "flush the caches before each timed run");
   bench_cmd->add_option("--seed", bench.seed, "seed of the random inputs")->capture_default_str();
   bench_cmd->add_option("--timeout", bench.timeout_s, "seconds a kernel may run before it is killed")
       ->capture_default_str();
-  bench_cmd->add_flag("--check-only", bench.check_only, "check correctness against the reference, do not time");
+  bench_cmd->add_flag("--check-only", bench.check_only,
+                      "check correctness against the reference, do not time");
   bench_cmd->add_option("--format", bench.format, "table or json")
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();

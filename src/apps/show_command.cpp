@@ -19,12 +19,13 @@ std::string schedule_text_of(const std::string& trace_file, const std::string& s
   return s;
 }
 
-runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text, const std::string& trace_file) {
+runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text,
+                                        const std::string& trace_file) {
   try {
     return runtime::build_candidate(w, text);
   } catch (const schedule::ScheduleError& e) {
-    throw std::runtime_error("illegal schedule in " + (trace_file.empty() ? std::string("--schedule") : trace_file) +
-                             ": " + e.what());
+    throw std::runtime_error("illegal schedule in " +
+                             (trace_file.empty() ? std::string("--schedule") : trace_file) + ": " + e.what());
   }
 }
 

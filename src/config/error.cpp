@@ -3,7 +3,8 @@
 namespace rctune::config {
 
 namespace {
-std::string format(const std::string& file, int line, int column, const std::string& key, const std::string& reason) {
+std::string format(const std::string& file, int line, int column, const std::string& key,
+                   const std::string& reason) {
   std::string s = file;
   if (line > 0) s += ":" + std::to_string(line);
   if (line > 0 && column > 0) s += ":" + std::to_string(column);

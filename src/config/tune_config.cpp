@@ -39,7 +39,8 @@ class MapReader {
     return present() ? node_[key] : YAML::Node();
   }
 
-  std::string string(const std::string& key, const std::string& def, const std::vector<std::string>& allowed = {}) {
+  std::string string(const std::string& key, const std::string& def,
+                     const std::vector<std::string>& allowed = {}) {
     YAML::Node n = take(key);
     if (!n || n.IsNull()) return def;
     if (!n.IsScalar()) fail(n, key, "expected a string");
@@ -120,7 +121,9 @@ constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
 
 ir::Workload task_workload(MapReader& r, const YAML::Node& task, const YAML::Node& n, const std::string& key,
                            const std::string& file, const std::string& text) {
-  if (!n) r.fail(task, key, "missing: an operator spec (matmul:M=512,N=512,K=512), a workload file or an inline workload");
+  if (!n)
+    r.fail(task, key,
+           "missing: an operator spec (matmul:M=512,N=512,K=512), a workload file or an inline workload");
   if (n.IsMap()) return workload_from_yaml(n, file, "task", text, r.prefix() + key + ".");
   if (!n.IsScalar()) r.fail(n, key, "expected an operator spec, a workload file path or an inline workload");
   std::string spec = n.Scalar();
@@ -164,7 +167,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
 
   YAML::Node tasks = top.take("tasks");
   if (!tasks) top.fail(root, "tasks", "missing: a list of tasks, each with a workload");
-  if (!tasks.IsSequence() || tasks.size() == 0) top.fail(tasks, "tasks", "expected a non-empty list of tasks");
+  if (!tasks.IsSequence() || tasks.size() == 0)
+    top.fail(tasks, "tasks", "expected a non-empty list of tasks");
   for (size_t i = 0; i < tasks.size(); ++i) {
     std::string prefix = "tasks[" + std::to_string(i) + "].";
     YAML::Node t = tasks[i];
@@ -213,19 +217,24 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
              "rollout_depth"});
 
   MapReader ev(top.take("evolutionary"), source_name, "evolutionary.");
-  c.evolutionary.population = static_cast<int>(ev.integer("population", c.evolutionary.population, 2, kMaxInt));
-  c.evolutionary.init_measured_ratio = ev.number("init_measured_ratio", c.evolutionary.init_measured_ratio, 0, 1);
+  c.evolutionary.population =
+      static_cast<int>(ev.integer("population", c.evolutionary.population, 2, kMaxInt));
+  c.evolutionary.init_measured_ratio =
+      ev.number("init_measured_ratio", c.evolutionary.init_measured_ratio, 0, 1);
   c.evolutionary.genetic_iterations =
       static_cast<int>(ev.integer("genetic_iterations", c.evolutionary.genetic_iterations, 0, 1000));
-  c.evolutionary.mutation_probability = ev.number("mutation_probability", c.evolutionary.mutation_probability, 0, 1);
+  c.evolutionary.mutation_probability =
+      ev.number("mutation_probability", c.evolutionary.mutation_probability, 0, 1);
   c.evolutionary.epsilon = ev.number("epsilon", c.evolutionary.epsilon, 0, 1);
-  c.evolutionary.measure_batch = static_cast<int>(ev.integer("measure_batch", c.evolutionary.measure_batch, 1, 4096));
+  c.evolutionary.measure_batch =
+      static_cast<int>(ev.integer("measure_batch", c.evolutionary.measure_batch, 1, 4096));
   ev.finish({"population", "init_measured_ratio", "genetic_iterations", "mutation_probability", "epsilon",
              "measure_batch"});
 
   MapReader cm(top.take("cost_model"), source_name, "cost_model.");
   c.cost_model.kind = cm.string("kind", c.cost_model.kind, {"xgboost", "none"});
-  c.cost_model.min_samples = static_cast<int>(cm.integer("min_samples", c.cost_model.min_samples, 1, kMaxInt));
+  c.cost_model.min_samples =
+      static_cast<int>(cm.integer("min_samples", c.cost_model.min_samples, 1, kMaxInt));
   cm.finish({"kind", "min_samples"});
 
   top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",

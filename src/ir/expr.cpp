@@ -16,21 +16,36 @@ int dtype_bytes(DType t) { return t == DType::F32 ? 4 : 8; }
 
 const char* binop_name(BinOp op) {
   switch (op) {
-    case BinOp::Add: return "+";
-    case BinOp::Sub: return "-";
-    case BinOp::Mul: return "*";
-    case BinOp::Div: return "/";
-    case BinOp::Mod: return "%";
-    case BinOp::Max: return "max";
-    case BinOp::Min: return "min";
-    case BinOp::LT: return "<";
-    case BinOp::LE: return "<=";
-    case BinOp::GT: return ">";
-    case BinOp::GE: return ">=";
-    case BinOp::EQ: return "==";
-    case BinOp::NE: return "!=";
-    case BinOp::And: return "&&";
-    case BinOp::Or: return "||";
+    case BinOp::Add:
+      return "+";
+    case BinOp::Sub:
+      return "-";
+    case BinOp::Mul:
+      return "*";
+    case BinOp::Div:
+      return "/";
+    case BinOp::Mod:
+      return "%";
+    case BinOp::Max:
+      return "max";
+    case BinOp::Min:
+      return "min";
+    case BinOp::LT:
+      return "<";
+    case BinOp::LE:
+      return "<=";
+    case BinOp::GT:
+      return ">";
+    case BinOp::GE:
+      return ">=";
+    case BinOp::EQ:
+      return "==";
+    case BinOp::NE:
+      return "!=";
+    case BinOp::And:
+      return "&&";
+    case BinOp::Or:
+      return "||";
   }
   return "?";
 }
@@ -44,24 +59,37 @@ bool is_boolean_op(BinOp op) {
     case BinOp::EQ:
     case BinOp::NE:
     case BinOp::And:
-    case BinOp::Or: return true;
-    default: return false;
+    case BinOp::Or:
+      return true;
+    default:
+      return false;
   }
 }
 
 const char* unop_name(UnOp op) {
   switch (op) {
-    case UnOp::Neg: return "neg";
-    case UnOp::Exp: return "exp";
-    case UnOp::Log: return "log";
-    case UnOp::Sqrt: return "sqrt";
-    case UnOp::Rsqrt: return "rsqrt";
-    case UnOp::Tanh: return "tanh";
-    case UnOp::Erf: return "erf";
-    case UnOp::Relu: return "relu";
-    case UnOp::Gelu: return "gelu";
-    case UnOp::Sigmoid: return "sigmoid";
-    case UnOp::Abs: return "abs";
+    case UnOp::Neg:
+      return "neg";
+    case UnOp::Exp:
+      return "exp";
+    case UnOp::Log:
+      return "log";
+    case UnOp::Sqrt:
+      return "sqrt";
+    case UnOp::Rsqrt:
+      return "rsqrt";
+    case UnOp::Tanh:
+      return "tanh";
+    case UnOp::Erf:
+      return "erf";
+    case UnOp::Relu:
+      return "relu";
+    case UnOp::Gelu:
+      return "gelu";
+    case UnOp::Sigmoid:
+      return "sigmoid";
+    case UnOp::Abs:
+      return "abs";
   }
   return "?";
 }
@@ -105,25 +133,38 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
   if (ia && ib) {
     int64_t x = ia->value, y = ib->value;
     switch (op) {
-      case BinOp::Add: return int_imm(x + y);
-      case BinOp::Sub: return int_imm(x - y);
-      case BinOp::Mul: return int_imm(x * y);
+      case BinOp::Add:
+        return int_imm(x + y);
+      case BinOp::Sub:
+        return int_imm(x - y);
+      case BinOp::Mul:
+        return int_imm(x * y);
       case BinOp::Div:
         if (y != 0) return int_imm(floor_div(x, y));
         break;
       case BinOp::Mod:
         if (y != 0) return int_imm(floor_mod(x, y));
         break;
-      case BinOp::Max: return int_imm(std::max(x, y));
-      case BinOp::Min: return int_imm(std::min(x, y));
-      case BinOp::LT: return int_imm(x < y);
-      case BinOp::LE: return int_imm(x <= y);
-      case BinOp::GT: return int_imm(x > y);
-      case BinOp::GE: return int_imm(x >= y);
-      case BinOp::EQ: return int_imm(x == y);
-      case BinOp::NE: return int_imm(x != y);
-      case BinOp::And: return int_imm(x && y);
-      case BinOp::Or: return int_imm(x || y);
+      case BinOp::Max:
+        return int_imm(std::max(x, y));
+      case BinOp::Min:
+        return int_imm(std::min(x, y));
+      case BinOp::LT:
+        return int_imm(x < y);
+      case BinOp::LE:
+        return int_imm(x <= y);
+      case BinOp::GT:
+        return int_imm(x > y);
+      case BinOp::GE:
+        return int_imm(x >= y);
+      case BinOp::EQ:
+        return int_imm(x == y);
+      case BinOp::NE:
+        return int_imm(x != y);
+      case BinOp::And:
+        return int_imm(x && y);
+      case BinOp::Or:
+        return int_imm(x || y);
     }
   }
   switch (op) {
@@ -180,13 +221,20 @@ Expr operator*(Expr a, int64_t b) { return std::move(a) * int_imm(b); }
 void ExprVisitor::visit(const Expr& e) {
   assert(e);
   switch (e.kind()) {
-    case ExprKind::IntImm: return visit(*e.as<IntImm>());
-    case ExprKind::FloatImm: return visit(*e.as<FloatImm>());
-    case ExprKind::Var: return visit(*e.as<Var>());
-    case ExprKind::Load: return visit(*e.as<Load>());
-    case ExprKind::Binary: return visit(*e.as<Binary>());
-    case ExprKind::Unary: return visit(*e.as<Unary>());
-    case ExprKind::Select: return visit(*e.as<Select>());
+    case ExprKind::IntImm:
+      return visit(*e.as<IntImm>());
+    case ExprKind::FloatImm:
+      return visit(*e.as<FloatImm>());
+    case ExprKind::Var:
+      return visit(*e.as<Var>());
+    case ExprKind::Load:
+      return visit(*e.as<Load>());
+    case ExprKind::Binary:
+      return visit(*e.as<Binary>());
+    case ExprKind::Unary:
+      return visit(*e.as<Unary>());
+    case ExprKind::Select:
+      return visit(*e.as<Select>());
   }
 }
 void ExprVisitor::visit(const Load& n) {
@@ -206,13 +254,20 @@ void ExprVisitor::visit(const Select& n) {
 Expr ExprMutator::mutate(const Expr& e) {
   assert(e);
   switch (e.kind()) {
-    case ExprKind::IntImm: return mutate_int(*e.as<IntImm>(), e);
-    case ExprKind::FloatImm: return mutate_float(*e.as<FloatImm>(), e);
-    case ExprKind::Var: return mutate_var(*e.as<Var>(), e);
-    case ExprKind::Load: return mutate_load(*e.as<Load>(), e);
-    case ExprKind::Binary: return mutate_binary(*e.as<Binary>(), e);
-    case ExprKind::Unary: return mutate_unary(*e.as<Unary>(), e);
-    case ExprKind::Select: return mutate_select(*e.as<Select>(), e);
+    case ExprKind::IntImm:
+      return mutate_int(*e.as<IntImm>(), e);
+    case ExprKind::FloatImm:
+      return mutate_float(*e.as<FloatImm>(), e);
+    case ExprKind::Var:
+      return mutate_var(*e.as<Var>(), e);
+    case ExprKind::Load:
+      return mutate_load(*e.as<Load>(), e);
+    case ExprKind::Binary:
+      return mutate_binary(*e.as<Binary>(), e);
+    case ExprKind::Unary:
+      return mutate_unary(*e.as<Unary>(), e);
+    case ExprKind::Select:
+      return mutate_select(*e.as<Select>(), e);
   }
   return e;
 }
@@ -250,19 +305,26 @@ int binop_precedence(BinOp op) {
   switch (op) {
     case BinOp::Mul:
     case BinOp::Div:
-    case BinOp::Mod: return 50;
+    case BinOp::Mod:
+      return 50;
     case BinOp::Add:
-    case BinOp::Sub: return 40;
+    case BinOp::Sub:
+      return 40;
     case BinOp::LT:
     case BinOp::LE:
     case BinOp::GT:
-    case BinOp::GE: return 30;
+    case BinOp::GE:
+      return 30;
     case BinOp::EQ:
-    case BinOp::NE: return 25;
-    case BinOp::And: return 20;
-    case BinOp::Or: return 10;
+    case BinOp::NE:
+      return 25;
+    case BinOp::And:
+      return 20;
+    case BinOp::Or:
+      return 10;
     case BinOp::Max:
-    case BinOp::Min: return 100;  // printed as calls
+    case BinOp::Min:
+      return 100;  // printed as calls
   }
   return 100;
 }
@@ -379,12 +441,14 @@ bool structural_equal(const Expr& a, const Expr& b) {
   if (a.same_as(b)) return true;
   if (!a || !b || a.kind() != b.kind()) return false;
   switch (a.kind()) {
-    case ExprKind::IntImm: return a.as<IntImm>()->value == b.as<IntImm>()->value;
+    case ExprKind::IntImm:
+      return a.as<IntImm>()->value == b.as<IntImm>()->value;
     case ExprKind::FloatImm: {
       double x = a.as<FloatImm>()->value, y = b.as<FloatImm>()->value;
       return x == y || (std::isnan(x) && std::isnan(y));
     }
-    case ExprKind::Var: return a.as<Var>()->name == b.as<Var>()->name;
+    case ExprKind::Var:
+      return a.as<Var>()->name == b.as<Var>()->name;
     case ExprKind::Load: {
       auto x = a.as<Load>(), y = b.as<Load>();
       if (x->buffer != y->buffer || x->indices.size() != y->indices.size()) return false;
@@ -462,19 +526,22 @@ class Simplifier {
     switch (e.kind()) {
       case ExprKind::IntImm:
       case ExprKind::FloatImm:
-      case ExprKind::Var: return e;
+      case ExprKind::Var:
+        return e;
       case ExprKind::Load: {
         auto n = e.as<Load>();
         std::vector<Expr> idx;
         for (const auto& i : n->indices) idx.push_back(run(i));
         return load(n->buffer, std::move(idx));
       }
-      case ExprKind::Unary: return unary(e.as<Unary>()->op, run(e.as<Unary>()->a));
+      case ExprKind::Unary:
+        return unary(e.as<Unary>()->op, run(e.as<Unary>()->a));
       case ExprKind::Select: {
         auto n = e.as<Select>();
         return select(run(n->cond), run(n->then_value), run(n->else_value));
       }
-      case ExprKind::Binary: break;
+      case ExprKind::Binary:
+        break;
     }
     auto n = e.as<Binary>();
     if (is_index_arith(e)) return from_affine(to_affine(e));
@@ -514,7 +581,8 @@ class Simplifier {
   static bool is_index_arith(const Expr& e) {
     switch (e.kind()) {
       case ExprKind::IntImm:
-      case ExprKind::Var: return true;
+      case ExprKind::Var:
+        return true;
       case ExprKind::Binary: {
         auto b = e.as<Binary>();
         switch (b->op) {
@@ -522,11 +590,14 @@ class Simplifier {
           case BinOp::Sub:
           case BinOp::Mul:
           case BinOp::Div:
-          case BinOp::Mod: return is_index_arith(b->a) && is_index_arith(b->b);
-          default: return false;
+          case BinOp::Mod:
+            return is_index_arith(b->a) && is_index_arith(b->b);
+          default:
+            return false;
         }
       }
-      default: return false;
+      default:
+        return false;
     }
   }
 
@@ -571,7 +642,8 @@ class Simplifier {
         }
         return div_mod(x, y.constant, b->op == BinOp::Div);
       }
-      default: break;
+      default:
+        break;
     }
     r.add_term(e, 1);
     return r;

@@ -7,30 +7,42 @@ namespace rctune::ir {
 
 const char* for_kind_name(ForKind k) {
   switch (k) {
-    case ForKind::Serial: return "serial";
-    case ForKind::Parallel: return "parallel";
-    case ForKind::Vectorized: return "vectorized";
-    case ForKind::Unrolled: return "unrolled";
+    case ForKind::Serial:
+      return "serial";
+    case ForKind::Parallel:
+      return "parallel";
+    case ForKind::Vectorized:
+      return "vectorized";
+    case ForKind::Unrolled:
+      return "unrolled";
   }
   return "?";
 }
 
 const char* bind_level_name(BindLevel b) {
   switch (b) {
-    case BindLevel::None: return "";
-    case BindLevel::League: return "league";
-    case BindLevel::Team: return "team";
-    case BindLevel::Vector: return "vector";
+    case BindLevel::None:
+      return "";
+    case BindLevel::League:
+      return "league";
+    case BindLevel::Team:
+      return "team";
+    case BindLevel::Vector:
+      return "vector";
   }
   return "?";
 }
 
 const char* mem_scope_name(MemScope s) {
   switch (s) {
-    case MemScope::Global: return "global";
-    case MemScope::Local: return "local";
-    case MemScope::Shared: return "shared";
-    case MemScope::Heap: return "heap";
+    case MemScope::Global:
+      return "global";
+    case MemScope::Local:
+      return "local";
+    case MemScope::Shared:
+      return "shared";
+    case MemScope::Heap:
+      return "heap";
   }
   return "?";
 }
@@ -81,11 +93,16 @@ Stmt make_allocate(BufferDecl buffer, Stmt body) {
 void StmtVisitor::visit(const Stmt& s) {
   if (!s) return;
   switch (s.kind()) {
-    case StmtKind::For: return visit(*s.as<For>());
-    case StmtKind::Seq: return visit(*s.as<Seq>());
-    case StmtKind::Store: return visit(*s.as<Store>());
-    case StmtKind::IfThenElse: return visit(*s.as<IfThenElse>());
-    case StmtKind::Allocate: return visit(*s.as<Allocate>());
+    case StmtKind::For:
+      return visit(*s.as<For>());
+    case StmtKind::Seq:
+      return visit(*s.as<Seq>());
+    case StmtKind::Store:
+      return visit(*s.as<Store>());
+    case StmtKind::IfThenElse:
+      return visit(*s.as<IfThenElse>());
+    case StmtKind::Allocate:
+      return visit(*s.as<Allocate>());
   }
 }
 void StmtVisitor::visit(const For& n) { visit(n.body); }
@@ -102,11 +119,16 @@ void StmtVisitor::visit(const Allocate& n) { visit(n.body); }
 Stmt StmtMutator::mutate(const Stmt& s) {
   if (!s) return s;
   switch (s.kind()) {
-    case StmtKind::For: return mutate_for(*s.as<For>(), s);
-    case StmtKind::Seq: return mutate_seq(*s.as<Seq>(), s);
-    case StmtKind::Store: return mutate_store(*s.as<Store>(), s);
-    case StmtKind::IfThenElse: return mutate_if(*s.as<IfThenElse>(), s);
-    case StmtKind::Allocate: return mutate_allocate(*s.as<Allocate>(), s);
+    case StmtKind::For:
+      return mutate_for(*s.as<For>(), s);
+    case StmtKind::Seq:
+      return mutate_seq(*s.as<Seq>(), s);
+    case StmtKind::Store:
+      return mutate_store(*s.as<Store>(), s);
+    case StmtKind::IfThenElse:
+      return mutate_if(*s.as<IfThenElse>(), s);
+    case StmtKind::Allocate:
+      return mutate_allocate(*s.as<Allocate>(), s);
   }
   return s;
 }

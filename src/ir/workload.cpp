@@ -15,20 +15,28 @@ int64_t Tensor::num_elements() const {
 
 const char* reduce_op_token(ReduceOp op) {
   switch (op) {
-    case ReduceOp::None: return "=";
-    case ReduceOp::Sum: return "+=";
-    case ReduceOp::Max: return "max=";
-    case ReduceOp::Min: return "min=";
+    case ReduceOp::None:
+      return "=";
+    case ReduceOp::Sum:
+      return "+=";
+    case ReduceOp::Max:
+      return "max=";
+    case ReduceOp::Min:
+      return "min=";
   }
   return "?";
 }
 
 double Stage::init_value() const {
   switch (op) {
-    case ReduceOp::Sum: return 0.0;
-    case ReduceOp::Max: return -std::numeric_limits<double>::infinity();
-    case ReduceOp::Min: return std::numeric_limits<double>::infinity();
-    case ReduceOp::None: return 0.0;
+    case ReduceOp::Sum:
+      return 0.0;
+    case ReduceOp::Max:
+      return -std::numeric_limits<double>::infinity();
+    case ReduceOp::Min:
+      return std::numeric_limits<double>::infinity();
+    case ReduceOp::None:
+      return 0.0;
   }
   return 0.0;
 }
@@ -129,8 +137,8 @@ std::string Workload::validate() const {
     if (!out) return "stage " + s.output + " writes an undeclared tensor";
     if (!computed.insert(s.output).second) return "tensor " + s.output + " is computed by two stages";
     if (s.axes.size() != out->shape.size())
-      return "stage " + s.output + " has " + std::to_string(s.axes.size()) + " indices for a tensor of rank " +
-             std::to_string(out->shape.size());
+      return "stage " + s.output + " has " + std::to_string(s.axes.size()) +
+             " indices for a tensor of rank " + std::to_string(out->shape.size());
     for (size_t d = 0; d < s.axes.size(); ++d)
       if (s.axes[d].extent != out->shape[d])
         return "stage " + s.output + ": axis " + s.axes[d].name + " extent differs from the tensor's shape";

@@ -44,7 +44,8 @@ std::string read_text_file(const std::string& path);
 std::string schedule_text_of(const std::string& trace_file, const std::string& schedule_text);
 // Applies the schedule text to the workload; an illegal schedule becomes a std::runtime_error
 // that names where the text came from (the trace file, or --schedule).
-runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text, const std::string& trace_file);
+runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text,
+                                        const std::string& trace_file);
 // The workload an example schedule file names in its header line "# workload: SPEC".
 std::string example_workload(const std::string& sched_text, const std::string& path);
 

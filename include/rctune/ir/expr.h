@@ -14,24 +14,34 @@
 namespace rctune::ir {
 
 enum class DType { F32, F64 };
-const char* dtype_name(DType t);     // "f32", "f64"
-const char* dtype_c_type(DType t);   // "float", "double"
+const char* dtype_name(DType t);    // "f32", "f64"
+const char* dtype_c_type(DType t);  // "float", "double"
 int dtype_bytes(DType t);
 
 enum class ExprKind { IntImm, FloatImm, Var, Load, Binary, Unary, Select };
 
 enum class BinOp {
-  Add, Sub, Mul, Div,          // arithmetic (Div on integers is floor division)
-  Mod,                         // integer floor modulo (index arithmetic only)
-  Max, Min,
-  LT, LE, GT, GE, EQ, NE,      // comparisons, value 0 or 1
-  And, Or                      // logical, operands are comparisons
+  Add,
+  Sub,
+  Mul,
+  Div,  // arithmetic (Div on integers is floor division)
+  Mod,  // integer floor modulo (index arithmetic only)
+  Max,
+  Min,
+  LT,
+  LE,
+  GT,
+  GE,
+  EQ,
+  NE,  // comparisons, value 0 or 1
+  And,
+  Or  // logical, operands are comparisons
 };
 const char* binop_name(BinOp op);  // "+", "-", ..., "max", "min", "<", "&&", ...
 bool is_boolean_op(BinOp op);      // comparisons and logical operators: the value is 0 or 1
 
 enum class UnOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Erf, Relu, Gelu, Sigmoid, Abs };
-const char* unop_name(UnOp op);    // "neg", "exp", ...
+const char* unop_name(UnOp op);  // "neg", "exp", ...
 
 struct ExprNode;
 class Expr {
@@ -74,7 +84,8 @@ struct Var final : ExprNode {
 };
 struct Load final : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Load;
-  Load(std::string b, std::vector<Expr> idx) : ExprNode(kKind), buffer(std::move(b)), indices(std::move(idx)) {}
+  Load(std::string b, std::vector<Expr> idx)
+      : ExprNode(kKind), buffer(std::move(b)), indices(std::move(idx)) {}
   std::string buffer;  // tensor (workload) or buffer (loop nest) name
   std::vector<Expr> indices;
 };
@@ -92,7 +103,8 @@ struct Unary final : ExprNode {
 };
 struct Select final : ExprNode {
   static constexpr ExprKind kKind = ExprKind::Select;
-  Select(Expr c, Expr t, Expr f) : ExprNode(kKind), cond(std::move(c)), then_value(std::move(t)), else_value(std::move(f)) {}
+  Select(Expr c, Expr t, Expr f)
+      : ExprNode(kKind), cond(std::move(c)), then_value(std::move(t)), else_value(std::move(f)) {}
   Expr cond, then_value, else_value;
 };
 

@@ -84,7 +84,8 @@ struct Store final : StmtNode {
 };
 struct IfThenElse final : StmtNode {
   static constexpr StmtKind kKind = StmtKind::IfThenElse;
-  IfThenElse(Expr c, Stmt t, Stmt e) : StmtNode(kKind), cond(std::move(c)), then_case(std::move(t)), else_case(std::move(e)) {}
+  IfThenElse(Expr c, Stmt t, Stmt e)
+      : StmtNode(kKind), cond(std::move(c)), then_case(std::move(t)), else_case(std::move(e)) {}
   Expr cond;
   Stmt then_case;
   Stmt else_case;  // may be empty

@@ -51,9 +51,9 @@ struct Stage {
 enum class TensorRole { Input, Intermediate, Output };
 
 struct Workload {
-  std::string name;             // e.g. "matmul:M=512,N=512,K=512"
-  std::vector<Tensor> tensors;  // every tensor: inputs, intermediates, outputs
-  std::vector<Stage> stages;    // in a valid evaluation order (producers first)
+  std::string name;                  // e.g. "matmul:M=512,N=512,K=512"
+  std::vector<Tensor> tensors;       // every tensor: inputs, intermediates, outputs
+  std::vector<Stage> stages;         // in a valid evaluation order (producers first)
   std::vector<std::string> outputs;  // tensors the caller reads back; others computed are intermediates
 
   const Tensor* find_tensor(const std::string& name) const;  // nullptr if absent
