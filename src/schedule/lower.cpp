@@ -944,8 +944,9 @@ ir::LoweredFunc lower(const State& state) {
   return l.run();
 }
 
-uint64_t structural_hash(const State& state) {
-  ir::LoweredFunc f = lower(state);
+uint64_t structural_hash(const State& state) { return structural_hash(lower(state)); }
+
+uint64_t structural_hash(ir::LoweredFunc f) {
   std::vector<VarBinding> names;
   int counter = 0;
   f.body = canonicalize(f.body, names, counter);

@@ -29,5 +29,7 @@ ir::LoweredFunc lower(const State& state);
 
 // Structural hash of the lowered program: equal programs reached by different traces hash equal.
 uint64_t structural_hash(const State& state);
+// The same hash of an already lowered program.
+uint64_t structural_hash(ir::LoweredFunc lowered);
 
 }  // namespace rctune::schedule

@@ -1,0 +1,43 @@
+// Monte Carlo tree search over schedules, as the Reasoning Compiler paper does it, with measured
+// results fed back into the tree.
+//
+//  - A node is a schedule state; the edge from its parent is an action (search/action.h) that a
+//    proposer suggested. Equal programs reached by different paths are one node (structural hash):
+//    a proposal that leads to a program already in the tree is a transposition and adds no node.
+//  - Selection: from the root, the child with the highest UCT value
+//      mean(value) + c * sqrt(ln(visits(parent)) / visits(child))
+//    (unvisited children first) until a node without children.
+//  - Expansion: the root's children are design-space samples (root_samples at first; the root
+//    keeps widening by one sample whenever its children number less than sqrt(visits)); a deeper
+//    node gets `branching` children from the proposer, topped up with design-space mutations when
+//    the proposer returns fewer legal new programs. Illegal proposals are recorded (no sample)
+//    and shown to the proposer again as failures of that subtree.
+//  - Simulation: one rollout per new child: rollout_depth random design-space mutations, scored by
+//    the cost model; the child's value is the best predicted score on the way, normalised by the
+//    best prediction seen so far (in [0, 1]).
+//  - Backpropagation: the rollout value, and later each measured result (speedup normalised by
+//    the best measured so far), is added to the node and its ancestors (visits + 1 each).
+//  - Measurement rounds: next_batch(n) expands until at least n unmeasured nodes exist, then picks
+//    n of them epsilon-greedily by predicted score (re-predicted each round as the model learns).
+#pragma once
+
+#include <cmath>
+#include <memory>
+
+#include "rctune/search/strategy.h"
+
+namespace rctune::search {
+
+struct MctsOptions {
+  double exploration = std::sqrt(2.0);  // UCT constant c
+  int branching = 2;                    // children per expansion (B)
+  int root_samples = 3;                 // design-space samples that start the root's children
+  double epsilon = 0.05;                // share of a round picked at random instead of by prediction
+  int history_depth = 3;                // ancestors a proposer sees (besides the node itself)
+  int rollout_depth = 4;                // random mutations per rollout
+  int failure_memory = 8;               // failed proposals of a subtree shown to the proposer
+};
+
+std::unique_ptr<SearchStrategy> make_mcts_search(const SearchContext& ctx, MctsOptions options = {});
+
+}  // namespace rctune::search

@@ -1,0 +1,88 @@
+// Tunes one task: asks a search strategy for batches of candidates, measures them through an
+// Evaluator, trains the cost model on every result, records every sample (and every rejected
+// proposal) in the run's trace as it arrives, keeps the best schedule and reports progress.
+//
+// Resume: given the samples a previous run of the same task recorded, the tuner makes the same
+// decisions again (same seed) and takes each recorded result instead of measuring, so no sample is
+// measured twice; when the replay reaches the end of the record it goes on measuring.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rctune/search/cost_model.h"
+#include "rctune/search/evaluator.h"
+#include "rctune/search/evolutionary.h"
+#include "rctune/search/mcts.h"
+#include "rctune/search/proposer.h"
+#include "rctune/trace/writer.h"
+
+namespace rctune::search {
+
+struct TuneOptions {
+  std::string strategy = "mcts";      // mcts | evolutionary | random
+  std::string proposer = "heuristic"; // heuristic | random (MCTS only)
+  uint64_t seed = 1;
+  int64_t budget = 64;     // samples (measurements) of the task
+  int measure_batch = 6;   // candidates per round (MCTS); evolutionary uses its own batch size
+  int evolutionary_batch = 16;
+  MctsOptions mcts;
+  EvolutionaryOptions evolutionary;
+  CostModelOptions cost_model;
+  bool use_cost_model = true;  // false: the analytic score only
+  int32_t rank = 0;            // recorded with each sample
+};
+
+struct Progress {
+  std::string task;
+  int64_t done = 0;    // samples measured (including replayed ones)
+  int64_t budget = 0;
+  int64_t failures = 0;  // measured samples that were not ok
+  int64_t illegal = 0;   // rejected proposals
+  int64_t cached = 0;    // samples whose program had been measured before
+  double best_gflops = 0;
+  double best_speedup = 0;  // over the unscheduled kernel (0: unknown)
+  double elapsed_s = 0;
+  double eta_s = -1;  // -1: unknown
+};
+
+struct TaskOutcome {
+  int64_t samples = 0;  // measured samples (replayed included)
+  int64_t replayed = 0; // taken from the resumed trace
+  int64_t failures = 0;
+  int64_t illegal = 0;
+  bool found = false;   // a correct schedule was measured
+  trace::BestSchedule best;
+  std::vector<double> best_curve;  // best GFLOP/s after each measured sample (0 before the first ok)
+  std::vector<trace::SampleRecord> records;  // every record of this session (replayed ones excluded)
+};
+
+// Where the samples go. writer may be null (nothing recorded, for benchmarks and tests).
+struct TaskRecording {
+  trace::RunWriter* writer = nullptr;
+  trace::RunWriter::Task task = 0;
+  const trace::TaskTrace* resumed = nullptr;  // records of a previous session of this task
+  double wall_offset = 0;  // seconds of the run before this session (resume)
+};
+
+class Proposer;
+
+// The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.
+std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpace* space);
+
+// Runs the task to its budget (or until the strategy has nothing new). `reference_gflops` is the
+// unscheduled kernel's speed (0: unknown); cost-model scores are speedups over it.
+// `proposer` overrides make_proposer(options.proposer) when given.
+TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
+                      double reference_gflops, Evaluator& evaluator, const TuneOptions& options,
+                      const TaskRecording& recording = {},
+                      const std::function<void(const Progress&)>& on_progress = {},
+                      Proposer* proposer = nullptr);
+
+// One line: "matmul_512: 24/32 samples  best 91.2 GFLOP/s (84.5x)  2 failed  ETA 0:41".
+std::string progress_line(const Progress& p);
+
+}  // namespace rctune::search
