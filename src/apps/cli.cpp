@@ -71,6 +71,29 @@ int run_cli(int argc, char** argv) {
 
   auto* ops_cmd = app.add_subcommand("operators", "list the operator library with parameters");
 
+  TuneArgs tune;
+  auto* tune_cmd = app.add_subcommand("tune", "tune every task of a run config; writes one HDF5 trace");
+  tune_cmd->add_option("config", tune.config, "run config (YAML, docs/config.md)");
+  tune_cmd->add_option("--out", tune.out, "the run's HDF5 trace (overrides the config's out)");
+  tune_cmd->add_option("--budget", tune.budget, "samples per task (overrides the config)");
+  tune_cmd->add_option("--strategy", tune.strategy, "mcts, evolutionary or random")
+      ->check(CLI::IsMember({"mcts", "evolutionary", "random"}));
+  tune_cmd->add_option("--proposer", tune.proposer, "heuristic, random or llm")
+      ->check(CLI::IsMember({"heuristic", "random", "llm"}));
+  tune_cmd->add_option("--seed", tune.seed, "seed of every random decision (overrides the config)");
+  auto* resume_opt = tune_cmd->add_option("--resume", tune.resume_file,
+                                          "continue this trace (default: the config's out) without measuring "
+                                          "its samples again");
+  resume_opt->expected(0, 1);
+  tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
+
+  ReportArgs report;
+  auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");
+  report_cmd->add_option("file", report.trace_file, "the run's HDF5 trace (run.h5)")->required();
+  report_cmd->add_option("--format", report.format, "table, csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -88,6 +111,12 @@ int run_cli(int argc, char** argv) {
       return bench.examples_dir.empty() ? run_bench(bench) : run_bench_examples(bench);
     }
     if (ops_cmd->parsed()) return run_operators();
+    if (report_cmd->parsed()) return run_report(report);
+    if (tune_cmd->parsed()) {
+      tune.resume = resume_opt->count() > 0;
+      for (int i = 0; i < argc; ++i) tune.command_line += (i ? " " : "") + std::string(argv[i]);
+      return run_tune(tune);
+    }
   } catch (const std::exception& e) {
     std::cerr << "rctune: error: " << e.what() << "\n";
     return 2;

@@ -71,9 +71,15 @@ std::string to_text(const std::vector<Edit>& edits) {
   std::string out;
   for (const Edit& e : edits) {
     switch (e.kind) {
-      case Edit::Kind::Append: out += e.text; break;
-      case Edit::Kind::Replace: out += std::to_string(e.step) + ": " + e.text; break;
-      case Edit::Kind::Delete: out += std::to_string(e.step) + ": delete"; break;
+      case Edit::Kind::Append:
+        out += e.text;
+        break;
+      case Edit::Kind::Replace:
+        out += std::to_string(e.step) + ": " + e.text;
+        break;
+      case Edit::Kind::Delete:
+        out += std::to_string(e.step) + ": delete";
+        break;
     }
     out += '\n';
   }

@@ -25,7 +25,8 @@ class EvolutionarySearch : public SearchStrategy {
   std::vector<Candidate> next_batch(int n) override {
     if (n <= 0) return {};
     std::vector<Candidate> population = initial_population();
-    for (int it = 0; it < opt_.genetic_iterations && !population.empty(); ++it) population = evolve(population);
+    for (int it = 0; it < opt_.genetic_iterations && !population.empty(); ++it)
+      population = evolve(population);
 
     // The best predicted programs not measured yet; a share epsilon drawn from the design space.
     std::vector<Candidate> batch;
@@ -51,7 +52,8 @@ class EvolutionarySearch : public SearchStrategy {
     assert(batch.size() == results.size());
     for (size_t i = 0; i < batch.size(); ++i)
       if (results[i].ok()) best_.push_back({results[i].gflops, batch[i]});
-    std::stable_sort(best_.begin(), best_.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    std::stable_sort(best_.begin(), best_.end(),
+                     [](const auto& a, const auto& b) { return a.first > b.first; });
     const size_t keep = static_cast<size_t>(std::max(1.0, opt_.population * opt_.init_measured_ratio));
     if (best_.size() > keep) best_.resize(keep);
   }
@@ -73,7 +75,8 @@ class EvolutionarySearch : public SearchStrategy {
   std::vector<Candidate> evolve(const std::vector<Candidate>& pop) {
     std::vector<double> scores = ctx_.predictor->predict(pop);
     std::vector<double> weights(scores.size());
-    for (size_t i = 0; i < scores.size(); ++i) weights[i] = std::isfinite(scores[i]) ? std::max(scores[i], 0.0) : 0.0;
+    for (size_t i = 0; i < scores.size(); ++i)
+      weights[i] = std::isfinite(scores[i]) ? std::max(scores[i], 0.0) : 0.0;
     const bool any = std::any_of(weights.begin(), weights.end(), [](double w) { return w > 0; });
     if (!any) std::fill(weights.begin(), weights.end(), 1.0);
 
@@ -97,7 +100,8 @@ class EvolutionarySearch : public SearchStrategy {
     std::vector<double> next_scores = ctx_.predictor->predict(next);
     std::vector<size_t> order(next.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return next_scores[a] > next_scores[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return next_scores[a] > next_scores[b]; });
     std::vector<Candidate> sorted;
     sorted.reserve(order.size());
     for (size_t i : order) {
@@ -110,13 +114,14 @@ class EvolutionarySearch : public SearchStrategy {
   SearchContext ctx_;
   EvolutionaryOptions opt_;
   Rng rng_;
-  std::unordered_set<uint64_t> measured_;                // handed out (measured or pending)
-  std::vector<std::pair<double, Candidate>> best_;       // measured, best GFLOP/s first
+  std::unordered_set<uint64_t> measured_;           // handed out (measured or pending)
+  std::vector<std::pair<double, Candidate>> best_;  // measured, best GFLOP/s first
 };
 
 }  // namespace
 
-std::unique_ptr<SearchStrategy> make_evolutionary_search(const SearchContext& ctx, EvolutionaryOptions options) {
+std::unique_ptr<SearchStrategy> make_evolutionary_search(const SearchContext& ctx,
+                                                         EvolutionaryOptions options) {
   return std::make_unique<EvolutionarySearch>(ctx, options);
 }
 

@@ -122,7 +122,8 @@ class MctsSearch : public SearchStrategy {
     for (size_t i = nodes_.size(); i-- > 0;) {
       const Node& n = nodes_[i];
       if (n.measured && n.result.ok())
-        out[i].best_gflops = std::isnan(out[i].best_gflops) ? n.result.gflops : std::max(out[i].best_gflops, n.result.gflops);
+        out[i].best_gflops =
+            std::isnan(out[i].best_gflops) ? n.result.gflops : std::max(out[i].best_gflops, n.result.gflops);
       if (n.parent >= 0 && !std::isnan(out[i].best_gflops)) {
         double& p = out[n.parent].best_gflops;
         p = std::isnan(p) ? out[i].best_gflops : std::max(p, out[i].best_gflops);
@@ -147,7 +148,8 @@ class MctsSearch : public SearchStrategy {
 
   bool root_wants_widening() const {
     const Node& root = nodes_[0];
-    const double allowed = std::max<double>(opt_.root_samples, std::floor(std::sqrt(static_cast<double>(root.visits))));
+    const double allowed =
+        std::max<double>(opt_.root_samples, std::floor(std::sqrt(static_cast<double>(root.visits))));
     return static_cast<double>(root.children.size()) < allowed && !root.exhausted;
   }
 
@@ -223,7 +225,8 @@ class MctsSearch : public SearchStrategy {
       }
     }
     // Top up with parameter mutations (the paper's fallback: a random mutator).
-    for (int tries = 0; tries < 4 * opt_.branching && static_cast<int>(added.size()) < opt_.branching; ++tries) {
+    for (int tries = 0; tries < 4 * opt_.branching && static_cast<int>(added.size()) < opt_.branching;
+         ++tries) {
       std::optional<Mutation> m = ctx_.space->mutate(nodes_[id].cand.state, rng_);
       if (!m) break;
       m->candidate.proposer = "mutation";

@@ -13,11 +13,14 @@ uint64_t splitmix64(uint64_t x) {
 }
 }  // namespace
 
-uint64_t derive_seed(uint64_t base, uint64_t tag) { return splitmix64(splitmix64(base) ^ (tag * 0x2545f4914f6cdd1dULL)); }
+uint64_t derive_seed(uint64_t base, uint64_t tag) {
+  return splitmix64(splitmix64(base) ^ (tag * 0x2545f4914f6cdd1dULL));
+}
 
 uint64_t derive_seed(uint64_t base, const char* tag) {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a of the tag
-  for (size_t i = 0; i < std::strlen(tag); ++i) h = (h ^ static_cast<unsigned char>(tag[i])) * 1099511628211ULL;
+  for (size_t i = 0; i < std::strlen(tag); ++i)
+    h = (h ^ static_cast<unsigned char>(tag[i])) * 1099511628211ULL;
   return derive_seed(base, h);
 }
 

@@ -10,18 +10,24 @@ namespace {
 
 trace::SampleStatus sample_status(runtime::Status s) {
   switch (s) {
-    case runtime::Status::Ok: return trace::SampleStatus::Ok;
-    case runtime::Status::CompileError: return trace::SampleStatus::CompileError;
-    case runtime::Status::RuntimeError: return trace::SampleStatus::RuntimeError;
-    case runtime::Status::Timeout: return trace::SampleStatus::Timeout;
-    case runtime::Status::WrongResult: return trace::SampleStatus::WrongResult;
+    case runtime::Status::Ok:
+      return trace::SampleStatus::Ok;
+    case runtime::Status::CompileError:
+      return trace::SampleStatus::CompileError;
+    case runtime::Status::RuntimeError:
+      return trace::SampleStatus::RuntimeError;
+    case runtime::Status::Timeout:
+      return trace::SampleStatus::Timeout;
+    case runtime::Status::WrongResult:
+      return trace::SampleStatus::WrongResult;
   }
   return trace::SampleStatus::RuntimeError;
 }
 
 }  // namespace
 
-RuntimeEvaluator::RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOptions options, runtime::WorkerOptions worker)
+RuntimeEvaluator::RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOptions options,
+                                   runtime::WorkerOptions worker)
     : measurer_(std::move(jit), std::move(worker)), options_(std::move(options)) {}
 
 MeasureResult RuntimeEvaluator::measure_one(const Candidate& c) {

@@ -96,7 +96,8 @@ std::unique_ptr<SearchStrategy> make_strategy(const SearchContext& ctx, const Tu
   if (o.strategy == "mcts") return make_mcts_search(ctx, o.mcts);
   if (o.strategy == "evolutionary") return make_evolutionary_search(ctx, o.evolutionary);
   if (o.strategy == "random") return make_random_search(ctx);
-  throw std::invalid_argument("unknown search strategy '" + o.strategy + "' (expected mcts, evolutionary or random)");
+  throw std::invalid_argument("unknown search strategy '" + o.strategy +
+                              "' (expected mcts, evolutionary or random)");
 }
 
 std::string clock_text(double s) {

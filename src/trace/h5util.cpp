@@ -178,6 +178,10 @@ bool read_attr(hid_t obj, const char* name, std::string& out) {
     std::string buf(size, '\0');
     Handle mtype(H5Tcopy(H5T_C_S1));
     H5Tset_size(mtype.get(), size);
+    // The file's character set and padding: HDF5 does not convert between character sets, and a
+    // null-terminated memory type of the same size would drop the last character.
+    H5Tset_cset(mtype.get(), H5Tget_cset(ftype.get()));
+    H5Tset_strpad(mtype.get(), H5Tget_strpad(ftype.get()));
     if (H5Aread(a.get(), mtype.get(), buf.data()) < 0)
       throw std::runtime_error(std::string("cannot read attribute ") + name);
     out = buf.substr(0, buf.find('\0'));

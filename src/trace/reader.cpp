@@ -91,6 +91,10 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   get(g.get(), "flops", info.flops);
   get(g.get(), "reference_seconds", info.reference_seconds);
   get(g.get(), "reference_gflops", info.reference_gflops);
+  // Optional: absent in traces written before the library baseline existed.
+  get(g.get(), "library_name", info.library_name);
+  get(g.get(), "library_seconds", info.library_seconds);
+  get(g.get(), "library_gflops", info.library_gflops);
   get(g.get(), "order", e.order);
 
   if (H5Lexists(g.get(), kSamples, H5P_DEFAULT) > 0) {

@@ -218,6 +218,10 @@ void write_task_info(hid_t g, const TaskInfo& t, int64_t order) {
   write_attr(g, "flops", t.flops);
   write_attr(g, "reference_seconds", t.reference_seconds);
   write_attr(g, "reference_gflops", t.reference_gflops);
+  // Fixed-length: set_library() replaces it.
+  detail::write_fixed_attr(g, "library_name", t.library_name);
+  write_attr(g, "library_seconds", t.library_seconds);
+  write_attr(g, "library_gflops", t.library_gflops);
   write_attr(g, "order", order);
 }
 
@@ -351,6 +355,19 @@ void RunWriter::set_reference(Task t, double reference_seconds, double reference
   });
   ts.info.reference_seconds = reference_seconds;
   ts.info.reference_gflops = reference_gflops;
+}
+
+void RunWriter::set_library(Task t, const std::string& name, double seconds, double gflops) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  impl_->commit({ts.group.get()}, "cannot write task '" + ts.info.name + "'", [&] {
+    detail::write_fixed_attr(ts.group.get(), "library_name", name);
+    detail::write_attr(ts.group.get(), "library_seconds", seconds);
+    detail::write_attr(ts.group.get(), "library_gflops", gflops);
+  });
+  ts.info.library_name = name;
+  ts.info.library_seconds = seconds;
+  ts.info.library_gflops = gflops;
 }
 
 void RunWriter::append_sample(Task t, const SampleRecord& s) {

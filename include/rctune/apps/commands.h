@@ -33,10 +33,32 @@ struct BenchArgs {
   bool check_only = false;  // correctness check only, no timing
 };
 
+struct ReportArgs {
+  std::string trace_file;        // the run's HDF5 trace
+  std::string format = "table";  // table, csv or json
+};
+
+struct TuneArgs {
+  std::string config;       // the run config (YAML); may be empty with --resume FILE
+  std::string out;          // overrides the config's out
+  int64_t budget = -1;      // overrides the config's budget (-1: keep)
+  std::string strategy;     // overrides (empty: keep)
+  std::string proposer;     // overrides (empty: keep)
+  int64_t seed = -1;        // overrides (-1: keep)
+  bool resume = false;      // continue the trace file instead of starting a new one
+  std::string resume_file;  // the trace to continue (empty: the config's out)
+  bool quiet = false;       // no progress lines
+  std::string command_line; // recorded in the trace
+};
+
+int run_tune(const TuneArgs& a);
 int run_show(const ShowArgs& a);
 int run_bench(const BenchArgs& a);
 int run_bench_examples(const BenchArgs& a);
 int run_operators();
+// Summarises a tuning run's trace per task (docs/cli.md, "rctune report"); throws
+// trace::TraceError for a file that is missing or not an rctune trace.
+int run_report(const ReportArgs& a);
 
 // Helpers shared by the subcommands.
 std::string read_text_file(const std::string& path);

@@ -60,6 +60,11 @@ struct TaskInfo {
   double flops = 0;              // floating-point operations per kernel run (0: unknown)
   double reference_seconds = 0;  // median time of the unscheduled kernel (0: not measured)
   double reference_gflops = 0;   // flops / reference_seconds * 1e-9 (0: unknown)
+  // The library baseline (runtime/library_baseline.h): the vendor routine that computes the same
+  // workload, as measured in the run. "" and 0 when none applies or it was not measured.
+  std::string library_name;    // "openblas_sgemm", "openblas_im2col_sgemm", ...
+  double library_seconds = 0;  // its median time per run
+  double library_gflops = 0;   // flops / library_seconds * 1e-9
 };
 
 // How a sample ended. The first five are runtime::Status (same names); Illegal is a proposal the

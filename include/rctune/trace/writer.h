@@ -57,6 +57,8 @@ class RunWriter {
   std::size_t num_samples(Task t) const;
   // Sets the unscheduled kernel's time (and GFLOP/s) once it is measured.
   void set_reference(Task t, double reference_seconds, double reference_gflops);
+  // Sets the library baseline (the routine's name, its median time and GFLOP/s) once it is measured.
+  void set_library(Task t, const std::string& name, double seconds, double gflops);
 
   // Appends one sample (or a batch) to the task's samples table and flushes. Sample indices must
   // increase within a task (std::invalid_argument otherwise: a sample recorded twice).

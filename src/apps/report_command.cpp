@@ -1,0 +1,271 @@
+// `rctune report FILE.h5`: a tuning run's trace summarised per task (best GFLOP/s, speedups over
+// the unscheduled kernel and the library, samples needed to come close to the best, the best
+// schedule), as a table, CSV or JSON. docs/cli.md describes every column.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "rctune/apps/commands.h"
+#include "rctune/trace/trace.h"
+
+namespace rctune::apps {
+namespace {
+
+using trace::SampleRecord;
+using trace::SampleStatus;
+
+// What the report says about one task.
+struct TaskSummary {
+  std::string name;
+  std::size_t samples = 0;   // rows in the trace
+  std::size_t measured = 0;  // status != illegal
+  std::size_t illegal = 0;
+  std::size_t failed = 0;            // measured, status != ok
+  std::optional<SampleRecord> best;  // first sample (index order) with the highest GFLOP/s
+  double reference_gflops = 0;
+  std::string library_name;
+  double library_gflops = 0;
+  std::optional<double> speedup_reference, speedup_library;
+  // 1-based position, among measured samples in index order, of the first within 90% / 95% of best.
+  std::optional<std::size_t> to_90, to_95;
+};
+
+bool measured_ok(const SampleRecord& s) { return s.status == SampleStatus::Ok && std::isfinite(s.gflops); }
+
+TaskSummary summarize(const trace::TaskTrace& t) {
+  TaskSummary r;
+  r.name = t.info.name;
+  r.samples = t.samples.size();
+  r.reference_gflops = t.info.reference_gflops;
+  r.library_name = t.info.library_name;
+  r.library_gflops = t.info.library_gflops;
+  std::vector<SampleRecord> samples = t.samples;
+  std::stable_sort(samples.begin(), samples.end(),
+                   [](const SampleRecord& a, const SampleRecord& b) { return a.index < b.index; });
+  for (const auto& s : samples) {
+    if (s.status == SampleStatus::Illegal) {
+      ++r.illegal;
+      continue;
+    }
+    ++r.measured;
+    if (s.status != SampleStatus::Ok) ++r.failed;
+    if (measured_ok(s) && (!r.best || s.gflops > r.best->gflops)) r.best = s;
+  }
+  if (!r.best) return r;
+  const double best = r.best->gflops;
+  if (r.reference_gflops > 0) r.speedup_reference = best / r.reference_gflops;
+  if (r.library_gflops > 0) r.speedup_library = best / r.library_gflops;
+  std::size_t position = 0;
+  for (const auto& s : samples) {
+    if (s.status == SampleStatus::Illegal) continue;
+    ++position;
+    if (!measured_ok(s)) continue;
+    if (!r.to_90 && s.gflops >= 0.9 * best) r.to_90 = position;
+    if (!r.to_95 && s.gflops >= 0.95 * best) r.to_95 = position;
+  }
+  return r;
+}
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+
+std::string opt_fmt(const char* f, const std::optional<double>& v, const std::string& none) {
+  return v ? fmt(f, *v) : none;
+}
+
+std::string opt_count(const std::optional<std::size_t>& v, const std::string& none) {
+  return v ? std::to_string(*v) : none;
+}
+
+std::string run_state(const trace::RunTrace& run) {
+  return run.finished() ? "finished " + trace::iso8601(run.info.end_time)
+                        : "not finished (still running, or killed)";
+}
+
+// ---- table ----
+
+// Columns padded to their widest cell; those whose `left` entry is true left-aligned (text), the
+// others right-aligned (numbers).
+void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& rows,
+                 const std::vector<bool>& left) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows)
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      if (width.size() <= c) width.push_back(0);
+      width[c] = std::max(width[c], r[c].size());
+    }
+  for (const auto& r : rows) {
+    std::string line;
+    for (std::size_t c = 0; c < r.size(); ++c) {
+      std::string pad(width[c] - r[c].size(), ' ');
+      if (c > 0) line += "  ";
+      line += c < left.size() && left[c] ? r[c] + pad : pad + r[c];
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    os << line << "\n";
+  }
+}
+
+void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks) {
+  const trace::RunInfo& i = run.info;
+  std::vector<std::vector<std::string>> header = {
+      {"trace", run.path},
+      {"config", i.config_path.empty() ? "-" : i.config_path},
+      {"strategy", i.strategy + " (proposer " + i.proposer + ")"},
+      {"seed", std::to_string(i.seed)},
+      {"budget", i.budget > 0 ? std::to_string(i.budget) + " samples per task" : "-"},
+      {"ranks", std::to_string(i.num_ranks)},
+      {"host", i.host + (i.cpu_model.empty() ? "" : " (" + i.cpu_model + ")")},
+      {"rctune", i.version + (i.git_commit.empty() ? "" : " (" + i.git_commit + ")")},
+      {"started", trace::iso8601(i.start_time)},
+      {"state", run_state(run)},
+  };
+  std::string resumes = std::to_string(i.resume_times.size());
+  for (std::size_t k = 0; k < i.resume_times.size(); ++k)
+    resumes += (k == 0 ? ": " : ", ") + trace::iso8601(i.resume_times[k]);
+  header.push_back({"resumes", resumes});
+  for (auto& h : header) h[0] += ":";
+  print_table(std::cout, header, {true, true});
+  std::cout << "\n";
+
+  std::vector<std::vector<std::string>> rows = {{"task", "measured", "illegal", "failed", "best GFLOP/s",
+                                                 "x unscheduled", "x library", "library", "to 90%", "to 95%",
+                                                 "time to best", "found by"}};
+  for (const auto& t : tasks) {
+    rows.push_back({t.name, std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
+                    t.best ? fmt("%.2f", t.best->gflops) : "-", opt_fmt("%.2fx", t.speedup_reference, "-"),
+                    opt_fmt("%.2fx", t.speedup_library, "-"), t.library_name.empty() ? "-" : t.library_name,
+                    opt_count(t.to_90, "-"), opt_count(t.to_95, "-"),
+                    t.best ? fmt("%.1f s", t.best->wall_time) : "-",
+                    t.best ? t.best->strategy + "/" + t.best->proposer : "-"});
+  }
+  print_table(std::cout, rows,
+              {true, false, false, false, false, false, false, true, false, false, false, true});
+  for (const auto& t : tasks) {
+    std::cout << "\n# " << t.name;
+    if (!t.best) {
+      std::cout << ": no sample measured correctly\n";
+      continue;
+    }
+    std::cout << ": best schedule, sample " << t.best->index << ", " << fmt("%.2f", t.best->gflops)
+              << " GFLOP/s\n";
+    std::cout << (t.best->trace.empty() ? "(no transformations)" : t.best->trace);
+    if (t.best->trace.empty() || t.best->trace.back() != '\n') std::cout << "\n";
+  }
+}
+
+// ---- csv ----
+
+// RFC 4180: in double quotes, with each quote doubled.
+std::string csv_quoted(const std::string& s) {
+  std::string q = "\"";
+  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return q + "\"";
+}
+
+std::string csv_field(const std::string& s) {
+  return s.find_first_of(",\"\n\r") == std::string::npos ? s : csv_quoted(s);
+}
+
+void print_csv(const std::vector<TaskSummary>& tasks) {
+  std::cout << "task,measured,illegal,failed,best_gflops,best_sample,speedup_unscheduled,speedup_library,"
+               "library,samples_to_90,samples_to_95,time_to_best_s,strategy,proposer,best_trace\n";
+  for (const auto& t : tasks) {
+    std::vector<std::string> f = {
+        csv_field(t.name), std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
+        t.best ? fmt("%.10g", t.best->gflops) : "", t.best ? std::to_string(t.best->index) : "",
+        opt_fmt("%.10g", t.speedup_reference, ""), opt_fmt("%.10g", t.speedup_library, ""),
+        csv_field(t.library_name), opt_count(t.to_90, ""), opt_count(t.to_95, ""),
+        t.best ? fmt("%.10g", t.best->wall_time) : "", t.best ? csv_field(t.best->strategy) : "",
+        t.best ? csv_field(t.best->proposer) : "",
+        // Always quoted: a trace is multi-line text.
+        t.best ? csv_quoted(t.best->trace) : ""};
+    for (std::size_t c = 0; c < f.size(); ++c) std::cout << (c ? "," : "") << f[c];
+    std::cout << "\n";
+  }
+}
+
+// ---- json ----
+
+template <class T>
+nlohmann::ordered_json or_null(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
+void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks) {
+  const trace::RunInfo& i = run.info;
+  nlohmann::ordered_json resumes = nlohmann::ordered_json::array();
+  for (double r : i.resume_times) resumes.push_back(trace::iso8601(r));
+  nlohmann::ordered_json out = {
+      {"trace", run.path},
+      {"format_version", run.format_version},
+      {"run",
+       {{"config_path", i.config_path},
+        {"command_line", i.command_line},
+        {"strategy", i.strategy},
+        {"proposer", i.proposer},
+        {"seed", i.seed},
+        {"budget", i.budget},
+        {"num_ranks", i.num_ranks},
+        {"host", i.host},
+        {"cpu_model", i.cpu_model},
+        {"execution_space", i.execution_space},
+        {"version", i.version},
+        {"git_commit", i.git_commit},
+        {"start_time", trace::iso8601(i.start_time)},
+        {"end_time", run.finished() ? nlohmann::ordered_json(trace::iso8601(i.end_time))
+                                    : nlohmann::ordered_json(nullptr)},
+        {"finished", run.finished()},
+        {"resumes", resumes}}},
+      {"tasks", nlohmann::ordered_json::array()}};
+  for (const auto& t : tasks) {
+    nlohmann::ordered_json j = {
+        {"name", t.name},
+        {"samples", t.samples},
+        {"measured", t.measured},
+        {"illegal", t.illegal},
+        {"failed", t.failed},
+        {"reference_gflops", t.reference_gflops > 0 ? nlohmann::ordered_json(t.reference_gflops) : nullptr},
+        {"library",
+         t.library_name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.library_name)},
+        {"library_gflops", t.library_gflops > 0 ? nlohmann::ordered_json(t.library_gflops) : nullptr},
+        {"speedup_unscheduled", or_null(t.speedup_reference)},
+        {"speedup_library", or_null(t.speedup_library)},
+        {"samples_to_90", or_null(t.to_90)},
+        {"samples_to_95", or_null(t.to_95)},
+        {"best", nullptr}};
+    if (t.best)
+      j["best"] = {{"sample", t.best->index},        {"gflops", t.best->gflops},
+                   {"median_s", t.best->median_s},   {"wall_time_s", t.best->wall_time},
+                   {"strategy", t.best->strategy},   {"proposer", t.best->proposer},
+                   {"rationale", t.best->rationale}, {"trace", t.best->trace}};
+    out["tasks"].push_back(j);
+  }
+  std::cout << out.dump(2) << "\n";
+}
+
+}  // namespace
+
+int run_report(const ReportArgs& a) {
+  trace::RunTrace run = trace::read_trace(a.trace_file);
+  std::vector<TaskSummary> tasks;
+  for (const auto& t : run.tasks) tasks.push_back(summarize(t));
+  if (a.format == "json")
+    print_json(run, tasks);
+  else if (a.format == "csv")
+    print_csv(tasks);
+  else
+    print_text(run, tasks);
+  return 0;
+}
+
+}  // namespace rctune::apps

@@ -1,0 +1,131 @@
+// The library baseline: which workloads map to an OpenBLAS routine, that the routine computes the
+// same values as the workload's definition (ir::evaluate_workload), and that measuring it leaves
+// the thread's affinity as it was.
+#include "rctune/runtime/library_baseline.h"
+
+#include <gtest/gtest.h>
+#include <sched.h>
+
+#include <cmath>
+
+#include "rctune/ir/interpreter.h"
+#include "rctune/ir/operators.h"
+#include "rctune/ir/parser.h"
+
+namespace rctune::runtime {
+namespace {
+
+// Runs the library routine of `w` and the reference evaluator on the same inputs; returns the
+// largest absolute difference over the workload's outputs.
+double max_error_against_reference(const ir::Workload& w) {
+  auto routine = find_library_routine(w);
+  EXPECT_TRUE(routine.has_value()) << w.name;
+  if (!routine) return INFINITY;
+  std::vector<std::vector<double>> ref;
+  std::vector<std::vector<float>> lib;
+  std::vector<float*> ptrs;
+  for (std::size_t t = 0; t < w.tensors.size(); ++t) {
+    std::vector<double> v(static_cast<std::size_t>(w.tensors[t].num_elements()));
+    for (std::size_t i = 0; i < v.size(); ++i)
+      v[i] = static_cast<double>(static_cast<int>((i * 7 + t * 13) % 17) - 8) / 8.0;  // exact in f32
+    ref.push_back(v);
+    lib.emplace_back(v.begin(), v.end());
+  }
+  for (auto& v : lib) ptrs.push_back(v.data());
+  ir::evaluate_workload(w, ref);
+  routine->run(ptrs);
+  double err = 0;
+  for (const auto& out : w.outputs) {
+    std::size_t t = 0;
+    while (w.tensors[t].name != out) ++t;
+    for (std::size_t i = 0; i < ref[t].size(); ++i) err = std::max(err, std::abs(ref[t][i] - lib[t][i]));
+  }
+  return err;
+}
+
+std::string routine_name(const ir::Workload& w) {
+  auto r = find_library_routine(w);
+  return r ? r->name : "none";
+}
+
+TEST(LibraryBaseline, MatmulIsOneSgemmWithTheReferenceValues) {
+  auto w = ir::make_operator("matmul:M=7,N=5,K=3");
+  EXPECT_EQ(routine_name(w), "openblas_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-5);
+}
+
+TEST(LibraryBaseline, BatchMatmulLoopsSgemmOverTheBatch) {
+  auto w = ir::make_operator("batch_matmul:B=3,M=4,N=6,K=5");
+  EXPECT_EQ(routine_name(w), "openblas_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-5);
+}
+
+TEST(LibraryBaseline, DenseStartsFromTheBiasAndAddsTheProduct) {
+  auto w = ir::make_operator("dense:M=6,N=5,K=4");
+  EXPECT_EQ(routine_name(w), "openblas_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-5);
+}
+
+TEST(LibraryBaseline, TransposedOperandsMapToTransposedSgemm) {
+  auto w = ir::parse_workload(
+      "A: f32[3, 7]\n"
+      "B: f32[5, 3]\n"
+      "C: f32[7, 5]\n"
+      "C[i, j] += B[j, k] * A[k, i]\n");
+  EXPECT_EQ(routine_name(w), "openblas_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-5);
+}
+
+TEST(LibraryBaseline, Conv2dNchwWithStridePaddingDilationIsIm2colSgemm) {
+  auto w = ir::make_operator("conv2d_nchw:N=2,C=3,H=9,W=8,K=4,R=3,S=2,stride=2,pad=1,dilation=2");
+  EXPECT_EQ(routine_name(w), "openblas_im2col_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-4);
+}
+
+TEST(LibraryBaseline, Conv2dNhwcIsIm2colSgemm) {
+  auto w = ir::make_operator("conv2d_nhwc:N=2,C=3,H=7,W=6,K=5,R=3,S=3,stride=1,pad=1");
+  EXPECT_EQ(routine_name(w), "openblas_im2col_sgemm");
+  EXPECT_LT(max_error_against_reference(w), 1e-4);
+}
+
+TEST(LibraryBaseline, WorkloadsWithoutALibraryRoutineHaveNone) {
+  EXPECT_EQ(routine_name(ir::make_operator("dense_gelu:M=4,N=4,K=4")), "none");
+  EXPECT_EQ(routine_name(ir::make_operator("softmax")), "none");
+  EXPECT_EQ(routine_name(ir::make_operator("depthwise_conv2d:C=4,H=8,W=8")), "none");
+  EXPECT_EQ(routine_name(ir::make_operator("matmul:M=4,N=4,K=4,dtype=f64")), "none");
+  // A max-reduction has the shape of a matmul but is not one.
+  EXPECT_EQ(routine_name(ir::parse_workload("A: f32[4, 3]\nB: f32[3, 5]\nC: f32[4, 5]\n"
+                                            "C[i, j] max= A[i, k] * B[k, j]\n")),
+            "none");
+  // Reads outside A (zero padding) are not what sgemm computes.
+  EXPECT_EQ(routine_name(ir::parse_workload("A: f32[4, 2]\nB: f32[3, 5]\nC: f32[4, 5]\n"
+                                            "C[i, j] += A[i, k] * B[k, j] where k < 3\n")),
+            "none");
+}
+
+TEST(LibraryBaseline, MeasureGivesTheRoutineNameAndPositiveTime) {
+  auto b = measure_library_baseline(ir::make_operator("matmul:M=32,N=32,K=32"), 0.01, -1);
+  ASSERT_TRUE(b.has_value());
+  EXPECT_EQ(b->name, "openblas_sgemm");
+  EXPECT_GT(b->median_s, 0);
+  EXPECT_NEAR(b->gflops, 2.0 * 32 * 32 * 32 / b->median_s * 1e-9, 1e-9 * b->gflops);
+}
+
+TEST(LibraryBaseline, MeasureWithoutRoutineIsNullopt) {
+  EXPECT_FALSE(measure_library_baseline(ir::make_operator("softmax:M=8,N=8"), 0.01, -1).has_value());
+}
+
+TEST(LibraryBaseline, PinningIsUndoneAfterMeasuring) {
+  cpu_set_t before, after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  int core = -1;
+  for (int c = CPU_SETSIZE - 1; c >= 0 && core < 0; --c)
+    if (CPU_ISSET(c, &before)) core = c;
+  ASSERT_GE(core, 0);
+  ASSERT_TRUE(measure_library_baseline(ir::make_operator("matmul:M=16,N=16,K=16"), 0.005, core).has_value());
+  ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after));
+}
+
+}  // namespace
+}  // namespace rctune::runtime
