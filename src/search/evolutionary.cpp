@@ -82,7 +82,9 @@ class EvolutionarySearch : public SearchStrategy {
 
     std::vector<Candidate> next;
     std::unordered_set<uint64_t> seen;
-    for (size_t k = 0; k < pop.size(); ++k) {
+    // Draw until the population is full again (duplicates and measured programs do not count),
+    // within twice its size in draws.
+    for (size_t k = 0; k < 2 * pop.size() && next.size() < pop.size(); ++k) {
       const Candidate& parent = pop[weighted_index(rng_, weights)];
       if (bernoulli(rng_, opt_.mutation_probability)) {
         if (std::optional<Mutation> m = ctx_.space->mutate(parent.state, rng_)) {

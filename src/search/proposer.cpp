@@ -1,0 +1,55 @@
+// What proposers are told about the machine: HardwareDescription::text() (a few lines for a prompt)
+// and the host's description (rctune/search/proposer.h).
+#include "rctune/search/proposer.h"
+
+#include <fstream>
+#include <sstream>
+
+namespace rctune::search {
+
+namespace {
+
+std::string bytes_text(int64_t b) {
+  if (b >= (int64_t{1} << 20) && b % (int64_t{1} << 20) == 0) return std::to_string(b >> 20) + " MiB";
+  if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
+  return std::to_string(b) + " B";
+}
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    size_t colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string v = line.substr(colon + 1);
+    size_t b = v.find_first_not_of(" \t");
+    size_t e = v.find_last_not_of(" \t\r");
+    return b == std::string::npos ? "" : v.substr(b, e - b + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string HardwareDescription::text() const {
+  std::ostringstream out;
+  out << "CPU: " << (cpu_model.empty() ? "unknown model" : cpu_model) << ", " << info.cores
+      << (info.cores == 1 ? " core" : " cores") << "\n";
+  out << "caches: L1d " << bytes_text(info.l1_bytes) << " per core, L2 " << bytes_text(info.l2_bytes)
+      << " per core, L3 " << bytes_text(info.l3_bytes) << " shared\n";
+  out << "vectors: " << info.vector_bytes * 8 << "-bit SIMD = " << info.vector_bytes / 4 << " f32 lanes ("
+      << info.vector_bytes / 8 << " f64), " << info.vector_registers() << " vector registers\n";
+  out << "Kokkos execution space: " << (execution_space.empty() ? "Serial" : execution_space) << "\n";
+  return out.str();
+}
+
+HardwareDescription host_hardware_description(const std::string& execution_space) {
+  HardwareDescription d;
+  d.info = host_hardware_info();
+  d.cpu_model = cpu_model_name();
+  d.execution_space = execution_space.empty() ? "Serial" : execution_space;
+  return d;
+}
+
+}  // namespace rctune::search
