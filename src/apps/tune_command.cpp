@@ -31,6 +31,7 @@ search::TuneOptions tune_options(const config::TuneConfig& c) {
   o.mcts.exploration = c.mcts.exploration;
   o.mcts.branching = c.mcts.branching;
   o.mcts.root_samples = c.mcts.root_samples;
+  o.mcts.root_draws = c.mcts.root_draws;
   o.mcts.epsilon = c.mcts.epsilon;
   o.mcts.history_depth = c.mcts.history_depth;
   o.mcts.rollout_depth = c.mcts.rollout_depth;
@@ -125,6 +126,9 @@ int run_tune(const TuneArgs& a) {
   if (!a.proposer.empty()) cfg.proposer = a.proposer;
   if (a.seed >= 0) cfg.seed = static_cast<uint64_t>(a.seed);
   if (cfg.tasks.empty()) throw std::runtime_error(cfg.source + ": the config has no tasks");
+  if (cfg.strategy == "mcts" && cfg.proposer == "llm")
+    throw std::runtime_error(cfg.source +
+                             ": proposer: the LLM proposer is not part of this build yet; use heuristic or random");
 
   if (a.resume && !writer) writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
   if (writer) {

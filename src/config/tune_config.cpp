@@ -209,11 +209,12 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.mcts.exploration = mc.number("exploration", c.mcts.exploration, 0, 100);
   c.mcts.branching = static_cast<int>(mc.integer("branching", c.mcts.branching, 1, 64));
   c.mcts.root_samples = static_cast<int>(mc.integer("root_samples", c.mcts.root_samples, 1, 4096));
+  c.mcts.root_draws = static_cast<int>(mc.integer("root_draws", c.mcts.root_draws, 1, 4096));
   c.mcts.measure_batch = static_cast<int>(mc.integer("measure_batch", c.mcts.measure_batch, 1, 4096));
   c.mcts.epsilon = mc.number("epsilon", c.mcts.epsilon, 0, 1);
   c.mcts.history_depth = static_cast<int>(mc.integer("history_depth", c.mcts.history_depth, 0, 16));
   c.mcts.rollout_depth = static_cast<int>(mc.integer("rollout_depth", c.mcts.rollout_depth, 0, 500));
-  mc.finish({"exploration", "branching", "root_samples", "measure_batch", "epsilon", "history_depth",
+  mc.finish({"exploration", "branching", "root_samples", "root_draws", "measure_batch", "epsilon", "history_depth",
              "rollout_depth"});
 
   MapReader ev(top.take("evolutionary"), source_name, "evolutionary.");

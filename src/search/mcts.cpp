@@ -195,11 +195,22 @@ class MctsSearch : public SearchStrategy {
   std::vector<int64_t> expand(int64_t id) {
     std::vector<int64_t> added;
     if (id == 0) {
-      // The root: design-space samples, a few tries for a program not in the tree yet.
+      // The root: design-space samples, one sketch after another (so that the first children
+      // cover different structures), each the best predicted of a few draws of its sketch that
+      // is not in the tree yet.
       const int want = nodes_[0].children.empty() ? opt_.root_samples : 1;
+      const size_t sketches = ctx_.space->sketches().size();
       for (int tries = 0; tries < 4 * want && static_cast<int>(added.size()) < want; ++tries) {
-        Candidate c = ctx_.space->sample(rng_);
-        if (auto child = add_child(0, std::move(c), "")) added.push_back(*child);
+        const size_t sketch = next_root_sketch_++ % sketches;
+        std::vector<Candidate> draws;
+        for (int d = 0; d < opt_.root_draws; ++d) {
+          Candidate c = ctx_.space->sample_sketch(sketch, rng_);
+          if (!by_hash_.count(c.hash)) draws.push_back(std::move(c));
+        }
+        if (draws.empty()) continue;
+        const std::vector<double> scores = ctx_.predictor->predict(draws);
+        const size_t best = static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+        if (auto child = add_child(0, std::move(draws[best]), "")) added.push_back(*child);
       }
       return added;
     }
@@ -341,6 +352,7 @@ class MctsSearch : public SearchStrategy {
   double best_prediction_ = 0;
   bool predictions_trained_ = false;
   int64_t transpositions_ = 0;
+  size_t next_root_sketch_ = 0;
 };
 
 }  // namespace

@@ -3,8 +3,11 @@
 // optimum.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
+#include <sstream>
 
+#include "rctune/build_config.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/evolutionary.h"
 #include "rctune/search/mcts.h"
@@ -200,21 +203,11 @@ TEST_P(KnownOptimum, StrategyApproachesIt) {
   const auto [strategy, proposer] = GetParam();
   auto w = std::make_shared<const ir::Workload>(ir::make_operator("matmul:M=128,N=128,K=128"));
   // The optimum: the register-tiled, packed schedule of configs/examples/matmul.sched.
-  const Candidate target = make_candidate(w,
-                                          "cache_write(C, local)\n"
-                                          "split(C, i, [None, 8])\n"
-                                          "split(C, j, [None, 32])\n"
-                                          "reorder(C, j.0, i.0, i.1, j.1)\n"
-                                          "compute_at(C.local, C, i.0)\n"
-                                          "reorder(C.local, k, i, j)\n"
-                                          "unroll(C.local, i)\n"
-                                          "vectorize(C.local, j)\n"
-                                          "unroll(C, i.1)\n"
-                                          "vectorize(C, j.1)\n"
-                                          "cache_read(B, heap, C.local)\n"
-                                          "compute_at(B.heap, C, j.0)\n"
-                                          "vectorize(B.heap, ax1)\n"
-                                          "parallel(C, j.0)\n");
+  std::ifstream file(std::string(RCTUNE_SOURCE_DIR) + "/configs/examples/matmul.sched");
+  std::stringstream text;
+  text << file.rdbuf();
+  ASSERT_FALSE(text.str().empty());
+  const Candidate target = make_candidate(w, text.str());
   DistanceObjective objective{extract_features(*target.lowered, host_hardware_info()), host_hardware_info()};
   SyntheticEvaluator eval(objective);
   TuneOptions o;

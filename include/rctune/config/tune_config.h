@@ -35,6 +35,7 @@ struct MctsConfig {
   double exploration = 1.4142135623730951;  // UCT constant c
   int branching = 2;                        // children a node gets per expansion (B)
   int root_samples = 3;                     // design-space samples that start the root's children
+  int root_draws = 8;                       // draws per root child; the best predicted is kept
   int measure_batch = 6;                    // candidates measured per round
   double epsilon = 0.05;                    // share of a round picked at random instead of by cost model
   int history_depth = 3;                    // ancestors whose programs and results a proposer sees

@@ -8,7 +8,8 @@
 //      mean(value) + c * sqrt(ln(visits(parent)) / visits(child))
 //    (unvisited children first) until a node without children.
 //  - Expansion: the root's children are design-space samples (root_samples at first; the root
-//    keeps widening by one sample whenever its children number less than sqrt(visits)); a deeper
+//    keeps widening by one sample whenever its children number less than sqrt(visits)), taken
+//    from the sketches in turn, each the best predicted of root_draws draws of its sketch; a deeper
 //    node gets `branching` children from the proposer, topped up with design-space mutations when
 //    the proposer returns fewer legal new programs. Illegal proposals are recorded (no sample)
 //    and shown to the proposer again as failures of that subtree.
@@ -32,6 +33,7 @@ struct MctsOptions {
   double exploration = std::sqrt(2.0);  // UCT constant c
   int branching = 2;                    // children per expansion (B)
   int root_samples = 3;                 // design-space samples that start the root's children
+  int root_draws = 8;                   // draws of a sketch per root child; the best predicted is kept
   double epsilon = 0.05;                // share of a round picked at random instead of by prediction
   int history_depth = 3;                // ancestors a proposer sees (besides the node itself)
   int rollout_depth = 4;                // random mutations per rollout
