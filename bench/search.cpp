@@ -72,23 +72,31 @@ std::string fmt(const char* f, double v) {
   return buf;
 }
 
-// Runs bench/halide_peer (next to this program) and returns its JSON results, or null.
-nlohmann::json halide_results(const std::string& self, double min_time) {
+// Runs bench/halide_peer (next to this program) on the given workloads; one JSON object per
+// workload it printed (empty when the peer is not built or failed).
+std::vector<nlohmann::json> halide_results(const std::string& self, const std::vector<std::string>& specs,
+                                           double min_time) {
   const std::filesystem::path peer = std::filesystem::path(self).parent_path() / "halide_peer";
-  if (!std::filesystem::exists(peer)) return nullptr;
-  const std::string cmd = peer.string() + " --format json --min-time " + fmt("%g", min_time) + " 2>/dev/null";
+  if (!std::filesystem::exists(peer) || specs.empty()) return {};
+  std::string cmd = peer.string() + " --format json --min-time " + fmt("%g", min_time);
+  for (const std::string& s : specs) cmd += " --workload '" + s + "'";
+  cmd += " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return nullptr;
+  if (!p) return {};
   std::string out;
   char buf[4096];
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   pclose(p);
-  try {
-    return nlohmann::json::parse(out);
-  } catch (const std::exception&) {
-    return nullptr;
+  std::vector<nlohmann::json> results;
+  for (const std::string& line : split_list(out, '\n')) {
+    try {
+      results.push_back(nlohmann::json::parse(line));
+    } catch (const std::exception&) {
+      // not a result line
+    }
   }
+  return results;
 }
 
 }  // namespace
@@ -240,12 +248,26 @@ int main(int argc, char** argv) {
                 geomean(to90_all["evolutionary"]) / geomean(to90_all["mcts+heuristic"]));
 
   if (!no_halide) {
-    nlohmann::json peer = halide_results(argv[0], min_time);
-    std::printf("\nHalide 14 Adams2019 autoscheduler (no measurements; one thread):\n");
-    if (peer.is_null()) {
+    // Halide's Adams2019 on the workloads it can express here: matmul and NCHW conv2d.
+    std::vector<std::string> peer_specs;
+    for (const WorkloadResult& wr : results)
+      if (wr.spec.rfind("matmul:", 0) == 0 || wr.spec.rfind("conv2d_nchw:", 0) == 0) peer_specs.push_back(wr.spec);
+    std::printf("\nHalide 14 Adams2019 autoscheduler (MachineParams(16, 16 MiB, 40), one thread, no measurements):\n");
+    const std::vector<nlohmann::json> peer = halide_results(argv[0], peer_specs, min_time);
+    if (peer.empty()) {
       std::printf("  not available (bench/halide_peer is built when libhalide14-0-dev is installed)\n");
     } else {
-      std::printf("%s\n", peer.dump(2).c_str());
+      std::printf("  %-56s %12s %12s %14s %12s\n", "workload", "Halide GFLOP/s", "search (s)", "best rctune", "rctune/Halide");
+      for (const nlohmann::json& r : peer) {
+        const std::string spec = r.value("workload", std::string());
+        double best = 0;
+        for (const WorkloadResult& wr : results)
+          if (wr.spec == spec) best = wr.best_any;
+        const double g = r.value("gflops", 0.0);
+        std::printf("  %-56s %12.1f %12.1f %14.1f %12s%s\n", spec.c_str(), g, r.value("autoschedule_compile_s", 0.0),
+                    best, g > 0 && best > 0 ? fmt("%.2fx", best / g).c_str() : "-",
+                    r.value("ok", false) ? "" : "  (WRONG RESULT)");
+      }
     }
   }
   std::printf("\ntotal time %.1f min\n",
