@@ -143,6 +143,69 @@ ir::Workload task_workload(MapReader& r, const YAML::Node& task, const YAML::Nod
   }
 }
 
+// A relative path in the config is relative to the config file.
+std::string config_relative(const std::string& path, const std::string& file) {
+  std::filesystem::path p(path);
+  if (path.empty() || p.is_absolute() || file == "<string>") return path;
+  return (std::filesystem::path(file).parent_path() / p).string();
+}
+
+LlmConfig llm_section(MapReader& top, const std::string& file) {
+  LlmConfig c;
+  MapReader r(top.take("llm"), file, "llm.");
+  c.concurrency = static_cast<int>(r.integer("concurrency", c.concurrency, 1, 1024));
+  c.cache_dir = config_relative(r.string("cache_dir", c.cache_dir), file);
+  c.offline = r.boolean("offline", c.offline);
+  c.escalate_after = static_cast<int>(r.integer("escalate_after", c.escalate_after, 1, 1'000'000));
+  MapReader prompts(r.take("prompts"), file, "llm.prompts.");
+  c.system_prompt = config_relative(prompts.string("system", ""), file);
+  c.user_prompt = config_relative(prompts.string("user", ""), file);
+  prompts.finish({"system", "user"});
+  YAML::Node models = r.take("models");
+  if (models && !models.IsNull()) {
+    if (!models.IsSequence()) r.fail(models, "models", "expected a list of models, each with url and model");
+    for (size_t i = 0; i < models.size(); ++i) {
+      MapReader m(models[i], file, "llm.models[" + std::to_string(i) + "].");
+      if (!m.present()) m.fail(models[i], "", "expected a mapping with url and model");
+      LlmModelConfig mc;
+      mc.url = m.string("url", "");
+      if (mc.url.rfind("http://", 0) != 0 && mc.url.rfind("https://", 0) != 0)
+        m.fail(m.at("url").IsDefined() ? m.at("url") : models[i], "url",
+               mc.url.empty() ? "missing: the endpoint's base URL, e.g. http://localhost:8000/v1"
+                              : "expected an http:// or https:// URL, got '" + mc.url + "'");
+      mc.model = m.string("model", "");
+      if (mc.model.empty()) m.fail(models[i], "model", "missing: the model name the endpoint serves");
+      mc.name = m.string("name", mc.model);
+      mc.temperature = m.number("temperature", mc.temperature, 0, 2);
+      mc.max_tokens = static_cast<int>(m.integer("max_tokens", mc.max_tokens, 1, 1'000'000));
+      mc.timeout = m.number("timeout", mc.timeout, 0.001, 86400);
+      mc.api_key_env = m.string("api_key_env", "");
+      mc.price_prompt = m.number("price_prompt", 0, 0, 1e6);
+      mc.price_completion = m.number("price_completion", 0, 0, 1e6);
+      mc.max_retries = static_cast<int>(m.integer("max_retries", mc.max_retries, 0, 100));
+      YAML::Node h = m.take("headers");
+      if (h && !h.IsNull()) {
+        if (!h.IsMap()) m.fail(h, "headers", "expected a mapping of header names to values");
+        for (auto it = h.begin(); it != h.end(); ++it) {
+          if (!it->second.IsScalar()) m.fail(it->second, "headers." + it->first.Scalar(), "expected a string");
+          std::string lower = it->first.Scalar();
+          for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          if (lower == "authorization" || lower == "api-key" || lower == "x-api-key")
+            m.fail(it->first, "headers." + it->first.Scalar(),
+                   "a credential does not belong in the config (it is recorded in the trace): put the key in an "
+                   "environment variable and name it with api_key_env");
+          mc.headers.emplace_back(it->first.Scalar(), it->second.Scalar());
+        }
+      }
+      m.finish({"name", "url", "model", "temperature", "max_tokens", "timeout", "api_key_env", "headers",
+                "price_prompt", "price_completion", "max_retries"});
+      c.models.push_back(std::move(mc));
+    }
+  }
+  r.finish({"models", "concurrency", "cache_dir", "offline", "escalate_after", "prompts"});
+  return c;
+}
+
 }  // namespace
 
 TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& source_name) {
@@ -238,8 +301,10 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
       static_cast<int>(cm.integer("min_samples", c.cost_model.min_samples, 1, kMaxInt));
   cm.finish({"kind", "min_samples"});
 
+  c.llm = llm_section(top, source_name);
+
   top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",
-              "cost_model"});
+              "cost_model", "llm"});
   return c;
 }
 

@@ -56,6 +56,31 @@ struct CostModelConfig {
   int min_samples = 8;           // measured samples before the model replaces the analytic score
 };
 
+// One language model behind an OpenAI-compatible endpoint (docs/llm.md).
+struct LlmModelConfig {
+  std::string name;              // label in reports; default: the model
+  std::string url;               // base URL, e.g. http://localhost:8000/v1
+  std::string model;             // the request's "model"
+  double temperature = 0.7;
+  int max_tokens = 2048;
+  double timeout = 120;          // s per attempt
+  std::string api_key_env;       // environment variable holding the API key ("": none)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra HTTP headers
+  double price_prompt = 0;       // USD per million prompt tokens
+  double price_completion = 0;   // USD per million completion tokens
+  int max_retries = 4;
+};
+
+struct LlmConfig {
+  std::vector<LlmModelConfig> models;  // cheapest first
+  int concurrency = 4;                 // requests in flight at once
+  std::string cache_dir;               // response cache; "": $XDG_CACHE_HOME/rctune/llm
+  bool offline = false;                // answer from the response cache only
+  int escalate_after = 2;              // non-improving proposals before the next model is asked
+  std::string system_prompt;           // template files ("": the built-in ones)
+  std::string user_prompt;
+};
+
 struct TuneConfig {
   std::string source;       // the file's path (or "<string>")
   std::string text;         // the file's text, recorded in the run's trace
@@ -69,6 +94,7 @@ struct TuneConfig {
   MctsConfig mcts;
   EvolutionaryConfig evolutionary;
   CostModelConfig cost_model;
+  LlmConfig llm;
 };
 
 TuneConfig load_tune_config(const std::string& path);

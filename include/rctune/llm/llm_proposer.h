@@ -1,0 +1,73 @@
+// The LLM proposer (search::Proposer): asks a language model for the next transformations of a
+// tree node, as the Reasoning Compiler paper does.
+//
+//  - Each proposal is validated by applying it (apply_action + lower); illegal ones are dropped
+//    and come back in the next prompt for that subtree (the search records them as failures).
+//  - Unreachable endpoint, timeout, unparseable answer or no legal proposal: the heuristic
+//    proposer answers for that node, and the fallback is counted per model.
+//  - Several models (as COLT does): the first (cheapest) answers by default; after
+//    `escalate_after` consecutive proposals of the model in use that did not improve on their
+//    parent (seen when the node a proposal produced comes back as a proposer input, with its
+//    measurement and its parent's), the next model takes over, and the first again once a
+//    proposal improves.
+//  - Every call is recorded (model, tokens, latency, cost, status, fallback) for the trace and the
+//    report.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rctune/llm/client.h"
+#include "rctune/llm/prompt.h"
+#include "rctune/search/proposer.h"
+
+namespace rctune::llm {
+
+struct LlmOptions {
+  std::vector<Endpoint> models;  // cheapest first; at least one
+  ClientOptions client;
+  PromptTemplates prompts = PromptTemplates::defaults();
+  int escalate_after = 2;  // consecutive non-improving proposals before the next model is asked
+};
+
+// One request to a model, for the trace.
+struct CallRecord {
+  int64_t node = -1;
+  std::string model;  // Endpoint::name
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double latency_s = 0, cost_usd = 0;
+  bool ok = false;         // an answer came back
+  bool from_cache = false;
+  int proposals = 0;       // parsed
+  int legal = 0;           // of those, legal
+  bool fallback = false;   // the heuristic answered instead
+  std::string error;       // why it failed or fell back ("" if not)
+};
+
+struct ModelStats {
+  std::string model;
+  int64_t calls = 0, failures = 0, fallbacks = 0, cache_hits = 0;
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double latency_s = 0, cost_usd = 0;
+};
+
+class LlmProposer : public search::Proposer {
+ public:
+  // `fallback` answers when the model cannot (normally the heuristic proposer; not owned).
+  LlmProposer(LlmOptions options, search::Proposer* fallback);
+  ~LlmProposer() override;
+  std::string name() const override { return "llm"; }
+  std::vector<search::Proposal> propose(const search::ProposerInput& in, search::Rng& rng) override;
+
+  // Calls since the last take_calls().
+  std::vector<CallRecord> take_calls();
+  std::vector<ModelStats> stats() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rctune::llm
