@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
   app.add_option("--cache-dir", cache_dir, "kernel cache (default $XDG_CACHE_HOME/rctune)");
   app.add_flag("--no-halide", no_halide, "do not run the Halide peer");
   CLI11_PARSE(app, argc, argv);
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the table appears as it is printed, also into a file
 
   std::vector<StrategySpec> specs;
   for (const std::string& s : split_list(strategies, ',')) {

@@ -86,6 +86,15 @@ int run_cli(int argc, char** argv) {
                                           "its samples again");
   resume_opt->expected(0, 1);
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
+  tune_cmd->add_option("--llm-url", tune.llm_url, "base URL of the LLM endpoint (replaces the config's first model's)");
+  tune_cmd->add_option("--llm-model", tune.llm_model, "model name at the LLM endpoint (replaces the config's first)");
+
+  LlmCheckArgs llm_check;
+  auto* llm_check_cmd =
+      app.add_subcommand("llm-check", "send one prompt of a config's first task to its model; show the answer");
+  llm_check_cmd->add_option("config", llm_check.config, "run config with an llm section")->required();
+  llm_check_cmd->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)");
+  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)");
 
   ReportArgs report;
   auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");
@@ -112,6 +121,7 @@ int run_cli(int argc, char** argv) {
     }
     if (ops_cmd->parsed()) return run_operators();
     if (report_cmd->parsed()) return run_report(report);
+    if (llm_check_cmd->parsed()) return run_llm_check(llm_check);
     if (tune_cmd->parsed()) {
       tune.resume = resume_opt->count() > 0;
       for (int i = 0; i < argc; ++i) tune.command_line += (i ? " " : "") + std::string(argv[i]);

@@ -1,6 +1,7 @@
 // `rctune report FILE.h5`: a tuning run's trace summarised per task (best GFLOP/s, speedups over
 // the unscheduled kernel and the library, samples needed to come close to the best, the best
-// schedule), as a table, CSV or JSON. docs/cli.md describes every column.
+// schedule) and per language model asked (calls, failures, fallbacks, tokens, cost), as a table,
+// CSV or JSON. docs/cli.md describes every column.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +36,53 @@ struct TaskSummary {
   // 1-based position, among measured samples in index order, of the first within 90% / 95% of best.
   std::optional<std::size_t> to_90, to_95;
 };
+
+// What the report says about one language model, over all tasks of the run.
+struct LlmSummary {
+  std::string model;
+  std::size_t calls = 0;
+  std::size_t failed = 0;      // no answer came back (not ok)
+  std::size_t cache_hits = 0;  // answered from the response cache
+  std::size_t fallbacks = 0;   // the heuristic proposer answered instead
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double cost_usd = 0;
+  std::size_t timed = 0;  // calls not answered from the cache, whose latency is averaged
+  double latency_sum_s = 0;
+  double fallback_percent() const {
+    return calls ? 100.0 * static_cast<double>(fallbacks) / static_cast<double>(calls) : 0;
+  }
+  std::optional<double> mean_latency_s() const {
+    return timed ? std::optional<double>(latency_sum_s / static_cast<double>(timed)) : std::nullopt;
+  }
+};
+
+// One summary per model, in the order the models first appear (tasks in run order, calls in index
+// order); empty when the run asked no language model.
+std::vector<LlmSummary> summarize_llm(const trace::RunTrace& run) {
+  std::vector<LlmSummary> out;
+  for (const auto& t : run.tasks)
+    for (const auto& c : t.llm_calls) {
+      auto it = std::find_if(out.begin(), out.end(), [&](const LlmSummary& m) { return m.model == c.model; });
+      if (it == out.end()) {
+        out.emplace_back();
+        out.back().model = c.model;
+        it = out.end() - 1;
+      }
+      LlmSummary& m = *it;
+      ++m.calls;
+      if (!c.ok) ++m.failed;
+      if (c.from_cache) ++m.cache_hits;
+      if (c.fallback) ++m.fallbacks;
+      m.prompt_tokens += c.prompt_tokens;
+      m.completion_tokens += c.completion_tokens;
+      m.cost_usd += c.cost_usd;
+      if (!c.from_cache) {
+        ++m.timed;
+        m.latency_sum_s += c.latency_s;
+      }
+    }
+  return out;
+}
 
 bool measured_ok(const SampleRecord& s) { return s.status == SampleStatus::Ok && std::isfinite(s.gflops); }
 
@@ -115,7 +163,8 @@ void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& 
   }
 }
 
-void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks) {
+void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
+                const std::vector<LlmSummary>& models) {
   const trace::RunInfo& i = run.info;
   std::vector<std::vector<std::string>> header = {
       {"trace", run.path},
@@ -150,6 +199,19 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
   }
   print_table(std::cout, rows,
               {true, false, false, false, false, false, false, true, false, false, false, true});
+  if (!models.empty()) {
+    std::cout << "\nLLM (requests to language models, all tasks)\n";
+    std::vector<std::vector<std::string>> llm = {{"model", "calls", "failed", "cache hits", "fallbacks",
+                                                  "fallback rate", "prompt tokens", "completion tokens",
+                                                  "cost USD", "mean latency"}};
+    for (const auto& m : models)
+      llm.push_back({m.model.empty() ? "-" : m.model, std::to_string(m.calls), std::to_string(m.failed),
+                     std::to_string(m.cache_hits), std::to_string(m.fallbacks),
+                     fmt("%.1f%%", m.fallback_percent()), std::to_string(m.prompt_tokens),
+                     std::to_string(m.completion_tokens), fmt("%.4f", m.cost_usd),
+                     opt_fmt("%.2f s", m.mean_latency_s(), "-")});
+    print_table(std::cout, llm, {true});
+  }
   for (const auto& t : tasks) {
     std::cout << "\n# " << t.name;
     if (!t.best) {
@@ -201,7 +263,8 @@ nlohmann::ordered_json or_null(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
-void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks) {
+void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
+                const std::vector<LlmSummary>& models) {
   const trace::RunInfo& i = run.info;
   nlohmann::ordered_json resumes = nlohmann::ordered_json::array();
   for (double r : i.resume_times) resumes.push_back(trace::iso8601(r));
@@ -226,7 +289,8 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                                     : nlohmann::ordered_json(nullptr)},
         {"finished", run.finished()},
         {"resumes", resumes}}},
-      {"tasks", nlohmann::ordered_json::array()}};
+      {"tasks", nlohmann::ordered_json::array()},
+      {"llm", nlohmann::ordered_json::array()}};
   for (const auto& t : tasks) {
     nlohmann::ordered_json j = {
         {"name", t.name},
@@ -250,6 +314,17 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                    {"rationale", t.best->rationale}, {"trace", t.best->trace}};
     out["tasks"].push_back(j);
   }
+  for (const auto& m : models)
+    out["llm"].push_back({{"model", m.model},
+                          {"calls", m.calls},
+                          {"failed", m.failed},
+                          {"cache_hits", m.cache_hits},
+                          {"fallbacks", m.fallbacks},
+                          {"fallback_rate_percent", m.fallback_percent()},
+                          {"prompt_tokens", m.prompt_tokens},
+                          {"completion_tokens", m.completion_tokens},
+                          {"cost_usd", m.cost_usd},
+                          {"mean_latency_s", or_null(m.mean_latency_s())}});
   std::cout << out.dump(2) << "\n";
 }
 
@@ -259,12 +334,13 @@ int run_report(const ReportArgs& a) {
   trace::RunTrace run = trace::read_trace(a.trace_file);
   std::vector<TaskSummary> tasks;
   for (const auto& t : run.tasks) tasks.push_back(summarize(t));
+  const std::vector<LlmSummary> models = summarize_llm(run);
   if (a.format == "json")
-    print_json(run, tasks);
+    print_json(run, tasks, models);
   else if (a.format == "csv")
-    print_csv(tasks);
+    print_csv(tasks);  // tasks only: the LLM summary is in the table and JSON formats
   else
-    print_text(run, tasks);
+    print_text(run, tasks, models);
   return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -11,6 +12,7 @@
 
 #include "rctune/apps/commands.h"
 #include "rctune/config/tune_config.h"
+#include "rctune/llm/config.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
 #include "rctune/search/tuner.h"
@@ -126,9 +128,10 @@ int run_tune(const TuneArgs& a) {
   if (!a.proposer.empty()) cfg.proposer = a.proposer;
   if (a.seed >= 0) cfg.seed = static_cast<uint64_t>(a.seed);
   if (cfg.tasks.empty()) throw std::runtime_error(cfg.source + ": the config has no tasks");
-  if (cfg.strategy == "mcts" && cfg.proposer == "llm")
-    throw std::runtime_error(cfg.source +
-                             ": proposer: the LLM proposer is not part of this build yet; use heuristic or random");
+  llm::override_endpoint(cfg.llm, a.llm_url, a.llm_model);
+  const bool use_llm = cfg.strategy == "mcts" && cfg.proposer == "llm";
+  std::optional<llm::LlmOptions> llm_opts;
+  if (use_llm) llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
 
   if (a.resume && !writer) writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
   if (writer) {
@@ -215,7 +218,41 @@ int run_tune(const TuneArgs& a) {
     if (tc.budget > 0) o.budget = tc.budget;
     o.seed = search::derive_seed(cfg.seed, static_cast<uint64_t>(ti));
     search::TaskRecording rec{&*writer, task, resumed, wall_offset};
+    // The LLM proposer of this task (the heuristic answers where the model cannot); its calls go
+    // to the trace after every round.
+    std::unique_ptr<search::Proposer> fallback;
+    std::unique_ptr<llm::LlmProposer> llm_proposer;
+    if (use_llm) {
+      fallback = search::make_proposer("heuristic", nullptr);
+      llm_proposer = std::make_unique<llm::LlmProposer>(*llm_opts, fallback.get());
+    }
+    int64_t llm_calls = resumed ? static_cast<int64_t>(resumed->llm_calls.size()) : 0;
+    const auto t_task = std::chrono::steady_clock::now();
+    auto record_llm_calls = [&] {
+      if (!llm_proposer) return;
+      std::vector<trace::LlmCallRecord> rows;
+      for (const llm::CallRecord& c : llm_proposer->take_calls()) {
+        trace::LlmCallRecord r;
+        r.index = llm_calls++;
+        r.wall_time = wall_offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
+        r.node = c.node;
+        r.model = c.model;
+        r.prompt_tokens = c.prompt_tokens;
+        r.completion_tokens = c.completion_tokens;
+        r.latency_s = c.latency_s;
+        r.cost_usd = c.cost_usd;
+        r.ok = c.ok;
+        r.from_cache = c.from_cache;
+        r.fallback = c.fallback;
+        r.proposals = c.proposals;
+        r.legal = c.legal;
+        r.error = c.error;
+        rows.push_back(std::move(r));
+      }
+      if (!rows.empty()) writer->append_llm_calls(task, rows);
+    };
     auto progress = [&](const search::Progress& p) {
+      record_llm_calls();
       if (a.quiet) return;
       std::string line = search::progress_line(p);
       if (tty)
@@ -224,7 +261,9 @@ int run_tune(const TuneArgs& a) {
         std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     };
-    row.outcome = search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress);
+    row.outcome =
+        search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress, llm_proposer.get());
+    record_llm_calls();
     if (tty && !a.quiet) std::fprintf(stderr, "\n");
     if (row.outcome.replayed > 0 && !a.quiet)
       std::fprintf(stderr, "%s: %lld samples taken from the trace, %lld measured now\n", info.name.c_str(),

@@ -1,5 +1,7 @@
 #include "h5util.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -61,6 +63,17 @@ Handle file_access_plist() {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
   return fapl;
+}
+
+void close_on_exec(hid_t file) {
+  void* handle = nullptr;
+  if (H5Fget_vfd_handle(file, H5P_DEFAULT, &handle) < 0 || handle == nullptr) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  const int fd = *static_cast<int*>(handle);  // the POSIX (sec2) driver's descriptor
+  const int flags = fcntl(fd, F_GETFD);
+  if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
 namespace {
@@ -308,6 +321,27 @@ Types::Types() {
                     {"speedup", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, speedup)},
                 },
                 best_mem, best_file);
+  const hid_t bm = bool_mem.get(), bf = bool_file.get();
+  make_compound(
+      sizeof(LlmCallRow),
+      {
+          {"index", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, index)},
+          {"wall_time", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, wall_time)},
+          {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, rank)},
+          {"node", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, node)},
+          {"model", s, s, offsetof(LlmCallRow, model)},
+          {"prompt_tokens", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, prompt_tokens)},
+          {"completion_tokens", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, completion_tokens)},
+          {"latency_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, latency_s)},
+          {"cost_usd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, cost_usd)},
+          {"ok", bm, bf, offsetof(LlmCallRow, ok)},
+          {"from_cache", bm, bf, offsetof(LlmCallRow, from_cache)},
+          {"fallback", bm, bf, offsetof(LlmCallRow, fallback)},
+          {"proposals", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, proposals)},
+          {"legal", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, legal)},
+          {"error", s, s, offsetof(LlmCallRow, error)},
+      },
+      llm_call_mem, llm_call_file);
   Handle unused;
   make_compound(sizeof(TreeStatsRow),
                 {
@@ -408,6 +442,46 @@ BestSchedule from_row(const BestRow& r) {
   b.median_s = r.median_s;
   b.speedup = r.speedup;
   return b;
+}
+
+LlmCallRow to_row(const LlmCallRecord& c) {
+  LlmCallRow r{};
+  r.index = c.index;
+  r.wall_time = c.wall_time;
+  r.rank = c.rank;
+  r.node = c.node;
+  r.model = cstr(c.model);
+  r.prompt_tokens = c.prompt_tokens;
+  r.completion_tokens = c.completion_tokens;
+  r.latency_s = c.latency_s;
+  r.cost_usd = c.cost_usd;
+  r.ok = c.ok ? 1 : 0;
+  r.from_cache = c.from_cache ? 1 : 0;
+  r.fallback = c.fallback ? 1 : 0;
+  r.proposals = c.proposals;
+  r.legal = c.legal;
+  r.error = cstr(c.error);
+  return r;
+}
+
+LlmCallRecord from_row(const LlmCallRow& r) {
+  LlmCallRecord c;
+  c.index = r.index;
+  c.wall_time = r.wall_time;
+  c.rank = r.rank;
+  c.node = r.node;
+  c.model = take(r.model);
+  c.prompt_tokens = r.prompt_tokens;
+  c.completion_tokens = r.completion_tokens;
+  c.latency_s = r.latency_s;
+  c.cost_usd = r.cost_usd;
+  c.ok = r.ok != 0;
+  c.from_cache = r.from_cache != 0;
+  c.fallback = r.fallback != 0;
+  c.proposals = r.proposals;
+  c.legal = r.legal;
+  c.error = take(r.error);
+  return c;
 }
 
 }  // namespace rctune::trace::detail

@@ -71,6 +71,11 @@ inline hid_t check(hid_t id, const std::string& path, const std::string& what) {
 // by a killed writer opens without h5clear), v1.8 object formats.
 Handle file_access_plist();
 
+// Marks the file's descriptor close-on-exec: a program the run starts (a compile or measurement
+// worker) would otherwise inherit it, and with it HDF5's lock on the file, and keep the writer
+// from reopening the file (or a resumed run from opening it) while that program lives.
+void close_on_exec(hid_t file);
+
 // Sets the file's end-of-allocation mark to at least its size (what `h5clear --increment=0`
 // does): a writer killed between growing the file and rewriting the superblock leaves it short.
 void repair_eoa(hid_t file);
@@ -143,6 +148,19 @@ struct BestRow {
   double gflops, median_s, speedup;
 };
 
+struct LlmCallRow {
+  int64_t index;
+  double wall_time;
+  int32_t rank;
+  int64_t node;
+  char* model;
+  int64_t prompt_tokens, completion_tokens;
+  double latency_s, cost_usd;
+  int8_t ok, from_cache, fallback;
+  int32_t proposals, legal;
+  char* error;
+};
+
 struct Types {
   Handle str;          // variable-length UTF-8 string
   Handle status_mem;   // enum sample_status over int8
@@ -153,6 +171,7 @@ struct Types {
   Handle tree_mem, tree_file;
   Handle tree_stats_mem;
   Handle best_mem, best_file;
+  Handle llm_call_mem, llm_call_file;
   Types();
 };
 const Types& types();
@@ -167,6 +186,8 @@ TreeRow to_row(const TreeNode& n);
 TreeNode from_row(const TreeRow& r);
 BestRow to_row(const BestSchedule& b);
 BestSchedule from_row(const BestRow& r);
+LlmCallRow to_row(const LlmCallRecord& c);
+LlmCallRecord from_row(const LlmCallRow& r);
 
 // Names of objects in the file.
 inline constexpr const char* kTasksGroup = "tasks";
@@ -177,14 +198,22 @@ inline constexpr hsize_t kSampleChunk = 64;
 inline constexpr const char* kTreeNew = "tree.new";
 inline constexpr hsize_t kTreeChunk = 256;
 inline constexpr hsize_t kBestChunk = 16;
+inline constexpr const char* kLlmCalls = "llm_calls";
+inline constexpr hsize_t kLlmCallChunk = 64;
 
 // Opens an existing file for reading or writing; throws TraceError when it is missing, not an
 // HDF5 file or cannot be opened (the file's format is checked by read_file).
 Handle open_file(const std::string& path, bool write);
 
-// Reads an open trace file (used by read_trace and open_for_resume). `sample_rows` receives, per
-// task, the number of rows of its samples dataset (which may exceed the samples kept when a torn
-// last row was dropped).
-RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>* sample_rows);
+// The number of rows of a task's appended tables in the file, which may exceed the records kept
+// when a torn last row was dropped.
+struct TableRows {
+  std::size_t samples = 0;
+  std::size_t llm_calls = 0;
+};
+
+// Reads an open trace file (used by read_trace and open_for_resume). `rows` receives, per task,
+// the number of rows of its samples and llm_calls datasets.
+RunTrace read_file(hid_t file, const std::string& path, std::vector<TableRows>* rows);
 
 }  // namespace rctune::trace::detail

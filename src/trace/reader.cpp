@@ -23,6 +23,7 @@ Handle open_file(const std::string& path, bool write) {
   Handle fapl = file_access_plist();
   Handle f(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()));
   if (!f.valid()) fail(path, write ? "cannot open for writing" : "cannot open");
+  close_on_exec(f.get());
   return f;
 }
 
@@ -70,8 +71,17 @@ void get(hid_t obj, const char* name, T& out) {
 struct TaskEntry {
   int64_t order = 0;
   TaskTrace trace;
-  std::size_t rows = 0;
+  TableRows rows;
 };
+
+// A crash between extending a table and writing its rows leaves fill-value rows (index 0) at the
+// end: indices must increase, so drop trailing rows that do not.
+template <typename Record>
+void keep_increasing(std::vector<Record>& v) {
+  std::size_t keep = v.empty() ? 0 : 1;
+  while (keep < v.size() && v[keep].index > v[keep - 1].index) ++keep;
+  v.resize(keep);
+}
 
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
   static_cast<std::vector<std::string>*>(data)->push_back(name);
@@ -100,14 +110,10 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   if (H5Lexists(g.get(), kSamples, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kSamples, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/samples");
-    e.trace.samples = read_table<SampleRow, SampleRecord>(d.get(), types().sample_mem.get(), 2, &e.rows,
-                                                          [](const SampleRow& r) { return from_row(r); });
-    // A crash between extending the table and writing its row leaves fill-value rows (index 0)
-    // at the end: indices must increase, so drop trailing rows that do not.
-    auto& s = e.trace.samples;
-    std::size_t keep = s.empty() ? 0 : 1;
-    while (keep < s.size() && s[keep].index > s[keep - 1].index) ++keep;
-    s.resize(keep);
+    e.trace.samples =
+        read_table<SampleRow, SampleRecord>(d.get(), types().sample_mem.get(), 2, &e.rows.samples,
+                                            [](const SampleRow& r) { return from_row(r); });
+    keep_increasing(e.trace.samples);
   }
   if (H5Lexists(g.get(), kTree, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kTree, H5P_DEFAULT));
@@ -122,12 +128,21 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
                                                              [](const BestRow& r) { return from_row(r); });
     if (!e.trace.best_history.empty()) e.trace.best = e.trace.best_history.back();
   }
+  // Optional: written by the first append_llm_calls, absent in traces without LLM requests.
+  if (H5Lexists(g.get(), kLlmCalls, H5P_DEFAULT) > 0) {
+    Handle d(H5Dopen2(g.get(), kLlmCalls, H5P_DEFAULT));
+    if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/" + kLlmCalls);
+    e.trace.llm_calls =
+        read_table<LlmCallRow, LlmCallRecord>(d.get(), types().llm_call_mem.get(), 2, &e.rows.llm_calls,
+                                              [](const LlmCallRow& r) { return from_row(r); });
+    keep_increasing(e.trace.llm_calls);
+  }
   return e;
 }
 
 }  // namespace
 
-RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>* sample_rows) {
+RunTrace read_file(hid_t file, const std::string& path, std::vector<TableRows>* rows) {
   RunTrace run;
   run.path = path;
   try {
@@ -172,10 +187,10 @@ RunTrace read_file(hid_t file, const std::string& path, std::vector<std::size_t>
     }
     std::stable_sort(entries.begin(), entries.end(),
                      [](const TaskEntry& a, const TaskEntry& b) { return a.order < b.order; });
-    if (sample_rows) sample_rows->clear();
+    if (rows) rows->clear();
     for (auto& e : entries) {
       run.tasks.push_back(std::move(e.trace));
-      if (sample_rows) sample_rows->push_back(e.rows);
+      if (rows) rows->push_back(e.rows);
     }
   } catch (const TraceError&) {
     throw;

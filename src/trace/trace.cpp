@@ -100,6 +100,14 @@ bool TreeNode::operator==(const TreeNode& o) const {
          same(value, o.value) && same(best_gflops, o.best_gflops) && sample == o.sample;
 }
 
+bool LlmCallRecord::operator==(const LlmCallRecord& o) const {
+  return index == o.index && same(wall_time, o.wall_time) && rank == o.rank && node == o.node &&
+         model == o.model && prompt_tokens == o.prompt_tokens && completion_tokens == o.completion_tokens &&
+         same(latency_s, o.latency_s) && same(cost_usd, o.cost_usd) && ok == o.ok &&
+         from_cache == o.from_cache && fallback == o.fallback && proposals == o.proposals &&
+         legal == o.legal && error == o.error;
+}
+
 const TaskTrace* RunTrace::task(const std::string& name) const {
   for (const auto& t : tasks)
     if (t.info.name == name) return &t;

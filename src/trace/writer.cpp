@@ -1,5 +1,6 @@
 #include "rctune/trace/writer.h"
 
+#include <algorithm>
 #include <cassert>
 #include <functional>
 #include <initializer_list>
@@ -27,10 +28,13 @@ struct TaskState {
   TaskInfo info;
   std::string group_name;
   Handle group, samples, tree, best;  // best: created by the first write_best
+  Handle llm_calls;                   // created by the first append_llm_calls
   std::size_t num_samples = 0;
   std::size_t num_best = 0;
+  std::size_t num_llm_calls = 0;
   bool any_sample = false;
   int64_t last_index = 0;
+  int64_t last_llm_index = 0;      // of the last LLM call (when num_llm_calls > 0)
   std::vector<TreeKey> tree_keys;  // id, parent, action of the rows stored in the tree dataset
 };
 
@@ -117,6 +121,7 @@ struct RunWriter::Impl {
   // written. After a reopen, the strings of the next commit go to a collection of their own.
   void reopen(const std::string& what) {
     for (auto& ts : tasks) {
+      ts.llm_calls.reset();
       ts.best.reset();
       ts.tree.reset();
       ts.samples.reset();
@@ -133,6 +138,7 @@ struct RunWriter::Impl {
     Handle fapl = detail::file_access_plist();
     file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
     if (!file.valid()) detail::fail(path, what + " (reopening)");
+    detail::close_on_exec(file.get());
     open_groups();
     for (auto& ts : tasks) open_task_objects(ts);
   }
@@ -154,6 +160,9 @@ struct RunWriter::Impl {
     if (H5Lexists(ts.group.get(), detail::kBest, H5P_DEFAULT) > 0)
       ts.best = Handle(check(H5Dopen2(ts.group.get(), detail::kBest, H5P_DEFAULT),
                              "cannot open best of task " + ts.info.name));
+    if (H5Lexists(ts.group.get(), detail::kLlmCalls, H5P_DEFAULT) > 0)
+      ts.llm_calls = Handle(check(H5Dopen2(ts.group.get(), detail::kLlmCalls, H5P_DEFAULT),
+                                  "cannot open llm_calls of task " + ts.info.name));
     // A table a crash left being rebuilt (see write_tree) is not part of the trace.
     if (H5Lexists(ts.group.get(), detail::kTreeNew, H5P_DEFAULT) > 0)
       H5Ldelete(ts.group.get(), detail::kTreeNew, H5P_DEFAULT);
@@ -171,6 +180,50 @@ struct RunWriter::Impl {
     H5Pset_chunk(dcpl.get(), 1, &chunk);
     return Handle(check(H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
                         std::string("cannot create dataset ") + name));
+  }
+
+  // Clears what a killed commit can leave beyond a table's extent: rows written into the tail of
+  // its last chunk, or into chunks after it, whose strings may lie past the end of the file. HDF5
+  // frees the strings of a row before it writes over the row, and that would fail at the next
+  // append ("len not positive after adjustment for EOA"). Growing the table over that debris and
+  // shrinking it back to `keep` rows resets the tail of the last chunk to the fill value and
+  // drops the chunks beyond. Does nothing (no commit) when there is no debris.
+  void scrub_table(hid_t dset, hsize_t keep, const std::string& what) {
+    hsize_t n = 0, chunk = 0;
+    {
+      Handle space(check(H5Dget_space(dset), what));
+      H5Sget_simple_extent_dims(space.get(), &n, nullptr);
+      Handle dcpl(check(H5Dget_create_plist(dset), what));
+      if (H5Pget_chunk(dcpl.get(), 1, &chunk) != 1 || chunk == 0) detail::fail(path, what);
+    }
+    // The end of the last chunk that holds rows of the extent.
+    const hsize_t edge = (std::max(n, keep) + chunk - 1) / chunk * chunk;
+    hsize_t end = edge;
+    bool debris = n > keep;
+    for (hsize_t offset = edge;; offset += chunk) {  // chunks beyond the extent (allocated in a row)
+      unsigned filters = 0;
+      haddr_t addr = HADDR_UNDEF;
+      hsize_t size = 0;
+      if (H5Dget_chunk_info_by_coord(dset, &offset, &filters, &addr, &size) < 0) detail::fail(path, what);
+      if (addr == HADDR_UNDEF) break;
+      debris = true;
+      end = offset + chunk;
+    }
+    if (!debris && keep % chunk != 0) {  // rows in the tail of the last chunk: not all fill value
+      hsize_t offset = keep / chunk * chunk, bytes = 0;
+      if (H5Dget_chunk_storage_size(dset, &offset, &bytes) < 0) detail::fail(path, what);
+      std::vector<unsigned char> raw(bytes);
+      uint32_t filters = 0;
+      if (bytes > 0 && H5Dread_chunk(dset, H5P_DEFAULT, &offset, &filters, raw.data()) < 0)
+        detail::fail(path, what);
+      // Rows as stored (H5Tget_size would give the in-memory size of the string fields).
+      const std::size_t row = raw.size() / chunk;
+      for (std::size_t b = (keep - offset) * row; b < raw.size() && !debris; ++b) debris = raw[b] != 0;
+    }
+    if (!debris) return;
+    commit({dset}, what, [&] {
+      if (H5Dset_extent(dset, &end) < 0 || H5Dset_extent(dset, &keep) < 0) detail::fail(path, what);
+    });
   }
 
   // Writes `rows` to rows [start, start + n) of a 1-D dataset.
@@ -245,6 +298,7 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
   Handle fapl = detail::file_access_plist();
   impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   if (!impl->file.valid()) detail::fail(path, "cannot create");
+  detail::close_on_exec(impl->file.get());
   impl->guarded("cannot write", [&] {
     write_run_info(impl->file.get(), impl->info);
     Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
@@ -266,7 +320,7 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
   // A run killed while the file grew can leave its end-of-allocation mark short of what was
   // written: set it to the file's size so that everything written can be read.
   detail::repair_eoa(impl->file.get());
-  std::vector<std::size_t> rows;
+  std::vector<detail::TableRows> rows;
   impl->resumed = detail::read_file(impl->file.get(), path, &rows);
   impl->info = impl->resumed.info;
   impl->info.resume_times.push_back(unix_now());
@@ -283,16 +337,33 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
     if (ts.any_sample) ts.last_index = tr.samples.back().index;
     for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
     ts.num_best = tr.best_history.size();
+    ts.num_llm_calls = tr.llm_calls.size();
+    if (!tr.llm_calls.empty()) ts.last_llm_index = tr.llm_calls.back().index;
     impl->tasks.push_back(std::move(ts));
   }
   for (std::size_t k = 0; k < impl->tasks.size(); ++k) {
     TaskState& ts = impl->tasks[k];
-    if (rows[k] > ts.num_samples) {  // drop rows a crash left torn
+    if (rows[k].samples > ts.num_samples) {  // drop rows a crash left torn
       impl->commit({ts.samples.get()}, "cannot drop a torn sample", [&] {
         hsize_t n = ts.num_samples;
         if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(path, "cannot drop a torn sample");
       });
     }
+    if (rows[k].llm_calls > ts.num_llm_calls) {
+      assert(ts.llm_calls.valid());
+      impl->commit({ts.llm_calls.get()}, "cannot drop a torn LLM call", [&] {
+        hsize_t n = ts.num_llm_calls;
+        if (H5Dset_extent(ts.llm_calls.get(), &n) < 0) detail::fail(path, "cannot drop a torn LLM call");
+      });
+    }
+  }
+  for (auto& ts : impl->tasks) {
+    const std::string what = "cannot clear what a crash left in task '" + ts.info.name + "'";
+    // Each scrub that commits reopens the file and with it the task's handles: take them anew.
+    impl->scrub_table(ts.samples.get(), ts.num_samples, what);
+    impl->scrub_table(ts.tree.get(), ts.tree_keys.size(), what);
+    if (ts.best.valid()) impl->scrub_table(ts.best.get(), ts.num_best, what);
+    if (ts.llm_calls.valid()) impl->scrub_table(ts.llm_calls.get(), ts.num_llm_calls, what);
   }
   impl->guarded("cannot open", [&] { impl->reopen("cannot open"); });  // forget the heap collections read
   impl->commit({impl->root.get()}, "cannot write",
@@ -467,6 +538,43 @@ void RunWriter::write_best(Task t, const BestSchedule& best) {
     });
   }
   ts.num_best += 1;
+}
+
+void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  if (calls.empty()) return;
+  bool any = ts.num_llm_calls > 0;
+  int64_t last = ts.last_llm_index;
+  for (const auto& c : calls) {
+    if (any && c.index <= last)
+      throw std::invalid_argument("trace file '" + impl_->path + "': task '" + ts.info.name +
+                                  "': LLM call index " + std::to_string(c.index) + " does not follow " +
+                                  std::to_string(last) + " (a call recorded twice?)");
+    any = true;
+    last = c.index;
+  }
+  std::vector<detail::LlmCallRow> rows;
+  rows.reserve(calls.size());
+  for (const auto& c : calls) rows.push_back(detail::to_row(c));
+  const std::string what = "cannot write the LLM calls of task '" + ts.info.name + "'";
+  auto append = [&] {
+    hsize_t n = ts.num_llm_calls + rows.size();
+    if (H5Dset_extent(ts.llm_calls.get(), &n) < 0) detail::fail(impl_->path, what);
+    impl_->write_rows(ts.llm_calls.get(), detail::types().llm_call_mem.get(), ts.num_llm_calls, rows.size(),
+                      rows.data(), what);
+  };
+  if (!ts.llm_calls.valid()) {  // the first: the group gains the table, filled in the same commit
+    impl_->commit({ts.group.get()}, what, [&] {
+      ts.llm_calls = impl_->create_table(ts.group.get(), detail::kLlmCalls,
+                                         detail::types().llm_call_file.get(), detail::kLlmCallChunk);
+      append();
+    });
+  } else {
+    impl_->commit({ts.llm_calls.get()}, what, append);
+  }
+  ts.num_llm_calls += rows.size();
+  ts.last_llm_index = last;
 }
 
 void RunWriter::finish(double end_time) {

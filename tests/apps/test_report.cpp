@@ -261,6 +261,147 @@ TEST(Report, TaskWithoutCorrectSamplesHasNoBest) {
   EXPECT_NE(r.output.find("# broken: no sample measured correctly"), std::string::npos) << r.output;
 }
 
+trace::LlmCallRecord llm_call(int64_t index, const std::string& model, bool ok, bool from_cache,
+                              bool fallback, int64_t prompt_tokens, int64_t completion_tokens,
+                              double latency_s, double cost_usd) {
+  trace::LlmCallRecord c;
+  c.index = index;
+  c.wall_time = static_cast<double>(index);
+  c.model = model;
+  c.ok = ok;
+  c.from_cache = from_cache;
+  c.fallback = fallback;
+  c.prompt_tokens = prompt_tokens;
+  c.completion_tokens = completion_tokens;
+  c.latency_s = latency_s;
+  c.cost_usd = cost_usd;
+  c.error = fallback ? "timeout" : "";
+  return c;
+}
+
+// The run of write_run with requests to two models, over both tasks:
+//   model   task       ok  cache  fallback  prompt  completion  latency  cost
+//   qwen-7b matmul_64  y                       100          20      1.0  0.0010
+//   qwen-7b matmul_64  y   y                   100          20      0.0  0
+//   qwen-7b matmul_64            y             100           0      3.0  0
+//   qwen-7b matmul_64  y         y             120          40      2.0  0.0020  (answer unparseable)
+//   qwen-7b softmax_8  y                        80          10      2.0  0.0005
+//   gpt-4o  softmax_8  y                       200          50      4.0  0.0125
+//   gpt-4o  softmax_8            y             200           0      5.0  0
+// qwen-7b: 5 calls, 1 failed, 1 cache hit, 2 fallbacks (40%), 500 + 90 tokens, 0.0035 USD, mean
+// latency 2.00 s (of the 4 calls not answered from the cache). gpt-4o: 2 calls, 1 failed, 0 cache
+// hits, 1 fallback (50%), 400 + 50 tokens, 0.0125 USD, mean latency 4.50 s.
+void write_run_with_llm_calls(const std::string& path) {
+  write_run(path, false);
+  trace::RunWriter w = trace::RunWriter::open_for_resume(path);
+  std::vector<trace::LlmCallRecord> a = {llm_call(0, "qwen-7b", true, false, false, 100, 20, 1.0, 0.001),
+                                         llm_call(1, "qwen-7b", true, true, false, 100, 20, 0.0, 0),
+                                         llm_call(2, "qwen-7b", false, false, true, 100, 0, 3.0, 0),
+                                         llm_call(3, "qwen-7b", true, false, true, 120, 40, 2.0, 0.002)};
+  std::vector<trace::LlmCallRecord> b = {llm_call(0, "qwen-7b", true, false, false, 80, 10, 2.0, 0.0005),
+                                         llm_call(1, "gpt-4o", true, false, false, 200, 50, 4.0, 0.0125),
+                                         llm_call(2, "gpt-4o", false, false, true, 200, 0, 5.0, 0)};
+  w.append_llm_calls(*w.find_task("matmul_64"), a);
+  w.append_llm_calls(*w.find_task("softmax_8"), b);
+  w.finish();
+}
+
+TEST(Report, TableHasAnLlmSectionWithOneRowPerModel) {
+  trace::testing::TempDir dir;
+  write_run_with_llm_calls(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(line_starting(r.output, "LLM"), "") << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "model")),
+            (std::vector<std::string>{"model", "calls", "failed", "cache", "hits", "fallbacks", "fallback",
+                                      "rate", "prompt", "tokens", "completion", "tokens", "cost", "USD",
+                                      "mean", "latency"}))
+      << r.output;
+  EXPECT_EQ(
+      words(line_starting(r.output, "qwen-7b")),
+      (std::vector<std::string>{"qwen-7b", "5", "1", "1", "2", "40.0%", "500", "90", "0.0035", "2.00", "s"}))
+      << r.output;
+  EXPECT_EQ(
+      words(line_starting(r.output, "gpt-4o")),
+      (std::vector<std::string>{"gpt-4o", "2", "1", "0", "1", "50.0%", "400", "50", "0.0125", "4.50", "s"}))
+      << r.output;
+  // The models come in the order they were first asked.
+  EXPECT_LT(r.output.find("\nqwen-7b"), r.output.find("\ngpt-4o")) << r.output;
+}
+
+TEST(Report, JsonHasOneLlmEntryPerModel) {
+  trace::testing::TempDir dir;
+  write_run_with_llm_calls(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["llm"].size(), 2u) << r.output;
+  const auto& q = j["llm"][0];
+  EXPECT_EQ(q["model"], "qwen-7b");
+  EXPECT_EQ(q["calls"], 5);
+  EXPECT_EQ(q["failed"], 1);
+  EXPECT_EQ(q["cache_hits"], 1);
+  EXPECT_EQ(q["fallbacks"], 2);
+  EXPECT_DOUBLE_EQ(q["fallback_rate_percent"].get<double>(), 40);
+  EXPECT_EQ(q["prompt_tokens"], 500);
+  EXPECT_EQ(q["completion_tokens"], 90);
+  EXPECT_NEAR(q["cost_usd"].get<double>(), 0.0035, 1e-12);
+  EXPECT_DOUBLE_EQ(q["mean_latency_s"].get<double>(), 2.0);
+  const auto& g = j["llm"][1];
+  EXPECT_EQ(g["model"], "gpt-4o");
+  EXPECT_EQ(g["calls"], 2);
+  EXPECT_EQ(g["failed"], 1);
+  EXPECT_EQ(g["cache_hits"], 0);
+  EXPECT_EQ(g["fallbacks"], 1);
+  EXPECT_DOUBLE_EQ(g["fallback_rate_percent"].get<double>(), 50);
+  EXPECT_EQ(g["prompt_tokens"], 400);
+  EXPECT_EQ(g["completion_tokens"], 50);
+  EXPECT_NEAR(g["cost_usd"].get<double>(), 0.0125, 1e-12);
+  EXPECT_DOUBLE_EQ(g["mean_latency_s"].get<double>(), 4.5);
+}
+
+TEST(Report, MeanLatencyOfAModelAnsweredOnlyFromTheCacheIsNull) {
+  trace::testing::TempDir dir;
+  {
+    trace::RunWriter w = trace::RunWriter::create(dir.file("run.h5"), trace::testing::sample_run_info());
+    auto t = w.begin_task(task("matmul_64", 10));
+    std::vector<trace::LlmCallRecord> c = {llm_call(0, "qwen-7b", true, true, false, 100, 20, 0.001, 0)};
+    w.append_llm_calls(t, c);
+  }
+  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  nlohmann::json j = nlohmann::json::parse(r.output);
+  ASSERT_EQ(j["llm"].size(), 1u) << r.output;
+  EXPECT_TRUE(j["llm"][0]["mean_latency_s"].is_null()) << r.output;
+  auto table = run_rctune("report " + dir.file("run.h5"));
+  EXPECT_EQ(words(line_starting(table.output, "qwen-7b")).back(), "-") << table.output;
+}
+
+TEST(Report, RunWithoutLlmCallsHasNoLlmSection) {
+  trace::testing::TempDir dir;
+  write_run(dir.file("run.h5"), true);
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("LLM"), std::string::npos) << r.output;
+  EXPECT_EQ(line_starting(r.output, "model"), "") << r.output;
+  auto json = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  nlohmann::json j = nlohmann::json::parse(json.output);
+  EXPECT_TRUE(j["llm"].is_array());
+  EXPECT_TRUE(j["llm"].empty());
+}
+
+TEST(Report, CsvListsTasksOnlyWhenTheRunAskedLanguageModels) {
+  trace::testing::TempDir dir;
+  write_run_with_llm_calls(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5") + " --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto rows = parse_csv(r.output);
+  ASSERT_EQ(rows.size(), 3u) << r.output;
+  EXPECT_EQ(rows[1].at(0), "matmul_64");
+  EXPECT_EQ(rows[2].at(0), "softmax_8");
+}
+
 TEST(Report, MissingFileIsAUserError) {
   trace::testing::TempDir dir;
   auto r = run_rctune("report " + dir.file("nothing.h5"));

@@ -48,10 +48,20 @@ struct TuneArgs {
   bool resume = false;      // continue the trace file instead of starting a new one
   std::string resume_file;  // the trace to continue (empty: the config's out)
   bool quiet = false;       // no progress lines
+  std::string llm_url;      // replaces the first LLM endpoint's URL
+  std::string llm_model;    // replaces the first LLM endpoint's model
   std::string command_line; // recorded in the trace
 };
 
 int run_tune(const TuneArgs& a);
+
+struct LlmCheckArgs {
+  std::string config;
+  std::string llm_url;
+  std::string llm_model;
+};
+
+int run_llm_check(const LlmCheckArgs& a);
 int run_show(const ShowArgs& a);
 int run_bench(const BenchArgs& a);
 int run_bench_examples(const BenchArgs& a);

@@ -53,10 +53,18 @@ struct ModelStats {
   double latency_s = 0, cost_usd = 0;
 };
 
+// How the proposer reaches its models: answers `requests` to options.models[model], in order, and
+// never throws for a failed request (ok == false with the reason). The two-argument constructor
+// uses one ChatClient per model (with options.client); tests inject scripted answers.
+using Transport =
+    std::function<std::vector<ChatResponse>(size_t model, const std::vector<ChatRequest>& requests)>;
+
 class LlmProposer : public search::Proposer {
  public:
-  // `fallback` answers when the model cannot (normally the heuristic proposer; not owned).
+  // `fallback` answers when the model cannot (normally the heuristic proposer; not owned; may be
+  // null: then no proposals). Throws std::invalid_argument when options.models is empty.
   LlmProposer(LlmOptions options, search::Proposer* fallback);
+  LlmProposer(LlmOptions options, search::Proposer* fallback, Transport transport);
   ~LlmProposer() override;
   std::string name() const override { return "llm"; }
   std::vector<search::Proposal> propose(const search::ProposerInput& in, search::Rng& rng) override;

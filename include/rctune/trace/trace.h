@@ -1,5 +1,6 @@
 // The records of a tuning run as they are stored in its HDF5 trace (docs/trace-format.md): run
-// metadata, and per task the workload, every sample, the search tree and the best schedule.
+// metadata, and per task the workload, every sample, the search tree, the best schedule and the
+// requests made to language models.
 // Writing: rctune/trace/writer.h. Reading: read_trace() below.
 #pragma once
 
@@ -119,6 +120,24 @@ struct BestSchedule {
   double speedup = 0;  // over the unscheduled kernel (0: unknown)
 };
 
+// One request to a language model (the LLM proposer), for cost and fallback accounting.
+struct LlmCallRecord {
+  int64_t index = 0;     // call number within the task (increasing)
+  double wall_time = 0;  // seconds since the run started
+  int32_t rank = 0;
+  int64_t node = -1;  // the tree node whose expansion asked
+  std::string model;  // the model's name in the config
+  int64_t prompt_tokens = 0, completion_tokens = 0;
+  double latency_s = 0, cost_usd = 0;
+  bool ok = false;                              // an answer came back
+  bool from_cache = false;                      // answered from the response cache
+  bool fallback = false;                        // the heuristic proposer answered instead
+  int32_t proposals = 0;                        // proposals parsed from the answer
+  int32_t legal = 0;                            // of those, legal
+  std::string error;                            // why it failed or fell back ("" otherwise)
+  bool operator==(const LlmCallRecord&) const;  // NaN equals NaN here
+};
+
 struct TaskTrace {
   TaskInfo info;
   std::string group;  // HDF5 group path, "/tasks/<sanitised name>"
@@ -126,6 +145,7 @@ struct TaskTrace {
   std::vector<TreeNode> tree;
   std::optional<BestSchedule> best;        // the latest best (best_history.back())
   std::vector<BestSchedule> best_history;  // every write_best, in order
+  std::vector<LlmCallRecord> llm_calls;    // every append_llm_calls, in order (empty: none)
 };
 
 struct RunTrace {

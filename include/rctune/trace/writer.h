@@ -34,9 +34,10 @@ class RunWriter {
   static RunWriter create(const std::string& path, const RunInfo& info);
 
   // Opens an existing trace to continue it: everything in it is read back (resumed()), a resume
-  // time is recorded, and samples/trees/bests can be added to old and new tasks. A last sample
-  // that a crash left unreadable is dropped. Throws TraceError if the file is missing, not an
-  // rctune trace, of an unknown format version, or not writable.
+  // time is recorded, and samples/trees/bests/LLM calls can be added to old and new tasks. A last
+  // sample or LLM call that a crash left unreadable is dropped, and rows a killed commit left
+  // beyond the end of a table are cleared (docs/trace-format.md). Throws TraceError if the file is
+  // missing, not an rctune trace, of an unknown format version, or not writable.
   static RunWriter open_for_resume(const std::string& path);
 
   RunWriter(RunWriter&&) noexcept;
@@ -71,6 +72,11 @@ class RunWriter {
 
   // Replaces the task's best schedule and flushes.
   void write_best(Task t, const BestSchedule& best);
+
+  // Appends requests made to language models to the task's llm_calls table (created by the first
+  // call) and flushes. Call indices must increase within a task (std::invalid_argument otherwise:
+  // a call recorded twice).
+  void append_llm_calls(Task t, std::span<const LlmCallRecord> calls);
 
   // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
   void finish(double end_time = unix_now());

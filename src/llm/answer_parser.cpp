@@ -1,0 +1,278 @@
+// parse_answer (prompt.h): finds the proposals block in a model's answer and reads it. The answer
+// is split into fenced code blocks and the prose around them; every JSON value in them that looks
+// like a proposals block (an object with "proposals", a bare list of action objects, or one action
+// object) is a candidate, and the last complete one wins (else the last truncated one). Nothing of
+// the answer is ever run: C++, shell or anything else outside the block is ignored text.
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string_view>
+
+#include "lenient_json.h"
+#include "rctune/llm/prompt.h"
+
+namespace rctune::llm {
+namespace {
+
+// A part of the answer: a fenced code block's content or the text between blocks.
+struct Region {
+  size_t begin = 0, end = 0;  // the content, [begin, end) of the answer
+  bool fenced = false;
+  bool closed = true;      // fenced: the closing fence was found
+  size_t fence_begin = 0;  // fenced: where the opening fence line starts
+};
+
+enum class Shape { Block, BareList, Single };
+
+struct Found {
+  size_t region = 0;
+  size_t start = 0;  // where the block starts in the answer (its fence line when fenced)
+  Shape shape = Shape::Block;
+  bool complete = true;
+  std::vector<search::Proposal> proposals;
+  std::set<std::string> tolerated;
+};
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+bool is_fence(std::string_view trimmed_line) {
+  return trimmed_line.substr(0, 3) == "```" || trimmed_line.substr(0, 3) == "~~~";
+}
+
+// Fenced blocks and the text between them, in order.
+std::vector<Region> split_regions(const std::string& text) {
+  std::vector<Region> regions;
+  size_t prose_begin = 0;
+  std::optional<Region> open;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t eol = text.find('\n', pos);
+    const size_t next = eol == std::string::npos ? text.size() : eol + 1;
+    if (eol == std::string::npos) eol = text.size();
+    const std::string line = trim(std::string_view(text).substr(pos, eol - pos));
+    if (!open && is_fence(line)) {
+      if (pos > prose_begin) regions.push_back({prose_begin, pos, false, true, 0});
+      open = Region{next, next, true, false, pos};
+    } else if (open && is_fence(line) && trim(line.substr(3)).empty()) {
+      open->end = pos;
+      open->closed = true;
+      regions.push_back(*open);
+      open.reset();
+      prose_begin = next;
+    }
+    pos = next;
+  }
+  if (open) {
+    open->end = text.size();
+    regions.push_back(*open);
+  } else if (prose_begin < text.size()) {
+    regions.push_back({prose_begin, text.size(), false, true, 0});
+  }
+  return regions;
+}
+
+const nlohmann::json* member(const nlohmann::json& obj, std::initializer_list<const char*> names) {
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    std::string key = it.key();
+    std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+    for (const char* n : names)
+      if (key == n) return &it.value();
+  }
+  return nullptr;
+}
+
+bool is_action_object(const nlohmann::json& v) {
+  return v.is_object() && member(v, {"action", "actions", "edit", "edits", "steps"}) != nullptr;
+}
+
+// Splits a line at the ';' that end calls ("parallel(C, i); unroll(C, k)"): the trace language
+// has no ';' inside a call.
+std::vector<std::string> split_calls(const std::string& line, std::set<std::string>& tolerated) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '#') {  // a comment runs to the end of the line
+      cur += line.substr(i);
+      break;
+    }
+    const size_t next = line.find_first_not_of(" \t;", i);
+    if (line[i] == ';' && next != std::string::npos && line[next] != '#') {
+      tolerated.insert("several steps on one line");
+      parts.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    cur += line[i];
+  }
+  parts.push_back(cur);
+  return parts;
+}
+
+// One line per edit: literal "\n" taken as a line break (a double-escaped answer), steps joined
+// with ';' split, blank lines, wrapping backticks and list bullets removed.
+std::string normalize_action(std::string action, std::set<std::string>& tolerated) {
+  for (size_t pos = 0; (pos = action.find("\\n", pos)) != std::string::npos;) {
+    action.replace(pos, 2, "\n");
+    tolerated.insert("escaped line breaks in an action");
+  }
+  std::string out;
+  std::istringstream in(action);
+  for (std::string line; std::getline(in, line);) {
+    for (std::string l : split_calls(line, tolerated)) {
+      l = trim(l);
+      while (l.size() >= 2 && l.front() == '`' && l.back() == '`') l = trim(l.substr(1, l.size() - 2));
+      if (l.size() >= 2 && (l[0] == '-' || l[0] == '*') && l[1] == ' ') {
+        tolerated.insert("list bullets in an action");
+        l = trim(l.substr(2));
+      }
+      if (l.empty()) continue;
+      out += (out.empty() ? "" : "\n") + l;
+    }
+  }
+  return out;
+}
+
+std::string one_line(const std::string& s) {
+  std::string out;
+  bool space = false;
+  for (char c : s) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      space = !out.empty();
+    } else {
+      if (space) out += ' ';
+      out += c;
+      space = false;
+    }
+  }
+  return out;
+}
+
+std::string text_of(const nlohmann::json& v, const char* separator, std::set<std::string>& tolerated,
+                    const char* list_note) {
+  if (v.is_string()) return v.get<std::string>();
+  if (!v.is_array()) return "";
+  std::string out;
+  for (const auto& item : v)
+    if (item.is_string()) out += (out.empty() ? "" : separator) + item.get<std::string>();
+  if (list_note) tolerated.insert(list_note);
+  return out;
+}
+
+std::optional<search::Proposal> proposal_of(const nlohmann::json& entry, std::set<std::string>& tolerated) {
+  search::Proposal p;
+  if (entry.is_string()) {
+    tolerated.insert("a proposal given as a bare string");
+    p.action = normalize_action(entry.get<std::string>(), tolerated);
+  } else if (entry.is_object()) {
+    if (const nlohmann::json* a = member(entry, {"action", "actions", "edit", "edits", "steps"}))
+      p.action = normalize_action(text_of(*a, "\n", tolerated, "action given as a list of lines"), tolerated);
+    if (const nlohmann::json* r = member(entry, {"rationale", "reason", "reasoning", "why", "explanation"}))
+      p.rationale = one_line(text_of(*r, " ", tolerated, nullptr));
+  }
+  if (p.action.empty()) {
+    tolerated.insert("a proposal without an action skipped");
+    return std::nullopt;
+  }
+  return p;
+}
+
+// The proposals of a value that looks like a proposals block, or nullopt.
+std::optional<Found> recognise(const nlohmann::json& v) {
+  Found f;
+  const nlohmann::json* list = nullptr;
+  if (v.is_object() && (list = member(v, {"proposals"})) != nullptr) {
+    f.shape = Shape::Block;
+    if (!list->is_array()) return std::nullopt;
+  } else if (v.is_array() && std::any_of(v.begin(), v.end(), is_action_object)) {
+    f.shape = Shape::BareList;
+    list = &v;
+  } else if (is_action_object(v)) {
+    f.shape = Shape::Single;
+    if (auto p = proposal_of(v, f.tolerated)) f.proposals.push_back(*p);
+    return f;
+  } else {
+    return std::nullopt;
+  }
+  for (const auto& entry : *list)
+    if (auto p = proposal_of(entry, f.tolerated)) f.proposals.push_back(*p);
+  return f;
+}
+
+// Every candidate block of one region, in order.
+void scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out) {
+  const std::string_view content = std::string_view(text).substr(r.begin, r.end - r.begin);
+  size_t pos = 0;
+  while ((pos = content.find_first_of("{[", pos)) != std::string_view::npos) {
+    std::optional<detail::LenientValue> v = detail::read_lenient_json(content, pos);
+    std::optional<Found> f = v ? recognise(v->value) : std::nullopt;
+    if (!f) {
+      ++pos;
+      continue;
+    }
+    f->region = index;
+    f->start = r.fenced ? r.fence_begin : r.begin + pos;
+    f->complete = v->complete;
+    f->tolerated.insert(v->tolerated.begin(), v->tolerated.end());
+    out.push_back(std::move(*f));
+    if (!v->complete) break;
+    pos = v->end;
+  }
+}
+
+}  // namespace
+
+ParsedAnswer parse_answer(const std::string& text) {
+  ParsedAnswer out;
+  const std::vector<Region> regions = split_regions(text);
+  std::vector<Found> found;
+  for (size_t i = 0; i < regions.size(); ++i) scan_region(text, regions[i], i, found);
+  if (found.empty()) return out;
+
+  // The last complete block (or bare list), else the last complete single action object (an
+  // example in prose, or what is left of a malformed block), else the last candidate (truncated).
+  auto chosen = std::find_if(found.rbegin(), found.rend(),
+                             [](const Found& f) { return f.complete && f.shape != Shape::Single; });
+  if (chosen == found.rend())
+    chosen = std::find_if(found.rbegin(), found.rend(), [](const Found& f) { return f.complete; });
+  if (chosen == found.rend()) chosen = found.rbegin();
+  Found result = *chosen;
+  if (result.shape == Shape::Single) {
+    // A block that does not read as a whole (an unescaped quote, say) still yields its proposals
+    // one by one: the single action objects of the same region, in order.
+    result.proposals.clear();
+    for (const Found& f : found)
+      if (f.region == chosen->region && f.shape == Shape::Single && f.complete) {
+        result.proposals.insert(result.proposals.end(), f.proposals.begin(), f.proposals.end());
+        result.start = std::min(result.start, f.start);
+        result.tolerated.insert(f.tolerated.begin(), f.tolerated.end());
+      }
+  }
+
+  out.found_block = true;
+  out.truncated = !result.complete;
+  out.proposals = std::move(result.proposals);
+  out.reasoning = trim(std::string_view(text).substr(0, result.start));
+  const Region& region = regions[result.region];
+  if (!region.fenced) out.warnings.push_back("code fence missing");
+  if (region.fenced && !region.closed && result.complete)
+    out.warnings.push_back("closing code fence missing");
+  if (result.shape == Shape::BareList) out.warnings.push_back("\"proposals\" missing: a bare list");
+  if (result.shape == Shape::Single)
+    out.warnings.push_back("proposals read one by one (not a proposals list)");
+  const size_t blocks = static_cast<size_t>(
+      std::count_if(found.begin(), found.end(), [](const Found& f) { return f.shape != Shape::Single; }));
+  if (blocks > 1) out.warnings.push_back(std::to_string(blocks) + " blocks: the last complete one was used");
+  if (result.complete && !found.back().complete)
+    out.warnings.push_back("the answer was cut inside a later block; the last complete block was used");
+  for (const std::string& t : result.tolerated) out.warnings.push_back(t);
+  return out;
+}
+
+}  // namespace rctune::llm

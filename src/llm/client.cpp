@@ -1,0 +1,562 @@
+// The OpenAI-compatible chat-completions client (rctune/llm/client.h): request building, the curl
+// multi loop with a concurrency limit, retries with backoff and Retry-After, response parsing,
+// the response cache lookups, and the API key's handling (sent, never written anywhere).
+#include "rctune/llm/client.h"
+
+#include <curl/curl.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cassert>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "response_cache.h"
+
+namespace rctune::llm {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr double kMaxBackoffS = 60;      // cap of the doubled backoff
+constexpr double kMaxRetryAfterS = 120;  // cap of a server's Retry-After
+constexpr double kMaxConnectTimeoutS = 10;
+constexpr size_t kBodySnippet = 200;  // characters of a failed response's body in an error
+
+void global_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+      throw std::runtime_error("llm client: curl_global_init failed");
+  });
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+std::string format_seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", s);
+  return buf;
+}
+
+// The URL as it may appear in a message: no user:password@ part and no query string (some hosted
+// APIs take a key there).
+std::string display_url(const std::string& url) {
+  std::string u = url;
+  if (auto q = u.find_first_of("?#"); q != std::string::npos) u = u.substr(0, q) + "?...";
+  const auto scheme = u.find("://");
+  const size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
+  const auto path_start = u.find('/', host_start);
+  const auto at = u.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
+  if (at != std::string::npos && at >= host_start && (path_start == std::string::npos || at < path_start))
+    u = u.substr(0, host_start) + u.substr(at + 1);
+  return u;
+}
+
+// Replaces every occurrence of `secret` in `text` (a last line of defence: a server may echo the
+// Authorization header back in an error body).
+std::string redact(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
+    text.replace(pos, secret.size(), "[redacted]");
+  return text;
+}
+
+std::string snippet(const std::string& body) {
+  std::string s = body.substr(0, kBodySnippet);
+  for (char& c : s)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  if (body.size() > kBodySnippet) s += "...";
+  return s;
+}
+
+std::string plural_attempts(int n) { return std::to_string(n) + (n == 1 ? " attempt" : " attempts"); }
+
+// The transient transport failures worth another attempt; the rest (bad URL, unsupported protocol,
+// TLS verification, ...) will fail the same way again.
+bool retryable_curl_error(CURLcode code) {
+  switch (code) {
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+    case CURLE_NOT_BUILT_IN:
+    case CURLE_FAILED_INIT:
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_LOGIN_DENIED:
+    case CURLE_ABORTED_BY_CALLBACK:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// Seconds from a Retry-After header value given in seconds (an HTTP date is not honoured: the
+// backoff applies instead).
+std::optional<double> parse_retry_after(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  char* end = nullptr;
+  const double s = std::strtod(value.c_str(), &end);
+  while (end && (*end == ' ' || *end == '\t')) ++end;
+  if (end == value.c_str() || (end && *end != '\0') || !std::isfinite(s) || s < 0) return std::nullopt;
+  return std::min(s, kMaxRetryAfterS);
+}
+
+struct ParsedBody {
+  bool ok = false;
+  std::string error;
+  CachedAnswer answer;
+};
+
+ParsedBody parse_completion(const std::string& body) {
+  ParsedBody p;
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    p.error = "malformed response (not JSON)";
+    return p;
+  }
+  if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
+    p.error = "malformed response (no \"choices\")";
+    return p;
+  }
+  // Choices in their "index" order (servers normally send them so; the index decides if given).
+  std::vector<std::pair<int64_t, const json*>> order;
+  int64_t position = 0;
+  for (const auto& c : j["choices"]) {
+    int64_t index = position++;
+    if (c.is_object() && c.contains("index") && c["index"].is_number_integer())
+      index = c["index"].get<int64_t>();
+    order.emplace_back(index, &c);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (const auto& [index, c] : order) {
+    if (!c->is_object() || !c->contains("message") || !(*c)["message"].is_object()) {
+      p.error = "malformed response (a choice without a \"message\")";
+      return p;
+    }
+    const json& message = (*c)["message"];
+    const json content = message.value("content", json());
+    if (!content.is_string() && !content.is_null()) {
+      p.error = "malformed response (a message \"content\" that is not a string)";
+      return p;
+    }
+    p.answer.choices.push_back(content.is_string() ? content.get<std::string>() : std::string());
+    const json finish = c->value("finish_reason", json());
+    p.answer.finish_reasons.push_back(finish.is_string() ? finish.get<std::string>() : std::string());
+  }
+  if (j.contains("usage") && j["usage"].is_object()) {
+    const json& u = j["usage"];
+    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number())
+      p.answer.prompt_tokens = u["prompt_tokens"].get<int64_t>();
+    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
+      p.answer.completion_tokens = u["completion_tokens"].get<int64_t>();
+  }
+  p.ok = true;
+  return p;
+}
+
+size_t append_body(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+// Keeps the Retry-After header of the (last) response of the transfer.
+size_t read_header(char* data, size_t size, size_t count, void* user) {
+  const size_t n = size * count;
+  std::string line(data, n);
+  auto* retry_after = static_cast<std::string*>(user);
+  if (line.rfind("HTTP/", 0) == 0) retry_after->clear();  // a new response (after 100 Continue, ...)
+  const auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (name == "retry-after") {
+      std::string value = line.substr(colon + 1);
+      const auto first = value.find_first_not_of(" \t");
+      const auto last = value.find_last_not_of(" \t\r\n");
+      *retry_after = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+    }
+  }
+  return n;
+}
+
+struct CurlSlist {
+  curl_slist* list = nullptr;
+  ~CurlSlist() { curl_slist_free_all(list); }
+  void add(const std::string& line) {
+    curl_slist* next = curl_slist_append(list, line.c_str());
+    if (!next) throw std::bad_alloc();
+    list = next;
+  }
+};
+
+// One request through its attempts.
+struct Job {
+  size_t index = 0;
+  const ChatRequest* request = nullptr;
+  std::string key;
+  std::string payload;
+  int attempts = 0;
+  bool done = false;
+  bool in_flight = false;
+  Clock::time_point first_start;
+  Clock::time_point next_start;  // when the next attempt may start (after a backoff)
+  CURL* easy = nullptr;
+  std::string body;
+  std::string retry_after;
+  char curl_error[CURL_ERROR_SIZE] = {};
+};
+
+}  // namespace
+
+struct ChatClient::Impl {
+  Endpoint endpoint;
+  ClientOptions options;
+  std::optional<ResponseCache> cache;
+  CURLM* multi = nullptr;
+
+  Impl(Endpoint e, ClientOptions o) : endpoint(std::move(e)), options(std::move(o)) {
+    if (endpoint.name.empty()) endpoint.name = endpoint.model;
+    if (options.concurrency < 1)
+      throw std::invalid_argument("llm client: concurrency must be at least 1 (got " +
+                                  std::to_string(options.concurrency) + ")");
+    if (endpoint.max_retries < 0)
+      throw std::invalid_argument("llm endpoint '" + endpoint.name + "': max_retries must be >= 0");
+    if (!(endpoint.timeout_s > 0))
+      throw std::invalid_argument("llm endpoint '" + endpoint.name + "': timeout must be positive");
+    if (!(endpoint.backoff_s >= 0))
+      throw std::invalid_argument("llm endpoint '" + endpoint.name + "': backoff must be >= 0");
+    if (!options.cache_dir.empty()) cache.emplace(options.cache_dir);
+  }
+  ~Impl() {
+    if (multi) curl_multi_cleanup(multi);
+  }
+
+  std::string url() const {
+    std::string base = endpoint.base_url;
+    while (!base.empty() && base.back() == '/') base.pop_back();
+    return base + "/chat/completions";
+  }
+
+  std::string key_of(const ChatRequest& r) const {
+    // Length-prefixed fields, so that no two different requests serialise alike.
+    std::string text = "rctune-llm-cache-v1";
+    auto add = [&text](const std::string& s) {
+      text += '\n' + std::to_string(s.size()) + ':';
+      text += s;
+    };
+    char temperature[40];
+    std::snprintf(temperature, sizeof temperature, "%.17g", endpoint.temperature);
+    add(endpoint.model);
+    add(std::to_string(r.messages.size()));
+    for (const auto& m : r.messages) {
+      add(m.role);
+      add(m.content);
+    }
+    add(temperature);
+    add(std::to_string(endpoint.max_tokens));
+    add(std::to_string(r.n));
+    add(std::to_string(r.sample_index));
+    const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
+    char hex[33];
+    std::snprintf(hex, sizeof hex, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
+                  static_cast<unsigned long long>(h.low64));
+    return hex;
+  }
+
+  std::string payload_of(const ChatRequest& r) const {
+    json messages = json::array();
+    for (const auto& m : r.messages) messages.push_back({{"role", m.role}, {"content", m.content}});
+    json j = {{"model", endpoint.model},
+              {"messages", messages},
+              {"temperature", endpoint.temperature},
+              {"max_tokens", endpoint.max_tokens}};
+    if (r.n != 1) j["n"] = r.n;  // some servers reject the field
+    return j.dump();
+  }
+
+  double cost_of(int64_t prompt_tokens, int64_t completion_tokens) const {
+    return static_cast<double>(prompt_tokens) * endpoint.price_prompt / 1e6 +
+           static_cast<double>(completion_tokens) * endpoint.price_completion / 1e6;
+  }
+
+  std::vector<ChatResponse> complete(const std::vector<ChatRequest>& requests);
+};
+
+std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatRequest>& requests) {
+  std::vector<ChatResponse> out(requests.size());
+  std::vector<Job> jobs;
+  jobs.reserve(requests.size());
+
+  // Cache hits and requests that cannot be sent are answered without the network.
+  for (size_t i = 0; i < requests.size(); ++i) {
+    const ChatRequest& r = requests[i];
+    ChatResponse& res = out[i];
+    if (r.n < 1) {
+      res.error = "invalid request: n must be at least 1 (got " + std::to_string(r.n) + ")";
+      continue;
+    }
+    const std::string key = key_of(r);
+    if (cache) {
+      if (auto hit = cache->load(key)) {
+        res.ok = true;
+        res.from_cache = true;
+        res.choices = std::move(hit->choices);
+        res.finish_reasons = std::move(hit->finish_reasons);
+        res.prompt_tokens = hit->prompt_tokens;
+        res.completion_tokens = hit->completion_tokens;
+        continue;
+      }
+    }
+    if (options.offline) {
+      res.error = cache ? "not in the response cache (offline)"
+                        : "not in the response cache (offline, and no cache directory is configured)";
+      continue;
+    }
+    Job job;
+    job.index = i;
+    job.request = &r;
+    job.key = key;
+    jobs.push_back(std::move(job));
+  }
+  if (jobs.empty()) return out;
+
+  auto fail_all = [&](const std::string& error) {
+    for (auto& job : jobs) out[job.index].error = error;
+    return out;
+  };
+  if (endpoint.base_url.empty()) return fail_all("llm endpoint '" + endpoint.name + "' has no base URL");
+
+  // The key lives only in this header list and in the environment.
+  std::string api_key;
+  if (!endpoint.api_key_env.empty()) {
+    const char* value = std::getenv(endpoint.api_key_env.c_str());
+    if (!value || !*value)
+      return fail_all("the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" +
+                      endpoint.name + "') is " + (value ? "empty" : "not set"));
+    api_key = value;
+  }
+
+  global_init();
+  if (!multi) {
+    multi = curl_multi_init();
+    if (!multi) return fail_all("llm client: curl_multi_init failed");
+  }
+
+  const std::string target = url();
+  const std::string shown_url = display_url(target);
+  CurlSlist headers;
+  headers.add("Content-Type: application/json");
+  headers.add("Expect:");  // no 100-continue round trip for large prompts
+  if (!api_key.empty()) headers.add("Authorization: Bearer " + api_key);
+  for (const auto& [name, value] : endpoint.headers) headers.add(name + ": " + value);
+
+  // Loopback never goes through a proxy (a user's http_proxy would otherwise catch local servers).
+  std::string no_proxy = "localhost,127.0.0.1,::1";
+  for (const char* var : {"no_proxy", "NO_PROXY"})
+    if (const char* v = std::getenv(var); v && *v) {
+      no_proxy += ",";
+      no_proxy += v;
+      break;
+    }
+
+  const long timeout_ms = std::max(1L, std::lround(endpoint.timeout_s * 1000));
+  const long connect_timeout_ms = std::min(timeout_ms, std::lround(kMaxConnectTimeoutS * 1000));
+
+  for (auto& job : jobs) job.payload = payload_of(*job.request);
+
+  size_t remaining = jobs.size();
+  int in_flight = 0;
+
+  auto finish = [&](Job& job, ChatResponse&& res) {
+    res.attempts = job.attempts;
+    res.latency_s = seconds_since(job.first_start);
+    res.error = redact(res.error, api_key);
+    out[job.index] = std::move(res);
+    job.done = true;
+    --remaining;
+  };
+
+  auto start_attempt = [&](Job& job) {
+    if (job.attempts == 0) job.first_start = Clock::now();
+    CURL* easy = curl_easy_init();
+    if (!easy) {
+      ChatResponse res;
+      res.error = "llm client: curl_easy_init failed";
+      finish(job, std::move(res));
+      return;
+    }
+    ++job.attempts;
+    job.body.clear();
+    job.retry_after.clear();
+    job.curl_error[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_URL, target.c_str());
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job.payload.c_str());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job.payload.size()));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.list);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &job.body);
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &job.retry_after);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, job.curl_error);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy.c_str());
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // whatever this curl can decode
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &job);
+    if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
+      curl_easy_cleanup(easy);
+      ChatResponse res;
+      res.error = "llm client: curl_multi_add_handle failed";
+      finish(job, std::move(res));
+      return;
+    }
+    job.easy = easy;
+    job.in_flight = true;
+    ++in_flight;
+  };
+
+  // After a failed attempt: another one after the backoff (or Retry-After), or the final error.
+  auto retry_or_fail = [&](Job& job, ChatResponse&& res, const std::string& reason,
+                           const std::string& detail) {
+    if (job.attempts <= endpoint.max_retries) {
+      double delay = std::min(endpoint.backoff_s * std::pow(2.0, job.attempts - 1), kMaxBackoffS);
+      if (auto ra = parse_retry_after(job.retry_after)) delay = *ra;
+      job.next_start =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
+      return;
+    }
+    res.error = reason + " after " + plural_attempts(job.attempts) + ", POST " + shown_url +
+                (detail.empty() ? "" : ": " + detail);
+    finish(job, std::move(res));
+  };
+
+  auto on_done = [&](Job& job, CURLcode code) {
+    long status = 0;
+    curl_easy_getinfo(job.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(multi, job.easy);
+    curl_easy_cleanup(job.easy);
+    job.easy = nullptr;
+    job.in_flight = false;
+    --in_flight;
+
+    ChatResponse res;
+    res.http_status = code == CURLE_OK ? static_cast<int>(status) : 0;
+    if (code != CURLE_OK) {
+      std::string what;
+      if (code == CURLE_OPERATION_TIMEDOUT)
+        what = "timeout (" + format_seconds(endpoint.timeout_s) + " s per attempt)";
+      else if (code == CURLE_COULDNT_CONNECT)
+        what = "cannot connect to the endpoint";
+      else if (code == CURLE_COULDNT_RESOLVE_HOST)
+        what = "cannot resolve the endpoint's host";
+      else if (code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR ||
+               code == CURLE_SEND_ERROR)
+        what = "connection lost";
+      else
+        what = "transfer failed";
+      const std::string detail = job.curl_error[0] ? job.curl_error : curl_easy_strerror(code);
+      if (retryable_curl_error(code)) {
+        retry_or_fail(job, std::move(res), what, detail);
+      } else {
+        res.error = what + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url +
+                    ": " + detail;
+        finish(job, std::move(res));
+      }
+      return;
+    }
+    if (status >= 200 && status < 300) {
+      ParsedBody parsed = parse_completion(job.body);
+      if (!parsed.ok) {
+        res.error = parsed.error + " after " + plural_attempts(job.attempts) + ", POST " + shown_url + ": " +
+                    snippet(job.body);
+        finish(job, std::move(res));
+        return;
+      }
+      res.ok = true;
+      res.choices = parsed.answer.choices;
+      res.finish_reasons = parsed.answer.finish_reasons;
+      res.prompt_tokens = parsed.answer.prompt_tokens;
+      res.completion_tokens = parsed.answer.completion_tokens;
+      res.cost_usd = cost_of(res.prompt_tokens, res.completion_tokens);
+      if (cache)
+        cache->store(job.key, {endpoint.model, job.request->sample_index, job.request->n}, parsed.answer);
+      finish(job, std::move(res));
+      return;
+    }
+    const std::string reason = "HTTP " + std::to_string(status);
+    if (status == 429 || status >= 500) {
+      retry_or_fail(job, std::move(res), reason, snippet(job.body));
+    } else {
+      res.error = reason + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url +
+                  ": " + snippet(job.body);
+      finish(job, std::move(res));
+    }
+  };
+
+  while (remaining > 0) {
+    // Start what may start, in request order, up to the concurrency limit.
+    const auto now = Clock::now();
+    for (auto& job : jobs) {
+      if (in_flight >= options.concurrency) break;
+      if (!job.done && !job.in_flight && (job.attempts == 0 || job.next_start <= now)) start_attempt(job);
+    }
+
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Job* job = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
+      assert(job && job->easy == msg->easy_handle);
+      on_done(*job, msg->data.result);
+    }
+    if (remaining == 0) break;
+
+    // Wait for network activity, or until the next backoff ends (at most 200 ms).
+    long wait_ms = 200;
+    if (in_flight < options.concurrency) {
+      for (const auto& job : jobs) {
+        if (job.done || job.in_flight) continue;
+        const auto until = job.attempts == 0 ? Clock::now() : job.next_start;
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+        wait_ms = std::min<long>(wait_ms, std::max<long>(0, ms));
+      }
+    }
+    if (wait_ms > 0) curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+  }
+  return out;
+}
+
+ChatClient::ChatClient(Endpoint endpoint, ClientOptions options)
+    : impl_(std::make_unique<Impl>(std::move(endpoint), std::move(options))) {}
+ChatClient::~ChatClient() = default;
+ChatClient::ChatClient(ChatClient&&) noexcept = default;
+ChatClient& ChatClient::operator=(ChatClient&&) noexcept = default;
+
+std::vector<ChatResponse> ChatClient::complete(const std::vector<ChatRequest>& requests) {
+  return impl_->complete(requests);
+}
+
+ChatResponse ChatClient::complete(const ChatRequest& request) { return impl_->complete({request}).front(); }
+
+const Endpoint& ChatClient::endpoint() const { return impl_->endpoint; }
+
+std::string ChatClient::cache_key(const ChatRequest& request) const { return impl_->key_of(request); }
+
+}  // namespace rctune::llm

@@ -1,0 +1,511 @@
+// Tests of the OpenAI-compatible chat client (rctune/llm/client.h) against the fake server:
+// parsing, retries, Retry-After, timeouts, connection errors, concurrency, the API key's handling
+// and the response cache (hits, misses, offline replay).
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "llm/fake_openai_server.h"
+#include "rctune/llm/client.h"
+
+namespace rctune::llm {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::FakeOpenAiServer;
+using testing::FakeResponse;
+
+// A fresh directory, removed at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "rctune-llm-test-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string str() const { return path.string(); }
+};
+
+Endpoint endpoint_for(const std::string& base_url) {
+  Endpoint e;
+  e.base_url = base_url;
+  e.model = "test-model";
+  e.temperature = 0.5;
+  e.max_tokens = 256;
+  e.timeout_s = 10;
+  e.max_retries = 2;
+  e.backoff_s = 0.02;
+  return e;
+}
+
+ChatRequest request(const std::string& text, uint64_t sample_index = 0, int n = 1) {
+  ChatRequest r;
+  r.messages = {{"system", "You tune kernels."}, {"user", text}};
+  r.n = n;
+  r.sample_index = sample_index;
+  return r;
+}
+
+std::vector<std::string> json_files(const fs::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  return files;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+TEST(ChatClient, GoodAnswerIsParsedWithTokensAndCost) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("split the loop", 1000, 500));
+  Endpoint e = endpoint_for(server.base_url());
+  e.price_prompt = 2.0;       // USD per million prompt tokens
+  e.price_completion = 10.0;  // USD per million completion tokens
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune matmul"));
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.choices.size(), 1u);
+  EXPECT_EQ(r.choices[0], "split the loop");
+  ASSERT_EQ(r.finish_reasons.size(), 1u);
+  EXPECT_EQ(r.finish_reasons[0], "stop");
+  EXPECT_EQ(r.prompt_tokens, 1000);
+  EXPECT_EQ(r.completion_tokens, 500);
+  EXPECT_NEAR(r.cost_usd, 1000 * 2.0 / 1e6 + 500 * 10.0 / 1e6, 1e-12);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.http_status, 200);
+  EXPECT_FALSE(r.from_cache);
+  EXPECT_GT(r.latency_s, 0);
+}
+
+TEST(ChatClient, RequestFollowsTheChatCompletionsFormat) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("ok"));
+  ChatClient client(endpoint_for(server.base_url() + "/"));  // a trailing slash is tolerated
+  ASSERT_TRUE(client.complete(request("tune matmul")).ok);
+  const auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  const auto& rec = requests[0];
+  EXPECT_EQ(rec.method, "POST");
+  EXPECT_EQ(rec.path, "/v1/chat/completions");
+  EXPECT_NE(rec.header("Content-Type").find("application/json"), std::string::npos);
+  ASSERT_TRUE(rec.json.is_object()) << rec.body;
+  EXPECT_EQ(rec.json["model"], "test-model");
+  EXPECT_DOUBLE_EQ(rec.json["temperature"].get<double>(), 0.5);
+  EXPECT_EQ(rec.json["max_tokens"], 256);
+  EXPECT_FALSE(rec.json.contains("n"));  // omitted when 1: some servers reject it
+  ASSERT_EQ(rec.json["messages"].size(), 2u);
+  EXPECT_EQ(rec.json["messages"][0]["role"], "system");
+  EXPECT_EQ(rec.json["messages"][1]["role"], "user");
+  EXPECT_EQ(rec.json["messages"][1]["content"], "tune matmul");
+  EXPECT_TRUE(rec.header("Authorization").empty());  // no api_key_env: no key sent
+}
+
+TEST(ChatClient, ExtraHeadersAreSent) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("ok"));
+  Endpoint e = endpoint_for(server.base_url());
+  e.headers = {{"X-Project", "rctune"}, {"HTTP-Referer", "https://example.org"}};
+  ChatClient client(e);
+  ASSERT_TRUE(client.complete(request("x")).ok);
+  EXPECT_EQ(server.requests().at(0).header("X-Project"), "rctune");
+  EXPECT_EQ(server.requests().at(0).header("HTTP-Referer"), "https://example.org");
+}
+
+TEST(ChatClient, SeveralChoicesWhenNIsAboveOne) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answers({"first", "second", "third"}));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune", 0, 3));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.choices, (std::vector<std::string>{"first", "second", "third"}));
+  EXPECT_EQ(r.finish_reasons.size(), 3u);
+  EXPECT_EQ(server.requests().at(0).json["n"], 3);
+}
+
+TEST(ChatClient, TruncatedAnswerReportsFinishReasonLength) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::truncated("```json\n{\"proposals\": [{\"action\": \"3: spl"));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.finish_reasons.at(0), "length");
+  EXPECT_EQ(r.choices.at(0), "```json\n{\"proposals\": [{\"action\": \"3: spl");
+}
+
+TEST(ChatClient, ServerErrorIsRetriedUntilSuccess) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(500, "internal error"));
+  server.push(FakeResponse::answer("recovered"));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.choices.at(0), "recovered");
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(server.request_count(), 2u);
+}
+
+TEST(ChatClient, ServerErrorsExhaustTheRetries) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(503, "overloaded"), 3);
+  Endpoint e = endpoint_for(server.base_url());
+  e.max_retries = 2;
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 3);
+  EXPECT_EQ(r.http_status, 503);
+  EXPECT_EQ(server.request_count(), 3u);
+  EXPECT_NE(r.error.find("HTTP 503"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("3 attempts"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("overloaded"), std::string::npos) << r.error;  // the body's start
+}
+
+TEST(ChatClient, RateLimitHonoursRetryAfter) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(429, "rate limited", "1"));
+  server.push(FakeResponse::answer("after the wait"));
+  Endpoint e = endpoint_for(server.base_url());
+  e.backoff_s = 0.01;  // far shorter than the server's Retry-After
+  ChatClient client(e);
+  const auto start = std::chrono::steady_clock::now();
+  const ChatResponse r = client.complete(request("tune"));
+  const double elapsed = seconds_since(start);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_GE(elapsed, 1.0);
+  EXPECT_GE(r.latency_s, 1.0);
+}
+
+TEST(ChatClient, ClientErrorIsNotRetried) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(400, "unknown field 'foo'"));
+  server.push(FakeResponse::answer("must not be reached"));
+  Endpoint e = endpoint_for(server.base_url());
+  e.max_retries = 3;
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_EQ(r.http_status, 400);
+  EXPECT_EQ(server.request_count(), 1u);
+  EXPECT_NE(r.error.find("HTTP 400"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("unknown field"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find(server.base_url() + "/chat/completions"), std::string::npos) << r.error;
+}
+
+TEST(ChatClient, TimeoutIsRetriedThenReported) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("too late").after_ms(5000), 2);
+  Endpoint e = endpoint_for(server.base_url());
+  e.timeout_s = 0.2;
+  e.max_retries = 1;
+  e.backoff_s = 0.05;
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_NE(r.error.find("timeout"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("0.2 s"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("2 attempts"), std::string::npos) << r.error;
+}
+
+TEST(ChatClient, ConnectionRefusedGivesAClearError) {
+  const std::string url = FakeOpenAiServer::refused_base_url();
+  Endpoint e = endpoint_for(url);
+  e.max_retries = 1;
+  e.backoff_s = 0.01;
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 2);
+  EXPECT_EQ(r.http_status, 0);
+  EXPECT_NE(r.error.find("cannot connect"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find(url + "/chat/completions"), std::string::npos) << r.error;
+}
+
+TEST(ChatClient, DroppedConnectionIsRetried) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::dropped());
+  server.push(FakeResponse::answer("second try"));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune"));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.choices.at(0), "second try");
+  EXPECT_EQ(r.attempts, 2);
+}
+
+TEST(ChatClient, MalformedBodyIsAClearErrorAndNotRetried) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::raw("{\"choices\": [ this is not json"));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 1);
+  EXPECT_NE(r.error.find("malformed response (not JSON)"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("this is not json"), std::string::npos) << r.error;  // the body's start
+}
+
+TEST(ChatClient, BodyWithoutChoicesIsAClearError) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::raw(R"({"object": "chat.completion", "usage": {"prompt_tokens": 3}})"));
+  ChatClient client(endpoint_for(server.base_url()));
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("no \"choices\""), std::string::npos) << r.error;
+}
+
+TEST(ChatClient, ConcurrencyLimitBoundsRequestsInFlight) {
+  FakeOpenAiServer server;
+  // Echo each prompt slowly, so that requests overlap and answers can be matched to requests.
+  server.set_handler([](const testing::RecordedRequest& rec) {
+    return FakeResponse::answer("echo: " + rec.json["messages"][1]["content"].get<std::string>())
+        .after_ms(300);
+  });
+  ClientOptions options;
+  options.concurrency = 3;
+  ChatClient client(endpoint_for(server.base_url()), options);
+  std::vector<ChatRequest> requests;
+  for (int i = 0; i < 6; ++i) requests.push_back(request("prompt " + std::to_string(i)));
+  const auto responses = client.complete(requests);
+  ASSERT_EQ(responses.size(), 6u);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(responses[i].ok) << responses[i].error;
+    EXPECT_EQ(responses[i].choices.at(0), "echo: prompt " + std::to_string(i));  // answers in request order
+  }
+  EXPECT_EQ(server.request_count(), 6u);
+  EXPECT_LE(server.max_in_flight(), 3);
+  EXPECT_GE(server.max_in_flight(), 2);  // they did overlap
+}
+
+// ---- the API key ----
+
+constexpr const char* kKeyVar = "RCTUNE_TEST_LLM_API_KEY";
+constexpr const char* kSecret = "sk-test-5ecret-a1b2c3d4e5f6";
+
+TEST(ChatClient, ApiKeyIsSentButNeverWritten) {
+  TempDir cache;
+  ASSERT_EQ(setenv(kKeyVar, kSecret, 1), 0);
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("good"));
+  // Servers that echo the credentials back in an error body exist: the key must not reach the error.
+  server.set_handler([](const testing::RecordedRequest& rec) {
+    return FakeResponse::error(401, "invalid key: " + rec.header("Authorization"));
+  });
+  Endpoint e = endpoint_for(server.base_url());
+  e.api_key_env = kKeyVar;
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatClient client(e, options);
+
+  const ChatResponse good = client.complete(request("first"));
+  ASSERT_TRUE(good.ok) << good.error;
+  EXPECT_EQ(server.requests().at(0).header("Authorization"), std::string("Bearer ") + kSecret);
+
+  const ChatResponse bad = client.complete(request("second"));
+  ASSERT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("HTTP 401"), std::string::npos) << bad.error;
+  EXPECT_EQ(bad.error.find(kSecret), std::string::npos) << bad.error;
+
+  const auto files = json_files(cache.path);
+  ASSERT_EQ(files.size(), 1u);  // the good answer, cached
+  for (const auto& f : files) EXPECT_EQ(read_all(f).find(kSecret), std::string::npos) << f;
+  unsetenv(kKeyVar);
+}
+
+TEST(ChatClient, UnsetApiKeyVariableIsNamedNotSent) {
+  unsetenv("RCTUNE_TEST_LLM_UNSET_KEY");
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("must not be reached"));
+  Endpoint e = endpoint_for(server.base_url());
+  e.api_key_env = "RCTUNE_TEST_LLM_UNSET_KEY";
+  ChatClient client(e);
+  const ChatResponse r = client.complete(request("tune"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, 0);
+  EXPECT_NE(r.error.find("RCTUNE_TEST_LLM_UNSET_KEY"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("not set"), std::string::npos) << r.error;
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(ChatClient, CredentialsInTheUrlAreNotShownInErrors) {
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(400, "bad request"));
+  const std::string url = "http://someone:hunter2@127.0.0.1:" + std::to_string(server.port()) + "/v1";
+  ChatClient client(endpoint_for(url));
+  const ChatResponse r = client.complete(request("tune"));
+  ASSERT_FALSE(r.ok);
+  EXPECT_EQ(r.error.find("hunter2"), std::string::npos) << r.error;
+  EXPECT_NE(r.error.find("http://127.0.0.1:" + std::to_string(server.port()) + "/v1/chat/completions"),
+            std::string::npos)
+      << r.error;
+}
+
+// ---- the response cache ----
+
+TEST(ChatClient, RepeatedRequestIsACacheHitWithoutTheServer) {
+  TempDir cache;
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("cached answer", 120, 30));
+  Endpoint e = endpoint_for(server.base_url());
+  e.price_prompt = 1.0;
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatClient client(e, options);
+  const ChatResponse first = client.complete(request("tune"));
+  ASSERT_TRUE(first.ok) << first.error;
+  EXPECT_FALSE(first.from_cache);
+  EXPECT_TRUE(fs::exists(cache.path / (client.cache_key(request("tune")) + ".json")));
+
+  const ChatResponse again = client.complete(request("tune"));
+  ASSERT_TRUE(again.ok) << again.error;
+  EXPECT_TRUE(again.from_cache);
+  EXPECT_EQ(again.choices, first.choices);
+  EXPECT_EQ(again.finish_reasons, first.finish_reasons);
+  EXPECT_EQ(again.attempts, 0);
+  EXPECT_EQ(again.latency_s, 0);
+  EXPECT_EQ(again.cost_usd, 0);
+  EXPECT_EQ(again.prompt_tokens, 120);  // kept for reporting
+  EXPECT_EQ(again.completion_tokens, 30);
+  EXPECT_EQ(server.request_count(), 1u);
+}
+
+TEST(ChatClient, DifferentSampleIndexMissesTheCache) {
+  TempDir cache;
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("sample zero"));
+  server.push(FakeResponse::answer("sample one"));
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatClient client(endpoint_for(server.base_url()), options);
+  ASSERT_TRUE(client.complete(request("tune", 0)).ok);
+  const ChatResponse second = client.complete(request("tune", 1));
+  ASSERT_TRUE(second.ok) << second.error;
+  EXPECT_FALSE(second.from_cache);
+  EXPECT_EQ(second.choices.at(0), "sample one");
+  EXPECT_EQ(server.request_count(), 2u);
+}
+
+TEST(ChatClient, FailedAnswersAreNotCached) {
+  TempDir cache;
+  FakeOpenAiServer server;
+  server.push(FakeResponse::error(400, "no"));
+  server.push(FakeResponse::raw("not json"));
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatClient client(endpoint_for(server.base_url()), options);
+  EXPECT_FALSE(client.complete(request("a")).ok);
+  EXPECT_FALSE(client.complete(request("b")).ok);
+  EXPECT_TRUE(json_files(cache.path).empty());
+}
+
+TEST(ChatClient, CacheKeyIgnoresTheUrlHeadersAndKeyButNotTheSampling) {
+  Endpoint a = endpoint_for("http://127.0.0.1:1/v1");
+  Endpoint b = endpoint_for("http://other-host:8000/v1");
+  b.headers = {{"X-Extra", "1"}};
+  b.api_key_env = "SOME_KEY";
+  b.name = "renamed";
+  const ChatRequest r = request("tune");
+  EXPECT_EQ(ChatClient(a).cache_key(r), ChatClient(b).cache_key(r));
+
+  Endpoint hotter = a;
+  hotter.temperature = 0.9;
+  Endpoint other_model = a;
+  other_model.model = "other-model";
+  Endpoint longer = a;
+  longer.max_tokens = 512;
+  const std::string key = ChatClient(a).cache_key(r);
+  EXPECT_NE(ChatClient(hotter).cache_key(r), key);
+  EXPECT_NE(ChatClient(other_model).cache_key(r), key);
+  EXPECT_NE(ChatClient(longer).cache_key(r), key);
+  EXPECT_NE(ChatClient(a).cache_key(request("tune", 0, 2)), key);
+  EXPECT_NE(ChatClient(a).cache_key(request("tune", 1)), key);
+  ChatRequest other_role = r;
+  other_role.messages[0].role = "user";
+  EXPECT_NE(ChatClient(a).cache_key(other_role), key);
+}
+
+TEST(ChatClient, OfflineReplaysFromTheCacheWithTheServerStopped) {
+  TempDir cache;
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatResponse live;
+  {
+    FakeOpenAiServer server;
+    server.push(FakeResponse::answers({"one", "two"}, 10, 20));
+    ChatClient client(endpoint_for(server.base_url()), options);
+    live = client.complete(request("tune", 7, 2));
+    ASSERT_TRUE(live.ok) << live.error;
+    server.stop();
+  }
+  options.offline = true;
+  // Another URL (nobody listens there): the cache is keyed without it, and offline sends nothing.
+  ChatClient replay(endpoint_for(FakeOpenAiServer::refused_base_url()), options);
+  const ChatResponse r = replay.complete(request("tune", 7, 2));
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_TRUE(r.from_cache);
+  EXPECT_EQ(r.choices, live.choices);
+  EXPECT_EQ(r.completion_tokens, 20);
+}
+
+TEST(ChatClient, OfflineMissIsAnError) {
+  TempDir cache;
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  options.offline = true;
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("must not be reached"));
+  ChatClient client(endpoint_for(server.base_url()), options);
+  const ChatResponse r = client.complete(request("never asked"));
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "not in the response cache (offline)");
+  EXPECT_EQ(r.attempts, 0);
+  EXPECT_EQ(server.request_count(), 0u);
+}
+
+TEST(ChatClient, BatchMixesCacheHitsAndRequests) {
+  TempDir cache;
+  FakeOpenAiServer server;
+  server.push(FakeResponse::answer("a"));
+  server.push(FakeResponse::answer("b"));
+  ClientOptions options;
+  options.cache_dir = cache.str();
+  ChatClient client(endpoint_for(server.base_url()), options);
+  ASSERT_TRUE(client.complete(request("first")).ok);
+  const auto responses = client.complete({request("first"), request("second")});
+  ASSERT_EQ(responses.size(), 2u);
+  EXPECT_TRUE(responses[0].from_cache);
+  EXPECT_EQ(responses[0].choices.at(0), "a");
+  ASSERT_TRUE(responses[1].ok) << responses[1].error;
+  EXPECT_FALSE(responses[1].from_cache);
+  EXPECT_EQ(responses[1].choices.at(0), "b");
+  EXPECT_EQ(server.request_count(), 2u);
+}
+
+TEST(ChatClient, InvalidOptionsAreRejected) {
+  ClientOptions options;
+  options.concurrency = 0;
+  EXPECT_THROW(ChatClient(endpoint_for("http://127.0.0.1:1/v1"), options), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace rctune::llm
