@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -114,6 +115,7 @@ int main(int argc, char** argv) {
   std::string pin = "auto";
   std::string cache_dir;
   bool no_halide = false;
+  std::string curves_file;
   app.add_option("--workloads", workloads, "operator specs separated by ';'")->capture_default_str();
   app.add_option("--strategies", strategies, "comma-separated: mcts+heuristic, mcts+random, evolutionary, random")
       ->capture_default_str();
@@ -123,6 +125,7 @@ int main(int argc, char** argv) {
   app.add_option("--pin-core", pin, "core of the measuring worker: auto, none or N")->capture_default_str();
   app.add_option("--cache-dir", cache_dir, "kernel cache (default $XDG_CACHE_HOME/rctune)");
   app.add_flag("--no-halide", no_halide, "do not run the Halide peer");
+  app.add_option("--curves", curves_file, "also write every run's best-so-far curve (GFLOP/s per sample) to this JSON file");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the table appears as it is printed, also into a file
 
@@ -161,44 +164,12 @@ int main(int argc, char** argv) {
   };
   std::vector<WorkloadResult> results;
   const auto t_all = std::chrono::steady_clock::now();
-
-  for (const std::string& spec : split_list(workloads, ';')) {
-    WorkloadResult wr;
-    wr.spec = spec;
-    auto w = std::make_shared<const ir::Workload>(ir::make_operator(spec));
-    search::MeasurementCache cache;
-    search::CachedEvaluator cached(evaluator, cache);
-    search::MeasureResult ref = cached.measure({search::make_candidate(schedule::State(w))}).front();
-    wr.reference = ref.ok() ? ref.gflops : 0;
-    std::fprintf(stderr, "%s: unscheduled %.2f GFLOP/s\n", spec.c_str(), wr.reference);
-    for (int s = 0; s < seeds; ++s) {
-      for (const StrategySpec& st : specs) {
-        search::TuneOptions o;
-        o.strategy = st.strategy;
-        o.proposer = st.proposer;
-        o.seed = static_cast<uint64_t>(s + 1);
-        o.budget = budget;
-        const auto t0 = std::chrono::steady_clock::now();
-        auto progress = [&](const search::Progress& p) {
-          std::fprintf(stderr, "\r\033[K%s seed %d %s: %s", spec.c_str(), s + 1, st.label.c_str(),
-                       search::progress_line(p).c_str());
-        };
-        search::TaskOutcome out = search::tune_task(w, spec, wr.reference, cached, o, {}, progress);
-        std::fprintf(stderr, "\n");
-        Run run{st.label, o.seed, out.best_curve,
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
-        if (!run.curve.empty()) wr.best_any = std::max(wr.best_any, run.curve.back());
-        wr.runs.push_back(std::move(run));
-      }
-    }
-    wr.distinct = static_cast<int64_t>(cache.size());
-    results.push_back(std::move(wr));
-  }
+  nlohmann::json curves = nlohmann::json::object();
 
   // Per workload: best speedup at each checkpoint (mean over seeds) and samples to 90% of the best.
   std::map<std::string, std::vector<double>> to90_all;  // strategy -> samples-to-90% per (workload, seed)
   std::map<std::string, int64_t> unreached;
-  for (const WorkloadResult& wr : results) {
+  auto print_workload = [&](const WorkloadResult& wr) {
     std::printf("%s  (unscheduled %.2f GFLOP/s, best found %.1f GFLOP/s = %.1fx, %lld distinct programs measured)\n",
                 wr.spec.c_str(), wr.reference, wr.best_any, wr.reference > 0 ? wr.best_any / wr.reference : 0.0,
                 static_cast<long long>(wr.distinct));
@@ -237,6 +208,46 @@ int main(int argc, char** argv) {
       std::printf(" %14s %10.1f\n", joined.c_str(), minutes);
     }
     std::printf("\n");
+  };
+
+
+  for (const std::string& spec : split_list(workloads, ';')) {
+    WorkloadResult wr;
+    wr.spec = spec;
+    auto w = std::make_shared<const ir::Workload>(ir::make_operator(spec));
+    search::MeasurementCache cache;
+    search::CachedEvaluator cached(evaluator, cache);
+    search::MeasureResult ref = cached.measure({search::make_candidate(schedule::State(w))}).front();
+    wr.reference = ref.ok() ? ref.gflops : 0;
+    std::fprintf(stderr, "%s: unscheduled %.2f GFLOP/s\n", spec.c_str(), wr.reference);
+    for (int s = 0; s < seeds; ++s) {
+      for (const StrategySpec& st : specs) {
+        search::TuneOptions o;
+        o.strategy = st.strategy;
+        o.proposer = st.proposer;
+        o.seed = static_cast<uint64_t>(s + 1);
+        o.budget = budget;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto progress = [&](const search::Progress& p) {
+          std::fprintf(stderr, "\r\033[K%s seed %d %s: %s", spec.c_str(), s + 1, st.label.c_str(),
+                       search::progress_line(p).c_str());
+        };
+        search::TaskOutcome out = search::tune_task(w, spec, wr.reference, cached, o, {}, progress);
+        std::fprintf(stderr, "\n");
+        Run run{st.label, o.seed, out.best_curve,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
+        if (!run.curve.empty()) wr.best_any = std::max(wr.best_any, run.curve.back());
+        wr.runs.push_back(std::move(run));
+      }
+    }
+    wr.distinct = static_cast<int64_t>(cache.size());
+    print_workload(wr);  // as soon as the workload is done
+    if (!curves_file.empty()) {
+      for (const Run& r : wr.runs) curves[wr.spec][r.label + "/" + std::to_string(r.seed)] = r.curve;
+      curves[wr.spec]["unscheduled"] = std::vector<double>{wr.reference};
+      std::ofstream(curves_file) << curves.dump(1) << "\n";
+    }
+    results.push_back(std::move(wr));
   }
 
   std::printf("samples to reach 90%% of the best any strategy found, geometric mean over workloads x seeds:\n");
