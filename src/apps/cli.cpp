@@ -86,6 +86,9 @@ int run_cli(int argc, char** argv) {
                                           "its samples again");
   resume_opt->expected(0, 1);
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
+  tune_cmd->add_flag("--simulate", tune.simulate,
+                     "simulated measurement: a deterministic synthetic GFLOP/s per program instead of "
+                     "compiling and running it (docs/search.md)");
   tune_cmd->add_option("--llm-url", tune.llm_url, "base URL of the LLM endpoint (replaces the config's first model's)");
   tune_cmd->add_option("--llm-model", tune.llm_model, "model name at the LLM endpoint (replaces the config's first)");
 

@@ -1,6 +1,7 @@
 // `rctune tune CONFIG.yaml`: tunes every task of a run config on this machine, records every
 // sample in one HDF5 trace as it arrives, shows progress, and ends with a table of the best
-// kernels. `--resume` continues a trace without measuring any of its samples again.
+// kernels. `--resume` continues a trace without measuring any of its samples again. `--simulate`
+// replaces compiling and timing by simulated measurement (search/simulated_evaluator.h).
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "rctune/llm/config.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
+#include "rctune/search/simulated_evaluator.h"
 #include "rctune/search/tuner.h"
 #include "rctune/trace/writer.h"
 
@@ -71,6 +73,9 @@ std::vector<std::string> task_names(const config::TuneConfig& c) {
   return names;
 }
 
+// RunInfo.execution_space of a run with simulated measurement.
+constexpr const char* kSimulated = "simulated";
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
@@ -85,7 +90,9 @@ struct Row {
   std::string library;
 };
 
-void print_summary(const std::vector<Row>& rows, const std::string& out) {
+void print_summary(const std::vector<Row>& rows, const std::string& out, bool simulated) {
+  if (simulated)
+    std::printf("\nsimulated measurement: GFLOP/s are synthetic (rctune tune --simulate, docs/search.md)\n");
   std::printf("\n%-48s %8s %10s %9s %10s %s\n", "task", "samples", "GFLOP/s", "speedup", "vs library",
               "failed/illegal");
   for (const Row& r : rows) {
@@ -143,20 +150,43 @@ int run_tune(const TuneArgs& a) {
                                "; resume it with the same (drop the overriding options)");
   }
 
+  // Simulated measurement: asked for, or the resumed run was simulated (a run never mixes the two).
+  bool simulate = a.simulate;
+  if (writer) {
+    const bool was_simulated = writer->resumed().info.execution_space == kSimulated;
+    if (a.simulate && !was_simulated)
+      throw std::runtime_error(cfg.out + ": the run measured kernels on hardware; resume it without --simulate");
+    simulate = was_simulated;
+  }
+
   runtime::JitOptions jit;
   jit.cache_dir = cfg.measure.cache_dir;
   jit.flags = cfg.measure.flags;
   const runtime::MeasureOptions mopts = measure_options(cfg.measure, cfg.seed);
-  search::RuntimeEvaluator evaluator(jit, mopts);
+  std::unique_ptr<search::Evaluator> evaluator;
+  search::RuntimeEvaluator* runtime_evaluator = nullptr;
+  if (simulate) {
+    search::SimulatedOptions so;
+    so.seed = cfg.seed;
+    evaluator = std::make_unique<search::SimulatedEvaluator>(so);
+    if (!a.quiet)
+      std::fprintf(stderr,
+                   "simulated measurement: no kernel is compiled or run; GFLOP/s come from the analytic model "
+                   "(docs/search.md)\n");
+  } else {
+    auto r = std::make_unique<search::RuntimeEvaluator>(jit, mopts);
+    runtime_evaluator = r.get();
+    evaluator = std::move(r);
+  }
   search::MeasurementCache cache;
-  search::CachedEvaluator cached(evaluator, cache);
+  search::CachedEvaluator cached(*evaluator, cache);
 
   if (!writer) {
     trace::RunInfo info = trace::current_run_info();
     info.config_text = cfg.text;
     info.config_path = cfg.source;
     info.command_line = a.command_line;
-    info.execution_space = evaluator.execution_space();
+    info.execution_space = simulate ? std::string(kSimulated) : runtime_evaluator->execution_space();
     info.strategy = cfg.strategy;
     info.proposer = cfg.proposer;
     info.seed = cfg.seed;
@@ -195,7 +225,9 @@ int run_tune(const TuneArgs& a) {
     if (resumed && resumed->info.reference_gflops > 0) {
       row.reference_gflops = resumed->info.reference_gflops;
     } else {
-      if (!a.quiet) std::fprintf(stderr, "%s: measuring the unscheduled kernel\n", info.name.c_str());
+      if (!a.quiet)
+        std::fprintf(stderr, "%s: measuring the unscheduled kernel%s\n", info.name.c_str(),
+                     simulate ? " (simulated)" : "");
       search::MeasureResult ref = cached.measure({search::make_candidate(schedule::State(workload))}).front();
       if (ref.ok()) {
         row.reference_gflops = ref.gflops;
@@ -208,6 +240,8 @@ int run_tune(const TuneArgs& a) {
     if (resumed && !resumed->info.library_name.empty()) {
       row.library = resumed->info.library_name;
       row.library_gflops = resumed->info.library_gflops;
+    } else if (simulate) {
+      // No library baseline: there is no simulated OpenBLAS.
     } else if (auto lib = runtime::measure_library_baseline(tc.workload, cfg.measure.min_time, mopts.pin_core)) {
       row.library = lib->name;
       row.library_gflops = lib->gflops;
@@ -255,6 +289,7 @@ int run_tune(const TuneArgs& a) {
       record_llm_calls();
       if (a.quiet) return;
       std::string line = search::progress_line(p);
+      if (simulate) line += "  (simulated)";
       if (tty)
         std::fprintf(stderr, "\r\033[K%s", line.c_str());
       else
@@ -272,7 +307,7 @@ int run_tune(const TuneArgs& a) {
     rows.push_back(std::move(row));
   }
   writer->finish();
-  print_summary(rows, cfg.out);
+  print_summary(rows, cfg.out, simulate);
   return 0;
 }
 

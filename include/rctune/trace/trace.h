@@ -39,7 +39,7 @@ struct RunInfo {
   std::string git_commit;       // commit rctune was built from
   std::string host;             // host name of rank 0
   std::string cpu_model;        // /proc/cpuinfo "model name" of rank 0
-  std::string execution_space;  // Kokkos default execution space ("OpenMP", "Serial", "Cuda", ...)
+  std::string execution_space;  // Kokkos default execution space ("OpenMP", "Serial", "Cuda", ...; "simulated" for rctune tune --simulate)
   std::string strategy;         // search strategy of the run ("mcts", "evolutionary", "random")
   std::string proposer;         // default proposer ("heuristic", "random", "llm")
   uint64_t seed = 0;
