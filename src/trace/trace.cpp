@@ -126,4 +126,11 @@ std::string sanitize_task_name(const std::string& name) {
   return out;
 }
 
+std::vector<SampleRecord> measured_samples(const TaskTrace& t) {
+  std::vector<SampleRecord> out;
+  for (const SampleRecord& s : t.samples)
+    if (s.status != SampleStatus::Illegal) out.push_back(s);
+  return out;
+}
+
 }  // namespace rctune::trace

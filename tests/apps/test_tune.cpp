@@ -39,13 +39,6 @@ std::string write_config(const TempDir& dir, int budget, const std::string& extr
   return path;
 }
 
-std::vector<trace::SampleRecord> measured(const trace::TaskTrace& t) {
-  std::vector<trace::SampleRecord> out;
-  for (const auto& s : t.samples)
-    if (s.status != trace::SampleStatus::Illegal) out.push_back(s);
-  return out;
-}
-
 TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   TempDir dir;
   const CliResult r = run_rctune("tune " + write_config(dir, 6) + " --quiet");
@@ -63,7 +56,7 @@ TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   const trace::TaskTrace& t = run.tasks[0];
   EXPECT_GT(t.info.reference_gflops, 0) << "the unscheduled kernel was measured";
   EXPECT_EQ(t.info.library_name, "openblas_sgemm");
-  const auto ms = measured(t);
+  const auto ms = trace::measured_samples(t);
   ASSERT_EQ(ms.size(), 6u);
   int ok = 0;
   for (const auto& s : ms) ok += s.status == trace::SampleStatus::Ok ? 1 : 0;
@@ -100,7 +93,7 @@ TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     try {
       const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
-      if (!run.tasks.empty()) seen = measured(run.tasks[0]).size();
+      if (!run.tasks.empty()) seen = trace::measured_samples(run.tasks[0]).size();
     } catch (const std::exception&) {
       // not created yet, or met a commit half-way: try again
     }
@@ -117,7 +110,7 @@ TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   EXPECT_TRUE(run.finished());
   EXPECT_EQ(run.info.resume_times.size(), 1u);
-  const auto ms = measured(run.tasks.at(0));
+  const auto ms = trace::measured_samples(run.tasks.at(0));
   EXPECT_EQ(ms.size(), 10u);
   std::set<uint64_t> hashes;
   for (const auto& s : ms) EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice:\n" << s.trace;

@@ -30,13 +30,6 @@ std::string write_config(const TempDir& dir, const std::string& name, int budget
   return path;
 }
 
-std::vector<trace::SampleRecord> measured(const trace::TaskTrace& t) {
-  std::vector<trace::SampleRecord> out;
-  for (const auto& s : t.samples)
-    if (s.status != trace::SampleStatus::Illegal) out.push_back(s);
-  return out;
-}
-
 TEST(TuneSimulate, TunesAMatmulWithSimulatedMeasurement) {
   TempDir dir;
   const CliResult r = run_rctune("tune " + write_config(dir, "run", 64) + " --simulate");
@@ -51,7 +44,7 @@ TEST(TuneSimulate, TunesAMatmulWithSimulatedMeasurement) {
   const trace::TaskTrace& t = run.tasks[0];
   EXPECT_GT(t.info.reference_gflops, 0) << "the unscheduled kernel was simulated";
   EXPECT_TRUE(t.info.library_name.empty()) << "no library baseline in a simulated run";
-  const auto ms = measured(t);
+  const auto ms = trace::measured_samples(t);
   ASSERT_EQ(ms.size(), 64u);
   for (const auto& s : ms) {
     EXPECT_EQ(s.compile_s, 0) << "nothing is compiled";
@@ -95,7 +88,7 @@ TEST(TuneSimulate, ResumedSimulatedRunStaysSimulated) {
   EXPECT_NE(b.output.find("simulated"), std::string::npos) << b.output;
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   EXPECT_EQ(run.info.execution_space, "simulated");
-  const auto ms = measured(run.tasks.at(0));
+  const auto ms = trace::measured_samples(run.tasks.at(0));
   EXPECT_EQ(ms.size(), 8u);
   for (const auto& s : ms) EXPECT_EQ(s.compile_s, 0);
 }

@@ -55,13 +55,6 @@ trace::TaskInfo task_info(const ir::Workload& w) {
   return t;
 }
 
-std::vector<trace::SampleRecord> measured(const trace::TaskTrace& t) {
-  std::vector<trace::SampleRecord> out;
-  for (const auto& s : t.samples)
-    if (s.status != trace::SampleStatus::Illegal) out.push_back(s);
-  return out;
-}
-
 TEST(TuneTask, RecordsEverySampleTheTreeAndTheBest) {
   TempDir dir;
   auto w = small_matmul();
@@ -81,7 +74,7 @@ TEST(TuneTask, RecordsEverySampleTheTreeAndTheBest) {
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   ASSERT_EQ(run.tasks.size(), 1u);
   const trace::TaskTrace& t = run.tasks[0];
-  const auto ms = measured(t);
+  const auto ms = trace::measured_samples(t);
   ASSERT_EQ(ms.size(), 12u);
   std::set<uint64_t> hashes;
   for (size_t i = 0; i < t.samples.size(); ++i) EXPECT_EQ(t.samples[i].index, static_cast<int64_t>(i));
@@ -125,7 +118,7 @@ TEST(TuneTask, ResumeAfterACrashMeasuresNothingTwiceAndLosesNothing) {
     DyingEvaluator dying(7);
     EXPECT_THROW(tune_task(w, w->name, 0, dying, o, {&writer, task, nullptr, 0}), std::runtime_error);
   }
-  EXPECT_EQ(measured(trace::read_trace(dir.file("run.h5")).tasks.at(0)).size(), 7u);
+  EXPECT_EQ(trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0)).size(), 7u);
 
   SyntheticEvaluator eval(by_hash);
   TaskOutcome resumed;
@@ -138,7 +131,7 @@ TEST(TuneTask, ResumeAfterACrashMeasuresNothingTwiceAndLosesNothing) {
   EXPECT_EQ(resumed.samples, 16);
   EXPECT_EQ(resumed.replayed, 7);
   EXPECT_EQ(eval.measured(), 9) << "only the samples the crash had not recorded";
-  const auto ms = measured(trace::read_trace(dir.file("run.h5")).tasks.at(0));
+  const auto ms = trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0));
   ASSERT_EQ(ms.size(), 16u);
   std::set<uint64_t> hashes;
   for (const auto& s : ms) EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice: " << s.trace;
@@ -189,7 +182,7 @@ TEST(TuneTask, IllegalProposalsAreRecordedWithoutCostingASample) {
     EXPECT_TRUE(std::isnan(s.gflops));
   }
   EXPECT_GT(illegal, 0);
-  EXPECT_EQ(measured(t).size(), 12u);
+  EXPECT_EQ(trace::measured_samples(t).size(), 12u);
   EXPECT_EQ(eval.measured(), 12);
 }
 

@@ -157,6 +157,9 @@ struct RunTrace {
   const TaskTrace* task(const std::string& name) const;  // nullptr if absent
 };
 
+// The samples of a task that were measured (every status but Illegal), in index order.
+std::vector<SampleRecord> measured_samples(const TaskTrace& t);
+
 // Reads a whole trace. A file left by a killed run reads as far as it was flushed. Throws
 // TraceError when the file is missing, not HDF5, not an rctune trace, or of a newer version.
 RunTrace read_trace(const std::string& path);
