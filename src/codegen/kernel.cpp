@@ -782,7 +782,14 @@ class KernelEmitter {
       if (it == bufs_.end() || !it->second.promoted) return;
       Affine fa = flat_index(idx, it->second.decl.shape);
       if (fa.coef_of(v) == 0) return;
-      regs->insert(it->second.regs[(fa.without(v).constant + base) / it->second.lanes]);
+      const int64_t r = (fa.without(v).constant + base) / it->second.lanes;
+      // A lane access outside the promoted registers means the promotion did not account for this
+      // access: refuse to generate the kernel rather than read past the register list.
+      if (fa.without(v).constant + base < 0 || r >= static_cast<int64_t>(it->second.regs.size()))
+        throw std::runtime_error("internal codegen error: vector access to " + buf + " at element " +
+                                 std::to_string(fa.without(v).constant + base) + " lies outside its " +
+                                 std::to_string(it->second.regs.size()) + " promoted registers");
+      regs->insert(it->second.regs[static_cast<size_t>(r)]);
     };
     if (!s) return;
     if (auto q = s.as<Seq>()) {
