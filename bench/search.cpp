@@ -274,7 +274,7 @@ int main(int argc, char** argv) {
         const std::string spec = r.value("workload", std::string());
         double best = 0;
         for (const WorkloadResult& wr : results)
-          if (wr.spec == spec) best = wr.best_any;
+          if (ir::canonical_operator_spec(wr.spec) == ir::canonical_operator_spec(spec)) best = wr.best_any;
         const double g = r.value("gflops", 0.0);
         std::printf("  %-56s %12.1f %12.1f %14.1f %12s%s\n", spec.c_str(), g, r.value("autoschedule_compile_s", 0.0),
                     best, g > 0 && best > 0 ? fmt("%.2fx", best / g).c_str() : "-",
