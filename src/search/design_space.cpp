@@ -96,6 +96,17 @@ std::optional<Mutation> DesignSpace::mutate(const schedule::State& state, Rng& r
   return detail::mutate_state(state, impl_->facts.lanes, rng);
 }
 
+std::vector<int64_t> divisors(int64_t n) {
+  std::vector<int64_t> small, large;
+  for (int64_t d = 1; d * d <= n; ++d) {
+    if (n % d) continue;
+    small.push_back(d);
+    if (d != n / d) large.push_back(n / d);
+  }
+  small.insert(small.end(), large.rbegin(), large.rend());
+  return small;
+}
+
 std::vector<std::vector<int64_t>> factorizations(int64_t extent, int parts, int64_t max_innermost) {
   std::vector<std::vector<int64_t>> out;
   if (extent < 1 || parts < 1) return out;
@@ -109,7 +120,7 @@ std::vector<std::vector<int64_t>> factorizations(int64_t extent, int parts, int6
       current.pop_back();
       return;
     }
-    for (int64_t d : detail::divisors(rest)) {
+    for (int64_t d : divisors(rest)) {
       current.push_back(d);
       rec(rest / d);
       current.pop_back();

@@ -252,11 +252,5 @@ int lanes_for(const HardwareInfo& hw, int elem_bytes) {
   return std::max(1, hw.vector_bytes / std::max(elem_bytes, 1));
 }
 
-std::vector<int64_t> divisors(int64_t n) {
-  std::vector<int64_t> d;
-  for (int64_t i = 1; i <= n && i <= (1 << 20); ++i)
-    if (n % i == 0) d.push_back(i);
-  return d;
-}
 
 }  // namespace rctune::search::nest

@@ -15,6 +15,7 @@
 #include "rctune/ir/stmt.h"
 #include "rctune/ir/workload.h"
 #include "rctune/schedule/state.h"
+#include "rctune/search/design_space.h"
 #include "rctune/search/features.h"
 
 namespace rctune::search::nest {
@@ -96,8 +97,5 @@ Evaluation evaluate_action(const schedule::State& parent, const std::string& act
 
 // Vector lanes of an element size on this hardware (at least 1).
 int lanes_for(const HardwareInfo& hw, int elem_bytes);
-
-// Divisors of n in increasing order.
-std::vector<int64_t> divisors(int64_t n);
 
 }  // namespace rctune::search::nest

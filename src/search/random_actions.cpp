@@ -5,6 +5,7 @@
 
 #include "nest_analysis.h"
 #include "rctune/schedule/primitives.h"
+#include "rctune/search/design_space.h"
 
 namespace rctune::search::nest {
 

@@ -214,16 +214,6 @@ std::vector<Sketch> make_sketches(const WorkloadFacts& facts) {
   return out;
 }
 
-std::vector<int64_t> divisors(int64_t n) {
-  std::vector<int64_t> small, large;
-  for (int64_t d = 1; d * d <= n; ++d) {
-    if (n % d) continue;
-    small.push_back(d);
-    if (d != n / d) large.push_back(n / d);
-  }
-  small.insert(small.end(), large.rbegin(), large.rend());
-  return small;
-}
 
 std::vector<int64_t> draw_split_factors(int64_t extent, int parts, int vector_lanes, Rng& rng) {
   std::vector<int64_t> f(static_cast<size_t>(parts), 1);

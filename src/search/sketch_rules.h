@@ -69,7 +69,4 @@ schedule::State sample_sketch_state(const Sketch& sketch, const WorkloadFacts& f
 // of the lanes. Used by the sampler and the tile-size mutation.
 std::vector<int64_t> draw_split_factors(int64_t extent, int parts, int vector_lanes, Rng& rng);
 
-// Divisors of n in increasing order.
-std::vector<int64_t> divisors(int64_t n);
-
 }  // namespace rctune::search::detail

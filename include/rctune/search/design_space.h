@@ -80,6 +80,9 @@ class DesignSpace {
   std::unique_ptr<Impl> impl_;
 };
 
+// The divisors of n (n >= 1), ascending.
+std::vector<int64_t> divisors(int64_t n);
+
 // The factorisations of `extent` into `parts` ordered factors (product == extent), for tile sizes.
 // With `max_innermost` > 0, only those whose last factor is at most that.
 std::vector<std::vector<int64_t>> factorizations(int64_t extent, int parts, int64_t max_innermost = 0);
