@@ -68,8 +68,6 @@ struct TaskRecording {
   double wall_offset = 0;  // seconds of the run before this session (resume)
 };
 
-class Proposer;
-
 // The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.
 std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpace* space);
 
