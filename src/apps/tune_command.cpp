@@ -11,8 +11,13 @@
 #include <iostream>
 #include <map>
 
+#include <nlohmann/json.hpp>
+
 #include "rctune/apps/commands.h"
 #include "rctune/config/tune_config.h"
+#include "rctune/dist/mpi_env.h"
+#include "rctune/dist/run.h"
+#include "rctune/dist/run_setup.h"
 #include "rctune/llm/config.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
@@ -24,57 +29,7 @@ namespace rctune::apps {
 
 namespace {
 
-search::TuneOptions tune_options(const config::TuneConfig& c) {
-  search::TuneOptions o;
-  o.strategy = c.strategy;
-  o.proposer = c.proposer;
-  o.seed = c.seed;
-  o.budget = c.budget;
-  o.measure_batch = c.mcts.measure_batch;
-  o.evolutionary_batch = c.evolutionary.measure_batch;
-  o.mcts.exploration = c.mcts.exploration;
-  o.mcts.branching = c.mcts.branching;
-  o.mcts.root_samples = c.mcts.root_samples;
-  o.mcts.root_draws = c.mcts.root_draws;
-  o.mcts.epsilon = c.mcts.epsilon;
-  o.mcts.history_depth = c.mcts.history_depth;
-  o.mcts.rollout_depth = c.mcts.rollout_depth;
-  o.evolutionary.population = c.evolutionary.population;
-  o.evolutionary.init_measured_ratio = c.evolutionary.init_measured_ratio;
-  o.evolutionary.genetic_iterations = c.evolutionary.genetic_iterations;
-  o.evolutionary.mutation_probability = c.evolutionary.mutation_probability;
-  o.evolutionary.epsilon = c.evolutionary.epsilon;
-  o.use_cost_model = c.cost_model.kind != "none";
-  o.cost_model.min_samples = static_cast<size_t>(c.cost_model.min_samples);
-  return o;
-}
-
-runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed) {
-  runtime::MeasureOptions o;
-  o.seed = seed;
-  o.timing.min_time_s = m.min_time;
-  o.timing.min_repeats = m.min_repeats;
-  o.timing.max_repeats = m.max_repeats;
-  o.timing.warmup = m.warmup;
-  o.flush_cache = m.flush_cache;
-  o.pin_core = runtime::parse_pin_core(m.pin_core);
-  o.timeout_s = m.timeout;
-  return o;
-}
-
-// Task names unique in the run: the workload's name, "#2", "#3", ... for repeats.
-std::vector<std::string> task_names(const config::TuneConfig& c) {
-  std::vector<std::string> names;
-  std::map<std::string, int> seen;
-  for (const config::TaskConfig& t : c.tasks) {
-    const int k = ++seen[t.workload.name];
-    names.push_back(k == 1 ? t.workload.name : t.workload.name + "#" + std::to_string(k));
-  }
-  return names;
-}
-
-// RunInfo.execution_space of a run with simulated measurement.
-constexpr const char* kSimulated = "simulated";
+using dist::kSimulated;
 
 std::string fmt(const char* f, double v) {
   char buf[64];
@@ -98,31 +53,43 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
   for (const Row& r : rows) {
     const auto& o = r.outcome;
     std::string g = o.found ? fmt("%.1f", o.best.gflops) : "-";
-    std::string sp = o.found && r.reference_gflops > 0 ? fmt("%.1fx", o.best.gflops / r.reference_gflops) : "-";
+    std::string sp =
+        o.found && r.reference_gflops > 0 ? fmt("%.1fx", o.best.gflops / r.reference_gflops) : "-";
     std::string lib = o.found && r.library_gflops > 0 ? fmt("%.2fx", o.best.gflops / r.library_gflops) : "-";
-    std::printf("%-48s %8lld %10s %9s %10s %lld/%lld\n", r.task.c_str(), static_cast<long long>(o.samples), g.c_str(),
-                sp.c_str(), lib.c_str(), static_cast<long long>(o.failures), static_cast<long long>(o.illegal));
+    std::printf("%-48s %8lld %10s %9s %10s %lld/%lld\n", r.task.c_str(), static_cast<long long>(o.samples),
+                g.c_str(), sp.c_str(), lib.c_str(), static_cast<long long>(o.failures),
+                static_cast<long long>(o.illegal));
   }
   for (const Row& r : rows) {
     if (!r.outcome.found) continue;
     std::printf("\n# best schedule of %s (sample %lld, %.1f GFLOP/s)\n%s", r.task.c_str(),
-                static_cast<long long>(r.outcome.best.sample), r.outcome.best.gflops, r.outcome.best.trace.c_str());
+                static_cast<long long>(r.outcome.best.sample), r.outcome.best.gflops,
+                r.outcome.best.trace.c_str());
   }
   std::printf("\ntrace: %s  (rctune report %s)\n", out.c_str(), out.c_str());
 }
 
-}  // namespace
-
-int run_tune(const TuneArgs& a) {
-  // The config: from its file, or, resuming a trace without one, from the trace itself.
-  std::optional<trace::RunWriter> writer;
+// A run's config with the command line's overrides, the trace it resumes (if any), and whether
+// measurement is simulated. Everything a user can get wrong is checked here, before anything is
+// measured.
+struct ResolvedRun {
   config::TuneConfig cfg;
+  std::optional<trace::RunWriter> writer;  // a resumed trace
+  bool simulate = false;
+  std::optional<llm::LlmOptions> llm_opts;
+};
+
+ResolvedRun resolve_run(const TuneArgs& a) {
+  ResolvedRun r;
+  // The config: from its file, or, resuming a trace without one, from the trace itself.
+  std::optional<trace::RunWriter>& writer = r.writer;
+  config::TuneConfig& cfg = r.cfg;
   if (a.resume && a.config.empty()) {
     if (a.resume_file.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
     writer.emplace(trace::RunWriter::open_for_resume(a.resume_file));
     const trace::RunInfo& info = writer->resumed().info;
-    cfg = config::parse_tune_config(info.config_text,
-                                    info.config_path.empty() ? a.resume_file + " (config)" : info.config_path);
+    cfg = config::parse_tune_config(
+        info.config_text, info.config_path.empty() ? a.resume_file + " (config)" : info.config_path);
     cfg.out = a.resume_file;
   } else {
     if (a.config.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml");
@@ -136,9 +103,8 @@ int run_tune(const TuneArgs& a) {
   if (a.seed >= 0) cfg.seed = static_cast<uint64_t>(a.seed);
   if (cfg.tasks.empty()) throw std::runtime_error(cfg.source + ": the config has no tasks");
   llm::override_endpoint(cfg.llm, a.llm_url, a.llm_model);
-  const bool use_llm = cfg.strategy == "mcts" && cfg.proposer == "llm";
-  std::optional<llm::LlmOptions> llm_opts;
-  if (use_llm) llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
+  if (cfg.strategy == "mcts" && cfg.proposer == "llm")
+    r.llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
 
   if (a.resume && !writer) writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
   if (writer) {
@@ -151,28 +117,172 @@ int run_tune(const TuneArgs& a) {
   }
 
   // Simulated measurement: asked for, or the resumed run was simulated (a run never mixes the two).
-  bool simulate = a.simulate;
+  r.simulate = a.simulate;
   if (writer) {
     const bool was_simulated = writer->resumed().info.execution_space == kSimulated;
     if (a.simulate && !was_simulated)
-      throw std::runtime_error(cfg.out + ": the run measured kernels on hardware; resume it without --simulate");
-    simulate = was_simulated;
+      throw std::runtime_error(cfg.out +
+                               ": the run measured kernels on hardware; resume it without --simulate");
+    r.simulate = was_simulated;
   }
+  return r;
+}
+
+trace::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
+                            const std::string& execution_space, int ranks) {
+  trace::RunInfo info = trace::current_run_info();
+  info.config_text = cfg.text;
+  info.config_path = cfg.source;
+  info.command_line = a.command_line;
+  info.execution_space = execution_space;
+  info.strategy = cfg.strategy;
+  info.proposer = cfg.proposer;
+  info.seed = cfg.seed;
+  info.budget = cfg.budget;
+  info.num_ranks = ranks;
+  return info;
+}
+
+// Samples of a resumed run continue its clock.
+double resumed_wall_time(const trace::RunWriter& writer) {
+  double wall_offset = 0;
+  for (const trace::TaskTrace& t : writer.resumed().tasks)
+    for (const trace::SampleRecord& s : t.samples) wall_offset = std::max(wall_offset, s.wall_time);
+  return wall_offset;
+}
+
+void announce_simulation(bool simulate, bool quiet) {
+  if (simulate && !quiet)
+    std::fprintf(stderr,
+                 "simulated measurement: no kernel is compiled or run; GFLOP/s come from the analytic model "
+                 "(docs/search.md)\n");
+}
+
+// `mpirun -np N rctune tune ...` with N > 1: rank 0 resolves the run and broadcasts it; the ranks
+// tune together (dist/run.h); rank 0 writes the trace and prints the summary.
+int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
+  ResolvedRun r;
+  std::string failure;
+  if (mpi.rank() == 0) {
+    try {
+      r = resolve_run(a);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  // Every rank learns the resolved run (or that rank 0 could not resolve it).
+  nlohmann::json j;
+  if (mpi.rank() == 0 && failure.empty())
+    j = {{"text", r.cfg.text},     {"source", r.cfg.source},     {"out", r.cfg.out},
+         {"budget", r.cfg.budget}, {"strategy", r.cfg.strategy}, {"proposer", r.cfg.proposer},
+         {"seed", r.cfg.seed},     {"simulate", r.simulate}};
+  const std::string shared = dist::broadcast_string(j.is_null() ? "" : j.dump());
+  if (shared.empty()) {
+    if (mpi.rank() == 0) throw std::runtime_error(failure);
+    return 1;  // rank 0 says why
+  }
+  if (mpi.rank() != 0) {
+    j = nlohmann::json::parse(shared);
+    r.cfg = config::parse_tune_config(j.at("text").get<std::string>(), j.at("source").get<std::string>());
+    r.cfg.out = j.at("out").get<std::string>();
+    r.cfg.budget = j.at("budget").get<int64_t>();
+    r.cfg.strategy = j.at("strategy").get<std::string>();
+    r.cfg.proposer = j.at("proposer").get<std::string>();
+    r.cfg.seed = j.at("seed").get<uint64_t>();
+    r.simulate = j.at("simulate").get<bool>();
+    llm::override_endpoint(r.cfg.llm, a.llm_url, a.llm_model);
+  }
+  const config::TuneConfig& cfg = r.cfg;
+  const dist::Layout layout = dist::make_layout(cfg.dist.group_size);
+
+  dist::DistRun run;
+  run.cfg = &cfg;
+  run.simulate = r.simulate;
+  run.quiet = a.quiet;
+  if (mpi.rank() == 0) {
+    announce_simulation(r.simulate, a.quiet);
+    if (!r.writer) {
+      std::string space = dist::kSimulated;
+      if (!r.simulate) {
+        runtime::JitOptions jit;
+        jit.cache_dir = cfg.measure.cache_dir;
+        jit.flags = cfg.measure.flags;
+        space = search::RuntimeEvaluator(jit, dist::measure_options(cfg.measure, cfg.seed)).execution_space();
+      }
+      r.writer.emplace(trace::RunWriter::create(cfg.out, new_run_info(cfg, a, space, mpi.size())));
+    }
+    run.writer = &*r.writer;
+    run.wall_offset = resumed_wall_time(*r.writer);
+    if (!a.quiet)
+      std::fprintf(stderr, "%d ranks in %d group%s of %d, %d on this node\n", layout.size, layout.groups,
+                   layout.groups == 1 ? "" : "s",
+                   cfg.dist.group_size > 0 ? std::min(cfg.dist.group_size, layout.size) : layout.size,
+                   layout.node_size);
+  }
+  const dist::HubResult result = dist::run_distributed(run, layout);
+  if (mpi.rank() != 0) return 0;
+
+  r.writer->write_rank_stats(result.ranks);
+  r.writer->finish();
+  std::vector<Row> rows;
+  for (const dist::TaskSummary& t : result.tasks) {
+    Row row;
+    row.task = t.task;
+    row.outcome.samples = t.samples;
+    row.outcome.failures = t.failures;
+    row.outcome.illegal = t.illegal;
+    row.outcome.found = t.found;
+    row.outcome.best = t.best;
+    row.reference_gflops = t.reference_gflops;
+    row.library_gflops = t.library_gflops;
+    row.library = t.library;
+    rows.push_back(std::move(row));
+  }
+  print_summary(rows, cfg.out, r.simulate);
+  double wall = 0, comm = 0, merge = 0;
+  int64_t samples = 0;
+  for (const trace::RankStats& s : result.ranks) {
+    wall += s.wall_s;
+    comm += s.comm_s;
+    merge += s.merge_s;
+    samples += s.samples;
+  }
+  std::printf("%d ranks: %lld samples measured, %.1f%% of rank time in communication, %.1f%% merging\n",
+              layout.size, static_cast<long long>(samples), wall > 0 ? 100 * comm / wall : 0.0,
+              wall > 0 ? 100 * merge / wall : 0.0);
+  if (result.llm.requests > 0)
+    std::printf("LLM: %lld requests from the ranks, %lld sent to endpoints (%lld answered together)\n",
+                static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
+                static_cast<long long>(result.llm.merged));
+  return 0;
+}
+
+}  // namespace
+
+int run_tune(const TuneArgs& a) {
+  std::optional<dist::MpiSession> mpi;
+  if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
+  if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
+
+  // A plain run (also one rank under mpirun): this process tunes every task and writes the trace.
+  ResolvedRun resolved = resolve_run(a);
+  config::TuneConfig& cfg = resolved.cfg;
+  std::optional<trace::RunWriter>& writer = resolved.writer;
+  const bool simulate = resolved.simulate;
+  const std::optional<llm::LlmOptions>& llm_opts = resolved.llm_opts;
+  const bool use_llm = llm_opts.has_value();
 
   runtime::JitOptions jit;
   jit.cache_dir = cfg.measure.cache_dir;
   jit.flags = cfg.measure.flags;
-  const runtime::MeasureOptions mopts = measure_options(cfg.measure, cfg.seed);
+  const runtime::MeasureOptions mopts = dist::measure_options(cfg.measure, cfg.seed);
   std::unique_ptr<search::Evaluator> evaluator;
   search::RuntimeEvaluator* runtime_evaluator = nullptr;
   if (simulate) {
     search::SimulatedOptions so;
     so.seed = cfg.seed;
     evaluator = std::make_unique<search::SimulatedEvaluator>(so);
-    if (!a.quiet)
-      std::fprintf(stderr,
-                   "simulated measurement: no kernel is compiled or run; GFLOP/s come from the analytic model "
-                   "(docs/search.md)\n");
+    announce_simulation(simulate, a.quiet);
   } else {
     auto r = std::make_unique<search::RuntimeEvaluator>(jit, mopts);
     runtime_evaluator = r.get();
@@ -181,30 +291,16 @@ int run_tune(const TuneArgs& a) {
   search::MeasurementCache cache;
   search::CachedEvaluator cached(*evaluator, cache);
 
-  if (!writer) {
-    trace::RunInfo info = trace::current_run_info();
-    info.config_text = cfg.text;
-    info.config_path = cfg.source;
-    info.command_line = a.command_line;
-    info.execution_space = simulate ? std::string(kSimulated) : runtime_evaluator->execution_space();
-    info.strategy = cfg.strategy;
-    info.proposer = cfg.proposer;
-    info.seed = cfg.seed;
-    info.budget = cfg.budget;
-    writer.emplace(trace::RunWriter::create(cfg.out, info));
-  }
-  // Samples of a resumed run continue its clock.
-  double wall_offset = 0;
-  for (const trace::TaskTrace& t : writer->resumed().tasks)
-    for (const trace::SampleRecord& s : t.samples) wall_offset = std::max(wall_offset, s.wall_time);
+  if (!writer)
+    writer.emplace(trace::RunWriter::create(
+        cfg.out,
+        new_run_info(cfg, a, simulate ? std::string(kSimulated) : runtime_evaluator->execution_space(), 1)));
+  const double wall_offset = resumed_wall_time(*writer);
 
-  const search::TuneOptions base = tune_options(cfg);
-  const std::vector<std::string> names = task_names(cfg);
+  const search::TuneOptions base = dist::tune_options(cfg);
+  const std::vector<std::string> names = dist::task_names(cfg);
   // Tasks in order of weight (heaviest first), ties in config order.
-  std::vector<size_t> order(cfg.tasks.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t x, size_t y) { return cfg.tasks[x].weight > cfg.tasks[y].weight; });
+  const std::vector<size_t> order = dist::task_order(cfg);
 
   const bool tty = isatty(STDERR_FILENO);
   std::vector<Row> rows;
@@ -224,33 +320,21 @@ int run_tune(const TuneArgs& a) {
     row.task = info.name;
     if (resumed && resumed->info.reference_gflops > 0) {
       row.reference_gflops = resumed->info.reference_gflops;
-    } else {
-      if (!a.quiet)
-        std::fprintf(stderr, "%s: measuring the unscheduled kernel%s\n", info.name.c_str(),
-                     simulate ? " (simulated)" : "");
-      search::MeasureResult ref = cached.measure({search::make_candidate(schedule::State(workload))}).front();
-      if (ref.ok()) {
-        row.reference_gflops = ref.gflops;
-        writer->set_reference(task, ref.median_s, ref.gflops);
-      } else {
-        std::fprintf(stderr, "%s: warning: the unscheduled kernel failed (%s: %s); speedups are not reported\n",
-                     info.name.c_str(), trace::sample_status_name(ref.status), ref.error.c_str());
-      }
-    }
-    if (resumed && !resumed->info.library_name.empty()) {
       row.library = resumed->info.library_name;
       row.library_gflops = resumed->info.library_gflops;
-    } else if (simulate) {
-      // No library baseline: there is no simulated OpenBLAS.
-    } else if (auto lib = runtime::measure_library_baseline(tc.workload, cfg.measure.min_time, mopts.pin_core)) {
-      row.library = lib->name;
-      row.library_gflops = lib->gflops;
-      writer->set_library(task, lib->name, lib->median_s, lib->gflops);
+    } else {
+      const dist::Baselines b = dist::measure_baselines(info.name, workload, cached, cfg.measure,
+                                                        mopts.pin_core, simulate, a.quiet);
+      row.reference_gflops = b.reference_gflops;
+      if (b.reference_gflops > 0) writer->set_reference(task, b.reference_seconds, b.reference_gflops);
+      row.library = b.library;
+      row.library_gflops = b.library_gflops;
+      if (!b.library.empty()) writer->set_library(task, b.library, b.library_seconds, b.library_gflops);
     }
 
     search::TuneOptions o = base;
-    if (tc.budget > 0) o.budget = tc.budget;
-    o.seed = search::derive_seed(cfg.seed, static_cast<uint64_t>(ti));
+    o.budget = dist::task_budget(cfg, ti);
+    o.seed = dist::task_seed(cfg, ti);
     search::TaskRecording rec{&*writer, task, resumed, wall_offset};
     // The LLM proposer of this task (the heuristic answers where the model cannot); its calls go
     // to the trace after every round.
@@ -265,24 +349,10 @@ int run_tune(const TuneArgs& a) {
     auto record_llm_calls = [&] {
       if (!llm_proposer) return;
       std::vector<trace::LlmCallRecord> rows;
-      for (const llm::CallRecord& c : llm_proposer->take_calls()) {
-        trace::LlmCallRecord r;
-        r.index = llm_calls++;
-        r.wall_time = wall_offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
-        r.node = c.node;
-        r.model = c.model;
-        r.prompt_tokens = c.prompt_tokens;
-        r.completion_tokens = c.completion_tokens;
-        r.latency_s = c.latency_s;
-        r.cost_usd = c.cost_usd;
-        r.ok = c.ok;
-        r.from_cache = c.from_cache;
-        r.fallback = c.fallback;
-        r.proposals = c.proposals;
-        r.legal = c.legal;
-        r.error = c.error;
-        rows.push_back(std::move(r));
-      }
+      const double wall =
+          wall_offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
+      for (const llm::CallRecord& c : llm_proposer->take_calls())
+        rows.push_back(llm::to_trace_record(c, llm_calls++, wall, 0));
       if (!rows.empty()) writer->append_llm_calls(task, rows);
     };
     auto progress = [&](const search::Progress& p) {
@@ -296,8 +366,8 @@ int run_tune(const TuneArgs& a) {
         std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     };
-    row.outcome =
-        search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress, llm_proposer.get());
+    row.outcome = search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress,
+                                    llm_proposer.get());
     record_llm_calls();
     if (tty && !a.quiet) std::fprintf(stderr, "\n");
     if (row.outcome.replayed > 0 && !a.quiet)

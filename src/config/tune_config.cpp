@@ -303,8 +303,15 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
 
   c.llm = llm_section(top, source_name);
 
+  MapReader di(top.take("dist"), source_name, "dist.");
+  c.dist.group_size = static_cast<int>(di.integer("group_size", c.dist.group_size, 0, kMaxInt));
+  c.dist.sync_every = static_cast<int>(di.integer("sync_every", c.dist.sync_every, 0, kMaxInt));
+  c.dist.exclusive_measurement = di.boolean("exclusive_measurement", c.dist.exclusive_measurement);
+  c.dist.llm_batch_window = di.number("llm_batch_window", c.dist.llm_batch_window, 0, 60);
+  di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window"});
+
   top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",
-              "cost_model", "llm"});
+              "cost_model", "llm", "dist"});
   return c;
 }
 

@@ -274,4 +274,24 @@ std::vector<CallRecord> LlmProposer::take_calls() {
 
 std::vector<ModelStats> LlmProposer::stats() const { return impl_->stats; }
 
+trace::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank) {
+  trace::LlmCallRecord r;
+  r.index = index;
+  r.wall_time = wall_time;
+  r.rank = rank;
+  r.node = c.node;
+  r.model = c.model;
+  r.prompt_tokens = c.prompt_tokens;
+  r.completion_tokens = c.completion_tokens;
+  r.latency_s = c.latency_s;
+  r.cost_usd = c.cost_usd;
+  r.ok = c.ok;
+  r.from_cache = c.from_cache;
+  r.fallback = c.fallback;
+  r.proposals = c.proposals;
+  r.legal = c.legal;
+  r.error = c.error;
+  return r;
+}
+
 }  // namespace rctune::llm

@@ -5,6 +5,7 @@
 #include <cassert>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
@@ -25,6 +26,10 @@ struct Node {
   std::string action;  // from the parent
   int64_t visits = 0;
   double value = 0;  // sum of backpropagated values
+  // Root children and the root: the sums of the other ranks' visits and values (root-parallel
+  // search); selection adds them to the node's own.
+  int64_t peer_visits = 0;
+  double peer_value = 0;
   bool expanded = false;
   bool exhausted = false;  // an expansion found nothing new: not expanded again
   bool measured = false;
@@ -86,23 +91,61 @@ class MctsSearch : public SearchStrategy {
 
   void tell(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) override {
     assert(batch.size() == results.size());
+    std::vector<int64_t> ids;
     for (size_t i = 0; i < batch.size(); ++i) {
       auto it = by_hash_.find(batch[i].hash);
       if (it == by_hash_.end()) continue;
-      Node& node = nodes_[it->second];
-      node.measured = true;
-      node.result = results[i];
-      if (results[i].ok() && results[i].gflops > best_gflops_) best_gflops_ = results[i].gflops;
-      if (results[i].ok() && (best_node_ < 0 || results[i].gflops > nodes_[best_node_].result.gflops))
-        best_node_ = node.id;
+      set_result(it->second, results[i]);
+      ids.push_back(it->second);
     }
     // Values after the best is updated, so that a round's results share one scale.
-    for (size_t i = 0; i < batch.size(); ++i) {
-      auto it = by_hash_.find(batch[i].hash);
-      if (it == by_hash_.end()) continue;
-      const double v = results[i].ok() && best_gflops_ > 0 ? results[i].gflops / best_gflops_ : 0.0;
-      backpropagate(it->second, v);
+    for (int64_t id : ids) backpropagate(id, measured_value(id));
+  }
+
+  void observe(const std::vector<Candidate>& programs, const std::vector<MeasureResult>& results) override {
+    assert(programs.size() == results.size());
+    // The best of the news that this tree does not have yet becomes a child of the root, so that
+    // selection can build on it (the broadcast of the group's best schedule).
+    std::optional<size_t> best_new;
+    for (size_t i = 0; i < programs.size(); ++i) {
+      if (by_hash_.count(programs[i].hash) || !results[i].ok() || results[i].gflops <= best_gflops_) continue;
+      if (!best_new || results[i].gflops > results[*best_new].gflops) best_new = i;
     }
+    std::vector<int64_t> ids;
+    for (size_t i = 0; i < programs.size(); ++i) {
+      auto it = by_hash_.find(programs[i].hash);
+      if (it == by_hash_.end() && best_new == i) {
+        Candidate c = programs[i];
+        c.proposer = "peer";
+        if (add_child(0, std::move(c), "")) it = by_hash_.find(programs[i].hash);
+      }
+      known_.emplace(programs[i].hash, results[i]);
+      if (it == by_hash_.end() || nodes_[it->second].measured) continue;
+      set_result(it->second, results[i]);
+      nodes_[it->second].handed_out = true;
+      ids.push_back(it->second);
+    }
+    for (int64_t id : ids) backpropagate(id, measured_value(id));
+  }
+
+  std::vector<RootStatistic> root_statistics() const override {
+    std::vector<RootStatistic> out;
+    out.push_back({nodes_[0].cand.hash, nodes_[0].visits, nodes_[0].value});
+    for (int64_t c : nodes_[0].children)
+      out.push_back({nodes_[c].cand.hash, nodes_[c].visits, nodes_[c].value});
+    return out;
+  }
+
+  void set_peer_statistics(const std::vector<RootStatistic>& peers) override {
+    std::unordered_map<uint64_t, const RootStatistic*> by_hash;
+    for (const RootStatistic& p : peers) by_hash.emplace(p.hash, &p);
+    auto apply = [&](Node& n) {
+      auto it = by_hash.find(n.cand.hash);
+      n.peer_visits = it == by_hash.end() ? 0 : it->second->visits;
+      n.peer_value = it == by_hash.end() ? 0 : it->second->value;
+    };
+    apply(nodes_[0]);
+    for (int64_t c : nodes_[0].children) apply(nodes_[c]);
   }
 
   std::vector<RejectedProposal> take_rejected() override { return std::exchange(rejected_, {}); }
@@ -117,6 +160,7 @@ class MctsSearch : public SearchStrategy {
       t.visits = n.visits;
       t.value = n.value;
       t.sample = n.measured ? n.result.sample : -1;
+      t.structural_hash = n.cand.hash;
     }
     // Best measured GFLOP/s of each subtree: children have larger ids than their parents.
     for (size_t i = nodes_.size(); i-- > 0;) {
@@ -139,11 +183,27 @@ class MctsSearch : public SearchStrategy {
     return k;
   }
 
+  // Own and peers' statistics together (the peers' are zero below the root's children).
   double uct(const Node& parent, const Node& child) const {
-    if (child.visits == 0) return std::numeric_limits<double>::infinity();
-    return child.value / static_cast<double>(child.visits) +
-           opt_.exploration * std::sqrt(std::log(static_cast<double>(std::max<int64_t>(parent.visits, 1))) /
-                                        static_cast<double>(child.visits));
+    const int64_t visits = child.visits + child.peer_visits;
+    if (visits == 0) return std::numeric_limits<double>::infinity();
+    const int64_t parent_visits = std::max<int64_t>(parent.visits + parent.peer_visits, 1);
+    return (child.value + child.peer_value) / static_cast<double>(visits) +
+           opt_.exploration *
+               std::sqrt(std::log(static_cast<double>(parent_visits)) / static_cast<double>(visits));
+  }
+
+  void set_result(int64_t id, const MeasureResult& r) {
+    Node& node = nodes_[id];
+    node.measured = true;
+    node.result = r;
+    if (r.ok() && r.gflops > best_gflops_) best_gflops_ = r.gflops;
+    if (r.ok() && (best_node_ < 0 || r.gflops > nodes_[best_node_].result.gflops)) best_node_ = id;
+  }
+
+  double measured_value(int64_t id) const {
+    const MeasureResult& r = nodes_[id].result;
+    return r.ok() && best_gflops_ > 0 ? r.gflops / best_gflops_ : 0.0;
   }
 
   bool root_wants_widening() const {
@@ -179,7 +239,7 @@ class MctsSearch : public SearchStrategy {
       backpropagate(cur, 0.0);
       return !subtree_exhausted(0);
     }
-    for (int64_t c : added) backpropagate(c, rollout(c));
+    for (int64_t c : added) backpropagate(c, nodes_[c].measured ? measured_value(c) : rollout(c));
     return true;
   }
 
@@ -209,7 +269,8 @@ class MctsSearch : public SearchStrategy {
         }
         if (draws.empty()) continue;
         const std::vector<double> scores = ctx_.predictor->predict(draws);
-        const size_t best = static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
+        const size_t best =
+            static_cast<size_t>(std::max_element(scores.begin(), scores.end()) - scores.begin());
         if (auto child = add_child(0, std::move(draws[best]), "")) added.push_back(*child);
       }
       return added;
@@ -272,6 +333,11 @@ class MctsSearch : public SearchStrategy {
     by_hash_.emplace(child.cand.hash, child.id);
     nodes_[parent].children.push_back(child.id);
     nodes_.push_back(std::move(child));
+    // A program another rank has measured already: its result, not a measurement.
+    if (auto known = known_.find(nodes_.back().cand.hash); known != known_.end()) {
+      set_result(nodes_.back().id, known->second);
+      nodes_.back().handed_out = true;
+    }
     return nodes_.back().id;
   }
 
@@ -346,6 +412,7 @@ class MctsSearch : public SearchStrategy {
   Rng rng_;
   std::vector<Node> nodes_;
   std::unordered_map<uint64_t, int64_t> by_hash_;
+  std::unordered_map<uint64_t, MeasureResult> known_;  // measured by other ranks (observe)
   std::vector<RejectedProposal> rejected_;
   double best_gflops_ = 0;
   int64_t best_node_ = -1;

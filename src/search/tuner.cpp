@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <optional>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "rctune/ir/stmt.h"
 #include "rctune/search/design_space.h"
@@ -57,6 +59,14 @@ MeasureResult result_of(const trace::SampleRecord& s) {
   return r;
 }
 
+// The structural hash of the program that recorded sample `index` in this round (0 if none).
+uint64_t best_hash(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results,
+                   int64_t index) {
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (results[i].sample == index) return batch[i].hash;
+  return 0;
+}
+
 std::string rejected_key(int64_t parent_node, const std::string& action) {
   return std::to_string(parent_node) + "\n" + action;
 }
@@ -98,6 +108,27 @@ std::unique_ptr<SearchStrategy> make_strategy(const SearchContext& ctx, const Tu
   if (o.strategy == "random") return make_random_search(ctx);
   throw std::invalid_argument("unknown search strategy '" + o.strategy +
                               "' (expected mcts, evolutionary or random)");
+}
+
+// A plain run: this process writes the trace.
+class WriterChannel : public TaskChannel {
+ public:
+  WriterChannel(trace::RunWriter& writer, trace::RunWriter::Task task) : writer_(writer), task_(task) {}
+  void samples(const std::vector<trace::SampleRecord>& rows) override {
+    if (!rows.empty()) writer_.append_samples(task_, rows);
+  }
+  void best(const trace::BestSchedule& best, uint64_t) override { writer_.write_best(task_, best); }
+  void tree(const std::vector<trace::TreeNode>& nodes) override {
+    if (!nodes.empty()) writer_.write_tree(task_, nodes);
+  }
+
+ private:
+  trace::RunWriter& writer_;
+  trace::RunWriter::Task task_;
+};
+
+double score_of(const MeasureResult& r, double reference_gflops) {
+  return r.ok() ? (reference_gflops > 0 ? r.gflops / reference_gflops : r.gflops) : 0.0;
 }
 
 std::string clock_text(double s) {
@@ -146,6 +177,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+  auto since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
 
   const HardwareDescription hw = host_hardware_description();
   DesignSpace space(workload, hw.info);
@@ -171,6 +203,41 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   int64_t next_index = replay.next_index();
   int64_t file_best_sample = rec.resumed && rec.resumed->best ? rec.resumed->best->sample : -1;
   TaskOutcome out;
+  std::optional<WriterChannel> writer_channel;
+  TaskChannel* channel = rec.channel;
+  if (!channel && rec.writer) channel = &writer_channel.emplace(*rec.writer, rec.task);
+
+  // Results of other ranks (or of a previous session): the strategy and the cost model learn
+  // them, and a program among them is never measured again.
+  std::unordered_map<uint64_t, MeasureResult> known;
+  auto learn = [&](const std::vector<trace::SampleRecord>& records) {
+    std::vector<Candidate> cs;
+    std::vector<MeasureResult> rs;
+    std::vector<double> scores;
+    for (const trace::SampleRecord& s : records) {
+      if (s.status == trace::SampleStatus::Illegal || known.count(s.structural_hash)) continue;
+      try {
+        Candidate c = make_candidate(workload, s.trace);
+        c.proposer = s.proposer;
+        c.rationale = s.rationale;
+        MeasureResult r = result_of(s);
+        known.emplace(s.structural_hash, r);
+        known.emplace(c.hash, r);
+        scores.push_back(score_of(r, reference_gflops));
+        cs.push_back(std::move(c));
+        rs.push_back(std::move(r));
+      } catch (const std::exception&) {
+        // A trace this build cannot rebuild (another version wrote it): not learnt from.
+      }
+    }
+    if (cs.empty()) return;
+    predictor.update(cs, scores);
+    strategy->observe(cs, rs);
+    out.observed += static_cast<int64_t>(cs.size());
+  };
+  if (rec.observed) learn(*rec.observed);
+  const int64_t sync_every = channel ? channel->sync_every() : 0;
+  int64_t next_sync = sync_every;
   int64_t new_measured = 0;
   Progress progress;
   progress.task = task_name;
@@ -179,7 +246,9 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   const int batch_size = o.strategy == "evolutionary" ? o.evolutionary_batch : o.measure_batch;
   while (out.samples < o.budget) {
     const int n = static_cast<int>(std::min<int64_t>(batch_size, o.budget - out.samples));
+    auto t_search = clock::now();
     std::vector<Candidate> batch = strategy->next_batch(n);
+    out.search_s += since(t_search);
 
     // Rejected proposals: recorded (no sample spent), unless the record is already in the file.
     std::vector<trace::SampleRecord> rows;
@@ -200,7 +269,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
       rows.push_back(s);
     }
     if (batch.empty()) {
-      if (rec.writer && !rows.empty()) rec.writer->append_samples(rec.task, rows);
+      if (channel && !rows.empty()) channel->samples(rows);
       break;  // the strategy has nothing new to offer
     }
 
@@ -220,12 +289,21 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
     // One at a time, each recorded as soon as it is measured: a run killed at any moment keeps
     // every finished measurement.
     auto record = [&](std::vector<trace::SampleRecord> done) {
-      if (rec.writer && !done.empty()) rec.writer->append_samples(rec.task, done);
+      if (channel && !done.empty()) channel->samples(done);
       for (trace::SampleRecord& s : done) out.records.push_back(std::move(s));
     };
     record(std::move(rows));
     for (size_t k = 0; k < to_measure.size(); ++k) {
-      MeasureResult r = evaluator.measure({to_measure[k]}).front();
+      MeasureResult r;
+      if (auto it = known.find(to_measure[k].hash); it != known.end()) {
+        r = it->second;  // measured by another rank: reused (strategies without observe())
+        r.cached = true;
+        r.compile_s = 0;
+      } else {
+        const auto t_measure = clock::now();
+        r = evaluator.measure({to_measure[k]}).front();
+        out.measure_s += since(t_measure);
+      }
       r.sample = next_index++;
       record({record_of(to_measure[k], r, o, r.sample, rec.wall_offset + elapsed())});
       results[where[k]] = std::move(r);
@@ -233,10 +311,11 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
     }
 
     // Learn: the cost model on speedups, the strategy on the results.
+    t_search = clock::now();
     std::vector<double> scores(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       const MeasureResult& r = results[i];
-      scores[i] = r.ok() ? (reference_gflops > 0 ? r.gflops / reference_gflops : r.gflops) : 0.0;
+      scores[i] = score_of(r, reference_gflops);
       ++out.samples;
       if (!r.ok()) ++out.failures;
       if (r.cached) ++progress.cached;
@@ -254,13 +333,22 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
     }
     predictor.update(batch, scores);
     strategy->tell(batch, results);
-    if (rec.writer) {
+    out.search_s += since(t_search);
+    if (channel) {
       if (out.found && out.best.sample != file_best_sample) {
-        rec.writer->write_best(rec.task, out.best);
+        channel->best(out.best, best_hash(batch, results, out.best.sample));
         file_best_sample = out.best.sample;
       }
-      std::vector<trace::TreeNode> tree = strategy->tree();
-      if (!tree.empty()) rec.writer->write_tree(rec.task, tree);
+      channel->tree(strategy->tree());
+    }
+    // Root-parallel search: share with the group every sync_every samples of this rank.
+    if (sync_every > 0 && out.samples >= next_sync && out.samples < o.budget) {
+      next_sync = out.samples + sync_every;
+      PeerNews news = channel->exchange(strategy->root_statistics());
+      t_search = clock::now();
+      learn(news.measured);
+      strategy->set_peer_statistics(news.root);
+      out.search_s += since(t_search);
     }
 
     progress.done = out.samples;

@@ -251,6 +251,20 @@ void make_compound(std::size_t size, const std::vector<Member>& members, Handle&
   }
 }
 
+// The columns of the tree table, for a TreeRow that lies `base` bytes into the row.
+std::vector<Member> tree_row_members(hid_t str, std::size_t base) {
+  return {
+      {"id", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, id)},
+      {"parent", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, parent)},
+      {"action", str, str, base + offsetof(TreeRow, action)},
+      {"visits", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, visits)},
+      {"value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, base + offsetof(TreeRow, value)},
+      {"best_gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, base + offsetof(TreeRow, best_gflops)},
+      {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, sample)},
+      {kTreeHash, H5T_NATIVE_UINT64, H5T_STD_U64LE, base + offsetof(TreeRow, structural_hash)},
+  };
+}
+
 }  // namespace
 
 Types::Types() {
@@ -299,17 +313,17 @@ Types::Types() {
           {"compile_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, compile_s)},
       },
       sample_mem, sample_file);
-  make_compound(sizeof(TreeRow),
-                {
-                    {"id", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeRow, id)},
-                    {"parent", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeRow, parent)},
-                    {"action", s, s, offsetof(TreeRow, action)},
-                    {"visits", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeRow, visits)},
-                    {"value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(TreeRow, value)},
-                    {"best_gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(TreeRow, best_gflops)},
-                    {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeRow, sample)},
-                },
-                tree_mem, tree_file);
+  std::vector<Member> tree_members = tree_row_members(s, 0);
+  make_compound(sizeof(TreeRow), tree_members, tree_mem, tree_file);
+  std::vector<Member> rank_tree_members = {
+      {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankTreeRow, rank)}};
+  for (const Member& m : tree_row_members(s, offsetof(RankTreeRow, node))) rank_tree_members.push_back(m);
+  make_compound(sizeof(RankTreeRow), rank_tree_members, rank_tree_mem, rank_tree_file);
+  // The same memory layout without the hash (the last member), for files written before that
+  // column existed: reading with a memory type that has a member the file lacks fails.
+  tree_members.pop_back();
+  Handle tree_file_without_hash;
+  make_compound(sizeof(TreeRow), tree_members, tree_mem_without_hash, tree_file_without_hash);
   make_compound(sizeof(BestRow),
                 {
                     {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(BestRow, sample)},
@@ -342,6 +356,21 @@ Types::Types() {
           {"error", s, s, offsetof(LlmCallRow, error)},
       },
       llm_call_mem, llm_call_file);
+  make_compound(sizeof(RankRow),
+                {
+                    {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, rank)},
+                    {"host", s, s, offsetof(RankRow, host)},
+                    {"group", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, group)},
+                    {"node_rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, node_rank)},
+                    {"pin_core", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, pin_core)},
+                    {"samples", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(RankRow, samples)},
+                    {"wall_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, wall_s)},
+                    {"search_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, search_s)},
+                    {"measure_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, measure_s)},
+                    {"comm_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, comm_s)},
+                    {"merge_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, merge_s)},
+                },
+                rank_mem, rank_file);
   Handle unused;
   make_compound(sizeof(TreeStatsRow),
                 {
@@ -356,10 +385,11 @@ Types::Types() {
 }
 
 const Types& types() {
-  // Types() starts the library first, so HDF5's own exit handler is registered before this
-  // object's destructor and runs after it: the types are closed before the library shuts down.
-  static const Types t;
-  return t;
+  // Never destroyed: with the MPI build of HDF5, MPI_Finalize shuts the library down (an
+  // attribute HDF5 puts on MPI_COMM_SELF) before static destructors run, and closing the types then
+  // fails loudly. The library frees them when it shuts down, whichever way that happens.
+  static const Types* t = new Types;
+  return *t;
 }
 
 SampleRow to_row(const SampleRecord& s) {
@@ -413,7 +443,8 @@ SampleRecord from_row(const SampleRow& r) {
 }
 
 TreeRow to_row(const TreeNode& n) {
-  return TreeRow{n.id, n.parent, cstr(n.action), n.visits, n.value, n.best_gflops, n.sample};
+  return TreeRow{n.id,    n.parent,      cstr(n.action), n.visits,
+                 n.value, n.best_gflops, n.sample,       n.structural_hash};
 }
 
 TreeNode from_row(const TreeRow& r) {
@@ -425,6 +456,7 @@ TreeNode from_row(const TreeRow& r) {
   n.value = r.value;
   n.best_gflops = r.best_gflops;
   n.sample = r.sample;
+  n.structural_hash = r.structural_hash;
   return n;
 }
 
@@ -482,6 +514,40 @@ LlmCallRecord from_row(const LlmCallRow& r) {
   c.legal = r.legal;
   c.error = take(r.error);
   return c;
+}
+
+RankRow to_row(const RankStats& r) {
+  return RankRow{r.rank,   cstr(r.host), r.group,     r.node_rank, r.pin_core, r.samples,
+                 r.wall_s, r.search_s,   r.measure_s, r.comm_s,    r.merge_s};
+}
+
+RankStats from_row(const RankRow& r) {
+  RankStats s;
+  s.rank = r.rank;
+  s.host = take(r.host);
+  s.group = r.group;
+  s.node_rank = r.node_rank;
+  s.pin_core = r.pin_core;
+  s.samples = r.samples;
+  s.wall_s = r.wall_s;
+  s.search_s = r.search_s;
+  s.measure_s = r.measure_s;
+  s.comm_s = r.comm_s;
+  s.merge_s = r.merge_s;
+  return s;
+}
+
+RankTreeRow to_row(int32_t rank, const TreeNode& n) { return RankTreeRow{rank, to_row(n)}; }
+
+bool has_member(hid_t dset, const char* name) {
+  Handle type(H5Dget_type(dset));
+  if (!type.valid() || H5Tget_class(type.get()) != H5T_COMPOUND) {
+    H5Eclear2(H5E_DEFAULT);
+    return false;
+  }
+  const bool found = H5Tget_member_index(type.get(), name) >= 0;
+  H5Eclear2(H5E_DEFAULT);  // a missing member leaves an error on the stack
+  return found;
 }
 
 }  // namespace rctune::trace::detail

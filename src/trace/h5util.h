@@ -128,6 +128,7 @@ struct TreeRow {
   double value;
   double best_gflops;
   int64_t sample;
+  uint64_t structural_hash;  // a column added later: absent in older files (read as 0)
 };
 
 // The numeric columns of the tree, for updating visits/values in place.
@@ -140,12 +141,26 @@ struct TreeStatsRow {
   int64_t sample;
 };
 
+// A row of a task's rank_trees table: the rank whose tree it belongs to, then a tree row.
+struct RankTreeRow {
+  int32_t rank;
+  TreeRow node;
+};
+
 struct BestRow {
   int64_t sample;
   double wall_time;
   char* trace;
   char* program;
   double gflops, median_s, speedup;
+};
+
+struct RankRow {
+  int32_t rank;
+  char* host;
+  int32_t group, node_rank, pin_core;
+  int64_t samples;
+  double wall_s, search_s, measure_s, comm_s, merge_s;
 };
 
 struct LlmCallRow {
@@ -169,9 +184,12 @@ struct Types {
   Handle bool_file;
   Handle sample_mem, sample_file;
   Handle tree_mem, tree_file;
+  Handle tree_mem_without_hash;  // TreeRow without structural_hash: reads a tree of an older file
   Handle tree_stats_mem;
   Handle best_mem, best_file;
   Handle llm_call_mem, llm_call_file;
+  Handle rank_mem, rank_file;
+  Handle rank_tree_mem, rank_tree_file;  // a leading rank, then the tree's columns
   Types();
 };
 const Types& types();
@@ -188,6 +206,13 @@ BestRow to_row(const BestSchedule& b);
 BestSchedule from_row(const BestRow& r);
 LlmCallRow to_row(const LlmCallRecord& c);
 LlmCallRecord from_row(const LlmCallRow& r);
+RankRow to_row(const RankStats& r);
+RankStats from_row(const RankRow& r);
+RankTreeRow to_row(int32_t rank, const TreeNode& n);
+
+// Whether the compound rows of a dataset have a member of that name (a column added in a later
+// version of the format may be missing from an older file).
+bool has_member(hid_t dset, const char* name);
 
 // Names of objects in the file.
 inline constexpr const char* kTasksGroup = "tasks";
@@ -200,6 +225,13 @@ inline constexpr hsize_t kTreeChunk = 256;
 inline constexpr hsize_t kBestChunk = 16;
 inline constexpr const char* kLlmCalls = "llm_calls";
 inline constexpr hsize_t kLlmCallChunk = 64;
+inline constexpr const char* kRanks = "ranks";  // at the root
+inline constexpr const char* kRanksNew = "ranks.new";
+inline constexpr hsize_t kRankChunk = 64;
+inline constexpr const char* kTreeHash = "structural_hash";  // column of the tree table
+inline constexpr const char* kRankTrees = "rank_trees";      // in a task group
+inline constexpr const char* kRankTreesNew = "rank_trees.new";
+inline constexpr hsize_t kRankTreeChunk = 256;
 
 // Opens an existing file for reading or writing; throws TraceError when it is missing, not an
 // HDF5 file or cannot be opened (the file's format is checked by read_file).

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 
 #include "h5util.h"
 
@@ -118,7 +119,10 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   if (H5Lexists(g.get(), kTree, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kTree, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/tree");
-    e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), types().tree_mem.get(), 0, nullptr,
+    // The structural_hash column is absent in files written before it existed: read as 0.
+    const hid_t memtype =
+        has_member(d.get(), kTreeHash) ? types().tree_mem.get() : types().tree_mem_without_hash.get();
+    e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
                                                  [](const TreeRow& r) { return from_row(r); });
   }
   if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
@@ -136,6 +140,15 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
         read_table<LlmCallRow, LlmCallRecord>(d.get(), types().llm_call_mem.get(), 2, &e.rows.llm_calls,
                                               [](const LlmCallRow& r) { return from_row(r); });
     keep_increasing(e.trace.llm_calls);
+  }
+  // Optional: written by the first write_rank_trees (many-rank runs), absent otherwise.
+  if (H5Lexists(g.get(), kRankTrees, H5P_DEFAULT) > 0) {
+    Handle d(H5Dopen2(g.get(), kRankTrees, H5P_DEFAULT));
+    if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/" + kRankTrees);
+    auto rows = read_table<RankTreeRow, std::pair<int32_t, TreeNode>>(
+        d.get(), types().rank_tree_mem.get(), 0, nullptr,
+        [](const RankTreeRow& r) { return std::pair<int32_t, TreeNode>(r.rank, from_row(r.node)); });
+    for (auto& [rank, node] : rows) e.trace.rank_trees[rank].push_back(std::move(node));
   }
   return e;
 }
@@ -187,6 +200,13 @@ RunTrace read_file(hid_t file, const std::string& path, std::vector<TableRows>* 
     }
     std::stable_sort(entries.begin(), entries.end(),
                      [](const TaskEntry& a, const TaskEntry& b) { return a.order < b.order; });
+    // Optional: written by the first write_rank_stats, absent in older files.
+    if (H5Lexists(file, kRanks, H5P_DEFAULT) > 0) {
+      Handle d(H5Dopen2(file, kRanks, H5P_DEFAULT));
+      if (!d.valid()) throw std::runtime_error(std::string("cannot open /") + kRanks);
+      run.ranks = read_table<RankRow, RankStats>(d.get(), types().rank_mem.get(), 0, nullptr,
+                                                 [](const RankRow& r) { return from_row(r); });
+    }
     if (rows) rows->clear();
     for (auto& e : entries) {
       run.tasks.push_back(std::move(e.trace));

@@ -97,7 +97,15 @@ bool SampleRecord::operator==(const SampleRecord& o) const {
 
 bool TreeNode::operator==(const TreeNode& o) const {
   return id == o.id && parent == o.parent && action == o.action && visits == o.visits &&
-         same(value, o.value) && same(best_gflops, o.best_gflops) && sample == o.sample;
+         same(value, o.value) && same(best_gflops, o.best_gflops) && sample == o.sample &&
+         structural_hash == o.structural_hash;
+}
+
+bool RankStats::operator==(const RankStats& o) const {
+  return rank == o.rank && host == o.host && group == o.group && node_rank == o.node_rank &&
+         pin_core == o.pin_core && samples == o.samples && same(wall_s, o.wall_s) &&
+         same(search_s, o.search_s) && same(measure_s, o.measure_s) && same(comm_s, o.comm_s) &&
+         same(merge_s, o.merge_s);
 }
 
 bool LlmCallRecord::operator==(const LlmCallRecord& o) const {

@@ -16,11 +16,15 @@ using detail::Quiet;
 
 namespace {
 
+// The identity of a tree row: a row whose key is unchanged is updated in place.
 struct TreeKey {
   int64_t id, parent;
   std::string action;
+  uint64_t structural_hash;
   bool operator==(const TreeKey&) const = default;
 };
+
+TreeKey tree_key(const TreeNode& n) { return {n.id, n.parent, n.action, n.structural_hash}; }
 
 }  // namespace
 
@@ -35,7 +39,8 @@ struct TaskState {
   bool any_sample = false;
   int64_t last_index = 0;
   int64_t last_llm_index = 0;      // of the last LLM call (when num_llm_calls > 0)
-  std::vector<TreeKey> tree_keys;  // id, parent, action of the rows stored in the tree dataset
+  std::vector<TreeKey> tree_keys;  // id, parent, action, hash of the rows stored in the tree dataset
+  bool tree_has_hash = true;       // false: the stored tree is of an older file, without the hash column
 };
 
 struct RunWriter::Impl {
@@ -166,11 +171,17 @@ struct RunWriter::Impl {
     // A table a crash left being rebuilt (see write_tree) is not part of the trace.
     if (H5Lexists(ts.group.get(), detail::kTreeNew, H5P_DEFAULT) > 0)
       H5Ldelete(ts.group.get(), detail::kTreeNew, H5P_DEFAULT);
+    // Likewise for write_rank_trees.
+    if (H5Lexists(ts.group.get(), detail::kRankTreesNew, H5P_DEFAULT) > 0)
+      H5Ldelete(ts.group.get(), detail::kRankTreesNew, H5P_DEFAULT);
   }
 
   void open_groups() {
     root = Handle(check(H5Gopen2(file.get(), "/", H5P_DEFAULT), "cannot open /"));
     tasks_group = Handle(check(H5Gopen2(file.get(), detail::kTasksGroup, H5P_DEFAULT), "cannot open /tasks"));
+    // A table a crash left being rebuilt (see write_rank_stats) is not part of the trace.
+    if (H5Lexists(root.get(), detail::kRanksNew, H5P_DEFAULT) > 0)
+      H5Ldelete(root.get(), detail::kRanksNew, H5P_DEFAULT);
   }
 
   Handle create_table(hid_t group, const char* name, hid_t file_type, hsize_t chunk) {
@@ -224,6 +235,23 @@ struct RunWriter::Impl {
     commit({dset}, what, [&] {
       if (H5Dset_extent(dset, &end) < 0 || H5Dset_extent(dset, &keep) < 0) detail::fail(path, what);
     });
+  }
+
+  // Within a commit that holds back `group`'s header: replaces the table `name` in `group` with
+  // `n` rows, built as `new_name` beside the old one, then swaps the links. On disk the group
+  // links either the old table or the new one.
+  void replace_table(hid_t group, const char* name, const char* new_name, hid_t file_type, hid_t mem_type,
+                     hsize_t chunk, hsize_t n, const void* rows, const std::string& what) {
+    Handle fresh = create_table(group, new_name, file_type, chunk);
+    if (H5Dset_extent(fresh.get(), &n) < 0) detail::fail(path, what);
+    write_rows(fresh.get(), mem_type, 0, n, rows, what);
+    if (H5Lexists(group, name, H5P_DEFAULT) > 0) {
+      // Kept open until the group no longer links it on disk (see release_after_flush).
+      release_after_flush.emplace_back(
+          check(H5Dopen2(group, name, H5P_DEFAULT), what + " (opening the old table)"));
+      if (H5Ldelete(group, name, H5P_DEFAULT) < 0) detail::fail(path, what);
+    }
+    if (H5Lmove(group, new_name, group, name, H5P_DEFAULT, H5P_DEFAULT) < 0) detail::fail(path, what);
   }
 
   // Writes `rows` to rows [start, start + n) of a 1-D dataset.
@@ -335,7 +363,8 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
     ts.num_samples = tr.samples.size();
     ts.any_sample = !tr.samples.empty();
     if (ts.any_sample) ts.last_index = tr.samples.back().index;
-    for (const auto& n : tr.tree) ts.tree_keys.push_back({n.id, n.parent, n.action});
+    for (const auto& n : tr.tree) ts.tree_keys.push_back(tree_key(n));
+    ts.tree_has_hash = detail::has_member(ts.tree.get(), detail::kTreeHash);
     ts.num_best = tr.best_history.size();
     ts.num_llm_calls = tr.llm_calls.size();
     if (!tr.llm_calls.empty()) ts.last_llm_index = tr.llm_calls.back().index;
@@ -479,14 +508,16 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
   TaskState& ts = impl_->task(t);
   std::vector<TreeKey> keys;
   keys.reserve(nodes.size());
-  for (const auto& n : nodes) keys.push_back({n.id, n.parent, n.action});
-  // Rows [0, same) keep id, parent and action: only their numbers are rewritten, in place.
+  for (const auto& n : nodes) keys.push_back(tree_key(n));
+  // Rows [0, same) keep id, parent, action and hash: only their numbers are rewritten, in place.
   std::size_t same = 0;
   while (same < keys.size() && same < ts.tree_keys.size() && keys[same] == ts.tree_keys[same]) ++same;
   const std::string what = "cannot write the tree of task '" + ts.info.name + "'";
   std::vector<detail::TreeRow> rows;
   for (const auto& x : nodes) rows.push_back(detail::to_row(x));
-  if (same == ts.tree_keys.size()) {  // the stored tree is a prefix: update numbers, append the rest
+  // The stored tree is a prefix: update numbers, append the rest. A table of an older file, without
+  // the hash column, is rebuilt (in place, the hashes of new rows would be dropped).
+  if (same == ts.tree_keys.size() && ts.tree_has_hash) {
     impl_->commit({ts.tree.get()}, what, [&] {
       hsize_t n = nodes.size();
       if (H5Dset_extent(ts.tree.get(), &n) < 0) detail::fail(impl_->path, what);
@@ -515,6 +546,7 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
     });
   }
   ts.tree_keys = std::move(keys);
+  ts.tree_has_hash = true;
 }
 
 void RunWriter::write_best(Task t, const BestSchedule& best) {
@@ -575,6 +607,37 @@ void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
   }
   ts.num_llm_calls += rows.size();
   ts.last_llm_index = last;
+}
+
+void RunWriter::write_rank_stats(const std::vector<RankStats>& ranks) {
+  Quiet quiet;
+  impl_->require_open();
+  std::vector<detail::RankRow> rows;
+  rows.reserve(ranks.size());
+  for (const auto& r : ranks) rows.push_back(detail::to_row(r));
+  const std::string what = "cannot write the rank statistics";
+  // Built beside the old table, then the links are swapped: the root's header, held back until the
+  // new table is on disk, links either the old table or the new one.
+  impl_->commit({impl_->root.get()}, what, [&] {
+    impl_->replace_table(impl_->root.get(), detail::kRanks, detail::kRanksNew,
+                         detail::types().rank_file.get(), detail::types().rank_mem.get(), detail::kRankChunk,
+                         rows.size(), rows.data(), what);
+  });
+}
+
+void RunWriter::write_rank_trees(Task t, const std::map<int32_t, std::vector<TreeNode>>& trees) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  std::vector<detail::RankTreeRow> rows;
+  for (const auto& [rank, nodes] : trees)
+    for (const auto& n : nodes) rows.push_back(detail::to_row(rank, n));
+  const std::string what = "cannot write the rank trees of task '" + ts.info.name + "'";
+  // Built beside the old table, then the links are swapped, with the task group's header held back.
+  impl_->commit({ts.group.get()}, what, [&] {
+    impl_->replace_table(ts.group.get(), detail::kRankTrees, detail::kRankTreesNew,
+                         detail::types().rank_tree_file.get(), detail::types().rank_tree_mem.get(),
+                         detail::kRankTreeChunk, rows.size(), rows.data(), what);
+  });
 }
 
 void RunWriter::finish(double end_time) {

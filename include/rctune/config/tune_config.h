@@ -81,6 +81,14 @@ struct LlmConfig {
   std::string user_prompt;
 };
 
+// Many MPI ranks (docs/dist.md): ignored by a run of one rank.
+struct DistConfig {
+  int group_size = 0;                   // ranks that tune one task together; 0: all ranks
+  int sync_every = 12;                  // a rank shares root statistics and results every this many samples; 0: never
+  bool exclusive_measurement = false;   // ranks on one node run kernels one at a time (compilation stays parallel)
+  double llm_batch_window = 0.05;       // s rank 0 waits to gather LLM requests of several ranks into one batch
+};
+
 struct TuneConfig {
   std::string source;       // the file's path (or "<string>")
   std::string text;         // the file's text, recorded in the run's trace
@@ -95,6 +103,7 @@ struct TuneConfig {
   EvolutionaryConfig evolutionary;
   CostModelConfig cost_model;
   LlmConfig llm;
+  DistConfig dist;
 };
 
 TuneConfig load_tune_config(const std::string& path);

@@ -22,6 +22,7 @@
 #include "rctune/llm/client.h"
 #include "rctune/llm/prompt.h"
 #include "rctune/search/proposer.h"
+#include "rctune/trace/trace.h"
 
 namespace rctune::llm {
 
@@ -45,6 +46,9 @@ struct CallRecord {
   bool fallback = false;   // the heuristic answered instead
   std::string error;       // why it failed or fell back ("" if not)
 };
+
+// The trace's row for a call (index, wall time and rank as the writer numbers them).
+trace::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank);
 
 struct ModelStats {
   std::string model;

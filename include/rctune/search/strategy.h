@@ -37,6 +37,15 @@ struct RejectedProposal {
   std::string error;
 };
 
+// Statistics of one child of the root (root-parallel search, dist/): its program's structural hash,
+// and the visits and accumulated value of its subtree. The root itself is the entry whose hash is the
+// unscheduled program's.
+struct RootStatistic {
+  uint64_t hash = 0;
+  int64_t visits = 0;
+  double value = 0;
+};
+
 // What every strategy of one task works with. Pointers are owned by the caller and outlive the
 // strategy.
 struct SearchContext {
@@ -61,6 +70,17 @@ class SearchStrategy {
   virtual std::vector<RejectedProposal> take_rejected() { return {}; }
   // The search tree for the trace file (empty for strategies without one).
   virtual std::vector<trace::TreeNode> tree() const { return {}; }
+
+  // Root-parallel search (dist/): what other ranks of the group measured (or a previous session
+  // recorded). A strategy never hands out a program it has been told about; MCTS marks the node
+  // measured (or keeps the result for when it reaches the program) and puts the best program as a
+  // child of its root. Costs no sample.
+  virtual void observe(const std::vector<Candidate>& /*programs*/,
+                       const std::vector<MeasureResult>& /*results*/) {}
+  // Statistics of the root and its children grown by this strategy itself (not those of peers).
+  virtual std::vector<RootStatistic> root_statistics() const { return {}; }
+  // The sums of the other ranks' root statistics: selection uses own + peers' visits and values.
+  virtual void set_peer_statistics(const std::vector<RootStatistic>& /*peers*/) {}
 };
 
 }  // namespace rctune::search

@@ -23,11 +23,11 @@
 namespace rctune::search {
 
 struct TuneOptions {
-  std::string strategy = "mcts";      // mcts | evolutionary | random
-  std::string proposer = "heuristic"; // heuristic | random (MCTS only)
+  std::string strategy = "mcts";       // mcts | evolutionary | random
+  std::string proposer = "heuristic";  // heuristic | random (MCTS only)
   uint64_t seed = 1;
-  int64_t budget = 64;     // samples (measurements) of the task
-  int measure_batch = 6;   // candidates per round (MCTS); evolutionary uses its own batch size
+  int64_t budget = 64;    // samples (measurements) of the task
+  int measure_batch = 6;  // candidates per round (MCTS); evolutionary uses its own batch size
   int evolutionary_batch = 16;
   MctsOptions mcts;
   EvolutionaryOptions evolutionary;
@@ -38,7 +38,7 @@ struct TuneOptions {
 
 struct Progress {
   std::string task;
-  int64_t done = 0;    // samples measured (including replayed ones)
+  int64_t done = 0;  // samples measured (including replayed ones)
   int64_t budget = 0;
   int64_t failures = 0;  // measured samples that were not ok
   int64_t illegal = 0;   // rejected proposals
@@ -50,14 +50,42 @@ struct Progress {
 };
 
 struct TaskOutcome {
-  int64_t samples = 0;  // measured samples (replayed included)
-  int64_t replayed = 0; // taken from the resumed trace
+  int64_t samples = 0;   // measured samples (replayed included)
+  int64_t replayed = 0;  // taken from the resumed trace
   int64_t failures = 0;
   int64_t illegal = 0;
-  bool found = false;   // a correct schedule was measured
+  bool found = false;  // a correct schedule was measured
   trace::BestSchedule best;
   std::vector<double> best_curve;  // best GFLOP/s after each measured sample (0 before the first ok)
   std::vector<trace::SampleRecord> records;  // every record of this session (replayed ones excluded)
+  int64_t observed = 0;  // results learnt from other ranks or a previous session (no sample spent)
+  double search_s = 0;   // wall seconds in the strategy, proposers and cost model
+  double measure_s = 0;  // wall seconds measuring (the evaluator)
+};
+
+// What the other ranks of a task group measured since the last exchange (dist/).
+struct PeerNews {
+  std::vector<trace::SampleRecord> measured;  // their samples (never Illegal ones)
+  std::vector<RootStatistic> root;            // sums of their root statistics
+};
+
+// Where a task's records go when the trace is written by another rank, and how a rank hears from
+// the other ranks of its group (root-parallel search; dist/ implements it).
+class TaskChannel {
+ public:
+  virtual ~TaskChannel() = default;
+  // This session's records as they come (rejected proposals included), in order. Their indices
+  // are this rank's own numbering; the writer renumbers them.
+  virtual void samples(const std::vector<trace::SampleRecord>& rows) = 0;
+  // A new best of this rank (hash: its program's structural hash).
+  virtual void best(const trace::BestSchedule& best, uint64_t hash) = 0;
+  // The tree after a round (the writer may keep only the last one).
+  virtual void tree(const std::vector<trace::TreeNode>& nodes) = 0;
+  // Every sync_every() samples of this rank (0: never) the tuner calls exchange() with its own root
+  // statistics and learns the peers' news; exchange blocks until the other ranks of the group
+  // got there too (or finished), so that a run's decisions do not depend on timing.
+  virtual int64_t sync_every() const { return 0; }
+  virtual PeerNews exchange(const std::vector<RootStatistic>& /*mine*/) { return {}; }
 };
 
 // Where the samples go. writer may be null (nothing recorded, for benchmarks and tests).
@@ -65,7 +93,12 @@ struct TaskRecording {
   trace::RunWriter* writer = nullptr;
   trace::RunWriter::Task task = 0;
   const trace::TaskTrace* resumed = nullptr;  // records of a previous session of this task
-  double wall_offset = 0;  // seconds of the run before this session (resume)
+  double wall_offset = 0;                     // seconds of the run before this session (resume)
+  // Instead of writer: records go to the channel, which also connects the rank to its group.
+  TaskChannel* channel = nullptr;
+  // Results known before the search starts (a previous session of a many-rank run): observed,
+  // never measured again, no sample spent. Unlike `resumed`, the search does not replay them.
+  const std::vector<trace::SampleRecord>* observed = nullptr;
 };
 
 // The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -104,9 +105,10 @@ struct TreeNode {
   int64_t parent = -1;  // -1 for the root
   std::string action;   // the transformations on the edge from the parent, trace text
   int64_t visits = 0;
-  double value = 0;           // accumulated value (mean = value / visits)
-  double best_gflops = kNaN;  // best measured GFLOP/s in the subtree (NaN: none measured)
-  int64_t sample = -1;        // sample index that measured this node (-1: not measured)
+  double value = 0;              // accumulated value (mean = value / visits)
+  double best_gflops = kNaN;     // best measured GFLOP/s in the subtree (NaN: none measured)
+  int64_t sample = -1;           // sample index that measured this node (-1: not measured)
+  uint64_t structural_hash = 0;  // of the node's program (0: unknown; files written before this column)
   bool operator==(const TreeNode&) const;
 };
 
@@ -138,6 +140,24 @@ struct LlmCallRecord {
   bool operator==(const LlmCallRecord&) const;  // NaN equals NaN here
 };
 
+// What one MPI rank did in the run's current session (the table /ranks, replaced as a whole by
+// RunWriter::write_rank_stats).
+struct RankStats {
+  int32_t rank = 0;
+  std::string host;
+  int32_t group = 0;      // task group the rank belongs to
+  int32_t node_rank = 0;  // its rank among the ranks on the same node
+  int32_t pin_core = -1;  // core its measurement worker is pinned to (-1: none)
+  int64_t samples = 0;    // samples it measured in this session
+  double wall_s = 0;      // seconds from its start to its end
+  double search_s = 0;    // in the search (select, expand, predict, propose)
+  double measure_s = 0;   // compiling and running kernels (or simulating them)
+  double comm_s = 0;      // waiting for MPI: sending samples, synchronising, waiting for LLM
+                          // answers or the next task
+  double merge_s = 0;     // merging statistics and trees
+  bool operator==(const RankStats&) const;  // NaN equals NaN here
+};
+
 struct TaskTrace {
   TaskInfo info;
   std::string group;  // HDF5 group path, "/tasks/<sanitised name>"
@@ -146,6 +166,8 @@ struct TaskTrace {
   std::optional<BestSchedule> best;        // the latest best (best_history.back())
   std::vector<BestSchedule> best_history;  // every write_best, in order
   std::vector<LlmCallRecord> llm_calls;    // every append_llm_calls, in order (empty: none)
+  // Each rank's own tree (many-rank runs; empty otherwise), by rank; `tree` is their merge.
+  std::map<int32_t, std::vector<TreeNode>> rank_trees;
 };
 
 struct RunTrace {
@@ -153,6 +175,7 @@ struct RunTrace {
   int format_version = 0;
   RunInfo info;
   std::vector<TaskTrace> tasks;  // in the order they were begun
+  std::vector<RankStats> ranks;  // the /ranks table (empty: none, e.g. files written before it existed)
   bool finished() const { return info.end_time > 0; }
   const TaskTrace* task(const std::string& name) const;  // nullptr if absent
 };

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -66,8 +68,8 @@ class RunWriter {
   void append_sample(Task t, const SampleRecord& s);
   void append_samples(Task t, std::span<const SampleRecord> s);
 
-  // Replaces the task's tree with `nodes` and flushes. Rows whose id, parent and action are
-  // unchanged are updated in place, so writing a growing tree often is cheap.
+  // Replaces the task's tree with `nodes` and flushes. Rows whose id, parent, action and
+  // structural hash are unchanged are updated in place, so writing a growing tree often is cheap.
   void write_tree(Task t, const std::vector<TreeNode>& nodes);
 
   // Replaces the task's best schedule and flushes.
@@ -77,6 +79,16 @@ class RunWriter {
   // call) and flushes. Call indices must increase within a task (std::invalid_argument otherwise:
   // a call recorded twice).
   void append_llm_calls(Task t, std::span<const LlmCallRecord> calls);
+
+  // Replaces the task's rank_trees table with `trees` (rank -> that rank's own tree, its nodes in
+  // id order) and flushes: in a many-rank run each rank grows its own tree of the task, and
+  // write_tree stores their merge. After a resume, resumed().tasks[...].rank_trees holds what was
+  // stored before.
+  void write_rank_trees(Task t, const std::map<int32_t, std::vector<TreeNode>>& trees);
+
+  // Replaces the per-rank statistics table (/ranks) with `ranks` and flushes. After a resume,
+  // resumed().ranks holds what was stored before.
+  void write_rank_stats(const std::vector<RankStats>& ranks);
 
   // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
   void finish(double end_time = unix_now());

@@ -1,0 +1,65 @@
+// Rank 0's coordinator of a many-rank run (docs/dist.md). It runs on rank 0's main thread, the only
+// thread of rank 0 that calls MPI, and:
+//  - hands each free group the next task, heaviest first, splitting the task's budget among the
+//    group's ranks; the group's first rank measures the task's baselines before the others start;
+//  - is the only writer of the trace: records arrive from every rank as they are made and are
+//    committed at once (renumbered in arrival order), so a killed job keeps every sample received;
+//  - answers a group's synchronisation when every rank of the group asked for it (or finished its
+//    share): each gets the results its peers measured since its last one and the sums of their root
+//    statistics, so the answers do not depend on timing;
+//  - merges the group's trees when a task ends (dist/tree_merge.h) and writes the merged tree;
+//  - batches the LLM requests of all ranks (llm/request_batcher.h) on a thread of its own: identical
+//    prompts are sent once with n completions;
+//  - prints progress, and on a failed rank or a signal, what every rank was doing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rctune/config/tune_config.h"
+#include "rctune/dist/mailbox.h"
+#include "rctune/llm/llm_proposer.h"
+#include "rctune/llm/request_batcher.h"
+#include "rctune/trace/writer.h"
+
+namespace rctune::dist {
+
+struct HubSetup {
+  const config::TuneConfig* cfg = nullptr;
+  trace::RunWriter* writer = nullptr;
+  int world_size = 1;
+  int group_size = 1;  // ranks per group (the last group may be smaller)
+  bool quiet = false;
+  bool simulate = false;
+  double wall_offset = 0;              // seconds of the run before this session (resume)
+  std::optional<llm::LlmOptions> llm;  // proposer llm: the endpoints rank 0 talks to
+};
+
+// One task's result, for the summary table.
+struct TaskSummary {
+  std::string task;
+  int64_t samples = 0, failures = 0, illegal = 0;  // in the file (all sessions)
+  bool found = false;
+  trace::BestSchedule best;
+  double reference_gflops = 0, library_gflops = 0;
+  std::string library;
+  int ranks = 0;  // ranks that tuned it in this session
+};
+
+struct HubResult {
+  std::vector<TaskSummary> tasks;       // in the order they were tuned
+  std::vector<trace::RankStats> ranks;  // by rank
+  llm::BatchStats llm;
+  double merge_s = 0;  // merging trees and synchronisation news at the hub
+};
+
+// Runs until every rank has finished. Messages of rank 0's own member arrive on `from_local`; its
+// replies go to `to_local`. Throws std::runtime_error when a rank failed (naming it and what it was
+// doing) or the trace cannot be written; the caller ends the job.
+HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local);
+
+// Set by a SIGINT/SIGTERM handler: the hub stops, says what every rank was doing, and throws.
+void request_hub_stop(int signal);
+
+}  // namespace rctune::dist

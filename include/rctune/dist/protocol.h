@@ -1,0 +1,40 @@
+// The bodies of the messages between members and the hub (dist/mailbox.h), as JSON.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "rctune/search/strategy.h"
+#include "rctune/search/tuner.h"
+#include "rctune/trace/trace.h"
+
+namespace rctune::dist {
+
+// hub -> member: the task to tune next (task < 0: none left).
+struct Assignment {
+  int64_t task = -1;               // index in the config's tasks
+  int64_t share = 0;               // samples this member measures
+  bool measure_baselines = false;  // this member (the group's first) measures the unscheduled kernel
+  double reference_gflops = 0;
+  std::vector<trace::SampleRecord> observed;  // recorded by a previous session (resume)
+};
+std::string to_body(const Assignment& a);
+Assignment assignment_from_body(const std::string& body);
+
+// member -> hub, at the end of its share of a task.
+struct TaskReport {
+  int64_t task = -1;
+  std::vector<trace::TreeNode> tree;
+  int64_t samples = 0, failures = 0, illegal = 0, observed = 0;
+};
+std::string to_body(const TaskReport& r);
+TaskReport task_report_from_body(const std::string& body);
+
+// member -> hub: a synchronisation request (root statistics); hub -> member: the peers' news.
+std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root);
+std::pair<int64_t, std::vector<search::RootStatistic>> sync_from_body(const std::string& body);
+std::string to_body(const search::PeerNews& n);
+search::PeerNews peer_news_from_body(const std::string& body);
+
+}  // namespace rctune::dist

@@ -1,0 +1,46 @@
+// What every rank derives from a run config in the same way: search options, measurement options,
+// task names and order, per-task seeds, and the baselines (unscheduled kernel, library routine)
+// measured once per task. Shared by the plain run (apps/tune) and the ranks of a many-rank run.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "rctune/config/tune_config.h"
+#include "rctune/runtime/measurer.h"
+#include "rctune/search/evaluator.h"
+#include "rctune/search/tuner.h"
+#include "rctune/trace/trace.h"
+
+namespace rctune::dist {
+
+search::TuneOptions tune_options(const config::TuneConfig& c);
+runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed);
+
+// Task names unique in the run: the workload's name, "#2", "#3", ... for repeats.
+std::vector<std::string> task_names(const config::TuneConfig& c);
+// Task indices heaviest first (ties in config order): the order tasks are tuned in.
+std::vector<size_t> task_order(const config::TuneConfig& c);
+// The seed of a task (and of rank `member` of its group: member 0 gets the task's own seed, so a
+// group of one makes a plain run's decisions).
+uint64_t task_seed(const config::TuneConfig& c, size_t task, int member = 0);
+// The samples a task is tuned for.
+int64_t task_budget(const config::TuneConfig& c, size_t task);
+
+// The task's baselines: the unscheduled kernel (measured through `evaluator`) and, unless
+// simulated, the library routine. Failures are reported on stderr, not thrown.
+struct Baselines {
+  double reference_seconds = 0, reference_gflops = 0;
+  std::string library;
+  double library_seconds = 0, library_gflops = 0;
+};
+Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const ir::Workload> workload,
+                            search::Evaluator& evaluator, const config::MeasureConfig& measure, int pin_core,
+                            bool simulate, bool quiet);
+
+// RunInfo.execution_space of a run with simulated measurement.
+inline constexpr const char* kSimulated = "simulated";
+
+}  // namespace rctune::dist

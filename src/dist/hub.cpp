@@ -1,0 +1,595 @@
+// Rank 0's coordinator of a many-rank run (include/rctune/dist/hub.h).
+#include "rctune/dist/hub.h"
+
+#include <mpi.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <deque>
+#include <future>
+#include <list>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "rctune/dist/codec.h"
+#include "rctune/dist/protocol.h"
+#include "rctune/dist/run_setup.h"
+#include "rctune/dist/tree_merge.h"
+#include "rctune/ir/workload.h"
+#include "rctune/llm/wire.h"
+#include "rctune/search/tuner.h"
+
+namespace rctune::dist {
+
+namespace {
+
+using nlohmann::json;
+using clock = std::chrono::steady_clock;
+double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
+
+std::atomic<int> stop_signal{0};
+
+// One task being tuned by a group in this session.
+struct TaskRun {
+  size_t ti = 0;
+  std::string name;
+  trace::RunWriter::Task wt = 0;
+  int group = 0;
+  std::vector<int> members;  // world ranks, in order
+  int64_t budget = 0;
+  int64_t recorded = 0;  // measured samples in the file before this session
+  const trace::TaskTrace* resumed = nullptr;
+  bool reference_known = false;
+  double reference_gflops = 0;
+  std::vector<std::pair<int, Assignment>> deferred;         // waiting for the leader's baselines
+  std::map<int, std::vector<trace::SampleRecord>> rows_by;  // measured records this session, by member
+  std::map<int, std::map<int, size_t>> seen;                // seen[m][p]: p's rows m has been told about
+  std::map<int, std::vector<search::RootStatistic>> root;   // latest root statistics by member
+  std::set<int> sync_waiting, done;
+  std::map<int, TaskReport> reports;
+  std::unordered_map<uint64_t, int64_t> index_of_hash;  // the sample that measured a program (ok first)
+  std::set<uint64_t> ok_hashes;
+  int64_t llm_index = 0;
+  int64_t next_index = 0;                           // of the next sample in the file
+  int64_t measured = 0, failures = 0, illegal = 0;  // this session
+  bool found = false;
+  trace::BestSchedule best;
+  clock::time_point start = clock::now();
+  clock::time_point last_print{};
+};
+
+struct Group {
+  std::vector<int> ranks;
+  std::set<int> waiting_next;
+  std::optional<size_t> task;  // index into Hub::runs_ while a task is being tuned
+};
+
+// A request of one member to the language models, waiting at the hub.
+struct LlmAsk {
+  int rank = 0;
+  size_t model = 0;
+  std::vector<llm::ChatRequest> requests;
+};
+
+class Hub {
+ public:
+  Hub(const HubSetup& s, MessageQueue& from_local, MessageQueue& to_local)
+      : s_(s), cfg_(*s.cfg), from_local_(from_local), to_local_(to_local), names_(task_names(cfg_)) {
+    for (int r = 0; r < s_.world_size; r += s_.group_size) {
+      Group g;
+      for (int k = r; k < std::min(s_.world_size, r + s_.group_size); ++k) g.ranks.push_back(k);
+      groups_.push_back(std::move(g));
+    }
+    for (size_t ti : task_order(cfg_)) queue_.push_back(ti);
+    doing_.assign(static_cast<size_t>(s_.world_size), "starting");
+    heard_.assign(static_cast<size_t>(s_.world_size), clock::now());
+    result_.ranks.resize(static_cast<size_t>(s_.world_size));
+    if (s_.llm)
+      for (const llm::Endpoint& e : s_.llm->models) clients_.emplace_back(e, s_.llm->client);
+  }
+
+  HubResult run() {
+    Backoff backoff;
+    while (finished_ < s_.world_size) {
+      if (const int sig = stop_signal.load()) stop(sig);
+      bool any = false;
+      while (auto m = mpi_poll_from_members()) handle(*m), any = true;
+      while (auto m = from_local_.try_pop()) handle(*m), any = true;
+      any |= poll_llm();
+      complete_sends();
+      if (any) {
+        backoff.reset();
+      } else if (auto m = from_local_.pop_for(backoff.seconds())) {
+        handle(*m);
+        backoff.reset();
+      } else {
+        backoff.pause();
+      }
+    }
+    for (auto& [buf, req] : sends_) MPI_Wait(&req, MPI_STATUS_IGNORE);
+    sends_.clear();
+    result_.llm = llm_stats_;
+    return std::move(result_);
+  }
+
+ private:
+  // ---- messages ----
+  void handle(const Message& m) {
+    heard_[static_cast<size_t>(m.source)] = clock::now();
+    try {
+      switch (m.type) {
+        case MessageType::NextTask:
+          return on_next_task(m.source);
+        case MessageType::Reference:
+          return on_reference(m);
+        case MessageType::Samples:
+          return on_samples(m);
+        case MessageType::Best:
+          return on_best(m);
+        case MessageType::Sync:
+          return on_sync(m);
+        case MessageType::TaskDone:
+          return on_task_done(m);
+        case MessageType::Llm:
+          return on_llm(m);
+        case MessageType::LlmCalls:
+          return on_llm_calls(m);
+        case MessageType::Finished:
+          return on_finished(m);
+        case MessageType::Failed:
+          return on_failed(m);
+        default:
+          throw std::runtime_error(std::string("unexpected message ") + message_type_name(m.type));
+      }
+    } catch (const trace::TraceError&) {
+      throw;
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error("rank " + std::to_string(m.source) + " sent a malformed " +
+                               message_type_name(m.type) + " message: " + e.what());
+    }
+  }
+
+  void reply(int rank, MessageType type, std::string body) {
+    Message m{type, 0, std::move(body)};
+    if (rank == 0) return to_local_.push(std::move(m));
+    sends_.emplace_back(pack_message(m), MPI_REQUEST_NULL);
+    auto& [buf, req] = sends_.back();
+    MPI_Isend(buf.data(), static_cast<int>(buf.size()), MPI_CHAR, rank, kTagToMember, MPI_COMM_WORLD, &req);
+  }
+
+  void complete_sends() {
+    for (auto it = sends_.begin(); it != sends_.end();) {
+      int flag = 0;
+      MPI_Test(&it->second, &flag, MPI_STATUS_IGNORE);
+      it = flag ? sends_.erase(it) : std::next(it);
+    }
+  }
+
+  TaskRun& run_of(const json& body, int rank) {
+    const int64_t ti = body.at("task").get<int64_t>();
+    Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
+    if (!g.task || runs_[*g.task].ti != static_cast<size_t>(ti))
+      throw std::runtime_error("rank " + std::to_string(rank) +
+                               " sent records of a task its group is not tuning");
+    return runs_[*g.task];
+  }
+
+  double wall() const { return s_.wall_offset + since(start_); }
+
+  void on_next_task(int rank) {
+    doing_[static_cast<size_t>(rank)] = "waiting for the next task";
+    Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
+    g.waiting_next.insert(rank);
+    if (g.waiting_next.size() < g.ranks.size()) return;  // the group moves on together
+    g.waiting_next.clear();
+    g.task.reset();
+    // The next task that still needs samples.
+    while (!queue_.empty()) {
+      const size_t ti = queue_.front();
+      queue_.pop_front();
+      if (start_task(g, ti)) return;
+    }
+    for (int r : g.ranks) reply(r, MessageType::Assignment, to_body(Assignment{}));
+  }
+
+  bool start_task(Group& g, size_t ti) {
+    const config::TaskConfig& tc = cfg_.tasks[ti];
+    trace::TaskInfo info;
+    info.name = names_[ti];
+    info.workload = ir::to_string(tc.workload);
+    info.weight = tc.weight;
+    info.flops = tc.workload.flops();
+    TaskRun t;
+    t.ti = ti;
+    t.name = info.name;
+    t.wt = s_.writer->begin_task(info);
+    t.group = static_cast<int>(&g - groups_.data());
+    t.members = g.ranks;
+    t.budget = task_budget(cfg_, ti);
+    t.resumed = s_.writer->resumed().task(info.name);
+    std::vector<trace::SampleRecord> observed;
+    if (t.resumed) {
+      observed = trace::measured_samples(*t.resumed);
+      t.recorded = static_cast<int64_t>(observed.size());
+      for (const trace::SampleRecord& r : observed) note_sample(t, r);
+      if (t.resumed->best) t.found = true, t.best = *t.resumed->best;
+      t.llm_index = static_cast<int64_t>(t.resumed->llm_calls.size());
+      for (const trace::SampleRecord& r : t.resumed->samples)
+        t.next_index = std::max(t.next_index, r.index + 1);
+      for (const trace::LlmCallRecord& c : t.resumed->llm_calls)
+        t.llm_index = std::max(t.llm_index, c.index + 1);
+      if (t.resumed->info.reference_gflops > 0) {
+        t.reference_known = true;
+        t.reference_gflops = t.resumed->info.reference_gflops;
+      }
+    }
+    const int64_t remaining = t.budget - t.recorded;
+    if (remaining <= 0) {
+      if (!s_.quiet)
+        std::fprintf(stderr, "%s: all %lld samples are in the trace already\n", t.name.c_str(),
+                     static_cast<long long>(t.budget));
+      summarize(t);
+      return false;
+    }
+    runs_.push_back(std::move(t));
+    TaskRun& run = runs_.back();
+    g.task = runs_.size() - 1;
+    const int64_t n = static_cast<int64_t>(g.ranks.size());
+    for (int64_t j = 0; j < n; ++j) {
+      Assignment a;
+      a.task = static_cast<int64_t>(ti);
+      a.share = remaining / n + (j < remaining % n ? 1 : 0);
+      a.observed = observed;
+      a.reference_gflops = run.reference_gflops;
+      const int rank = g.ranks[static_cast<size_t>(j)];
+      doing_[static_cast<size_t>(rank)] = "tuning " + run.name;
+      if (run.reference_known) {
+        reply(rank, MessageType::Assignment, to_body(a));
+      } else if (j == 0) {
+        a.measure_baselines = true;
+        doing_[static_cast<size_t>(rank)] = "measuring the baselines of " + run.name;
+        reply(rank, MessageType::Assignment, to_body(a));
+      } else {
+        run.deferred.emplace_back(rank, std::move(a));
+      }
+    }
+    if (!s_.quiet)
+      std::fprintf(
+          stderr, "%s: %lld samples on %lld rank%s (group %d)%s\n", run.name.c_str(),
+          static_cast<long long>(remaining), static_cast<long long>(n), n == 1 ? "" : "s", run.group,
+          run.recorded > 0 ? (" after " + std::to_string(run.recorded) + " in the trace").c_str() : "");
+    return true;
+  }
+
+  void on_reference(const Message& m) {
+    const json j = json::parse(m.body);
+    TaskRun& t = run_of(j, m.source);
+    const double g = j.at("reference_gflops").get<double>();
+    if (g > 0) s_.writer->set_reference(t.wt, j.at("reference_seconds").get<double>(), g);
+    const std::string lib = j.at("library").get<std::string>();
+    if (!lib.empty())
+      s_.writer->set_library(t.wt, lib, j.at("library_seconds").get<double>(),
+                             j.at("library_gflops").get<double>());
+    t.reference_known = true;
+    t.reference_gflops = g;
+    doing_[static_cast<size_t>(m.source)] = "tuning " + t.name;
+    for (auto& [rank, a] : t.deferred) {
+      a.reference_gflops = g;
+      reply(rank, MessageType::Assignment, to_body(a));
+    }
+    t.deferred.clear();
+  }
+
+  static void note_sample(TaskRun& t, const trace::SampleRecord& r) {
+    if (r.status == trace::SampleStatus::Illegal) return;
+    const bool ok = r.status == trace::SampleStatus::Ok;
+    if (ok && t.ok_hashes.insert(r.structural_hash).second)
+      t.index_of_hash[r.structural_hash] = r.index;
+    else
+      t.index_of_hash.emplace(r.structural_hash, r.index);
+  }
+
+  void on_samples(const Message& m) {
+    const json j = json::parse(m.body);
+    TaskRun& t = run_of(j, m.source);
+    std::vector<trace::SampleRecord> rows =
+        from_json_array<trace::SampleRecord>(j.at("rows"), sample_from_json);
+    const double w = wall();
+    for (trace::SampleRecord& r : rows) {
+      r.index = t.next_index++;
+      r.wall_time = w;
+      r.rank = m.source;
+      if (r.status == trace::SampleStatus::Illegal) {
+        ++t.illegal;
+        continue;
+      }
+      ++t.measured;
+      if (r.status != trace::SampleStatus::Ok) ++t.failures;
+      note_sample(t, r);
+      t.rows_by[m.source].push_back(r);
+    }
+    s_.writer->append_samples(t.wt, rows);
+    doing_[static_cast<size_t>(m.source)] =
+        "tuning " + t.name + " (" + std::to_string(t.rows_by[m.source].size()) + " samples sent)";
+    print_progress(t, false);
+  }
+
+  void on_best(const Message& m) {
+    const json j = json::parse(m.body);
+    TaskRun& t = run_of(j, m.source);
+    trace::BestSchedule b = best_from_json(j.at("best"));
+    if (t.found && b.gflops <= t.best.gflops) return;
+    auto it = t.index_of_hash.find(j.at("hash").get<uint64_t>());
+    b.sample = it == t.index_of_hash.end() ? -1 : it->second;
+    b.wall_time = wall();
+    t.found = true;
+    t.best = b;
+    s_.writer->write_best(t.wt, b);
+  }
+
+  void on_sync(const Message& m) {
+    auto [ti, root] = sync_from_body(m.body);
+    TaskRun& t = run_of(json{{"task", ti}}, m.source);
+    t.root[m.source] = std::move(root);
+    t.sync_waiting.insert(m.source);
+    doing_[static_cast<size_t>(m.source)] = "synchronising " + t.name + " with its group";
+    answer_syncs(t);
+  }
+
+  // Answers the waiting ranks once every rank of the group waits or is done.
+  void answer_syncs(TaskRun& t) {
+    if (t.sync_waiting.empty() || t.sync_waiting.size() + t.done.size() < t.members.size()) return;
+    const auto t0 = clock::now();
+    std::vector<std::pair<int, std::string>> replies;
+    for (int m : t.sync_waiting) {
+      search::PeerNews news;
+      std::vector<search::RootStatistic> sums;
+      std::unordered_map<uint64_t, size_t> at;
+      for (int p : t.members) {
+        if (p == m) continue;
+        const std::vector<trace::SampleRecord>& rows = t.rows_by[p];
+        size_t& cursor = t.seen[m][p];
+        news.measured.insert(news.measured.end(), rows.begin() + static_cast<std::ptrdiff_t>(cursor),
+                             rows.end());
+        cursor = rows.size();
+        for (const search::RootStatistic& r : t.root[p]) {
+          auto [it, fresh] = at.emplace(r.hash, sums.size());
+          if (fresh) {
+            sums.push_back(r);
+          } else {
+            sums[it->second].visits += r.visits;
+            sums[it->second].value += r.value;
+          }
+        }
+      }
+      news.root = std::move(sums);
+      replies.emplace_back(m, to_body(news));
+    }
+    t.sync_waiting.clear();
+    result_.merge_s += since(t0);
+    for (auto& [m, body] : replies) {
+      doing_[static_cast<size_t>(m)] = "tuning " + t.name;
+      reply(m, MessageType::SyncReply, std::move(body));
+    }
+  }
+
+  void on_task_done(const Message& m) {
+    TaskReport r = task_report_from_body(m.body);
+    TaskRun& t = run_of(json{{"task", r.task}}, m.source);
+    // A rank's final root statistics: its peers' last synchronisations still count them.
+    if (!r.tree.empty()) {
+      std::vector<search::RootStatistic> root{{r.tree[0].structural_hash, r.tree[0].visits, r.tree[0].value}};
+      for (const trace::TreeNode& n : r.tree)
+        if (n.parent == 0) root.push_back({n.structural_hash, n.visits, n.value});
+      t.root[m.source] = std::move(root);
+    }
+    t.reports[m.source] = std::move(r);
+    t.done.insert(m.source);
+    doing_[static_cast<size_t>(m.source)] = "done with its share of " + t.name;
+    answer_syncs(t);
+    if (t.done.size() == t.members.size()) finish_task(t);
+  }
+
+  void finish_task(TaskRun& t) {
+    const auto t0 = clock::now();
+    std::vector<std::vector<trace::TreeNode>> trees;
+    if (t.resumed && !t.resumed->tree.empty()) trees.push_back(t.resumed->tree);
+    for (int m : t.members)
+      if (!t.reports[m].tree.empty()) trees.push_back(t.reports[m].tree);
+    std::vector<trace::TreeNode> merged = merge_trees(trees);
+    // Sample numbers as the trace numbers them: the sample that measured the node's program.
+    auto renumber = [&](std::vector<trace::TreeNode>& nodes) {
+      for (trace::TreeNode& n : nodes) {
+        auto it = n.structural_hash == 0 ? t.index_of_hash.end() : t.index_of_hash.find(n.structural_hash);
+        n.sample = it == t.index_of_hash.end() ? -1 : it->second;
+      }
+    };
+    renumber(merged);
+    std::map<int32_t, std::vector<trace::TreeNode>> own;
+    for (int m : t.members)
+      if (!t.reports[m].tree.empty()) renumber(own[m] = std::move(t.reports[m].tree));
+    result_.merge_s += since(t0);
+    if (!merged.empty()) s_.writer->write_tree(t.wt, merged);
+    if (!own.empty()) s_.writer->write_rank_trees(t.wt, own);
+    print_progress(t, true);
+    summarize(t);
+  }
+
+  void summarize(const TaskRun& t) {
+    TaskSummary sum;
+    sum.task = t.name;
+    sum.samples = t.recorded + t.measured;
+    sum.failures = t.failures;
+    sum.illegal = t.illegal;
+    if (t.resumed)
+      for (const trace::SampleRecord& r : t.resumed->samples) {
+        if (r.status == trace::SampleStatus::Illegal)
+          ++sum.illegal;
+        else if (r.status != trace::SampleStatus::Ok)
+          ++sum.failures;
+      }
+    sum.found = t.found;
+    sum.best = t.best;
+    const trace::TaskInfo& info = s_.writer->task_info(t.wt);
+    sum.reference_gflops = info.reference_gflops;
+    sum.library = info.library_name;
+    sum.library_gflops = info.library_gflops;
+    sum.ranks = static_cast<int>(t.measured > 0 ? t.members.size() : 0);
+    result_.tasks.push_back(std::move(sum));
+  }
+
+  void print_progress(TaskRun& t, bool final) {
+    if (s_.quiet) return;
+    if (!final && since(t.last_print) < 1.0) return;
+    t.last_print = clock::now();
+    search::Progress p;
+    p.task = t.name;
+    p.done = t.recorded + t.measured;
+    p.budget = t.budget;
+    p.failures = t.failures;
+    p.illegal = t.illegal;
+    p.best_gflops = t.found ? t.best.gflops : 0;
+    p.best_speedup = t.found && t.reference_gflops > 0 ? t.best.gflops / t.reference_gflops : 0;
+    p.elapsed_s = since(t.start);
+    p.eta_s = t.measured > 0 ? p.elapsed_s / static_cast<double>(t.measured) *
+                                   static_cast<double>(std::max<int64_t>(0, p.budget - p.done))
+                             : -1;
+    std::string line = search::progress_line(p) + "  " + std::to_string(t.members.size()) + " ranks";
+    if (s_.simulate) line += "  (simulated)";
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  // ---- language models ----
+  void on_llm(const Message& m) {
+    auto [model, requests] = llm::requests_from_wire(m.body);
+    if (clients_.empty())
+      throw std::runtime_error("rank " + std::to_string(m.source) +
+                               " asked a language model, but the run has none");
+    if (llm_pending_.empty()) llm_first_ = clock::now();
+    llm_pending_.push_back({m.source, model, std::move(requests)});
+    doing_[static_cast<size_t>(m.source)] = "waiting for an LLM answer";
+  }
+
+  // Sends the gathered requests once the window has passed (or every working rank is waiting),
+  // and answers the ranks when the batch is back. True if anything happened.
+  bool poll_llm() {
+    if (llm_inflight_.valid()) {
+      if (llm_inflight_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
+      std::vector<llm::ChatResponse> answers = llm_inflight_.get();
+      size_t k = 0;
+      for (const LlmAsk& a : llm_batch_) {
+        std::vector<llm::ChatResponse> mine(
+            answers.begin() + static_cast<std::ptrdiff_t>(k),
+            answers.begin() + static_cast<std::ptrdiff_t>(k + a.requests.size()));
+        k += a.requests.size();
+        reply(a.rank, MessageType::LlmAnswer, llm::to_wire(mine));
+      }
+      llm_batch_.clear();
+      return true;
+    }
+    if (llm_pending_.empty()) return false;
+    const int working = s_.world_size - finished_;
+    if (since(llm_first_) < cfg_.dist.llm_batch_window && static_cast<int>(llm_pending_.size()) < working)
+      return false;
+    llm_batch_ = std::move(llm_pending_);
+    llm_pending_.clear();
+    std::vector<llm::PendingRequest> flat;
+    for (size_t i = 0; i < llm_batch_.size(); ++i)
+      for (const llm::ChatRequest& r : llm_batch_[i].requests)
+        flat.push_back({static_cast<int>(i), llm_batch_[i].model, r});
+    // The endpoint is slow: the batch goes out on a thread of its own (libcurl only, never MPI).
+    llm_inflight_ = std::async(std::launch::async, [this, flat = std::move(flat)] {
+      llm::BatchStats st;
+      std::vector<llm::ChatResponse> out = llm::answer_batched(clients_, flat, &st);
+      llm_stats_.requests += st.requests;
+      llm_stats_.http_requests += st.http_requests;
+      llm_stats_.merged += st.merged;
+      return out;
+    });
+    return true;
+  }
+
+  void on_llm_calls(const Message& m) {
+    const json j = json::parse(m.body);
+    TaskRun& t = run_of(j, m.source);
+    std::vector<trace::LlmCallRecord> calls =
+        from_json_array<trace::LlmCallRecord>(j.at("calls"), llm_call_from_json);
+    const double w = wall();
+    for (trace::LlmCallRecord& c : calls) {
+      c.index = t.llm_index++;
+      c.wall_time = w;
+      c.rank = m.source;
+    }
+    s_.writer->append_llm_calls(t.wt, calls);
+  }
+
+  // ---- the end ----
+  void on_finished(const Message& m) {
+    result_.ranks[static_cast<size_t>(m.source)] = rank_stats_from_json(json::parse(m.body));
+    doing_[static_cast<size_t>(m.source)] = "finished";
+    ++finished_;
+  }
+
+  void on_failed(const Message& m) {
+    const json j = json::parse(m.body);
+    throw std::runtime_error("rank " + std::to_string(m.source) + " failed while " +
+                             j.at("activity").get<std::string>() + ": " + j.at("error").get<std::string>() +
+                             status_report());
+  }
+
+  [[noreturn]] void stop(int sig) {
+    throw std::runtime_error(std::string("stopped by signal ") + std::to_string(sig) + " (" + strsignal(sig) +
+                             ")" + status_report());
+  }
+
+  std::string status_report() const {
+    std::string s = "\nwhat each rank was doing (as rank 0 last heard):";
+    for (size_t r = 0; r < doing_.size(); ++r) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "  (%.1f s ago)", since(heard_[r]));
+      s += "\n  rank " + std::to_string(r) + ": " + doing_[r] + buf;
+    }
+    s +=
+        "\nevery sample rank 0 received is in the trace " + s_.writer->path() + "; continue it with --resume";
+    return s;
+  }
+
+  const HubSetup& s_;
+  const config::TuneConfig& cfg_;
+  MessageQueue& from_local_;
+  MessageQueue& to_local_;
+  std::vector<std::string> names_;
+  std::vector<Group> groups_;
+  std::deque<size_t> queue_;
+  std::deque<TaskRun> runs_;  // stable addresses
+  std::vector<std::string> doing_;
+  std::vector<clock::time_point> heard_;
+  std::list<std::pair<std::string, MPI_Request>> sends_;
+  int finished_ = 0;
+  clock::time_point start_ = clock::now();
+  HubResult result_;
+  // LLM batching
+  std::vector<llm::ChatClient> clients_;
+  std::vector<LlmAsk> llm_pending_, llm_batch_;
+  clock::time_point llm_first_;
+  std::future<std::vector<llm::ChatResponse>> llm_inflight_;
+  llm::BatchStats llm_stats_;
+};
+
+}  // namespace
+
+void request_hub_stop(int signal) { stop_signal.store(signal); }
+
+HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local) {
+  Hub hub(setup, from_local, to_local);
+  return hub.run();
+}
+
+}  // namespace rctune::dist

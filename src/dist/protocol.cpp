@@ -1,0 +1,72 @@
+// Message bodies between members and the hub (include/rctune/dist/protocol.h).
+#include "rctune/dist/protocol.h"
+
+#include "rctune/dist/codec.h"
+
+namespace rctune::dist {
+
+using nlohmann::json;
+
+std::string to_body(const Assignment& a) {
+  return dump(json{{"task", a.task},
+                   {"share", a.share},
+                   {"measure_baselines", a.measure_baselines},
+                   {"reference_gflops", a.reference_gflops},
+                   {"observed", to_json_array(a.observed)}});
+}
+
+Assignment assignment_from_body(const std::string& body) {
+  const json j = json::parse(body);
+  Assignment a;
+  a.task = j.at("task").get<int64_t>();
+  a.share = j.at("share").get<int64_t>();
+  a.measure_baselines = j.at("measure_baselines").get<bool>();
+  a.reference_gflops = j.at("reference_gflops").get<double>();
+  a.observed = from_json_array<trace::SampleRecord>(j.at("observed"), sample_from_json);
+  return a;
+}
+
+std::string to_body(const TaskReport& r) {
+  return dump(json{{"task", r.task},
+                   {"tree", to_json_array(r.tree)},
+                   {"samples", r.samples},
+                   {"failures", r.failures},
+                   {"illegal", r.illegal},
+                   {"observed", r.observed}});
+}
+
+TaskReport task_report_from_body(const std::string& body) {
+  const json j = json::parse(body);
+  TaskReport r;
+  r.task = j.at("task").get<int64_t>();
+  r.tree = from_json_array<trace::TreeNode>(j.at("tree"), tree_node_from_json);
+  r.samples = j.at("samples").get<int64_t>();
+  r.failures = j.at("failures").get<int64_t>();
+  r.illegal = j.at("illegal").get<int64_t>();
+  r.observed = j.at("observed").get<int64_t>();
+  return r;
+}
+
+std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root) {
+  return dump(json{{"task", task}, {"root", to_json_array(root)}});
+}
+
+std::pair<int64_t, std::vector<search::RootStatistic>> sync_from_body(const std::string& body) {
+  const json j = json::parse(body);
+  return {j.at("task").get<int64_t>(),
+          from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json)};
+}
+
+std::string to_body(const search::PeerNews& n) {
+  return dump(json{{"measured", to_json_array(n.measured)}, {"root", to_json_array(n.root)}});
+}
+
+search::PeerNews peer_news_from_body(const std::string& body) {
+  const json j = json::parse(body);
+  search::PeerNews n;
+  n.measured = from_json_array<trace::SampleRecord>(j.at("measured"), sample_from_json);
+  n.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
+  return n;
+}
+
+}  // namespace rctune::dist

@@ -1,0 +1,102 @@
+// What every rank derives from a run config (include/rctune/dist/run_setup.h).
+#include "rctune/dist/run_setup.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "rctune/runtime/library_baseline.h"
+#include "rctune/search/random.h"
+
+namespace rctune::dist {
+
+search::TuneOptions tune_options(const config::TuneConfig& c) {
+  search::TuneOptions o;
+  o.strategy = c.strategy;
+  o.proposer = c.proposer;
+  o.seed = c.seed;
+  o.budget = c.budget;
+  o.measure_batch = c.mcts.measure_batch;
+  o.evolutionary_batch = c.evolutionary.measure_batch;
+  o.mcts.exploration = c.mcts.exploration;
+  o.mcts.branching = c.mcts.branching;
+  o.mcts.root_samples = c.mcts.root_samples;
+  o.mcts.root_draws = c.mcts.root_draws;
+  o.mcts.epsilon = c.mcts.epsilon;
+  o.mcts.history_depth = c.mcts.history_depth;
+  o.mcts.rollout_depth = c.mcts.rollout_depth;
+  o.evolutionary.population = c.evolutionary.population;
+  o.evolutionary.init_measured_ratio = c.evolutionary.init_measured_ratio;
+  o.evolutionary.genetic_iterations = c.evolutionary.genetic_iterations;
+  o.evolutionary.mutation_probability = c.evolutionary.mutation_probability;
+  o.evolutionary.epsilon = c.evolutionary.epsilon;
+  o.use_cost_model = c.cost_model.kind != "none";
+  o.cost_model.min_samples = static_cast<size_t>(c.cost_model.min_samples);
+  return o;
+}
+
+runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed) {
+  runtime::MeasureOptions o;
+  o.seed = seed;
+  o.timing.min_time_s = m.min_time;
+  o.timing.min_repeats = m.min_repeats;
+  o.timing.max_repeats = m.max_repeats;
+  o.timing.warmup = m.warmup;
+  o.flush_cache = m.flush_cache;
+  o.pin_core = runtime::parse_pin_core(m.pin_core);
+  o.timeout_s = m.timeout;
+  return o;
+}
+
+std::vector<std::string> task_names(const config::TuneConfig& c) {
+  std::vector<std::string> names;
+  std::map<std::string, int> seen;
+  for (const config::TaskConfig& t : c.tasks) {
+    const int k = ++seen[t.workload.name];
+    names.push_back(k == 1 ? t.workload.name : t.workload.name + "#" + std::to_string(k));
+  }
+  return names;
+}
+
+std::vector<size_t> task_order(const config::TuneConfig& c) {
+  std::vector<size_t> order(c.tasks.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t x, size_t y) { return c.tasks[x].weight > c.tasks[y].weight; });
+  return order;
+}
+
+uint64_t task_seed(const config::TuneConfig& c, size_t task, int member) {
+  const uint64_t s = search::derive_seed(c.seed, static_cast<uint64_t>(task));
+  return member == 0 ? s : search::derive_seed(s, ("rank" + std::to_string(member)).c_str());
+}
+
+int64_t task_budget(const config::TuneConfig& c, size_t task) {
+  return c.tasks[task].budget > 0 ? c.tasks[task].budget : c.budget;
+}
+
+Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const ir::Workload> workload,
+                            search::Evaluator& evaluator, const config::MeasureConfig& measure, int pin_core,
+                            bool simulate, bool quiet) {
+  Baselines b;
+  if (!quiet)
+    std::fprintf(stderr, "%s: measuring the unscheduled kernel%s\n", task_name.c_str(),
+                 simulate ? " (simulated)" : "");
+  search::MeasureResult ref = evaluator.measure({search::make_candidate(schedule::State(workload))}).front();
+  if (ref.ok()) {
+    b.reference_seconds = ref.median_s;
+    b.reference_gflops = ref.gflops;
+  } else {
+    std::fprintf(stderr, "%s: warning: the unscheduled kernel failed (%s: %s); speedups are not reported\n",
+                 task_name.c_str(), trace::sample_status_name(ref.status), ref.error.c_str());
+  }
+  if (simulate) return b;  // there is no simulated OpenBLAS
+  if (auto lib = runtime::measure_library_baseline(*workload, measure.min_time, pin_core)) {
+    b.library = lib->name;
+    b.library_seconds = lib->median_s;
+    b.library_gflops = lib->gflops;
+  }
+  return b;
+}
+
+}  // namespace rctune::dist
