@@ -26,9 +26,10 @@ inline std::string source_dir() {
   return s ? s : RCTUNE_SOURCE_DIR;
 }
 
-inline CliResult run_rctune(const std::string& args) {
+// Runs a shell command line (stdout and stderr together).
+inline CliResult run_command(const std::string& command) {
   CliResult r;
-  std::string cmd = rctune_bin() + " " + args + " 2>&1";
+  std::string cmd = command + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
   std::array<char, 4096> buf{};
@@ -38,5 +39,7 @@ inline CliResult run_rctune(const std::string& args) {
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
 }
+
+inline CliResult run_rctune(const std::string& args) { return run_command(rctune_bin() + " " + args); }
 
 }  // namespace rctune::testing

@@ -1,0 +1,317 @@
+// `mpirun -np N rctune tune` end to end (docs/dist.md): the real binary under the real Open MPI,
+// with simulated measurement so that many ranks run in seconds on two cores. One rank under mpirun
+// makes a plain run's decisions; several ranks record every sample once, in one trace written by
+// rank 0, with merged trees whose visits are the sums of the ranks' own trees; groups split the
+// tasks; a killed job resumes with another number of ranks; a killed rank is named; LLM requests
+// of all ranks go out through rank 0.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../trace/trace_test_util.h"
+#include "cli_runner.h"
+#include "llm/fake_openai_server.h"
+#include "llm/split_tweaker.h"
+#include "rctune/trace/trace.h"
+
+namespace rctune::testing {
+namespace {
+
+using trace::testing::TempDir;
+
+// mpirun as root, more ranks than cores, no binding (so that every rank sees the same cores as
+// a plain run and decisions can be compared).
+std::string mpirun(int ranks) {
+  return std::string(RCTUNE_MPIEXEC) + " --allow-run-as-root --oversubscribe --bind-to none -np " +
+         std::to_string(ranks) + " ";
+}
+
+std::string write_config(const TempDir& dir, const std::string& name, int budget, const std::string& extra = "",
+                         int tasks = 2) {
+  const std::string path = dir.file(name + ".yaml");
+  std::ofstream out(path);
+  out << "seed: 7\nbudget: " << budget << "\nout: " << dir.file(name + ".h5") << "\ntasks:\n";
+  const char* workloads[] = {"matmul:M=256,N=256,K=256", "conv2d_nchw:N=1,C=32,H=14,W=14,K=32,R=3,S=3,stride=1,pad=1",
+                             "dense:M=128,N=256,K=256", "batch_matmul:B=4,M=64,N=64,K=64"};
+  for (int i = 0; i < tasks; ++i) out << "  - workload: " << workloads[i] << "\n";
+  out << "measure:\n  cache_dir: " << dir.file("kernels") << "\n" << extra;
+  return path;
+}
+
+bool same_number(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+// Every sample of a task once: unique increasing indices, `budget` measured ones.
+void expect_every_sample_once(const trace::TaskTrace& t, size_t budget) {
+  std::set<int64_t> indices;
+  for (const auto& s : t.samples) EXPECT_TRUE(indices.insert(s.index).second) << t.info.name << " sample " << s.index;
+  EXPECT_EQ(trace::measured_samples(t).size(), budget) << t.info.name;
+}
+
+// The merged tree's visits at each program are the sums of the ranks' own trees.
+void expect_merged_visits_are_sums(const trace::TaskTrace& t) {
+  ASSERT_FALSE(t.tree.empty()) << t.info.name;
+  std::map<uint64_t, int64_t> sums;
+  for (const auto& [rank, nodes] : t.rank_trees)
+    for (const auto& n : nodes) sums[n.structural_hash] += n.visits;
+  std::map<uint64_t, int64_t> merged;
+  for (const auto& n : t.tree) {
+    EXPECT_NE(n.structural_hash, 0u);
+    EXPECT_TRUE(merged.emplace(n.structural_hash, n.visits).second) << "one node per program";
+  }
+  EXPECT_EQ(merged, sums) << t.info.name;
+  // A node's sample is a sample of its program.
+  std::map<int64_t, uint64_t> hash_of;
+  for (const auto& s : t.samples) hash_of[s.index] = s.structural_hash;
+  for (const auto& n : t.tree)
+    if (n.sample >= 0) {
+      EXPECT_EQ(hash_of.at(n.sample), n.structural_hash);
+    }
+}
+
+TEST(TuneMpi, OneRankUnderMpirunMakesThePlainRunsDecisions) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 30);
+  const CliResult plain = run_rctune("tune " + cfg + " --simulate --quiet --out " + dir.file("plain.h5"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  const CliResult one =
+      run_command(mpirun(1) + rctune_bin() + " tune " + cfg + " --simulate --quiet --out " + dir.file("one.h5"));
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+
+  const trace::RunTrace a = trace::read_trace(dir.file("plain.h5"));
+  const trace::RunTrace b = trace::read_trace(dir.file("one.h5"));
+  ASSERT_EQ(a.tasks.size(), b.tasks.size());
+  for (size_t i = 0; i < a.tasks.size(); ++i) {
+    const trace::TaskTrace& x = a.tasks[i];
+    const trace::TaskTrace& y = b.tasks[i];
+    EXPECT_EQ(x.info.name, y.info.name);
+    ASSERT_EQ(x.samples.size(), y.samples.size());
+    for (size_t k = 0; k < x.samples.size(); ++k) {
+      trace::SampleRecord s = y.samples[k];
+      s.wall_time = x.samples[k].wall_time;  // the only thing that may differ
+      EXPECT_EQ(x.samples[k], s) << x.info.name << " sample " << k;
+    }
+    EXPECT_EQ(x.tree, y.tree) << x.info.name;
+    ASSERT_TRUE(x.best && y.best);
+    EXPECT_EQ(x.best->trace, y.best->trace);
+    EXPECT_EQ(x.best->sample, y.best->sample);
+    EXPECT_TRUE(same_number(x.best->gflops, y.best->gflops));
+  }
+}
+
+TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
+  TempDir dir;
+  const CliResult r =
+      run_command(mpirun(2) + rctune_bin() + " tune " + write_config(dir, "run", 60) + " --simulate");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2 ranks"), std::string::npos) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  EXPECT_TRUE(run.finished());
+  EXPECT_EQ(run.info.num_ranks, 2);
+  ASSERT_EQ(run.tasks.size(), 2u);
+  for (const trace::TaskTrace& t : run.tasks) {
+    expect_every_sample_once(t, 60);
+    std::map<int32_t, int> per_rank;
+    for (const auto& s : trace::measured_samples(t)) ++per_rank[s.rank];
+    EXPECT_EQ(per_rank, (std::map<int32_t, int>{{0, 30}, {1, 30}})) << "the budget is split between the ranks";
+    EXPECT_EQ(t.rank_trees.size(), 2u);
+    expect_merged_visits_are_sums(t);
+    ASSERT_TRUE(t.best.has_value());
+    EXPECT_GE(t.best->sample, 0);
+  }
+  ASSERT_EQ(run.ranks.size(), 2u);
+  for (int r2 = 0; r2 < 2; ++r2) {
+    EXPECT_EQ(run.ranks[static_cast<size_t>(r2)].rank, r2);
+    EXPECT_EQ(run.ranks[static_cast<size_t>(r2)].samples, 60);
+    EXPECT_GT(run.ranks[static_cast<size_t>(r2)].wall_s, 0);
+  }
+}
+
+TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasShared) {
+  TempDir dir;
+  const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " +
+                                  write_config(dir, "run", 96, "dist:\n  sync_every: 6\nmcts:\n  measure_batch: 6\n", 1) + " --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const trace::TaskTrace& t = run.tasks.at(0);
+  expect_every_sample_once(t, 96);
+  expect_merged_visits_are_sums(t);
+  // Rounds of 6 samples, a synchronisation after each: what one rank measured in a round reaches
+  // every other rank before its next round, so a program is measured by two ranks only within one
+  // round (each rank's k-th sample is in round (k - 1) / 6), never later, and never twice by one rank.
+  std::map<uint64_t, std::pair<int32_t, int>> first;  // program -> rank and round that measured it first
+  std::map<int32_t, int> count;
+  for (const auto& s : trace::measured_samples(t)) {
+    const int round = count[s.rank]++ / 6;
+    auto [it, fresh] = first.emplace(s.structural_hash, std::make_pair(s.rank, round));
+    if (fresh) continue;
+    EXPECT_NE(it->second.first, s.rank) << "rank " << s.rank << " measured a program twice";
+    EXPECT_EQ(it->second.second, round) << "rank " << s.rank << " measured a program rank " << it->second.first
+                                        << " had shared in an earlier round";
+  }
+}
+
+TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
+  TempDir dir;
+  const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " +
+                                  write_config(dir, "run", 24, "dist:\n  group_size: 2\n", 4) + " --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  ASSERT_EQ(run.tasks.size(), 4u);
+  std::set<std::set<int32_t>> groups_seen;
+  for (const trace::TaskTrace& t : run.tasks) {
+    expect_every_sample_once(t, 24);
+    std::set<int32_t> ranks;
+    for (const auto& s : trace::measured_samples(t)) ranks.insert(s.rank);
+    EXPECT_TRUE(ranks == std::set<int32_t>({0, 1}) || ranks == std::set<int32_t>({2, 3}))
+        << t.info.name << ": a task is tuned by one group";
+    groups_seen.insert(ranks);
+    expect_merged_visits_are_sums(t);
+  }
+  EXPECT_EQ(groups_seen.size(), 2u) << "both groups got tasks";
+  for (const trace::RankStats& s : run.ranks) EXPECT_EQ(s.group, s.rank / 2);
+}
+
+TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
+  TempDir dir;
+  const CliResult r = run_command(mpirun(32) + rctune_bin() + " tune " + write_config(dir, "run", 128, "", 1) +
+                                  " --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const trace::TaskTrace& t = run.tasks.at(0);
+  expect_every_sample_once(t, 128);
+  EXPECT_EQ(t.rank_trees.size(), 32u);
+  expect_merged_visits_are_sums(t);
+  EXPECT_EQ(run.ranks.size(), 32u);
+}
+
+// The process ids of rctune processes whose MPI rank is `rank` (from their environment).
+std::vector<pid_t> rank_pids(int rank) {
+  std::vector<pid_t> pids;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream env(e.path() / "environ", std::ios::binary);
+    std::stringstream ss;
+    ss << env.rdbuf();
+    const std::string text = ss.str();
+    std::ifstream cmd(e.path() / "cmdline", std::ios::binary);
+    std::stringstream cs;
+    cs << cmd.rdbuf();
+    if (cs.str().find("rctune") == std::string::npos || cs.str().find("tune") == std::string::npos) continue;
+    if (text.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
+      pids.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return pids;
+}
+
+// Starts a long simulated run in the background and kills rank `victim` once the trace has samples.
+CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int ranks, int victim) {
+  CliResult result;
+  std::thread job([&] {
+    result = run_command(mpirun(ranks) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
+  });
+  bool killed = false;
+  for (int i = 0; i < 600 && !killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!std::filesystem::exists(dir.file("run.h5")) || i < 20) continue;
+    for (pid_t p : rank_pids(victim)) killed |= kill(p, SIGKILL) == 0;
+  }
+  job.join();
+  EXPECT_TRUE(killed) << "rank " << victim << " was found and killed";
+  return result;
+}
+
+TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 100000, "", 1);
+  const CliResult r = run_and_kill_rank(dir, cfg, 3, 1);
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rank 1"), std::string::npos) << "the dead rank is named\n" << r.output;
+  EXPECT_NE(r.output.find("what each rank was doing"), std::string::npos) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  EXPECT_FALSE(run.finished());
+  const trace::TaskTrace& t = run.tasks.at(0);
+  EXPECT_GT(trace::measured_samples(t).size(), 0u) << "what rank 0 received is kept";
+}
+
+TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 100000, "", 1);
+  run_and_kill_rank(dir, cfg, 3, 2);
+  const trace::RunTrace before = trace::read_trace(dir.file("run.h5"));
+  const std::vector<trace::SampleRecord> old = trace::measured_samples(before.tasks.at(0));
+  ASSERT_GT(old.size(), 0u);
+  const size_t budget = old.size() + 40;
+
+  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune --resume " + dir.file("run.h5") + " --budget " +
+                                  std::to_string(budget) + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace after = trace::read_trace(dir.file("run.h5"));
+  EXPECT_TRUE(after.finished());
+  const trace::TaskTrace& t = after.tasks.at(0);
+  expect_every_sample_once(t, budget);
+  // The samples of the killed session are kept as they were, and none of their programs is
+  // measured again.
+  std::set<uint64_t> old_programs;
+  const std::vector<trace::SampleRecord> now = trace::measured_samples(t);
+  for (size_t i = 0; i < old.size(); ++i) {
+    EXPECT_EQ(now[i], old[i]);
+    old_programs.insert(old[i].structural_hash);
+  }
+  std::set<int32_t> new_ranks;
+  for (size_t i = old.size(); i < now.size(); ++i) {
+    EXPECT_FALSE(old_programs.count(now[i].structural_hash)) << "sample " << now[i].index << " was measured before";
+    new_ranks.insert(now[i].rank);
+  }
+  EXPECT_EQ(new_ranks, (std::set<int32_t>{0, 1}));
+  EXPECT_EQ(after.info.resume_times.size(), 1u);
+}
+
+TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZero) {
+  TempDir dir;
+  llm::testing::FakeOpenAiServer server;
+  // The scripted model answers every completion asked for (n), after a pause, so that requests
+  // from several ranks are in flight together.
+  server.set_handler([](const llm::testing::RecordedRequest& req) {
+    const int n = req.json.value("n", 1);
+    std::vector<std::string> answers(static_cast<size_t>(n), llm::testing::split_tweaking_answer(req.all_content()));
+    return llm::testing::FakeResponse::answers(answers).after_ms(50);
+  });
+  const std::string cfg = write_config(
+      dir, "run", 36,
+      "proposer: llm\nllm:\n  cache_dir: " + dir.file("llm-cache") + "\n  concurrency: 8\n  models:\n    - name: fake\n"
+      "      url: " + server.base_url() + "\n      model: fake-model\n      timeout: 20\n      max_retries: 0\n"
+      "dist:\n  llm_batch_window: 0.2\n", 1);
+  const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const trace::TaskTrace& t = run.tasks.at(0);
+  std::map<int32_t, int> ok_calls;
+  for (const auto& c : t.llm_calls)
+    if (c.ok) ++ok_calls[c.rank];
+  EXPECT_EQ(ok_calls.size(), 3u) << "every rank got answers";
+  int from_llm = 0;
+  for (const auto& s : t.samples) from_llm += s.proposer == "llm" ? 1 : 0;
+  EXPECT_GT(from_llm, 0);
+  // Rank 0 alone talks to the endpoint: it reports every request it sent, and the server saw
+  // exactly those (a rank connecting on its own would add requests the hub does not count).
+  const std::string marker = " sent to endpoints";
+  const size_t at = r.output.find(marker);
+  ASSERT_NE(at, std::string::npos) << r.output;
+  const size_t start = r.output.rfind(", ", at) + 2;
+  EXPECT_EQ(std::stoul(r.output.substr(start, at - start)), server.request_count()) << r.output;
+  EXPECT_GE(server.max_in_flight(), 2) << "requests of several ranks were in flight together";
+}
+
+}  // namespace
+}  // namespace rctune::testing
