@@ -89,6 +89,7 @@ class Hub {
     for (size_t ti : task_order(cfg_)) queue_.push_back(ti);
     doing_.assign(static_cast<size_t>(s_.world_size), "starting");
     heard_.assign(static_cast<size_t>(s_.world_size), clock::now());
+    blocked_.assign(static_cast<size_t>(s_.world_size), false);
     result_.ranks.resize(static_cast<size_t>(s_.world_size));
     if (s_.llm)
       for (const llm::Endpoint& e : s_.llm->models) clients_.emplace_back(e, s_.llm->client);
@@ -122,6 +123,10 @@ class Hub {
   // ---- messages ----
   void handle(const Message& m) {
     heard_[static_cast<size_t>(m.source)] = clock::now();
+    // A rank that asks (or has finished) sends nothing more until it is answered.
+    if (m.type == MessageType::NextTask || m.type == MessageType::Sync || m.type == MessageType::Llm ||
+        m.type == MessageType::Finished)
+      blocked_[static_cast<size_t>(m.source)] = true;
     try {
       switch (m.type) {
         case MessageType::NextTask:
@@ -156,6 +161,7 @@ class Hub {
   }
 
   void reply(int rank, MessageType type, std::string body) {
+    blocked_[static_cast<size_t>(rank)] = false;
     Message m{type, 0, std::move(body)};
     if (rank == 0) return to_local_.push(std::move(m));
     sends_.emplace_back(pack_message(m), MPI_REQUEST_NULL);
@@ -477,8 +483,8 @@ class Hub {
     doing_[static_cast<size_t>(m.source)] = "waiting for an LLM answer";
   }
 
-  // Sends the gathered requests once the window has passed (or every working rank is waiting),
-  // and answers the ranks when the batch is back. True if anything happened.
+  // Sends the gathered requests once the window has passed or no rank can ask anything more (every
+  // rank waits for the hub), and answers the ranks when the batch is back. True if anything happened.
   bool poll_llm() {
     if (llm_inflight_.valid()) {
       if (llm_inflight_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return false;
@@ -495,9 +501,8 @@ class Hub {
       return true;
     }
     if (llm_pending_.empty()) return false;
-    const int working = s_.world_size - finished_;
-    if (since(llm_first_) < cfg_.dist.llm_batch_window && static_cast<int>(llm_pending_.size()) < working)
-      return false;
+    const bool all_waiting = std::all_of(blocked_.begin(), blocked_.end(), [](bool b) { return b; });
+    if (since(llm_first_) < cfg_.dist.llm_batch_window && !all_waiting) return false;
     llm_batch_ = std::move(llm_pending_);
     llm_pending_.clear();
     std::vector<llm::PendingRequest> flat;
@@ -571,6 +576,7 @@ class Hub {
   std::deque<TaskRun> runs_;  // stable addresses
   std::vector<std::string> doing_;
   std::vector<clock::time_point> heard_;
+  std::vector<bool> blocked_;  // waiting for a reply of the hub (or finished)
   std::list<std::pair<std::string, MPI_Request>> sends_;
   int finished_ = 0;
   clock::time_point start_ = clock::now();

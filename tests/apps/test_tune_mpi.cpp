@@ -276,7 +276,7 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   EXPECT_EQ(after.info.resume_times.size(), 1u);
 }
 
-TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZero) {
+TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce) {
   TempDir dir;
   llm::testing::FakeOpenAiServer server;
   // The scripted model answers every completion asked for (n), after a pause, so that requests
@@ -287,11 +287,11 @@ TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZero) {
     return llm::testing::FakeResponse::answers(answers).after_ms(50);
   });
   const std::string cfg = write_config(
-      dir, "run", 36,
+      dir, "run", 64,
       "proposer: llm\nllm:\n  cache_dir: " + dir.file("llm-cache") + "\n  concurrency: 8\n  models:\n    - name: fake\n"
       "      url: " + server.base_url() + "\n      model: fake-model\n      timeout: 20\n      max_retries: 0\n"
-      "dist:\n  llm_batch_window: 0.2\n", 1);
-  const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
+      "dist:\n  llm_batch_window: 10\n", 1);
+  const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
@@ -299,7 +299,7 @@ TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZero) {
   std::map<int32_t, int> ok_calls;
   for (const auto& c : t.llm_calls)
     if (c.ok) ++ok_calls[c.rank];
-  EXPECT_EQ(ok_calls.size(), 3u) << "every rank got answers";
+  EXPECT_EQ(ok_calls.size(), 4u) << "every rank got answers";
   int from_llm = 0;
   for (const auto& s : t.samples) from_llm += s.proposer == "llm" ? 1 : 0;
   EXPECT_GT(from_llm, 0);
@@ -311,6 +311,13 @@ TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZero) {
   const size_t start = r.output.rfind(", ", at) + 2;
   EXPECT_EQ(std::stoul(r.output.substr(start, at - start)), server.request_count()) << r.output;
   EXPECT_GE(server.max_in_flight(), 2) << "requests of several ranks were in flight together";
+  // The hub sends a batch when every rank waits for it, so the batches (and the prompts several
+  // ranks asked at once) are the same in every run: with this seed some prompts coincide, and each
+  // went out once, asking for one completion per rank.
+  int merged = 0;
+  for (const auto& req : server.requests()) merged += req.json.value("n", 1) > 1 ? 1 : 0;
+  EXPECT_GT(merged, 0) << r.output;
+  EXPECT_EQ(r.output.find("(0 answered together)"), std::string::npos) << r.output;
 }
 
 }  // namespace
