@@ -279,9 +279,7 @@ int run_tune(const TuneArgs& a) {
   std::unique_ptr<search::Evaluator> evaluator;
   search::RuntimeEvaluator* runtime_evaluator = nullptr;
   if (simulate) {
-    search::SimulatedOptions so;
-    so.seed = cfg.seed;
-    evaluator = std::make_unique<search::SimulatedEvaluator>(so);
+    evaluator = std::make_unique<search::SimulatedEvaluator>(dist::simulated_options(cfg));
     announce_simulation(simulate, a.quiet);
   } else {
     auto r = std::make_unique<search::RuntimeEvaluator>(jit, mopts);

@@ -265,8 +265,9 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.measure.timeout = m.number("timeout", c.measure.timeout, 0.001, 86400);
   c.measure.flags = m.string("flags", c.measure.flags);
   c.measure.cache_dir = m.string("cache_dir", c.measure.cache_dir);
+  c.measure.simulated_latency = m.number("simulated_latency", c.measure.simulated_latency, 0, 3600);
   m.finish({"min_time", "min_repeats", "max_repeats", "warmup", "flush_cache", "pin_core", "timeout", "flags",
-            "cache_dir"});
+            "cache_dir", "simulated_latency"});
 
   MapReader mc(top.take("mcts"), source_name, "mcts.");
   c.mcts.exploration = mc.number("exploration", c.mcts.exploration, 0, 100);

@@ -114,9 +114,7 @@ trace::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   mopts.pin_core = s.pin_core;
   mopts.run_lock = s.run_lock;
   if (s.simulate) {
-    search::SimulatedOptions so;
-    so.seed = cfg.seed;
-    evaluator = std::make_unique<search::SimulatedEvaluator>(so);
+    evaluator = std::make_unique<search::SimulatedEvaluator>(simulated_options(cfg));
   } else {
     runtime::JitOptions jit;
     jit.cache_dir = cfg.measure.cache_dir;

@@ -48,6 +48,13 @@ runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t
   return o;
 }
 
+search::SimulatedOptions simulated_options(const config::TuneConfig& c) {
+  search::SimulatedOptions so;
+  so.seed = c.seed;
+  so.latency_s = c.measure.simulated_latency;
+  return so;
+}
+
 std::vector<std::string> task_names(const config::TuneConfig& c) {
   std::vector<std::string> names;
   std::map<std::string, int> seen;

@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 #include "rctune/ir/workload.h"
 #include "rctune/search/cost_model.h"
@@ -67,6 +69,7 @@ double SimulatedEvaluator::model_gflops(const Candidate& c) {
 
 MeasureResult SimulatedEvaluator::measure_one(const Candidate& c) {
   ++measured_;
+  if (options_.latency_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(options_.latency_s));
   MeasureResult r;
   r.compile_s = 0;
   const uint64_t key = derive_seed(options_.seed, c.hash);

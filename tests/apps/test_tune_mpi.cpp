@@ -35,12 +35,13 @@ std::string mpirun(int ranks) {
          std::to_string(ranks) + " ";
 }
 
-std::string write_config(const TempDir& dir, const std::string& name, int budget, const std::string& extra = "",
-                         int tasks = 2) {
+std::string write_config(const TempDir& dir, const std::string& name, int budget,
+                         const std::string& extra = "", int tasks = 2) {
   const std::string path = dir.file(name + ".yaml");
   std::ofstream out(path);
   out << "seed: 7\nbudget: " << budget << "\nout: " << dir.file(name + ".h5") << "\ntasks:\n";
-  const char* workloads[] = {"matmul:M=256,N=256,K=256", "conv2d_nchw:N=1,C=32,H=14,W=14,K=32,R=3,S=3,stride=1,pad=1",
+  const char* workloads[] = {"matmul:M=256,N=256,K=256",
+                             "conv2d_nchw:N=1,C=32,H=14,W=14,K=32,R=3,S=3,stride=1,pad=1",
                              "dense:M=128,N=256,K=256", "batch_matmul:B=4,M=64,N=64,K=64"};
   for (int i = 0; i < tasks; ++i) out << "  - workload: " << workloads[i] << "\n";
   out << "measure:\n  cache_dir: " << dir.file("kernels") << "\n" << extra;
@@ -52,7 +53,8 @@ bool same_number(double a, double b) { return (std::isnan(a) && std::isnan(b)) |
 // Every sample of a task once: unique increasing indices, `budget` measured ones.
 void expect_every_sample_once(const trace::TaskTrace& t, size_t budget) {
   std::set<int64_t> indices;
-  for (const auto& s : t.samples) EXPECT_TRUE(indices.insert(s.index).second) << t.info.name << " sample " << s.index;
+  for (const auto& s : t.samples)
+    EXPECT_TRUE(indices.insert(s.index).second) << t.info.name << " sample " << s.index;
   EXPECT_EQ(trace::measured_samples(t).size(), budget) << t.info.name;
 }
 
@@ -82,8 +84,8 @@ TEST(TuneMpi, OneRankUnderMpirunMakesThePlainRunsDecisions) {
   const std::string cfg = write_config(dir, "run", 30);
   const CliResult plain = run_rctune("tune " + cfg + " --simulate --quiet --out " + dir.file("plain.h5"));
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
-  const CliResult one =
-      run_command(mpirun(1) + rctune_bin() + " tune " + cfg + " --simulate --quiet --out " + dir.file("one.h5"));
+  const CliResult one = run_command(mpirun(1) + rctune_bin() + " tune " + cfg + " --simulate --quiet --out " +
+                                    dir.file("one.h5"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
 
   const trace::RunTrace a = trace::read_trace(dir.file("plain.h5"));
@@ -121,7 +123,8 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
     expect_every_sample_once(t, 60);
     std::map<int32_t, int> per_rank;
     for (const auto& s : trace::measured_samples(t)) ++per_rank[s.rank];
-    EXPECT_EQ(per_rank, (std::map<int32_t, int>{{0, 30}, {1, 30}})) << "the budget is split between the ranks";
+    EXPECT_EQ(per_rank, (std::map<int32_t, int>{{0, 30}, {1, 30}}))
+        << "the budget is split between the ranks";
     EXPECT_EQ(t.rank_trees.size(), 2u);
     expect_merged_visits_are_sums(t);
     ASSERT_TRUE(t.best.has_value());
@@ -137,8 +140,10 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
 
 TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasShared) {
   TempDir dir;
-  const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " +
-                                  write_config(dir, "run", 96, "dist:\n  sync_every: 6\nmcts:\n  measure_batch: 6\n", 1) + " --simulate --quiet");
+  const CliResult r =
+      run_command(mpirun(4) + rctune_bin() + " tune " +
+                  write_config(dir, "run", 96, "dist:\n  sync_every: 6\nmcts:\n  measure_batch: 6\n", 1) +
+                  " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   const trace::TaskTrace& t = run.tasks.at(0);
@@ -154,15 +159,16 @@ TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasSh
     auto [it, fresh] = first.emplace(s.structural_hash, std::make_pair(s.rank, round));
     if (fresh) continue;
     EXPECT_NE(it->second.first, s.rank) << "rank " << s.rank << " measured a program twice";
-    EXPECT_EQ(it->second.second, round) << "rank " << s.rank << " measured a program rank " << it->second.first
-                                        << " had shared in an earlier round";
+    EXPECT_EQ(it->second.second, round) << "rank " << s.rank << " measured a program rank "
+                                        << it->second.first << " had shared in an earlier round";
   }
 }
 
 TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
   TempDir dir;
-  const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " +
-                                  write_config(dir, "run", 24, "dist:\n  group_size: 2\n", 4) + " --simulate --quiet");
+  const CliResult r =
+      run_command(mpirun(4) + rctune_bin() + " tune " +
+                  write_config(dir, "run", 24, "dist:\n  group_size: 2\n", 4) + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   ASSERT_EQ(run.tasks.size(), 4u);
@@ -182,8 +188,8 @@ TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
 
 TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
   TempDir dir;
-  const CliResult r = run_command(mpirun(32) + rctune_bin() + " tune " + write_config(dir, "run", 128, "", 1) +
-                                  " --simulate --quiet");
+  const CliResult r = run_command(mpirun(32) + rctune_bin() + " tune " +
+                                  write_config(dir, "run", 128, "", 1) + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
   const trace::TaskTrace& t = run.tasks.at(0);
@@ -216,9 +222,8 @@ std::vector<pid_t> rank_pids(int rank) {
 // Starts a long simulated run in the background and kills rank `victim` once the trace has samples.
 CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int ranks, int victim) {
   CliResult result;
-  std::thread job([&] {
-    result = run_command(mpirun(ranks) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
-  });
+  std::thread job(
+      [&] { result = run_command(mpirun(ranks) + rctune_bin() + " tune " + cfg + " --simulate --quiet"); });
   bool killed = false;
   for (int i = 0; i < 600 && !killed; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -252,8 +257,8 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   ASSERT_GT(old.size(), 0u);
   const size_t budget = old.size() + 40;
 
-  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune --resume " + dir.file("run.h5") + " --budget " +
-                                  std::to_string(budget) + " --quiet");
+  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune --resume " + dir.file("run.h5") +
+                                  " --budget " + std::to_string(budget) + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const trace::RunTrace after = trace::read_trace(dir.file("run.h5"));
   EXPECT_TRUE(after.finished());
@@ -269,7 +274,8 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   }
   std::set<int32_t> new_ranks;
   for (size_t i = old.size(); i < now.size(); ++i) {
-    EXPECT_FALSE(old_programs.count(now[i].structural_hash)) << "sample " << now[i].index << " was measured before";
+    EXPECT_FALSE(old_programs.count(now[i].structural_hash))
+        << "sample " << now[i].index << " was measured before";
     new_ranks.insert(now[i].rank);
   }
   EXPECT_EQ(new_ranks, (std::set<int32_t>{0, 1}));
@@ -283,14 +289,19 @@ TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce
   // from several ranks are in flight together.
   server.set_handler([](const llm::testing::RecordedRequest& req) {
     const int n = req.json.value("n", 1);
-    std::vector<std::string> answers(static_cast<size_t>(n), llm::testing::split_tweaking_answer(req.all_content()));
+    std::vector<std::string> answers(static_cast<size_t>(n),
+                                     llm::testing::split_tweaking_answer(req.all_content()));
     return llm::testing::FakeResponse::answers(answers).after_ms(50);
   });
-  const std::string cfg = write_config(
-      dir, "run", 64,
-      "proposer: llm\nllm:\n  cache_dir: " + dir.file("llm-cache") + "\n  concurrency: 8\n  models:\n    - name: fake\n"
-      "      url: " + server.base_url() + "\n      model: fake-model\n      timeout: 20\n      max_retries: 0\n"
-      "dist:\n  llm_batch_window: 10\n", 1);
+  const std::string cfg =
+      write_config(dir, "run", 64,
+                   "proposer: llm\nllm:\n  cache_dir: " + dir.file("llm-cache") +
+                       "\n  concurrency: 8\n  models:\n    - name: fake\n"
+                       "      url: " +
+                       server.base_url() +
+                       "\n      model: fake-model\n      timeout: 20\n      max_retries: 0\n"
+                       "dist:\n  llm_batch_window: 10\n",
+                   1);
   const CliResult r = run_command(mpirun(4) + rctune_bin() + " tune " + cfg + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
 

@@ -43,9 +43,11 @@ TEST(TuneConfig, ReadsEverySection) {
       "tasks:\n  - workload: softmax:M=4,N=8\n    weight: 2.5\n    budget: 10\n"
       "measure: {min_time: 0.5, min_repeats: 2, max_repeats: 9, warmup: 0, flush_cache: true, pin_core: '1',"
       " timeout: 5, flags: -O2, cache_dir: /tmp/c}\n"
-      "mcts: {exploration: 2, branching: 4, root_samples: 5, measure_batch: 3, epsilon: 0.1, history_depth: 2,"
+      "mcts: {exploration: 2, branching: 4, root_samples: 5, measure_batch: 3, epsilon: 0.1, history_depth: "
+      "2,"
       " rollout_depth: 7}\n"
-      "evolutionary: {population: 64, init_measured_ratio: 0.5, genetic_iterations: 2, mutation_probability: 0.5,"
+      "evolutionary: {population: 64, init_measured_ratio: 0.5, genetic_iterations: 2, mutation_probability: "
+      "0.5,"
       " epsilon: 0, measure_batch: 8}\n"
       "cost_model: {kind: none, min_samples: 3}\n");
   EXPECT_EQ(c.seed, 7u);
@@ -139,7 +141,8 @@ TEST(TuneConfig, MissingFileIsNamed) {
     rctune::config::load_tune_config("/nonexistent/run.yaml");
     FAIL() << "no error";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("/nonexistent/run.yaml: cannot read"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/run.yaml: cannot read"), std::string::npos)
+        << e.what();
   }
 }
 
@@ -152,4 +155,31 @@ TEST(TuneConfig, QuickstartConfigIsValid) {
 TEST(TuneConfig, UnquotedSpecInFlowListGetsAHint) {
   std::string e = error_of("tasks: [matmul:M=8,N=8,K=8]\n");
   EXPECT_NE(e.find("must be quoted"), std::string::npos) << e;
+}
+
+TEST(TuneConfig, ReadsTheDistSection) {
+  auto c = parse_tune_config(
+      "tasks: ['matmul:M=8,N=8,K=8']\n"
+      "measure: {simulated_latency: 0.25}\n"
+      "dist: {group_size: 4, sync_every: 6, exclusive_measurement: true, llm_batch_window: 0.5}\n");
+  EXPECT_EQ(c.dist.group_size, 4);
+  EXPECT_EQ(c.dist.sync_every, 6);
+  EXPECT_TRUE(c.dist.exclusive_measurement);
+  EXPECT_DOUBLE_EQ(c.dist.llm_batch_window, 0.5);
+  EXPECT_DOUBLE_EQ(c.measure.simulated_latency, 0.25);
+}
+
+TEST(TuneConfig, DistDefaultsPutAllRanksInOneGroup) {
+  auto c = parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n");
+  EXPECT_EQ(c.dist.group_size, 0);
+  EXPECT_EQ(c.dist.sync_every, 12);
+  EXPECT_FALSE(c.dist.exclusive_measurement);
+}
+
+TEST(TuneConfig, BadDistKeyIsNamed) {
+  std::string e = error_of("tasks: ['matmul:M=8,N=8,K=8']\ndist:\n  groups: 2\n");
+  EXPECT_NE(e.find("run.yaml:3:3: dist.groups: unknown key"), std::string::npos) << e;
+  EXPECT_NE(e.find("group_size"), std::string::npos) << e;
+  e = error_of("tasks: ['matmul:M=8,N=8,K=8']\ndist: {sync_every: -1}\n");
+  EXPECT_NE(e.find("dist.sync_every: must be between 0"), std::string::npos) << e;
 }

@@ -29,6 +29,7 @@ struct MeasureConfig {
   double timeout = 60;            // s a kernel may run before it is killed
   std::string flags;              // compiler flags; empty: the configure-time default
   std::string cache_dir;          // kernel cache; empty: $XDG_CACHE_HOME/rctune
+  double simulated_latency = 0;   // s each simulated measurement takes (rctune tune --simulate)
 };
 
 struct MctsConfig {

@@ -11,6 +11,7 @@
 #include "rctune/config/tune_config.h"
 #include "rctune/runtime/measurer.h"
 #include "rctune/search/evaluator.h"
+#include "rctune/search/simulated_evaluator.h"
 #include "rctune/search/tuner.h"
 #include "rctune/trace/trace.h"
 
@@ -18,6 +19,8 @@ namespace rctune::dist {
 
 search::TuneOptions tune_options(const config::TuneConfig& c);
 runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed);
+// The simulated measurement of a run (rctune tune --simulate).
+search::SimulatedOptions simulated_options(const config::TuneConfig& c);
 
 // Task names unique in the run: the workload's name, "#2", "#3", ... for repeats.
 std::vector<std::string> task_names(const config::TuneConfig& c);

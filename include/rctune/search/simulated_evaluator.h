@@ -38,6 +38,7 @@ struct SimulatedOptions {
   double noise = 0.03;          // relative amplitude of the pseudo-noise, in [0, 1)
   uint64_t seed = 0;            // varies the noise and the failures (same seed: same results)
   double failure_fraction = 0;  // share of programs that fail with runtime_error, in [0, 1]
+  double latency_s = 0;         // wall time each measurement takes (a pause), as compiling and running would
 };
 
 class SimulatedEvaluator : public Evaluator {
