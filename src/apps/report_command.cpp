@@ -212,6 +212,20 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                      opt_fmt("%.2f s", m.mean_latency_s(), "-")});
     print_table(std::cout, llm, {true});
   }
+  if (!run.ranks.empty()) {
+    std::cout << "\nranks (last session; shares of each rank's wall time)\n";
+    std::vector<std::vector<std::string>> rows = {
+        {"rank", "host", "group", "core", "samples", "wall", "search", "measure", "communication", "merge"}};
+    auto share = [](double part, double whole) {
+      return whole > 0 ? fmt("%.1f%%", 100 * part / whole) : "-";
+    };
+    for (const trace::RankStats& r : run.ranks)
+      rows.push_back({std::to_string(r.rank), r.host, std::to_string(r.group),
+                      r.pin_core >= 0 ? std::to_string(r.pin_core) : "-", std::to_string(r.samples),
+                      fmt("%.1f s", r.wall_s), share(r.search_s, r.wall_s), share(r.measure_s, r.wall_s),
+                      share(r.comm_s, r.wall_s), share(r.merge_s, r.wall_s)});
+    print_table(std::cout, rows, {false, true});
+  }
   for (const auto& t : tasks) {
     std::cout << "\n# " << t.name;
     if (!t.best) {
@@ -325,6 +339,19 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                           {"completion_tokens", m.completion_tokens},
                           {"cost_usd", m.cost_usd},
                           {"mean_latency_s", or_null(m.mean_latency_s())}});
+  out["ranks"] = nlohmann::ordered_json::array();
+  for (const trace::RankStats& r : run.ranks)
+    out["ranks"].push_back({{"rank", r.rank},
+                            {"host", r.host},
+                            {"group", r.group},
+                            {"node_rank", r.node_rank},
+                            {"pin_core", r.pin_core},
+                            {"samples", r.samples},
+                            {"wall_s", r.wall_s},
+                            {"search_s", r.search_s},
+                            {"measure_s", r.measure_s},
+                            {"comm_s", r.comm_s},
+                            {"merge_s", r.merge_s}});
   std::cout << out.dump(2) << "\n";
 }
 

@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "../trace/trace_test_util.h"
+
 #include "cli_runner.h"
 #include "llm/fake_openai_server.h"
 #include "llm/split_tweaker.h"
@@ -130,6 +132,12 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
     ASSERT_TRUE(t.best.has_value());
     EXPECT_GE(t.best->sample, 0);
   }
+  const CliResult report = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(report.exit_code, 0) << report.output;
+  EXPECT_NE(report.output.find("ranks (last session"), std::string::npos) << report.output;
+  const CliResult json = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(nlohmann::json::parse(json.output).at("ranks").size(), 2u);
   ASSERT_EQ(run.ranks.size(), 2u);
   for (int r2 = 0; r2 < 2; ++r2) {
     EXPECT_EQ(run.ranks[static_cast<size_t>(r2)].rank, r2);
