@@ -334,6 +334,28 @@ int run_tune(const TuneArgs& a) {
     o.budget = dist::task_budget(cfg, ti);
     o.seed = dist::task_seed(cfg, ti);
     search::TaskRecording rec{&*writer, task, resumed, wall_offset};
+    // A trace of many ranks cannot be replayed by one: its samples are observed (never measured
+    // again) and the rest of the budget is tuned (docs/dist.md).
+    std::vector<trace::SampleRecord> observed;
+    if (resumed && writer->resumed().info.num_ranks > 1) {
+      observed = trace::measured_samples(*resumed);
+      rec.resumed = nullptr;
+      rec.observed = &observed;
+      // This session's tree replaces the merged one: the ranks' trees no longer add up to it.
+      if (!resumed->rank_trees.empty()) writer->write_rank_trees(task, {});
+      for (const trace::SampleRecord& s : resumed->samples)
+        rec.first_index = std::max(rec.first_index, s.index + 1);
+      o.budget -= static_cast<int64_t>(observed.size());
+      if (o.budget <= 0) {
+        if (!a.quiet)
+          std::fprintf(stderr, "%s: all its samples are in the trace already\n", info.name.c_str());
+        row.outcome.samples = static_cast<int64_t>(observed.size());
+        row.outcome.found = resumed->best.has_value();
+        if (resumed->best) row.outcome.best = *resumed->best;
+        rows.push_back(std::move(row));
+        continue;
+      }
+    }
     // The LLM proposer of this task (the heuristic answers where the model cannot); its calls go
     // to the trace after every round.
     std::unique_ptr<search::Proposer> fallback;

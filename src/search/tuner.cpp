@@ -200,7 +200,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   std::unique_ptr<SearchStrategy> strategy = make_strategy(ctx, o);
 
   Replay replay(rec.resumed);
-  int64_t next_index = replay.next_index();
+  int64_t next_index = std::max(replay.next_index(), rec.first_index);
   int64_t file_best_sample = rec.resumed && rec.resumed->best ? rec.resumed->best->sample : -1;
   TaskOutcome out;
   std::optional<WriterChannel> writer_channel;

@@ -290,6 +290,29 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   EXPECT_EQ(after.info.resume_times.size(), 1u);
 }
 
+TEST(TuneMpi, PlainRunResumesAManyRankTraceWithoutMeasuringItsProgramsAgain) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 30, "", 1);
+  ASSERT_EQ(run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet").exit_code, 0);
+  const std::vector<trace::SampleRecord> old =
+      trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0));
+  ASSERT_EQ(old.size(), 30u);
+  const CliResult r = run_rctune("tune --resume " + dir.file("run.h5") + " --budget 50 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace after = trace::read_trace(dir.file("run.h5"));
+  const trace::TaskTrace& t = after.tasks.at(0);
+  expect_every_sample_once(t, 50);
+  const std::vector<trace::SampleRecord> now = trace::measured_samples(t);
+  std::set<uint64_t> old_programs;
+  for (size_t i = 0; i < old.size(); ++i) {
+    EXPECT_EQ(now[i], old[i]);
+    old_programs.insert(old[i].structural_hash);
+  }
+  for (size_t i = old.size(); i < now.size(); ++i) EXPECT_FALSE(old_programs.count(now[i].structural_hash));
+  EXPECT_TRUE(t.rank_trees.empty()) << "the ranks' trees no longer add up to the tree";
+  EXPECT_FALSE(t.tree.empty());
+}
+
 TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce) {
   TempDir dir;
   llm::testing::FakeOpenAiServer server;

@@ -99,6 +99,7 @@ struct TaskRecording {
   // Results known before the search starts (a previous session of a many-rank run): observed,
   // never measured again, no sample spent. Unlike `resumed`, the search does not replay them.
   const std::vector<trace::SampleRecord>* observed = nullptr;
+  int64_t first_index = 0;  // the first index this session may give a record (after the recorded ones)
 };
 
 // The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.
