@@ -7,8 +7,8 @@
 // measure.simulated_latency, where each measurement is a pause, so that many ranks on few cores
 // overlap like ranks on separate nodes. Each row is read back from the run's HDF5 trace: wall time,
 // samples and samples/s, the speedup of samples/s over the 1-rank row, the time and samples to reach
-// 90% of the best any row of the table found, the best GFLOP/s, the share of rank time spent in MPI
-// communication and in tree merges, and the share of measurements that repeated a program already
+// 90% (--target) of the best any row of the table found, the best GFLOP/s, the share of rank time spent in
+// MPI communication and in tree merges, and the share of measurements that repeated a program already
 // measured in the task.
 #include <stdlib.h>
 
@@ -53,7 +53,7 @@ struct RunResult {
   double compile_s = 0;                      // summed compile time of its samples
 };
 
-// One table: runs of one mode (real or simulated) that share the 90% target.
+// One table: runs of one mode (real or simulated) that share the target (90% of their best).
 struct Mode {
   std::string name;  // "real", "simulated"
   std::string workload;
@@ -236,18 +236,19 @@ std::string mean_reached(const std::vector<double>& reached, int seeds, const ch
   return s;
 }
 
-void print_table(const Mode& m, const std::vector<RunResult>& runs, double min_time) {
+void print_table(const Mode& m, const std::vector<RunResult>& runs, double min_time, double fraction) {
   double best_any = 0;
   for (const RunResult& r : runs) best_any = std::max(best_any, r.best);
-  const double target = 0.9 * best_any;
-  std::printf("%s: %s, budget %lld%s; 90%% of the best any %s row found = %.1f GFLOP/s\n", m.name.c_str(),
+  const double target = fraction * best_any;
+  const std::string pct = fmt("%g%%", 100 * fraction);
+  std::printf("%s: %s, budget %lld%s; %s of the best any %s row found = %.1f GFLOP/s\n", m.name.c_str(),
               m.workload.c_str(), static_cast<long long>(m.budget),
               m.simulate ? (", simulated latency " + fmt("%g", m.latency) + " s per measurement").c_str()
                          : (", min time " + fmt("%g", min_time) + " s per measurement").c_str(),
-              m.name.c_str(), target);
+              pct.c_str(), m.name.c_str(), target);
   std::printf("  %5s %8s %8s %10s %8s %12s %12s %10s %7s %7s %7s%s\n", "ranks", "wall s", "samples",
-              "samples/s", "speedup", "time to 90%", "samples 90%", "GFLOP/s", "comm %", "merge %", "dup %",
-              m.simulate ? "" : "  compile s");
+              "samples/s", "speedup", ("time to " + pct).c_str(), ("samples " + pct).c_str(), "GFLOP/s",
+              "comm %", "merge %", "dup %", m.simulate ? "" : "  compile s");
   // The reference of the speedup: the 1-rank row (else the row with the fewest ranks).
   const int ref_ranks = *std::min_element(m.ranks.begin(), m.ranks.end());
   auto rate_of = [&](int ranks) {
@@ -298,6 +299,7 @@ int main(int argc, char** argv) {
   Mode real{"real", "matmul:M=256,N=256,K=256", 24, 0, false, {}};
   Mode sim{"simulated", "matmul:M=256,N=256,K=256", 256, 0.05, true, {}};
   int seeds = 1;
+  double fraction = 0.9;
   bool keep = false, no_real = false, no_sim = false;
   Settings s;
   s.mpiexec = RCTUNE_SCALING_MPIEXEC;
@@ -323,6 +325,9 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "run every row with seeds 1..K; the table shows means")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--target", fraction, "time/samples to this fraction of the best any row of the table found")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   app.add_option("--cache-dir", cache_dir,
                  "kernel cache of the real rows (default: a fresh one in the temp dir)");
   app.add_option("--mpiexec", s.mpiexec, "mpiexec to start the ranks with")->capture_default_str();
@@ -375,10 +380,11 @@ int main(int argc, char** argv) {
         sim_ranks_s.c_str(), sim.workload.c_str(), static_cast<long long>(sim.budget), sim.latency);
   std::printf(
       "columns: wall = end - start of the run; samples = measured samples; speedup = samples/s over the "
-      "1-rank row; time/samples to 90%% = first sample (in time / in index order) at >= 90%% of the best "
+      "1-rank row; time/samples to %s = first sample (in time / in index order) at >= %s of the best "
       "any row of the table found ('-' never, '(k/K)' k of K seeds); comm %%, merge %% = sum over ranks of "
       "comm_s, merge_s / sum of wall_s (0 for one rank); dup %% = measured samples whose program was "
       "measured before in the task%s\n\n",
+      fmt("%g%%", 100 * fraction).c_str(), fmt("%g%%", 100 * fraction).c_str(),
       seeds > 1 ? "; means over seeds" : "");
 
   const auto t_all = std::chrono::steady_clock::now();
@@ -401,7 +407,7 @@ int main(int argc, char** argv) {
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
                      runs.back().samples.size());
       }
-    print_table(m, runs, s.min_time);
+    print_table(m, runs, s.min_time, fraction);
   };
   if (!no_real) run_mode(real, true);
   if (!no_sim) run_mode(sim, false);
