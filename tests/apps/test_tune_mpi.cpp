@@ -146,6 +146,32 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
   }
 }
 
+TEST(TuneMpi, TwoRanksMeasureRealKernelsOnTheirOwnCoresOneAtATime) {
+  TempDir dir;
+  const std::string cfg = dir.file("real.yaml");
+  std::ofstream(cfg) << "seed: 3\nbudget: 4\nout: " << dir.file("real.h5")
+                     << "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\n"
+                        "measure:\n  min_time: 0.005\n  cache_dir: "
+                     << dir.file("kernels") << "\ndist:\n  exclusive_measurement: true\n";
+  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const trace::RunTrace run = trace::read_trace(dir.file("real.h5"));
+  EXPECT_NE(run.info.execution_space, "simulated");
+  const trace::TaskTrace& t = run.tasks.at(0);
+  expect_every_sample_once(t, 4);
+  EXPECT_GT(t.info.reference_gflops, 0) << "the first rank measured the unscheduled kernel";
+  int ok = 0;
+  for (const auto& s : trace::measured_samples(t)) ok += s.status == trace::SampleStatus::Ok ? 1 : 0;
+  EXPECT_GT(ok, 0);
+  ASSERT_EQ(run.ranks.size(), 2u);
+  EXPECT_GE(run.ranks[0].pin_core, 0);
+  EXPECT_GE(run.ranks[1].pin_core, 0);
+  if (std::thread::hardware_concurrency() >= 2) {
+    EXPECT_NE(run.ranks[0].pin_core, run.ranks[1].pin_core) << "ranks of a node measure on distinct cores";
+  }
+  EXPECT_EQ(run.ranks[1].node_rank, 1);
+}
+
 TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasShared) {
   TempDir dir;
   const CliResult r =
