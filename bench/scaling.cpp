@@ -300,6 +300,7 @@ int main(int argc, char** argv) {
   Mode sim{"simulated", "matmul:M=256,N=256,K=256", 256, 0.05, true, {}};
   int seeds = 1;
   double fraction = 0.9;
+  int warmup_passes = 3;
   bool keep = false, no_real = false, no_sim = false;
   Settings s;
   s.mpiexec = RCTUNE_SCALING_MPIEXEC;
@@ -328,6 +329,10 @@ int main(int argc, char** argv) {
   app.add_option("--target", fraction, "time/samples to this fraction of the best any row of the table found")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--warmup-passes", warmup_passes,
+                 "most untimed passes over the real rows before the timed ones")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--cache-dir", cache_dir,
                  "kernel cache of the real rows (default: a fresh one in the temp dir)");
   app.add_option("--mpiexec", s.mpiexec, "mpiexec to start the ranks with")->capture_default_str();
@@ -369,10 +374,12 @@ int main(int argc, char** argv) {
   if (!no_real)
     std::printf(
         "real rows: ranks %s, %s, budget %lld, min time %g s per measurement; one kernel cache for all "
-        "rows (%s); each real row runs once untimed first (warm-up), so compile times do not favour later "
-        "rows (a row can still meet a kernel the warm-up did not compile: 'compile s')\n",
+        "rows (%s); before the timed rows, every real row runs untimed (warm-up), again until a pass "
+        "compiles nothing (at most %d passes), so compile times do not favour later rows; a timed row that "
+        "still compiled a kernel (measurement noise steers the search off the warm-up's path) runs again, as "
+        "often, and shows its last run ('compile s': what that run compiled)\n",
         real_ranks_s.c_str(), real.workload.c_str(), static_cast<long long>(real.budget), s.min_time,
-        s.cache_dir.c_str());
+        s.cache_dir.c_str(), warmup_passes);
   if (!no_sim)
     std::printf(
         "simulated rows: ranks %s, %s, budget %lld, rctune tune --simulate with %g s per measurement (a "
@@ -390,23 +397,52 @@ int main(int argc, char** argv) {
   const auto t_all = std::chrono::steady_clock::now();
   auto run_mode = [&](const Mode& m, bool warm_up) {
     std::vector<RunResult> runs;
-    if (warm_up) {
+    int passes = 0;
+    double compile_s = 0;  // in the last warm-up pass
+    for (int pass = 1; warm_up && pass <= warmup_passes; ++pass) {
+      passes = pass;
+      compile_s = 0;
       for (int ranks : m.ranks)
         for (int seed = 1; seed <= seeds; ++seed) {
-          std::fprintf(stderr, "warm-up: running %d %s rank(s), seed %d...\n", ranks, m.name.c_str(), seed);
-          run_rctune(s, m, ranks, static_cast<uint64_t>(seed), "-warmup");
+          std::fprintf(stderr, "warm-up pass %d: running %d %s rank(s), seed %d...\n", pass, ranks,
+                       m.name.c_str(), seed);
+          compile_s += summarise(run_rctune(s, m, ranks, static_cast<uint64_t>(seed), "-warmup"), ranks, seed)
+                           .compile_s;
         }
+      std::fprintf(stderr, "warm-up pass %d: %.1f s compiling\n", pass, compile_s);
+      if (compile_s < 0.1) break;  // every kernel these rows met was in the cache
     }
+    if (warm_up)
+      std::printf("%s warm-up: %d untimed pass(es) over the rows; the last one compiled for %.1f s\n",
+                  m.name.c_str(), passes, compile_s);
+    std::string retried;  // rows run more than once, "1 rank(s) seed 1: 2 runs"
     for (int ranks : m.ranks)
       for (int seed = 1; seed <= seeds; ++seed) {
-        std::fprintf(stderr, "running %d %s rank(s), seed %d...", ranks, m.name.c_str(), seed);
-        const auto t0 = std::chrono::steady_clock::now();
-        runs.push_back(summarise(run_rctune(s, m, ranks, static_cast<uint64_t>(seed), ""), ranks,
-                                 static_cast<uint64_t>(seed)));
-        std::fprintf(stderr, " %.1f s (%zu samples)\n",
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
-                     runs.back().samples.size());
+        // A real row that compiled a kernel (measurement noise steered it off the warm-up's path)
+        // runs again, up to warmup_passes more times; the row keeps its last run.
+        for (int attempt = 1;; ++attempt) {
+          std::fprintf(stderr, "running %d %s rank(s), seed %d%s...", ranks, m.name.c_str(), seed,
+                       attempt > 1 ? (" (again, run " + std::to_string(attempt) + ")").c_str() : "");
+          const auto t0 = std::chrono::steady_clock::now();
+          RunResult r = summarise(run_rctune(s, m, ranks, static_cast<uint64_t>(seed), ""), ranks,
+                                  static_cast<uint64_t>(seed));
+          std::fprintf(stderr, " %.1f s (%zu samples%s)\n",
+                       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+                       r.samples.size(),
+                       m.simulate ? "" : (", " + fmt("%.1f", r.compile_s) + " s compiling").c_str());
+          const bool again = warm_up && r.compile_s >= 0.1 && attempt <= warmup_passes;
+          if (!again) {
+            if (attempt > 1)
+              retried += (retried.empty() ? "" : ", ") + std::to_string(ranks) + " rank(s) seed " +
+                         std::to_string(seed) + ": " + std::to_string(attempt) + " runs";
+            runs.push_back(std::move(r));
+            break;
+          }
+        }
       }
+    if (warm_up)
+      std::printf("%s rows that compiled a kernel and ran again: %s\n", m.name.c_str(),
+                  retried.empty() ? "none" : retried.c_str());
     print_table(m, runs, s.min_time, fraction);
   };
   if (!no_real) run_mode(real, true);

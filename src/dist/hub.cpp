@@ -5,14 +5,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <deque>
 #include <future>
 #include <list>
 #include <map>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <unordered_map>
@@ -33,7 +37,62 @@ using nlohmann::json;
 using clock = std::chrono::steady_clock;
 double since(clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); }
 
-std::atomic<int> stop_signal{0};
+// What each rank was doing, readable from a signal handler (rank 0 prints it when mpirun ends the
+// job, e.g. because a rank died): fixed buffers and lock-free timestamps, formatted by hand.
+struct SignalStatus {
+  static constexpr size_t kText = 160;
+  std::vector<std::array<char, kText>> doing;
+  std::unique_ptr<std::atomic<int64_t>[]> heard_ms;
+  std::array<char, 512> trace_path{};
+};
+SignalStatus* signal_status = nullptr;
+
+int64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void put(const char* text) { (void)!::write(STDERR_FILENO, text, std::strlen(text)); }
+void put_number(int64_t v) {
+  char buf[24];
+  int n = 0;
+  if (v < 0) v = 0;
+  do buf[n++] = static_cast<char>('0' + v % 10);
+  while ((v /= 10) > 0);
+  char out[24];
+  for (int i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
+  out[n] = '\0';
+  put(out);
+}
+
+// Async-signal-safe: write(2), clock_gettime and _exit only.
+void report_and_exit(int sig) {
+  put("\nrctune: stopped by signal ");
+  put_number(sig);
+  if (SignalStatus* st = signal_status) {
+    put("\nwhat each rank was doing (as rank 0 last heard):\n");
+    const int64_t now = now_ms();
+    for (size_t r = 0; r < st->doing.size(); ++r) {
+      put("  rank ");
+      put_number(static_cast<int64_t>(r));
+      put(": ");
+      put(st->doing[r].data());
+      const int64_t ago = now - st->heard_ms[r].load();
+      put("  (");
+      put_number(ago / 1000);
+      put(".");
+      put_number(ago / 100 % 10);
+      put(" s ago)\n");
+    }
+    put("every sample rank 0 received is in the trace ");
+    put(st->trace_path.data());
+    put("; continue it with --resume\n");
+  } else {
+    put("\n");
+  }
+  std::_Exit(128 + sig);
+}
 
 // One task being tuned by a group in this session.
 struct TaskRun {
@@ -88,6 +147,14 @@ class Hub {
     }
     for (size_t ti : task_order(cfg_)) queue_.push_back(ti);
     doing_.assign(static_cast<size_t>(s_.world_size), "starting");
+    status_.doing.resize(static_cast<size_t>(s_.world_size));
+    status_.heard_ms = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(s_.world_size));
+    for (int r = 0; r < s_.world_size; ++r) {
+      set_doing(r, "starting");
+      status_.heard_ms[static_cast<size_t>(r)] = now_ms();
+    }
+    std::strncpy(status_.trace_path.data(), s_.writer->path().c_str(), status_.trace_path.size() - 1);
+    signal_status = &status_;
     heard_.assign(static_cast<size_t>(s_.world_size), clock::now());
     blocked_.assign(static_cast<size_t>(s_.world_size), false);
     result_.ranks.resize(static_cast<size_t>(s_.world_size));
@@ -95,10 +162,11 @@ class Hub {
       for (const llm::Endpoint& e : s_.llm->models) clients_.emplace_back(e, s_.llm->client);
   }
 
+  ~Hub() { signal_status = nullptr; }
+
   HubResult run() {
     Backoff backoff;
     while (finished_ < s_.world_size) {
-      if (const int sig = stop_signal.load()) stop(sig);
       bool any = false;
       while (auto m = mpi_poll_from_members()) handle(*m), any = true;
       while (auto m = from_local_.try_pop()) handle(*m), any = true;
@@ -123,6 +191,7 @@ class Hub {
   // ---- messages ----
   void handle(const Message& m) {
     heard_[static_cast<size_t>(m.source)] = clock::now();
+    status_.heard_ms[static_cast<size_t>(m.source)] = now_ms();
     // A rank that asks (or has finished) sends nothing more until it is answered.
     if (m.type == MessageType::NextTask || m.type == MessageType::Sync || m.type == MessageType::Llm ||
         m.type == MessageType::Finished)
@@ -189,7 +258,7 @@ class Hub {
   double wall() const { return s_.wall_offset + since(start_); }
 
   void on_next_task(int rank) {
-    doing_[static_cast<size_t>(rank)] = "waiting for the next task";
+    set_doing(rank, "waiting for the next task");
     Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
     g.waiting_next.insert(rank);
     if (g.waiting_next.size() < g.ranks.size()) return;  // the group moves on together
@@ -254,12 +323,12 @@ class Hub {
       a.observed = observed;
       a.reference_gflops = run.reference_gflops;
       const int rank = g.ranks[static_cast<size_t>(j)];
-      doing_[static_cast<size_t>(rank)] = "tuning " + run.name;
+      set_doing(rank, "tuning " + run.name);
       if (run.reference_known) {
         reply(rank, MessageType::Assignment, to_body(a));
       } else if (j == 0) {
         a.measure_baselines = true;
-        doing_[static_cast<size_t>(rank)] = "measuring the baselines of " + run.name;
+        set_doing(rank, "measuring the baselines of " + run.name);
         reply(rank, MessageType::Assignment, to_body(a));
       } else {
         run.deferred.emplace_back(rank, std::move(a));
@@ -284,7 +353,7 @@ class Hub {
                              j.at("library_gflops").get<double>());
     t.reference_known = true;
     t.reference_gflops = g;
-    doing_[static_cast<size_t>(m.source)] = "tuning " + t.name;
+    set_doing(m.source, "tuning " + t.name);
     for (auto& [rank, a] : t.deferred) {
       a.reference_gflops = g;
       reply(rank, MessageType::Assignment, to_body(a));
@@ -321,8 +390,8 @@ class Hub {
       t.rows_by[m.source].push_back(r);
     }
     s_.writer->append_samples(t.wt, rows);
-    doing_[static_cast<size_t>(m.source)] =
-        "tuning " + t.name + " (" + std::to_string(t.rows_by[m.source].size()) + " samples sent)";
+    set_doing(m.source,
+              "tuning " + t.name + " (" + std::to_string(t.rows_by[m.source].size()) + " samples sent)");
     print_progress(t, false);
   }
 
@@ -344,7 +413,7 @@ class Hub {
     TaskRun& t = run_of(json{{"task", ti}}, m.source);
     t.root[m.source] = std::move(root);
     t.sync_waiting.insert(m.source);
-    doing_[static_cast<size_t>(m.source)] = "synchronising " + t.name + " with its group";
+    set_doing(m.source, "synchronising " + t.name + " with its group");
     answer_syncs(t);
   }
 
@@ -380,7 +449,7 @@ class Hub {
     t.sync_waiting.clear();
     result_.merge_s += since(t0);
     for (auto& [m, body] : replies) {
-      doing_[static_cast<size_t>(m)] = "tuning " + t.name;
+      set_doing(m, "tuning " + t.name);
       reply(m, MessageType::SyncReply, std::move(body));
     }
   }
@@ -397,7 +466,7 @@ class Hub {
     }
     t.reports[m.source] = std::move(r);
     t.done.insert(m.source);
-    doing_[static_cast<size_t>(m.source)] = "done with its share of " + t.name;
+    set_doing(m.source, "done with its share of " + t.name);
     answer_syncs(t);
     if (t.done.size() == t.members.size()) finish_task(t);
   }
@@ -480,7 +549,7 @@ class Hub {
                                " asked a language model, but the run has none");
     if (llm_pending_.empty()) llm_first_ = clock::now();
     llm_pending_.push_back({m.source, model, std::move(requests)});
-    doing_[static_cast<size_t>(m.source)] = "waiting for an LLM answer";
+    set_doing(m.source, "waiting for an LLM answer");
   }
 
   // Sends the gathered requests once the window has passed or no rank can ask anything more (every
@@ -538,7 +607,7 @@ class Hub {
   // ---- the end ----
   void on_finished(const Message& m) {
     result_.ranks[static_cast<size_t>(m.source)] = rank_stats_from_json(json::parse(m.body));
-    doing_[static_cast<size_t>(m.source)] = "finished";
+    set_doing(m.source, "finished");
     ++finished_;
   }
 
@@ -549,9 +618,10 @@ class Hub {
                              status_report());
   }
 
-  [[noreturn]] void stop(int sig) {
-    throw std::runtime_error(std::string("stopped by signal ") + std::to_string(sig) + " (" + strsignal(sig) +
-                             ")" + status_report());
+  void set_doing(int rank, std::string what) {
+    std::array<char, SignalStatus::kText>& buf = status_.doing[static_cast<size_t>(rank)];
+    std::strncpy(buf.data(), what.c_str(), buf.size() - 1);
+    doing_[static_cast<size_t>(rank)] = std::move(what);
   }
 
   std::string status_report() const {
@@ -575,6 +645,7 @@ class Hub {
   std::deque<size_t> queue_;
   std::deque<TaskRun> runs_;  // stable addresses
   std::vector<std::string> doing_;
+  SignalStatus status_;
   std::vector<clock::time_point> heard_;
   std::vector<bool> blocked_;  // waiting for a reply of the hub (or finished)
   std::list<std::pair<std::string, MPI_Request>> sends_;
@@ -591,7 +662,7 @@ class Hub {
 
 }  // namespace
 
-void request_hub_stop(int signal) { stop_signal.store(signal); }
+void hub_signal_handler(int signal) { report_and_exit(signal); }
 
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local) {
   Hub hub(setup, from_local, to_local);

@@ -19,8 +19,6 @@ namespace rctune::dist {
 
 namespace {
 
-void on_signal(int sig) { request_hub_stop(sig); }
-
 std::string failure_body(const std::exception& e) {
   return dump({{"activity", member_activity()}, {"error", e.what()}});
 }
@@ -95,8 +93,8 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
       mailbox.send({MessageType::Failed, 0, failure_body(e)});
     }
   });
-  std::signal(SIGINT, on_signal);
-  std::signal(SIGTERM, on_signal);
+  std::signal(SIGINT, hub_signal_handler);
+  std::signal(SIGTERM, hub_signal_handler);
   HubResult result;
   try {
     result = run_hub(hs, to_hub, to_member);

@@ -1,11 +1,14 @@
 #include "h5util.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+
+#include <mutex>
 
 namespace rctune::trace::detail {
 
@@ -63,6 +66,24 @@ Handle file_access_plist() {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
   return fapl;
+}
+
+namespace {
+std::mutex& fork_guard() {
+  static std::mutex m;
+  static std::once_flag registered;
+  std::call_once(registered, [] {
+    pthread_atfork([] { fork_guard().lock(); }, [] { fork_guard().unlock(); }, [] { fork_guard().unlock(); });
+  });
+  return m;
+}
+}  // namespace
+
+Handle open_file_no_inherit(const std::function<hid_t()>& open) {
+  std::lock_guard<std::mutex> lock(fork_guard());
+  Handle f(open());
+  if (f.valid()) close_on_exec(f.get());
+  return f;
 }
 
 void close_on_exec(hid_t file) {

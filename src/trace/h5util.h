@@ -1,6 +1,8 @@
 // Internal to the trace module: RAII handles, error capture and the on-disk types of the trace.
 #pragma once
 
+#include <functional>
+
 #include <hdf5.h>
 
 #include <cstdint>
@@ -75,6 +77,12 @@ Handle file_access_plist();
 // worker) would otherwise inherit it, and with it HDF5's lock on the file, and keep the writer
 // from reopening the file (or a resumed run from opening it) while that program lives.
 void close_on_exec(hid_t file);
+
+// Opens (or creates) a trace file with `open` and marks its descriptor close-on-exec with no fork
+// of this process in between (a pthread_atfork guard): in a run where another thread forks (rank
+// 0's own search compiles kernels while the hub writes), a fork in that window would pass the
+// descriptor, and HDF5's lock on the file, to a compiler that lives for seconds.
+Handle open_file_no_inherit(const std::function<hid_t()>& open);
 
 // Sets the file's end-of-allocation mark to at least its size (what `h5clear --increment=0`
 // does): a writer killed between growing the file and rewriting the superblock leaves it short.

@@ -22,9 +22,9 @@ Handle open_file(const std::string& path, bool write) {
   if (is_h5 < 0) fail(path, "cannot open");
   if (is_h5 == 0) throw TraceError(path, "not an rctune trace: not an HDF5 file");
   Handle fapl = file_access_plist();
-  Handle f(H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()));
+  Handle f = open_file_no_inherit(
+      [&] { return H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()); });
   if (!f.valid()) fail(path, write ? "cannot open for writing" : "cannot open");
-  close_on_exec(f.get());
   return f;
 }
 

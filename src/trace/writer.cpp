@@ -141,9 +141,8 @@ struct RunWriter::Impl {
     file.reset();
     if (H5Fclose(f) < 0) detail::fail(path, what);
     Handle fapl = detail::file_access_plist();
-    file = Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
+    file = detail::open_file_no_inherit([&] { return H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()); });
     if (!file.valid()) detail::fail(path, what + " (reopening)");
-    detail::close_on_exec(file.get());
     open_groups();
     for (auto& ts : tasks) open_task_objects(ts);
   }
@@ -324,9 +323,9 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
   impl->resumed.format_version = kFormatVersion;
   impl->resumed.info = impl->info;
   Handle fapl = detail::file_access_plist();
-  impl->file = Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
+  impl->file = detail::open_file_no_inherit(
+      [&] { return H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()); });
   if (!impl->file.valid()) detail::fail(path, "cannot create");
-  detail::close_on_exec(impl->file.get());
   impl->guarded("cannot write", [&] {
     write_run_info(impl->file.get(), impl->info);
     Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));

@@ -233,8 +233,9 @@ TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
   EXPECT_EQ(run.ranks.size(), 32u);
 }
 
-// The process ids of rctune processes whose MPI rank is `rank` (from their environment).
-std::vector<pid_t> rank_pids(int rank) {
+// The process ids of rctune processes of this test's job (their command line names `marker`, a
+// path in the test's own directory) whose MPI rank is `rank` (from their environment).
+std::vector<pid_t> rank_pids(int rank, const std::string& marker) {
   std::vector<pid_t> pids;
   for (const auto& e : std::filesystem::directory_iterator("/proc")) {
     const std::string name = e.path().filename().string();
@@ -246,7 +247,7 @@ std::vector<pid_t> rank_pids(int rank) {
     std::ifstream cmd(e.path() / "cmdline", std::ios::binary);
     std::stringstream cs;
     cs << cmd.rdbuf();
-    if (cs.str().find("rctune") == std::string::npos || cs.str().find("tune") == std::string::npos) continue;
+    if (cs.str().find("rctune") == std::string::npos || cs.str().find(marker) == std::string::npos) continue;
     if (text.find(std::string("OMPI_COMM_WORLD_RANK=") + std::to_string(rank) + '\0') != std::string::npos)
       pids.push_back(static_cast<pid_t>(std::stol(name)));
   }
@@ -262,7 +263,7 @@ CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int rank
   for (int i = 0; i < 600 && !killed; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (!std::filesystem::exists(dir.file("run.h5")) || i < 20) continue;
-    for (pid_t p : rank_pids(victim)) killed |= kill(p, SIGKILL) == 0;
+    for (pid_t p : rank_pids(victim, cfg)) killed |= kill(p, SIGKILL) == 0;
   }
   job.join();
   EXPECT_TRUE(killed) << "rank " << victim << " was found and killed";

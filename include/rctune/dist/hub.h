@@ -59,7 +59,8 @@ struct HubResult {
 // doing) or the trace cannot be written; the caller ends the job.
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local);
 
-// Set by a SIGINT/SIGTERM handler: the hub stops, says what every rank was doing, and throws.
-void request_hub_stop(int signal);
+// The SIGINT/SIGTERM handler of rank 0: says what every rank was doing (as the running hub last
+// heard) and where the trace is, and ends the process at once (every committed sample is on disk).
+void hub_signal_handler(int signal);
 
 }  // namespace rctune::dist
