@@ -2,8 +2,9 @@
 // number of ranks, measured side by side in one run.
 //
 // Two tables. Real: the workload tuned on this machine with 1 and 2 ranks (real compile and run);
-// every real row shares one kernel cache and is run once untimed first, so that compile times do
-// not favour the rows that run later. Simulated: `rctune tune --simulate` with
+// every real row shares one kernel cache and runs untimed first (warm-up passes until one compiles
+// nothing), so that compile times do not favour the rows that run later; a timed row that still
+// compiled a kernel runs again. Simulated: `rctune tune --simulate` with
 // measure.simulated_latency, where each measurement is a pause, so that many ranks on few cores
 // overlap like ranks on separate nodes. Each row is read back from the run's HDF5 trace: wall time,
 // samples and samples/s, the speedup of samples/s over the 1-rank row, the time and samples to reach
@@ -11,6 +12,7 @@
 // MPI communication and in tree merges, and the share of measurements that repeated a program already
 // measured in the task.
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <CLI/CLI.hpp>
 
@@ -20,7 +22,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <map>
 #include <set>
 #include <sstream>
 #include <string>

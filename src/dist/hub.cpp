@@ -110,6 +110,7 @@ struct TaskRun {
   std::map<int, std::vector<trace::SampleRecord>> rows_by;  // measured records this session, by member
   std::map<int, std::map<int, size_t>> seen;                // seen[m][p]: p's rows m has been told about
   std::map<int, std::vector<search::RootStatistic>> root;   // latest root statistics by member
+  std::map<int, std::vector<uint64_t>> picks;               // programs each waiting member announced
   std::set<int> sync_waiting, done;
   std::map<int, TaskReport> reports;
   std::unordered_map<uint64_t, int64_t> index_of_hash;  // the sample that measured a program (ok first)
@@ -409,9 +410,10 @@ class Hub {
   }
 
   void on_sync(const Message& m) {
-    auto [ti, root] = sync_from_body(m.body);
-    TaskRun& t = run_of(json{{"task", ti}}, m.source);
-    t.root[m.source] = std::move(root);
+    SyncRequest req = sync_from_body(m.body);
+    TaskRun& t = run_of(json{{"task", req.task}}, m.source);
+    t.root[m.source] = std::move(req.root);
+    t.picks[m.source] = std::move(req.picks);
     t.sync_waiting.insert(m.source);
     set_doing(m.source, "synchronising " + t.name + " with its group");
     answer_syncs(t);
@@ -426,6 +428,12 @@ class Hub {
       search::PeerNews news;
       std::vector<search::RootStatistic> sums;
       std::unordered_map<uint64_t, size_t> at;
+      // Programs the ranks before this one in the group announced: left to them.
+      for (int p : t.members) {
+        if (p == m) break;
+        if (t.sync_waiting.count(p))
+          news.claimed.insert(news.claimed.end(), t.picks[p].begin(), t.picks[p].end());
+      }
       for (int p : t.members) {
         if (p == m) continue;
         const std::vector<trace::SampleRecord>& rows = t.rows_by[p];

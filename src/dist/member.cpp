@@ -69,9 +69,11 @@ class GroupChannel : public search::TaskChannel {
   }
   void tree(const std::vector<trace::TreeNode>& nodes) override { tree_ = nodes; }
   int64_t sync_every() const override { return sync_every_; }
-  search::PeerNews exchange(const std::vector<search::RootStatistic>& mine) override {
+  search::PeerNews exchange(const std::vector<search::RootStatistic>& mine,
+                            const std::vector<uint64_t>& picks) override {
     set_activity("synchronising " + name_ + " with its group");
-    const Message reply = hub_.request(MessageType::Sync, sync_body(task_, mine), MessageType::SyncReply);
+    const Message reply =
+        hub_.request(MessageType::Sync, sync_body(task_, mine, picks), MessageType::SyncReply);
     const auto t = clock::now();
     search::PeerNews news = peer_news_from_body(reply.body);
     stats_.merge_s += since(t);

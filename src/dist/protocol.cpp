@@ -47,18 +47,23 @@ TaskReport task_report_from_body(const std::string& body) {
   return r;
 }
 
-std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root) {
-  return dump(json{{"task", task}, {"root", to_json_array(root)}});
+std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
+                      const std::vector<uint64_t>& picks) {
+  return dump(json{{"task", task}, {"root", to_json_array(root)}, {"picks", picks}});
 }
 
-std::pair<int64_t, std::vector<search::RootStatistic>> sync_from_body(const std::string& body) {
+SyncRequest sync_from_body(const std::string& body) {
   const json j = json::parse(body);
-  return {j.at("task").get<int64_t>(),
-          from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json)};
+  SyncRequest r;
+  r.task = j.at("task").get<int64_t>();
+  r.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
+  r.picks = j.at("picks").get<std::vector<uint64_t>>();
+  return r;
 }
 
 std::string to_body(const search::PeerNews& n) {
-  return dump(json{{"measured", to_json_array(n.measured)}, {"root", to_json_array(n.root)}});
+  return dump(
+      json{{"measured", to_json_array(n.measured)}, {"root", to_json_array(n.root)}, {"claimed", n.claimed}});
 }
 
 search::PeerNews peer_news_from_body(const std::string& body) {
@@ -66,6 +71,7 @@ search::PeerNews peer_news_from_body(const std::string& body) {
   search::PeerNews n;
   n.measured = from_json_array<trace::SampleRecord>(j.at("measured"), sample_from_json);
   n.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
+  n.claimed = j.at("claimed").get<std::vector<uint64_t>>();
   return n;
 }
 

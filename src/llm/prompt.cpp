@@ -188,6 +188,9 @@ std::string measurement_text(const search::ProgramView& v) {
   } else {
     s = "not measured";
   }
+  // A measured program's prediction adds nothing (and differs between the ranks of a run, whose
+  // cost models learnt in different orders: without it, ranks at the same node ask the same).
+  if (std::isfinite(v.gflops)) return s + "\n";
   s += "\npredicted score: ";
   s += std::isfinite(v.predicted) ? fixed(v.predicted, 4) + " (cost model; higher is faster)" : "none";
   return s + "\n";

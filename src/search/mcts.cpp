@@ -7,6 +7,7 @@
 #include <limits>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "rctune/ir/stmt.h"
@@ -56,23 +57,8 @@ class MctsSearch : public SearchStrategy {
 
   std::vector<Candidate> next_batch(int n) override {
     if (n <= 0) return {};
-    // Expand until enough unmeasured programs wait, within a bound on the work of one round.
-    const int max_iterations = 8 * n + 16;
-    for (int it = 0; it < max_iterations && pending_count() < static_cast<size_t>(n); ++it) {
-      if (!iterate()) break;
-    }
-    std::vector<int64_t> pending;
-    for (const Node& node : nodes_)
-      if (!node.handed_out) pending.push_back(node.id);
+    std::vector<int64_t> pending = ranked_pending(n);
     if (pending.empty()) return {};
-    // Re-predict every waiting program: the model has learned since they were created.
-    std::vector<Candidate> cs;
-    cs.reserve(pending.size());
-    for (int64_t id : pending) cs.push_back(nodes_[id].cand);
-    std::vector<double> scores = ctx_.predictor->predict(cs);
-    for (size_t i = 0; i < pending.size(); ++i) nodes_[pending[i]].predicted = scores[i];
-    std::stable_sort(pending.begin(), pending.end(),
-                     [&](int64_t a, int64_t b) { return nodes_[a].predicted > nodes_[b].predicted; });
 
     std::vector<Candidate> batch;
     while (static_cast<int>(batch.size()) < n && !pending.empty()) {
@@ -128,6 +114,23 @@ class MctsSearch : public SearchStrategy {
     for (int64_t id : ids) backpropagate(id, measured_value(id));
   }
 
+  std::vector<uint64_t> likely_picks(int n) override {
+    std::vector<uint64_t> out;
+    if (n <= 0) return out;
+    for (int64_t id : ranked_pending(n)) {
+      if (static_cast<int>(out.size()) >= n) break;
+      out.push_back(nodes_[id].cand.hash);
+    }
+    return out;
+  }
+
+  void set_claimed(const std::vector<uint64_t>& hashes) override {
+    for (uint64_t h : hashes) {
+      claimed_.insert(h);
+      if (auto it = by_hash_.find(h); it != by_hash_.end()) nodes_[it->second].handed_out = true;
+    }
+  }
+
   std::vector<RootStatistic> root_statistics() const override {
     std::vector<RootStatistic> out;
     out.push_back({nodes_[0].cand.hash, nodes_[0].visits, nodes_[0].value});
@@ -177,6 +180,27 @@ class MctsSearch : public SearchStrategy {
   }
 
  private:
+  // Expands until at least n unmeasured programs wait (within a bound on the work of one round),
+  // re-predicts them (the model has learned since they were created) and ranks them, best first.
+  std::vector<int64_t> ranked_pending(int n) {
+    const int max_iterations = 8 * n + 16;
+    for (int it = 0; it < max_iterations && pending_count() < static_cast<size_t>(n); ++it) {
+      if (!iterate()) break;
+    }
+    std::vector<int64_t> pending;
+    for (const Node& node : nodes_)
+      if (!node.handed_out) pending.push_back(node.id);
+    if (pending.empty()) return pending;
+    std::vector<Candidate> cs;
+    cs.reserve(pending.size());
+    for (int64_t id : pending) cs.push_back(nodes_[id].cand);
+    std::vector<double> scores = ctx_.predictor->predict(cs);
+    for (size_t i = 0; i < pending.size(); ++i) nodes_[pending[i]].predicted = scores[i];
+    std::stable_sort(pending.begin(), pending.end(),
+                     [&](int64_t a, int64_t b) { return nodes_[a].predicted > nodes_[b].predicted; });
+    return pending;
+  }
+
   size_t pending_count() const {
     size_t k = 0;
     for (const Node& n : nodes_) k += n.handed_out ? 0 : 1;
@@ -333,9 +357,12 @@ class MctsSearch : public SearchStrategy {
     by_hash_.emplace(child.cand.hash, child.id);
     nodes_[parent].children.push_back(child.id);
     nodes_.push_back(std::move(child));
-    // A program another rank has measured already: its result, not a measurement.
+    // A program another rank has measured already: its result, not a measurement. One another
+    // rank said it will measure: its result comes later.
     if (auto known = known_.find(nodes_.back().cand.hash); known != known_.end()) {
       set_result(nodes_.back().id, known->second);
+      nodes_.back().handed_out = true;
+    } else if (claimed_.count(nodes_.back().cand.hash)) {
       nodes_.back().handed_out = true;
     }
     return nodes_.back().id;
@@ -376,7 +403,11 @@ class MctsSearch : public SearchStrategy {
     v.program = ir::to_string(*n.cand.lowered);
     v.trace = number_steps(n.cand.state.trace());
     v.predicted = n.predicted;
-    if (n.measured) {
+    if (n.id == 0 && ctx_.reference_gflops > 0) {  // the unscheduled program: the tuner measured it
+      v.status = "ok";
+      v.gflops = ctx_.reference_gflops;
+      v.speedup = 1;
+    } else if (n.measured) {
       v.status = trace::sample_status_name(n.result.status);
       if (n.result.ok()) {
         v.gflops = n.result.gflops;
@@ -413,6 +444,7 @@ class MctsSearch : public SearchStrategy {
   std::vector<Node> nodes_;
   std::unordered_map<uint64_t, int64_t> by_hash_;
   std::unordered_map<uint64_t, MeasureResult> known_;  // measured by other ranks (observe)
+  std::unordered_set<uint64_t> claimed_;               // to be measured by other ranks (set_claimed)
   std::vector<RejectedProposal> rejected_;
   double best_gflops_ = 0;
   int64_t best_node_ = -1;

@@ -252,5 +252,4 @@ int lanes_for(const HardwareInfo& hw, int elem_bytes) {
   return std::max(1, hw.vector_bytes / std::max(elem_bytes, 1));
 }
 
-
 }  // namespace rctune::search::nest

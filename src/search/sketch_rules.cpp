@@ -214,7 +214,6 @@ std::vector<Sketch> make_sketches(const WorkloadFacts& facts) {
   return out;
 }
 
-
 std::vector<int64_t> draw_split_factors(int64_t extent, int parts, int vector_lanes, Rng& rng) {
   std::vector<int64_t> f(static_cast<size_t>(parts), 1);
   int64_t rest = std::max<int64_t>(extent, 1);

@@ -237,7 +237,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   };
   if (rec.observed) learn(*rec.observed);
   const int64_t sync_every = channel ? channel->sync_every() : 0;
-  int64_t next_sync = sync_every;
+  int64_t next_sync = 0;
   int64_t new_measured = 0;
   Progress progress;
   progress.task = task_name;
@@ -247,6 +247,18 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   while (out.samples < o.budget) {
     const int n = static_cast<int>(std::min<int64_t>(batch_size, o.budget - out.samples));
     auto t_search = clock::now();
+    // Root-parallel search: share with the group before the first round and every sync_every
+    // samples of this rank; programs lower-ranked peers will measure next are left to them.
+    if (sync_every > 0 && out.samples >= next_sync) {
+      next_sync = out.samples + sync_every;
+      const std::vector<uint64_t> picks = strategy->likely_picks(n);
+      out.search_s += since(t_search);
+      PeerNews news = channel->exchange(strategy->root_statistics(), picks);
+      t_search = clock::now();
+      learn(news.measured);
+      strategy->set_peer_statistics(news.root);
+      strategy->set_claimed(news.claimed);
+    }
     std::vector<Candidate> batch = strategy->next_batch(n);
     out.search_s += since(t_search);
 
@@ -340,15 +352,6 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
         file_best_sample = out.best.sample;
       }
       channel->tree(strategy->tree());
-    }
-    // Root-parallel search: share with the group every sync_every samples of this rank.
-    if (sync_every > 0 && out.samples >= next_sync && out.samples < o.budget) {
-      next_sync = out.samples + sync_every;
-      PeerNews news = channel->exchange(strategy->root_statistics());
-      t_search = clock::now();
-      learn(news.measured);
-      strategy->set_peer_statistics(news.root);
-      out.search_s += since(t_search);
     }
 
     progress.done = out.samples;

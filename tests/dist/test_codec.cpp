@@ -106,15 +106,18 @@ TEST(DistProtocol, AssignmentCarriesTheRecordedSamples) {
 }
 
 TEST(DistProtocol, SyncAndPeerNewsRoundTrip) {
-  const auto [task, root] = sync_from_body(sync_body(4, {{1, 10, 2.5}, {2, 3, 0.5}}));
-  EXPECT_EQ(task, 4);
-  ASSERT_EQ(root.size(), 2u);
-  EXPECT_EQ(root[1].hash, 2u);
-  EXPECT_EQ(root[1].visits, 3);
+  const SyncRequest req = sync_from_body(sync_body(4, {{1, 10, 2.5}, {2, 3, 0.5}}, {~0ull, 5}));
+  EXPECT_EQ(req.task, 4);
+  ASSERT_EQ(req.root.size(), 2u);
+  EXPECT_EQ(req.root[1].hash, 2u);
+  EXPECT_EQ(req.root[1].visits, 3);
+  EXPECT_EQ(req.picks, (std::vector<uint64_t>{~0ull, 5}));
   search::PeerNews n;
   n.measured = {sample()};
   n.root = {{9, 1, 1}};
+  n.claimed = {7, 8};
   const search::PeerNews m = peer_news_from_body(to_body(n));
+  EXPECT_EQ(m.claimed, (std::vector<uint64_t>{7, 8}));
   ASSERT_EQ(m.measured.size(), 1u);
   EXPECT_EQ(m.measured[0].index, 41);
   ASSERT_EQ(m.root.size(), 1u);

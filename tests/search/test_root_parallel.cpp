@@ -155,6 +155,45 @@ TEST(MctsRootStatistics, PeerStatisticsSteerSelectionButStayOutOfOwnStatistics) 
   EXPECT_GT(below, 0);
 }
 
+TEST(MctsClaims, LikelyPicksAreWhatTheNextBatchHandsOut) {
+  StrategyFixture f(kMatmul);
+  MctsOptions o;
+  o.epsilon = 0;  // no random picks
+  auto mcts = make_mcts_search(f.context(6), o);
+  const std::vector<uint64_t> picks = mcts->likely_picks(3);
+  ASSERT_EQ(picks.size(), 3u);
+  const size_t nodes = mcts->tree().size();
+  std::vector<uint64_t> handed;
+  for (const Candidate& c : mcts->next_batch(3)) handed.push_back(c.hash);
+  EXPECT_EQ(handed, picks);
+  EXPECT_EQ(mcts->tree().size(), nodes) << "likely_picks grew the tree as next_batch would";
+}
+
+TEST(MctsClaims, ClaimedProgramsAreLeftToThePeerUntilItsResultArrives) {
+  StrategyFixture f(kMatmul);
+  MctsOptions o;
+  o.epsilon = 0;
+  auto mcts = make_mcts_search(f.context(7), o);
+  const std::vector<uint64_t> picks = mcts->likely_picks(2);
+  ASSERT_EQ(picks.size(), 2u);
+  mcts->set_claimed(picks);
+  for (const Candidate& c : mcts->next_batch(4)) {
+    EXPECT_NE(c.hash, picks[0]);
+    EXPECT_NE(c.hash, picks[1]);
+  }
+  // The peer measures them (a twin with the same seed hands out the same programs) and its
+  // results fill the nodes in.
+  auto peer = make_mcts_search(f.context(7), o);
+  const std::vector<Candidate> theirs = peer->next_batch(2);
+  ASSERT_EQ(theirs.size(), 2u);
+  ASSERT_EQ(theirs[0].hash, picks[0]);
+  mcts->observe(theirs, {ok(42), ok(41)});
+  for (const trace::TreeNode& n : mcts->tree())
+    if (n.structural_hash == picks[0]) {
+      EXPECT_DOUBLE_EQ(n.best_gflops, 42);
+    }
+}
+
 // A channel that records what the tuner sends and plays a peer that measured some programs.
 class FakeChannel : public TaskChannel {
  public:
@@ -165,11 +204,12 @@ class FakeChannel : public TaskChannel {
   void best(const trace::BestSchedule& b, uint64_t hash) override { bests_.emplace_back(b, hash); }
   void tree(const std::vector<trace::TreeNode>& nodes) override { tree_ = nodes; }
   int64_t sync_every() const override { return 6; }
-  PeerNews exchange(const std::vector<RootStatistic>& mine) override {
+  PeerNews exchange(const std::vector<RootStatistic>& mine, const std::vector<uint64_t>& picks) override {
     exchanges_.push_back(static_cast<int64_t>(rows_.size()));
     EXPECT_FALSE(mine.empty());
+    EXPECT_FALSE(picks.empty());
     PeerNews n;
-    if (exchanges_.size() == 1) n.measured = news_;
+    if (exchanges_.size() == 2) n.measured = news_;
     return n;
   }
   std::vector<trace::SampleRecord> rows_;
@@ -205,8 +245,10 @@ TEST(TuneTaskChannel, ExchangesEverySyncEverySamplesAndNeverMeasuresWhatPeersMea
   const TaskOutcome out = tune_task(w, "t", 1.0, eval, o, rec);
   EXPECT_EQ(out.samples, 24);
   EXPECT_EQ(out.observed, 12);
-  ASSERT_EQ(channel.exchanges_.size(), 3u) << "after 6, 12 and 18 samples (not at the end)";
-  EXPECT_EQ(channel.exchanges_[0], 6);
+  ASSERT_EQ(channel.exchanges_.size(), 4u)
+      << "before the first round, after 6, 12 and 18 samples (not at the end)";
+  EXPECT_EQ(channel.exchanges_[0], 0);
+  EXPECT_EQ(channel.exchanges_[1], 6);
   std::set<uint64_t> peer;
   for (const auto& s : news) peer.insert(s.structural_hash);
   int measured = 0;

@@ -31,9 +31,16 @@ struct TaskReport {
 std::string to_body(const TaskReport& r);
 TaskReport task_report_from_body(const std::string& body);
 
-// member -> hub: a synchronisation request (root statistics); hub -> member: the peers' news.
-std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root);
-std::pair<int64_t, std::vector<search::RootStatistic>> sync_from_body(const std::string& body);
+// member -> hub: a synchronisation request (root statistics, likely next picks); hub -> member:
+// the peers' news.
+struct SyncRequest {
+  int64_t task = -1;
+  std::vector<search::RootStatistic> root;
+  std::vector<uint64_t> picks;
+};
+std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
+                      const std::vector<uint64_t>& picks);
+SyncRequest sync_from_body(const std::string& body);
 std::string to_body(const search::PeerNews& n);
 search::PeerNews peer_news_from_body(const std::string& body);
 

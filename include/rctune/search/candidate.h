@@ -18,10 +18,10 @@ namespace rctune::search {
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Candidate {
-  schedule::State state;                         // the scheduled state (its trace() is the schedule)
+  schedule::State state;                           // the scheduled state (its trace() is the schedule)
   std::shared_ptr<const ir::LoweredFunc> lowered;  // lower(state)
-  uint64_t hash = 0;                             // structural hash of the lowered program
-  std::string trace;                             // schedule text, one step per line (to_text(state.trace()))
+  uint64_t hash = 0;                               // structural hash of the lowered program
+  std::string trace;  // schedule text, one step per line (to_text(state.trace()))
   // Provenance, for the trace file and the report.
   std::string proposer;   // "design_space", "heuristic", "random", "mutation", "crossover", ...
   std::string rationale;  // one line ("" if none)
@@ -40,7 +40,7 @@ Candidate make_candidate(const schedule::State& state);
 // A measurement as strategies see it.
 struct MeasureResult {
   trace::SampleStatus status = trace::SampleStatus::Ok;
-  std::string error;    // "" when ok
+  std::string error;  // "" when ok
   double median_s = kNaN, min_s = kNaN, max_s = kNaN, iqr_s = kNaN;
   double gflops = kNaN;  // NaN unless ok
   double compile_s = 0;

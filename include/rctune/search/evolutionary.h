@@ -24,6 +24,7 @@ struct EvolutionaryOptions {  // MetaSchedule's defaults
   double epsilon = 0.05;
 };
 
-std::unique_ptr<SearchStrategy> make_evolutionary_search(const SearchContext& ctx, EvolutionaryOptions options = {});
+std::unique_ptr<SearchStrategy> make_evolutionary_search(const SearchContext& ctx,
+                                                         EvolutionaryOptions options = {});
 
 }  // namespace rctune::search

@@ -25,12 +25,12 @@ class DesignSpace;
 
 // One program of the history a proposer sees.
 struct ProgramView {
-  std::string program;     // the lowered program as pseudo-code (ir::to_string of the lowered nest)
-  std::string trace;       // its schedule trace, steps numbered as actions refer to them
-  double gflops = kNaN;    // measured (NaN: not measured, or failed)
-  double speedup = kNaN;   // measured, over the unscheduled kernel
-  double predicted = kNaN; // cost-model score
-  std::string status;      // "" if not measured, else "ok", "wrong_result", ...
+  std::string program;      // the lowered program as pseudo-code (ir::to_string of the lowered nest)
+  std::string trace;        // its schedule trace, steps numbered as actions refer to them
+  double gflops = kNaN;     // measured (NaN: not measured, or failed)
+  double speedup = kNaN;    // measured, over the unscheduled kernel
+  double predicted = kNaN;  // cost-model score
+  std::string status;       // "" if not measured, else "ok", "wrong_result", ...
 };
 
 struct FailedProposal {
@@ -49,14 +49,14 @@ struct HardwareDescription {
 HardwareDescription host_hardware_description(const std::string& execution_space = "Serial");
 
 struct ProposerInput {
-  schedule::State state;              // the node's state
-  std::vector<ProgramView> history;   // [0] the node, [1] its parent, [2] grandparent, ... (history depth)
-  std::optional<ProgramView> best;    // best measured program of the task so far
-  std::vector<FailedProposal> failed; // recent failed proposals in this subtree, newest last
+  schedule::State state;               // the node's state
+  std::vector<ProgramView> history;    // [0] the node, [1] its parent, [2] grandparent, ... (history depth)
+  std::optional<ProgramView> best;     // best measured program of the task so far
+  std::vector<FailedProposal> failed;  // recent failed proposals in this subtree, newest last
   HardwareDescription hardware;
-  int count = 2;                      // proposals wanted (the tree's branching factor)
-  int64_t node = -1;                  // tree node id (for caches keyed by node)
-  int depth = 0;                      // the node's depth in the tree (root 0)
+  int count = 2;      // proposals wanted (the tree's branching factor)
+  int64_t node = -1;  // tree node id (for caches keyed by node)
+  int depth = 0;      // the node's depth in the tree (root 0)
 };
 
 struct Proposal {

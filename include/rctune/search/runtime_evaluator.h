@@ -15,7 +15,8 @@ namespace rctune::search {
 
 class RuntimeEvaluator : public Evaluator {
  public:
-  RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOptions options, runtime::WorkerOptions worker = {});
+  RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOptions options,
+                   runtime::WorkerOptions worker = {});
   std::vector<MeasureResult> measure(const std::vector<Candidate>& batch) override;
   MeasureResult measure_one(const Candidate& c);
   const runtime::MeasureOptions& options() const { return options_; }

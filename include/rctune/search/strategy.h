@@ -81,6 +81,12 @@ class SearchStrategy {
   virtual std::vector<RootStatistic> root_statistics() const { return {}; }
   // The sums of the other ranks' root statistics: selection uses own + peers' visits and values.
   virtual void set_peer_statistics(const std::vector<RootStatistic>& /*peers*/) {}
+  // The programs the next next_batch(n) would most likely hand out (grows the tree as next_batch
+  // would; hands nothing out). Announced to the group so that ranks do not measure the same.
+  virtual std::vector<uint64_t> likely_picks(int /*n*/) { return {}; }
+  // Programs other ranks announced they will measure: not handed out by this strategy (their
+  // results come later through observe()).
+  virtual void set_claimed(const std::vector<uint64_t>& /*hashes*/) {}
 };
 
 }  // namespace rctune::search

@@ -67,6 +67,7 @@ struct TaskOutcome {
 struct PeerNews {
   std::vector<trace::SampleRecord> measured;  // their samples (never Illegal ones)
   std::vector<RootStatistic> root;            // sums of their root statistics
+  std::vector<uint64_t> claimed;              // programs lower-ranked peers announced they measure next
 };
 
 // Where a task's records go when the trace is written by another rank, and how a rank hears from
@@ -81,11 +82,15 @@ class TaskChannel {
   virtual void best(const trace::BestSchedule& best, uint64_t hash) = 0;
   // The tree after a round (the writer may keep only the last one).
   virtual void tree(const std::vector<trace::TreeNode>& nodes) = 0;
-  // Every sync_every() samples of this rank (0: never) the tuner calls exchange() with its own root
-  // statistics and learns the peers' news; exchange blocks until the other ranks of the group
-  // got there too (or finished), so that a run's decisions do not depend on timing.
+  // Before its first round and then every sync_every() samples of this rank (0: never), the tuner
+  // calls exchange() with its own root statistics and the programs it will likely measure next,
+  // and learns the peers' news; exchange blocks until the other ranks of the group got there too
+  // (or finished), so that a run's decisions do not depend on timing.
   virtual int64_t sync_every() const { return 0; }
-  virtual PeerNews exchange(const std::vector<RootStatistic>& /*mine*/) { return {}; }
+  virtual PeerNews exchange(const std::vector<RootStatistic>& /*mine*/,
+                            const std::vector<uint64_t>& /*picks*/) {
+    return {};
+  }
 };
 
 // Where the samples go. writer may be null (nothing recorded, for benchmarks and tests).
