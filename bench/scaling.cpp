@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_util.h"
 #include "rctune/trace/trace.h"
 
 #ifndef RCTUNE_SCALING_MPIEXEC
@@ -71,14 +72,7 @@ struct Settings {
   double min_time = 0.02;
 };
 
-std::vector<std::string> split_list(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+using bench::split_list;
 
 std::vector<int> parse_ranks(const std::string& s, const std::string& option) {
   std::vector<int> out;

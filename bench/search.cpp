@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "rctune/ir/operators.h"
 #include "rctune/runtime/measurer.h"
 #include "rctune/search/runtime_evaluator.h"
@@ -44,14 +45,7 @@ struct Run {
   double seconds = 0;
 };
 
-std::vector<std::string> split_list(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+using bench::split_list;
 
 // Samples needed to reach `target` GFLOP/s (1-based), or -1 when never reached.
 int64_t samples_to(const std::vector<double>& curve, double target) {

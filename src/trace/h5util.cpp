@@ -48,6 +48,12 @@ herr_t walk_cb(unsigned n, const H5E_error2_t* e, void* data) {
 
 }  // namespace
 
+bool hdf5_error_is_lock() {
+  Walk w;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, &w);
+  return w.lock;
+}
+
 std::string hdf5_cause() {
   Walk w;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, walk_cb, &w);

@@ -60,6 +60,10 @@ class Quiet {
 // library recorded one ("No space left on device"), otherwise the innermost HDF5 description.
 std::string hdf5_cause();
 
+// Whether HDF5's current error is its file lock (another process holds the file); keeps the
+// error for hdf5_cause().
+bool hdf5_error_is_lock();
+
 // Throws TraceError(path, what + ": " + hdf5_cause()).
 [[noreturn]] void fail(const std::string& path, const std::string& what);
 

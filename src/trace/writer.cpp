@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <functional>
 #include <initializer_list>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "h5util.h"
 
@@ -141,8 +143,17 @@ struct RunWriter::Impl {
     file.reset();
     if (H5Fclose(f) < 0) detail::fail(path, what);
     Handle fapl = detail::file_access_plist();
-    file = detail::open_file_no_inherit([&] { return H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()); });
-    if (!file.valid()) detail::fail(path, what + " (reopening)");
+    // A program this process starts holds the file for a moment: a child forked by another thread
+    // (rank 0's own search compiling a kernel while the hub writes) keeps a copy of the
+    // descriptor, and HDF5's lock, until it executes the program. Wait for it (up to 5 s) before
+    // calling the file locked by someone else.
+    for (int attempt = 0;; ++attempt) {
+      file = detail::open_file_no_inherit([&] { return H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()); });
+      if (file.valid()) break;
+      if (attempt >= 500 || !detail::hdf5_error_is_lock()) detail::fail(path, what + " (reopening)");
+      H5Eclear2(H5E_DEFAULT);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     open_groups();
     for (auto& ts : tasks) open_task_objects(ts);
   }
