@@ -1,6 +1,7 @@
 // Rank 0's coordinator of a many-rank run (include/rctune/dist/hub.h).
 #include "rctune/dist/hub.h"
 
+#include <fcntl.h>
 #include <mpi.h>
 #include <unistd.h>
 
@@ -44,6 +45,7 @@ struct SignalStatus {
   std::vector<std::array<char, kText>> doing;
   std::unique_ptr<std::atomic<int64_t>[]> heard_ms;
   std::array<char, 512> trace_path{};
+  std::array<char, 600> report_path{};  // the trace's path + ".stopped.txt"
 };
 SignalStatus* signal_status = nullptr;
 
@@ -53,8 +55,8 @@ int64_t now_ms() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-void put(const char* text) { (void)!::write(STDERR_FILENO, text, std::strlen(text)); }
-void put_number(int64_t v) {
+void put(int fd, const char* text) { (void)!::write(fd, text, std::strlen(text)); }
+void put_number(int fd, int64_t v) {
   char buf[24];
   int n = 0;
   if (v < 0) v = 0;
@@ -63,33 +65,50 @@ void put_number(int64_t v) {
   char out[24];
   for (int i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
   out[n] = '\0';
-  put(out);
+  put(fd, out);
 }
 
-// Async-signal-safe: write(2), clock_gettime and _exit only.
+// Async-signal-safe: write(2) and clock_gettime only.
+void write_report(int fd, int sig, const SignalStatus& st) {
+  put(fd, "rctune: stopped by signal ");
+  put_number(fd, sig);
+  put(fd, "\nwhat each rank was doing (as rank 0 last heard):\n");
+  const int64_t now = now_ms();
+  for (size_t r = 0; r < st.doing.size(); ++r) {
+    put(fd, "  rank ");
+    put_number(fd, static_cast<int64_t>(r));
+    put(fd, ": ");
+    put(fd, st.doing[r].data());
+    const int64_t ago = now - st.heard_ms[r].load();
+    put(fd, "  (");
+    put_number(fd, ago / 1000);
+    put(fd, ".");
+    put_number(fd, ago / 100 % 10);
+    put(fd, " s ago)\n");
+  }
+  put(fd, "every sample rank 0 received is in the trace ");
+  put(fd, st.trace_path.data());
+  put(fd, "; continue it with --resume\n");
+}
+
+// Async-signal-safe: open, write, close, clock_gettime and _exit only. The report goes to a file
+// beside the trace too: when mpirun ends a job it may stop forwarding the ranks' output.
 void report_and_exit(int sig) {
-  put("\nrctune: stopped by signal ");
-  put_number(sig);
   if (SignalStatus* st = signal_status) {
-    put("\nwhat each rank was doing (as rank 0 last heard):\n");
-    const int64_t now = now_ms();
-    for (size_t r = 0; r < st->doing.size(); ++r) {
-      put("  rank ");
-      put_number(static_cast<int64_t>(r));
-      put(": ");
-      put(st->doing[r].data());
-      const int64_t ago = now - st->heard_ms[r].load();
-      put("  (");
-      put_number(ago / 1000);
-      put(".");
-      put_number(ago / 100 % 10);
-      put(" s ago)\n");
+    const int fd = ::open(st->report_path.data(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      write_report(fd, sig, *st);
+      ::close(fd);
     }
-    put("every sample rank 0 received is in the trace ");
-    put(st->trace_path.data());
-    put("; continue it with --resume\n");
+    put(STDERR_FILENO, "\n");
+    write_report(STDERR_FILENO, sig, *st);
+    put(STDERR_FILENO, "(this report is also in ");
+    put(STDERR_FILENO, st->report_path.data());
+    put(STDERR_FILENO, ")\n");
   } else {
-    put("\n");
+    put(STDERR_FILENO, "\nrctune: stopped by signal ");
+    put_number(STDERR_FILENO, sig);
+    put(STDERR_FILENO, "\n");
   }
   std::_Exit(128 + sig);
 }
@@ -155,6 +174,8 @@ class Hub {
       status_.heard_ms[static_cast<size_t>(r)] = now_ms();
     }
     std::strncpy(status_.trace_path.data(), s_.writer->path().c_str(), status_.trace_path.size() - 1);
+    std::strncpy(status_.report_path.data(), (s_.writer->path() + kStoppedSuffix).c_str(),
+                 status_.report_path.size() - 1);
     signal_status = &status_;
     heard_.assign(static_cast<size_t>(s_.world_size), clock::now());
     blocked_.assign(static_cast<size_t>(s_.world_size), false);

@@ -60,7 +60,9 @@ struct HubResult {
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local);
 
 // The SIGINT/SIGTERM handler of rank 0: says what every rank was doing (as the running hub last
-// heard) and where the trace is, and ends the process at once (every committed sample is on disk).
+// heard) and where the trace is, on stderr and in the file TRACE.stopped.txt, and ends the process
+// at once (every committed sample is on disk).
 void hub_signal_handler(int signal);
+inline constexpr const char* kStoppedSuffix = ".stopped.txt";
 
 }  // namespace rctune::dist
