@@ -181,36 +181,48 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     if (mpi.rank() == 0) throw std::runtime_error(failure);
     return 1;  // rank 0 says why
   }
-  if (mpi.rank() != 0) {
-    j = nlohmann::json::parse(shared);
-    r.cfg = config::parse_tune_config(j.at("text").get<std::string>(), j.at("source").get<std::string>());
-    r.cfg.out = j.at("out").get<std::string>();
-    r.cfg.budget = j.at("budget").get<int64_t>();
-    r.cfg.strategy = j.at("strategy").get<std::string>();
-    r.cfg.proposer = j.at("proposer").get<std::string>();
-    r.cfg.seed = j.at("seed").get<uint64_t>();
-    r.simulate = j.at("simulate").get<bool>();
-    llm::override_endpoint(r.cfg.llm, a.llm_url, a.llm_model);
-  }
-  const config::TuneConfig& cfg = r.cfg;
-  const dist::Layout layout = dist::make_layout(cfg.dist.group_size);
-
+  // Everything a rank can get wrong before the ranks start talking (the config on other ranks, the
+  // trace on rank 0, the LLM endpoints): every rank agrees that all are ready, or all stop, each
+  // failed rank saying why (no rank is left waiting for one that has given up).
   dist::DistRun run;
-  run.cfg = &cfg;
   run.simulate = r.simulate;
   run.quiet = a.quiet;
-  if (mpi.rank() == 0) {
-    announce_simulation(r.simulate, a.quiet);
-    if (!r.writer) {
+  try {
+    if (mpi.rank() != 0) {
+      j = nlohmann::json::parse(shared);
+      r.cfg = config::parse_tune_config(j.at("text").get<std::string>(), j.at("source").get<std::string>());
+      r.cfg.out = j.at("out").get<std::string>();
+      r.cfg.budget = j.at("budget").get<int64_t>();
+      r.cfg.strategy = j.at("strategy").get<std::string>();
+      r.cfg.proposer = j.at("proposer").get<std::string>();
+      r.cfg.seed = j.at("seed").get<uint64_t>();
+      run.simulate = r.simulate = j.at("simulate").get<bool>();
+      llm::override_endpoint(r.cfg.llm, a.llm_url, a.llm_model);
+      if (r.cfg.strategy == "mcts" && r.cfg.proposer == "llm") r.llm_opts = llm::llm_options(r.cfg.llm);
+    } else if (!r.writer) {
       std::string space = dist::kSimulated;
       if (!r.simulate) {
         runtime::JitOptions jit;
-        jit.cache_dir = cfg.measure.cache_dir;
-        jit.flags = cfg.measure.flags;
-        space = search::RuntimeEvaluator(jit, dist::measure_options(cfg.measure, cfg.seed)).execution_space();
+        jit.cache_dir = r.cfg.measure.cache_dir;
+        jit.flags = r.cfg.measure.flags;
+        space =
+            search::RuntimeEvaluator(jit, dist::measure_options(r.cfg.measure, r.cfg.seed)).execution_space();
       }
-      r.writer.emplace(trace::RunWriter::create(cfg.out, new_run_info(cfg, a, space, mpi.size())));
+      r.writer.emplace(trace::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size())));
     }
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!dist::all_ranks_ready(failure.empty())) {
+    if (!failure.empty()) std::fprintf(stderr, "rctune: rank %d: %s\n", mpi.rank(), failure.c_str());
+    return 1;
+  }
+  const config::TuneConfig& cfg = r.cfg;
+  run.cfg = &cfg;
+  run.llm = r.llm_opts;
+  const dist::Layout layout = dist::make_layout(cfg.dist.group_size);
+  if (mpi.rank() == 0) {
+    announce_simulation(r.simulate, a.quiet);
     run.writer = &*r.writer;
     run.wall_offset = resumed_wall_time(*r.writer);
     if (!a.quiet)

@@ -49,6 +49,12 @@ std::string broadcast_string(const std::string& s) {
   return out;
 }
 
+bool all_ranks_ready(bool ready) {
+  int mine = ready ? 1 : 0, all = 0;
+  MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  return all == 1;
+}
+
 HubResult run_distributed(const DistRun& run, const Layout& layout) {
   const config::TuneConfig& cfg = *run.cfg;
   MemberSetup ms;
@@ -58,7 +64,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   ms.run_lock = run_lock_path(cfg, run.simulate);
   const int configured = runtime::parse_pin_core(cfg.measure.pin_core);
   ms.pin_core = cfg.measure.pin_core == "auto" ? node_pin_core(layout.node_rank) : configured;
-  if (cfg.strategy == "mcts" && cfg.proposer == "llm") ms.llm = llm::llm_options(cfg.llm);
+  ms.llm = run.llm;
 
   if (layout.rank != 0) {
     MpiMailbox mailbox;

@@ -233,6 +233,27 @@ TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
   EXPECT_EQ(run.ranks.size(), 32u);
 }
 
+TEST(TuneMpi, RankThatCannotStartIsNamedAndNoRankWaitsForIt) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 12, "", 1);
+  // Rank 1 alone gets an option it cannot use (an LLM URL without a model, the config has none).
+  const CliResult r =
+      run_command(mpirun(1) + rctune_bin() + " tune " + cfg + " --simulate --quiet : -np 1 " + rctune_bin() +
+                  " tune " + cfg + " --simulate --quiet --llm-url http://127.0.0.1:1/v1");
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rctune: rank 1: the config has no llm.models"), std::string::npos) << r.output;
+}
+
+TEST(TuneMpi, TraceThatCannotBeCreatedStopsEveryRank) {
+  TempDir dir;
+  const std::string cfg = write_config(dir, "run", 12, "", 1);
+  const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet --out " +
+                                  dir.file("missing/run.h5"));
+  EXPECT_NE(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rctune: rank 0: trace file"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
+}
+
 // The process ids of rctune processes of this test's job (their command line names `marker`, a
 // path in the test's own directory) whose MPI rank is `rank` (from their environment).
 std::vector<pid_t> rank_pids(int rank, const std::string& marker) {

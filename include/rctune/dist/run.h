@@ -4,9 +4,12 @@
 // dist.exclusive_measurement, run kernels one at a time.
 #pragma once
 
+#include <optional>
+
 #include "rctune/config/tune_config.h"
 #include "rctune/dist/hub.h"
 #include "rctune/dist/mpi_env.h"
+#include "rctune/llm/llm_proposer.h"
 #include "rctune/trace/writer.h"
 
 namespace rctune::dist {
@@ -17,6 +20,7 @@ struct DistRun {
   bool quiet = false;
   trace::RunWriter* writer = nullptr;  // rank 0 only
   double wall_offset = 0;              // rank 0: seconds of the run before this session
+  std::optional<llm::LlmOptions> llm;  // proposer llm: the models (checked before the ranks start)
 };
 
 // Collective. Rank 0 returns the hub's result (its own statistics include the hub's merge time);
@@ -26,5 +30,8 @@ HubResult run_distributed(const DistRun& run, const Layout& layout);
 
 // Broadcasts a string from rank 0 (collective).
 std::string broadcast_string(const std::string& s);
+
+// True when every rank passes true (collective): ranks that prepared a run agree to start it.
+bool all_ranks_ready(bool ready);
 
 }  // namespace rctune::dist
