@@ -309,7 +309,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.dist.sync_every = static_cast<int>(di.integer("sync_every", c.dist.sync_every, 0, kMaxInt));
   c.dist.exclusive_measurement = di.boolean("exclusive_measurement", c.dist.exclusive_measurement);
   c.dist.llm_batch_window = di.number("llm_batch_window", c.dist.llm_batch_window, 0, 60);
-  di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window"});
+  c.dist.tree_interval = di.number("tree_interval", c.dist.tree_interval, 0, 1e9);
+  di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window", "tree_interval"});
 
   top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",
               "cost_model", "llm", "dist"});

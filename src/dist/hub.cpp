@@ -130,6 +130,9 @@ struct TaskRun {
   std::map<int, std::map<int, size_t>> seen;                // seen[m][p]: p's rows m has been told about
   std::map<int, std::vector<search::RootStatistic>> root;   // latest root statistics by member
   std::map<int, std::vector<uint64_t>> picks;               // programs each waiting member announced
+  std::map<int, std::vector<trace::TreeNode>>
+      latest_trees;          // members' latest trees sent with synchronisations
+  bool trees_fresh = false;  // one came since the last write
   std::set<int> sync_waiting, done;
   std::map<int, TaskReport> reports;
   std::unordered_map<uint64_t, int64_t> index_of_hash;  // the sample that measured a program (ok first)
@@ -435,6 +438,10 @@ class Hub {
     TaskRun& t = run_of(json{{"task", req.task}}, m.source);
     t.root[m.source] = std::move(req.root);
     t.picks[m.source] = std::move(req.picks);
+    if (req.tree) {
+      t.latest_trees[m.source] = std::move(*req.tree);
+      t.trees_fresh = true;
+    }
     t.sync_waiting.insert(m.source);
     set_doing(m.source, "synchronising " + t.name + " with its group");
     answer_syncs(t);
@@ -481,6 +488,11 @@ class Hub {
       set_doing(m, "tuning " + t.name);
       reply(m, MessageType::SyncReply, std::move(body));
     }
+    // Trees members sent along: the merged tree so far, for a job killed before the task's end.
+    if (t.trees_fresh) {
+      write_trees(t, t.latest_trees);
+      t.trees_fresh = false;
+    }
   }
 
   void on_task_done(const Message& m) {
@@ -501,13 +513,23 @@ class Hub {
   }
 
   void finish_task(TaskRun& t) {
+    std::map<int, std::vector<trace::TreeNode>> trees;
+    for (int m : t.members)
+      if (!t.reports[m].tree.empty()) trees[m] = std::move(t.reports[m].tree);
+    write_trees(t, std::move(trees));
+    print_progress(t, true);
+    summarize(t);
+  }
+
+  // Merges the ranks' trees (and the tree a previous session left) and writes the merged tree and
+  // the ranks' own trees, with sample numbers as the trace numbers them.
+  void write_trees(TaskRun& t, std::map<int, std::vector<trace::TreeNode>> own) {
     const auto t0 = clock::now();
     std::vector<std::vector<trace::TreeNode>> trees;
     if (t.resumed && !t.resumed->tree.empty()) trees.push_back(t.resumed->tree);
-    for (int m : t.members)
-      if (!t.reports[m].tree.empty()) trees.push_back(t.reports[m].tree);
+    for (const auto& [m, nodes] : own)
+      if (!nodes.empty()) trees.push_back(nodes);
     std::vector<trace::TreeNode> merged = merge_trees(trees);
-    // Sample numbers as the trace numbers them: the sample that measured the node's program.
     auto renumber = [&](std::vector<trace::TreeNode>& nodes) {
       for (trace::TreeNode& n : nodes) {
         auto it = n.structural_hash == 0 ? t.index_of_hash.end() : t.index_of_hash.find(n.structural_hash);
@@ -515,14 +537,12 @@ class Hub {
       }
     };
     renumber(merged);
-    std::map<int32_t, std::vector<trace::TreeNode>> own;
-    for (int m : t.members)
-      if (!t.reports[m].tree.empty()) renumber(own[m] = std::move(t.reports[m].tree));
+    std::map<int32_t, std::vector<trace::TreeNode>> ranks;
+    for (auto& [m, nodes] : own)
+      if (!nodes.empty()) renumber(ranks[m] = std::move(nodes));
     result_.merge_s += since(t0);
     if (!merged.empty()) s_.writer->write_tree(t.wt, merged);
-    if (!own.empty()) s_.writer->write_rank_trees(t.wt, own);
-    print_progress(t, true);
-    summarize(t);
+    if (!ranks.empty()) s_.writer->write_rank_trees(t.wt, ranks);
   }
 
   void summarize(const TaskRun& t) {

@@ -56,8 +56,14 @@ class HubLink {
 // The tuner's records go to the hub; synchronisation goes through it.
 class GroupChannel : public search::TaskChannel {
  public:
-  GroupChannel(HubLink& hub, int64_t task, int64_t sync_every, trace::RankStats& stats, std::string name)
-      : hub_(hub), task_(task), sync_every_(sync_every), stats_(stats), name_(std::move(name)) {}
+  GroupChannel(HubLink& hub, int64_t task, int64_t sync_every, double tree_interval, trace::RankStats& stats,
+               std::string name)
+      : hub_(hub),
+        task_(task),
+        sync_every_(sync_every),
+        tree_interval_(tree_interval),
+        stats_(stats),
+        name_(std::move(name)) {}
   void samples(const std::vector<trace::SampleRecord>& rows) override {
     for (const trace::SampleRecord& s : rows)
       if (s.status != trace::SampleStatus::Illegal) ++sent_;
@@ -72,8 +78,12 @@ class GroupChannel : public search::TaskChannel {
   search::PeerNews exchange(const std::vector<search::RootStatistic>& mine,
                             const std::vector<uint64_t>& picks) override {
     set_activity("synchronising " + name_ + " with its group");
+    // Now and then the tree goes along, so that the trace has a merged tree while the task runs.
+    const bool with_tree = !tree_.empty() && since(last_tree_) >= tree_interval_;
+    if (with_tree) last_tree_ = clock::now();
     const Message reply =
-        hub_.request(MessageType::Sync, sync_body(task_, mine, picks), MessageType::SyncReply);
+        hub_.request(MessageType::Sync, sync_body(task_, mine, picks, with_tree ? &tree_ : nullptr),
+                     MessageType::SyncReply);
     const auto t = clock::now();
     search::PeerNews news = peer_news_from_body(reply.body);
     stats_.merge_s += since(t);
@@ -86,6 +96,8 @@ class GroupChannel : public search::TaskChannel {
   HubLink& hub_;
   int64_t task_;
   int64_t sync_every_;
+  double tree_interval_;
+  clock::time_point last_tree_ = clock::now();
   trace::RankStats& stats_;
   std::string name_;
   int64_t sent_ = 0;
@@ -164,7 +176,8 @@ trace::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     o.budget = a.share;
     o.seed = task_seed(cfg, ti, s.layout.group_rank);
     o.rank = s.layout.rank;
-    GroupChannel channel(hub, a.task, s.layout.group_size > 1 ? cfg.dist.sync_every : 0, stats, name);
+    GroupChannel channel(hub, a.task, s.layout.group_size > 1 ? cfg.dist.sync_every : 0,
+                         cfg.dist.tree_interval, stats, name);
     search::TaskRecording rec;
     rec.channel = &channel;
     rec.observed = &a.observed;

@@ -48,8 +48,10 @@ TaskReport task_report_from_body(const std::string& body) {
 }
 
 std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
-                      const std::vector<uint64_t>& picks) {
-  return dump(json{{"task", task}, {"root", to_json_array(root)}, {"picks", picks}});
+                      const std::vector<uint64_t>& picks, const std::vector<trace::TreeNode>* tree) {
+  json j{{"task", task}, {"root", to_json_array(root)}, {"picks", picks}};
+  if (tree) j["tree"] = to_json_array(*tree);
+  return dump(j);
 }
 
 SyncRequest sync_from_body(const std::string& body) {
@@ -58,6 +60,7 @@ SyncRequest sync_from_body(const std::string& body) {
   r.task = j.at("task").get<int64_t>();
   r.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
   r.picks = j.at("picks").get<std::vector<uint64_t>>();
+  if (j.contains("tree")) r.tree = from_json_array<trace::TreeNode>(j.at("tree"), tree_node_from_json);
   return r;
 }
 

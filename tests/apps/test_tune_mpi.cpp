@@ -293,7 +293,8 @@ CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int rank
 
 TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
   TempDir dir;
-  const std::string cfg = write_config(dir, "run", 100000, "", 1);
+  // The merged tree is written at every synchronisation (tree_interval 0), so the killed job has one.
+  const std::string cfg = write_config(dir, "run", 100000, "dist:\n  tree_interval: 0\n", 1);
   const CliResult r = run_and_kill_rank(dir, cfg, 3, 1);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rank 1"), std::string::npos) << "the dead rank is named\n" << r.output;
@@ -309,6 +310,8 @@ TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
   EXPECT_FALSE(run.finished());
   const trace::TaskTrace& t = run.tasks.at(0);
   EXPECT_GT(trace::measured_samples(t).size(), 0u) << "what rank 0 received is kept";
+  EXPECT_FALSE(t.tree.empty()) << "the merged tree so far";
+  EXPECT_FALSE(t.rank_trees.empty());
 }
 
 TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {

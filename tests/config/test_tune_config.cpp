@@ -161,11 +161,13 @@ TEST(TuneConfig, ReadsTheDistSection) {
   auto c = parse_tune_config(
       "tasks: ['matmul:M=8,N=8,K=8']\n"
       "measure: {simulated_latency: 0.25}\n"
-      "dist: {group_size: 4, sync_every: 6, exclusive_measurement: true, llm_batch_window: 0.5}\n");
+      "dist: {group_size: 4, sync_every: 6, exclusive_measurement: true, llm_batch_window: 0.5, "
+      "tree_interval: 5}\n");
   EXPECT_EQ(c.dist.group_size, 4);
   EXPECT_EQ(c.dist.sync_every, 6);
   EXPECT_TRUE(c.dist.exclusive_measurement);
   EXPECT_DOUBLE_EQ(c.dist.llm_batch_window, 0.5);
+  EXPECT_DOUBLE_EQ(c.dist.tree_interval, 5);
   EXPECT_DOUBLE_EQ(c.measure.simulated_latency, 0.25);
 }
 

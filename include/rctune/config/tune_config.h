@@ -88,6 +88,7 @@ struct DistConfig {
   int sync_every = 12;                  // a rank shares root statistics and results every this many samples; 0: never
   bool exclusive_measurement = false;   // ranks on one node run kernels one at a time (compilation stays parallel)
   double llm_batch_window = 0.05;       // s rank 0 waits to gather LLM requests of several ranks into one batch
+  double tree_interval = 30;            // s between writes of the merged tree while a task runs (at synchronisations)
 };
 
 struct TuneConfig {

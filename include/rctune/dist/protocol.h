@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,9 +38,10 @@ struct SyncRequest {
   int64_t task = -1;
   std::vector<search::RootStatistic> root;
   std::vector<uint64_t> picks;
+  std::optional<std::vector<trace::TreeNode>> tree;  // the member's tree, now and then (dist.tree_interval)
 };
 std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
-                      const std::vector<uint64_t>& picks);
+                      const std::vector<uint64_t>& picks, const std::vector<trace::TreeNode>* tree = nullptr);
 SyncRequest sync_from_body(const std::string& body);
 std::string to_body(const search::PeerNews& n);
 search::PeerNews peer_news_from_body(const std::string& body);
