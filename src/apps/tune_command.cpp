@@ -21,7 +21,6 @@
 #include "rctune/llm/config.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
-#include "rctune/search/simulated_evaluator.h"
 #include "rctune/search/tuner.h"
 #include "rctune/trace/writer.h"
 
@@ -202,11 +201,9 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     } else if (!r.writer) {
       std::string space = dist::kSimulated;
       if (!r.simulate) {
-        runtime::JitOptions jit;
-        jit.cache_dir = r.cfg.measure.cache_dir;
-        jit.flags = r.cfg.measure.flags;
-        space =
-            search::RuntimeEvaluator(jit, dist::measure_options(r.cfg.measure, r.cfg.seed)).execution_space();
+        space = search::RuntimeEvaluator(dist::jit_options(r.cfg.measure),
+                                         dist::measure_options(r.cfg.measure, r.cfg.seed))
+                    .execution_space();
       }
       r.writer.emplace(trace::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size())));
     }
@@ -284,20 +281,10 @@ int run_tune(const TuneArgs& a) {
   const std::optional<llm::LlmOptions>& llm_opts = resolved.llm_opts;
   const bool use_llm = llm_opts.has_value();
 
-  runtime::JitOptions jit;
-  jit.cache_dir = cfg.measure.cache_dir;
-  jit.flags = cfg.measure.flags;
   const runtime::MeasureOptions mopts = dist::measure_options(cfg.measure, cfg.seed);
-  std::unique_ptr<search::Evaluator> evaluator;
-  search::RuntimeEvaluator* runtime_evaluator = nullptr;
-  if (simulate) {
-    evaluator = std::make_unique<search::SimulatedEvaluator>(dist::simulated_options(cfg));
-    announce_simulation(simulate, a.quiet);
-  } else {
-    auto r = std::make_unique<search::RuntimeEvaluator>(jit, mopts);
-    runtime_evaluator = r.get();
-    evaluator = std::move(r);
-  }
+  std::unique_ptr<search::Evaluator> evaluator = dist::make_evaluator(cfg, simulate, mopts);
+  announce_simulation(simulate, a.quiet);
+  auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator.get());
   search::MeasurementCache cache;
   search::CachedEvaluator cached(*evaluator, cache);
 

@@ -56,39 +56,50 @@ int64_t now_ms() {
 }
 
 void put(int fd, const char* text) { (void)!::write(fd, text, std::strlen(text)); }
-void put_number(int fd, int64_t v) {
+
+// Writes a non-negative number through `out` (a callable taking const char*), without allocating.
+template <typename Out>
+void put_number(Out&& out, int64_t v) {
   char buf[24];
   int n = 0;
   if (v < 0) v = 0;
   do buf[n++] = static_cast<char>('0' + v % 10);
   while ((v /= 10) > 0);
-  char out[24];
-  for (int i = 0; i < n; ++i) out[i] = buf[n - 1 - i];
-  out[n] = '\0';
-  put(fd, out);
+  char text[24];
+  for (int i = 0; i < n; ++i) text[i] = buf[n - 1 - i];
+  text[n] = '\0';
+  out(text);
 }
 
-// Async-signal-safe: write(2) and clock_gettime only.
-void write_report(int fd, int sig, const SignalStatus& st) {
-  put(fd, "rctune: stopped by signal ");
-  put_number(fd, sig);
-  put(fd, "\nwhat each rank was doing (as rank 0 last heard):\n");
+// What each rank was doing and where the trace is, through `out`. Async-signal-safe when `out` is
+// (clock_gettime and hand formatting only): the signal handler and the failure message share it.
+template <typename Out>
+void describe_ranks(const SignalStatus& st, Out&& out) {
+  out("what each rank was doing (as rank 0 last heard):\n");
   const int64_t now = now_ms();
   for (size_t r = 0; r < st.doing.size(); ++r) {
-    put(fd, "  rank ");
-    put_number(fd, static_cast<int64_t>(r));
-    put(fd, ": ");
-    put(fd, st.doing[r].data());
+    out("  rank ");
+    put_number(out, static_cast<int64_t>(r));
+    out(": ");
+    out(st.doing[r].data());
     const int64_t ago = now - st.heard_ms[r].load();
-    put(fd, "  (");
-    put_number(fd, ago / 1000);
-    put(fd, ".");
-    put_number(fd, ago / 100 % 10);
-    put(fd, " s ago)\n");
+    out("  (");
+    put_number(out, ago / 1000);
+    out(".");
+    put_number(out, ago / 100 % 10);
+    out(" s ago)\n");
   }
-  put(fd, "every sample rank 0 received is in the trace ");
-  put(fd, st.trace_path.data());
-  put(fd, "; continue it with --resume\n");
+  out("every sample rank 0 received is in the trace ");
+  out(st.trace_path.data());
+  out("; continue it with --resume\n");
+}
+
+void write_report(int fd, int sig, const SignalStatus& st) {
+  auto out = [fd](const char* text) { put(fd, text); };
+  out("rctune: stopped by signal ");
+  put_number(out, sig);
+  out("\n");
+  describe_ranks(st, out);
 }
 
 // Async-signal-safe: open, write, close, clock_gettime and _exit only. The report goes to a file
@@ -106,9 +117,10 @@ void report_and_exit(int sig) {
     put(STDERR_FILENO, st->report_path.data());
     put(STDERR_FILENO, ")\n");
   } else {
-    put(STDERR_FILENO, "\nrctune: stopped by signal ");
-    put_number(STDERR_FILENO, sig);
-    put(STDERR_FILENO, "\n");
+    auto out = [](const char* text) { put(STDERR_FILENO, text); };
+    out("\nrctune: stopped by signal ");
+    put_number(out, sig);
+    out("\n");
   }
   std::_Exit(128 + sig);
 }
@@ -169,7 +181,6 @@ class Hub {
       groups_.push_back(std::move(g));
     }
     for (size_t ti : task_order(cfg_)) queue_.push_back(ti);
-    doing_.assign(static_cast<size_t>(s_.world_size), "starting");
     status_.doing.resize(static_cast<size_t>(s_.world_size));
     status_.heard_ms = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(s_.world_size));
     for (int r = 0; r < s_.world_size; ++r) {
@@ -180,7 +191,6 @@ class Hub {
     std::strncpy(status_.report_path.data(), (s_.writer->path() + kStoppedSuffix).c_str(),
                  status_.report_path.size() - 1);
     signal_status = &status_;
-    heard_.assign(static_cast<size_t>(s_.world_size), clock::now());
     blocked_.assign(static_cast<size_t>(s_.world_size), false);
     result_.ranks.resize(static_cast<size_t>(s_.world_size));
     if (s_.llm)
@@ -215,7 +225,6 @@ class Hub {
  private:
   // ---- messages ----
   void handle(const Message& m) {
-    heard_[static_cast<size_t>(m.source)] = clock::now();
     status_.heard_ms[static_cast<size_t>(m.source)] = now_ms();
     // A rank that asks (or has finished) sends nothing more until it is answered.
     if (m.type == MessageType::NextTask || m.type == MessageType::Sync || m.type == MessageType::Llm ||
@@ -246,8 +255,6 @@ class Hub {
         default:
           throw std::runtime_error(std::string("unexpected message ") + message_type_name(m.type));
       }
-    } catch (const trace::TraceError&) {
-      throw;
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error("rank " + std::to_string(m.source) + " sent a malformed " +
                                message_type_name(m.type) + " message: " + e.what());
@@ -271,8 +278,7 @@ class Hub {
     }
   }
 
-  TaskRun& run_of(const json& body, int rank) {
-    const int64_t ti = body.at("task").get<int64_t>();
+  TaskRun& run_of(int64_t ti, int rank) {
     Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
     if (!g.task || runs_[*g.task].ti != static_cast<size_t>(ti))
       throw std::runtime_error("rank " + std::to_string(rank) +
@@ -369,7 +375,7 @@ class Hub {
 
   void on_reference(const Message& m) {
     const json j = json::parse(m.body);
-    TaskRun& t = run_of(j, m.source);
+    TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
     const double g = j.at("reference_gflops").get<double>();
     if (g > 0) s_.writer->set_reference(t.wt, j.at("reference_seconds").get<double>(), g);
     const std::string lib = j.at("library").get<std::string>();
@@ -397,7 +403,7 @@ class Hub {
 
   void on_samples(const Message& m) {
     const json j = json::parse(m.body);
-    TaskRun& t = run_of(j, m.source);
+    TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
     std::vector<trace::SampleRecord> rows =
         from_json_array<trace::SampleRecord>(j.at("rows"), sample_from_json);
     const double w = wall();
@@ -422,7 +428,7 @@ class Hub {
 
   void on_best(const Message& m) {
     const json j = json::parse(m.body);
-    TaskRun& t = run_of(j, m.source);
+    TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
     trace::BestSchedule b = best_from_json(j.at("best"));
     if (t.found && b.gflops <= t.best.gflops) return;
     auto it = t.index_of_hash.find(j.at("hash").get<uint64_t>());
@@ -435,7 +441,7 @@ class Hub {
 
   void on_sync(const Message& m) {
     SyncRequest req = sync_from_body(m.body);
-    TaskRun& t = run_of(json{{"task", req.task}}, m.source);
+    TaskRun& t = run_of(req.task, m.source);
     t.root[m.source] = std::move(req.root);
     t.picks[m.source] = std::move(req.picks);
     if (req.tree) {
@@ -497,7 +503,7 @@ class Hub {
 
   void on_task_done(const Message& m) {
     TaskReport r = task_report_from_body(m.body);
-    TaskRun& t = run_of(json{{"task", r.task}}, m.source);
+    TaskRun& t = run_of(r.task, m.source);
     // A rank's final root statistics: its peers' last synchronisations still count them.
     if (!r.tree.empty()) {
       std::vector<search::RootStatistic> root{{r.tree[0].structural_hash, r.tree[0].visits, r.tree[0].value}};
@@ -641,7 +647,7 @@ class Hub {
 
   void on_llm_calls(const Message& m) {
     const json j = json::parse(m.body);
-    TaskRun& t = run_of(j, m.source);
+    TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
     std::vector<trace::LlmCallRecord> calls =
         from_json_array<trace::LlmCallRecord>(j.at("calls"), llm_call_from_json);
     const double w = wall();
@@ -667,21 +673,15 @@ class Hub {
                              status_report());
   }
 
-  void set_doing(int rank, std::string what) {
+  void set_doing(int rank, const std::string& what) {
     std::array<char, SignalStatus::kText>& buf = status_.doing[static_cast<size_t>(rank)];
     std::strncpy(buf.data(), what.c_str(), buf.size() - 1);
-    doing_[static_cast<size_t>(rank)] = std::move(what);
   }
 
   std::string status_report() const {
-    std::string s = "\nwhat each rank was doing (as rank 0 last heard):";
-    for (size_t r = 0; r < doing_.size(); ++r) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "  (%.1f s ago)", since(heard_[r]));
-      s += "\n  rank " + std::to_string(r) + ": " + doing_[r] + buf;
-    }
-    s +=
-        "\nevery sample rank 0 received is in the trace " + s_.writer->path() + "; continue it with --resume";
+    std::string s = "\n";
+    describe_ranks(status_, [&](const char* text) { s += text; });
+    s.pop_back();  // the last newline: the caller's message ends there
     return s;
   }
 
@@ -693,9 +693,7 @@ class Hub {
   std::vector<Group> groups_;
   std::deque<size_t> queue_;
   std::deque<TaskRun> runs_;  // stable addresses
-  std::vector<std::string> doing_;
   SignalStatus status_;
-  std::vector<clock::time_point> heard_;
   std::vector<bool> blocked_;  // waiting for a reply of the hub (or finished)
   std::list<std::pair<std::string, MPI_Request>> sends_;
   int finished_ = 0;

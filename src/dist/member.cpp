@@ -9,7 +9,6 @@
 #include "rctune/dist/run_setup.h"
 #include "rctune/llm/wire.h"
 #include "rctune/search/runtime_evaluator.h"
-#include "rctune/search/simulated_evaluator.h"
 
 namespace rctune::dist {
 
@@ -123,18 +122,10 @@ trace::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   HubLink hub(mailbox, s.layout.rank, stats);
 
   // Measurement on this rank: its own worker, pinned to its own core.
-  std::unique_ptr<search::Evaluator> evaluator;
   runtime::MeasureOptions mopts = measure_options(cfg.measure, cfg.seed);
   mopts.pin_core = s.pin_core;
   mopts.run_lock = s.run_lock;
-  if (s.simulate) {
-    evaluator = std::make_unique<search::SimulatedEvaluator>(simulated_options(cfg));
-  } else {
-    runtime::JitOptions jit;
-    jit.cache_dir = cfg.measure.cache_dir;
-    jit.flags = cfg.measure.flags;
-    evaluator = std::make_unique<search::RuntimeEvaluator>(jit, mopts);
-  }
+  std::unique_ptr<search::Evaluator> evaluator = make_evaluator(cfg, s.simulate, mopts);
   search::MeasurementCache cache;
   search::CachedEvaluator cached(*evaluator, cache);
   const std::vector<std::string> names = task_names(cfg);

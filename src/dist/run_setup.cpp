@@ -7,6 +7,7 @@
 
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/random.h"
+#include "rctune/search/runtime_evaluator.h"
 
 namespace rctune::dist {
 
@@ -53,6 +54,19 @@ search::SimulatedOptions simulated_options(const config::TuneConfig& c) {
   so.seed = c.seed;
   so.latency_s = c.measure.simulated_latency;
   return so;
+}
+
+runtime::JitOptions jit_options(const config::MeasureConfig& m) {
+  runtime::JitOptions jit;
+  jit.cache_dir = m.cache_dir;
+  jit.flags = m.flags;
+  return jit;
+}
+
+std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, bool simulate,
+                                                  const runtime::MeasureOptions& measure) {
+  if (simulate) return std::make_unique<search::SimulatedEvaluator>(simulated_options(c));
+  return std::make_unique<search::RuntimeEvaluator>(jit_options(c.measure), measure);
 }
 
 std::vector<std::string> task_names(const config::TuneConfig& c) {

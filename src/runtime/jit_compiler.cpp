@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "file_lock.h"
 #include "process.h"
 #include "rctune/build_config.h"
 
@@ -71,25 +72,6 @@ std::string file_stamp(const std::string& path) {
   if (::stat(path.c_str(), &st) != 0) return "missing";
   return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec);
 }
-
-// Holds an exclusive flock() on a file for its lifetime (no-op if the file cannot be opened).
-class FileLock {
- public:
-  explicit FileLock(const std::string& path) : fd_(open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    if (fd_ >= 0) {
-      flock(fd_, LOCK_UN);
-      close(fd_);
-    }
-  }
-  FileLock(const FileLock&) = delete;
-  FileLock& operator=(const FileLock&) = delete;
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -158,7 +140,8 @@ std::string JitCompiler::ensure_pch() const {
   const std::string gch = header + ".gch";
   try {
     detail::make_dirs(dir);
-    FileLock flock_guard(dir + "/lock");  // one process builds, the others wait and reuse
+    FileLock flock_guard(dir + "/lock",
+                         FileLock::Mode::BestEffort);  // one process builds, the others wait and reuse
     if (!file_exists(gch)) {
       if (!file_exists(header)) write_file_atomic(header, "#include <Kokkos_Core.hpp>\n");
       const std::string tmp = gch + detail::temp_suffix();

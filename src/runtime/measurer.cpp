@@ -1,44 +1,12 @@
 #include "rctune/runtime/measurer.h"
 
-#include <fcntl.h>
 #include <sched.h>
-#include <sys/file.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <stdexcept>
 
+#include "file_lock.h"
+
 namespace rctune::runtime {
-
-namespace {
-
-// Holds an exclusive flock on a file for its lifetime (nothing for an empty path).
-class RunLock {
- public:
-  explicit RunLock(const std::string& path) {
-    if (path.empty()) return;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0)
-      throw std::runtime_error("cannot open the measurement lock '" + path + "': " + std::strerror(errno));
-    while (::flock(fd_, LOCK_EX) != 0) {
-      if (errno == EINTR) continue;
-      const std::string why = std::strerror(errno);
-      ::close(fd_);
-      throw std::runtime_error("cannot lock the measurement lock '" + path + "': " + why);
-    }
-  }
-  ~RunLock() {
-    if (fd_ >= 0) ::close(fd_);  // releases the lock
-  }
-  RunLock(const RunLock&) = delete;
-  RunLock& operator=(const RunLock&) = delete;
-
- private:
-  int fd_ = -1;
-};
-
-}  // namespace
 
 Measurer::Measurer(JitOptions jit, WorkerOptions worker) : jit_(std::move(jit)), worker_(std::move(worker)) {}
 
@@ -79,7 +47,7 @@ Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts
 
   WorkerReply reply;
   try {
-    RunLock lock(opts.run_lock);
+    FileLock lock(opts.run_lock, FileLock::Mode::Required);
     reply = worker_.request(req, opts.timeout_s);
   } catch (const std::exception& e) {  // the worker cannot even be started
     m.status = Status::RuntimeError;

@@ -21,6 +21,11 @@ search::TuneOptions tune_options(const config::TuneConfig& c);
 runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed);
 // The simulated measurement of a run (rctune tune --simulate).
 search::SimulatedOptions simulated_options(const config::TuneConfig& c);
+runtime::JitOptions jit_options(const config::MeasureConfig& m);
+// What measures a run's candidates: the simulated evaluator, or compile-and-run (a
+// search::RuntimeEvaluator) with `measure`.
+std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, bool simulate,
+                                                  const runtime::MeasureOptions& measure);
 
 // Task names unique in the run: the workload's name, "#2", "#3", ... for repeats.
 std::vector<std::string> task_names(const config::TuneConfig& c);
