@@ -250,8 +250,8 @@ struct RunWriter::Impl {
   // Within a commit that holds back `group`'s header: replaces the table `name` in `group` with
   // `n` rows, built as `new_name` beside the old one, then swaps the links. On disk the group
   // links either the old table or the new one.
-  void replace_table(hid_t group, const char* name, const char* new_name, hid_t file_type, hid_t mem_type,
-                     hsize_t chunk, hsize_t n, const void* rows, const std::string& what) {
+  Handle replace_table(hid_t group, const char* name, const char* new_name, hid_t file_type, hid_t mem_type,
+                       hsize_t chunk, hsize_t n, const void* rows, const std::string& what) {
     Handle fresh = create_table(group, new_name, file_type, chunk);
     if (H5Dset_extent(fresh.get(), &n) < 0) detail::fail(path, what);
     write_rows(fresh.get(), mem_type, 0, n, rows, what);
@@ -262,6 +262,7 @@ struct RunWriter::Impl {
       if (H5Ldelete(group, name, H5P_DEFAULT) < 0) detail::fail(path, what);
     }
     if (H5Lmove(group, new_name, group, name, H5P_DEFAULT, H5P_DEFAULT) < 0) detail::fail(path, what);
+    return fresh;
   }
 
   // Writes `rows` to rows [start, start + n) of a 1-D dataset.
@@ -542,17 +543,10 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
     });
   } else {  // another tree: build it beside the old one, then swap the links
     impl_->commit({ts.group.get()}, what, [&] {
-      Handle fresh = impl_->create_table(ts.group.get(), detail::kTreeNew, detail::types().tree_file.get(),
-                                         detail::kTreeChunk);
-      hsize_t n = nodes.size();
-      if (H5Dset_extent(fresh.get(), &n) < 0) detail::fail(impl_->path, what);
-      impl_->write_rows(fresh.get(), detail::types().tree_mem.get(), 0, n, rows.data(), what);
       impl_->release_after_flush.push_back(std::move(ts.tree));
-      if (H5Ldelete(ts.group.get(), detail::kTree, H5P_DEFAULT) < 0 ||
-          H5Lmove(ts.group.get(), detail::kTreeNew, ts.group.get(), detail::kTree, H5P_DEFAULT, H5P_DEFAULT) <
-              0)
-        detail::fail(impl_->path, what);
-      ts.tree = std::move(fresh);
+      ts.tree = impl_->replace_table(ts.group.get(), detail::kTree, detail::kTreeNew,
+                                     detail::types().tree_file.get(), detail::types().tree_mem.get(),
+                                     detail::kTreeChunk, nodes.size(), rows.data(), what);
     });
   }
   ts.tree_keys = std::move(keys);
