@@ -32,26 +32,33 @@ struct Payload {
   std::string text;
 };
 
-// Code that runs when the kernel's shared object is loaded, if it ever gets past a comment.
-const std::string kTouch = "#include <cstdlib>\nstatic int pwn = std::system(\"touch PWNED\");\n//";
+// Code that runs when the kernel's shared object is loaded, if it ever gets past a comment; `eol`
+// is the line break it uses. Guarded (a name appears in several comments), without '/' (so that a
+// file name can hold it), and the rest of the line it lands in becomes an unused macro.
+std::string touch_payload(const std::string& eol) {
+  return "x" + eol + "#include <cstdlib>" + eol + "#ifndef PWN" + eol + "#define PWN" + eol +
+         "static int pwn = std::system(\"touch PWNED\");" + eol + "#endif" + eol + "#define PWN_REST ";
+}
+const std::string kTouch = touch_payload("\n");
 
 // Workload names that break out of a comment or are otherwise not a workload name: refused.
 std::vector<Payload> hostile_workload_names() {
   return {
-      {"issue 10 reproduction (line feed)", "x\n" + kTouch},
-      {"carriage return", "x\r#include <cstdlib>\rstatic int pwn = std::system(\"touch PWNED\");\r//"},
-      {"CR LF", "x\r\n" + kTouch},
-      {"backslash, then a line feed (splice)", "x\\\n" + kTouch},
-      {"block comment end and a line feed", "x */\n" + kTouch + " /*"},
-      {"vertical tab", std::string("x\v") + kTouch},
-      {"form feed", std::string("x\f") + kTouch},
+      {"issue 10 reproduction", "x\n#include <cstdlib>\nstatic int pwn = std::system(\"touch PWNED\");\n//"},
+      {"line feed", touch_payload("\n")},
+      {"carriage return", touch_payload("\r")},
+      {"CR LF", touch_payload("\r\n")},
+      {"backslash, then a line feed (splice)", "x\\" + touch_payload("\n").substr(1)},
+      {"block comment end and a line feed", "x */" + touch_payload("\n") + " /*"},
+      {"vertical tab", touch_payload("\v")},
+      {"form feed", touch_payload("\f")},
       {"tab", "a\tb"},
       {"NUL byte", std::string("x\0y", 3)},
       {"DEL", "x\x7fy"},
       {"non-ASCII (UTF-8)",
        "gr\xc3\xb6\xc3\x9f"
        "e"},
-      {"Unicode line separator", "x\xe2\x80\xa8" + kTouch},
+      {"Unicode line separator", touch_payload("\xe2\x80\xa8")},
       {"empty", ""},
       {"201 characters", std::string(201, 'n')},
   };
@@ -157,7 +164,7 @@ std::string workload_yaml(const std::string& indent, const std::optional<std::st
   return y;
 }
 
-struct Run {
+struct Outcome {
   CliResult r;
   bool pwned = false;
 };
@@ -169,17 +176,20 @@ const TempDir& shared_cache() {
 }
 
 // Runs rctune in `dir` and says whether PWNED appeared there.
-Run run_in(const TempDir& dir, const std::vector<std::string>& args) {
-  Run run;
+Outcome run_in(const TempDir& dir, const std::vector<std::string>& args) {
+  Outcome run;
   run.r = run_rctune_args(args, dir.path().string(), {{"XDG_CACHE_HOME", shared_cache().path().string()}});
   run.pwned = fs::exists(dir.path() / "PWNED");
   return run;
 }
 
-// A run config with one task whose workload is written inline.
-std::string inline_config(const TempDir& dir, const std::string& name) {
-  return "seed: 1\nbudget: 2\nout: " + dir.file("run.h5") + "\ntasks:\n  - workload:\n" +
-         workload_yaml("      ", name);
+// A run config with one task whose workload is written inline, and measure.flags if given.
+std::string inline_config(const TempDir& dir, const std::string& name,
+                          const std::optional<std::string>& flags = std::nullopt) {
+  std::string c = "seed: 1\nbudget: 2\nout: " + dir.file("run.h5") + "\ntasks:\n  - workload:\n" +
+                  workload_yaml("      ", name);
+  if (flags) c += "measure:\n  flags: " + yaml_quoted(*flags) + "\n";
+  return c;
 }
 
 // Replaces the config text stored in a trace (attribute "config" of the root group).
@@ -205,8 +215,11 @@ void set_trace_config(const std::string& path, const std::string& text) {
 // payload cannot be given this way (a file name cannot hold '/' or NUL).
 struct NameEntry {
   std::string label;
-  std::function<std::optional<Run>(const TempDir&, const std::string&)> run;
+  std::function<std::optional<Outcome>(const TempDir&, const std::string&)> run;
   bool compiles;  // whether the entry compiles and runs the kernel (else: --simulate)
+  // Whether the payload is part of a path the user gave on the command line (messages name that
+  // file as given).
+  bool in_path = false;
 };
 
 bool file_name_ok(const std::string& s) {
@@ -217,28 +230,28 @@ bool file_name_ok(const std::string& s) {
 std::vector<NameEntry> name_entries(const std::string& valid_trace) {
   std::vector<NameEntry> e;
   e.push_back({"workload file name:",
-               [](const TempDir& dir, const std::string& name) -> std::optional<Run> {
+               [](const TempDir& dir, const std::string& name) -> std::optional<Outcome> {
                  write_file(dir.path() / "w.yaml", workload_yaml("", name));
                  return run_in(dir, {"bench", dir.file("w.yaml"), "--check-only"});
                },
                true});
   e.push_back({"workload file stem",
-               [](const TempDir& dir, const std::string& name) -> std::optional<Run> {
+               [](const TempDir& dir, const std::string& name) -> std::optional<Outcome> {
                  if (!file_name_ok(name)) return std::nullopt;
                  const fs::path p = dir.path() / (name + ".yaml");
                  write_file(p, workload_yaml("", std::nullopt));
                  return run_in(dir, {"bench", p.string(), "--check-only"});
                },
-               true});
+               true, true});
   e.push_back({"inline workload in a run config",
-               [](const TempDir& dir, const std::string& name) -> std::optional<Run> {
+               [](const TempDir& dir, const std::string& name) -> std::optional<Outcome> {
                  write_file(dir.path() / "run.yaml", inline_config(dir, name));
                  return run_in(dir, {"tune", dir.file("run.yaml"), "--simulate", "--quiet"});
                },
                false});
   if (!valid_trace.empty())
     e.push_back({"config stored in a trace given to --resume",
-                 [valid_trace](const TempDir& dir, const std::string& name) -> std::optional<Run> {
+                 [valid_trace](const TempDir& dir, const std::string& name) -> std::optional<Outcome> {
                    const std::string h5 = dir.file("resumed.h5");
                    fs::copy_file(valid_trace, h5, fs::copy_options::overwrite_existing);
                    set_trace_config(h5, inline_config(dir, name));
@@ -254,7 +267,7 @@ class InjectionTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir;
     write_file(dir_->path() / "run.yaml", inline_config(*dir_, "good"));
-    const Run r = run_in(*dir_, {"tune", dir_->file("run.yaml"), "--simulate", "--quiet"});
+    const Outcome r = run_in(*dir_, {"tune", dir_->file("run.yaml"), "--simulate", "--quiet"});
     if (r.r.exit_code == 0) trace_ = dir_->file("run.h5");
     setup_output_ = r.r.output;
   }
@@ -270,7 +283,7 @@ TempDir* InjectionTest::dir_ = nullptr;
 std::string InjectionTest::trace_;
 std::string InjectionTest::setup_output_;
 
-void expect_refused(const Run& run, const std::string& what, const std::string& place) {
+void expect_refused(const Outcome& run, const std::string& what, const std::string& place) {
   EXPECT_FALSE(run.pwned) << what << ": the payload ran";
   EXPECT_EQ(run.r.exit_code, 2) << what << "\n" << run.r.output;
   EXPECT_NE(run.r.output.find("rctune: error:"), std::string::npos) << what << "\n" << run.r.output;
@@ -279,7 +292,7 @@ void expect_refused(const Run& run, const std::string& what, const std::string& 
       << run.r.output;
 }
 
-void expect_ok(const Run& run, const std::string& what) {
+void expect_ok(const Outcome& run, const std::string& what) {
   EXPECT_FALSE(run.pwned) << what << ": the payload ran";
   EXPECT_EQ(run.r.exit_code, 0) << what << "\n" << run.r.output;
   EXPECT_NE(run.r.output.find("status     ok"), std::string::npos) << what << "\n" << run.r.output;
@@ -291,13 +304,90 @@ TEST_F(InjectionTest, AWorkloadNameThatCouldBreakOutOfACommentIsRefusedAtEveryEn
     for (const Payload& p : hostile_workload_names()) {
       TempDir dir;
       const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
-      std::optional<Run> run = entry.run(dir, p.text);
+      std::optional<Outcome> run = entry.run(dir, p.text);
       if (!run) continue;
       expect_refused(*run, what, "name");
       // The message shows the name escaped: the raw bytes never reach the terminal.
-      if (p.text.find_first_of("\n\r") != std::string::npos)
+      if (!entry.in_path && p.text.find_first_of("\n\r") != std::string::npos) {
         EXPECT_EQ(run->r.output.find(p.text), std::string::npos) << what << "\n" << run->r.output;
+      }
     }
+  }
+}
+
+// The entries above that tune do so with simulated measurement (fast; nothing is compiled). The
+// issue's reproduction through a real tune and a real trace's --resume, where the old code compiled
+// and ran the payload.
+TEST(Injection, TheIssueReproductionIsRefusedByARealTuneAndByResumingARealTrace) {
+  TempDir dir;
+  write_file(dir.path() / "good.yaml", inline_config(dir, "good"));
+  const Outcome made = run_in(dir, {"tune", dir.file("good.yaml"), "--budget", "1", "--quiet"});
+  ASSERT_EQ(made.r.exit_code, 0) << made.r.output;
+  const std::string name = hostile_workload_names().at(0).text;
+
+  TempDir fresh;
+  write_file(fresh.path() / "run.yaml", inline_config(fresh, name));
+  expect_refused(run_in(fresh, {"tune", fresh.file("run.yaml"), "--budget", "1", "--quiet"}), "tune", "name");
+
+  const std::string h5 = dir.file("resumed.h5");
+  fs::copy_file(dir.file("run.h5"), h5);
+  set_trace_config(h5, inline_config(dir, name));
+  expect_refused(run_in(dir, {"tune", "--resume", h5, "--budget", "2", "--quiet"}), "tune --resume", "name");
+}
+
+// Compiler flags that run a program, load code or read files: a config (or the config stored in a
+// trace) may come from others, so measure.flags takes code-generation flags only.
+std::vector<Payload> hostile_compiler_flags() {
+  return {
+      {"-wrapper", "-O2 -wrapper sh,-c,touch${IFS}PWNED"},
+      {"-fplugin=", "-fplugin=./evil.so"},
+      {"response file", "@args.txt"},
+      {"-B", "-B."},
+      {"-specs=", "-specs=evil.specs"},
+      {"linker option", "-Wl,-rpath,."},
+      {"-include", "-include evil.h"},
+      {"include path", "-I."},
+      {"output", "-o PWNED"},
+      {"profile output", "-fprofile-generate=."},
+      {"line feed", "-O2\n-wrapper"},
+  };
+}
+
+// Entry points of measure.flags: a run config, and the config stored in a trace given to --resume.
+std::vector<NameEntry> flags_entries(const std::string& valid_trace) {
+  std::vector<NameEntry> e;
+  e.push_back({"measure.flags of a run config",
+               [](const TempDir& dir, const std::string& flags) -> std::optional<Outcome> {
+                 write_file(dir.path() / "run.yaml", inline_config(dir, "good", flags));
+                 return run_in(dir, {"tune", dir.file("run.yaml"), "--simulate", "--quiet"});
+               },
+               false});
+  e.push_back({"measure.flags of the config stored in a trace given to --resume",
+               [valid_trace](const TempDir& dir, const std::string& flags) -> std::optional<Outcome> {
+                 const std::string h5 = dir.file("resumed.h5");
+                 fs::copy_file(valid_trace, h5, fs::copy_options::overwrite_existing);
+                 set_trace_config(h5, inline_config(dir, "good", flags));
+                 return run_in(dir, {"tune", "--resume", h5, "--budget", "4", "--quiet"});
+               },
+               false});
+  return e;
+}
+
+TEST_F(InjectionTest, ACompilerFlagThatRunsAProgramOrLoadsCodeIsRefusedInConfigsAndTraces) {
+  ASSERT_FALSE(trace_.empty()) << "the valid run for the --resume cases failed:\n" << setup_output_;
+  for (const NameEntry& entry : flags_entries(trace_)) {
+    for (const Payload& p : hostile_compiler_flags()) {
+      TempDir dir;
+      const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
+      std::optional<Outcome> run = entry.run(dir, p.text);
+      ASSERT_TRUE(run);
+      expect_refused(*run, what, "measure.flags");
+    }
+    TempDir dir;
+    const std::optional<Outcome> ok =
+        entry.run(dir, "-O3 -march=native -fopenmp-simd -ffast-math -DNDEBUG -g1");
+    ASSERT_TRUE(ok);
+    EXPECT_EQ(ok->r.exit_code, 0) << entry.label << ": code-generation flags are fine\n" << ok->r.output;
   }
 }
 
@@ -307,7 +397,7 @@ TEST_F(InjectionTest, AWorkloadNameWithCommentOrStringSyntaxIsHarmlessInTheGener
     for (const Payload& p : legal_workload_names()) {
       TempDir dir;
       const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
-      std::optional<Run> run = entry.run(dir, p.text);
+      std::optional<Outcome> run = entry.run(dir, p.text);
       if (!run) continue;
       expect_ok(*run, what);
     }
@@ -372,7 +462,8 @@ TEST(Injection, IdentifiersThatAreCppWordsOrGeneratorNamesCompileAndComputeTheRi
   for (const IdentifierEntry& entry : identifier_entries()) {
     TempDir dir;
     write_file(dir.path() / "w.yaml", entry.yaml(cpp_word_identifiers()));
-    const Run run = run_in(dir, {"bench", dir.file("w.yaml"), "--check-only", "--schedule", entry.schedule});
+    const Outcome run =
+        run_in(dir, {"bench", dir.file("w.yaml"), "--check-only", "--schedule", entry.schedule});
     expect_ok(run, entry.label);
   }
 }
@@ -383,7 +474,7 @@ TEST(Injection, AnIdentifierThatIsNotLettersDigitsAndUnderscoreIsRefusedAtEveryE
       TempDir dir;
       const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
       write_file(dir.path() / "w.yaml", entry.yaml({"ok_1", p.text, "ok_2"}));
-      const Run run = run_in(dir, {"bench", dir.file("w.yaml"), "--check-only"});
+      const Outcome run = run_in(dir, {"bench", dir.file("w.yaml"), "--check-only"});
       expect_refused(run, what, entry.place);
     }
   }
