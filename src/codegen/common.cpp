@@ -3,19 +3,80 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <stdexcept>
 
 namespace rctune::codegen::detail {
 
 using namespace rctune::ir;
 
-std::string c_ident(const std::string& name) {
-  std::string s;
+std::string user_ident(const char* prefix, const std::string& name) {
+  constexpr size_t kMaxBody = 80;
+  std::string body;
+  bool pending_sep = false;
   for (char c : name) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-    s += ok ? c : '_';
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum) {
+      pending_sep = true;
+      continue;
+    }
+    if (body.size() >= kMaxBody) break;
+    if (pending_sep && !body.empty()) body += '_';
+    pending_sep = false;
+    body += c;
   }
-  if (s.empty() || (s[0] >= '0' && s[0] <= '9')) s = "v_" + s;
-  return s;
+  if (body.empty()) body = "x";
+  return prefix + body;
+}
+
+const std::string& NameTable::user(const char* prefix, const std::string& name) {
+  auto key = std::make_pair(std::string(prefix), name);
+  auto it = user_.find(key);
+  if (it != user_.end()) return it->second;
+  return user_.emplace(key, fresh(user_ident(prefix, name))).first->second;
+}
+
+std::string NameTable::fresh(const std::string& base) {
+  std::string n = base;
+  for (int i = 2; used_.count(n); ++i) n = base + "_" + std::to_string(i);
+  used_.insert(n);
+  return n;
+}
+
+std::string comment_text(const std::string& s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    bool keep = c >= 0x20 && c < 0x7f && c != '\\' && c != '?' && c != '%' && c != '"' &&
+                !(c == '/' && i > 0 && s[i - 1] == '*');
+    if (keep) {
+      r += static_cast<char>(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      r += buf;
+    }
+  }
+  return r;
+}
+
+std::string comment(const std::string& s) { return "// " + comment_text(s); }
+
+std::string string_literal(const std::string& s) { return "\"" + comment_text(s) + "\""; }
+
+void check_generated_source(const std::string& code, const std::string& what) {
+  size_t line = 1;
+  for (size_t i = 0; i < code.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(code[i]);
+    if (c == '\n') {
+      if (i > 0 && code[i - 1] == '\\')
+        throw std::logic_error("internal codegen error: line " + std::to_string(line) + " of " + what +
+                               " ends with a backslash");
+      ++line;
+    } else if (c < 0x20 || c >= 0x7f) {
+      throw std::logic_error("internal codegen error: line " + std::to_string(line) + " of " + what +
+                             " holds byte " + std::to_string(c) + ", which is not printable ASCII");
+    }
+  }
 }
 
 std::string float_literal(double v, DType t) {

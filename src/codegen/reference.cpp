@@ -24,20 +24,19 @@ class ReferenceEmitter {
 
   KernelSource run() {
     std::ostringstream body;
-    for (const auto& t : w_.tensors) tensor_names_.insert(c_ident(t.name));
     for (size_t i = 0; i < w_.tensors.size(); ++i) {
       const auto& t = w_.tensors[i];
-      body << "  double* " << c_ident(t.name) << " = buffers[" << i << "];  // " << t.name << ": "
-           << dtype_name(t.dtype) << shape_text(t.shape) << "\n";
+      body << "  double* " << tensor_name(t.name) << " = buffers[" << i << "];  "
+           << comment(t.name + ": " + dtype_name(t.dtype) + shape_text(t.shape)) << "\n";
     }
     for (const auto& st : w_.stages) emit_stage(st, body);
 
     std::ostringstream out;
-    out << "// rctune reference kernel: " << w_.name << "\n"
+    out << comment("rctune reference kernel: " + w_.name) << "\n"
         << "// Plain serial C++, double precision, every stage evaluated from its definition;\n"
         << "// reads outside a tensor are zero (padding). Workload:\n";
     std::istringstream listing(to_string(w_));
-    for (std::string l; std::getline(listing, l);) out << "//   " << l << "\n";
+    for (std::string l; std::getline(listing, l);) out << comment("  " + l) << "\n";
     out << "#include <cmath>\n#include <cstdint>\n\n";
     out << "static inline int64_t rctune_floordiv(int64_t a, int64_t b) {\n"
         << "  int64_t q = a / b;\n  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;\n}\n"
@@ -53,7 +52,7 @@ class ReferenceEmitter {
         << "static inline double rctune_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }\n";
     // One bounds-checked reader per tensor: zero outside the shape.
     for (const auto& t : w_.tensors) {
-      std::string n = c_ident(t.name);
+      std::string n = tensor_name(t.name);
       out << "static inline double rctune_read_" << n << "(const double* p";
       for (size_t d = 0; d < t.shape.size(); ++d) out << ", int64_t i" << d;
       out << ") {\n";
@@ -74,6 +73,7 @@ class ReferenceEmitter {
       out << (idx.empty() ? "0" : idx) << "];\n}\n";
     }
     out << "\nextern \"C\" void rctune_reference(double* const* buffers) {\n" << body.str() << "}\n";
+    check_generated_source(out.str(), "the reference of " + w_.name);
     return KernelSource{out.str(), "rctune_reference", false};
   }
 
@@ -84,11 +84,10 @@ class ReferenceEmitter {
     return s + "]";
   }
 
-  std::string axis_name(const std::string& v) {
-    std::string n = c_ident(v);
-    while (tensor_names_.count(n)) n += "_";
-    return n;
-  }
+  // User names get prefixes that the generator's own names (rctune_*, buffers, p, i0, ...) never
+  // have; names_ keeps them apart from each other (docs/codegen.md, "Names").
+  const std::string& tensor_name(const std::string& t) { return names_.user(kTensorPrefix, t); }
+  const std::string& axis_name(const std::string& v) { return names_.user(kVarPrefix, v); }
 
   RefExpr emit(const Expr& e) {
     switch (e.kind()) {
@@ -108,7 +107,7 @@ class ReferenceEmitter {
           throw std::invalid_argument("codegen: reference of '" + w_.name + "': " + l->buffer + " has " +
                                       std::to_string(t->shape.size()) + " dimensions, read with " +
                                       std::to_string(l->indices.size()) + " indices");
-        std::string s = "rctune_read_" + c_ident(t->name) + "(" + c_ident(t->name);
+        std::string s = "rctune_read_" + tensor_name(t->name) + "(" + tensor_name(t->name);
         for (const auto& i : l->indices) s += ", " + emit(i).s;
         return {s + ")", true};
       }
@@ -205,12 +204,13 @@ class ReferenceEmitter {
       throw std::invalid_argument("codegen: reference of '" + w_.name + "': stage " + st.output + " has " +
                                   std::to_string(st.axes.size()) + " axes for a " +
                                   std::to_string(out->shape.size()) + "-dimensional tensor");
-    o << "\n  // " << st.output << "[";
-    for (size_t i = 0; i < st.axes.size(); ++i) o << (i ? ", " : "") << st.axes[i].name;
-    o << "] " << reduce_op_token(st.op) << " " << to_string(st.body) << "\n";
+    std::string text = st.output + "[";
+    for (size_t i = 0; i < st.axes.size(); ++i) text += (i ? ", " : "") + st.axes[i].name;
+    text += std::string("] ") + reduce_op_token(st.op) + " " + to_string(st.body);
+    o << "\n  " << comment(text) << "\n";
     std::string ind = "  ";
     auto open = [&](const IndexVar& v) {
-      std::string n = axis_name(v.name);
+      const std::string& n = axis_name(v.name);
       o << ind << "for (int64_t " << n << " = 0; " << n << " < " << v.extent << "; ++" << n << ") {\n";
       ind += "  ";
     };
@@ -219,7 +219,7 @@ class ReferenceEmitter {
       o << ind << "}\n";
     };
     for (const auto& a : st.axes) open(a);
-    std::string target = c_ident(out->name) + "[";
+    std::string target = tensor_name(out->name) + "[";
     {
       std::string idx;
       int64_t stride = 1;
@@ -235,29 +235,29 @@ class ReferenceEmitter {
     if (st.op == ReduceOp::None) {
       o << ind << target << " = " << val << ";\n";
     } else {
-      o << ind << "double acc = " << float_literal(st.init_value(), DType::F64) << ";\n";
+      o << ind << "double rctune_acc = " << float_literal(st.init_value(), DType::F64) << ";\n";
       for (const auto& r : st.reduce_axes) open(r);
       switch (st.op) {
         case ReduceOp::Sum:
-          o << ind << "acc = acc + " << val << ";\n";
+          o << ind << "rctune_acc = rctune_acc + " << val << ";\n";
           break;
         case ReduceOp::Max:
-          o << ind << "acc = rctune_max(acc, " << val << ");\n";
+          o << ind << "rctune_acc = rctune_max(rctune_acc, " << val << ");\n";
           break;
         case ReduceOp::Min:
-          o << ind << "acc = rctune_min(acc, " << val << ");\n";
+          o << ind << "rctune_acc = rctune_min(rctune_acc, " << val << ");\n";
           break;
         case ReduceOp::None:
           break;
       }
       for (size_t i = 0; i < st.reduce_axes.size(); ++i) close();
-      o << ind << target << " = acc;\n";
+      o << ind << target << " = rctune_acc;\n";
     }
     for (size_t i = 0; i < st.axes.size(); ++i) close();
   }
 
   const Workload& w_;
-  std::set<std::string> tensor_names_;
+  NameTable names_;
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "rctune/config/compiler_flags.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/ir/operators.h"
 
@@ -187,13 +188,15 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       if (h && !h.IsNull()) {
         if (!h.IsMap()) m.fail(h, "headers", "expected a mapping of header names to values");
         for (auto it = h.begin(); it != h.end(); ++it) {
-          if (!it->second.IsScalar()) m.fail(it->second, "headers." + it->first.Scalar(), "expected a string");
+          if (!it->second.IsScalar())
+            m.fail(it->second, "headers." + it->first.Scalar(), "expected a string");
           std::string lower = it->first.Scalar();
           for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
           if (lower == "authorization" || lower == "api-key" || lower == "x-api-key")
-            m.fail(it->first, "headers." + it->first.Scalar(),
-                   "a credential does not belong in the config (it is recorded in the trace): put the key in an "
-                   "environment variable and name it with api_key_env");
+            m.fail(
+                it->first, "headers." + it->first.Scalar(),
+                "a credential does not belong in the config (it is recorded in the trace): put the key in an "
+                "environment variable and name it with api_key_env");
           mc.headers.emplace_back(it->first.Scalar(), it->second.Scalar());
         }
       }
@@ -264,6 +267,7 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
     m.fail(m.at("pin_core"), "pin_core", "expected auto, none or a core number");
   c.measure.timeout = m.number("timeout", c.measure.timeout, 0.001, 86400);
   c.measure.flags = m.string("flags", c.measure.flags);
+  if (std::string e = compiler_flags_problem(c.measure.flags); !e.empty()) m.fail(m.at("flags"), "flags", e);
   c.measure.cache_dir = m.string("cache_dir", c.measure.cache_dir);
   c.measure.simulated_latency = m.number("simulated_latency", c.measure.simulated_latency, 0, 3600);
   m.finish({"min_time", "min_repeats", "max_repeats", "warmup", "flush_cache", "pin_core", "timeout", "flags",
@@ -278,8 +282,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.mcts.epsilon = mc.number("epsilon", c.mcts.epsilon, 0, 1);
   c.mcts.history_depth = static_cast<int>(mc.integer("history_depth", c.mcts.history_depth, 0, 16));
   c.mcts.rollout_depth = static_cast<int>(mc.integer("rollout_depth", c.mcts.rollout_depth, 0, 500));
-  mc.finish({"exploration", "branching", "root_samples", "root_draws", "measure_batch", "epsilon", "history_depth",
-             "rollout_depth"});
+  mc.finish({"exploration", "branching", "root_samples", "root_draws", "measure_batch", "epsilon",
+             "history_depth", "rollout_depth"});
 
   MapReader ev(top.take("evolutionary"), source_name, "evolutionary.");
   c.evolutionary.population =

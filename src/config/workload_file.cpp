@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "rctune/ir/names.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
 
@@ -86,7 +87,11 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
   w.name = default_name;
   if (root["name"]) {
     w.name = ctx.scalar(root["name"], "name", "a string");
-    if (w.name.empty()) ctx.fail(root["name"], "name", "the name is empty");
+    if (std::string e = ir::workload_name_problem(w.name); !e.empty()) ctx.fail(root["name"], "name", e);
+  } else if (std::string e = ir::workload_name_problem(w.name); !e.empty()) {
+    ctx.fail(root, "name",
+             "no name given, and the default, the file name without its extension, is not valid: " + e +
+                 "; give the workload a name: key");
   }
 
   // tensors: NAME: TYPE
@@ -96,13 +101,11 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
     ctx.fail(tensors, "tensors", "expected a mapping from tensor names to types, e.g. A: f32[128, 64]");
   for (auto it = tensors.begin(); it != tensors.end(); ++it) {
     std::string name = ctx.scalar(it->first, "tensors", "a tensor name");
+    // The name must be a valid identifier of the expression syntax (checked before it is printed).
+    if (std::string e = ir::identifier_problem(name); !e.empty())
+      ctx.fail(it->first, "tensors." + ir::quote_name(name), "tensor " + e);
     std::string key = "tensors." + name;
     std::string type = ctx.scalar(it->second, key, "a type such as f32[128, 64]");
-    // The name must be a valid identifier of the expression syntax.
-    bool ident = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
-                 std::all_of(name.begin(), name.end(),
-                             [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-    if (!ident) ctx.fail(it->first, key, "a tensor name is letters, digits and '_', starting with a letter");
     if (w.find_tensor(name)) ctx.fail(it->first, key, "tensor '" + name + "' is declared twice");
     try {
       w.tensors.push_back(ir::parse_tensor_type(name, type, ctx.pos_of(it->second)));

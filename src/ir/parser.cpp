@@ -9,6 +9,8 @@
 #include <optional>
 #include <set>
 
+#include "rctune/ir/names.h"
+
 namespace rctune::ir {
 
 namespace {
@@ -90,8 +92,9 @@ std::string describe(const Token& t) {
   }
 }
 
-bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+// ASCII only, whatever the locale (docs/workloads.md, "Names").
+bool ident_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
+bool ident_char(char c) { return ident_start(c) || (c >= '0' && c <= '9'); }
 bool digit(char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; }
 
 // Tokens of text[begin, end); `#` comments are skipped; ends with an End token.
@@ -111,6 +114,9 @@ std::vector<Token> lex(const Source& src, size_t begin, size_t end) {
     } else if (ident_start(c)) {
       size_t j = i;
       while (j < end && ident_char(s[j])) ++j;
+      if (j - i > kMaxIdentifierLength)
+        src.error(i, "name " + quote_name(s.substr(i, j - i)) + " is longer than " +
+                         std::to_string(kMaxIdentifierLength) + " characters");
       out.push_back({Tok::Ident, s.substr(i, j - i), i});
       i = j;
     } else if (digit(c) || (c == '.' && i + 1 < end && digit(s[i + 1]))) {

@@ -5,6 +5,8 @@
 #include <set>
 #include <sstream>
 
+#include "rctune/ir/names.h"
+
 namespace rctune::ir {
 
 int64_t Tensor::num_elements() const {
@@ -123,6 +125,7 @@ double Workload::flops() const {
 }
 
 std::string Workload::validate() const {
+  if (std::string e = workload_names_problem(*this); !e.empty()) return e;  // before any name is printed
   std::set<std::string> names;
   for (const auto& t : tensors) {
     if (t.name.empty()) return "a tensor has no name";

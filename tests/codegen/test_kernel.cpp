@@ -30,10 +30,10 @@ TEST(Kernel, PlainMatmulNestMatchesReference) {
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "#include <Kokkos_Core.hpp>"));
   EXPECT_TRUE(contains(code, "extern \"C\" void rctune_kernel(void* const* buffers)"));
-  EXPECT_TRUE(contains(code, "float* __restrict__ A = static_cast<float*>(buffers[0]);"));
+  EXPECT_TRUE(contains(code, "float* __restrict__ t_A = static_cast<float*>(buffers[0]);"));
   EXPECT_TRUE(contains(code, "Kokkos::RangePolicy"));
-  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t i)"));
-  EXPECT_TRUE(contains(code, "C[i * 40 + j]"));
+  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t v_i)"));
+  EXPECT_TRUE(contains(code, "t_C[v_i * 40 + v_j]"));
   EXPECT_TRUE(contains(code, "Kokkos::fence();"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
@@ -65,11 +65,11 @@ TEST(Kernel, RegisterTileBecomesVectorAccumulators) {
   LoweredFunc fn = func(w, register_tile_matmul(16, 96, 24, 8, 48, 16));
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "typedef float v16f __attribute__((vector_size(64)));"));
-  EXPECT_TRUE(contains(code, "v16f C_local_0_0 = {}, C_local_0_1 = {}, C_local_0_2 = {};"));
-  EXPECT_TRUE(contains(code, "C_local_7_2"));
-  EXPECT_FALSE(contains(code, "C_local["));  // no accumulator array
-  EXPECT_FALSE(contains(code, "C_local_8_0"));
-  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&B["));
+  EXPECT_TRUE(contains(code, "v16f t_C_local_0_0 = {}, t_C_local_0_1 = {}, t_C_local_0_2 = {};"));
+  EXPECT_TRUE(contains(code, "t_C_local_7_2"));
+  EXPECT_FALSE(contains(code, "t_C_local["));  // no accumulator array
+  EXPECT_FALSE(contains(code, "t_C_local_8_0"));
+  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&t_B["));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
@@ -100,9 +100,9 @@ TEST(Kernel, GuardedRegisterTileKeepsVectorAccumulators) {
            ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "v16f C_local_0_0 = {}, C_local_0_1 = {};"));
-  EXPECT_FALSE(contains(code, "C_local["));
-  EXPECT_TRUE(contains(code, "C_local_3_1_lanes[j_2] = "));
+  EXPECT_TRUE(contains(code, "v16f t_C_local_0_0 = {}, t_C_local_0_1 = {};"));
+  EXPECT_FALSE(contains(code, "t_C_local["));
+  EXPECT_TRUE(contains(code, "t_C_local_3_1_lanes[v_j_2] = "));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
@@ -111,10 +111,11 @@ TEST(Kernel, VectorWidthFollowsTargetAndExtent) {
   // 32 lanes on a 64-byte target: two v16f per row; on a 32-byte target: four v8f.
   LoweredFunc fn = func(w, register_tile_matmul(8, 64, 8, 4, 64, 32));
   std::string wide = generate_kernel(fn, Target{Space::Host, 64}).code;
-  EXPECT_TRUE(contains(wide, "v16f C_local_0_0 = {}, C_local_0_1 = {}, C_local_0_2 = {}, C_local_0_3 = {};"));
+  EXPECT_TRUE(
+      contains(wide, "v16f t_C_local_0_0 = {}, t_C_local_0_1 = {}, t_C_local_0_2 = {}, t_C_local_0_3 = {};"));
   std::string narrow = generate_kernel(fn, Target{Space::Host, 32}).code;
   EXPECT_TRUE(contains(narrow, "typedef float v8f __attribute__((vector_size(32)));"));
-  EXPECT_TRUE(contains(narrow, "C_local_3_7"));
+  EXPECT_TRUE(contains(narrow, "t_C_local_3_7"));
   EXPECT_EQ(check_against_reference(fn, w, Target{Space::Host, 32}), "");
 }
 
@@ -136,9 +137,9 @@ TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
                    ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "if (i_0 * 8 + i_1 < 20) {"));
+  EXPECT_TRUE(contains(code, "if (v_i_0 * 8 + v_i_1 < 20) {"));
   // The guard on the vector lane is peeled: full vectors where all 16 lanes pass, else lane by lane.
-  EXPECT_TRUE(contains(code, "if (j_0 * 16 < 25) {"));
+  EXPECT_TRUE(contains(code, "if (v_j_0 * 16 < 25) {"));
   EXPECT_TRUE(contains(code, "// partial vector: lanes 0..15 of j.1 one by one"));
   EXPECT_EQ(check_against_reference(fn, w, Target{}, "-O1 -fopenmp-simd"), "");
 }
@@ -176,7 +177,7 @@ TEST(Kernel, PaddedStridedConvReadMatchesReference) {
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "MDRangePolicy<Kokkos::DefaultExecutionSpace, Kokkos::Rank<2>"));
-  EXPECT_TRUE(contains(code, " ? X["));
+  EXPECT_TRUE(contains(code, " ? t_X["));
   EXPECT_TRUE(contains(code, " : 0.0f"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
@@ -212,7 +213,7 @@ TEST(Kernel, PaddedReadOnVectorLaneIsPeeled) {
   LoweredFunc fn = func(w, body);
   Target avx2{Space::Host, 32};
   std::string code = generate_kernel(fn, avx2).code;
-  EXPECT_TRUE(contains(code, "rctune_vload<v8f>(&X["));
+  EXPECT_TRUE(contains(code, "rctune_vload<v8f>(&t_X["));
   EXPECT_TRUE(contains(code, "// partial vector: lanes 8..15 of q one by one"));
   EXPECT_FALSE(contains(code, "omp simd"));
   EXPECT_EQ(check_against_reference(fn, w, avx2), "");
@@ -237,9 +238,9 @@ TEST(Kernel, MDRangeWithVectorizedBiasReluMatchesReference) {
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "Kokkos::Rank<2>"));
-  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t i, const int64_t j_0)"));
+  EXPECT_TRUE(contains(code, "KOKKOS_LAMBDA(const int64_t v_i, const int64_t v_j_0)"));
   EXPECT_TRUE(contains(code, "rctune_max<v16f>("));
-  EXPECT_TRUE(contains(code, "rctune_vstore(&Y[i * 64 + j_0 * 16]"));
+  EXPECT_TRUE(contains(code, "rctune_vstore(&t_Y[v_i * 64 + v_j_0 * 16]"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
@@ -300,12 +301,12 @@ TEST(Kernel, SoftmaxStagesMatchReference) {
            ForKind::Parallel);
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&X[i * 32 + 16]) - M[i])"));
+  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&t_X[v_i * 32 + 16]) - t_M[v_i])"));
   EXPECT_TRUE(contains(code, "static __attribute__((noinline)) v16f rctune_vexp(v16f x)"));
   EXPECT_TRUE(contains(code, "(-__builtin_huge_valf())"));
   EXPECT_FALSE(contains(code, "no vector form"));
   EXPECT_FALSE(contains(code, "#pragma omp simd"));
-  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&E[i * 32 + 16]) / S[i]"));
+  EXPECT_TRUE(contains(code, "rctune_vload<v16f>(&t_E[v_i * 32 + 16]) / t_S[v_i]"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 
@@ -349,7 +350,7 @@ TEST(Kernel, LocalBufferWithVariableIndexIsStackArray) {
                                    loop("j", 20, st("C", {v("i"), v("j")}, ld("row", {v("j")})))})));
   LoweredFunc fn = func(w, body);
   std::string code = generate_kernel(fn).code;
-  EXPECT_TRUE(contains(code, "alignas(64) float row[20];"));
+  EXPECT_TRUE(contains(code, "alignas(64) float t_row[20];"));
   EXPECT_FALSE(contains(code, "parallel_for"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
@@ -375,9 +376,9 @@ TEST(Kernel, HeapBuffersMatchReference) {
   LoweredFunc fn = func(w, make_allocate(buf("B.pack", {10, 32}, MemScope::Heap), make_seq({pack, compute})));
   std::string code = generate_kernel(fn).code;
   EXPECT_TRUE(contains(code, "rctune_alloc(sizeof(float) * 320)"));
-  EXPECT_TRUE(contains(code, "UniqueToken<Kokkos::DefaultExecutionSpace> acc_token;"));
-  EXPECT_TRUE(contains(code, "acc_token.acquire()"));
-  EXPECT_TRUE(contains(code, "rctune_free(B_pack);"));
+  EXPECT_TRUE(contains(code, "UniqueToken<Kokkos::DefaultExecutionSpace> t_acc_token;"));
+  EXPECT_TRUE(contains(code, "t_acc_token.acquire()"));
+  EXPECT_TRUE(contains(code, "rctune_free(t_B_pack);"));
   EXPECT_EQ(check_against_reference(fn, w), "");
 }
 

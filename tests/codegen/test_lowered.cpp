@@ -43,7 +43,7 @@ TEST(Lowered, RegisterTiledMatmulWithPackingMatchesReference) {
                          "vectorize(B.heap, ax1)\n"
                          "parallel(C, j.0)\n");
   std::string code = generate_kernel(l.func).code;
-  EXPECT_TRUE(contains(code, "v16f C_local_7_0 = {}, C_local_7_1 = {};"));
+  EXPECT_TRUE(contains(code, "v16f t_C_local_7_0 = {}, t_C_local_7_1 = {};"));
   EXPECT_FALSE(contains(code, "C_local["));
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
 }
@@ -88,7 +88,7 @@ std::string example_trace(const std::string& file) {
 TEST(Lowered, ExampleSoftmaxNormaliseUsesVectorExp) {
   Lowered l = lower_spec("softmax:M=8,N=64", example_trace("softmax.sched"));
   std::string code = generate_kernel(l.func).code;
-  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&X["));
+  EXPECT_TRUE(contains(code, "rctune_vexp(rctune_vload<v16f>(&t_X["));
   EXPECT_FALSE(contains(code, "#pragma omp simd"));
   EXPECT_FALSE(contains(code, "no vector form"));
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
@@ -98,7 +98,7 @@ TEST(Lowered, ExampleSoftmaxNormaliseUsesVectorExp) {
 TEST(Lowered, ExampleDenseGeluEpilogueUsesVectorGelu) {
   Lowered l = lower_spec("dense_gelu:M=16,N=64,K=24", example_trace("dense_gelu.sched"));
   std::string code = generate_kernel(l.func).code;
-  EXPECT_TRUE(contains(code, "rctune_vgelu(rctune_vload<v16f>(&XW["));
+  EXPECT_TRUE(contains(code, "rctune_vgelu(rctune_vload<v16f>(&t_XW["));
   EXPECT_FALSE(contains(code, "#pragma omp simd"));
   EXPECT_FALSE(contains(code, "rctune_gelu("));
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
