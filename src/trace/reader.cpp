@@ -126,8 +126,16 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
     // The structural_hash column is absent in files written before it existed: read as 0.
     const hid_t memtype =
         has_member(d.get(), kTreeHash) ? types().tree_mem.get() : types().tree_mem_without_hash.get();
-    e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
-                                                 [](const TreeRow& r) { return from_row(r); });
+    // The tree is updated in place (RunWriter::write_tree): HDF5 writes the unchanged strings of its
+    // rows anew, and a write that failed half-way (a full disk) can leave them pointing to strings
+    // that never reached the file. The tree is the search's state, not a result: such a tree reads
+    // as empty (and a resume writes a new one), so that the samples stay readable.
+    try {
+      e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
+                                                   [](const TreeRow& r) { return from_row(r); });
+    } catch (const std::runtime_error&) {
+      e.trace.tree.clear();
+    }
   }
   if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kBest, H5P_DEFAULT));

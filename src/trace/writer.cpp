@@ -55,6 +55,7 @@ struct TaskState {
 struct RunWriter::Impl {
   std::string path;
   detail::WriterLock lock;  // held from create/open to destruction (trace_lock.h)
+  bool broken = false;      // a commit failed: nothing more is written (see commit)
   Handle file;
   Handle root, tasks_group;  // "/" and "/tasks"
   RunInfo info;
@@ -72,6 +73,8 @@ struct RunWriter::Impl {
   }
 
   void require_open() const {
+    if (broken)
+      throw TraceError(path, "not written to after a failed write; it holds every commit before that failure");
     if (!file.valid()) throw std::logic_error("trace file '" + path + "': already finished");
   }
   TaskState& task(Task t) {
@@ -103,28 +106,29 @@ struct RunWriter::Impl {
   // point to what `fn` adds: a table whose extent grows, a group that gets a link) is held back
   // while everything else (table rows, strings in the global heap, new objects) is flushed; then
   // those headers are flushed. A crash in between leaves the file as it was before `fn`.
+  //
+  // A commit that fails (a disk that filled up) leaves the writer broken: nothing more is written,
+  // and the file is never flushed or closed again (the headers held back would reach the file and
+  // point to rows whose data could not be written, making the committed ones unreadable). The
+  // file keeps what the last successful commit wrote.
   void commit(std::initializer_list<hid_t> corked, const std::string& what, const std::function<void()>& fn) {
-    guarded(what, [&] {
-      std::vector<hid_t> held;
-      struct Uncork {
-        std::vector<hid_t>& ids;
-        ~Uncork() {
-          for (hid_t id : ids) H5Oenable_mdc_flushes(id);
-        }
-      } uncork{held};
-      for (hid_t id : corked) {
-        if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
-        held.push_back(id);
-      }
-      fn();
-      flush(what);
-      for (hid_t id : held)
-        if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
-      held.clear();
-      flush(what);
-      release_after_flush.clear();
-      reopen(what);
-    });
+    require_open();
+    try {
+      guarded(what, [&] {
+        for (hid_t id : corked)
+          if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
+        fn();
+        flush(what);
+        for (hid_t id : corked)
+          if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
+        flush(what);
+        release_after_flush.clear();
+        reopen(what);
+      });
+    } catch (...) {
+      broken = true;
+      throw;
+    }
   }
 
   // Closes and reopens the file. HDF5 puts new strings into the global-heap collections it has
@@ -150,8 +154,18 @@ struct RunWriter::Impl {
     if (H5Fclose(f) < 0) detail::fail(path, what);
   }
 
-  // After a failure: closes every identifier of the file once, whatever HDF5 says. Never throws.
+  // After a failure: closes every identifier of the file once, whatever HDF5 says; after a failed
+  // commit (broken), leaves them open instead, so that HDF5 writes nothing more. Never throws.
   void close_file_quietly() noexcept {
+    if (broken) {
+      for (auto& ts : tasks)
+        for (Handle* h : {&ts.llm_calls, &ts.best, &ts.tree, &ts.samples, &ts.group}) h->release();
+      for (Handle& h : release_after_flush) h.release();
+      tasks_group.release();
+      root.release();
+      file.release();
+      return;
+    }
     drop_objects();
     file.reset();
   }
