@@ -158,12 +158,6 @@ PathKind classify_path(const std::string& path, std::string* detail) {
   return PathKind::Trace;
 }
 
-Handle writer_access_plist() {
-  Handle fapl = file_access_plist();
-#if H5_VERSION_GE(1, 10, 7)
-  H5Pset_file_locking(fapl.get(), false, true);
-#endif
-  return fapl;
-}
+Handle writer_access_plist() { return file_access_plist(); }
 
 }  // namespace rctune::trace::detail

@@ -4,10 +4,10 @@
 // A RunWriter holds a WriterLock on its trace from the moment it creates or opens the file until it
 // is destroyed: an open file description locked with an OFD lock (fcntl F_OFD_SETLK), which lives
 // through the writer's close-and-reopen of the file at every commit (HDF5's own flock() lock does
-// not: it is dropped at each reopen, and for the writer it is turned off, see
-// writer_access_plist()). A second writer (a run started with the same --out, a resume, a --force)
-// meets the lock and is refused before it changes a byte. The lock also records the writer's pid,
-// so that the refusal can say which process writes the file.
+// not: it is dropped at each reopen, and a second writer could open the file in that moment). The
+// two locks do not meet: on Linux, flock() and fcntl() locks are independent. A second writer (a run started
+// with the same --out, a resume, a --force) meets the lock and is refused before it changes a byte. The lock
+// also records the writer's pid, so that the refusal can say which process writes the file.
 #pragma once
 
 #include <sys/types.h>
@@ -57,9 +57,9 @@ enum class PathKind { Missing, Trace, OtherFile, Directory, Symlink, Special };
 // of another run, started 2026-...").
 PathKind classify_path(const std::string& path, std::string* detail);
 
-// Property list for a writer's H5Fopen/H5Fcreate: the trace's formats, and HDF5's file locking
-// off (the WriterLock is the writer's lock; HDF5's would be dropped at every reopen, and a reader
-// holding the file would make the writer's next reopen fail).
+// Property list for a writer's H5Fopen/H5Fcreate: the trace's formats with HDF5's own locking as
+// for every other open of the file (HDF5 refuses to open a file twice in one process with
+// different locking flags).
 Handle writer_access_plist();
 
 }  // namespace rctune::trace::detail

@@ -11,8 +11,9 @@
 // or open_for_resume to its destruction a writer holds a lock on the file (an OFD lock, kept
 // through the close and reopen of the file at the end of each commit): another writer (a second run
 // with the same path, a resume, a --force) is refused before it writes a byte, with the pid of the
-// run that writes. A reader may read a running trace (expect to retry if a read meets a commit
-// half-way); a reopen that finds another file under the path (replaced or removed) fails.
+// run that writes. Read a running trace with HDF5_USE_FILE_LOCKING=FALSE (and expect to retry if a
+// read meets a commit half-way); a process that holds it open with HDF5's lock makes the writer's
+// next commit fail. A reopen that finds another file under the path (replaced or removed) fails.
 #pragma once
 
 #include <cstddef>
