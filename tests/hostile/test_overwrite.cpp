@@ -230,6 +230,49 @@ TEST(Overwrite, NoWriterEverReplacesAFileThatIsThereButATraceWithForce) {
   }
 }
 
+// The caches are directories rctune writes into (each file under a temporary name, renamed into
+// place): pointed at anything that is not a directory, they fail with the path and change nothing.
+TEST(Overwrite, NoCacheIsEverWrittenOverAFile) {
+  struct Cache {
+    std::string name;
+    std::function<std::vector<std::string>(const TempDir&, const std::string& path)> args;
+  };
+  const std::vector<Cache> caches = {
+      {"the kernel cache (bench --cache-dir)",
+       [](const TempDir&, const std::string& p) {
+         return std::vector<std::string>{"bench", "matmul:M=8,N=8,K=8", "--check-only", "--cache-dir", p};
+       }},
+      {"the LLM response cache (llm.cache_dir)",
+       [](const TempDir& d, const std::string& p) {
+         std::ofstream(d.file("llm.yaml"))
+             << "seed: 5\nbudget: 2\nproposer: llm\ntasks:\n"
+                "  - workload: matmul:M=64,N=64,K=64\nllm:\n  cache_dir: "
+             << p << "\n  models:\n    - url: http://127.0.0.1:9/v1\n      model: x\n";
+         return std::vector<std::string>{"tune",  d.file("llm.yaml"), "--simulate", "--quiet",
+                                         "--out", d.file("llm.h5")};
+       }},
+  };
+  for (const Cache& c : caches) {
+    for (const Payload& p : payloads()) {
+      if (p.name == "a directory" || p.name == "the config itself") continue;  // a directory is a cache
+      const std::string what = c.name + "\npayload: " + p.name;
+      TempDir dir;
+      const std::string path = dir.file("cache");
+      std::ofstream(dir.file("run.yaml")) << "seed: 1\n";
+      p.make(dir, path, dir.file("run.yaml"));
+      const Snapshot before = snapshot(path);
+      const Snapshot target_before = snapshot(dir.file("target.txt"));
+      const CliResult r = run_rctune_args(c.args(dir, path), dir.path().string());
+      EXPECT_EQ(r.exit_code, 2) << what << "\n" << r.output;
+      EXPECT_NE(r.output.find("rctune: error:"), std::string::npos) << what << "\n" << r.output;
+      EXPECT_NE(r.output.find("'" + path + "'"), std::string::npos) << what << "\n" << r.output;
+      EXPECT_EQ(snapshot(path), before) << what;
+      EXPECT_EQ(snapshot(dir.file("target.txt")), target_before) << what;
+      EXPECT_EQ(snapshot(dir.file("nowhere.h5")).kind, "missing") << what;
+    }
+  }
+}
+
 // Starts rctune with these arguments in `cwd`, its output to `log`; returns its pid.
 pid_t start_rctune(const std::vector<std::string>& args, const std::string& cwd, const std::string& log) {
   const pid_t pid = fork();
