@@ -49,13 +49,18 @@ std::string busy_reason(int fd) {
     return "another run is writing it";
   }
   // HDF5's own lock (flock): a shared lock is refused while a process has the file open for writing
-  // with HDF5 (an older rctune, h5py, ...). Readers hold shared locks and do not matter.
-  if (::flock(fd, LOCK_SH | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) return "another process has it open for writing (HDF5's lock on it is held)";
-    return "";
+  // with HDF5 (an older rctune, h5py, ...). Readers hold shared locks and do not matter. A program
+  // a writer has just started holds the lock too, until it executes (the writer's descriptor is
+  // close-on-exec): wait for that (up to 5 s) before calling the file busy.
+  for (int attempt = 0;; ++attempt) {
+    if (::flock(fd, LOCK_SH | LOCK_NB) == 0) {
+      ::flock(fd, LOCK_UN);
+      return "";
+    }
+    if (errno != EWOULDBLOCK && errno != EINTR) return "";
+    if (attempt >= 500) return "another process has it open for writing (HDF5's lock on it is held)";
+    ::usleep(10000);
   }
-  ::flock(fd, LOCK_UN);
-  return "";
 }
 
 WriterLock::WriterLock(int fd, const std::string& path, const std::string& what) : fd_(fd) {
@@ -104,8 +109,13 @@ bool WriterLock::is(hid_t file) const {
 }
 
 int open_for_lock(const std::string& path, bool no_follow, const std::string& what) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | (no_follow ? O_NOFOLLOW : 0));
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NONBLOCK | (no_follow ? O_NOFOLLOW : 0));
   if (fd < 0) throw TraceError(path, what + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    throw TraceError(path, what + ": it is not a regular file");
+  }
   return fd;
 }
 

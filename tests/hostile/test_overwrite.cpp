@@ -457,6 +457,27 @@ TEST(Overwrite, ARefusedResumeLeavesTheTraceByteIdentical) {
   }
 }
 
+// --resume of a path that holds no trace (every payload but the traces): refused, nothing changes.
+TEST(Overwrite, AResumeOfAnythingButATraceChangesNothing) {
+  for (const Payload& p : payloads()) {
+    if (p.name.find("trace") != std::string::npos) continue;
+    TempDir dir;
+    const std::string path = dir.file("run.h5");
+    const std::string config = p.name == "the config itself" ? path : dir.file("run.yaml");
+    write_config(config, dir, "");
+    p.make(dir, path, config);
+    const Snapshot before = snapshot(path);
+    const Snapshot target_before = snapshot(dir.file("target.txt"));
+    const CliResult r = run_rctune_args({"tune", "--resume", path, "--quiet"}, dir.path().string());
+    EXPECT_EQ(r.exit_code, 2) << p.name << "\n" << r.output;
+    EXPECT_NE(r.output.find("rctune: error: trace file '" + path + "'"), std::string::npos) << p.name << "\n"
+                                                                                            << r.output;
+    EXPECT_EQ(snapshot(path), before) << p.name;
+    EXPECT_EQ(snapshot(dir.file("target.txt")), target_before) << p.name;
+    EXPECT_EQ(snapshot(dir.file("nowhere.h5")).kind, "missing") << p.name;
+  }
+}
+
 TEST(Overwrite, ATraceWithAnOutOfOrderRowKeepsEveryRowForItsReaders) {
   TempDir dir;
   const std::string config = write_config(dir.file("run.yaml"), dir, "", 6);
