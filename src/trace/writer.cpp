@@ -74,7 +74,8 @@ struct RunWriter::Impl {
 
   void require_open() const {
     if (broken)
-      throw TraceError(path, "not written to after a failed write; it holds every commit before that failure");
+      throw TraceError(path,
+                       "not written to after a failed write; it holds every commit before that failure");
     if (!file.valid()) throw std::logic_error("trace file '" + path + "': already finished");
   }
   TaskState& task(Task t) {
@@ -524,7 +525,7 @@ RunWriter RunWriter::open_for_resume(const std::string& path,
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->lock = detail::WriterLock(detail::open_for_lock(path, false, "cannot open for writing"), path,
-                                   "cannot open for writing");
+                                  "cannot open for writing");
   impl->file = detail::open_file(path, true);
   impl->require_locked_file("cannot open");
   // A run killed while the file grew can leave its end-of-allocation mark short of what was
