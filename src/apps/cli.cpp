@@ -74,7 +74,9 @@ int run_cli(int argc, char** argv) {
   TuneArgs tune;
   auto* tune_cmd = app.add_subcommand("tune", "tune every task of a run config; writes one HDF5 trace");
   tune_cmd->add_option("config", tune.config, "run config (YAML, docs/config.md)");
-  tune_cmd->add_option("--out", tune.out, "the run's HDF5 trace (overrides the config's out)");
+  tune_cmd->add_option("--out", tune.out, "the run's HDF5 trace (overrides the config's out)")
+      ->check(
+          [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
   tune_cmd->add_option("--budget", tune.budget, "samples per task (overrides the config)");
   tune_cmd->add_option("--strategy", tune.strategy, "mcts, evolutionary or random")
       ->check(CLI::IsMember({"mcts", "evolutionary", "random"}));
@@ -86,6 +88,10 @@ int run_cli(int argc, char** argv) {
                                           "its samples again");
   resume_opt->expected(0, 1);
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
+  tune_cmd->add_flag(
+      "--force", tune.force,
+      "replace the trace at the out path if it holds another run's (never a file that is not a "
+      "trace, nor a trace a running run writes)");
   tune_cmd->add_flag("--simulate", tune.simulate,
                      "simulated measurement: a deterministic synthetic GFLOP/s per program instead of "
                      "compiling and running it (docs/search.md)");

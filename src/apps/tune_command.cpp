@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rctune/apps/commands.h"
+#include "rctune/apps/same_run.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
@@ -78,52 +79,72 @@ struct ResolvedRun {
   std::optional<llm::LlmOptions> llm_opts;
 };
 
-ResolvedRun resolve_run(const TuneArgs& a) {
-  ResolvedRun r;
-  // The config: from its file, or, resuming a trace without one, from the trace itself.
-  std::optional<trace::RunWriter>& writer = r.writer;
-  config::TuneConfig& cfg = r.cfg;
-  if (a.resume && a.config.empty()) {
-    if (a.resume_file.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
-    writer.emplace(trace::RunWriter::open_for_resume(a.resume_file));
-    const trace::RunInfo& info = writer->resumed().info;
-    cfg = config::parse_tune_config(
-        info.config_text, info.config_path.empty() ? a.resume_file + " (config)" : info.config_path);
-    cfg.out = a.resume_file;
-  } else {
-    if (a.config.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml");
-    cfg = config::load_tune_config(a.config);
-  }
+// The command line's overrides of a config.
+void apply_overrides(config::TuneConfig& cfg, const TuneArgs& a) {
   if (!a.out.empty()) cfg.out = a.out;
-  if (a.resume && !a.resume_file.empty()) cfg.out = a.resume_file;
   if (a.budget >= 0) cfg.budget = a.budget;
   if (!a.strategy.empty()) cfg.strategy = a.strategy;
   if (!a.proposer.empty()) cfg.proposer = a.proposer;
   if (a.seed >= 0) cfg.seed = static_cast<uint64_t>(a.seed);
+}
+
+// Checks of a config that hold for new and resumed runs.
+void check_run(ResolvedRun& r, const TuneArgs& a) {
+  config::TuneConfig& cfg = r.cfg;
   if (cfg.tasks.empty()) throw std::runtime_error(cfg.source + ": the config has no tasks");
   llm::override_endpoint(cfg.llm, a.llm_url, a.llm_model);
   if (cfg.strategy == "mcts" && cfg.proposer == "llm")
     r.llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
+}
 
-  if (a.resume && !writer) writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
-  if (writer) {
+// Every reason to refuse a resume is checked in open_for_resume's `accept`, before the trace is
+// changed: a refused resume leaves the file as it was.
+void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
+  std::optional<config::TuneConfig> given;
+  if (!a.config.empty()) given = config::load_tune_config(a.config);
+  std::string path = a.resume_file;
+  if (path.empty()) {
+    if (!given) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
+    path = a.out.empty() ? given->out : a.out;
+  }
+  r.writer.emplace(trace::RunWriter::open_for_resume(path, [&](const trace::RunTrace& t) {
+    const trace::RunInfo& info = t.info;
+    config::TuneConfig& cfg = r.cfg;
+    // The config: the one given (which must be the run's), or the one recorded in the trace.
+    const config::TuneConfig recorded = config::parse_tune_config(
+        info.config_text, info.config_path.empty() ? path + " (config)" : info.config_path);
+    if (given) require_same_run(recorded, *given, path);
+    cfg = given ? *given : recorded;
+    apply_overrides(cfg, a);
+    cfg.out = path;
+    check_run(r, a);
     // A resumed run makes the same decisions only with the same seed, strategy and proposer.
-    const trace::RunInfo& info = writer->resumed().info;
     if (info.seed != cfg.seed || info.strategy != cfg.strategy || info.proposer != cfg.proposer)
-      throw std::runtime_error(cfg.out + ": the run was started with seed " + std::to_string(info.seed) +
+      throw std::runtime_error(path + ": the run was started with seed " + std::to_string(info.seed) +
                                ", strategy " + info.strategy + ", proposer " + info.proposer +
                                "; resume it with the same (drop the overriding options)");
-  }
-
-  // Simulated measurement: asked for, or the resumed run was simulated (a run never mixes the two).
-  r.simulate = a.simulate;
-  if (writer) {
-    const bool was_simulated = writer->resumed().info.execution_space == kSimulated;
+    // Simulated measurement: a resumed simulated run stays simulated (a run never mixes the two).
+    const bool was_simulated = info.execution_space == kSimulated;
     if (a.simulate && !was_simulated)
-      throw std::runtime_error(cfg.out +
-                               ": the run measured kernels on hardware; resume it without --simulate");
+      throw std::runtime_error(path + ": the run measured kernels on hardware; resume it without --simulate");
     r.simulate = was_simulated;
+  }));
+}
+
+ResolvedRun resolve_run(const TuneArgs& a) {
+  ResolvedRun r;
+  if (a.force && a.resume)
+    throw std::runtime_error(
+        "rctune tune: --force replaces a trace and --resume continues one: give one of them");
+  if (a.resume) {
+    resolve_resume(r, a);
+    return r;
   }
+  if (a.config.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml");
+  r.cfg = config::load_tune_config(a.config);
+  apply_overrides(r.cfg, a);
+  check_run(r, a);
+  r.simulate = a.simulate;
   return r;
 }
 
@@ -205,7 +226,8 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
                                          dist::measure_options(r.cfg.measure, r.cfg.seed))
                     .execution_space();
       }
-      r.writer.emplace(trace::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size())));
+      r.writer.emplace(
+          trace::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size()), a.force));
     }
   } catch (const std::exception& e) {
     failure = e.what();
@@ -291,7 +313,8 @@ int run_tune(const TuneArgs& a) {
   if (!writer)
     writer.emplace(trace::RunWriter::create(
         cfg.out,
-        new_run_info(cfg, a, simulate ? std::string(kSimulated) : runtime_evaluator->execution_space(), 1)));
+        new_run_info(cfg, a, simulate ? std::string(kSimulated) : runtime_evaluator->execution_space(), 1),
+        a.force));
   const double wall_offset = resumed_wall_time(*writer);
 
   const search::TuneOptions base = dist::tune_options(cfg);

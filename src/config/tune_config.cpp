@@ -230,6 +230,9 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.strategy = top.string("strategy", c.strategy, {"mcts", "evolutionary", "random"});
   c.proposer = top.string("proposer", c.proposer, {"heuristic", "random", "llm"});
   c.out = top.string("out", c.out);
+  if (c.out.empty())
+    top.fail(static_cast<const YAML::Node&>(root)["out"], "out",
+             "must not be empty: the path of the run's trace (leave the key out for rctune-run.h5)");
 
   YAML::Node tasks = top.take("tasks");
   if (!tasks) top.fail(root, "tasks", "missing: a list of tasks, each with a workload");

@@ -3,11 +3,13 @@
 
 #include <fcntl.h>
 #include <mpi.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -94,6 +96,21 @@ void describe_ranks(const SignalStatus& st, Out&& out) {
   out("; continue it with --resume\n");
 }
 
+// Whether the stop report may be written at `path`: nothing is there, or a report an earlier
+// stop of a run wrote (a file of the user's, a link or a directory is never replaced).
+bool report_path_is_free(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
+  if (!S_ISREG(st.st_mode)) return false;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  static constexpr char kHead[] = "rctune: stopped by signal ";
+  char head[sizeof kHead - 1] = {};
+  const ssize_t n = ::pread(fd, head, sizeof head, 0);
+  ::close(fd);
+  return n == static_cast<ssize_t>(sizeof head) && std::memcmp(head, kHead, sizeof head) == 0;
+}
+
 void write_report(int fd, int sig, const SignalStatus& st) {
   auto out = [fd](const char* text) { put(fd, text); };
   out("rctune: stopped by signal ");
@@ -106,16 +123,21 @@ void write_report(int fd, int sig, const SignalStatus& st) {
 // beside the trace too: when mpirun ends a job it may stop forwarding the ranks' output.
 void report_and_exit(int sig) {
   if (SignalStatus* st = signal_status) {
-    const int fd = ::open(st->report_path.data(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    const int fd =
+        st->report_path[0] == '\0'
+            ? -1
+            : ::open(st->report_path.data(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd >= 0) {
       write_report(fd, sig, *st);
       ::close(fd);
     }
     put(STDERR_FILENO, "\n");
     write_report(STDERR_FILENO, sig, *st);
-    put(STDERR_FILENO, "(this report is also in ");
-    put(STDERR_FILENO, st->report_path.data());
-    put(STDERR_FILENO, ")\n");
+    if (fd >= 0) {
+      put(STDERR_FILENO, "(this report is also in ");
+      put(STDERR_FILENO, st->report_path.data());
+      put(STDERR_FILENO, ")\n");
+    }
   } else {
     auto out = [](const char* text) { put(STDERR_FILENO, text); };
     out("\nrctune: stopped by signal ");
@@ -188,8 +210,9 @@ class Hub {
       status_.heard_ms[static_cast<size_t>(r)] = now_ms();
     }
     std::strncpy(status_.trace_path.data(), s_.writer->path().c_str(), status_.trace_path.size() - 1);
-    std::strncpy(status_.report_path.data(), (s_.writer->path() + kStoppedSuffix).c_str(),
-                 status_.report_path.size() - 1);
+    const std::string report = s_.writer->path() + kStoppedSuffix;
+    if (report.size() < status_.report_path.size() && report_path_is_free(report))
+      std::strncpy(status_.report_path.data(), report.c_str(), status_.report_path.size() - 1);
     signal_status = &status_;
     blocked_.assign(static_cast<size_t>(s_.world_size), false);
     result_.ranks.resize(static_cast<size_t>(s_.world_size));

@@ -104,6 +104,18 @@ void close_on_exec(hid_t file) {
 }
 
 namespace {
+// A file whose close failed (a disk that filled up under the trace) leaves HDF5 an identifier whose
+// object it has already freed: HDF5's cleanup at exit (H5_term_library, registered with atexit by
+// its first call) would close it again and crash after the error was printed. Every file is closed
+// explicitly (RunWriter flushes each commit, readers close their handles), so that cleanup is not
+// needed: turn it off before the first HDF5 call of the process (static initialisation).
+[[maybe_unused]] const bool no_cleanup_at_exit = [] {
+  H5dont_atexit();
+  return true;
+}();
+}  // namespace
+
+namespace {
 bool eoa_short(hid_t file) {
   haddr_t eoa = 0;
   hsize_t size = 0;

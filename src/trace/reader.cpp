@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "h5util.h"
+#include "trace_lock.h"
 
 namespace rctune::trace {
 
@@ -21,7 +22,7 @@ Handle open_file(const std::string& path, bool write) {
   htri_t is_h5 = H5Fis_hdf5(path.c_str());
   if (is_h5 < 0) fail(path, "cannot open");
   if (is_h5 == 0) throw TraceError(path, "not an rctune trace: not an HDF5 file");
-  Handle fapl = file_access_plist();
+  Handle fapl = write ? writer_access_plist() : file_access_plist();
   Handle f = open_file_no_inherit(
       [&] { return H5Fopen(path.c_str(), write ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl.get()); });
   if (!f.valid()) fail(path, write ? "cannot open for writing" : "cannot open");
@@ -75,13 +76,16 @@ struct TaskEntry {
   TableRows rows;
 };
 
-// A crash between extending a table and writing its rows leaves fill-value rows (index 0) at the
-// end: indices must increase, so drop trailing rows that do not.
+// A crash between extending a table and writing its rows leaves fill-value rows (index 0, empty
+// strings) at the end: drop those. Rows with data are kept whatever their index (a resume refuses a
+// table whose indices do not increase, RunWriter::open_for_resume).
+bool is_fill(const SampleRecord& s) { return s.index == 0 && s.strategy.empty() && s.trace.empty(); }
+bool is_fill(const LlmCallRecord& c) { return c.index == 0 && c.model.empty(); }
+
 template <typename Record>
-void keep_increasing(std::vector<Record>& v) {
-  std::size_t keep = v.empty() ? 0 : 1;
-  while (keep < v.size() && v[keep].index > v[keep - 1].index) ++keep;
-  v.resize(keep);
+void drop_fill_rows(std::vector<Record>& v) {
+  while (v.size() > 1 && is_fill(v.back()) && v.back().index <= v[v.size() - 2].index) v.pop_back();
+  if (v.size() == 1 && is_fill(v.back())) v.pop_back();
 }
 
 herr_t collect_name(hid_t, const char* name, const H5L_info_t*, void* data) {
@@ -114,7 +118,7 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
     e.trace.samples =
         read_table<SampleRow, SampleRecord>(d.get(), types().sample_mem.get(), 2, &e.rows.samples,
                                             [](const SampleRow& r) { return from_row(r); });
-    keep_increasing(e.trace.samples);
+    drop_fill_rows(e.trace.samples);
   }
   if (H5Lexists(g.get(), kTree, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kTree, H5P_DEFAULT));
@@ -122,8 +126,16 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
     // The structural_hash column is absent in files written before it existed: read as 0.
     const hid_t memtype =
         has_member(d.get(), kTreeHash) ? types().tree_mem.get() : types().tree_mem_without_hash.get();
-    e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
-                                                 [](const TreeRow& r) { return from_row(r); });
+    // The tree is updated in place (RunWriter::write_tree): HDF5 writes the unchanged strings of its
+    // rows anew, and a write that failed half-way (a full disk) can leave them pointing to strings
+    // that never reached the file. The tree is the search's state, not a result: such a tree reads
+    // as empty (and a resume writes a new one), so that the samples stay readable.
+    try {
+      e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
+                                                   [](const TreeRow& r) { return from_row(r); });
+    } catch (const std::runtime_error&) {
+      e.trace.tree.clear();
+    }
   }
   if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kBest, H5P_DEFAULT));
@@ -139,7 +151,7 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
     e.trace.llm_calls =
         read_table<LlmCallRow, LlmCallRecord>(d.get(), types().llm_call_mem.get(), 2, &e.rows.llm_calls,
                                               [](const LlmCallRow& r) { return from_row(r); });
-    keep_increasing(e.trace.llm_calls);
+    drop_fill_rows(e.trace.llm_calls);
   }
   // Optional: written by the first write_rank_trees (many-rank runs), absent otherwise.
   if (H5Lexists(g.get(), kRankTrees, H5P_DEFAULT) > 0) {

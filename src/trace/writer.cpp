@@ -1,7 +1,6 @@
 #include "rctune/trace/writer.h"
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <functional>
 #include <initializer_list>
@@ -9,7 +8,15 @@
 #include <stdexcept>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "h5util.h"
+#include "trace_lock.h"
 
 namespace rctune::trace {
 
@@ -47,6 +54,8 @@ struct TaskState {
 
 struct RunWriter::Impl {
   std::string path;
+  detail::WriterLock lock;  // held from create/open to destruction (trace_lock.h)
+  bool broken = false;      // a commit failed: nothing more is written (see commit)
   Handle file;
   Handle root, tasks_group;  // "/" and "/tasks"
   RunInfo info;
@@ -59,14 +68,14 @@ struct RunWriter::Impl {
 
   ~Impl() {
     Quiet quiet;
+    close_file_quietly();
     tasks.clear();
-    release_after_flush.clear();
-    tasks_group.reset();
-    root.reset();
-    file.reset();
   }
 
   void require_open() const {
+    if (broken)
+      throw TraceError(path,
+                       "not written to after a failed write; it holds every commit before that failure");
     if (!file.valid()) throw std::logic_error("trace file '" + path + "': already finished");
   }
   TaskState& task(Task t) {
@@ -98,28 +107,29 @@ struct RunWriter::Impl {
   // point to what `fn` adds: a table whose extent grows, a group that gets a link) is held back
   // while everything else (table rows, strings in the global heap, new objects) is flushed; then
   // those headers are flushed. A crash in between leaves the file as it was before `fn`.
+  //
+  // A commit that fails (a disk that filled up) leaves the writer broken: nothing more is written,
+  // and the file is never flushed or closed again (the headers held back would reach the file and
+  // point to rows whose data could not be written, making the committed ones unreadable). The
+  // file keeps what the last successful commit wrote.
   void commit(std::initializer_list<hid_t> corked, const std::string& what, const std::function<void()>& fn) {
-    guarded(what, [&] {
-      std::vector<hid_t> held;
-      struct Uncork {
-        std::vector<hid_t>& ids;
-        ~Uncork() {
-          for (hid_t id : ids) H5Oenable_mdc_flushes(id);
-        }
-      } uncork{held};
-      for (hid_t id : corked) {
-        if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
-        held.push_back(id);
-      }
-      fn();
-      flush(what);
-      for (hid_t id : held)
-        if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
-      held.clear();
-      flush(what);
-      release_after_flush.clear();
-      reopen(what);
-    });
+    require_open();
+    try {
+      guarded(what, [&] {
+        for (hid_t id : corked)
+          if (H5Odisable_mdc_flushes(id) < 0) detail::fail(path, what);
+        fn();
+        flush(what);
+        for (hid_t id : corked)
+          if (H5Oenable_mdc_flushes(id) < 0) detail::fail(path, what);
+        flush(what);
+        release_after_flush.clear();
+        reopen(what);
+      });
+    } catch (...) {
+      broken = true;
+      throw;
+    }
   }
 
   // Closes and reopens the file. HDF5 puts new strings into the global-heap collections it has
@@ -127,6 +137,41 @@ struct RunWriter::Impl {
   // rewrite (the kernel may stop a write between pages) would damage the strings of rows already
   // written. After a reopen, the strings of the next commit go to a collection of their own.
   void reopen(const std::string& what) {
+    close_file(what);
+    open_again(what);
+  }
+
+  // Closes every object of the file and the file itself.
+  void close_file(const std::string& what) {
+    drop_objects();
+    hid_t f = file.get();
+    // Every object must be closed, or HDF5 keeps the file open underneath and nothing is reset.
+    if (H5Fget_obj_count(f, H5F_OBJ_ALL | H5F_OBJ_LOCAL) != 1)
+      throw TraceError(path, what + ": internal error: an object of the file is still open");
+    H5Iinc_ref(f);
+    file.reset();
+    // A close that fails (disk full) leaves an identifier that must not be touched again
+    // (h5util.cpp, no_cleanup_at_exit).
+    if (H5Fclose(f) < 0) detail::fail(path, what);
+  }
+
+  // After a failure: closes every identifier of the file once, whatever HDF5 says; after a failed
+  // commit (broken), leaves them open instead, so that HDF5 writes nothing more. Never throws.
+  void close_file_quietly() noexcept {
+    if (broken) {
+      for (auto& ts : tasks)
+        for (Handle* h : {&ts.llm_calls, &ts.best, &ts.tree, &ts.samples, &ts.group}) h->release();
+      for (Handle& h : release_after_flush) h.release();
+      tasks_group.release();
+      root.release();
+      file.release();
+      return;
+    }
+    drop_objects();
+    file.reset();
+  }
+
+  void drop_objects() noexcept {
     for (auto& ts : tasks) {
       ts.llm_calls.reset();
       ts.best.reset();
@@ -134,15 +179,13 @@ struct RunWriter::Impl {
       ts.samples.reset();
       ts.group.reset();
     }
+    release_after_flush.clear();
     tasks_group.reset();
     root.reset();
-    hid_t f = file.get();
-    // Every object must be closed, or HDF5 keeps the file open underneath and nothing is reset.
-    assert(H5Fget_obj_count(f, H5F_OBJ_ALL | H5F_OBJ_LOCAL) == 1);
-    H5Iinc_ref(f);
-    file.reset();
-    if (H5Fclose(f) < 0) detail::fail(path, what);
-    Handle fapl = detail::file_access_plist();
+  }
+
+  void open_again(const std::string& what) {
+    Handle fapl = detail::writer_access_plist();
     // A program this process starts holds the file for a moment: a child forked by another thread
     // (rank 0's own search compiling a kernel while the hub writes) keeps a copy of the
     // descriptor, and HDF5's lock, until it executes the program. Wait for it (up to 5 s) before
@@ -154,8 +197,19 @@ struct RunWriter::Impl {
       H5Eclear2(H5E_DEFAULT);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
+    require_locked_file(what);
     open_groups();
     for (auto& ts : tasks) open_task_objects(ts);
+  }
+
+  // The file open under `path` is the one this writer locked: nobody replaced or removed it.
+  void require_locked_file(const std::string& what) {
+    if (!lock.is(file.get())) {
+      file.reset();
+      throw TraceError(path, what +
+                                 ": the file was replaced or removed by another process while this run "
+                                 "wrote it");
+    }
   }
 
   std::string unique_group_name(const std::string& name) {
@@ -324,8 +378,58 @@ RunWriter::RunWriter(RunWriter&&) noexcept = default;
 RunWriter& RunWriter::operator=(RunWriter&&) noexcept = default;
 RunWriter::~RunWriter() = default;
 
-RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
+namespace {
+
+// Refuses to create a trace where `path` exists, unless it is a trace, `replace` is set and no
+// process writes it. Throws TraceError naming the file and what is there.
+void refuse_existing(const std::string& path, bool replace) {
+  // First whether a run writes it: a trace read half-way through a commit may not look like one.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd >= 0) {
+    struct stat st {};
+    const std::string busy = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? detail::busy_reason(fd) : "";
+    ::close(fd);
+    if (!busy.empty())
+      throw TraceError(path, "cannot create: " + busy + "; wait for it, or choose another --out");
+  }
+  std::string what;
+  switch (detail::classify_path(path, &what)) {
+    case detail::PathKind::Missing:
+      return;
+    case detail::PathKind::Directory:
+      throw TraceError(path, "cannot create: it is a directory; --out names the trace file itself");
+    case detail::PathKind::Symlink:
+      throw TraceError(
+          path,
+          "cannot create: it is a symbolic link; rctune does not write through one (give the path "
+          "of the file itself)");
+    case detail::PathKind::Special:
+      throw TraceError(path, "cannot create: it exists and is not a regular file");
+    case detail::PathKind::OtherFile:
+      throw TraceError(path,
+                       "cannot create: it exists and is " + what +
+                           "; rctune never replaces such a file (not even with --force): choose another "
+                           "--out");
+    case detail::PathKind::Trace:
+      if (!replace)
+        throw TraceError(path,
+                         "cannot create: it exists and holds " + what +
+                             "; continue it with --resume, replace it with --force, or choose another --out");
+      return;
+  }
+}
+
+// Removes `path` if it still names the file of `lock` (a file this process created and holds).
+void remove_own(const std::string& path, const detail::WriterLock& lock) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && lock.is_inode(st.st_dev, st.st_ino)) ::unlink(path.c_str());
+}
+
+}  // namespace
+
+RunWriter RunWriter::create(const std::string& path, const RunInfo& info, bool replace) {
   Quiet quiet;
+  if (path.empty()) throw TraceError(path, "cannot create: the path is empty");
   auto impl = std::make_unique<Impl>();
   impl->path = path;
   impl->info = info;
@@ -334,33 +438,106 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info) {
   impl->resumed.path = path;
   impl->resumed.format_version = kFormatVersion;
   impl->resumed.info = impl->info;
-  Handle fapl = detail::file_access_plist();
-  impl->file = detail::open_file_no_inherit(
-      [&] { return H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()); });
-  if (!impl->file.valid()) detail::fail(path, "cannot create");
-  impl->guarded("cannot write", [&] {
-    write_run_info(impl->file.get(), impl->info);
-    Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
-    H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-    Handle tasks(
-        impl->check(H5Gcreate2(impl->file.get(), detail::kTasksGroup, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
-                    "cannot create /tasks"));
-    impl->open_groups();
-    impl->flush("cannot write");
-  });
+
+  // The file is created (O_EXCL) and locked before HDF5 writes a byte to it: an existing file is
+  // never truncated. A trace replaced with --force is built under a temporary name beside it and
+  // renamed over it once written, while this process holds the old one's lock.
+  std::string target = path;  // where HDF5 creates the file
+  detail::WriterLock old_lock;
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno != EEXIST)
+    throw TraceError(path, std::string("cannot create: ") + std::strerror(errno));
+  if (fd >= 0) {
+    impl->lock = detail::WriterLock(fd, path, "cannot create");
+  } else {
+    refuse_existing(path, replace);
+    old_lock =
+        detail::WriterLock(detail::open_for_lock(path, true, "cannot replace it"), path, "cannot replace it");
+    std::string what;
+    if (detail::classify_path(path, &what) != detail::PathKind::Trace)  // changed meanwhile
+      refuse_existing(path, replace);
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
+    target = dir + "." + path.substr(slash == std::string::npos ? 0 : slash + 1) + ".rctune-new." +
+             std::to_string(::getpid());
+    fd = ::open(target.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0)
+      throw TraceError(path, "cannot create its replacement '" + target + "': " + std::strerror(errno));
+    impl->lock = detail::WriterLock(fd, target, "cannot create");
+  }
+  try {
+    Handle fapl = detail::writer_access_plist();
+    impl->file = detail::open_file_no_inherit(
+        [&] { return H5Fcreate(target.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()); });
+    if (!impl->file.valid()) detail::fail(path, "cannot create");
+    impl->require_locked_file("cannot create");
+    impl->guarded("cannot write", [&] {
+      write_run_info(impl->file.get(), impl->info);
+      Handle gcpl(H5Pcreate(H5P_GROUP_CREATE));
+      H5Pset_link_creation_order(gcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+      Handle tasks(
+          impl->check(H5Gcreate2(impl->file.get(), detail::kTasksGroup, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT),
+                      "cannot create /tasks"));
+      impl->open_groups();
+      impl->flush("cannot write");
+    });
+    if (target != path) {  // the replacement is complete: it takes the old trace's place
+      impl->close_file("cannot write");
+      if (::rename(target.c_str(), path.c_str()) != 0)
+        throw TraceError(path, "cannot replace it with '" + target + "': " + std::strerror(errno));
+      target = path;
+      impl->guarded("cannot open", [&] { impl->open_again("cannot open"); });
+    }
+  } catch (...) {
+    // Nothing of this run is in the file yet: remove what this call created.
+    {
+      Quiet q;
+      impl->close_file_quietly();
+    }
+    remove_own(target, impl->lock);
+    throw;
+  }
   return RunWriter(std::move(impl));
 }
 
-RunWriter RunWriter::open_for_resume(const std::string& path) {
+namespace {
+
+// Indices must increase row by row: a resume continues after the last row and replays the rows in
+// order, so a row out of order would have the rows after it dropped and measured again.
+template <typename Record>
+void require_increasing(const std::string& path, const TaskTrace& t, const std::vector<Record>& rows,
+                        const char* what) {
+  for (std::size_t r = 1; r < rows.size(); ++r)
+    if (rows[r].index <= rows[r - 1].index)
+      throw TraceError(path,
+                       "cannot resume: task '" + t.info.name + "': " + what + " row " + std::to_string(r) +
+                           " has index " + std::to_string(rows[r].index) + ", not above " +
+                           std::to_string(rows[r - 1].index) + " of row " + std::to_string(r - 1) +
+                           " (rctune writes them in increasing order: was the file edited?); nothing was "
+                           "changed; `rctune report` still reads it");
+}
+
+}  // namespace
+
+RunWriter RunWriter::open_for_resume(const std::string& path,
+                                     const std::function<void(const RunTrace&)>& accept) {
   Quiet quiet;
   auto impl = std::make_unique<Impl>();
   impl->path = path;
+  impl->lock = detail::WriterLock(detail::open_for_lock(path, false, "cannot open for writing"), path,
+                                  "cannot open for writing");
   impl->file = detail::open_file(path, true);
+  impl->require_locked_file("cannot open");
   // A run killed while the file grew can leave its end-of-allocation mark short of what was
   // written: set it to the file's size so that everything written can be read.
   detail::repair_eoa(impl->file.get());
   std::vector<detail::TableRows> rows;
   impl->resumed = detail::read_file(impl->file.get(), path, &rows);
+  if (accept) accept(impl->resumed);
+  for (const TaskTrace& t : impl->resumed.tasks) {
+    require_increasing(path, t, t.samples, "sample");
+    require_increasing(path, t, t.llm_calls, "LLM call");
+  }
   impl->info = impl->resumed.info;
   impl->info.resume_times.push_back(unix_now());
   impl->guarded("cannot open", [&] { impl->open_groups(); });
@@ -390,7 +567,7 @@ RunWriter RunWriter::open_for_resume(const std::string& path) {
       });
     }
     if (rows[k].llm_calls > ts.num_llm_calls) {
-      assert(ts.llm_calls.valid());
+      if (!ts.llm_calls.valid()) throw std::logic_error("trace: llm_calls rows without a table");
       impl->commit({ts.llm_calls.get()}, "cannot drop a torn LLM call", [&] {
         hsize_t n = ts.num_llm_calls;
         if (H5Dset_extent(ts.llm_calls.get(), &n) < 0) detail::fail(path, "cannot drop a torn LLM call");
@@ -652,13 +829,8 @@ void RunWriter::finish(double end_time) {
     detail::write_fixed_attr(impl_->file.get(), "end_time_iso", iso8601(end_time));
   });
   impl_->info.end_time = end_time;
+  impl_->close_file("cannot close");  // close it ourselves to see the result
   impl_->tasks.clear();
-  impl_->tasks_group.reset();
-  impl_->root.reset();
-  hid_t f = impl_->file.get();
-  H5Iinc_ref(f);  // close it ourselves to see the result
-  impl_->file.reset();
-  if (H5Fclose(f) < 0) detail::fail(impl_->path, "cannot close");
 }
 
 }  // namespace rctune::trace

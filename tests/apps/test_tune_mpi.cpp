@@ -314,6 +314,29 @@ TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
   EXPECT_FALSE(t.rank_trees.empty());
 }
 
+// The stop report goes beside the trace only where no file of the user's is: a file, or a link,
+// named TRACE.stopped.txt is left as it was, and the report goes to stderr alone.
+TEST(TuneMpi, TheStopReportNeverReplacesAFileThatIsThere) {
+  for (const bool link : {false, true}) {
+    TempDir dir;
+    const std::string cfg = write_config(dir, "run", 100000, "", 1);
+    std::ofstream(dir.file("notes.txt")) << "my notes\n";
+    if (link)
+      std::filesystem::create_symlink(dir.file("notes.txt"), dir.file("run.h5.stopped.txt"));
+    else
+      std::ofstream(dir.file("run.h5.stopped.txt")) << "my notes\n";
+    const CliResult r = run_and_kill_rank(dir, cfg, 2, 1);
+    EXPECT_NE(r.exit_code, 0) << r.output;
+    for (const char* name : {"run.h5.stopped.txt", "notes.txt"}) {
+      std::ifstream in(dir.file(name));
+      std::stringstream text;
+      text << in.rdbuf();
+      EXPECT_EQ(text.str(), "my notes\n") << (link ? "a link: " : "a file: ") << name << "\n" << r.output;
+    }
+    EXPECT_EQ(std::filesystem::is_symlink(dir.file("run.h5.stopped.txt")), link);
+  }
+}
+
 TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   TempDir dir;
   const std::string cfg = write_config(dir, "run", 100000, "", 1);

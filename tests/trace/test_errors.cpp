@@ -102,16 +102,18 @@ std::string error_in_child(const std::function<void()>& fn) {
   return msg;
 }
 
-// /dev/full accepts opens and fails every write with ENOSPC, like a full disk.
-TEST(TraceErrors, DiskFullNamesFileAndCause) {
+// A device (here /dev/full) is never opened as a trace: only a new file, or with replace an
+// existing trace, is written. (A full disk: WriteFailureMidRunNamesFileAndCause, and
+// tests/hostile/test_overwrite.cpp.)
+TEST(TraceErrors, ADeviceIsNeverWrittenAsATrace) {
   if (access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no writable /dev/full here";
   std::string msg = error_in_child([] {
-    RunWriter w = RunWriter::create("/dev/full", sample_run_info());
+    RunWriter w = RunWriter::create("/dev/full", sample_run_info(), true);
     auto t = w.begin_task(sample_task());
     for (int i = 0; i < 100; ++i) w.append_sample(t, make_sample(i));
   });
   EXPECT_NE(msg.find("/dev/full"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("No space left on device"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("not a regular file"), std::string::npos) << msg;
 }
 
 // A file that reaches the size limit mid-run: the append that fails says so.
@@ -158,7 +160,8 @@ TEST(TraceErrors, FileHeldByAnotherWriterIsReportedAsLocked) {
   waitpid(pid, nullptr, 0);
   for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
-  EXPECT_NE(msg.find("locked by another process"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("another run is writing it (pid " + std::to_string(pid) + ")"), std::string::npos)
+      << msg;
 }
 
 }  // namespace

@@ -48,6 +48,7 @@ struct TuneArgs {
   bool resume = false;      // continue the trace file instead of starting a new one
   std::string resume_file;  // the trace to continue (empty: the config's out)
   bool quiet = false;       // no progress lines
+  bool force = false;       // replace an existing trace of another run (never a file that is not a trace)
   bool simulate = false;    // simulated measurement (search/simulated_evaluator.h): nothing is compiled or run
   std::string llm_url;      // replaces the first LLM endpoint's URL
   std::string llm_model;    // replaces the first LLM endpoint's model

@@ -7,15 +7,18 @@
 // reads back everything written so far, so that the search continues without measuring a sample
 // again.
 //
-// Single writer: rank 0 writes for all ranks. Not thread-safe; one RunWriter per file. The file
-// is closed and reopened at the end of each commit; while a writer holds it, HDF5's file lock keeps
-// other processes out. Read a running trace with HDF5_USE_FILE_LOCKING=FALSE (and expect to retry
-// if a read meets a commit half-way); a process that holds it open makes the writer's next commit
-// fail.
+// Single writer: rank 0 writes for all ranks. Not thread-safe; one RunWriter per file. From create
+// or open_for_resume to its destruction a writer holds a lock on the file (an OFD lock, kept
+// through the close and reopen of the file at the end of each commit): another writer (a second run
+// with the same path, a resume, a --force) is refused before it writes a byte, with the pid of the
+// run that writes. Read a running trace with HDF5_USE_FILE_LOCKING=FALSE (and expect to retry if a
+// read meets a commit half-way); a process that holds it open with HDF5's lock makes the writer's
+// next commit fail. A reopen that finds another file under the path (replaced or removed) fails.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -31,16 +34,27 @@ class RunWriter {
  public:
   using Task = std::size_t;  // a task of this writer, from begin_task() or find_task()
 
-  // Creates (or truncates) `path` and writes the run attributes. Throws TraceError naming the
-  // file and the cause (directory missing, not writable, disk full, ...).
-  static RunWriter create(const std::string& path, const RunInfo& info);
+  // Creates `path` and writes the run attributes. An existing file is never truncated: where
+  // `path` exists, create() throws TraceError, unless it holds an rctune trace that no process is
+  // writing and `replace` is set (--force); then the new trace is written beside it under a
+  // temporary name and renamed over it. A file that is not an rctune trace, a directory or a
+  // symbolic link is never replaced. Throws TraceError naming the file and the cause (directory
+  // missing, not writable, disk full, another run writing it (with its pid), ...).
+  static RunWriter create(const std::string& path, const RunInfo& info, bool replace = false);
 
   // Opens an existing trace to continue it: everything in it is read back (resumed()), a resume
   // time is recorded, and samples/trees/bests/LLM calls can be added to old and new tasks. A last
   // sample or LLM call that a crash left unreadable is dropped, and rows a killed commit left
   // beyond the end of a table are cleared (docs/trace-format.md). Throws TraceError if the file is
-  // missing, not an rctune trace, of an unknown format version, or not writable.
-  static RunWriter open_for_resume(const std::string& path);
+  // missing, not an rctune trace, of an unknown format version, not writable, being written by
+  // another run, or when a task's sample or LLM call indices do not increase row by row (a file
+  // rctune did not write so: resuming would drop or measure again rows after the first out of order).
+  //
+  // `accept`, when given, is called with what was read before anything is written: a resume it
+  // refuses (by throwing) leaves the file as it was (but for a short end-of-allocation mark that a
+  // killed writer left, which is repaired in the superblock to read the file).
+  static RunWriter open_for_resume(const std::string& path,
+                                   const std::function<void(const RunTrace&)>& accept = nullptr);
 
   RunWriter(RunWriter&&) noexcept;
   RunWriter& operator=(RunWriter&&) noexcept;
