@@ -22,8 +22,13 @@
 namespace rctune::llm {
 namespace {
 
-constexpr size_t kWorkPerByte = 8;
-constexpr size_t kWorkBase = size_t{1} << 20;
+// The reading work (characters the lenient reader goes through, over every candidate start): for
+// the whole answer at most kWorkBase + kWorkPerByte * size, and for one region at most
+// kRegionWorkBase + kWorkPerByte * its size, so that garbage in one region leaves work for the
+// others. Regions are read last first: the block that wins is normally the last one.
+constexpr size_t kWorkPerByte = 16;
+constexpr size_t kWorkBase = size_t{4} << 20;
+constexpr size_t kRegionWorkBase = size_t{256} << 10;
 constexpr size_t kMaxProposals = 64;
 constexpr size_t kMaxActionBytes = 64 * 1024;
 constexpr int kMaxActionDepth = 32;
@@ -304,10 +309,19 @@ bool scan_region(const std::string& text, const Region& r, size_t index, std::ve
 ParsedAnswer parse_answer(const std::string& text) {
   ParsedAnswer out;
   const std::vector<Region> regions = split_regions(text);
-  std::vector<Found> found;
+  std::vector<std::vector<Found>> per_region(regions.size());
   size_t work = kWorkBase + kWorkPerByte * text.size();
   bool gave_up = false;
-  for (size_t i = 0; i < regions.size() && !gave_up; ++i) gave_up = !scan_region(text, regions[i], i, found, work);
+  for (size_t i = regions.size(); i-- > 0;) {
+    const size_t region_size = regions[i].end - regions[i].begin;
+    size_t allowance = std::min(work, kRegionWorkBase + kWorkPerByte * region_size);
+    work -= allowance;
+    if (!scan_region(text, regions[i], i, per_region[i], allowance)) gave_up = true;
+    work += allowance;  // what the region did not use
+  }
+  std::vector<Found> found;
+  for (auto& f : per_region)
+    for (auto& x : f) found.push_back(std::move(x));
   if (gave_up)
     out.warnings.push_back("the answer took too long to read (" + std::to_string(text.size()) +
                            " bytes): the rest of it was ignored");

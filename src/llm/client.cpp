@@ -228,7 +228,8 @@ ParsedBody parse_completion(const std::string& body) {
         const std::optional<int64_t> n = token_count(u[name]);
         if (!n) {
           p.usage_known = false;
-          const std::string shown = u[name].is_primitive() ? u[name].dump().substr(0, 40) : u[name].type_name();
+          // A number as written; anything else only by its type (a string might hold the key).
+          const std::string shown = u[name].is_number() ? u[name].dump() : u[name].type_name();
           p.usage_problem = std::string(name) + " " + shown;
           break;
         }
