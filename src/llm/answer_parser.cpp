@@ -5,8 +5,8 @@
 // the answer is ever run: C++, shell or anything else outside the block is ignored text.
 //
 // An answer may come from anyone, so the work is bounded: the candidate starts together read at
-// most kWorkPerByte times the answer's size (plus a constant) before the scan gives up, values
-// nest at most 64 deep, and what is handed on is bounded too (kMaxProposals proposals, actions of
+// most kWorkPerByte times the answer's size (plus a constant) before the scan gives up, only
+// starts before the last key a block would hold are tried, values nest at most 16 deep, and what is handed on is bounded too (kMaxProposals proposals, actions of
 // at most kMaxActionBytes that nest brackets at most kMaxActionDepth deep, rationales cut at
 // kMaxRationaleBytes), so that the schedule parser never sees a bomb.
 #include <algorithm>
@@ -26,9 +26,11 @@ namespace {
 // the whole answer at most kWorkBase + kWorkPerByte * size, and for one region at most
 // kRegionWorkBase + kWorkPerByte * its size, so that garbage in one region leaves work for the
 // others. Regions are read last first: the block that wins is normally the last one.
-constexpr size_t kWorkPerByte = 16;
-constexpr size_t kWorkBase = size_t{4} << 20;
-constexpr size_t kRegionWorkBase = size_t{256} << 10;
+constexpr size_t kWorkPerByte = 4;
+constexpr size_t kWorkBase = size_t{1} << 20;
+constexpr size_t kRegionWorkBase = size_t{64} << 10;
+// What a start costs at least (a failed read unwinds its nesting).
+constexpr size_t kWorkPerStart = 256;
 constexpr size_t kMaxProposals = 64;
 constexpr size_t kMaxActionBytes = 64 * 1024;
 constexpr int kMaxActionDepth = 32;
@@ -282,12 +284,24 @@ std::optional<Found> recognise(const nlohmann::json& v) {
 // go through) lasts; false when it ran out.
 bool scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out, size_t& work) {
   const std::string_view content = std::string_view(text).substr(r.begin, r.end - r.begin);
+  // A candidate holds one of the keys that recognise() looks for: a start after the last of them
+  // cannot be one (so text without any is not read at all).
+  std::string lower(content);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  size_t last_key = 0;
+  bool any_key = false;
+  for (const char* k : {"proposals", "action", "edit", "steps"})
+    if (const size_t at = lower.rfind(k); at != std::string::npos) {
+      last_key = any_key ? std::max(last_key, at) : at;
+      any_key = true;
+    }
+  if (!any_key) return true;
   size_t pos = 0;
-  while ((pos = content.find_first_of("{[", pos)) != std::string_view::npos) {
+  while ((pos = content.find_first_of("{[", pos)) != std::string_view::npos && pos < last_key) {
     if (work == 0) return false;
     size_t reached = pos;
     std::optional<detail::LenientValue> v = detail::read_lenient_json(content, pos, &reached);
-    work -= std::min(work, reached - std::min(reached, pos) + 1);
+    work -= std::min(work, std::max(kWorkPerStart, reached - std::min(reached, pos) + 1));
     std::optional<Found> f = v ? recognise(v->value) : std::nullopt;
     if (!f) {
       ++pos;

@@ -11,7 +11,8 @@ namespace {
 
 struct SyntaxError {};
 
-constexpr int kMaxDepth = 64;
+// A proposals block nests 4 deep; a deeper value is no block (and a failed read unwinds less).
+constexpr int kMaxDepth = 16;
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
 bool is_ident_char(char c) {

@@ -199,7 +199,7 @@ TEST(LlmBombs, EveryBodyBombEndsInAClearErrorAndTheClientStaysUsable) {
 // The real binary: `rctune llm-check` and `rctune tune` against an endpoint answering each bomb.
 std::string write_config(const fs::path& dir, const std::string& url) {
   const std::string path = (dir / "llm.yaml").string();
-  std::ofstream(path) << "seed: 2\nbudget: 3\nproposer: llm\nout: " << (dir / "run.h5").string()
+  std::ofstream(path) << "seed: 2\nbudget: 8\nproposer: llm\nout: " << (dir / "run.h5").string()
                       << "\ntasks:\n  - workload: matmul:M=16,N=16,K=16\n"
                          "llm:\n  cache_dir: llm-cache\n  models:\n    - name: fake\n      url: "
                       << url << "\n      model: fake-model\n      timeout: 60\n      max_retries: 0\n";

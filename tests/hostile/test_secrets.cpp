@@ -50,7 +50,7 @@ std::string echoing_answer(const RecordedRequest& r) {
 struct Way {
   std::string name;
   std::function<FakeResponse(const RecordedRequest&)> answer;  // the server's handler
-  std::string url_suffix;      // how the URL is written: "" normal; "userinfo", "query", "config-userinfo"
+  std::string url_suffix = "";  // how the URL is written: "" normal; "userinfo", "query", "config-userinfo"
   std::string key = kSecret;   // the key variable's value
   bool refused = false;        // rctune must refuse to start (exit 2)
 };
@@ -112,7 +112,7 @@ std::vector<Written> written(const fs::path& dir, const std::string& config, con
 
 std::string write_config(const fs::path& dir, const std::string& url) {
   const std::string path = (dir / "llm.yaml").string();
-  std::ofstream(path) << "seed: 3\nbudget: 3\nproposer: llm\nout: " << (dir / "run.h5").string()
+  std::ofstream(path) << "seed: 3\nbudget: 8\nproposer: llm\nout: " << (dir / "run.h5").string()
                       << "\ntasks:\n  - workload: matmul:M=16,N=16,K=16\n"
                          "llm:\n  cache_dir: llm-cache\n  models:\n    - name: fake\n      url: "
                       << url << "\n      model: fake-model\n      api_key_env: " << kKeyVar

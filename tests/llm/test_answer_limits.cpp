@@ -25,19 +25,19 @@ std::string repeat(const std::string& s, size_t n) {
 // Every '[' starts a candidate that reads to the end of the text: quadratic without a bound
 // (hours for 2 MB).
 TEST(AnswerLimits, TwoMegabytesOfOpenBracketsAreGivenUpOnNotReadForMinutes) {
-  const ParsedAnswer a = parse_answer(repeat("[[],", 512 * 1024));
+  const ParsedAnswer a = parse_answer(repeat("[[],", 512 * 1024) + "\"action\"");
   EXPECT_FALSE(a.found_block);
   EXPECT_TRUE(has_warning(a, "took too long to read")) << a.warnings.size();
 }
 
 TEST(AnswerLimits, TwoMegabytesOfNestedBracketsReturn) {
-  const ParsedAnswer a = parse_answer(std::string(1 << 20, '[') + std::string(1 << 20, ']'));
+  const ParsedAnswer a = parse_answer(std::string(1 << 20, '[') + std::string(1 << 20, ']') + "action");
   EXPECT_FALSE(a.found_block);
 }
 
 TEST(AnswerLimits, ABlockAfterABombIsStillFoundWhenTheBombIsSmall) {
   const ParsedAnswer a =
-      parse_answer(repeat("[[],", 1000) + "\n```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\"}]}\n```\n");
+      parse_answer(repeat("[[],", 100000) + "\"action\"\n```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\"}]}\n```\n");
   ASSERT_EQ(a.proposals.size(), 1u);
   EXPECT_EQ(a.proposals[0].action, "unroll(C, k)");
 }
