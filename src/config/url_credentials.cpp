@@ -43,9 +43,9 @@ bool credential_name(std::string name) {
   for (char c : name)
     if (std::isalnum(static_cast<unsigned char>(c))) squashed += c;
   static constexpr std::array<std::string_view, 14> kExact = {
-      "key",  "sig",  "signature", "auth", "code",  "pass",   "pwd",
+      "key", "sig", "signature", "auth",       "code",        "pass",   "pwd",
       "jwt", "sas", "sastoken",  "credential", "credentials", "passwd", "bearer"};
-  static constexpr std::array<std::string_view, 8> kWords = {"key",    "token", "secret", "password",
+  static constexpr std::array<std::string_view, 8> kWords = {"key",    "token", "secret",     "password",
                                                              "passwd", "auth",  "credential", "session"};
   if (std::find(kExact.begin(), kExact.end(), squashed) != kExact.end()) return true;
   return std::any_of(kWords.begin(), kWords.end(),
@@ -84,10 +84,9 @@ std::string url_credential_problem(const std::string& url) {
     const std::string name = percent_decoded(item.substr(0, item.find('=')));
     if (!item.empty() && credential_name(name)) {
       std::string shown;
-      for (char c : name)
-        shown += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
-      return "the URL has a query parameter '" + shown.substr(0, 40) + "' that looks like a credential: " +
-             kUrlCredentialAdvice;
+      for (char c : name) shown += std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+      return "the URL has a query parameter '" + shown.substr(0, 40) +
+             "' that looks like a credential: " + kUrlCredentialAdvice;
     }
     start = end + 1;
   }

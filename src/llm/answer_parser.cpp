@@ -6,9 +6,9 @@
 //
 // An answer may come from anyone, so the work is bounded: the candidate starts together read at
 // most kWorkPerByte times the answer's size (plus a constant) before the scan gives up, only
-// starts before the last key a block would hold are tried, values nest at most 16 deep, and what is handed on is bounded too (kMaxProposals proposals, actions of
-// at most kMaxActionBytes that nest brackets at most kMaxActionDepth deep, rationales cut at
-// kMaxRationaleBytes), so that the schedule parser never sees a bomb.
+// starts before the last key a block would hold are tried, values nest at most 16 deep, and what is handed on
+// is bounded too (kMaxProposals proposals, actions of at most kMaxActionBytes that nest brackets at most
+// kMaxActionDepth deep, rationales cut at kMaxRationaleBytes), so that the schedule parser never sees a bomb.
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -282,7 +282,8 @@ std::optional<Found> recognise(const nlohmann::json& v) {
 
 // Every candidate block of one region, in order, while `work` (characters the reader may still
 // go through) lasts; false when it ran out.
-bool scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out, size_t& work) {
+bool scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out,
+                 size_t& work) {
   const std::string_view content = std::string_view(text).substr(r.begin, r.end - r.begin);
   // A candidate holds one of the keys that recognise() looks for: a start after the last of them
   // cannot be one (so text without any is not read at all).

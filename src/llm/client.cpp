@@ -90,7 +90,9 @@ std::string redact_secret(std::string text, const std::string& secret) {
 
 namespace {
 
-std::string redact(std::string text, const std::string& secret) { return redact_secret(std::move(text), secret); }
+std::string redact(std::string text, const std::string& secret) {
+  return redact_secret(std::move(text), secret);
+}
 
 // The first control character (a byte below 0x20, or DEL) of a value sent in a header, if any.
 std::optional<unsigned char> control_character(const std::string& s) {
@@ -451,7 +453,8 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
   for (const auto& [name, value] : endpoint.headers) {
     const bool bad_name = name.empty() || control_character(name) || name.find(':') != std::string::npos;
     if (bad_name || control_character(value))
-      return fail_all("llm endpoint '" + endpoint.name + "': header '" + redact(snippet(name), api_key) + "' " +
+      return fail_all("llm endpoint '" + endpoint.name + "': header '" + redact(snippet(name), api_key) +
+                      "' " +
                       (bad_name ? "has an empty name or a name with ':' or a control character"
                                 : "has a value with a control character (" +
                                       describe_control(*control_character(value)) + ")") +

@@ -4,8 +4,8 @@
 #include "rctune/config/url_credentials.h"
 
 #include <cstdlib>
-#include <string>
 #include <stdexcept>
+#include <string>
 
 namespace rctune::llm {
 namespace {
@@ -25,12 +25,14 @@ void check_endpoint_secrets(const Endpoint& e) {
     throw std::runtime_error("llm endpoint '" + e.name + "': " + problem);
   if (!e.api_key_env.empty())
     if (const char* key = std::getenv(e.api_key_env.c_str()); key && has_control_character(key))
-      throw std::runtime_error("the API key variable " + e.api_key_env + " (api_key_env of llm endpoint '" + e.name +
+      throw std::runtime_error("the API key variable " + e.api_key_env + " (api_key_env of llm endpoint '" +
+                               e.name +
                                "') holds a control character (CR, LF, ...): refused, it would end the "
                                "Authorization header and start another");
   for (const auto& [name, value] : e.headers)
     if (has_control_character(name) || has_control_character(value) || name.find(':') != std::string::npos)
-      throw std::runtime_error("llm endpoint '" + e.name + "': a header name or value holds a control character "
+      throw std::runtime_error("llm endpoint '" + e.name +
+                               "': a header name or value holds a control character "
                                "or the name holds ':': refused, it would inject a header");
 }
 

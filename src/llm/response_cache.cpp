@@ -30,7 +30,8 @@ constexpr std::uintmax_t kMaxEntryBytes = std::uintmax_t{64} << 20;
 int64_t stored_tokens(const json& usage, const char* name) {
   if (!usage.contains(name)) return 0;
   const json& v = usage[name];
-  if (v.is_number_unsigned()) return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), 1'000'000'000));
+  if (v.is_number_unsigned())
+    return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), 1'000'000'000));
   if (v.is_number_integer()) return std::clamp<int64_t>(v.get<int64_t>(), 0, 1'000'000'000);
   return 0;
 }

@@ -52,14 +52,15 @@ std::vector<Payload> text_payloads() {
       {"objects nested 100,000 deep", repeat("{\"a\":", deep) + "1" + std::string(deep, '}')},
       {"2 MB of open brackets", repeat("[[],", 512 * 1024)},
       {"2 MB of open objects", repeat("{\"a\":[", 300 * 1024)},
-      {"an action nesting a list 100,000 deep",
-       "```json\n{\"proposals\": [{\"action\": \"split(C, i, " + std::string(deep, '[') + "None" +
-           std::string(deep, ']') + ")\"}]}\n```"},
+      {"an action nesting a list 100,000 deep", "```json\n{\"proposals\": [{\"action\": \"split(C, i, " +
+                                                    std::string(deep, '[') + "None" + std::string(deep, ']') +
+                                                    ")\"}]}\n```"},
       {"an action of 1 MB of escaped line breaks",
        "```json\n{\"proposals\": [{\"action\": \"" + repeat("\\\\n", 512 * 1024) + "unroll(C, k)\"}]}\n```"},
       {"an action of 1 MB of semicolons",
        "```json\n{\"proposals\": [{\"action\": \"unroll(C, k)" + repeat(";", 1 << 20) + "x\"}]}\n```"},
-      {"100,000 proposals", "```json\n{\"proposals\": [" + repeat("{\"action\": \"unroll(C, k)\"},", 100000) + "]}\n```"},
+      {"100,000 proposals",
+       "```json\n{\"proposals\": [" + repeat("{\"action\": \"unroll(C, k)\"},", 100000) + "]}\n```"},
       {"1 MB of code fences", repeat("```\n", 256 * 1024)},
   };
 }
@@ -105,7 +106,7 @@ llm::ChatRequest a_request() {
 
 struct EntryPoint {
   std::string name;
-  std::function<void(const std::string&)> run;  // in the child
+  std::function<void(const std::string&)> run;                                  // in the child
   std::function<void(const std::string&)> prepare = [](const std::string&) {};  // in this process
 };
 
@@ -128,7 +129,8 @@ std::vector<EntryPoint> text_entry_points(FakeOpenAiServer& server, const fs::pa
       {"an error body",
        [url](const std::string&) { llm::ChatClient(endpoint_for(url)).complete(a_request()); },
        [&server](const std::string& t) { server.push(FakeResponse::raw(t, 400)); }},
-      {"a response cache file", [tmp, url](const std::string& t) {
+      {"a response cache file",
+       [tmp, url](const std::string& t) {
          llm::ClientOptions o;
          o.cache_dir = (tmp / "cache").string();
          o.offline = true;
@@ -136,7 +138,8 @@ std::vector<EntryPoint> text_entry_points(FakeOpenAiServer& server, const fs::pa
          std::ofstream((tmp / "cache" / (client.cache_key(a_request()) + ".json")).string()) << t;
          client.complete(a_request());
        }},
-      {"a response cache file's answer", [tmp, url](const std::string& t) {
+      {"a response cache file's answer",
+       [tmp, url](const std::string& t) {
          llm::ClientOptions o;
          o.cache_dir = (tmp / "cache2").string();
          o.offline = true;
@@ -148,7 +151,8 @@ std::vector<EntryPoint> text_entry_points(FakeOpenAiServer& server, const fs::pa
        }},
       {"a wire request document", [](const std::string& t) { llm::requests_from_wire(t); }},
       {"a wire response document", [](const std::string& t) { llm::responses_from_wire(t); }},
-      {"an answer through the wire", [](const std::string& t) {
+      {"an answer through the wire",
+       [](const std::string& t) {
          llm::ChatResponse r;
          r.ok = true;
          r.choices = {t};
@@ -216,7 +220,8 @@ TEST(LlmBombs, EveryBombAnsweringTheRealBinaryLeavesItStanding) {
     server.set_handler([&p](const llm::testing::RecordedRequest&) { return FakeResponse::answer(p.text); });
     const CliResult check = run_rctune_args({"llm-check", config});
     EXPECT_TRUE(check.exit_code == 0 || check.exit_code == 1)
-        << p.name << ": llm-check exit " << check.exit_code << "\n" << check.output.substr(0, 2000);
+        << p.name << ": llm-check exit " << check.exit_code << "\n"
+        << check.output.substr(0, 2000);
     std::error_code ec;
     fs::remove(dir / "run.h5", ec);
     fs::remove_all(dir / "llm-cache", ec);  // the same prompt would be answered from the cache

@@ -32,7 +32,8 @@ constexpr const char* kSecret = "sk-hostile-5ecret-7c1e9a";
 constexpr const char* kKeyVar = "RCTUNE_HOSTILE_API_KEY";
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size()) s.replace(pos, from.size(), to);
+  for (size_t pos = 0; (pos = s.find(from, pos)) != std::string::npos; pos += to.size())
+    s.replace(pos, from.size(), to);
   return s;
 }
 
@@ -51,21 +52,27 @@ struct Way {
   std::string name;
   std::function<FakeResponse(const RecordedRequest&)> answer;  // the server's handler
   std::string url_suffix = "";  // how the URL is written: "" normal; "userinfo", "query", "config-userinfo"
-  std::string key = kSecret;   // the key variable's value
-  bool refused = false;        // rctune must refuse to start (exit 2)
+  std::string key = kSecret;    // the key variable's value
+  bool refused = false;         // rctune must refuse to start (exit 2)
 };
 
 std::vector<Way> ways() {
   return {
-      {"echoed in an answer", [](const RecordedRequest& r) { return FakeResponse::answer(echoing_answer(r)); }},
+      {"echoed in an answer",
+       [](const RecordedRequest& r) { return FakeResponse::answer(echoing_answer(r)); }},
       {"echoed in a finish reason",
        [](const RecordedRequest& r) {
-         return FakeResponse::raw(FakeResponse::completion_json({echoing_answer(r)}, 10, 10, r.header("Authorization")));
+         return FakeResponse::raw(
+             FakeResponse::completion_json({echoing_answer(r)}, 10, 10, r.header("Authorization")));
        }},
       {"echoed in a 500 error body",
-       [](const RecordedRequest& r) { return FakeResponse::error(500, "bad key " + r.header("Authorization")); }},
+       [](const RecordedRequest& r) {
+         return FakeResponse::error(500, "bad key " + r.header("Authorization"));
+       }},
       {"echoed in a 401 body, not JSON",
-       [](const RecordedRequest& r) { return FakeResponse::raw(std::string(150, '-') + r.header("Authorization"), 401); }},
+       [](const RecordedRequest& r) {
+         return FakeResponse::raw(std::string(150, '-') + r.header("Authorization"), 401);
+       }},
       {"echoed in a 200 body that is not JSON",
        [](const RecordedRequest& r) { return FakeResponse::raw("oops " + r.header("Authorization")); }},
       {"echoed in response headers",
@@ -98,7 +105,8 @@ struct Written {
 
 // Everything rctune wrote under `dir` (not the config, which the user wrote), the trace also as
 // h5dump shows it, plus what it printed.
-std::vector<Written> written(const fs::path& dir, const std::string& config, const std::vector<Written>& printed) {
+std::vector<Written> written(const fs::path& dir, const std::string& config,
+                             const std::vector<Written>& printed) {
   std::vector<Written> out = printed;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path() == config) continue;
@@ -125,7 +133,8 @@ struct Command {
   // Runs the command in `dir` with `config` (and --llm-url `url` when not empty); what it printed,
   // and the outputs of follow-up commands (the reports of a trace).
   std::function<std::vector<Written>(const fs::path& dir, const std::string& config, const std::string& url,
-                                     const std::vector<std::pair<std::string, std::string>>& env, int& exit_code)>
+                                     const std::vector<std::pair<std::string, std::string>>& env,
+                                     int& exit_code)>
       run;
 };
 
@@ -138,13 +147,15 @@ std::vector<Command> commands() {
       {"tune and its reports",
        [with_url](const fs::path& dir, const std::string& config, const std::string& url,
                   const std::vector<std::pair<std::string, std::string>>& env, int& exit_code) {
-         const CliResult r = run_rctune_args(with_url({"tune", config, "--simulate"}, url), dir.string(), env);
+         const CliResult r =
+             run_rctune_args(with_url({"tune", config, "--simulate"}, url), dir.string(), env);
          exit_code = r.exit_code;
          std::vector<Written> out{{"tune's output", r.output}};
          if (fs::exists(dir / "run.h5"))
            for (const char* format : {"table", "json", "csv"})
-             out.push_back({std::string("report --format ") + format,
-                            run_rctune_args({"report", (dir / "run.h5").string(), "--format", format}).output});
+             out.push_back(
+                 {std::string("report --format ") + format,
+                  run_rctune_args({"report", (dir / "run.h5").string(), "--format", format}).output});
          return out;
        }},
       {"llm-check",
@@ -166,13 +177,17 @@ TEST(Secrets, TheKeyNeverAppearsInAnyFileOrOutputWhicheverWayItArrives) {
       fs::remove_all(dir, ec);
       fs::create_directories(dir);
       FakeOpenAiServer server;
-      if (way.answer) server.set_handler(way.answer);
-      else llm::testing::serve_split_tweaker(server);
+      if (way.answer)
+        server.set_handler(way.answer);
+      else
+        llm::testing::serve_split_tweaker(server);
       const std::string host = "127.0.0.1:" + std::to_string(server.port());
       std::string config_url = server.base_url(), cli_url;
-      if (way.url_suffix == "userinfo") cli_url = "http://rctune:" + std::string(kSecret) + "@" + host + "/v1";
+      if (way.url_suffix == "userinfo")
+        cli_url = "http://rctune:" + std::string(kSecret) + "@" + host + "/v1";
       if (way.url_suffix == "query") cli_url = server.base_url() + "?api_key=" + kSecret;
-      if (way.url_suffix == "config-userinfo") config_url = "http://rctune:" + std::string(kSecret) + "@" + host + "/v1";
+      if (way.url_suffix == "config-userinfo")
+        config_url = "http://rctune:" + std::string(kSecret) + "@" + host + "/v1";
       const std::string config = write_config(dir, config_url);
 
       int exit_code = -1;
@@ -182,9 +197,11 @@ TEST(Secrets, TheKeyNeverAppearsInAnyFileOrOutputWhicheverWayItArrives) {
         EXPECT_EQ(server.request_count(), 0u) << label;
       } else {
         EXPECT_TRUE(exit_code == 0 || (command.name == "llm-check" && exit_code == 1))
-            << label << " exit " << exit_code << "\n" << printed.front().bytes.substr(0, 3000);
+            << label << " exit " << exit_code << "\n"
+            << printed.front().bytes.substr(0, 3000);
         ASSERT_GT(server.request_count(), 0u) << label << ": the server was never asked";
-        EXPECT_EQ(server.requests().front().header("Authorization"), std::string("Bearer ") + kSecret) << label;
+        EXPECT_EQ(server.requests().front().header("Authorization"), std::string("Bearer ") + kSecret)
+            << label;
       }
       for (const Written& w : written(dir, config, printed))
         EXPECT_EQ(w.bytes.find(kSecret), std::string::npos) << label << ": the key is in " << w.where;

@@ -49,8 +49,8 @@ struct FakeResponse {
   int delay_ms = 0;               // wait before answering (interrupted by stop())
   std::string retry_after;        // Retry-After header value ("": none)
   bool close_connection = false;  // send the status line and headers, then drop the connection
-  std::string content_type = "application/json";  // (the server compresses json when asked: a
-                                                   // pre-encoded body uses another type)
+  std::string content_type = "application/json";             // (the server compresses json when asked: a
+                                                             // pre-encoded body uses another type)
   std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
   size_t streamed_bytes = 0;  // > 0: a body of this many bytes, `body` repeated, generated as sent
 
@@ -154,9 +154,11 @@ struct FakeResponse {
     FakeResponse r;
     r.body = head;
     for (size_t k = 1; k < inflated_mib; ++k) r.body += segment;
-    const uLong chunk_crc = crc32(0L, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(chunk.size()));
+    const uLong chunk_crc =
+        crc32(0L, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(chunk.size()));
     uLong crc = chunk_crc;
-    for (size_t k = 1; k < inflated_mib; ++k) crc = crc32_combine(crc, chunk_crc, static_cast<z_off_t>(chunk.size()));
+    for (size_t k = 1; k < inflated_mib; ++k)
+      crc = crc32_combine(crc, chunk_crc, static_cast<z_off_t>(chunk.size()));
     const uint64_t size = static_cast<uint64_t>(inflated_mib) << 20;
     for (int b = 0; b < 4; ++b) {
       tail[tail.size() - 8 + b] = static_cast<char>((crc >> (8 * b)) & 0xff);
@@ -390,9 +392,9 @@ class FakeOpenAiServer {
               return n > 0;
             });
       else
-        res.set_content_provider(total, r.content_type, [provide](size_t offset, size_t, httplib::DataSink& sink) {
-          return provide(offset, sink) > 0;
-        });
+        res.set_content_provider(
+            total, r.content_type,
+            [provide](size_t offset, size_t, httplib::DataSink& sink) { return provide(offset, sink) > 0; });
       return;
     }
     if (r.close_connection) {

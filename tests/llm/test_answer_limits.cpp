@@ -37,7 +37,8 @@ TEST(AnswerLimits, TwoMegabytesOfNestedBracketsReturn) {
 
 TEST(AnswerLimits, ABlockAfterABombIsStillFoundWhenTheBombIsSmall) {
   const ParsedAnswer a =
-      parse_answer(repeat("[[],", 100000) + "\"action\"\n```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\"}]}\n```\n");
+      parse_answer(repeat("[[],", 100000) +
+                   "\"action\"\n```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\"}]}\n```\n");
   ASSERT_EQ(a.proposals.size(), 1u);
   EXPECT_EQ(a.proposals[0].action, "unroll(C, k)");
 }
@@ -69,15 +70,16 @@ TEST(AnswerLimits, EscapedLineBreaksAndSemicolonsCostLinearTime) {
 }
 
 TEST(AnswerLimits, AtMostSixtyFourProposalsAreHandedOn) {
-  const ParsedAnswer a =
-      parse_answer("```json\n{\"proposals\": [" + repeat("{\"action\": \"unroll(C, k)\"},", 10000) + "]}\n```");
+  const ParsedAnswer a = parse_answer("```json\n{\"proposals\": [" +
+                                      repeat("{\"action\": \"unroll(C, k)\"},", 10000) + "]}\n```");
   EXPECT_EQ(a.proposals.size(), 64u);
   EXPECT_TRUE(has_warning(a, "the rest ignored"));
 }
 
 TEST(AnswerLimits, ALongRationaleIsCut) {
-  const ParsedAnswer a = parse_answer("```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\", \"rationale\": \"" +
-                                      std::string(100000, 'r') + "\"}]}\n```");
+  const ParsedAnswer a =
+      parse_answer("```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\", \"rationale\": \"" +
+                   std::string(100000, 'r') + "\"}]}\n```");
   ASSERT_EQ(a.proposals.size(), 1u);
   EXPECT_LE(a.proposals[0].rationale.size(), 2100u);
 }
