@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "rctune/config/compiler_flags.h"
+#include "rctune/config/url_credentials.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/ir/operators.h"
 
@@ -158,6 +159,7 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
   c.cache_dir = config_relative(r.string("cache_dir", c.cache_dir), file);
   c.offline = r.boolean("offline", c.offline);
   c.escalate_after = static_cast<int>(r.integer("escalate_after", c.escalate_after, 1, 1'000'000));
+  c.max_response_bytes = r.integer("max_response_bytes", c.max_response_bytes, 1024, int64_t{1} << 30);
   MapReader prompts(r.take("prompts"), file, "llm.prompts.");
   c.system_prompt = config_relative(prompts.string("system", ""), file);
   c.user_prompt = config_relative(prompts.string("user", ""), file);
@@ -173,7 +175,9 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       if (mc.url.rfind("http://", 0) != 0 && mc.url.rfind("https://", 0) != 0)
         m.fail(m.at("url").IsDefined() ? m.at("url") : models[i], "url",
                mc.url.empty() ? "missing: the endpoint's base URL, e.g. http://localhost:8000/v1"
-                              : "expected an http:// or https:// URL, got '" + mc.url + "'");
+                              : "expected an http:// or https:// URL, got '" + url_for_display(mc.url) + "'");
+      if (const std::string problem = url_credential_problem(mc.url); !problem.empty())
+        m.fail(m.at("url"), "url", problem);
       mc.model = m.string("model", "");
       if (mc.model.empty()) m.fail(models[i], "model", "missing: the model name the endpoint serves");
       mc.name = m.string("name", mc.model);
@@ -205,7 +209,7 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       c.models.push_back(std::move(mc));
     }
   }
-  r.finish({"models", "concurrency", "cache_dir", "offline", "escalate_after", "prompts"});
+  r.finish({"models", "concurrency", "cache_dir", "offline", "escalate_after", "prompts", "max_response_bytes"});
   return c;
 }
 

@@ -3,6 +3,12 @@
 // like a proposals block (an object with "proposals", a bare list of action objects, or one action
 // object) is a candidate, and the last complete one wins (else the last truncated one). Nothing of
 // the answer is ever run: C++, shell or anything else outside the block is ignored text.
+//
+// An answer may come from anyone, so the work is bounded: the candidate starts together read at
+// most kWorkPerByte times the answer's size (plus a constant) before the scan gives up, only
+// starts before the last key a block would hold are tried, values nest at most 16 deep, and what is handed on
+// is bounded too (kMaxProposals proposals, actions of at most kMaxActionBytes that nest brackets at most
+// kMaxActionDepth deep, rationales cut at kMaxRationaleBytes), so that the schedule parser never sees a bomb.
 #include <algorithm>
 #include <cctype>
 #include <optional>
@@ -15,6 +21,20 @@
 
 namespace rctune::llm {
 namespace {
+
+// The reading work (characters the lenient reader goes through, over every candidate start): for
+// the whole answer at most kWorkBase + kWorkPerByte * size, and for one region at most
+// kRegionWorkBase + kWorkPerByte * its size, so that garbage in one region leaves work for the
+// others. Regions are read last first: the block that wins is normally the last one.
+constexpr size_t kWorkPerByte = 4;
+constexpr size_t kWorkBase = size_t{1} << 20;
+constexpr size_t kRegionWorkBase = size_t{64} << 10;
+// What a start costs at least (a failed read unwinds its nesting).
+constexpr size_t kWorkPerStart = 256;
+constexpr size_t kMaxProposals = 64;
+constexpr size_t kMaxActionBytes = 64 * 1024;
+constexpr int kMaxActionDepth = 32;
+constexpr size_t kMaxRationaleBytes = 2048;
 
 // A part of the answer: a fenced code block's content or the text between blocks.
 struct Region {
@@ -97,12 +117,17 @@ bool is_action_object(const nlohmann::json& v) {
 std::vector<std::string> split_calls(const std::string& line, std::set<std::string>& tolerated) {
   std::vector<std::string> parts;
   std::string cur;
+  // next_solid[i]: the first position >= i that is not ' ', '\t' or ';' (one pass from the right,
+  // so that a line of many ';' costs linear time).
+  std::vector<size_t> next_solid(line.size() + 1, std::string::npos);
+  for (size_t i = line.size(); i-- > 0;)
+    next_solid[i] = (line[i] == ' ' || line[i] == '\t' || line[i] == ';') ? next_solid[i + 1] : i;
   for (size_t i = 0; i < line.size(); ++i) {
     if (line[i] == '#') {  // a comment runs to the end of the line
       cur += line.substr(i);
       break;
     }
-    const size_t next = line.find_first_not_of(" \t;", i);
+    const size_t next = next_solid[i];
     if (line[i] == ';' && next != std::string::npos && line[next] != '#') {
       tolerated.insert("several steps on one line");
       parts.push_back(cur);
@@ -118,8 +143,18 @@ std::vector<std::string> split_calls(const std::string& line, std::set<std::stri
 // One line per edit: literal "\n" taken as a line break (a double-escaped answer), steps joined
 // with ';' split, blank lines, wrapping backticks and list bullets removed.
 std::string normalize_action(std::string action, std::set<std::string>& tolerated) {
-  for (size_t pos = 0; (pos = action.find("\\n", pos)) != std::string::npos;) {
-    action.replace(pos, 2, "\n");
+  if (action.find("\\n") != std::string::npos) {
+    std::string unescaped;  // one pass (replacing in place would be quadratic)
+    unescaped.reserve(action.size());
+    for (size_t i = 0; i < action.size(); ++i) {
+      if (action[i] == '\\' && i + 1 < action.size() && action[i + 1] == 'n') {
+        unescaped += '\n';
+        ++i;
+      } else {
+        unescaped += action[i];
+      }
+    }
+    action = std::move(unescaped);
     tolerated.insert("escaped line breaks in an action");
   }
   std::string out;
@@ -165,16 +200,51 @@ std::string text_of(const nlohmann::json& v, const char* separator, std::set<std
   return out;
 }
 
+// The deepest nesting of ( [ { in an action (quoted text skipped).
+int bracket_depth(const std::string& action) {
+  int depth = 0, deepest = 0;
+  char quote = 0;
+  for (char c : action) {
+    if (quote) {
+      if (c == quote) quote = 0;
+    } else if (c == '"' || c == '\'') {
+      quote = c;
+    } else if (c == '(' || c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if ((c == ')' || c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 std::optional<search::Proposal> proposal_of(const nlohmann::json& entry, std::set<std::string>& tolerated) {
   search::Proposal p;
+  std::string raw;
   if (entry.is_string()) {
     tolerated.insert("a proposal given as a bare string");
-    p.action = normalize_action(entry.get<std::string>(), tolerated);
+    raw = entry.get<std::string>();
   } else if (entry.is_object()) {
     if (const nlohmann::json* a = member(entry, {"action", "actions", "edit", "edits", "steps"}))
-      p.action = normalize_action(text_of(*a, "\n", tolerated, "action given as a list of lines"), tolerated);
-    if (const nlohmann::json* r = member(entry, {"rationale", "reason", "reasoning", "why", "explanation"}))
-      p.rationale = one_line(text_of(*r, " ", tolerated, nullptr));
+      raw = text_of(*a, "\n", tolerated, "action given as a list of lines");
+    if (const nlohmann::json* r = member(entry, {"rationale", "reason", "reasoning", "why", "explanation"})) {
+      p.rationale = one_line(text_of(*r, " ", tolerated, nullptr).substr(0, 4 * kMaxRationaleBytes));
+      if (p.rationale.size() > kMaxRationaleBytes) {
+        p.rationale = p.rationale.substr(0, kMaxRationaleBytes) + "...";
+        tolerated.insert("a rationale over " + std::to_string(kMaxRationaleBytes) + " bytes cut");
+      }
+    }
+  }
+  // Bounded before anything else reads it: the schedule parser recurses into nested lists.
+  if (raw.size() > kMaxActionBytes) {
+    tolerated.insert("a proposal with an action over " + std::to_string(kMaxActionBytes) + " bytes skipped");
+    return std::nullopt;
+  }
+  p.action = normalize_action(std::move(raw), tolerated);
+  if (bracket_depth(p.action) > kMaxActionDepth) {
+    tolerated.insert("a proposal with an action nesting brackets over " + std::to_string(kMaxActionDepth) +
+                     " deep skipped");
+    return std::nullopt;
   }
   if (p.action.empty()) {
     tolerated.insert("a proposal without an action skipped");
@@ -200,17 +270,39 @@ std::optional<Found> recognise(const nlohmann::json& v) {
   } else {
     return std::nullopt;
   }
-  for (const auto& entry : *list)
+  for (const auto& entry : *list) {
+    if (f.proposals.size() >= kMaxProposals) {
+      f.tolerated.insert("more than " + std::to_string(kMaxProposals) + " proposals: the rest ignored");
+      break;
+    }
     if (auto p = proposal_of(entry, f.tolerated)) f.proposals.push_back(*p);
+  }
   return f;
 }
 
-// Every candidate block of one region, in order.
-void scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out) {
+// Every candidate block of one region, in order, while `work` (characters the reader may still
+// go through) lasts; false when it ran out.
+bool scan_region(const std::string& text, const Region& r, size_t index, std::vector<Found>& out,
+                 size_t& work) {
   const std::string_view content = std::string_view(text).substr(r.begin, r.end - r.begin);
+  // A candidate holds one of the keys that recognise() looks for: a start after the last of them
+  // cannot be one (so text without any is not read at all).
+  std::string lower(content);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  size_t last_key = 0;
+  bool any_key = false;
+  for (const char* k : {"proposals", "action", "edit", "steps"})
+    if (const size_t at = lower.rfind(k); at != std::string::npos) {
+      last_key = any_key ? std::max(last_key, at) : at;
+      any_key = true;
+    }
+  if (!any_key) return true;
   size_t pos = 0;
-  while ((pos = content.find_first_of("{[", pos)) != std::string_view::npos) {
-    std::optional<detail::LenientValue> v = detail::read_lenient_json(content, pos);
+  while ((pos = content.find_first_of("{[", pos)) != std::string_view::npos && pos < last_key) {
+    if (work == 0) return false;
+    size_t reached = pos;
+    std::optional<detail::LenientValue> v = detail::read_lenient_json(content, pos, &reached);
+    work -= std::min(work, std::max(kWorkPerStart, reached - std::min(reached, pos) + 1));
     std::optional<Found> f = v ? recognise(v->value) : std::nullopt;
     if (!f) {
       ++pos;
@@ -224,6 +316,7 @@ void scan_region(const std::string& text, const Region& r, size_t index, std::ve
     if (!v->complete) break;
     pos = v->end;
   }
+  return true;
 }
 
 }  // namespace
@@ -231,8 +324,22 @@ void scan_region(const std::string& text, const Region& r, size_t index, std::ve
 ParsedAnswer parse_answer(const std::string& text) {
   ParsedAnswer out;
   const std::vector<Region> regions = split_regions(text);
+  std::vector<std::vector<Found>> per_region(regions.size());
+  size_t work = kWorkBase + kWorkPerByte * text.size();
+  bool gave_up = false;
+  for (size_t i = regions.size(); i-- > 0;) {
+    const size_t region_size = regions[i].end - regions[i].begin;
+    size_t allowance = std::min(work, kRegionWorkBase + kWorkPerByte * region_size);
+    work -= allowance;
+    if (!scan_region(text, regions[i], i, per_region[i], allowance)) gave_up = true;
+    work += allowance;  // what the region did not use
+  }
   std::vector<Found> found;
-  for (size_t i = 0; i < regions.size(); ++i) scan_region(text, regions[i], i, found);
+  for (auto& f : per_region)
+    for (auto& x : f) found.push_back(std::move(x));
+  if (gave_up)
+    out.warnings.push_back("the answer took too long to read (" + std::to_string(text.size()) +
+                           " bytes): the rest of it was ignored");
   if (found.empty()) return out;
 
   // The last complete block (or bare list), else the last complete single action object (an

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_limits.h"
 #include "response_cache.h"
 
 namespace rctune::llm {
@@ -65,11 +66,51 @@ std::string display_url(const std::string& url) {
 
 // Replaces every occurrence of `secret` in `text` (a last line of defence: a server may echo the
 // Authorization header back in an error body).
-std::string redact(std::string text, const std::string& secret) {
+std::string redact_one(std::string text, const std::string& secret) {
   if (secret.empty()) return text;
   for (size_t pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos))
     text.replace(pos, secret.size(), "[redacted]");
   return text;
+}
+
+}  // namespace
+
+std::string redact_secret(std::string text, const std::string& secret) {
+  if (secret.empty()) return text;
+  text = redact_one(std::move(text), secret);
+  // As a JSON string holds it (a raw body echoes the key escaped), and with '/' escaped too.
+  std::string escaped = json(secret).dump(-1, ' ', false, json::error_handler_t::replace);
+  escaped = escaped.substr(1, escaped.size() - 2);
+  if (escaped != secret) text = redact_one(std::move(text), escaped);
+  std::string slashes;
+  for (char c : escaped) slashes += c == '/' ? std::string("\\/") : std::string(1, c);
+  if (slashes != escaped) text = redact_one(std::move(text), slashes);
+  return text;
+}
+
+namespace {
+
+std::string redact(std::string text, const std::string& secret) {
+  return redact_secret(std::move(text), secret);
+}
+
+// The first control character (a byte below 0x20, or DEL) of a value sent in a header, if any.
+std::optional<unsigned char> control_character(const std::string& s) {
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return u;
+  }
+  return std::nullopt;
+}
+
+std::string describe_control(unsigned char c) {
+  if (c == '\r') return "CR";
+  if (c == '\n') return "LF";
+  if (c == '\t') return "TAB";
+  if (c == 0) return "NUL";
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%02x", c);
+  return buf;
 }
 
 std::string snippet(const std::string& body) {
@@ -117,13 +158,33 @@ struct ParsedBody {
   bool ok = false;
   std::string error;
   CachedAnswer answer;
+  bool usage_known = true;
+  std::string usage_problem;  // when !usage_known: what was wrong
 };
+
+// A token count as a server reports it: a non-negative integer of at most a billion (no answer
+// has more), else nullopt.
+std::optional<int64_t> token_count(const json& v) {
+  constexpr int64_t kMaxTokens = 1'000'000'000;
+  if (v.is_number_unsigned()) {
+    const auto u = v.get<uint64_t>();
+    if (u <= static_cast<uint64_t>(kMaxTokens)) return static_cast<int64_t>(u);
+    return std::nullopt;
+  }
+  if (v.is_number_integer()) {
+    const auto i = v.get<int64_t>();
+    if (i >= 0 && i <= kMaxTokens) return i;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
 
 ParsedBody parse_completion(const std::string& body) {
   ParsedBody p;
-  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  std::string why;
+  json j = detail::parse_bounded(body, &why);
   if (j.is_discarded()) {
-    p.error = "malformed response (not JSON)";
+    p.error = "malformed response (" + why + ")";
     return p;
   }
   if (!j.is_object() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty()) {
@@ -156,20 +217,51 @@ ParsedBody parse_completion(const std::string& body) {
     const json finish = c->value("finish_reason", json());
     p.answer.finish_reasons.push_back(finish.is_string() ? finish.get<std::string>() : std::string());
   }
-  if (j.contains("usage") && j["usage"].is_object()) {
+  // No "usage" at all (some local servers): 0 tokens, as before. A "usage" the server did send
+  // must hold non-negative integer counts; anything else makes the usage unknown.
+  if (j.contains("usage") && !j["usage"].is_null()) {
     const json& u = j["usage"];
-    if (u.contains("prompt_tokens") && u["prompt_tokens"].is_number())
-      p.answer.prompt_tokens = u["prompt_tokens"].get<int64_t>();
-    if (u.contains("completion_tokens") && u["completion_tokens"].is_number())
-      p.answer.completion_tokens = u["completion_tokens"].get<int64_t>();
+    if (!u.is_object()) {
+      p.usage_known = false;
+      p.usage_problem = std::string("\"usage\" is ") + u.type_name() + ", not an object";
+    } else {
+      for (const char* name : {"prompt_tokens", "completion_tokens"}) {
+        if (!u.contains(name)) continue;
+        const std::optional<int64_t> n = token_count(u[name]);
+        if (!n) {
+          p.usage_known = false;
+          // A number as written; anything else only by its type (a string might hold the key).
+          const std::string shown = u[name].is_number() ? u[name].dump() : u[name].type_name();
+          p.usage_problem = std::string(name) + " " + shown;
+          break;
+        }
+        (std::string(name) == "prompt_tokens" ? p.answer.prompt_tokens : p.answer.completion_tokens) = *n;
+      }
+    }
+    if (!p.usage_known) p.answer.prompt_tokens = p.answer.completion_tokens = 0;
   }
   p.ok = true;
   return p;
 }
 
+// A response body, kept up to a limit: past it the write callback refuses the data, which ends
+// the transfer (CURLE_WRITE_ERROR). curl inflates a compressed body before this callback, so the
+// limit bounds the inflated size as well.
+struct BodySink {
+  std::string body;
+  size_t limit = 0;
+  bool overflow = false;
+};
+
 size_t append_body(char* data, size_t size, size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
+  auto* sink = static_cast<BodySink*>(user);
+  const size_t n = size * count;
+  if (n > sink->limit - std::min(sink->limit, sink->body.size())) {
+    sink->overflow = true;
+    return 0;  // not n: curl aborts the transfer
+  }
+  sink->body.append(data, n);
+  return n;
 }
 
 // Keeps the Retry-After header of the (last) response of the transfer.
@@ -214,7 +306,7 @@ struct Job {
   Clock::time_point first_start;
   Clock::time_point next_start;  // when the next attempt may start (after a backoff)
   CURL* easy = nullptr;
-  std::string body;
+  BodySink sink;
   std::string retry_after;
   char curl_error[CURL_ERROR_SIZE] = {};
 };
@@ -226,6 +318,7 @@ struct ChatClient::Impl {
   ClientOptions options;
   std::optional<ResponseCache> cache;
   CURLM* multi = nullptr;
+  bool warned_usage = false;  // the warning about a malformed usage is printed once
 
   Impl(Endpoint e, ClientOptions o) : endpoint(std::move(e)), options(std::move(o)) {
     if (endpoint.name.empty()) endpoint.name = endpoint.model;
@@ -300,6 +393,12 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
   std::vector<Job> jobs;
   jobs.reserve(requests.size());
 
+  // The key, read once; it only goes into the Authorization header, and is redacted from whatever
+  // comes back (cache entries written by an older rctune included).
+  std::string api_key;
+  const char* key_value = endpoint.api_key_env.empty() ? nullptr : std::getenv(endpoint.api_key_env.c_str());
+  if (key_value) api_key = key_value;
+
   // Cache hits and requests that cannot be sent are answered without the network.
   for (size_t i = 0; i < requests.size(); ++i) {
     const ChatRequest& r = requests[i];
@@ -315,6 +414,8 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
         res.from_cache = true;
         res.choices = std::move(hit->choices);
         res.finish_reasons = std::move(hit->finish_reasons);
+        for (auto& c : res.choices) c = redact(std::move(c), api_key);
+        for (auto& f : res.finish_reasons) f = redact(std::move(f), api_key);
         res.prompt_tokens = hit->prompt_tokens;
         res.completion_tokens = hit->completion_tokens;
         continue;
@@ -340,13 +441,24 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
   if (endpoint.base_url.empty()) return fail_all("llm endpoint '" + endpoint.name + "' has no base URL");
 
   // The key lives only in this header list and in the environment.
-  std::string api_key;
   if (!endpoint.api_key_env.empty()) {
-    const char* value = std::getenv(endpoint.api_key_env.c_str());
-    if (!value || !*value)
+    if (!key_value || !*key_value)
       return fail_all("the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" +
-                      endpoint.name + "') is " + (value ? "empty" : "not set"));
-    api_key = value;
+                      endpoint.name + "') is " + (key_value ? "empty" : "not set"));
+    if (const auto c = control_character(api_key))
+      return fail_all("the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" +
+                      endpoint.name + "') holds a control character (" + describe_control(*c) +
+                      "): refused, it would end the Authorization header and start another");
+  }
+  for (const auto& [name, value] : endpoint.headers) {
+    const bool bad_name = name.empty() || control_character(name) || name.find(':') != std::string::npos;
+    if (bad_name || control_character(value))
+      return fail_all("llm endpoint '" + endpoint.name + "': header '" + redact(snippet(name), api_key) +
+                      "' " +
+                      (bad_name ? "has an empty name or a name with ':' or a control character"
+                                : "has a value with a control character (" +
+                                      describe_control(*control_character(value)) + ")") +
+                      ": refused, it would inject a header");
   }
 
   global_init();
@@ -384,6 +496,7 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
     res.attempts = job.attempts;
     res.latency_s = seconds_since(job.first_start);
     res.error = redact(res.error, api_key);
+    for (auto& c : res.choices) c = redact(std::move(c), api_key);
     out[job.index] = std::move(res);
     job.done = true;
     --remaining;
@@ -399,7 +512,9 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
       return;
     }
     ++job.attempts;
-    job.body.clear();
+    job.sink.body.clear();
+    job.sink.limit = options.max_response_bytes;
+    job.sink.overflow = false;
     job.retry_after.clear();
     job.curl_error[0] = '\0';
     curl_easy_setopt(easy, CURLOPT_URL, target.c_str());
@@ -408,7 +523,9 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job.payload.size()));
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.list);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &job.body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &job.sink);
+    // A declared length over the limit fails at once (CURLE_FILESIZE_EXCEEDED).
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
     curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
     curl_easy_setopt(easy, CURLOPT_HEADERDATA, &job.retry_after);
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, job.curl_error);
@@ -456,6 +573,17 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
 
     ChatResponse res;
     res.http_status = code == CURLE_OK ? static_cast<int>(status) : 0;
+    // The body as it may be shown: the key redacted before anything is cut from it.
+    const std::string body = redact(job.sink.body, api_key);
+    if (job.sink.overflow || code == CURLE_FILESIZE_EXCEEDED) {
+      // The same request would get the same answer: not retried.
+      job.sink.body = std::string();
+      res.error = "response too large (over " + std::to_string(options.max_response_bytes) +
+                  " bytes, llm.max_response_bytes; not retried) after " + plural_attempts(job.attempts) +
+                  ", POST " + shown_url;
+      finish(job, std::move(res));
+      return;
+    }
     if (code != CURLE_OK) {
       std::string what;
       if (code == CURLE_OPERATION_TIMEDOUT)
@@ -480,14 +608,26 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
       return;
     }
     if (status >= 200 && status < 300) {
-      ParsedBody parsed = parse_completion(job.body);
+      ParsedBody parsed = parse_completion(job.sink.body);
+      job.sink.body = std::string();
       if (!parsed.ok) {
         res.error = parsed.error + " after " + plural_attempts(job.attempts) + ", POST " + shown_url + ": " +
-                    snippet(job.body);
+                    snippet(body);
         finish(job, std::move(res));
         return;
       }
+      // A server or proxy may echo the key (from the Authorization header) in its answer.
+      for (auto& c : parsed.answer.choices) c = redact(std::move(c), api_key);
+      for (auto& f : parsed.answer.finish_reasons) f = redact(std::move(f), api_key);
+      if (!parsed.usage_known && !warned_usage) {
+        warned_usage = true;
+        std::fprintf(stderr,
+                     "rctune: warning: llm endpoint '%s' reported a malformed token usage (%s): its usage is "
+                     "counted as unknown (0 tokens, no cost); further ones are not reported\n",
+                     endpoint.name.c_str(), redact(parsed.usage_problem, api_key).c_str());
+      }
       res.ok = true;
+      res.usage_known = parsed.usage_known;
       res.choices = parsed.answer.choices;
       res.finish_reasons = parsed.answer.finish_reasons;
       res.prompt_tokens = parsed.answer.prompt_tokens;
@@ -500,10 +640,10 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
     }
     const std::string reason = "HTTP " + std::to_string(status);
     if (status == 429 || status >= 500) {
-      retry_or_fail(job, std::move(res), reason, snippet(job.body));
+      retry_or_fail(job, std::move(res), reason, snippet(body));
     } else {
       res.error = reason + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url +
-                  ": " + snippet(job.body);
+                  ": " + snippet(body);
       finish(job, std::move(res));
     }
   };

@@ -2,6 +2,7 @@
 // what it forgave and stops cleanly where the text ends.
 #include "lenient_json.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 
@@ -10,7 +11,8 @@ namespace {
 
 struct SyntaxError {};
 
-constexpr int kMaxDepth = 64;
+// A proposals block nests 4 deep; a deeper value is no block (and a failed read unwinds less).
+constexpr int kMaxDepth = 16;
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == '$'; }
 bool is_ident_char(char c) {
@@ -291,7 +293,7 @@ class Reader {
 
 }  // namespace
 
-std::optional<LenientValue> read_lenient_json(std::string_view text, size_t pos) {
+std::optional<LenientValue> read_lenient_json(std::string_view text, size_t pos, size_t* reached) {
   Reader r(text, pos);
   try {
     LenientValue v;
@@ -299,8 +301,10 @@ std::optional<LenientValue> read_lenient_json(std::string_view text, size_t pos)
     v.complete = !r.was_cut();
     v.end = r.position();
     v.tolerated = std::move(r.tolerated());
+    if (reached) *reached = v.end;
     return v;
   } catch (const SyntaxError&) {
+    if (reached) *reached = std::min(r.position(), text.size());
     return std::nullopt;
   }
 }

@@ -26,6 +26,8 @@ struct LenientValue {
 
 // Reads one value that starts at text[pos] (after optional blanks). std::nullopt on a syntax error
 // (text that is not a value even by these lenient rules).
-std::optional<LenientValue> read_lenient_json(std::string_view text, size_t pos);
+// `reached` (when given) is set to how far the reader got, so that a caller trying many starts can
+// bound the work it spends. Arrays and objects nest at most 16 deep (deeper is a syntax error).
+std::optional<LenientValue> read_lenient_json(std::string_view text, size_t pos, size_t* reached = nullptr);
 
 }  // namespace rctune::llm::detail

@@ -110,6 +110,7 @@ struct LlmProposer::Impl {
     s.failures += r.ok ? 0 : 1;
     s.fallbacks += r.fallback ? 1 : 0;
     s.cache_hits += r.from_cache ? 1 : 0;
+    s.usage_unknown += r.usage_known ? 0 : 1;
     s.prompt_tokens += r.prompt_tokens;
     s.completion_tokens += r.completion_tokens;
     s.latency_s += r.latency_s;
@@ -167,6 +168,7 @@ struct LlmProposer::Impl {
     }
     record.ok = response.ok && !response.choices.empty();
     record.from_cache = response.from_cache;
+    record.usage_known = response.usage_known;
     record.prompt_tokens = response.prompt_tokens;
     record.completion_tokens = response.completion_tokens;
     record.latency_s = response.latency_s;

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -12,6 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_limits.h"
+
 namespace rctune::llm {
 
 namespace fs = std::filesystem;
@@ -19,6 +22,19 @@ using nlohmann::json;
 
 namespace {
 constexpr const char* kFormat = "rctune-llm-response-1";
+// A cache file larger than this is not read (an entry holds one answer: a few MB at most, even
+// with every character escaped).
+constexpr std::uintmax_t kMaxEntryBytes = std::uintmax_t{64} << 20;
+
+// A stored token count: a non-negative integer, else 0.
+int64_t stored_tokens(const json& usage, const char* name) {
+  if (!usage.contains(name)) return 0;
+  const json& v = usage[name];
+  if (v.is_number_unsigned())
+    return static_cast<int64_t>(std::min<uint64_t>(v.get<uint64_t>(), 1'000'000'000));
+  if (v.is_number_integer()) return std::clamp<int64_t>(v.get<int64_t>(), 0, 1'000'000'000);
+  return 0;
+}
 }  // namespace
 
 ResponseCache::ResponseCache(std::string dir) : dir_(std::move(dir)) {
@@ -34,23 +50,29 @@ std::string ResponseCache::path_of(const std::string& key) const {
 }
 
 std::optional<CachedAnswer> ResponseCache::load(const std::string& key) const {
-  std::ifstream in(path_of(key), std::ios::binary);
+  const std::string path = path_of(key);
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  if (ec || size > kMaxEntryBytes) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::stringstream text;
   text << in.rdbuf();
-  json j = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (!j.is_object() || j.value("format", "") != kFormat || !j.contains("choices") ||
+  json j = detail::parse_bounded(text.str());
+  if (!j.is_object() || !j.contains("format") || j["format"] != kFormat || !j.contains("choices") ||
       !j["choices"].is_array())
     return std::nullopt;
   CachedAnswer a;
   try {
     for (const auto& c : j["choices"]) {
       a.choices.push_back(c.at("content").get<std::string>());
-      a.finish_reasons.push_back(c.value("finish_reason", ""));
+      a.finish_reasons.push_back(c.contains("finish_reason") && c["finish_reason"].is_string()
+                                     ? c["finish_reason"].get<std::string>()
+                                     : std::string());
     }
     if (j.contains("usage") && j["usage"].is_object()) {
-      a.prompt_tokens = j["usage"].value("prompt_tokens", int64_t{0});
-      a.completion_tokens = j["usage"].value("completion_tokens", int64_t{0});
+      a.prompt_tokens = stored_tokens(j["usage"], "prompt_tokens");
+      a.completion_tokens = stored_tokens(j["usage"], "completion_tokens");
     }
   } catch (const json::exception&) {
     return std::nullopt;  // a damaged entry is a miss; the next answer overwrites it

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "json_limits.h"
+
 namespace rctune::llm {
 
 using nlohmann::json;
@@ -182,6 +184,10 @@ const json& read_array(const json& v, const std::string& where) {
 // The document, checked to be an object of the expected format.
 json parse(const std::string& text, const char* format) {
   json j;
+  // Copying or dumping a deeply nested value recurses: such a document is refused unread.
+  if (!detail::json_depth_within(text))
+    throw std::runtime_error(std::string("llm wire: a document nested deeper than ") +
+                             std::to_string(detail::kMaxJsonDepth) + " levels (expected " + format + ")");
   try {
     j = json::parse(text);
   } catch (const json::exception& e) {
@@ -242,6 +248,7 @@ std::string to_wire(const std::vector<ChatResponse>& responses) {
                     {"finish_reasons", strings_value(r.finish_reasons)},
                     {"prompt_tokens", r.prompt_tokens},
                     {"completion_tokens", r.completion_tokens},
+                    {"usage_known", r.usage_known},
                     {"latency_s", double_value(r.latency_s)},
                     {"cost_usd", double_value(r.cost_usd)},
                     {"attempts", r.attempts},
@@ -266,6 +273,7 @@ std::vector<ChatResponse> responses_from_wire(const std::string& text) {
     r.finish_reasons = read_strings(field(item, "finish_reasons", where), at("finish_reasons"));
     r.prompt_tokens = read_int64(field(item, "prompt_tokens", where), at("prompt_tokens"));
     r.completion_tokens = read_int64(field(item, "completion_tokens", where), at("completion_tokens"));
+    if (item.contains("usage_known")) r.usage_known = read_bool(item["usage_known"], at("usage_known"));
     r.latency_s = read_double(field(item, "latency_s", where), at("latency_s"));
     r.cost_usd = read_double(field(item, "cost_usd", where), at("cost_usd"));
     r.attempts = read_int32(field(item, "attempts", where), at("attempts"));

@@ -10,6 +10,10 @@
 //   ChatClient client({.base_url = server.base_url(), .model = "m"});
 //
 // Connection refused: FakeOpenAiServer::refused_base_url() names a port nobody listens on.
+//
+// Hostile answers: FakeResponse::streamed (a body of any size, generated while it is sent),
+// FakeResponse::gzip_bomb (a small gzip body that inflates to gigabytes), extra response headers
+// (an echoed Authorization header, say), and any usage (FakeResponse::with_usage).
 #pragma once
 
 #include <arpa/inet.h>
@@ -32,6 +36,8 @@
 #include <vector>
 
 #include <httplib.h>
+#include <zlib.h>
+
 #include <nlohmann/json.hpp>
 
 namespace rctune::llm::testing {
@@ -43,6 +49,10 @@ struct FakeResponse {
   int delay_ms = 0;               // wait before answering (interrupted by stop())
   std::string retry_after;        // Retry-After header value ("": none)
   bool close_connection = false;  // send the status line and headers, then drop the connection
+  std::string content_type = "application/json";             // (the server compresses json when asked: a
+                                                             // pre-encoded body uses another type)
+  std::vector<std::pair<std::string, std::string>> headers;  // extra response headers
+  size_t streamed_bytes = 0;  // > 0: a body of this many bytes, `body` repeated, generated as sent
 
   // The body of an OpenAI chat completion with one choice per content.
   static std::string completion_json(const std::vector<std::string>& contents, int64_t prompt_tokens = 100,
@@ -103,6 +113,72 @@ struct FakeResponse {
   static FakeResponse dropped() {
     FakeResponse r = answer("never delivered");
     r.close_connection = true;
+    return r;
+  }
+  // A body of `bytes` bytes (`pattern` repeated), generated while it is sent (nothing that size is
+  // held in memory), announced with its Content-Length unless `chunked`.
+  static FakeResponse streamed(size_t bytes, const std::string& pattern = "[", bool chunked = false) {
+    FakeResponse r;
+    r.body = pattern;
+    r.streamed_bytes = bytes;
+    r.content_type = "application/octet-stream";
+    if (chunked) r.headers.emplace_back("X-Fake-Chunked", "1");
+    return r;
+  }
+  // A gzip body (Content-Encoding: gzip) of about inflated_mib KiB that inflates to inflated_mib
+  // MiB of blanks, with a correct gzip trailer. Built from one flushed 1 MiB segment repeated.
+  static FakeResponse gzip_bomb(size_t inflated_mib) {
+    const std::string chunk(size_t{1} << 20, ' ');
+    z_stream z{};
+    if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+      throw std::runtime_error("gzip_bomb: deflateInit2 failed");
+    auto run = [&z](const std::string& in, int flush) {
+      std::string out;
+      std::vector<char> buf(1 << 16);
+      z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+      z.avail_in = static_cast<uInt>(in.size());
+      do {
+        z.next_out = reinterpret_cast<Bytef*>(buf.data());
+        z.avail_out = static_cast<uInt>(buf.size());
+        deflate(&z, flush);
+        out.append(buf.data(), buf.size() - z.avail_out);
+      } while (z.avail_out == 0);
+      return out;
+    };
+    const std::string head = run(chunk, Z_FULL_FLUSH);
+    const std::string segment = run(chunk, Z_FULL_FLUSH);
+    if (run(chunk, Z_FULL_FLUSH) != segment) throw std::runtime_error("gzip_bomb: segments differ");
+    std::string tail = run("", Z_FINISH);
+    deflateEnd(&z);
+    if (tail.size() < 8) throw std::runtime_error("gzip_bomb: no trailer");
+    FakeResponse r;
+    r.body = head;
+    for (size_t k = 1; k < inflated_mib; ++k) r.body += segment;
+    const uLong chunk_crc =
+        crc32(0L, reinterpret_cast<const Bytef*>(chunk.data()), static_cast<uInt>(chunk.size()));
+    uLong crc = chunk_crc;
+    for (size_t k = 1; k < inflated_mib; ++k)
+      crc = crc32_combine(crc, chunk_crc, static_cast<z_off_t>(chunk.size()));
+    const uint64_t size = static_cast<uint64_t>(inflated_mib) << 20;
+    for (int b = 0; b < 4; ++b) {
+      tail[tail.size() - 8 + b] = static_cast<char>((crc >> (8 * b)) & 0xff);
+      tail[tail.size() - 4 + b] = static_cast<char>((size >> (8 * b)) & 0xff);
+    }
+    r.body += tail;
+    r.content_type = "application/octet-stream";
+    r.headers.emplace_back("Content-Encoding", "gzip");
+    return r;
+  }
+  // A good answer whose "usage" is the given JSON (null, negative counts, ...).
+  static FakeResponse with_usage(const std::string& content, const nlohmann::json& usage) {
+    nlohmann::json j = nlohmann::json::parse(completion_json({content}));
+    j["usage"] = usage;
+    return raw(j.dump());
+  }
+  // Builder: the same response with an extra header.
+  FakeResponse with_header(const std::string& name, const std::string& value) const {
+    FakeResponse r = *this;
+    r.headers.emplace_back(name, value);
     return r;
   }
   // Builder: the same response after a delay.
@@ -287,12 +363,46 @@ class FakeOpenAiServer {
     }
     res.status = r.status;
     if (!r.retry_after.empty()) res.set_header("Retry-After", r.retry_after);
+    bool chunked = false;
+    for (const auto& [k, v] : r.headers) {
+      if (k == "X-Fake-Chunked")
+        chunked = true;
+      else
+        res.set_header(k, v);
+    }
+    if (r.streamed_bytes > 0) {
+      const std::string pattern = r.body.empty() ? std::string(" ") : r.body;
+      const size_t total = r.streamed_bytes;
+      // Writes the next block from `offset`; the bytes written (0 when the client went away).
+      auto provide = [pattern, total](size_t offset, httplib::DataSink& sink) -> size_t {
+        std::string block;
+        while (block.size() < (size_t{1} << 16)) block += pattern;
+        const size_t n = std::min(total - offset, block.size());
+        return sink.write(block.data(), n) ? n : 0;
+      };
+      if (chunked)
+        res.set_chunked_content_provider(
+            r.content_type, [provide, total, sent = size_t{0}](size_t, httplib::DataSink& sink) mutable {
+              if (sent >= total) {
+                sink.done();
+                return true;
+              }
+              const size_t n = provide(sent, sink);
+              sent += n;
+              return n > 0;
+            });
+      else
+        res.set_content_provider(
+            total, r.content_type,
+            [provide](size_t offset, size_t, httplib::DataSink& sink) { return provide(offset, sink) > 0; });
+      return;
+    }
     if (r.close_connection) {
       // The provider refuses to write: httplib has sent the headers and closes the connection.
       res.set_content_provider(r.body.size() + 1, "application/json",
                                [](size_t, size_t, httplib::DataSink&) { return false; });
     } else {
-      res.set_content(r.body, "application/json");
+      res.set_content(r.body, r.content_type);
     }
   }
 

@@ -78,6 +78,7 @@ struct LlmConfig {
   std::string cache_dir;               // response cache; "": $XDG_CACHE_HOME/rctune/llm
   bool offline = false;                // answer from the response cache only
   int escalate_after = 2;              // non-improving proposals before the next model is asked
+  int64_t max_response_bytes = int64_t{4} << 20;  // the most bytes of one answer body (after decompression)
   std::string system_prompt;           // template files ("": the built-in ones)
   std::string user_prompt;
 };

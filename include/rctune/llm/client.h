@@ -9,9 +9,18 @@
 //  - An on-disk response cache keyed by model, messages, sampling parameters and sample index: a
 //    run can be replayed offline with the same answers (ClientOptions::offline), and tests run
 //    without a network.
-//  - Token usage (from the response's "usage"), latency and cost (from the configured prices).
+//  - Token usage (from the response's "usage"), latency and cost (from the configured prices). A
+//    usage that is not a non-negative integer count (null, negative, fractional, absurdly large) is
+//    unknown: counted as 0 tokens and no cost, with usage_known false and one warning per client.
+//  - What comes back is bounded: a body larger than ClientOptions::max_response_bytes (counted
+//    after decompression) ends the transfer with an error (not retried), and a body nested deeper
+//    than 64 levels is refused before it is parsed.
+//  - The API key never reaches anything stored or shown: it is redacted from the answers, the
+//    errors and the cache entries (a server or proxy may echo it back); a key holding a control
+//    character (CR, LF, ...) is refused, as is a header name or value holding one.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -39,6 +48,9 @@ struct ClientOptions {
   int concurrency = 4;      // requests in flight at once
   std::string cache_dir;    // response cache ("": no cache)
   bool offline = false;     // answer from the cache only; a miss is an error ("not in the cache")
+  // The most bytes of one response body kept (after decompression); past it the transfer is
+  // aborted with a "response too large" error (config key llm.max_response_bytes).
+  size_t max_response_bytes = size_t{4} << 20;
 };
 
 struct Message {
@@ -60,11 +72,16 @@ struct ChatResponse {
   std::vector<std::string> finish_reasons;  // "stop", "length", ...
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  bool usage_known = true;  // false: the server reported a malformed usage (tokens and cost 0)
   double latency_s = 0;   // wall time from the first attempt to the answer (0 for a cache hit)
   double cost_usd = 0;    // from the endpoint's prices
   int attempts = 0;       // HTTP attempts made (0 for a cache hit)
   bool from_cache = false;
 };
+
+// `text` with every occurrence of `secret` (as is, and as a JSON string escapes it) replaced by
+// "[redacted]"; `text` unchanged when `secret` is empty.
+std::string redact_secret(std::string text, const std::string& secret);
 
 class ChatClient {
  public:

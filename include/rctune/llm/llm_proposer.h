@@ -41,6 +41,7 @@ struct CallRecord {
   double latency_s = 0, cost_usd = 0;
   bool ok = false;         // an answer came back
   bool from_cache = false;
+  bool usage_known = true; // false: the server's token usage was malformed (counted as 0)
   int proposals = 0;       // parsed
   int legal = 0;           // of those, legal
   bool fallback = false;   // the heuristic answered instead
@@ -53,6 +54,7 @@ trace::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double 
 struct ModelStats {
   std::string model;
   int64_t calls = 0, failures = 0, fallbacks = 0, cache_hits = 0;
+  int64_t usage_unknown = 0;  // answers whose token usage was malformed (their tokens counted as 0)
   int64_t prompt_tokens = 0, completion_tokens = 0;
   double latency_s = 0, cost_usd = 0;
 };
