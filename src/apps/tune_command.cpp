@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rctune/apps/commands.h"
+#include "rctune/config/input_file.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
@@ -85,6 +86,7 @@ ResolvedRun resolve_run(const TuneArgs& a) {
   config::TuneConfig& cfg = r.cfg;
   if (a.resume && a.config.empty()) {
     if (a.resume_file.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
+    config::check_input_file(a.resume_file, "the trace to resume (--resume)");
     writer.emplace(trace::RunWriter::open_for_resume(a.resume_file));
     const trace::RunInfo& info = writer->resumed().info;
     cfg = config::parse_tune_config(
@@ -105,7 +107,10 @@ ResolvedRun resolve_run(const TuneArgs& a) {
   if (cfg.strategy == "mcts" && cfg.proposer == "llm")
     r.llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
 
-  if (a.resume && !writer) writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
+  if (a.resume && !writer) {
+    config::check_input_file(cfg.out, "the trace to resume (--resume)");
+    writer.emplace(trace::RunWriter::open_for_resume(cfg.out));
+  }
   if (writer) {
     // A resumed run makes the same decisions only with the same seed, strategy and proposer.
     const trace::RunInfo& info = writer->resumed().info;
