@@ -5,11 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <sstream>
 #include <stdexcept>
@@ -253,9 +251,8 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
     return res;
   }
   if (std::rename(tmp_so.c_str(), res.so_path.c_str()) != 0) {
-    const int e = errno;
     std::remove(tmp_so.c_str());
-    throw std::runtime_error("cannot install '" + res.so_path + "': " + std::strerror(e));
+    throw std::runtime_error("cannot install '" + res.so_path + "'");
   }
   res.ok = true;
   return res;

@@ -120,21 +120,12 @@ std::string temp_suffix() {
 void write_file_atomic(const std::string& path, const std::string& data) {
   const std::string tmp = path + temp_suffix();
   {
-    // POSIX calls, so that a full or read-only file system is reported with its reason.
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int e = fd < 0 ? errno : 0;
-    for (size_t done = 0; e == 0 && done < data.size();) {
-      const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0)
-        e = errno;
-      else
-        done += static_cast<size_t>(n);
-    }
-    if (fd >= 0 && ::close(fd) != 0 && e == 0) e = errno;
-    if (e != 0) {
+    std::ofstream f(tmp, std::ios::binary);
+    f << data;
+    f.close();
+    if (!f) {
       std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write '" + path + "': " + std::strerror(e));
+      throw std::runtime_error("cannot write '" + tmp + "'");
     }
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
