@@ -59,8 +59,9 @@ std::string number_error(const std::string& text, RealRange r) {
   const char* b = text.c_str();
   char* end = nullptr;
   const double v = text.empty() ? 0 : std::strtod(b, &end);
-  if (text.empty() || end != b + text.size() || std::isspace(static_cast<unsigned char>(text[0])) ||
-      !std::isfinite(v))
+  // Decimal only, as in the config: no hexadecimal, nan or inf.
+  if (text.empty() || text.find_first_not_of("0123456789+-.eE") != std::string::npos ||
+      end != b + text.size() || !std::isfinite(v))
     return "expected a number, got " + quoted(text);
   return range_error(v, r.lo, r.hi, text);
 }
