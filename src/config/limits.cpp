@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <iomanip>
 #include <sstream>
 
 namespace rctune::config {
@@ -31,8 +32,13 @@ std::string allowed_cores(const cpu_set_t& set) {
 std::string range_error(double v, double lo, double hi, const std::string& text) {
   if (v >= lo && v <= hi) return "";
   std::ostringstream os;
-  os << "must be between " << lo << " and " << hi << ", got " << text;
+  os << std::setprecision(15) << "must be between " << lo << " and " << hi << ", got " << text;
   return os.str();
+}
+
+std::string range_error(int64_t v, IntRange r, const std::string& text) {
+  if (v >= r.lo && v <= r.hi) return "";
+  return "must be between " + std::to_string(r.lo) + " and " + std::to_string(r.hi) + ", got " + text;
 }
 
 std::string integer_error(const std::string& text, IntRange r) {
@@ -41,18 +47,10 @@ std::string integer_error(const std::string& text, IntRange r) {
   const char* e = b + text.size();
   if (b != e && *b == '+') ++b;
   auto [p, ec] = std::from_chars(b, e, v);
-  if (ec == std::errc::result_out_of_range) {
-    std::ostringstream os;
-    os << "must be between " << r.lo << " and " << r.hi << ", got " << text;
-    return os.str();
-  }
+  if (ec == std::errc::result_out_of_range && p == e)  // beyond int64: out of every range
+    return "must be between " + std::to_string(r.lo) + " and " + std::to_string(r.hi) + ", got " + text;
   if (b == e || ec != std::errc() || p != e) return "expected a whole number, got " + quoted(text);
-  if (v < r.lo || v > r.hi) {
-    std::ostringstream os;
-    os << "must be between " << r.lo << " and " << r.hi << ", got " << text;
-    return os.str();
-  }
-  return "";
+  return range_error(v, r, text);
 }
 
 std::string number_error(const std::string& text, RealRange r) {

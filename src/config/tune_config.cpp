@@ -69,7 +69,7 @@ class MapReader {
     int64_t v = 0;
     if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v))
       fail(n, key, "expected a whole number, got '" + text_of(n) + "'");
-    check_range(n, key, static_cast<double>(v), static_cast<double>(lo), static_cast<double>(hi));
+    if (std::string e = range_error(v, IntRange{lo, hi}, n.Scalar()); !e.empty()) fail(n, key, e);
     return v;
   }
 

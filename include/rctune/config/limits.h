@@ -25,6 +25,7 @@ inline constexpr RealRange kTimeout{0.001, 86400};  // s a kernel may run
 
 // "" when v lies in [lo, hi]; otherwise "must be between LO and HI, got TEXT".
 std::string range_error(double v, double lo, double hi, const std::string& text);
+std::string range_error(int64_t v, IntRange r, const std::string& text);
 
 // "" when `text` is a whole number (decimal, optional sign) within `r`; otherwise the reason.
 std::string integer_error(const std::string& text, IntRange r);
