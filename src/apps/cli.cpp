@@ -30,6 +30,13 @@ CLI::Validator integer_in(config::IntRange r) {
 CLI::Validator number_in(config::RealRange r) {
   return CLI::Validator([r](std::string& s) { return config::number_error(s, r); }, "", "number range");
 }
+CLI::Validator url_value() {
+  return CLI::Validator([](std::string& s) { return config::url_error(s); }, "", "URL");
+}
+CLI::Validator not_empty() {
+  return CLI::Validator([](std::string& s) { return s.empty() ? std::string("the value is empty") : ""; }, "",
+                        "not empty");
+}
 CLI::Validator pin_core_value() {
   return CLI::Validator([](std::string& s) { return config::pin_core_error(s); }, "", "core");
 }
@@ -122,15 +129,24 @@ int run_cli(int argc, char** argv) {
   tune_cmd->add_flag("--simulate", tune.simulate,
                      "simulated measurement: a deterministic synthetic GFLOP/s per program instead of "
                      "compiling and running it (docs/search.md)");
-  tune_cmd->add_option("--llm-url", tune.llm_url, "base URL of the LLM endpoint (replaces the config's first model's)");
-  tune_cmd->add_option("--llm-model", tune.llm_model, "model name at the LLM endpoint (replaces the config's first)");
+  tune_cmd
+      ->add_option("--llm-url", tune.llm_url,
+                   "base URL of the LLM endpoint (replaces the config's first model's)")
+      ->check(url_value());
+  tune_cmd
+      ->add_option("--llm-model", tune.llm_model,
+                   "model name at the LLM endpoint (replaces the config's first)")
+      ->check(not_empty());
 
   LlmCheckArgs llm_check;
   auto* llm_check_cmd =
       app.add_subcommand("llm-check", "send one prompt of a config's first task to its model; show the answer");
   llm_check_cmd->add_option("config", llm_check.config, "run config with an llm section")->required();
-  llm_check_cmd->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)");
-  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)");
+  llm_check_cmd
+      ->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)")
+      ->check(url_value());
+  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)")
+      ->check(not_empty());
 
   ReportArgs report;
   auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");

@@ -64,6 +64,13 @@ std::string number_error(const std::string& text, RealRange r) {
   return range_error(v, r.lo, r.hi, text);
 }
 
+std::string url_error(const std::string& text) {
+  if ((text.rfind("http://", 0) == 0 && text.size() > 7) ||
+      (text.rfind("https://", 0) == 0 && text.size() > 8))
+    return "";
+  return "expected an http:// or https:// URL, got " + quoted(text);
+}
+
 std::string pin_core_error(const std::string& text) {
   if (text == "auto" || text == "none") return "";
   int64_t core = 0;

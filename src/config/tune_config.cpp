@@ -168,7 +168,7 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       if (!m.present()) m.fail(models[i], "", "expected a mapping with url and model");
       LlmModelConfig mc;
       mc.url = m.string("url", "");
-      if (mc.url.rfind("http://", 0) != 0 && mc.url.rfind("https://", 0) != 0)
+      if (!url_error(mc.url).empty())
         m.fail(m.at("url").IsDefined() ? m.at("url") : models[i], "url",
                mc.url.empty() ? "missing: the endpoint's base URL, e.g. http://localhost:8000/v1"
                               : "expected an http:// or https:// URL, got '" + mc.url + "'");

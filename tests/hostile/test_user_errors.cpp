@@ -99,7 +99,9 @@ enum class Kind {
   TextFile,   // a text file rctune reads (config, workload, schedule trace)
   Directory,  // --examples
   TraceFile,  // an HDF5 trace
-  Free,       // any text is a valid value (a schedule, compiler flags, an output path, a URL, a model name)
+  Url,        // an http:// or https:// URL
+  NotEmpty,   // any text but the empty one
+  Free,       // any text is a valid value (a schedule, compiler flags, an output path)
 };
 
 struct Classified {
@@ -138,11 +140,11 @@ const std::map<std::string, Classified>& classification() {
        {Kind::Integer,
         {static_cast<double>(config::limits::kSeed.lo), static_cast<double>(config::limits::kSeed.hi)}}},
       {"tune --resume", {Kind::TraceFile}},
-      {"tune --llm-url", {Kind::Free}},
-      {"tune --llm-model", {Kind::Free}},
+      {"tune --llm-url", {Kind::Url}},
+      {"tune --llm-model", {Kind::NotEmpty}},
       {"llm-check config", {Kind::TextFile}},
-      {"llm-check --llm-url", {Kind::Free}},
-      {"llm-check --llm-model", {Kind::Free}},
+      {"llm-check --llm-url", {Kind::Url}},
+      {"llm-check --llm-model", {Kind::NotEmpty}},
       {"report file", {Kind::TraceFile}},
       {"report --format", {Kind::Choice}},
   };
@@ -256,13 +258,18 @@ TEST(UserErrors, PinCoreRefusesACoreThisProcessMayNotRunOnAndEveryNonNumber) {
   EXPECT_GE(checked, 9);
 }
 
-TEST(UserErrors, EveryChoiceRefusesAValueNotInItsList) {
+TEST(UserErrors, EveryChoiceUrlAndNameRefusesAValueItCannotTake) {
   TempDir dir;
   int checked = 0;
+  const std::map<Kind, std::vector<std::string>> bad = {
+      {Kind::Choice, {"", "bogus", "nan", "0"}},
+      {Kind::Url, {"", "notaurl", "ftp://host/v1", "http://", "localhost:8000/v1"}},
+      {Kind::NotEmpty, {""}},
+  };
   for (const Option& o : all_value_options()) {
     auto it = classification().find(key_of(o));
-    if (it == classification().end() || it->second.kind != Kind::Choice) continue;
-    for (const char* value : {"", "bogus", "nan", "0"}) {
+    if (it == classification().end() || !bad.count(it->second.kind)) continue;
+    for (const std::string& value : bad.at(it->second.kind)) {
       const std::string what = "rctune " + key_of(o) + " '" + value + "'";
       CliResult r = run_bounded(args_with(o, value, dir, false));
       expect_clean_user_error(r, what);
@@ -270,7 +277,7 @@ TEST(UserErrors, EveryChoiceRefusesAValueNotInItsList) {
       ++checked;
     }
   }
-  EXPECT_GE(checked, 20);
+  EXPECT_GE(checked, 32);
 }
 
 // Command-line syntax errors (CLI11's own exit codes 104-109 before): exit 2 with `rctune: error:`.

@@ -33,6 +33,9 @@ std::string integer_error(const std::string& text, IntRange r);
 // "" when `text` is a finite number within `r`; otherwise the reason (nan and inf are not numbers).
 std::string number_error(const std::string& text, RealRange r);
 
+// "" when `text` is an http:// or https:// URL (an LLM endpoint's base URL); otherwise the reason.
+std::string url_error(const std::string& text);
+
 // "" when `text` is auto, none, or the number of a core this process may run on (its CPU affinity
 // mask, sched_getaffinity); otherwise the reason, listing the cores it may run on.
 std::string pin_core_error(const std::string& text);
