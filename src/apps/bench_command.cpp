@@ -85,19 +85,22 @@ int run_bench(const BenchArgs& a) {
   runtime::Measurer measurer(jit_options(a));
   runtime::Measurement m = runtime::evaluate(measurer, c, measure_options(a));
   if (a.format == "json") {
-    std::cout << to_json(w.name, m).dump(2) << "\n";
+    std::cout << to_json(w.name, m).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     print_measurement(w.name, m);
   }
   return m.ok() ? 0 : 1;
 }
 
-std::string example_workload(const std::string& sched_text, const std::string& path) {
+std::string example_workload(const std::string& sched_text, const std::string& path, int* line_number) {
   std::istringstream in(sched_text);
   std::string line;
   const std::string key = "# workload:";
+  int number = 0;
   while (std::getline(in, line)) {
+    ++number;
     if (line.rfind(key, 0) == 0) {
+      if (line_number) *line_number = number;
       std::string spec = line.substr(key.size());
       spec.erase(0, spec.find_first_not_of(" \t"));
       spec.erase(spec.find_last_not_of(" \t\r") + 1);
@@ -109,7 +112,12 @@ std::string example_workload(const std::string& sched_text, const std::string& p
 
 int run_bench_examples(const BenchArgs& a) {
   std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(a.examples_dir))
+  std::error_code ec;
+  fs::directory_iterator dir(a.examples_dir, ec);
+  if (ec)
+    throw std::runtime_error(a.examples_dir +
+                             ": cannot read the examples directory (--examples): " + ec.message());
+  for (const auto& e : dir)
     if (e.path().extension() == ".sched") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   if (files.empty()) throw std::runtime_error("no example schedules (*.sched) in " + a.examples_dir);
@@ -123,8 +131,15 @@ int run_bench_examples(const BenchArgs& a) {
   std::vector<Example> examples;
   int width = 8;
   for (const auto& f : files) {
-    std::string text = read_text_file(f.string());
-    ir::Workload w = config::load_workload(example_workload(text, f.string()));
+    std::string text = read_text_file(f.string(), "the example schedule");
+    int line = 0;
+    const std::string spec = example_workload(text, f.string(), &line);
+    ir::Workload w;
+    try {
+      w = config::load_workload(spec);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(f.string() + ":" + std::to_string(line) + ": # workload: " + e.what());
+    }
     width = std::max(width, static_cast<int>(w.name.size()));
     examples.push_back({f, std::move(text), std::move(w)});
   }
@@ -162,7 +177,7 @@ int run_bench_examples(const BenchArgs& a) {
       all.push_back(j);
     }
   }
-  if (!table) std::cout << all.dump(2) << "\n";
+  if (!table) std::cout << all.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   return failures == 0 ? 0 : 1;
 }
 

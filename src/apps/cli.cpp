@@ -11,23 +11,56 @@
 
 #include "rctune/apps/commands.h"
 #include "rctune/build_config.h"
+#include "rctune/config/input_file.h"
+#include "rctune/config/limits.h"
 
 namespace rctune::apps {
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
+std::string read_text_file(const std::string& path, const std::string& what) {
+  return config::read_input_file(path, what);
 }
+
+namespace {
+
+// Command-line values get the checks the config's values get (rctune/config/limits.h): a bad value
+// is a parse error naming the option.
+CLI::Validator integer_in(config::IntRange r) {
+  return CLI::Validator([r](std::string& s) { return config::integer_error(s, r); }, "", "integer range");
+}
+CLI::Validator number_in(config::RealRange r) {
+  return CLI::Validator([r](std::string& s) { return config::number_error(s, r); }, "", "number range");
+}
+CLI::Validator url_value() {
+  return CLI::Validator([](std::string& s) { return config::url_error(s); }, "", "URL");
+}
+CLI::Validator not_empty() {
+  return CLI::Validator([](std::string& s) { return s.empty() ? std::string("the value is empty") : ""; }, "",
+                        "not empty");
+}
+CLI::Validator pin_core_value() {
+  return CLI::Validator([](std::string& s) { return config::pin_core_error(s); }, "", "core");
+}
+
+// A command-line error: `rctune: error: ...` and the help to read, exit status 2 (--help and
+// --version still exit 0).
+int parse_error(CLI::App& app, const CLI::ParseError& e) {
+  if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+  std::string command = "rctune";
+  for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
+  std::cerr << "rctune: error: " << e.what() << "\nrun `" << command << " --help` for the options\n";
+  return 2;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   CLI::App app{"rctune: tunes tensor kernels by searching schedules of their loop nests", "rctune"};
   app.set_version_flag("--version", std::string(RCTUNE_VERSION) + " (" + RCTUNE_GIT_COMMIT + ")");
   app.require_subcommand(1);
   std::string log_level = "warn";
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}))
+      ->capture_default_str();
 
   ShowArgs show;
   auto* show_cmd = app.add_subcommand("show", "print a workload's loop nest before and after a schedule");
@@ -54,14 +87,19 @@ int run_cli(int argc, char** argv) {
   bench_cmd->add_option("--flags", bench.flags, "compiler flags for the kernel")
       ->default_str(RCTUNE_JIT_FLAGS);
   bench_cmd->add_option("--min-time", bench.min_time_s, "time each kernel at least this long (s)")
+      ->check(number_in(config::limits::kMinTime))
       ->capture_default_str();
   bench_cmd
       ->add_option("--pin-core", bench.pin_core,
                    "core the worker pins itself to: auto (the last core), none, or N")
+      ->check(pin_core_value())
       ->capture_default_str();
   bench_cmd->add_flag("--flush-cache", bench.flush_cache, "flush the caches before each timed run");
-  bench_cmd->add_option("--seed", bench.seed, "seed of the random inputs")->capture_default_str();
+  bench_cmd->add_option("--seed", bench.seed, "seed of the random inputs")
+      ->check(integer_in(config::limits::kSeed))
+      ->capture_default_str();
   bench_cmd->add_option("--timeout", bench.timeout_s, "seconds a kernel may run before it is killed")
+      ->check(number_in(config::limits::kTimeout))
       ->capture_default_str();
   bench_cmd->add_flag("--check-only", bench.check_only,
                       "check correctness against the reference, do not time");
@@ -77,12 +115,14 @@ int run_cli(int argc, char** argv) {
   tune_cmd->add_option("--out", tune.out, "the run's HDF5 trace (overrides the config's out)")
       ->check(
           [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
-  tune_cmd->add_option("--budget", tune.budget, "samples per task (overrides the config)");
+  tune_cmd->add_option("--budget", tune.budget, "samples per task (overrides the config)")
+      ->check(integer_in(config::limits::kBudget));
   tune_cmd->add_option("--strategy", tune.strategy, "mcts, evolutionary or random")
       ->check(CLI::IsMember({"mcts", "evolutionary", "random"}));
   tune_cmd->add_option("--proposer", tune.proposer, "heuristic, random or llm")
       ->check(CLI::IsMember({"heuristic", "random", "llm"}));
-  tune_cmd->add_option("--seed", tune.seed, "seed of every random decision (overrides the config)");
+  tune_cmd->add_option("--seed", tune.seed, "seed of every random decision (overrides the config)")
+      ->check(integer_in(config::limits::kSeed));
   auto* resume_opt = tune_cmd->add_option("--resume", tune.resume_file,
                                           "continue this trace (default: the config's out) without measuring "
                                           "its samples again");
@@ -95,15 +135,24 @@ int run_cli(int argc, char** argv) {
   tune_cmd->add_flag("--simulate", tune.simulate,
                      "simulated measurement: a deterministic synthetic GFLOP/s per program instead of "
                      "compiling and running it (docs/search.md)");
-  tune_cmd->add_option("--llm-url", tune.llm_url, "base URL of the LLM endpoint (replaces the config's first model's)");
-  tune_cmd->add_option("--llm-model", tune.llm_model, "model name at the LLM endpoint (replaces the config's first)");
+  tune_cmd
+      ->add_option("--llm-url", tune.llm_url,
+                   "base URL of the LLM endpoint (replaces the config's first model's)")
+      ->check(url_value());
+  tune_cmd
+      ->add_option("--llm-model", tune.llm_model,
+                   "model name at the LLM endpoint (replaces the config's first)")
+      ->check(not_empty());
 
   LlmCheckArgs llm_check;
   auto* llm_check_cmd =
       app.add_subcommand("llm-check", "send one prompt of a config's first task to its model; show the answer");
   llm_check_cmd->add_option("config", llm_check.config, "run config with an llm section")->required();
-  llm_check_cmd->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)");
-  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)");
+  llm_check_cmd
+      ->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)")
+      ->check(url_value());
+  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)")
+      ->check(not_empty());
 
   ReportArgs report;
   auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");
@@ -115,7 +164,7 @@ int run_cli(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return parse_error(app, e);
   }
   spdlog::set_level(spdlog::level::from_str(log_level));
 
@@ -123,7 +172,7 @@ int run_cli(int argc, char** argv) {
     if (show_cmd->parsed()) return run_show(show);
     if (bench_cmd->parsed()) {
       if (bench.examples_dir.empty() && bench.workload.empty()) {
-        std::cerr << "rctune bench: give a WORKLOAD or --examples DIR\n";
+        std::cerr << "rctune: error: bench: give a WORKLOAD or --examples DIR\n";
         return 2;
       }
       return bench.examples_dir.empty() ? run_bench(bench) : run_bench_examples(bench);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rctune/apps/commands.h"
+#include "rctune/config/input_file.h"
 #include "rctune/trace/trace.h"
 
 namespace rctune::apps {
@@ -352,12 +353,14 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                             {"measure_s", r.measure_s},
                             {"comm_s", r.comm_s},
                             {"merge_s", r.merge_s}});
-  std::cout << out.dump(2) << "\n";
+  // Names come from files and file names, which need not be UTF-8: invalid bytes become U+FFFD.
+  std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
 }
 
 }  // namespace
 
 int run_report(const ReportArgs& a) {
+  config::check_input_file(a.trace_file, "the trace");
   trace::RunTrace run = trace::read_trace(a.trace_file);
   std::vector<TaskSummary> tasks;
   for (const auto& t : run.tasks) tasks.push_back(summarize(t));

@@ -12,7 +12,7 @@
 namespace rctune::apps {
 
 std::string schedule_text_of(const std::string& trace_file, const std::string& schedule_text) {
-  if (!trace_file.empty()) return read_text_file(trace_file);
+  if (!trace_file.empty()) return read_text_file(trace_file, "the schedule trace (--trace)");
   std::string s = schedule_text;
   for (auto& c : s)
     if (c == ';') c = '\n';

@@ -15,6 +15,7 @@
 
 #include "rctune/apps/commands.h"
 #include "rctune/apps/same_run.h"
+#include "rctune/config/input_file.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
@@ -107,6 +108,7 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
     if (!given) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
     path = a.out.empty() ? given->out : a.out;
   }
+  config::check_input_file(path, "the trace to resume (--resume)");
   r.writer.emplace(trace::RunWriter::open_for_resume(path, [&](const trace::RunTrace& t) {
     const trace::RunInfo& info = t.info;
     config::TuneConfig& cfg = r.cfg;

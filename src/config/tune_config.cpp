@@ -12,7 +12,10 @@
 
 #include "rctune/config/compiler_flags.h"
 #include "rctune/config/url_credentials.h"
+#include "rctune/config/input_file.h"
+#include "rctune/config/limits.h"
 #include "rctune/config/workload_file.h"
+#include "rctune/config/yaml_keys.h"
 #include "rctune/ir/operators.h"
 
 namespace rctune::config {
@@ -68,7 +71,7 @@ class MapReader {
     int64_t v = 0;
     if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v))
       fail(n, key, "expected a whole number, got '" + text_of(n) + "'");
-    check_range(n, key, static_cast<double>(v), static_cast<double>(lo), static_cast<double>(hi));
+    if (std::string e = range_error(v, IntRange{lo, hi}, n.Scalar()); !e.empty()) fail(n, key, e);
     return v;
   }
 
@@ -106,11 +109,7 @@ class MapReader {
   }
   static std::string text_of(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "a list or mapping"; }
   void check_range(const YAML::Node& n, const std::string& key, double v, double lo, double hi) const {
-    if (v < lo || v > hi) {
-      std::ostringstream os;
-      os << "must be between " << lo << " and " << hi << ", got " << n.Scalar();
-      fail(n, key, os.str());
-    }
+    if (std::string e = range_error(v, lo, hi, n.Scalar()); !e.empty()) fail(n, key, e);
   }
 
   YAML::Node node_;
@@ -172,7 +171,7 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       if (!m.present()) m.fail(models[i], "", "expected a mapping with url and model");
       LlmModelConfig mc;
       mc.url = m.string("url", "");
-      if (mc.url.rfind("http://", 0) != 0 && mc.url.rfind("https://", 0) != 0)
+      if (!url_error(mc.url).empty())
         m.fail(m.at("url").IsDefined() ? m.at("url") : models[i], "url",
                mc.url.empty() ? "missing: the endpoint's base URL, e.g. http://localhost:8000/v1"
                               : "expected an http:// or https:// URL, got '" + url_for_display(mc.url) + "'");
@@ -226,11 +225,12 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
     throw ConfigError(source_name, e.mark.line + 1, e.mark.column + 1, "", "not valid YAML: " + e.msg);
   }
   if (!root || root.IsNull()) throw ConfigError(source_name, 0, 0, "", "the config is empty");
+  check_unique_keys(yaml_text, source_name);
   MapReader top(root, source_name, "");
   if (!top.present()) top.fail(root, "", "expected a mapping with the keys tasks, budget, strategy, ...");
 
-  c.seed = static_cast<uint64_t>(top.integer("seed", 1, 0, std::numeric_limits<int64_t>::max()));
-  c.budget = top.integer("budget", c.budget, 1, 10'000'000);
+  c.seed = static_cast<uint64_t>(top.integer("seed", 1, limits::kSeed.lo, limits::kSeed.hi));
+  c.budget = top.integer("budget", c.budget, limits::kBudget.lo, limits::kBudget.hi);
   c.strategy = top.string("strategy", c.strategy, {"mcts", "evolutionary", "random"});
   c.proposer = top.string("proposer", c.proposer, {"heuristic", "random", "llm"});
   c.out = top.string("out", c.out);
@@ -254,14 +254,14 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
       if (!r.present()) r.fail(t, "", "expected a workload or a mapping with workload, weight, budget");
       task.workload = task_workload(r, t, r.take("workload"), "workload", source_name, yaml_text);
       task.weight = r.number("weight", 1.0, 1e-9, 1e9);
-      task.budget = r.integer("budget", 0, 1, 10'000'000);
+      task.budget = r.integer("budget", 0, limits::kBudget.lo, limits::kBudget.hi);
       r.finish({"workload", "weight", "budget"});
     }
     c.tasks.push_back(std::move(task));
   }
 
   MapReader m(top.take("measure"), source_name, "measure.");
-  c.measure.min_time = m.number("min_time", c.measure.min_time, 0, 3600);
+  c.measure.min_time = m.number("min_time", c.measure.min_time, limits::kMinTime.lo, limits::kMinTime.hi);
   c.measure.min_repeats = static_cast<int>(m.integer("min_repeats", c.measure.min_repeats, 1, 1'000'000));
   c.measure.max_repeats = static_cast<int>(m.integer("max_repeats", c.measure.max_repeats, 1, 1'000'000));
   if (c.measure.max_repeats < c.measure.min_repeats)
@@ -269,10 +269,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.measure.warmup = static_cast<int>(m.integer("warmup", c.measure.warmup, 0, 1000));
   c.measure.flush_cache = m.boolean("flush_cache", c.measure.flush_cache);
   c.measure.pin_core = m.string("pin_core", c.measure.pin_core);
-  if (c.measure.pin_core != "auto" && c.measure.pin_core != "none" &&
-      c.measure.pin_core.find_first_not_of("0123456789") != std::string::npos)
-    m.fail(m.at("pin_core"), "pin_core", "expected auto, none or a core number");
-  c.measure.timeout = m.number("timeout", c.measure.timeout, 0.001, 86400);
+  if (std::string e = pin_core_error(c.measure.pin_core); !e.empty()) m.fail(m.at("pin_core"), "pin_core", e);
+  c.measure.timeout = m.number("timeout", c.measure.timeout, limits::kTimeout.lo, limits::kTimeout.hi);
   c.measure.flags = m.string("flags", c.measure.flags);
   if (std::string e = compiler_flags_problem(c.measure.flags); !e.empty()) m.fail(m.at("flags"), "flags", e);
   c.measure.cache_dir = m.string("cache_dir", c.measure.cache_dir);
@@ -329,11 +327,7 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
 }
 
 TuneConfig load_tune_config(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(path, 0, 0, "", "cannot read the config file (does it exist?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_tune_config(ss.str(), path);
+  return parse_tune_config(read_input_file(path, "the config file"), path);
 }
 
 }  // namespace rctune::config

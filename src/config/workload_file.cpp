@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 
 #include "rctune/ir/names.h"
+#include "rctune/config/input_file.h"
+#include "rctune/config/yaml_keys.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
 
@@ -185,18 +189,26 @@ ir::Workload parse_workload_yaml(const std::string& yaml_text, const std::string
                             "YAML syntax error: " + e.msg);
   }
   if (!root || root.IsNull()) throw WorkloadFileError(source_name, 0, 0, "", "the workload file is empty");
+  try {
+    check_unique_keys(yaml_text, source_name);
+  } catch (const WorkloadFileError&) {
+    throw;
+  } catch (const ConfigError& e) {
+    throw WorkloadFileError(e.file(), e.line(), e.column(), e.key(), e.reason());
+  }
   std::string stem = std::filesystem::path(source_name).stem().string();
   if (stem.empty() || source_name == "<string>") stem = "workload";
   return workload_from_yaml(root, source_name, stem, yaml_text);
 }
 
 ir::Workload load_workload_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw WorkloadFileError(path, 0, 0, "", "cannot read the workload file (does it exist?)");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw WorkloadFileError(path, 0, 0, "", "cannot read the workload file");
-  return parse_workload_yaml(ss.str(), path);
+  std::string text;
+  try {
+    text = read_input_file(path, "the workload file");
+  } catch (const ConfigError& e) {
+    throw WorkloadFileError(e.file(), e.line(), e.column(), e.key(), e.reason());
+  }
+  return parse_workload_yaml(text, path);
 }
 
 ir::Workload load_workload(const std::string& spec_or_path) {
@@ -204,9 +216,12 @@ ir::Workload load_workload(const std::string& spec_or_path) {
   std::error_code ec;
   const std::string& s = spec_or_path;
   bool yaml_name = s.size() > 5 && (s.ends_with(".yaml") || s.ends_with(".yml"));
-  if (std::filesystem::is_regular_file(s, ec) || yaml_name) return load_workload_file(s);
-  throw std::invalid_argument("workload '" + s + "' is neither a library operator (known: " +
-                              list(ir::operator_names()) + "; write NAME:P=v,...) nor a workload file");
+  // Anything at that path (a directory, a device too) is read as a file, which names what is wrong.
+  if (std::filesystem::exists(std::filesystem::symlink_status(s, ec)) || yaml_name)
+    return load_workload_file(s);
+  throw std::invalid_argument(
+      "workload '" + s + "' is neither a library operator (known: " + list(ir::operator_names()) +
+      "; write NAME:P=v,...) nor a workload file (" + s + ": " + std::strerror(ENOENT) + ")");
 }
 
 }  // namespace rctune::config

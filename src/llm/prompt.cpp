@@ -12,6 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "rctune/config/input_file.h"
 #include "rctune/ir/workload.h"
 #include "rctune/schedule/trace.h"
 
@@ -148,11 +149,7 @@ std::string render(const std::string& t, const std::map<std::string, std::string
 }
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("prompt template " + path + ": cannot be read");
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return config::read_input_file(path, "the prompt template");
 }
 
 std::string fixed(double v, int digits) {

@@ -41,7 +41,7 @@ TEST(TuneConfig, ReadsEverySection) {
   auto c = parse_tune_config(
       "seed: 7\nbudget: 100\nstrategy: evolutionary\nproposer: random\nout: x.h5\n"
       "tasks:\n  - workload: softmax:M=4,N=8\n    weight: 2.5\n    budget: 10\n"
-      "measure: {min_time: 0.5, min_repeats: 2, max_repeats: 9, warmup: 0, flush_cache: true, pin_core: '1',"
+      "measure: {min_time: 0.5, min_repeats: 2, max_repeats: 9, warmup: 0, flush_cache: true, pin_core: '0',"
       " timeout: 5, flags: -O2, cache_dir: /tmp/c}\n"
       "mcts: {exploration: 2, branching: 4, root_samples: 5, measure_batch: 3, epsilon: 0.1, history_depth: "
       "2,"
@@ -56,7 +56,7 @@ TEST(TuneConfig, ReadsEverySection) {
   EXPECT_EQ(c.tasks[0].budget, 10);
   EXPECT_DOUBLE_EQ(c.tasks[0].weight, 2.5);
   EXPECT_TRUE(c.measure.flush_cache);
-  EXPECT_EQ(c.measure.pin_core, "1");
+  EXPECT_EQ(c.measure.pin_core, "0");
   EXPECT_EQ(c.measure.flags, "-O2");
   EXPECT_EQ(c.mcts.branching, 4);
   EXPECT_EQ(c.mcts.rollout_depth, 7);

@@ -73,14 +73,18 @@ int run_operators();
 int run_report(const ReportArgs& a);
 
 // Helpers shared by the subcommands.
-std::string read_text_file(const std::string& path);
+// A text file a user names (config::read_input_file: regular files up to 16 MiB); `what` names its
+// role in messages.
+std::string read_text_file(const std::string& path, const std::string& what);
 // The schedule text of --trace FILE or --schedule TEXT (where ';' separates steps); empty if neither.
 std::string schedule_text_of(const std::string& trace_file, const std::string& schedule_text);
 // Applies the schedule text to the workload; an illegal schedule becomes a std::runtime_error
 // that names where the text came from (the trace file, or --schedule).
 runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text,
                                         const std::string& trace_file);
-// The workload an example schedule file names in its header line "# workload: SPEC".
-std::string example_workload(const std::string& sched_text, const std::string& path);
+// The workload an example schedule file names in its header line "# workload: SPEC"; the header's
+// line number (1-based) goes to *line_number when given.
+std::string example_workload(const std::string& sched_text, const std::string& path,
+                             int* line_number = nullptr);
 
 }  // namespace rctune::apps
