@@ -122,6 +122,18 @@ std::string first_lines(const std::string& out, size_t max_lines = 15) {
   return res;
 }
 
+// Runs `f`, which writes to the kernel cache `dir`; its EnvironmentError also says which cache it is
+// and how to choose another.
+template <typename F>
+void in_cache(const std::string& dir, F&& f) {
+  try {
+    f();
+  } catch (const EnvironmentError& e) {
+    throw EnvironmentError(std::string(e.what()) + " (the kernel cache " + dir +
+                           "; measure.cache_dir or bench --cache-dir chooses another)");
+  }
+}
+
 std::string file_stamp(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return "missing";
@@ -163,13 +175,17 @@ JitCompiler::JitCompiler(JitOptions opts) : opts_(std::move(opts)), pch_(std::ma
   // The compiler's version is part of every cache key: an upgraded compiler recompiles. A compiler
   // that cannot say its version cannot compile either: stop before anything is measured.
   const auto v = run_process({opts_.cxx, "--version"}, 30);
-  if (!v.error.empty())
-    throw EnvironmentError("cannot run the kernel compiler (RCTUNE_CXX, else " + std::string(RCTUNE_JIT_CXX) +
-                           "): " + v.error);
+  const char* env = std::getenv("RCTUNE_CXX");
+  const std::string which =
+      "the kernel compiler '" + opts_.cxx + "'" +
+      (env && *env && opts_.cxx == env ? " (RCTUNE_CXX)"
+       : opts_.cxx == RCTUNE_JIT_CXX   ? " (configured at build time; RCTUNE_CXX chooses another)"
+                                       : "");
+  if (!v.error.empty()) throw EnvironmentError("cannot run " + which + ": " + v.error);
   if (!v.exited || v.exit_code != 0) {
-    const std::string out = first_lines(v.output, 3);
-    throw EnvironmentError("the kernel compiler does not work: '" + opts_.cxx + " --version' " +
-                           ending_of(v) + (out.empty() ? " (no output)" : ": " + out));
+    const std::string out = v.output.substr(0, v.output.find('\n'));
+    throw EnvironmentError(which + " does not work: '" + opts_.cxx + " --version' " + ending_of(v) +
+                           (out.empty() ? " without output" : ": " + out));
   }
   compiler_version_ = v.output.substr(0, v.output.find('\n'));
 }
@@ -290,11 +306,12 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
   res.so_path = base + ".so";
   res.log_path = base + ".log";
 
-  detail::make_dirs(cache_dir_);
+  in_cache(cache_dir_, [&] { detail::make_dirs(cache_dir_); });
   if (file_exists(res.so_path)) {
     res.ok = true;
     res.cache_hit = true;
-    if (!file_exists(res.source_path)) write_file_atomic(res.source_path, source);
+    if (!file_exists(res.source_path))
+      in_cache(cache_dir_, [&] { write_file_atomic(res.source_path, source); });
     return res;
   }
   // A source that the compiler rejected before (with a working toolchain) fails the same way again.
@@ -308,7 +325,8 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
     // An older version's log, which may record a broken toolchain: compiled again.
     std::remove(res.log_path.c_str());
   }
-  if (!file_exists(res.source_path)) write_file_atomic(res.source_path, source);
+  if (!file_exists(res.source_path))
+    in_cache(cache_dir_, [&] { write_file_atomic(res.source_path, source); });
 
   const auto t0 = std::chrono::steady_clock::now();
   std::string pch;
@@ -346,7 +364,7 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
       return res;
     }
     const std::string log = kKernelFailureHeader + std::to_string(r.exit_code) + ")\n" + r.output;
-    write_file_atomic(res.log_path, log);
+    in_cache(cache_dir_, [&] { write_file_atomic(res.log_path, log); });
     res.message = first_lines(r.output);
     if (res.message.empty()) res.message = "compiler " + ending_of(r) + " without a message";
     return res;
