@@ -21,6 +21,7 @@
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
 #include "rctune/llm/config.h"
+#include "rctune/runtime/environment_error.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
 #include "rctune/search/tuner.h"
@@ -171,6 +172,14 @@ double resumed_wall_time(const trace::RunWriter& writer) {
   for (const trace::TaskTrace& t : writer.resumed().tasks)
     for (const trace::SampleRecord& s : t.samples) wall_offset = std::max(wall_offset, s.wall_time);
   return wall_offset;
+}
+
+// A fault of the machine (toolchain, kernel cache, worker) stops the run: the trace keeps every
+// sample measured so far, and the message says how to continue once the environment is fixed.
+runtime::EnvironmentError environment_stop(const runtime::EnvironmentError& e, const std::string& trace) {
+  return runtime::EnvironmentError(std::string(e.what()) +
+                                   "; the run stopped, the samples measured so far are in " + trace +
+                                   " (fix the environment, then: rctune tune --resume " + trace + ")");
 }
 
 void announce_simulation(bool simulate, bool quiet) {
@@ -345,8 +354,13 @@ int run_tune(const TuneArgs& a) {
       row.library = resumed->info.library_name;
       row.library_gflops = resumed->info.library_gflops;
     } else {
-      const dist::Baselines b = dist::measure_baselines(info.name, workload, cached, cfg.measure,
-                                                        mopts.pin_core, simulate, a.quiet);
+      dist::Baselines b;
+      try {
+        b = dist::measure_baselines(info.name, workload, cached, cfg.measure, mopts.pin_core, simulate,
+                                    a.quiet);
+      } catch (const runtime::EnvironmentError& e) {
+        throw environment_stop(e, cfg.out);
+      }
       row.reference_gflops = b.reference_gflops;
       if (b.reference_gflops > 0) writer->set_reference(task, b.reference_seconds, b.reference_gflops);
       row.library = b.library;
@@ -410,8 +424,18 @@ int run_tune(const TuneArgs& a) {
         std::fprintf(stderr, "%s\n", line.c_str());
       std::fflush(stderr);
     };
-    row.outcome = search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress,
-                                    llm_proposer.get());
+    try {
+      row.outcome = search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress,
+                                      llm_proposer.get());
+    } catch (const runtime::EnvironmentError& e) {
+      if (tty && !a.quiet) std::fprintf(stderr, "\n");
+      try {
+        record_llm_calls();
+      } catch (const std::exception&) {
+        // the environment's fault is the one to report
+      }
+      throw environment_stop(e, cfg.out);
+    }
     record_llm_calls();
     if (tty && !a.quiet) std::fprintf(stderr, "\n");
     if (row.outcome.replayed > 0 && !a.quiet)

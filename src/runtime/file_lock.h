@@ -11,13 +11,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "rctune/runtime/environment_error.h"
+
 namespace rctune::runtime {
 
 class FileLock {
  public:
   enum class Mode {
     BestEffort,  // a file that cannot be opened or locked: no lock, no error
-    Required,    // ... throws std::runtime_error naming the file and the cause
+    Required,    // ... throws EnvironmentError naming the file and the cause
   };
 
   // An empty path holds nothing.
@@ -26,7 +28,7 @@ class FileLock {
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd_ < 0) {
       if (mode == Mode::Required)
-        throw std::runtime_error("cannot open the lock file '" + path + "': " + std::strerror(errno));
+        throw EnvironmentError("cannot open the lock file '" + path + "': " + std::strerror(errno));
       return;
     }
     while (::flock(fd_, LOCK_EX) != 0) {
@@ -34,8 +36,7 @@ class FileLock {
       const std::string why = std::strerror(errno);
       ::close(fd_);
       fd_ = -1;
-      if (mode == Mode::Required)
-        throw std::runtime_error("cannot lock the lock file '" + path + "': " + why);
+      if (mode == Mode::Required) throw EnvironmentError("cannot lock the lock file '" + path + "': " + why);
       return;
     }
   }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "file_lock.h"
+#include "rctune/runtime/environment_error.h"
 
 namespace rctune::runtime {
 
@@ -49,7 +50,9 @@ Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts
   try {
     FileLock lock(opts.run_lock, FileLock::Mode::Required);
     reply = worker_.request(req, opts.timeout_s);
-  } catch (const std::exception& e) {  // the worker cannot even be started
+  } catch (const EnvironmentError&) {  // the worker or the lock: the machine's fault, not the kernel's
+    throw;
+  } catch (const std::exception& e) {
     m.status = Status::RuntimeError;
     m.message = e.what();
     return m;

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "rctune/runtime/environment_error.h"
+
 namespace rctune::runtime::detail {
 
 ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s) {
@@ -119,19 +121,28 @@ std::string temp_suffix() {
 
 void write_file_atomic(const std::string& path, const std::string& data) {
   const std::string tmp = path + temp_suffix();
-  {
-    std::ofstream f(tmp, std::ios::binary);
-    f << data;
-    f.close();
-    if (!f) {
-      std::remove(tmp.c_str());
-      throw std::runtime_error("cannot write '" + tmp + "'");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) throw EnvironmentError("cannot create '" + tmp + "': " + std::strerror(errno));
+  auto fail = [&](const char* what, int e) {
+    ::unlink(tmp.c_str());
+    throw EnvironmentError(std::string(what) + " '" + tmp + "': " + std::strerror(e));
+  };
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      fail("cannot write", e);
     }
+    off += static_cast<size_t>(n);
   }
+  if (::close(fd) != 0) fail("cannot write", errno);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int e = errno;
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(e));
+    ::unlink(tmp.c_str());
+    throw EnvironmentError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(e));
   }
 }
 
@@ -151,7 +162,7 @@ void make_dirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec && !std::filesystem::is_directory(path)) {
-    throw std::runtime_error("cannot create directory '" + path + "': " + ec.message());
+    throw EnvironmentError("cannot create the directory '" + path + "': " + ec.message());
   }
 }
 

@@ -22,11 +22,12 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
 // Name of a signal, e.g. "SIGSEGV (Segmentation fault)".
 std::string signal_description(int sig);
 
-// Writes `data` to `path` atomically (temp file in the same directory, then rename).
+// Writes `data` to `path` atomically (temp file in the same directory, then rename). Throws
+// EnvironmentError naming the file and strerror when it cannot (read-only or full file system).
 void write_file_atomic(const std::string& path, const std::string& data);
 std::string read_file(const std::string& path);  // empty if it cannot be read
 bool file_exists(const std::string& path);
-void make_dirs(const std::string& path);  // mkdir -p; throws std::runtime_error on failure
+void make_dirs(const std::string& path);  // mkdir -p; throws EnvironmentError (path, reason)
 // A name unique to this process and call, for temporary files: ".tmp.<pid>.<n>".
 std::string temp_suffix();
 

@@ -17,6 +17,7 @@
 
 #include "process.h"
 #include "rctune/build_config.h"
+#include "rctune/runtime/environment_error.h"
 #include "rctune/runtime/worker.h"
 
 extern char** environ;
@@ -44,7 +45,7 @@ std::string tail_lines(const std::string& s, size_t max_chars = 1000) {
 std::string find_worker_executable() {
   if (const char* env = std::getenv("RCTUNE_WORKER"); env && *env) {
     if (executable(env)) return env;
-    throw std::runtime_error(std::string("RCTUNE_WORKER='") + env + "' is not an executable file");
+    throw EnvironmentError(std::string("RCTUNE_WORKER='") + env + "' is not an executable file");
   }
   char self[4096];
   const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -54,7 +55,7 @@ std::string find_worker_executable() {
     if (executable(dir + "/rctune-worker")) return dir + "/rctune-worker";
   }
   if (executable(RCTUNE_WORKER_PATH)) return RCTUNE_WORKER_PATH;
-  throw std::runtime_error(
+  throw EnvironmentError(
       "cannot find the rctune-worker executable: set RCTUNE_WORKER, or install it next to this program");
 }
 
@@ -81,19 +82,21 @@ void WorkerProcess::start() {
 
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    throw std::runtime_error(std::string("socketpair: ") + std::strerror(errno));
+    throw EnvironmentError("cannot start the worker '" + path + "': socketpair: " + std::strerror(errno));
   }
   int errp[2];
   if (pipe2(errp, O_CLOEXEC) != 0) {
+    const int e = errno;
     close(sv[0]);
     close(sv[1]);
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    throw EnvironmentError("cannot start the worker '" + path + "': pipe: " + std::strerror(e));
   }
   const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) {
+    const int e = errno;
     for (int fd : {sv[0], sv[1], errp[0], errp[1]}) close(fd);
-    throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+    throw EnvironmentError("cannot start the worker '" + path + "': fork: " + std::strerror(e));
   }
   if (pid == 0) {
     // The worker dies with the tuner (the thread that started it, strictly).
@@ -136,7 +139,7 @@ void WorkerProcess::start() {
   const std::string ended = reap(r != ReadResult::Eof);
   std::string msg = "rctune-worker '" + path + "' failed to start: " + (why.empty() ? ended : why);
   if (!err_tail_.empty()) msg += "; its stderr: " + tail_lines(err_tail_);
-  throw std::runtime_error(msg);
+  throw EnvironmentError(msg);
 }
 
 void WorkerProcess::drain_stderr() {

@@ -4,7 +4,8 @@
 // ~/.cache/rctune):
 //   <hash>.cpp   the source as compiled (the readable generated kernel, kept for the user)
 //   <hash>.so    the shared object
-//   <hash>.log   compiler output of a failed compile
+//   <hash>.log   compiler output of a compile that failed because of the source (never of the
+//                environment: see compile())
 //   pch-<hash>/  precompiled Kokkos_Core.hpp for one (compiler, flags) pair
 // <hash> is the XXH3-128 hash of (source, compiler and its version, flags, include dirs, kind).
 // Files are written under temporary names and renamed into place, so concurrent processes that
@@ -23,7 +24,7 @@ enum class SourceKind {
 };
 
 struct JitOptions {
-  std::string cxx;                        // empty: RCTUNE_JIT_CXX (configure-time compiler)
+  std::string cxx;                        // empty: $RCTUNE_CXX, else RCTUNE_JIT_CXX (configure time)
   std::string flags;                      // empty: RCTUNE_JIT_FLAGS (-O3 -march=native)
   std::string cache_dir;                  // empty: $XDG_CACHE_HOME/rctune or ~/.cache/rctune
   std::vector<std::string> include_dirs;  // extra -I dirs (the Kokkos dir is always added)
@@ -49,12 +50,21 @@ inline constexpr const char* kJitRequiredFlags = "-std=c++17 -fPIC -shared";
 
 class JitCompiler {
  public:
+  // Throws EnvironmentError when the compiler cannot be run or `cxx --version` fails.
   explicit JitCompiler(JitOptions opts = {});
 
   // Compiles `source` (a complete translation unit) or returns the cached shared object.
-  // Never throws for compiler errors (ok = false); throws std::runtime_error when the cache
-  // directory cannot be created or written.
+  // Never throws for the kernel's own compile errors (ok = false; cached in <hash>.log). Throws
+  // EnvironmentError (rctune/runtime/environment_error.h), and caches nothing, when the fault is
+  // the environment's: the compiler cannot be run, its output names a missing program or an
+  // operating-system error (no space, read-only, too many open files, ...), an empty translation
+  // unit does not build either (the toolchain probe), or the cache cannot be created or written
+  // (the message names the path and the reason).
   CompileResult compile(const std::string& source, SourceKind kind) const;
+
+  // Builds an empty shared library the way kernels are built; "" if that works, else what failed
+  // (the command and the compiler's words).
+  std::string check_toolchain() const;
 
   // Builds the precompiled header now if it does not exist (compile() does so on first use).
   // Returns the path to pass with -include, or an empty string if it cannot be built.
@@ -66,6 +76,8 @@ class JitCompiler {
   std::string cache_key(const std::string& source, SourceKind kind) const;
 
  private:
+  std::vector<std::string> compile_command(SourceKind kind, const std::string& pch,
+                                           const std::string& source_path, const std::string& output) const;
   struct PchState;
   JitOptions opts_;
   std::shared_ptr<PchState> pch_;  // shared by copies of this compiler

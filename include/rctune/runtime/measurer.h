@@ -46,7 +46,7 @@ struct MeasureOptions {
   // exclusive lock (flock) on it, so that processes sharing it measure one at a time while they
   // still compile in parallel (dist.exclusive_measurement). "": no lock.
   std::string run_lock;
-  std::string test_fault;   // tests only; the worker must run with enable_test_faults
+  std::string test_fault;  // tests only; the worker must run with enable_test_faults
 };
 
 // The highest-numbered core this process may run on: where a worker pins itself by default, away
@@ -60,6 +60,8 @@ class Measurer {
  public:
   explicit Measurer(JitOptions jit = {}, WorkerOptions worker = {});
 
+  // The kernel's failures come back as the measurement's status; the environment's (the
+  // toolchain, the kernel cache, the worker, the run lock) are thrown as EnvironmentError.
   Measurement measure(const MeasureInput& in, const MeasureOptions& opts = {});
 
   const JitCompiler& compiler() const { return jit_; }

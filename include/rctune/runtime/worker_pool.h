@@ -21,7 +21,7 @@ struct WorkerOptions {
 };
 
 // Path of rctune-worker: $RCTUNE_WORKER, else next to the running executable, else the build
-// tree's bin/ (RCTUNE_WORKER_PATH). Throws std::runtime_error if none is executable.
+// tree's bin/ (RCTUNE_WORKER_PATH). Throws EnvironmentError if none is executable.
 std::string find_worker_executable();
 
 // Result of one exchange with a worker process.
@@ -41,7 +41,8 @@ class WorkerProcess {
 
   // Sends `req` and waits up to `timeout_s` for the answer. Starts the worker if it is not
   // running. On timeout the worker is killed (SIGKILL); on death it is reaped. Either way the
-  // next call starts a fresh one. Throws std::runtime_error only if the worker cannot be started.
+  // next call starts a fresh one. Throws EnvironmentError only if the worker cannot be started
+  // (never the kernel's fault: the measurement stops the run, rctune/runtime/environment_error.h).
   WorkerReply request(const WorkerRequest& req, double timeout_s);
 
   void start();  // starts the worker if it is not running (waits for its ready line)
