@@ -127,6 +127,10 @@ int run_cli(int argc, char** argv) {
                                           "continue this trace (default: the config's out) without measuring "
                                           "its samples again");
   resume_opt->expected(0, 1);
+  tune_cmd
+      ->add_option("--cache-dir", tune.cache_dir,
+                   "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it")
+      ->check(not_empty());
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
   tune_cmd->add_flag(
       "--force", tune.force,
@@ -145,8 +149,8 @@ int run_cli(int argc, char** argv) {
       ->check(not_empty());
 
   LlmCheckArgs llm_check;
-  auto* llm_check_cmd =
-      app.add_subcommand("llm-check", "send one prompt of a config's first task to its model; show the answer");
+  auto* llm_check_cmd = app.add_subcommand(
+      "llm-check", "send one prompt of a config's first task to its model; show the answer");
   llm_check_cmd->add_option("config", llm_check.config, "run config with an llm section")->required();
   llm_check_cmd
       ->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)")

@@ -88,6 +88,7 @@ void apply_overrides(config::TuneConfig& cfg, const TuneArgs& a) {
   if (!a.strategy.empty()) cfg.strategy = a.strategy;
   if (!a.proposer.empty()) cfg.proposer = a.proposer;
   if (a.seed >= 0) cfg.seed = static_cast<uint64_t>(a.seed);
+  cfg.measure.cache_dir = a.cache_dir;  // the user's choice only, never a config's
 }
 
 // Checks of a config that hold for new and resumed runs.

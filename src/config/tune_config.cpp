@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "rctune/config/compiler_flags.h"
-#include "rctune/config/url_credentials.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/limits.h"
+#include "rctune/config/url_credentials.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/config/yaml_keys.h"
 #include "rctune/ir/operators.h"
@@ -208,7 +208,8 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       c.models.push_back(std::move(mc));
     }
   }
-  r.finish({"models", "concurrency", "cache_dir", "offline", "escalate_after", "prompts", "max_response_bytes"});
+  r.finish(
+      {"models", "concurrency", "cache_dir", "offline", "escalate_after", "prompts", "max_response_bytes"});
   return c;
 }
 
@@ -273,7 +274,13 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.measure.timeout = m.number("timeout", c.measure.timeout, limits::kTimeout.lo, limits::kTimeout.hi);
   c.measure.flags = m.string("flags", c.measure.flags);
   if (std::string e = compiler_flags_problem(c.measure.flags); !e.empty()) m.fail(m.at("flags"), "flags", e);
-  c.measure.cache_dir = m.string("cache_dir", c.measure.cache_dir);
+  // The kernel cache holds compiled code that rctune loads: a config, which may come from others,
+  // cannot choose it (`rctune tune --cache-dir`, XDG_CACHE_HOME).
+  if (YAML::Node n = m.take("cache_dir"); n && !n.IsNull())
+    m.fail(n, "cache_dir",
+           "a config cannot choose the kernel cache: it holds compiled code that rctune loads and runs, so "
+           "a config from someone else could name a directory of their kernels; use `rctune tune --cache-dir "
+           "DIR` or XDG_CACHE_HOME");
   c.measure.simulated_latency = m.number("simulated_latency", c.measure.simulated_latency, 0, 3600);
   m.finish({"min_time", "min_repeats", "max_repeats", "warmup", "flush_cache", "pin_core", "timeout", "flags",
             "cache_dir", "simulated_latency"});

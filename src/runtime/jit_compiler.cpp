@@ -130,7 +130,7 @@ void in_cache(const std::string& dir, F&& f) {
     f();
   } catch (const EnvironmentError& e) {
     throw EnvironmentError(std::string(e.what()) + " (the kernel cache " + dir +
-                           "; measure.cache_dir or bench --cache-dir chooses another)");
+                           "; --cache-dir or XDG_CACHE_HOME chooses another)");
   }
 }
 
@@ -325,8 +325,8 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
     // An older version's log, which may record a broken toolchain: compiled again.
     std::remove(res.log_path.c_str());
   }
-  if (!file_exists(res.source_path))
-    in_cache(cache_dir_, [&] { write_file_atomic(res.source_path, source); });
+  // The source compiled is always this one, never a file found under its name.
+  in_cache(cache_dir_, [&] { write_file_atomic(res.source_path, source); });
 
   const auto t0 = std::chrono::steady_clock::now();
   std::string pch;

@@ -33,8 +33,6 @@ std::string write_config(const TempDir& dir, int budget, const std::string& extr
                          "  - workload: matmul:M=64,N=64,K=64\n"
                          "measure:\n"
                          "  min_time: 0.01\n"
-                         "  cache_dir: "
-                      << dir.file("cache") << "\n"
                       << extra;
   return path;
 }
@@ -113,7 +111,8 @@ TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
   const auto ms = trace::measured_samples(run.tasks.at(0));
   EXPECT_EQ(ms.size(), 10u);
   std::set<uint64_t> hashes;
-  for (const auto& s : ms) EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice:\n" << s.trace;
+  for (const auto& s : ms)
+    EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice:\n" << s.trace;
 }
 
 TEST(Tune, ResumeWithAnotherSeedIsRefused) {

@@ -24,13 +24,13 @@ constexpr const char* kSecret = "sk-test-5ecret-value-0417";
 
 std::string write_config(const TempDir& dir, const std::string& url, int budget) {
   const std::string path = dir.file("llm.yaml");
-  std::ofstream(path) << "seed: 2\nbudget: " << budget << "\nproposer: llm\nout: " << dir.file("run.h5")
-                      << "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\n"
-                         "measure:\n  min_time: 0.01\n  cache_dir: "
-                      << dir.file("kernels")
-                      << "\nllm:\n  cache_dir: llm-cache\n  models:\n    - name: fake\n      url: " << url
-                      << "\n      model: fake-model\n      api_key_env: RCTUNE_TEST_API_KEY\n"
-                         "      price_prompt: 1.0\n      price_completion: 2.0\n      timeout: 10\n      max_retries: 1\n";
+  std::ofstream(path)
+      << "seed: 2\nbudget: " << budget << "\nproposer: llm\nout: " << dir.file("run.h5")
+      << "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\n"
+         "measure:\n  min_time: 0.01\n"
+      << "llm:\n  cache_dir: llm-cache\n  models:\n    - name: fake\n      url: " << url
+      << "\n      model: fake-model\n      api_key_env: RCTUNE_TEST_API_KEY\n"
+         "      price_prompt: 1.0\n      price_completion: 2.0\n      timeout: 10\n      max_retries: 1\n";
   return path;
 }
 

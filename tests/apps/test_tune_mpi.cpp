@@ -46,7 +46,7 @@ std::string write_config(const TempDir& dir, const std::string& name, int budget
                              "conv2d_nchw:N=1,C=32,H=14,W=14,K=32,R=3,S=3,stride=1,pad=1",
                              "dense:M=128,N=256,K=256", "batch_matmul:B=4,M=64,N=64,K=64"};
   for (int i = 0; i < tasks; ++i) out << "  - workload: " << workloads[i] << "\n";
-  out << "measure:\n  cache_dir: " << dir.file("kernels") << "\n" << extra;
+  out << extra;
   return path;
 }
 
@@ -151,8 +151,7 @@ TEST(TuneMpi, TwoRanksMeasureRealKernelsOnTheirOwnCoresOneAtATime) {
   const std::string cfg = dir.file("real.yaml");
   std::ofstream(cfg) << "seed: 3\nbudget: 4\nout: " << dir.file("real.h5")
                      << "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\n"
-                        "measure:\n  min_time: 0.005\n  cache_dir: "
-                     << dir.file("kernels") << "\ndist:\n  exclusive_measurement: true\n";
+                        "measure:\n  min_time: 0.005\ndist:\n  exclusive_measurement: true\n";
   const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const trace::RunTrace run = trace::read_trace(dir.file("real.h5"));

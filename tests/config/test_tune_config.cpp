@@ -42,7 +42,7 @@ TEST(TuneConfig, ReadsEverySection) {
       "seed: 7\nbudget: 100\nstrategy: evolutionary\nproposer: random\nout: x.h5\n"
       "tasks:\n  - workload: softmax:M=4,N=8\n    weight: 2.5\n    budget: 10\n"
       "measure: {min_time: 0.5, min_repeats: 2, max_repeats: 9, warmup: 0, flush_cache: true, pin_core: '0',"
-      " timeout: 5, flags: -O2, cache_dir: /tmp/c}\n"
+      " timeout: 5, flags: -O2}\n"
       "mcts: {exploration: 2, branching: 4, root_samples: 5, measure_batch: 3, epsilon: 0.1, history_depth: "
       "2,"
       " rollout_depth: 7}\n"
@@ -98,6 +98,13 @@ TEST(TuneConfig, OutOfRangeValueIsNamed) {
   EXPECT_NE(e.find("mcts.epsilon: must be between 0 and 1, got 1.5"), std::string::npos) << e;
   e = error_of("tasks: ['matmul:M=8,N=8,K=8']\nbudget: 0\n");
   EXPECT_NE(e.find("budget: must be between 1"), std::string::npos) << e;
+}
+
+TEST(TuneConfig, AConfigCannotChooseTheKernelCache) {
+  std::string e = error_of("tasks: ['softmax:M=4,N=8']\nmeasure:\n  cache_dir: ./planted\n");
+  EXPECT_NE(e.find(":3:"), std::string::npos) << e;
+  EXPECT_NE(e.find("measure.cache_dir"), std::string::npos) << e;
+  EXPECT_NE(e.find("--cache-dir"), std::string::npos) << e;
 }
 
 TEST(TuneConfig, UnknownChoiceListsTheChoices) {

@@ -180,11 +180,10 @@ struct Command {
   std::function<std::string(const TempDir&, const std::string& cache)> again;
 };
 
-std::string tune_config(const TempDir& dir, const std::string& cache, int budget) {
+std::string tune_config(const TempDir& dir, int budget) {
   const std::string path = dir.file("run.yaml");
   std::ofstream(path) << "seed: 5\nbudget: " << budget << "\nout: " << dir.file("run.h5")
-                      << "\ntasks:\n  - workload: " << kWorkload
-                      << "\nmeasure:\n  min_time: 0.005\n  cache_dir: " << cache << "\n";
+                      << "\ntasks:\n  - workload: " << kWorkload << "\nmeasure:\n  min_time: 0.005\n";
   return path;
 }
 
@@ -196,13 +195,14 @@ std::vector<Command> commands() {
       {"bench --check-only", bench, bench},
       {"tune",
        [](const TempDir& dir, const std::string& cache) {
-         return "tune " + shell_quote(tune_config(dir, cache, 2)) + " --quiet";
+         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --cache-dir " + shell_quote(cache);
        },
        [](const TempDir& dir, const std::string& cache) {
          // A trace created before the fault is continued; otherwise the run starts now.
          if (fs::exists(dir.file("run.h5")))
-           return "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet";
-         return "tune " + shell_quote(tune_config(dir, cache, 2)) + " --quiet";
+           return "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --cache-dir " +
+                  shell_quote(cache);
+         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --cache-dir " + shell_quote(cache);
        }},
   };
 }
@@ -284,8 +284,9 @@ TEST(HostileEnvironment, AToolchainThatBreaksMidRunKeepsTheSamplesAndTheRunResum
       << "echo 'as: cannot execute the real assembler: No such file or directory' >&2\nexit 1\n";
   ::chmod(as.c_str(), 0755);
   const int budget = 8;
-  const CliResult broken = run_with("export PATH=" + shell_quote(dir.file("bin")) + ":\"$PATH\";",
-                                    "tune " + shell_quote(tune_config(dir, cache, budget)) + " --quiet");
+  const CliResult broken = run_with(
+      "export PATH=" + shell_quote(dir.file("bin")) + ":\"$PATH\";",
+      "tune " + shell_quote(tune_config(dir, budget)) + " --quiet --cache-dir " + shell_quote(cache));
   EXPECT_EQ(broken.exit_code, 2) << broken.output;
   EXPECT_EQ(occurrences(broken.output, "rctune: error:"), 1u) << broken.output;
   EXPECT_NE(broken.output.find("--resume"), std::string::npos) << broken.output;
@@ -299,7 +300,8 @@ TEST(HostileEnvironment, AToolchainThatBreaksMidRunKeepsTheSamplesAndTheRunResum
   for (const trace::SampleRecord& s : stopped.tasks[0].samples)
     EXPECT_NE(s.status, trace::SampleStatus::CompileError) << s.error;
 
-  const CliResult resumed = run_with("", "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet");
+  const CliResult resumed = run_with(
+      "", "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --cache-dir " + shell_quote(cache));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const trace::RunTrace done = trace::read_trace(dir.file("run.h5"));
   EXPECT_TRUE(done.finished());

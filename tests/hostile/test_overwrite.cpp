@@ -70,12 +70,12 @@ Snapshot snapshot(const std::string& path) {
 }
 
 // A small simulated run. `out`: the config's out key ("" leaves it out: the default rctune-run.h5).
-std::string write_config(const std::string& path, const TempDir& dir, const std::string& out, int budget = 4,
+std::string write_config(const std::string& path, const std::string& out, int budget = 4,
                          double latency = 0) {
   std::ofstream f(path);
   f << "seed: 5\nbudget: " << budget << "\n";
   if (!out.empty()) f << "out: " << out << "\n";
-  f << "tasks:\n  - workload: matmul:M=64,N=64,K=64\nmeasure:\n  cache_dir: " << dir.file("cache") << "\n";
+  f << "tasks:\n  - workload: matmul:M=64,N=64,K=64\nmeasure:\n  min_time: 0.01\n";
   if (latency > 0) f << "  simulated_latency: " << latency << "\n";
   return path;
 }
@@ -167,19 +167,19 @@ std::vector<Writer> writers() {
   return {
       {"tune --out FILE",
        [](const TempDir& d, const std::string& p, const std::string& config) {
-         write_config(config, d, "");
+         write_config(config, "");
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet", "--out", p};
        },
        ""},
       {"the config's out: FILE",
        [](const TempDir& d, const std::string& p, const std::string& config) {
-         write_config(config, d, p);
+         write_config(config, p);
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet"};
        },
        ""},
       {"the default out (rctune-run.h5 in the working directory)",
        [](const TempDir& d, const std::string&, const std::string& config) {
-         write_config(config, d, "");
+         write_config(config, "");
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet"};
        },
        "rctune-run.h5"},
@@ -297,7 +297,7 @@ TEST(Overwrite, ASecondRunNeverTouchesATraceARunningRunWrites) {
     const std::string path = dir.file(w.fixed_name.empty() ? "out.h5" : w.fixed_name);
     // The first run takes seconds: each simulated measurement takes 100 ms.
     std::vector<std::string> first = w.args(dir, path, dir.file("first.yaml"));
-    write_config(dir.file("first.yaml"), dir, w.name == "the config's out: FILE" ? path : "", kBudget, 0.1);
+    write_config(dir.file("first.yaml"), w.name == "the config's out: FILE" ? path : "", kBudget, 0.1);
     const pid_t pid = start_rctune(first, dir.path().string(), dir.file("first.log"));
     ASSERT_GT(pid, 0);
     std::error_code ec;
@@ -439,7 +439,7 @@ TEST(Overwrite, ARefusedResumeLeavesTheTraceByteIdentical) {
   };
   for (const Case& c : cases) {
     TempDir dir;
-    const std::string config = write_config(dir.file("run.yaml"), dir, "", 6);
+    const std::string config = write_config(dir.file("run.yaml"), "", 6);
     const std::string path = dir.file("run.h5");
     const CliResult first = run_rctune_args({"tune", config, "--simulate", "--quiet", "--out", path});
     ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -464,7 +464,7 @@ TEST(Overwrite, AResumeOfAnythingButATraceChangesNothing) {
     TempDir dir;
     const std::string path = dir.file("run.h5");
     const std::string config = p.name == "the config itself" ? path : dir.file("run.yaml");
-    write_config(config, dir, "");
+    write_config(config, "");
     p.make(dir, path, config);
     const Snapshot before = snapshot(path);
     const Snapshot target_before = snapshot(dir.file("target.txt"));
@@ -480,7 +480,7 @@ TEST(Overwrite, AResumeOfAnythingButATraceChangesNothing) {
 
 TEST(Overwrite, ATraceWithAnOutOfOrderRowKeepsEveryRowForItsReaders) {
   TempDir dir;
-  const std::string config = write_config(dir.file("run.yaml"), dir, "", 6);
+  const std::string config = write_config(dir.file("run.yaml"), "", 6);
   const std::string path = dir.file("run.h5");
   ASSERT_EQ(run_rctune_args({"tune", config, "--simulate", "--quiet", "--out", path}).exit_code, 0);
   set_sample_index(path, 2, 100);
@@ -492,7 +492,7 @@ TEST(Overwrite, ATraceWithAnOutOfOrderRowKeepsEveryRowForItsReaders) {
 
 TEST(Overwrite, AResumeWithTheSameConfigAndALargerBudgetIsAccepted) {
   TempDir dir;
-  const std::string config = write_config(dir.file("run.yaml"), dir, "", 6);
+  const std::string config = write_config(dir.file("run.yaml"), "", 6);
   const std::string path = dir.file("run.h5");
   ASSERT_EQ(run_rctune_args({"tune", config, "--simulate", "--quiet", "--out", path}).exit_code, 0);
   // The same config with another budget and another comment is the same run.
@@ -525,7 +525,7 @@ TEST(Overwrite, AFullDiskEndsTheRunWithTheErrorAndKeepsEveryCommittedSample) {
   for (const int blocks : {192, 512, 2048}) {  // dash's ulimit -f counts 512-byte blocks
     const std::string what = "a file size limit of " + std::to_string(blocks * 512) + " bytes";
     TempDir dir;
-    const std::string config = write_config(dir.file("run.yaml"), dir, "", 2000);
+    const std::string config = write_config(dir.file("run.yaml"), "", 2000);
     const std::string path = dir.file("run.h5");
     const CliResult r = run_command("trap '' XFSZ; ulimit -f " + std::to_string(blocks) + "; exec " +
                                     shell_quote(rctune_bin()) + " tune " + shell_quote(config) +

@@ -140,6 +140,7 @@ const std::map<std::string, Classified>& classification() {
        {Kind::Integer,
         {static_cast<double>(config::limits::kSeed.lo), static_cast<double>(config::limits::kSeed.hi)}}},
       {"tune --resume", {Kind::TraceFile}},
+      {"tune --cache-dir", {Kind::NotEmpty}},  // its failures belong to the environment class
       {"tune --llm-url", {Kind::Url}},
       {"tune --llm-model", {Kind::NotEmpty}},
       {"llm-check config", {Kind::TextFile}},
@@ -486,7 +487,6 @@ measure:
   pin_core: none
   timeout: 30
   flags: -O2
-  cache_dir: cache
   simulated_latency: 0
 mcts:
   exploration: 1.5

@@ -49,10 +49,11 @@ struct TuneArgs {
   std::string resume_file;  // the trace to continue (empty: the config's out)
   bool quiet = false;       // no progress lines
   bool force = false;       // replace an existing trace of another run (never a file that is not a trace)
-  bool simulate = false;    // simulated measurement (search/simulated_evaluator.h): nothing is compiled or run
-  std::string llm_url;      // replaces the first LLM endpoint's URL
-  std::string llm_model;    // replaces the first LLM endpoint's model
-  std::string command_line; // recorded in the trace
+  bool simulate = false;  // simulated measurement (search/simulated_evaluator.h): nothing is compiled or run
+  std::string llm_url;    // replaces the first LLM endpoint's URL
+  std::string llm_model;  // replaces the first LLM endpoint's model
+  std::string cache_dir;  // the kernel cache (empty: $XDG_CACHE_HOME/rctune); never from a config
+  std::string command_line;  // recorded in the trace
 };
 
 int run_tune(const TuneArgs& a);

@@ -10,6 +10,9 @@
 // <hash> is the XXH3-128 hash of (source, compiler and its version, flags, include dirs, kind).
 // Files are written under temporary names and renamed into place, so concurrent processes that
 // share a cache never see partial files.
+// The cache holds code that rctune loads and runs (the .so files, the PCH): only the user chooses
+// it (--cache-dir, XDG_CACHE_HOME), never a config or a trace (docs/security.md). A source is
+// always written before it is compiled, so a .cpp found under a hash is never compiled as is.
 #pragma once
 
 #include <memory>
