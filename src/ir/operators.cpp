@@ -15,6 +15,10 @@ namespace {
 
 enum class Kind { Size, NonNegative, Positive, DTypeName, OptionalSize };
 
+// Integer parameters are at most 2^40: the derived extents (conv_out) then fit int64; the element
+// counts of the tensors are checked by the parser (rctune/ir/limits.h).
+constexpr int64_t kMaxParam = int64_t{1} << 40;
+
 struct ParamDef {
   const char* name;
   Kind kind;
@@ -384,6 +388,9 @@ Resolved resolve(const std::string& spec_in) {
           if (p.kind == Kind::NonNegative ? x < 0 : x < 1)
             throw bad("parameter " + std::string(p.name) + " must be " +
                       (p.kind == Kind::NonNegative ? "at least 0" : "at least 1") + ", got " + value);
+          if (x > kMaxParam)
+            throw bad("parameter " + std::string(p.name) +
+                      " must be at most 2^40 = " + std::to_string(kMaxParam) + ", got " + value);
           r.values.ints[p.name] = x;
           break;
         }
@@ -463,6 +470,8 @@ Workload make_operator(const std::string& spec) {
   // The text is generated here, so a parse error is a bug in this file; the message shows the text.
   try {
     return parse_workload(text, r.canonical);
+  } catch (const SizeLimitError& e) {
+    throw OperatorSpecError("workload spec '" + r.canonical + "': " + e.reason());
   } catch (const ParseError& e) {
     throw std::logic_error("operator " + r.canonical + ": generated text does not parse: " + e.what() + "\n" +
                            text);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "rctune/ir/limits.h"
 #include "rctune/schedule/primitives.h"
 
 namespace rctune::schedule {
@@ -82,6 +83,7 @@ class Parser {
     throw TraceParseError(w, line_, col());
   }
   int open_line_ = 0, open_col_ = 0;  // the '(' of the call being parsed
+  int nesting_ = 0;                   // of lists, in parse_value
   [[noreturn]] void error_at(const std::string& what, int line, int column) {
     throw TraceParseError(what, line, column);
   }
@@ -154,6 +156,12 @@ class Parser {
     const char c = peek();
     if (c == '[' || c == '(') {
       // A list; a parenthesised tuple (None, 8) is accepted as well.
+      ir::NestingGuard guard(nesting_, ir::kMaxNesting);
+      if (guard.exceeded()) {
+        error_at("lists nest more than " + std::to_string(ir::kMaxNesting) + " levels deep (the limit is " +
+                     std::to_string(ir::kMaxNesting) + ")",
+                 v.line, v.column);
+      }
       const char close = c == '[' ? ']' : ')';
       v.kind = TraceValue::Kind::List;
       advance();
