@@ -1,22 +1,10 @@
 #include "rctune/ir/limits.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <utility>
 
 namespace rctune::ir {
-
-std::optional<int64_t> checked_product(const std::vector<int64_t>& v) {
-  int64_t p = 1;
-  for (int64_t x : v) {
-    auto r = checked_mul(p, x);
-    if (!r) return std::nullopt;
-    p = *r;
-  }
-  return p;
-}
 
 int expr_depth(const Expr& e) {
   if (!e) return 0;
@@ -261,25 +249,6 @@ std::optional<int64_t> measurement_bytes(const Workload& w) {
 std::string check_measurement_fits(const Workload& w) {
   return check_fits_in_memory(measurement_bytes(w).value_or(INT64_MAX),
                               "measuring " + w.name + " (its tensors and the reference's double copies)");
-}
-
-int64_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES);
-  const long page = sysconf(_SC_PAGE_SIZE);
-  if (pages <= 0 || page <= 0) return 0;
-  return checked_mul(pages, page).value_or(INT64_MAX);
-}
-
-std::string check_fits_in_memory(int64_t bytes, const std::string& what) {
-  const int64_t mem = physical_memory_bytes();
-  if (mem <= 0 || bytes <= mem) return "";
-  auto gib = [](int64_t b) {
-    char buf[64];
-    snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0));
-    return std::string(buf);
-  };
-  return what + " needs " + std::to_string(bytes) + " bytes (" + gib(bytes) + ") but this machine has " +
-         std::to_string(mem) + " bytes (" + gib(mem) + ") of physical memory";
 }
 
 }  // namespace rctune::ir

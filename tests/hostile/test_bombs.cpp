@@ -66,15 +66,16 @@ std::vector<Payload> expression_bombs() {
       {"index offset 2^63-1", "X[i + 9223372036854775807]"},
       {"index offset -2^63", "X[i - 9223372036854775808]"},
       {"index coefficient 2^62", "X[i * 4611686018427387904]"},
-      {"index offset 2^31 times a large stride", "X[i * 2147483648 + 2147483648]"},
+      {"index coefficient 2^40 times 2^40", "X[i * 1099511627776 * 1099511627776]"},
       {"index 1e300", "X[1e300]"},
       {"100000 indices", "X[" + repeat("i, ", kDeep) + "i]"},
       {"a call with 100000 arguments", "max(" + repeat("X[i], ", kDeep) + "X[i])"},
   };
 }
 
-// Schedule steps that nest or run long (for the workload matmul: stage C, loops i, j, k).
-std::vector<Payload> schedule_bombs() {
+// Schedule steps that nest or run long (for the workload matmul: stage C, loops i, j, k). `deep`
+// is the nesting and the length: argv takes at most 128 KiB per argument.
+std::vector<Payload> schedule_bombs(int kDeep) {
   return {
       {"100000 nested lists", "split(C, i, " + repeat("[", kDeep) + "8" + repeat("]", kDeep) + ")"},
       {"100000 nested tuples", "split(C, i, " + repeat("(", kDeep) + "8" + repeat(")", kDeep) + ")"},
@@ -128,8 +129,9 @@ TEST(DepthAndSizeBombs, EveryWorkloadEntryPointRefusesEveryExpressionBomb) {
 TEST(DepthAndSizeBombs, EveryScheduleEntryPointRefusesEveryScheduleBomb) {
   const fs::path dir = scratch("sched");
   int n = 0;
-  for (const auto& p : schedule_bombs()) {
+  for (const auto& p : schedule_bombs(30000))
     expect_refused("--schedule, " + p.name, {"show", "matmul:M=64,N=64,K=64", "--schedule", p.text}, dir);
+  for (const auto& p : schedule_bombs(kDeep)) {
     const fs::path tf = dir / ("t" + std::to_string(n++) + ".txt");
     write(tf, p.text + "\n");
     expect_refused("--trace FILE, " + p.name, {"show", "matmul:M=64,N=64,K=64", "--trace", tf.string()}, dir);
@@ -139,10 +141,9 @@ TEST(DepthAndSizeBombs, EveryScheduleEntryPointRefusesEveryScheduleBomb) {
 // The LLM's answers reach the schedule parser as actions (rctune::search::parse_action): a remote
 // server must not be able to take the process down.
 TEST(DepthAndSizeBombs, AnLlmActionWithEveryScheduleBombIsAnError) {
-  for (const auto& p : schedule_bombs()) {
+  for (const auto& p : schedule_bombs(kDeep)) {
     bool threw = false;
     try {
-      auto edits = rctune::search::parse_action(p.text);
       auto w =
           std::make_shared<const rctune::ir::Workload>(rctune::ir::make_operator("matmul:M=64,N=64,K=64"));
       rctune::search::apply_action(rctune::schedule::State(w), p.text);
@@ -157,8 +158,8 @@ TEST(DepthAndSizeBombs, AnLlmActionWithEveryScheduleBombIsAnError) {
 // Shapes and sizes: every integer place of a workload gets 2^31, 2^63-1, -2^63, 2^64, 1e300.
 TEST(DepthAndSizeBombs, HugeNumbersInEverySizeAreRefusedWithAMessage) {
   const fs::path dir = scratch("sizes");
-  const std::vector<std::string> huge = {
-      "9223372036854775807", "-9223372036854775808", "18446744073709551616", "1e300", "0", "-1"};
+  const std::vector<std::string> huge = {"9223372036854775807", "-9223372036854775808",
+                                         "18446744073709551616", "1e300", "-1"};
   int n = 0;
   for (const auto& h : huge) {
     // Operator spec parameters, every operator's first integer parameter.

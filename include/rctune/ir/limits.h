@@ -4,7 +4,10 @@
 // (docs/workloads.md, "Limits").
 #pragma once
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -55,7 +58,15 @@ inline std::optional<int64_t> checked_sub(int64_t a, int64_t b) {
   return r;
 }
 // Product of the values; nullopt when it overflows int64.
-std::optional<int64_t> checked_product(const std::vector<int64_t>& v);
+inline std::optional<int64_t> checked_product(const std::vector<int64_t>& v) {
+  int64_t p = 1;
+  for (int64_t x : v) {
+    auto r = checked_mul(p, x);
+    if (!r) return std::nullopt;
+    p = *r;
+  }
+  return p;
+}
 
 // Why a tensor's shape is refused ("" when fine): rank, extents, element count.
 std::string check_tensor_shape(const Tensor& t);
@@ -75,10 +86,26 @@ std::optional<int64_t> workload_bytes(const Workload& w);
 std::optional<int64_t> measurement_bytes(const Workload& w);
 // "" when measuring w fits in physical memory, else why (bytes needed and available, named).
 std::string check_measurement_fits(const Workload& w);
-// Physical memory of this machine in bytes (sysconf); 0 when unknown.
-int64_t physical_memory_bytes();
+// Physical memory of this machine in bytes (sysconf); 0 when unknown. (Inline: the worker links
+// no rctune library.)
+inline int64_t physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGE_SIZE);
+  if (pages <= 0 || page <= 0) return 0;
+  return checked_mul(pages, page).value_or(INT64_MAX);
+}
 // "" when `bytes` (what `what` needs) fits in physical memory, else a message with both numbers.
-std::string check_fits_in_memory(int64_t bytes, const std::string& what);
+inline std::string check_fits_in_memory(int64_t bytes, const std::string& what) {
+  const int64_t mem = physical_memory_bytes();
+  if (mem <= 0 || bytes <= mem) return "";
+  auto gib = [](int64_t b) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f GiB", static_cast<double>(b) / (1024.0 * 1024.0 * 1024.0));
+    return std::string(buf);
+  };
+  return what + " needs " + std::to_string(bytes) + " bytes (" + gib(bytes) + ") but this machine has " +
+         std::to_string(mem) + " bytes (" + gib(mem) + ") of physical memory";
+}
 
 // Counts the nesting of a recursive-descent parser: construct one on entry to each recursive rule;
 // `exceeded()` is true once the depth passes `limit`.
