@@ -323,9 +323,10 @@ class Parser {
         for (const auto& o : lhs)
           if (o.text == v.text) fail(v, "variable '" + v.text + "' appears twice on the left-hand side");
         lhs.push_back(v);
-        if (lhs.size() > out->shape.size())
+        if (lhs.size() > kMaxRank)
           fail(v, "tensor '" + name.text + "' has " + std::to_string(out->shape.size()) + " dimension" +
-                      (out->shape.size() == 1 ? "" : "s") + ", but the left-hand side has more indices");
+                      (out->shape.size() == 1 ? "" : "s") + ", but the left-hand side has more than " +
+                      std::to_string(kMaxRank) + " indices");
         if (peek().is(",")) {
           next();
           continue;
@@ -609,9 +610,10 @@ class Parser {
         idx.push_back(a.e);
         idx_pos.push_back(a.pos);
         depth = joined_depth(name, depth, a.depth);
-        if (idx.size() > t->shape.size())
+        if (idx.size() > kMaxRank)
           fail(name, "tensor '" + name.text + "' has " + std::to_string(t->shape.size()) + " dimension" +
-                         (t->shape.size() == 1 ? "" : "s") + ", but more indices are given");
+                         (t->shape.size() == 1 ? "" : "s") + ", but more than " + std::to_string(kMaxRank) +
+                         " indices are given");
         if (peek().is(",")) {
           next();
           continue;
