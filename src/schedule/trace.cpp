@@ -12,6 +12,10 @@ namespace {
 
 using PK = PrimitiveParam::Kind;
 
+// Steps of one trace. Applying a step copies the state's trace (State::with_step), so applying a
+// trace costs time quadratic in its length: 10,000 steps take a few seconds; more are refused.
+constexpr size_t kMaxTraceSteps = 10000;
+
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
 
@@ -53,6 +57,10 @@ class Parser {
     for (;;) {
       skip_blank_lines();
       if (at_end()) break;
+      if (steps.size() == kMaxTraceSteps) {
+        error("the trace has more than " + std::to_string(kMaxTraceSteps) + " steps (the limit is " +
+              std::to_string(kMaxTraceSteps) + ")");
+      }
       steps.push_back(parse_call());
     }
     return steps;

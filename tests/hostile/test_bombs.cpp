@@ -264,8 +264,17 @@ TEST(DepthAndSizeBombs, SchedulesCannotGrowLoopNestsOrNamesWithoutBound) {
   }
 }
 
-// A legal trace of 10,000 steps replays in time linear in its length (it used to copy the whole
-// trace at every step).
+// A trace of more steps than the limit is refused at parse time (applying it would take minutes).
+TEST(DepthAndSizeBombs, ATraceOfMoreThanTenThousandStepsIsRefused) {
+  const fs::path dir = scratch("steps");
+  std::string text;
+  for (int k = 0; k < 60000; ++k) text += "reorder(C, j, i)\n";
+  const fs::path tf = dir / "t.txt";
+  write(tf, text);
+  expect_refused("60000 steps", {"show", "matmul:M=64,N=64,K=64", "--trace", tf.string()}, dir);
+}
+
+// A legal trace of 10,000 steps (the limit) is applied in seconds.
 TEST(DepthAndSizeBombs, ALegalTraceOfTenThousandStepsIsApplied) {
   std::string text = "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\n";
   for (int k = 0; k < 5000; ++k) text += "reorder(C, j.0, i.0)\nreorder(C, i.0, j.0)\n";
