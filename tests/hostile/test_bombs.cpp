@@ -138,6 +138,33 @@ TEST(DepthAndSizeBombs, EveryScheduleEntryPointRefusesEveryScheduleBomb) {
   }
 }
 
+// The YAML around workloads and configs nests too: flow lists and block mappings, in every place.
+TEST(DepthAndSizeBombs, DeeplyNestedYamlInWorkloadFilesAndConfigsIsAnError) {
+  const fs::path dir = scratch("yaml");
+  std::string block;
+  for (int i = 0; i < 3000; ++i)
+    block += std::string(2 * static_cast<size_t>(i), ' ') + "a" + std::to_string(i) + ":\n";
+  const std::string flow = repeat("[", kDeep) + repeat("]", kDeep);
+  int n = 0;
+  for (const auto& [what, text] : std::vector<std::pair<std::string, std::string>>{
+           {"workload file, nested flow lists", "tensors: " + flow + "\n"},
+           {"workload file, nested block mappings", "tensors:\n" + block},
+           {"workload file, nested stages", "tensors: {X: 'f32[8]', Y: 'f32[8]'}\nstages: " + flow + "\n"},
+       }) {
+    const fs::path f = dir / ("w" + std::to_string(n++) + ".yaml");
+    write(f, text);
+    expect_refused(what, {"show", f.string()}, dir);
+  }
+  for (const auto& [what, text] : std::vector<std::pair<std::string, std::string>>{
+           {"config, nested flow lists", "budget: 1\ntasks: " + flow + "\n"},
+           {"config, nested inline workload", "budget: 1\ntasks:\n  - workload: " + flow + "\n"},
+       }) {
+    const fs::path f = dir / ("c" + std::to_string(n++) + ".yaml");
+    write(f, text);
+    expect_refused(what, {"tune", f.string(), "--simulate", "--out", (dir / "t.h5").string()}, dir);
+  }
+}
+
 // The LLM's answers reach the schedule parser as actions (rctune::search::parse_action): a remote
 // server must not be able to take the process down.
 TEST(DepthAndSizeBombs, AnLlmActionWithEveryScheduleBombIsAnError) {
@@ -262,6 +289,26 @@ TEST(DepthAndSizeBombs, SchedulesCannotGrowLoopNestsOrNamesWithoutBound) {
     write(tf, text);
     expect_refused(what, {"show", "matmul:M=64,N=64,K=64", "--trace", tf.string()}, dir);
   }
+}
+
+// compute_inline copies a producer's body into every read: a chain of 30 stages that each read the
+// previous one twice grows to 2^30 nodes (it used to fill the memory).
+TEST(DepthAndSizeBombs, InliningAChainOfStagesCannotGrowAnExpressionExponentially) {
+  const fs::path dir = scratch("inline");
+  const int n = 30;
+  std::string w = "tensors:\n  T0: f32[8]\n", trace;
+  for (int k = 1; k <= n; ++k) w += "  T" + std::to_string(k) + ": f32[8]\n";
+  w += "stages:\n";
+  for (int k = 1; k <= n; ++k) {
+    const std::string p = "T" + std::to_string(k - 1);
+    w += "  - T" + std::to_string(k) + "[i] = " + p + "[i] + " + p + "[i]\n";
+    if (k < n) trace += "compute_inline(T" + std::to_string(k) + ")\n";
+  }
+  w += "outputs: [T" + std::to_string(n) + "]\n";
+  write(dir / "w.yaml", w);
+  write(dir / "t.txt", trace);
+  expect_refused("an inlined chain", {"show", (dir / "w.yaml").string(), "--trace", (dir / "t.txt").string()},
+                 dir);
 }
 
 // A trace of more steps than the limit is refused at parse time (applying it would take minutes).
