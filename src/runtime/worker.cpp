@@ -214,9 +214,6 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
   if (req.pin_core >= 0) pin_to_core(req.pin_core);
   if (req.reference_so.empty()) throw std::runtime_error("request has no reference_so");
 
-  auto kernel = reinterpret_cast<KernelFn>(libraries().symbol(req.kernel_so, "rctune_kernel"));
-  auto reference = reinterpret_cast<ReferenceFn>(libraries().symbol(req.reference_so, "rctune_reference"));
-
   // Refuse buffers that cannot fit before allocating them: the candidate's buffers plus the
   // reference's double copies.
   {
@@ -236,6 +233,9 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
       return res;
     }
   }
+
+  auto kernel = reinterpret_cast<KernelFn>(libraries().symbol(req.kernel_so, "rctune_kernel"));
+  auto reference = reinterpret_cast<ReferenceFn>(libraries().symbol(req.reference_so, "rctune_reference"));
 
   // Candidate buffers: inputs random, everything the kernel writes poisoned with NaN so that an
   // element it forgets to write is caught.
