@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "rctune/ir/limits.h"
 #include "rctune/ir/parser.h"
 
 namespace rctune::ir {
@@ -83,7 +84,12 @@ std::string window_index(const std::string& out, int64_t stride, const std::stri
 
 int64_t conv_out(const std::string& op, const char* what, int64_t in, int64_t k, int64_t stride, int64_t pad,
                  int64_t dilation) {
-  int64_t span = in + 2 * pad - dilation * (k - 1) - 1;
+  // Parameters are at most 2^40, but dilation * (k - 1) may not fit: the span is computed checked.
+  auto reach = checked_mul(dilation, k - 1);
+  if (!reach)
+    throw OperatorSpecError(op + ": the filter's reach (extent " + std::to_string(k) + " times dilation " +
+                            std::to_string(dilation) + ") overflows 64-bit integers");
+  int64_t span = in + 2 * pad - *reach - 1;
   if (span < 0)
     throw OperatorSpecError(op + ": the filter (extent " + std::to_string(k) + ", dilation " +
                             std::to_string(dilation) + ") is larger than the padded input " + what + " (" +

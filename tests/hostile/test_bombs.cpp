@@ -205,6 +205,12 @@ TEST(DepthAndSizeBombs, HugeNumbersInEverySizeAreRefusedWithAMessage) {
           "tensors:\n  X: f32[8]\n  Y: f32[8]\nstages:\n  - " + yq("Y[i] += X[i + r] where r < " + h) + "\n");
     expect_refused("where extent " + h, {"show", rf.string()}, dir);
   }
+  // Operator parameters whose products overflow while each one is within its limit.
+  for (const char* spec : {"conv2d_nchw:H=1099511627776,R=1099511627776,dilation=1099511627776",
+                           "matmul:M=1099511627776,N=1099511627776,K=1099511627776",
+                           "attention:B=1099511627776,S=1099511627776,D=1099511627776",
+                           "batch_matmul:B=1099511627776,M=1099511627776"})
+    expect_refused(std::string("spec ") + spec, {"show", spec}, dir);
   // Products that overflow int64 while each extent is fine.
   const std::vector<std::pair<std::string, std::string>> products = {
       {"element count 2^93",
