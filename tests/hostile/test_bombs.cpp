@@ -243,6 +243,12 @@ TEST(DepthAndSizeBombs, AMatmulWithTwoToTheThirtyOneRowsIsRefusedOrWorksNeverCra
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("bytes"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("physical memory"), std::string::npos) << r.output;
+  // The same in `tune`, before the library baseline allocates it in rctune's process (std::bad_alloc).
+  write(dir / "run.yaml", "budget: 1\ntasks: ['matmul:M=2147483648']\n");
+  r = run_rctune_args({"tune", (dir / "run.yaml").string(), "--out", (dir / "t.h5").string()}, dir.string());
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("physical memory"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("bad_alloc"), std::string::npos) << r.output;
 }
 
 // The worker trusts no shape it is sent: element counts that overflow are refused when the request
