@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "rctune/ir/limits.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
 
@@ -103,6 +104,8 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
                  std::all_of(name.begin(), name.end(),
                              [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
     if (!ident) ctx.fail(it->first, key, "a tensor name is letters, digits and '_', starting with a letter");
+    if (w.tensors.size() == ir::kMaxTensors)
+      ctx.fail(it->first, key, "more than " + std::to_string(ir::kMaxTensors) + " tensors (the limit)");
     if (w.find_tensor(name)) ctx.fail(it->first, key, "tensor '" + name + "' is declared twice");
     try {
       w.tensors.push_back(ir::parse_tensor_type(name, type, ctx.pos_of(it->second)));
@@ -121,6 +124,8 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
   for (size_t i = 0; i < stages.size(); ++i) {
     YAML::Node s = stages[i];
     std::string key = "stages[" + std::to_string(i) + "]";
+    if (i == ir::kMaxStages)
+      ctx.fail(s, key, "more than " + std::to_string(ir::kMaxStages) + " stages (the limit)");
     std::string text = ctx.scalar(s, key, "a statement such as C[i, j] += A[i, k] * B[k, j]");
     ir::Stage st;
     try {

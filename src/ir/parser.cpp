@@ -749,6 +749,8 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
       continue;
     }
     if (decl) {
+      if (w.tensors.size() == kMaxTensors)
+        src.error(s[0].pos, "more than " + std::to_string(kMaxTensors) + " tensors (the limit)", true);
       Parser p(src, s, &no_tensors());
       Tensor t = p.declaration();
       if (find(w.tensors, t.name)) src.error(s[0].pos, "tensor '" + t.name + "' is declared twice");
@@ -761,6 +763,8 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
   if (stage_statements.empty()) src.error(text.size(), "the workload has no stage");
   std::vector<size_t> stage_pos;
   for (const auto* s : stage_statements) {
+    if (w.stages.size() == kMaxStages)
+      src.error((*s)[0].pos, "more than " + std::to_string(kMaxStages) + " stages (the limit)", true);
     Parser p(src, *s, &w.tensors);
     Stage st = p.stage();
     int prev = w.stage_index(st.output);

@@ -212,7 +212,7 @@ TEST(DepthAndSizeBombs, HugeNumbersInEverySizeAreRefusedWithAMessage) {
                            "batch_matmul:B=1099511627776,M=1099511627776"})
     expect_refused(std::string("spec ") + spec, {"show", spec}, dir);
   // Products that overflow int64 while each extent is fine.
-  const std::vector<std::pair<std::string, std::string>> products = {
+  std::vector<std::pair<std::string, std::string>> products = {
       {"element count 2^93",
        "tensors:\n  X: f32[2147483648, 2147483648, 2147483648]\n  Y: f32[8]\n"
        "stages:\n  - Y[i] += X[i, j, k]\n"},
@@ -225,6 +225,9 @@ TEST(DepthAndSizeBombs, HugeNumbersInEverySizeAreRefusedWithAMessage) {
       {"rank 100000",
        "tensors:\n  X: f32[" + repeat("1, ", kDeep) + "1]\n  Y: f32[8]\nstages:\n  - Y[i] = X[i]\n"},
   };
+  std::string many = "tensors:\n";
+  for (int k = 0; k < kDeep; ++k) many += "  T" + std::to_string(k) + ": f32[8]\n";
+  products.emplace_back("100000 tensors", many + "stages:\n  - T1[i] = T0[i]\n");
   for (const auto& [what, text] : products) {
     const fs::path f = dir / ("p" + std::to_string(n++) + ".yaml");
     write(f, text);
