@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "apps/cli_runner.h"
+#include "llm/fake_openai_server.h"
 #include "rctune/ir/limits.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
@@ -184,6 +185,28 @@ TEST(DepthAndSizeBombs, AnLlmActionWithEveryScheduleBombIsAnError) {
     }
     EXPECT_TRUE(threw) << p.name;
   }
+}
+
+// End to end: a remote model answers `llm-check` with an action whose list nests 30,000 deep (and
+// with the other schedule bombs); rctune reports the proposals as invalid and is not taken down.
+TEST(DepthAndSizeBombs, AModelAnsweringWithScheduleBombsCannotTakeLlmCheckDown) {
+  const fs::path dir = scratch("llm");
+  rctune::llm::testing::FakeOpenAiServer server;
+  std::string proposals;
+  for (const auto& p : schedule_bombs(30000))
+    proposals += "{\"action\": \"" + p.text + "\", \"rationale\": \"" + p.name + "\"},\n";
+  const std::string answer = "```json\n{\"proposals\": [\n" + proposals + "]}\n```\n";
+  server.set_handler([&](const rctune::llm::testing::RecordedRequest&) {
+    return rctune::llm::testing::FakeResponse::answer(answer);
+  });
+  write(dir / "llm.yaml", "seed: 2\nbudget: 4\nproposer: llm\nout: " + (dir / "run.h5").string() +
+                              "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\nllm:\n  cache_dir: " +
+                              (dir / "llm-cache").string() + "\n  models:\n    - name: fake\n      url: " +
+                              server.base_url() + "\n      model: fake-model\n      timeout: 30\n");
+  auto r = run_rctune_args({"llm-check", (dir / "llm.yaml").string()}, dir.string());
+  EXPECT_GE(r.exit_code, 0) << "killed by a signal\n" << r.output.substr(0, 2000);
+  EXPECT_GT(server.request_count(), 0u) << r.output.substr(0, 2000);
+  EXPECT_NE(r.output.find("nest more than 200"), std::string::npos) << r.output.substr(0, 4000);
 }
 
 // Shapes and sizes: every integer place of a workload gets 2^31, 2^63-1, -2^63, 2^64, 1e300.
