@@ -7,6 +7,7 @@
 
 #include "rctune/apps/commands.h"
 #include "rctune/config/workload_file.h"
+#include "rctune/ir/limits.h"
 #include "rctune/runtime/evaluate.h"
 #include "rctune/schedule/error.h"
 
@@ -82,6 +83,7 @@ int run_bench(const BenchArgs& a) {
   ir::Workload w = config::load_workload(a.workload);
   std::string text = schedule_text_of(a.trace_file, a.schedule_text);
   runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
+  if (std::string why = ir::check_measurement_fits(w); !why.empty()) throw std::runtime_error(why);
   runtime::Measurer measurer(jit_options(a));
   runtime::Measurement m = runtime::evaluate(measurer, c, measure_options(a));
   if (a.format == "json") {

@@ -11,9 +11,10 @@
 #include <set>
 #include <sstream>
 
-#include "rctune/ir/names.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/yaml_keys.h"
+#include "rctune/ir/limits.h"
+#include "rctune/ir/names.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
 
@@ -110,6 +111,8 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
       ctx.fail(it->first, "tensors." + ir::quote_name(name), "tensor " + e);
     std::string key = "tensors." + name;
     std::string type = ctx.scalar(it->second, key, "a type such as f32[128, 64]");
+    if (w.tensors.size() == ir::kMaxTensors)
+      ctx.fail(it->first, key, "more than " + std::to_string(ir::kMaxTensors) + " tensors (the limit)");
     if (w.find_tensor(name)) ctx.fail(it->first, key, "tensor '" + name + "' is declared twice");
     try {
       w.tensors.push_back(ir::parse_tensor_type(name, type, ctx.pos_of(it->second)));
@@ -128,6 +131,8 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
   for (size_t i = 0; i < stages.size(); ++i) {
     YAML::Node s = stages[i];
     std::string key = "stages[" + std::to_string(i) + "]";
+    if (i == ir::kMaxStages)
+      ctx.fail(s, key, "more than " + std::to_string(ir::kMaxStages) + " stages (the limit)");
     std::string text = ctx.scalar(s, key, "a statement such as C[i, j] += A[i, k] * B[k, j]");
     ir::Stage st;
     try {

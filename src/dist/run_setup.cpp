@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 
+#include "rctune/ir/limits.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/random.h"
 #include "rctune/search/runtime_evaluator.h"
@@ -100,6 +101,11 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
                             search::Evaluator& evaluator, const config::MeasureConfig& measure, int pin_core,
                             bool simulate, bool quiet) {
   Baselines b;
+  // Refuse a workload whose buffers cannot fit before the worker or the library baseline allocates them.
+  if (!simulate) {
+    if (std::string why = ir::check_measurement_fits(*workload); !why.empty())
+      throw std::runtime_error(task_name + ": " + why);
+  }
   if (!quiet)
     std::fprintf(stderr, "%s: measuring the unscheduled kernel%s\n", task_name.c_str(),
                  simulate ? " (simulated)" : "");

@@ -1,5 +1,7 @@
 #include "rctune/ir/expr.h"
 
+#include "rctune/ir/limits.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -133,17 +135,21 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
   if (ia && ib) {
     int64_t x = ia->value, y = ib->value;
     switch (op) {
+      // Constants that would overflow are left unfolded (rctune/ir/limits.h bounds workload indices).
       case BinOp::Add:
-        return int_imm(x + y);
+        if (auto r = checked_add(x, y)) return int_imm(*r);
+        break;
       case BinOp::Sub:
-        return int_imm(x - y);
+        if (auto r = checked_sub(x, y)) return int_imm(*r);
+        break;
       case BinOp::Mul:
-        return int_imm(x * y);
+        if (auto r = checked_mul(x, y)) return int_imm(*r);
+        break;
       case BinOp::Div:
-        if (y != 0) return int_imm(floor_div(x, y));
+        if (y != 0 && !(x == INT64_MIN && y == -1)) return int_imm(floor_div(x, y));
         break;
       case BinOp::Mod:
-        if (y != 0) return int_imm(floor_mod(x, y));
+        if (y != 0 && !(x == INT64_MIN && y == -1)) return int_imm(floor_mod(x, y));
         break;
       case BinOp::Max:
         return int_imm(std::max(x, y));
@@ -727,16 +733,29 @@ bool bound_of(const Expr& e, const std::vector<VarRange>& ranges, int64_t* lo, i
   int64_t al, ah, bl, bh;
   if (!bound_of(b->a, ranges, &al, &ah) || !bound_of(b->b, ranges, &bl, &bh)) return false;
   switch (b->op) {
-    case BinOp::Add:
-      *lo = al + bl;
-      *hi = ah + bh;
+    // An interval that would overflow int64 is unbounded.
+    case BinOp::Add: {
+      auto l = checked_add(al, bl), h = checked_add(ah, bh);
+      if (!l || !h) return false;
+      *lo = *l;
+      *hi = *h;
       return true;
-    case BinOp::Sub:
-      *lo = al - bh;
-      *hi = ah - bl;
+    }
+    case BinOp::Sub: {
+      auto l = checked_sub(al, bh), h = checked_sub(ah, bl);
+      if (!l || !h) return false;
+      *lo = *l;
+      *hi = *h;
       return true;
+    }
     case BinOp::Mul: {
-      int64_t c[4] = {al * bl, al * bh, ah * bl, ah * bh};
+      int64_t c[4];
+      const int64_t xs[2] = {al, ah}, ys[2] = {bl, bh};
+      for (int k = 0; k < 4; ++k) {
+        auto r = checked_mul(xs[k / 2], ys[k % 2]);
+        if (!r) return false;
+        c[k] = *r;
+      }
       *lo = *std::min_element(c, c + 4);
       *hi = *std::max_element(c, c + 4);
       return true;

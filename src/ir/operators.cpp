@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "rctune/ir/limits.h"
 #include "rctune/ir/parser.h"
 
 namespace rctune::ir {
@@ -14,6 +15,10 @@ namespace rctune::ir {
 namespace {
 
 enum class Kind { Size, NonNegative, Positive, DTypeName, OptionalSize };
+
+// Integer parameters are at most 2^40: the derived extents (conv_out) then fit int64; the element
+// counts of the tensors are checked by the parser (rctune/ir/limits.h).
+constexpr int64_t kMaxParam = int64_t{1} << 40;
 
 struct ParamDef {
   const char* name;
@@ -79,7 +84,12 @@ std::string window_index(const std::string& out, int64_t stride, const std::stri
 
 int64_t conv_out(const std::string& op, const char* what, int64_t in, int64_t k, int64_t stride, int64_t pad,
                  int64_t dilation) {
-  int64_t span = in + 2 * pad - dilation * (k - 1) - 1;
+  // Parameters are at most 2^40, but dilation * (k - 1) may not fit: the span is computed checked.
+  auto reach = checked_mul(dilation, k - 1);
+  if (!reach)
+    throw OperatorSpecError(op + ": the filter's reach (extent " + std::to_string(k) + " times dilation " +
+                            std::to_string(dilation) + ") overflows 64-bit integers");
+  int64_t span = in + 2 * pad - *reach - 1;
   if (span < 0)
     throw OperatorSpecError(op + ": the filter (extent " + std::to_string(k) + ", dilation " +
                             std::to_string(dilation) + ") is larger than the padded input " + what + " (" +
@@ -384,6 +394,9 @@ Resolved resolve(const std::string& spec_in) {
           if (p.kind == Kind::NonNegative ? x < 0 : x < 1)
             throw bad("parameter " + std::string(p.name) + " must be " +
                       (p.kind == Kind::NonNegative ? "at least 0" : "at least 1") + ", got " + value);
+          if (x > kMaxParam)
+            throw bad("parameter " + std::string(p.name) +
+                      " must be at most 2^40 = " + std::to_string(kMaxParam) + ", got " + value);
           r.values.ints[p.name] = x;
           break;
         }
@@ -463,6 +476,8 @@ Workload make_operator(const std::string& spec) {
   // The text is generated here, so a parse error is a bug in this file; the message shows the text.
   try {
     return parse_workload(text, r.canonical);
+  } catch (const SizeLimitError& e) {
+    throw OperatorSpecError("workload spec '" + r.canonical + "': " + e.reason());
   } catch (const ParseError& e) {
     throw std::logic_error("operator " + r.canonical + ": generated text does not parse: " + e.what() + "\n" +
                            text);

@@ -1,5 +1,7 @@
 #include "rctune/ir/parser.h"
 
+#include "rctune/ir/limits.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cctype>
@@ -44,7 +46,7 @@ struct Source {
   SourcePos pos;
 
   // Throws a ParseError for the character at `offset` of the text.
-  [[noreturn]] void error(size_t offset, const std::string& reason) const {
+  [[noreturn]] void error(size_t offset, const std::string& reason, bool limit = false) const {
     offset = std::min(offset, text.size());
     size_t line_start = 0;
     int line = 1;
@@ -65,6 +67,7 @@ struct Source {
     shown = shown.substr(indent);
     caret -= static_cast<int>(indent);
     int column = static_cast<int>(offset - line_start) + 1 + (line == 1 ? pos.column_offset : 0);
+    if (limit) throw SizeLimitError(reason, line + pos.line_offset, column, shown, caret);
     throw ParseError(reason, line + pos.line_offset, column, shown, caret);
   }
 };
@@ -206,6 +209,7 @@ struct Parsed {
   Expr e;
   bool has_var = false;
   size_t pos = 0;
+  int depth = 1;  // of the expression tree e
 };
 
 const Tensor* find(const std::vector<Tensor>& tensors, const std::string& name) {
@@ -233,6 +237,25 @@ class Parser {
   }
   [[noreturn]] void fail(const Token& t, const std::string& reason) const { src_.error(t.pos, reason); }
   [[noreturn]] void fail(size_t pos, const std::string& reason) const { src_.error(pos, reason); }
+  [[noreturn]] void fail_limit(const Token& t, const std::string& reason) const {
+    src_.error(t.pos, reason, true);
+  }
+  // Entered by every recursive rule; refuses nesting beyond kMaxNesting.
+  void check_nesting(const NestingGuard& g) const {
+    if (g.exceeded())
+      fail_limit(peek(), "the expression nests more than " + std::to_string(kMaxNesting) +
+                             " levels deep (parentheses, unary minus, calls and indices; the limit is " +
+                             std::to_string(kMaxNesting) + ")");
+  }
+  // The depth of a tree built from `a` and `b` under a new node; refuses trees beyond kMaxExprDepth.
+  int joined_depth(const Token& at, int a, int b) const {
+    const int d = std::max(a, b) + 1;
+    if (d > kMaxExprDepth)
+      fail_limit(at, "the expression is more than " + std::to_string(kMaxExprDepth) +
+                         " operators deep (the limit is " + std::to_string(kMaxExprDepth) +
+                         "; split it into several stages)");
+    return d;
+  }
   const Token& expect(const char* punct, const std::string& what) {
     if (!peek().is(punct))
       fail(peek(), "expected '" + std::string(punct) + "' " + what + ", found " + describe(peek()));
@@ -254,7 +277,7 @@ class Parser {
   Tensor type(const std::string& name) {
     Tensor t;
     t.name = name;
-    const Token& dt = next();
+    const Token dt = next();
     if (dt.kind != Tok::Ident) fail(dt, "expected a dtype (f32 or f64), found " + describe(dt));
     if (dt.text == "f32" || dt.text == "float32")
       t.dtype = DType::F32;
@@ -270,6 +293,9 @@ class Parser {
       int64_t v = integer(d);
       if (v <= 0) fail(d, "extent " + d.text + " of tensor " + name + " must be positive");
       t.shape.push_back(v);
+      if (t.shape.size() > kMaxRank)
+        fail_limit(d, "tensor " + name + " has more than " + std::to_string(kMaxRank) +
+                          " dimensions (the limit is " + std::to_string(kMaxRank) + ")");
       if (peek().is(",")) {
         next();
         continue;
@@ -277,6 +303,7 @@ class Parser {
       expect("]", "after the shape of " + name);
       break;
     }
+    if (std::string why = check_tensor_shape(t); !why.empty()) fail_limit(dt, why);
     expect_end("the declaration of " + name);
     return t;
   }
@@ -302,6 +329,10 @@ class Parser {
         for (const auto& o : lhs)
           if (o.text == v.text) fail(v, "variable '" + v.text + "' appears twice on the left-hand side");
         lhs.push_back(v);
+        if (lhs.size() > kMaxRank)
+          fail(v, "tensor '" + name.text + "' has " + std::to_string(out->shape.size()) + " dimension" +
+                      (out->shape.size() == 1 ? "" : "s") + ", but the left-hand side has more than " +
+                      std::to_string(kMaxRank) + " indices");
         if (peek().is(",")) {
           next();
           continue;
@@ -354,6 +385,9 @@ class Parser {
         for (const auto& w : where)
           if (w.first.text == v.text) fail(v, "'" + v.text + "' is constrained twice");
         where.emplace_back(v, e);
+        if (where.size() > kMaxStageAxes)
+          fail_limit(v, "the where clause names more than " + std::to_string(kMaxStageAxes) +
+                            " variables (the limit is " + std::to_string(kMaxStageAxes) + ")");
         if (peek().is(",") || peek().is_ident("and")) {
           next();
           continue;
@@ -406,15 +440,19 @@ class Parser {
                       "': it never indexes a tensor dimension directly; give it with 'where " + v + " < N'");
       st.reduce_axes.push_back({v, first->extent});
     }
+    if (std::string why = check_stage_sizes(tensors, st); !why.empty()) fail_limit(name, why);
     return st;
   }
 
   // ---- expressions; `index` selects integer index arithmetic inside [...]
   Parsed sum(bool index) {
+    NestingGuard guard(nesting_, kMaxNesting);
+    check_nesting(guard);
     Parsed a = product(index);
     while (peek().is("+") || peek().is("-")) {
       const Token op = next();
       Parsed b = product(index);
+      a.depth = joined_depth(op, a.depth, b.depth);
       a.e = op.text == "+" ? combine(BinOp::Add, a.e, b.e, index) : combine(BinOp::Sub, a.e, b.e, index);
       a.has_var = a.has_var || b.has_var;
     }
@@ -440,6 +478,7 @@ class Parser {
         }
       }
       BinOp bop = op.text == "*" ? BinOp::Mul : op.text == "/" ? BinOp::Div : BinOp::Mod;
+      a.depth = joined_depth(op, a.depth, b.depth);
       a.e = combine(bop, a.e, b.e, index);
       a.has_var = a.has_var || b.has_var;
     }
@@ -448,9 +487,12 @@ class Parser {
 
   Parsed unary_minus(bool index) {
     if (peek().is("-")) {
+      NestingGuard guard(nesting_, kMaxNesting);
+      check_nesting(guard);
       const Token op = next();
       Parsed a = unary_minus(index);
       a.pos = op.pos;
+      a.depth = joined_depth(op, a.depth, 0);
       if (index) {
         if (auto c = a.e.as<IntImm>())
           a.e = int_imm(-c->value);
@@ -553,6 +595,7 @@ class Parser {
                      (f->arity == 1 ? "" : "s") + ", got " + std::to_string(args.size()));
     Parsed p;
     p.pos = name.pos;
+    for (const auto& a : args) p.depth = joined_depth(name, p.depth, a.depth);
     p.has_var = std::any_of(args.begin(), args.end(), [](const Parsed& a) { return a.has_var; });
     p.e = f->binary ? binary(f->bop, args[0].e, args[1].e) : unary(f->uop, args[0].e);
     return p;
@@ -566,11 +609,17 @@ class Parser {
     expect("[", "after " + name.text);
     std::vector<Expr> idx;
     std::vector<size_t> idx_pos;
+    int depth = 1;
     if (!peek().is("]")) {
       while (true) {
         Parsed a = sum(true);
         idx.push_back(a.e);
         idx_pos.push_back(a.pos);
+        depth = joined_depth(name, depth, a.depth);
+        if (idx.size() > kMaxRank)
+          fail(name, "tensor '" + name.text + "' has " + std::to_string(t->shape.size()) + " dimension" +
+                         (t->shape.size() == 1 ? "" : "s") + ", but more than " + std::to_string(kMaxRank) +
+                         " indices are given");
         if (peek().is(",")) {
           next();
           continue;
@@ -587,6 +636,7 @@ class Parser {
       if (auto v = idx[d].as<Var>()) direct_.push_back({v->name, name.text, d, t->shape[d], idx_pos[d]});
     Parsed p;
     p.pos = name.pos;
+    p.depth = depth;
     p.e = load(name.text, std::move(idx));
     return p;
   }
@@ -628,6 +678,7 @@ class Parser {
   std::vector<std::string> lhs_vars_;
   std::vector<std::pair<std::string, size_t>> rhs_vars_;
   std::vector<Direct> direct_;
+  int nesting_ = 0;
 };
 
 const std::vector<Tensor>& no_tensors() {
@@ -704,6 +755,8 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
       continue;
     }
     if (decl) {
+      if (w.tensors.size() == kMaxTensors)
+        src.error(s[0].pos, "more than " + std::to_string(kMaxTensors) + " tensors (the limit)", true);
       Parser p(src, s, &no_tensors());
       Tensor t = p.declaration();
       if (find(w.tensors, t.name)) src.error(s[0].pos, "tensor '" + t.name + "' is declared twice");
@@ -716,6 +769,8 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
   if (stage_statements.empty()) src.error(text.size(), "the workload has no stage");
   std::vector<size_t> stage_pos;
   for (const auto* s : stage_statements) {
+    if (w.stages.size() == kMaxStages)
+      src.error((*s)[0].pos, "more than " + std::to_string(kMaxStages) + " stages (the limit)", true);
     Parser p(src, *s, &w.tensors);
     Stage st = p.stage();
     int prev = w.stage_index(st.output);

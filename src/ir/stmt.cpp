@@ -1,5 +1,7 @@
 #include "rctune/ir/stmt.h"
 
+#include "rctune/ir/limits.h"
+
 #include <cassert>
 #include <sstream>
 
@@ -48,9 +50,8 @@ const char* mem_scope_name(MemScope s) {
 }
 
 int64_t BufferDecl::num_elements() const {
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
+  // Saturates instead of overflowing (shapes are bounded by rctune/ir/limits.h).
+  return checked_product(shape).value_or(INT64_MAX);
 }
 
 Stmt make_for(std::string var, int64_t extent, ForKind kind, BindLevel bind, Stmt body) {

@@ -1,5 +1,7 @@
 #include "rctune/ir/workload.h"
 
+#include "rctune/ir/limits.h"
+
 #include <algorithm>
 #include <limits>
 #include <set>
@@ -10,9 +12,8 @@
 namespace rctune::ir {
 
 int64_t Tensor::num_elements() const {
-  int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
+  // Saturates instead of overflowing; check_sizes refuses such shapes (rctune/ir/limits.h).
+  return checked_product(shape).value_or(INT64_MAX);
 }
 
 const char* reduce_op_token(ReduceOp op) {
@@ -158,7 +159,7 @@ std::string Workload::validate() const {
   if (outputs.empty()) return "the workload has no output";
   for (const auto& o : outputs)
     if (!find_stage(o)) return "output " + o + " is not computed by any stage";
-  return "";
+  return check_sizes(*this);
 }
 
 std::string to_string(const Workload& w) {

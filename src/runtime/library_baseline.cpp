@@ -16,6 +16,7 @@
 #include <map>
 #include <memory>
 
+#include "rctune/ir/limits.h"
 #include "rctune/runtime/protocol.h"
 
 namespace rctune::runtime {
@@ -134,6 +135,8 @@ std::optional<Gemm> match_gemm(const ir::Workload& w, const ir::Stage& s) {
   g.m = ext[i];
   g.n = ext[j];
   g.k = ext[k];
+  // cblas takes int dimensions: larger ones have no library baseline.
+  if (g.m > INT32_MAX || g.n > INT32_MAX || g.k > INT32_MAX) return std::nullopt;
   return g;
 }
 
@@ -176,11 +179,11 @@ std::optional<int64_t> eval_index(const ir::Expr& e, const std::map<std::string,
   if (!x || !y) return std::nullopt;
   switch (b->op) {
     case ir::BinOp::Add:
-      return *x + *y;
+      return ir::checked_add(*x, *y);
     case ir::BinOp::Sub:
-      return *x - *y;
+      return ir::checked_sub(*x, *y);
     case ir::BinOp::Mul:
-      return *x * *y;
+      return ir::checked_mul(*x, *y);
     default:
       return std::nullopt;
   }
@@ -193,11 +196,18 @@ struct Window {
 
 std::optional<Window> match_window(const ir::Expr& e, const std::string& out, int64_t out_extent,
                                    const std::string& red, int64_t red_extent) {
+  // The check below evaluates every point: refuse windows too large to check (no real filter is).
+  auto points = ir::checked_mul(out_extent, red_extent);
+  if (!points || *points > (int64_t{1} << 22)) return std::nullopt;
   auto at = [&](int64_t o, int64_t r) { return eval_index(e, {{out, o}, {red, r}}); };
   auto origin = at(0, 0), o1 = at(out_extent > 1 ? 1 : 0, 0), r1 = at(0, red_extent > 1 ? 1 : 0);
   if (!origin || !o1 || !r1) return std::nullopt;
-  Window win{*o1 - *origin, *r1 - *origin, *origin};
-  if (win.stride < 0 || win.dilation < 0) return std::nullopt;
+  auto stride = ir::checked_sub(*o1, *origin), dilation = ir::checked_sub(*r1, *origin);
+  if (!stride || !dilation) return std::nullopt;
+  Window win{*stride, *dilation, *origin};
+  if (win.stride < 0 || win.dilation < 0 || win.stride > INT32_MAX || win.dilation > INT32_MAX ||
+      win.offset < INT32_MIN || win.offset > INT32_MAX)
+    return std::nullopt;
   // The expression must be exactly this affine function everywhere (it is small: extents product).
   for (int64_t o = 0; o < out_extent; ++o)
     for (int64_t r = 0; r < red_extent; ++r)
@@ -306,6 +316,11 @@ std::optional<Conv> match_conv(const ir::Workload& w, const ir::Stage& st) {
   cv.wd = X->shape[wx];
   cv.wh = *win_h;
   cv.ww = *win_w;
+  // cblas takes int dimensions, and the im2col buffer holds crs * pq floats.
+  auto crs = ir::checked_product({cv.c, cv.r, cv.s}), pq = ir::checked_mul(cv.p, cv.q);
+  auto col = crs && pq ? ir::checked_mul(*crs, *pq) : std::nullopt;
+  if (!col || *crs > INT32_MAX || *pq > INT32_MAX || cv.k > INT32_MAX || *col > ir::kMaxElements)
+    return std::nullopt;
   return cv;
 }
 
@@ -364,6 +379,18 @@ class PinnedToCore {
 
 }  // namespace
 
+std::optional<int64_t> library_baseline_bytes(const ir::Workload& w) {
+  auto bytes = ir::workload_bytes(w);
+  if (!bytes) return std::nullopt;
+  if (w.stages.size() == 1) {
+    if (auto cv = match_conv(w, w.stages[0])) {
+      auto col = ir::checked_mul(cv->c * cv->r * cv->s, cv->p * cv->q * 4);  // bounded by match_conv
+      return col ? ir::checked_add(*bytes, *col) : std::nullopt;
+    }
+  }
+  return bytes;
+}
+
 std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w) {
   if (w.stages.size() == 1) {
     if (auto g = match_gemm(w, w.stages[0]))
@@ -405,6 +432,10 @@ std::optional<LibraryBaseline> measure_library_baseline(const ir::Workload& w, d
                                                         int pin_core) {
   auto routine = find_library_routine(w);
   if (!routine) return std::nullopt;
+  // Refuse before allocating: the tensors (and, for a convolution, its im2col buffer) must fit.
+  const std::string why = ir::check_fits_in_memory(library_baseline_bytes(w).value_or(INT64_MAX),
+                                                   "the library baseline of " + w.name);
+  if (!why.empty()) throw std::runtime_error(why);
   // Deterministic inputs in [-1, 1] (the values do not matter to sgemm's speed, only that they are
   // ordinary numbers).
   std::vector<std::vector<float>> data;

@@ -1,5 +1,7 @@
 #include "rctune/runtime/protocol.h"
 
+#include "rctune/ir/limits.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -53,9 +55,8 @@ static BufferRole parse_role(const std::string& s) {
 }
 
 int64_t BufferSpec::num_elements() const {
-  int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  return n;
+  // Saturates instead of overflowing; request_from_json refuses such shapes.
+  return ir::checked_product(shape).value_or(INT64_MAX);
 }
 
 ResolvedTolerance default_tolerance(const std::string& dtype, int64_t reduction_length, double ref_rms,
@@ -135,6 +136,12 @@ WorkerRequest request_from_json(const json& j) {
     s.shape = b.at("shape").get<std::vector<int64_t>>();
     for (int64_t d : s.shape) {
       if (d < 0) throw std::invalid_argument("buffer '" + s.name + "': negative extent");
+    }
+    auto n = ir::checked_product(s.shape);
+    if (!n || *n > ir::kMaxElements) {
+      throw std::invalid_argument("buffer '" + s.name +
+                                  "': " + (n ? std::to_string(*n) : std::string("more than 2^63")) +
+                                  " elements (the limit is 2^56)");
     }
     s.role = parse_role(b.value("role", std::string("input")));
     r.buffers.push_back(std::move(s));

@@ -1,5 +1,7 @@
 #include "rctune/runtime/worker.h"
 
+#include "rctune/ir/limits.h"
+
 #include <dlfcn.h>
 #include <sched.h>
 #include <unistd.h>
@@ -211,6 +213,26 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
   }
   if (req.pin_core >= 0) pin_to_core(req.pin_core);
   if (req.reference_so.empty()) throw std::runtime_error("request has no reference_so");
+
+  // Refuse buffers that cannot fit before allocating them: the candidate's buffers plus the
+  // reference's double copies.
+  {
+    int64_t bytes = 0;
+    bool overflow = false;
+    for (const auto& spec : req.buffers) {
+      auto b = ir::checked_mul(spec.num_elements(), (spec.dtype == "f64" ? 8 : 4) + 8);
+      auto sum = b ? ir::checked_add(bytes, *b) : std::nullopt;
+      overflow = overflow || !sum;
+      if (sum) bytes = *sum;
+    }
+    if (overflow) bytes = INT64_MAX;
+    std::string why =
+        ir::check_fits_in_memory(bytes, "the measurement's buffers (with the reference's copies)");
+    if (!why.empty()) {
+      res.message = why;
+      return res;
+    }
+  }
 
   auto kernel = reinterpret_cast<KernelFn>(libraries().symbol(req.kernel_so, "rctune_kernel"));
   auto reference = reinterpret_cast<ReferenceFn>(libraries().symbol(req.reference_so, "rctune_reference"));

@@ -48,6 +48,8 @@
 // Global).
 #include "rctune/schedule/lower.h"
 
+#include "rctune/ir/limits.h"
+
 #include <xxhash.h>
 
 #include <algorithm>
@@ -89,6 +91,7 @@ struct Info {
   std::vector<std::string> leaf_names;                      // final loop variable names
   std::vector<VarRange> axis_ranges;                        // axes then reduce axes (workload names)
   Expr eff;                                                 // body with inlining and padding
+  int64_t eff_nodes = 0;                                    // nodes of eff, counted as a tree
   // region
   int region_state = 0;  // 0 not done, 1 in progress, 2 done
   std::vector<int64_t> root_ext;
@@ -203,7 +206,45 @@ class Lowerer {
           fail("stage " + s.st->output + " computes an output and cannot be inlined");
       }
       s.eff = effective_body(s);
+      // Inlining copies a producer's body into every read of it: a chain of inlined stages can
+      // grow a body exponentially or nest it beyond the stack. Bounded here (rctune/ir/limits.h).
+      s.eff_nodes = tree_nodes(s.eff);
+      const int depth = ir::expr_depth(s.eff);
+      if (s.eff_nodes > kMaxInlinedNodes || depth > kMaxInlinedDepth)
+        fail("stage " + s.st->output + ": with the stages inlined into it its expression has " +
+             std::to_string(s.eff_nodes) + " nodes and is " + std::to_string(depth) +
+             " levels deep (the limits are " + std::to_string(kMaxInlinedNodes) + " and " +
+             std::to_string(kMaxInlinedDepth) + "); inline fewer stages");
     }
+  }
+
+  static constexpr int64_t kMaxInlinedNodes = 200000;
+  static constexpr int kMaxInlinedDepth = 4 * ir::kMaxExprDepth;
+
+  // Nodes of e counted as a tree (shared subtrees count each time, as visitors see them), at most
+  // kMaxInlinedNodes + 1.
+  static int64_t tree_nodes(const Expr& e) {
+    int64_t n = 0;
+    std::vector<const ir::ExprNode*> stack{e.get()};
+    while (!stack.empty() && n <= kMaxInlinedNodes) {
+      const ir::ExprNode* x = stack.back();
+      stack.pop_back();
+      if (!x) continue;
+      ++n;
+      if (auto l = dynamic_cast<const ir::Load*>(x)) {
+        for (const auto& i : l->indices) stack.push_back(i.get());
+      } else if (auto b = dynamic_cast<const ir::Binary*>(x)) {
+        stack.push_back(b->a.get());
+        stack.push_back(b->b.get());
+      } else if (auto u = dynamic_cast<const ir::Unary*>(x)) {
+        stack.push_back(u->a.get());
+      } else if (auto c = dynamic_cast<const ir::Select*>(x)) {
+        stack.push_back(c->cond.get());
+        stack.push_back(c->then_value.get());
+        stack.push_back(c->else_value.get());
+      }
+    }
+    return n;
   }
 
   // The stage's body with inlined stages substituted and padding selects on reads that may leave
@@ -212,6 +253,7 @@ class Lowerer {
     struct Mut : ir::ExprMutator {
       Lowerer* self;
       const Info* s;
+      int64_t inlined = 0;  // nodes substituted so far
       Expr mutate_load(const ir::Load& n, const Expr&) override {
         std::vector<Expr> idx;
         for (const auto& i : n.indices) idx.push_back(mutate(i));
@@ -223,6 +265,11 @@ class Lowerer {
         int pi = self->info_of(n.buffer);
         if (pi >= 0 && self->infos_[pi].kind == Attach::Kind::Inline) {
           const Info& p = self->infos_[pi];
+          inlined += p.eff_nodes;
+          if (inlined > Lowerer::kMaxInlinedNodes)
+            self->fail("stage " + s->st->output +
+                       ": with the stages inlined into it its expression has more than " +
+                       std::to_string(Lowerer::kMaxInlinedNodes) + " nodes (the limit); inline fewer stages");
           std::vector<VarBinding> b;
           for (size_t d = 0; d < p.nsp; ++d) b.push_back(VarBinding{p.st->axes[d].name, idx[d]});
           value = ir::substitute(p.eff, b);

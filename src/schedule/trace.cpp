@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "rctune/ir/limits.h"
 #include "rctune/schedule/primitives.h"
 
 namespace rctune::schedule {
@@ -10,6 +11,10 @@ namespace rctune::schedule {
 namespace {
 
 using PK = PrimitiveParam::Kind;
+
+// Steps of one trace. Applying a step copies the state's trace (State::with_step), so applying a
+// trace costs time quadratic in its length: 10,000 steps take a few seconds; more are refused.
+constexpr size_t kMaxTraceSteps = 10000;
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -52,6 +57,10 @@ class Parser {
     for (;;) {
       skip_blank_lines();
       if (at_end()) break;
+      if (steps.size() == kMaxTraceSteps) {
+        error("the trace has more than " + std::to_string(kMaxTraceSteps) + " steps (the limit is " +
+              std::to_string(kMaxTraceSteps) + ")");
+      }
       steps.push_back(parse_call());
     }
     return steps;
@@ -82,6 +91,7 @@ class Parser {
     throw TraceParseError(w, line_, col());
   }
   int open_line_ = 0, open_col_ = 0;  // the '(' of the call being parsed
+  int nesting_ = 0;                   // of lists, in parse_value
   [[noreturn]] void error_at(const std::string& what, int line, int column) {
     throw TraceParseError(what, line, column);
   }
@@ -154,6 +164,12 @@ class Parser {
     const char c = peek();
     if (c == '[' || c == '(') {
       // A list; a parenthesised tuple (None, 8) is accepted as well.
+      ir::NestingGuard guard(nesting_, ir::kMaxNesting);
+      if (guard.exceeded()) {
+        error_at("lists nest more than " + std::to_string(ir::kMaxNesting) + " levels deep (the limit is " +
+                     std::to_string(ir::kMaxNesting) + ")",
+                 v.line, v.column);
+      }
       const char close = c == '[' ? ']' : ')';
       v.kind = TraceValue::Kind::List;
       advance();

@@ -40,6 +40,13 @@ class ParseError : public std::runtime_error {
   std::string source_line_;
 };
 
+// A ParseError for a size or depth beyond rctune's limits (rctune/ir/limits.h): nesting, expression
+// depth, rank, element counts, iteration spaces, index ranges.
+class SizeLimitError : public ParseError {
+ public:
+  using ParseError::ParseError;
+};
+
 // Where a piece of text sits in a larger file, for error positions: the text's first character is
 // at line `line_offset + 1`, column `column_offset + 1`. yaml-cpp's Mark (0-based line and column)
 // can be passed directly.

@@ -36,6 +36,9 @@ struct LibraryRoutine {
 // library routine computes it.
 std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w);
 
+// Bytes the library routine of `w` allocates (its tensors and any work buffer); nullopt on overflow.
+std::optional<int64_t> library_baseline_bytes(const ir::Workload& w);
+
 struct LibraryBaseline {
   std::string name;     // LibraryRoutine::name
   double median_s = 0;  // seconds per run of the routine
@@ -45,7 +48,8 @@ struct LibraryBaseline {
 // Times the library routine of `w` in this process, on one OpenBLAS thread: one warm-up run, then
 // repeats until at least `min_time_s` have passed (3 at least); the median. With pin_core >= 0 the
 // calling thread runs on that core while it measures (its affinity is restored afterwards). The
-// number of OpenBLAS threads is restored too. nullopt when no library routine applies.
+// number of OpenBLAS threads is restored too. nullopt when no library routine applies. Throws
+// std::runtime_error, before allocating anything, when the buffers exceed the physical memory.
 std::optional<LibraryBaseline> measure_library_baseline(const ir::Workload& w, double min_time_s,
                                                         int pin_core);
 

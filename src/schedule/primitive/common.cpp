@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "rctune/ir/expr.h"
+#include "rctune/ir/limits.h"
 
 namespace rctune::schedule {
 
@@ -153,7 +154,35 @@ std::string annotation_text(const LoopVar& l) {
   return "?";
 }
 
+namespace {
+// The sizes a schedule may reach (rctune/ir/limits.h): checked after every step, so that no trace
+// grows a loop nest, a name or the number of stages without bound.
+std::string check_schedule_limits(const State& s) {
+  if (s.stages().size() > ir::kMaxStages)
+    return "the schedule would have " + std::to_string(s.stages().size()) + " stages (the limit is " +
+           std::to_string(ir::kMaxStages) + ")";
+  for (const auto& p : s.stages()) {
+    const StageSchedule& st = *p;
+    if (st.stage.size() > ir::kMaxNameLength)
+      return "a stage name would be " + std::to_string(st.stage.size()) + " characters long (the limit is " +
+             std::to_string(ir::kMaxNameLength) + ")";
+    if (st.leaves.size() > ir::kMaxLoops)
+      return "stage " + st.stage + " would have " + std::to_string(st.leaves.size()) +
+             " loops (the limit is " + std::to_string(ir::kMaxLoops) + ")";
+    if (st.loops.size() > ir::kMaxLoopsCreated)
+      return "stage " + st.stage + " would have created " + std::to_string(st.loops.size()) +
+             " loops (the limit is " + std::to_string(ir::kMaxLoopsCreated) + ")";
+    for (const auto& l : st.loops)
+      if (l.name.size() > ir::kMaxNameLength)
+        return "stage " + st.stage + " would have a loop name " + std::to_string(l.name.size()) +
+               " characters long (the limit is " + std::to_string(ir::kMaxNameLength) + ")";
+  }
+  return "";
+}
+}  // namespace
+
 State finish(const State& s, const std::string& call) {
+  if (std::string why = check_schedule_limits(s); !why.empty()) fail(call, why);
   const std::string err = check_state(s);
   if (!err.empty()) fail(call, err);
   return s.with_step(Step{call});

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "common.h"
+#include "rctune/ir/limits.h"
 
 namespace rctune::schedule {
 
@@ -13,6 +14,10 @@ State split(const State& s, const std::string& stage, const std::string& loop,
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   const int idx = get_leaf(st, call, loop);
   if (factors.size() < 2) fail(call, "give at least two factors, outermost first, e.g. [None, 8]");
+  if (st.leaves.size() - 1 + factors.size() > ir::kMaxLoops) {
+    fail(call, "stage " + stage + " would have " + std::to_string(st.leaves.size() - 1 + factors.size()) +
+                   " loops (the limit is " + std::to_string(ir::kMaxLoops) + ")");
+  }
   for (size_t c = 0; c < factors.size(); ++c) {
     const int64_t f = factors[c];
     if (f == kInferredFactor && c == 0) continue;
@@ -25,16 +30,21 @@ State split(const State& s, const std::string& stage, const std::string& loop,
   }
   const int64_t extent = extent_of(s, st, idx);
   int64_t inner = 1;
-  for (size_t c = 1; c < factors.size(); ++c) inner *= factors[c];
-  if (inner > extent) {
-    fail(call, "the inner factors multiply to " + std::to_string(inner) + " but loop " + loop + " has only " +
-                   std::to_string(extent) + " iterations");
+  for (size_t c = 1; c < factors.size(); ++c) {
+    auto p = ir::checked_mul(inner, factors[c]);
+    if (!p || *p > extent) {
+      fail(call, "the inner factors multiply to " + (p ? std::to_string(*p) : std::string("more than 2^63")) +
+                     " but loop " + loop + " has only " + std::to_string(extent) + " iterations");
+    }
+    inner = *p;
   }
   const int64_t outer = (extent + inner - 1) / inner;
   if (factors[0] != kInferredFactor && factors[0] != outer) {
-    fail(call, "the factors cover " + std::to_string(factors[0] * inner) + " iterations but loop " + loop +
-                   " has " + std::to_string(extent) + "; write None as the first factor (it would be " +
-                   std::to_string(outer) + ")");
+    fail(call, "the factors cover " +
+                   (ir::checked_mul(factors[0], inner) ? std::to_string(factors[0] * inner)
+                                                       : std::string("more than 2^63")) +
+                   " iterations but loop " + loop + " has " + std::to_string(extent) +
+                   "; write None as the first factor (it would be " + std::to_string(outer) + ")");
   }
 
   StageSchedule ns = st;
