@@ -166,19 +166,19 @@ struct Writer {
 std::vector<Writer> writers() {
   return {
       {"tune --out FILE",
-       [](const TempDir& d, const std::string& p, const std::string& config) {
+       [](const TempDir&, const std::string& p, const std::string& config) {
          write_config(config, "");
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet", "--out", p};
        },
        ""},
       {"the config's out: FILE",
-       [](const TempDir& d, const std::string& p, const std::string& config) {
+       [](const TempDir&, const std::string& p, const std::string& config) {
          write_config(config, p);
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet"};
        },
        ""},
       {"the default out (rctune-run.h5 in the working directory)",
-       [](const TempDir& d, const std::string&, const std::string& config) {
+       [](const TempDir&, const std::string&, const std::string& config) {
          write_config(config, "");
          return std::vector<std::string>{"tune", config, "--simulate", "--quiet"};
        },
