@@ -107,7 +107,7 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
   if (!a.config.empty()) given = config::load_tune_config(a.config);
   std::string path = a.resume_file;
   if (path.empty()) {
-    if (!given) throw std::runtime_error("rctune tune: give CONFIG.yaml or --resume FILE.h5");
+    if (!given) throw std::runtime_error("tune: give CONFIG.yaml or --resume FILE.h5");
     path = a.out.empty() ? given->out : a.out;
   }
   config::check_input_file(path, "the trace to resume (--resume)");
@@ -138,13 +138,12 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
 ResolvedRun resolve_run(const TuneArgs& a) {
   ResolvedRun r;
   if (a.force && a.resume)
-    throw std::runtime_error(
-        "rctune tune: --force replaces a trace and --resume continues one: give one of them");
+    throw std::runtime_error("tune: --force replaces a trace and --resume continues one: give one of them");
   if (a.resume) {
     resolve_resume(r, a);
     return r;
   }
-  if (a.config.empty()) throw std::runtime_error("rctune tune: give CONFIG.yaml");
+  if (a.config.empty()) throw std::runtime_error("tune: give CONFIG.yaml");
   r.cfg = config::load_tune_config(a.config);
   apply_overrides(r.cfg, a);
   check_run(r, a);

@@ -23,10 +23,7 @@ std::string write_config(const TempDir& dir, const std::string& name, int budget
                       << "budget: " << budget << "\n"
                       << "out: " << dir.file(name + ".h5") << "\n"
                       << "tasks:\n"
-                         "  - workload: matmul:M=256,N=256,K=256\n"
-                         "measure:\n"
-                         "  cache_dir: "
-                      << dir.file("cache") << "\n";
+                         "  - workload: matmul:M=256,N=256,K=256\n";
   return path;
 }
 

@@ -125,7 +125,10 @@ std::vector<Fault> faults() {
        [](const TempDir& dir, const std::string&) {
          // The compiler (not rctune) runs out: a wrapper lowers the limit for it only.
          const std::string path = dir.file("c++");
-         std::ofstream(path) << "#!/bin/sh\n[ \"$1\" = --version ] && exec c++ --version\nulimit -n 4\n"
+         // Descriptors inherited from the test's runner (ctest's pipes) are closed first, so that
+         // the compiler starts and runs out while it works, whoever runs the test.
+         std::ofstream(path) << "#!/bin/sh\n[ \"$1\" = --version ] && exec c++ --version\n"
+                                "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-\nulimit -n 4\n"
                                 "exec c++ \"$@\"\n";
          ::chmod(path.c_str(), 0755);
          return "export RCTUNE_CXX=" + shell_quote(path) + ";";

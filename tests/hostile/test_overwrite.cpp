@@ -470,8 +470,8 @@ TEST(Overwrite, AResumeOfAnythingButATraceChangesNothing) {
     const Snapshot target_before = snapshot(dir.file("target.txt"));
     const CliResult r = run_rctune_args({"tune", "--resume", path, "--quiet"}, dir.path().string());
     EXPECT_EQ(r.exit_code, 2) << p.name << "\n" << r.output;
-    EXPECT_NE(r.output.find("rctune: error: trace file '" + path + "'"), std::string::npos) << p.name << "\n"
-                                                                                            << r.output;
+    EXPECT_NE(r.output.find("rctune: error:"), std::string::npos) << p.name << "\n" << r.output;
+    EXPECT_NE(r.output.find(path), std::string::npos) << p.name << "\n" << r.output;
     EXPECT_EQ(snapshot(path), before) << p.name;
     EXPECT_EQ(snapshot(dir.file("target.txt")), target_before) << p.name;
     EXPECT_EQ(snapshot(dir.file("nowhere.h5")).kind, "missing") << p.name;
