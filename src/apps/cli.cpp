@@ -41,13 +41,33 @@ CLI::Validator pin_core_value() {
   return CLI::Validator([](std::string& s) { return config::pin_core_error(s); }, "", "core");
 }
 
+// An error message for the terminal: names in it (file names, values) may hold any byte, so
+// control characters other than line breaks and tabs are shown as \xHH and cannot move the cursor,
+// recolour or retitle the user's terminal.
+std::string terminal_safe(const std::string& message) {
+  std::string out;
+  out.reserve(message.size());
+  for (unsigned char c : message) {
+    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 // A command-line error: `rctune: error: ...` and the help to read, exit status 2 (--help and
 // --version still exit 0).
 int parse_error(CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
   std::string command = "rctune";
   for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
-  std::cerr << "rctune: error: " << e.what() << "\nrun `" << command << " --help` for the options\n";
+  std::cerr << "rctune: error: " << terminal_safe(e.what()) << "\nrun `" << command
+            << " --help` for the options\n";
   return 2;
 }
 
@@ -190,7 +210,7 @@ int run_cli(int argc, char** argv) {
       return run_tune(tune);
     }
   } catch (const std::exception& e) {
-    std::cerr << "rctune: error: " << e.what() << "\n";
+    std::cerr << "rctune: error: " << terminal_safe(e.what()) << "\n";
     return 2;
   }
   return 0;

@@ -1,6 +1,7 @@
 #include "rctune/schedule/state.h"
 
 #include <cassert>
+#include <mutex>
 #include <utility>
 
 #include "rctune/schedule/error.h"
@@ -112,11 +113,47 @@ State State::with_workload(std::shared_ptr<const ir::Workload> w,
   return out;
 }
 
+struct State::TraceLink {
+  mutable std::shared_ptr<const TraceLink> before;  // mutable: the destructor unlinks the chain
+  Step step;
+  size_t size = 0;  // steps up to and including this one
+  mutable std::once_flag built;
+  mutable std::vector<Step> steps;  // the whole trace, built on first use
+
+  TraceLink(std::shared_ptr<const TraceLink> b, Step s)
+      : before(std::move(b)), step(std::move(s)), size(before ? before->size + 1 : 1) {}
+  TraceLink(const TraceLink&) = delete;
+  TraceLink& operator=(const TraceLink&) = delete;
+  // Unlinks the chain iteratively: a trace of many steps would otherwise be freed by recursion.
+  ~TraceLink() {
+    std::shared_ptr<const TraceLink> b = std::move(before);
+    while (b && b.use_count() == 1) {
+      // `b` is the last owner: take its link before it goes, so its destructor has nothing to free.
+      std::shared_ptr<const TraceLink> next = std::move(b->before);
+      b = std::move(next);
+    }
+  }
+};
+
+const std::vector<Step>& State::trace() const {
+  static const std::vector<Step> kNone;
+  if (!trace_) return kNone;
+  const TraceLink& last = *trace_;
+  std::call_once(last.built, [&] {
+    std::vector<const TraceLink*> chain;
+    chain.reserve(last.size);
+    for (const TraceLink* l = &last; l; l = l->before.get()) chain.push_back(l);
+    last.steps.reserve(chain.size());
+    for (auto it = chain.rbegin(); it != chain.rend(); ++it) last.steps.push_back((*it)->step);
+  });
+  return last.steps;
+}
+
+size_t State::trace_size() const { return trace_ ? trace_->size : 0; }
+
 State State::with_step(Step step) const {
   State out = *this;
-  auto t = std::make_shared<std::vector<Step>>(*trace_);
-  t->push_back(std::move(step));
-  out.trace_ = std::move(t);
+  out.trace_ = std::make_shared<TraceLink>(trace_, std::move(step));
   return out;
 }
 

@@ -12,8 +12,8 @@ namespace {
 
 using PK = PrimitiveParam::Kind;
 
-// Steps of one trace. Applying a step copies the state's trace (State::with_step), so applying a
-// trace costs time quadratic in its length: 10,000 steps take a few seconds; more are refused.
+// Steps of one trace (a bound on what a file or an answer can make rctune apply; applying a trace
+// is linear in its length).
 constexpr size_t kMaxTraceSteps = 10000;
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }

@@ -480,5 +480,30 @@ TEST(Injection, AnIdentifierThatIsNotLettersDigitsAndUnderscoreIsRefusedAtEveryE
   }
 }
 
+// File names reach error messages. A name holding terminal escape sequences (ESC, BEL, CR) is shown
+// with those bytes as \xHH by every command, so it cannot move the cursor, rewrite a line or retitle
+// the user's terminal.
+TEST(Injection, AnEscapeSequenceInAFileNameNeverReachesTheTerminal) {
+  TempDir dir;
+  const std::string name = dir.file("x\x1b]0;owned\x07\x1b[2J\rrun");
+  const std::vector<std::vector<std::string>> commands = {
+      {"tune", name + ".yaml"},
+      {"tune", "--resume", name + ".h5"},
+      {"report", name + ".h5"},
+      {"show", name + ".yaml"},
+      {"bench", name + ".yaml"},
+      {"llm-check", name + ".yaml"},
+      {"show", "matmul:M=8,N=8,K=8", "--trace", name + ".sched"}};
+  for (const auto& args : commands) {
+    const CliResult r = run_rctune_args(args, dir.path().string());
+    const std::string what = args[0] + " " + args[1];
+    EXPECT_EQ(r.exit_code, 2) << what << "\n" << r.output;
+    EXPECT_NE(r.output.find("rctune: error:"), std::string::npos) << what << "\n" << r.output;
+    for (char c : {'\x1b', '\x07', '\r'})
+      EXPECT_EQ(r.output.find(c), std::string::npos) << what << ": a control byte reached the terminal";
+    EXPECT_NE(r.output.find("\\x1b"), std::string::npos) << what << "\n" << r.output;
+  }
+}
+
 }  // namespace
 }  // namespace rctune::testing

@@ -103,7 +103,9 @@ class State {
   std::shared_ptr<const ir::Workload> workload_ptr() const { return workload_; }
   const std::vector<std::shared_ptr<const StageSchedule>>& stages() const { return stages_; }
   const StageSchedule* stage(const std::string& name) const;  // nullptr if absent
-  const std::vector<Step>& trace() const { return *trace_; }
+  // The applied steps, oldest first. Built on first use from the steps' chain and kept.
+  const std::vector<Step>& trace() const;
+  size_t trace_size() const;
   // The workload this state was built from, before cache_read / cache_write added stages.
   // Replaying trace() on State(original_workload_ptr()) gives a state equal to this one.
   std::shared_ptr<const ir::Workload> original_workload_ptr() const { return original_; }
@@ -123,7 +125,11 @@ class State {
  private:
   std::shared_ptr<const ir::Workload> workload_;
   std::vector<std::shared_ptr<const StageSchedule>> stages_;  // same order as workload stages
-  std::shared_ptr<const std::vector<Step>> trace_ = std::make_shared<std::vector<Step>>();
+  // The steps as a chain that states share: the last step points to the trace before it, so
+  // with_step is O(1) and applying a trace of n steps is linear in n (a copied vector per step
+  // made it quadratic). Null: no step yet.
+  struct TraceLink;
+  std::shared_ptr<const TraceLink> trace_;
   std::shared_ptr<const ir::Workload> original_;
 };
 
