@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "rctune/apps/commands.h"
+#include "rctune/apps/terminal_text.h"
 #include "rctune/build_config.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/limits.h"
@@ -39,25 +40,6 @@ CLI::Validator not_empty() {
 }
 CLI::Validator pin_core_value() {
   return CLI::Validator([](std::string& s) { return config::pin_core_error(s); }, "", "core");
-}
-
-// An error message for the terminal: names in it (file names, values) may hold any byte, so
-// control characters other than line breaks and tabs are shown as \xHH and cannot move the cursor,
-// recolour or retitle the user's terminal.
-std::string terminal_safe(const std::string& message) {
-  std::string out;
-  out.reserve(message.size());
-  for (unsigned char c : message) {
-    if ((c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-      static const char* hex = "0123456789abcdef";
-      out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
 }
 
 // A command-line error: `rctune: error: ...` and the help to read, exit status 2 (--help and

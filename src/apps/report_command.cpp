@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rctune/apps/commands.h"
+#include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
 #include "rctune/trace/trace.h"
 
@@ -164,7 +165,7 @@ void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& 
   }
 }
 
-void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
+void print_text(std::ostream& out, const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
                 const std::vector<LlmSummary>& models) {
   const trace::RunInfo& i = run.info;
   std::vector<std::vector<std::string>> header = {
@@ -184,8 +185,8 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
     resumes += (k == 0 ? ": " : ", ") + trace::iso8601(i.resume_times[k]);
   header.push_back({"resumes", resumes});
   for (auto& h : header) h[0] += ":";
-  print_table(std::cout, header, {true, true});
-  std::cout << "\n";
+  print_table(out, header, {true, true});
+  out << "\n";
 
   std::vector<std::vector<std::string>> rows = {{"task", "measured", "illegal", "failed", "best GFLOP/s",
                                                  "x unscheduled", "x library", "library", "to 90%", "to 95%",
@@ -198,10 +199,9 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                     t.best ? fmt("%.1f s", t.best->wall_time) : "-",
                     t.best ? t.best->strategy + "/" + t.best->proposer : "-"});
   }
-  print_table(std::cout, rows,
-              {true, false, false, false, false, false, false, true, false, false, false, true});
+  print_table(out, rows, {true, false, false, false, false, false, false, true, false, false, false, true});
   if (!models.empty()) {
-    std::cout << "\nLLM (requests to language models, all tasks)\n";
+    out << "\nLLM (requests to language models, all tasks)\n";
     std::vector<std::vector<std::string>> llm = {{"model", "calls", "failed", "cache hits", "fallbacks",
                                                   "fallback rate", "prompt tokens", "completion tokens",
                                                   "cost USD", "mean latency"}};
@@ -211,10 +211,10 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                      fmt("%.1f%%", m.fallback_percent()), std::to_string(m.prompt_tokens),
                      std::to_string(m.completion_tokens), fmt("%.4f", m.cost_usd),
                      opt_fmt("%.2f s", m.mean_latency_s(), "-")});
-    print_table(std::cout, llm, {true});
+    print_table(out, llm, {true});
   }
   if (!run.ranks.empty()) {
-    std::cout << "\nranks (last session; shares of each rank's wall time)\n";
+    out << "\nranks (last session; shares of each rank's wall time)\n";
     std::vector<std::vector<std::string>> rows = {
         {"rank", "host", "group", "core", "samples", "wall", "search", "measure", "communication", "merge"}};
     auto share = [](double part, double whole) {
@@ -225,18 +225,17 @@ void print_text(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                       r.pin_core >= 0 ? std::to_string(r.pin_core) : "-", std::to_string(r.samples),
                       fmt("%.1f s", r.wall_s), share(r.search_s, r.wall_s), share(r.measure_s, r.wall_s),
                       share(r.comm_s, r.wall_s), share(r.merge_s, r.wall_s)});
-    print_table(std::cout, rows, {false, true});
+    print_table(out, rows, {false, true});
   }
   for (const auto& t : tasks) {
-    std::cout << "\n# " << t.name;
+    out << "\n# " << t.name;
     if (!t.best) {
-      std::cout << ": no sample measured correctly\n";
+      out << ": no sample measured correctly\n";
       continue;
     }
-    std::cout << ": best schedule, sample " << t.best->index << ", " << fmt("%.2f", t.best->gflops)
-              << " GFLOP/s\n";
-    std::cout << (t.best->trace.empty() ? "(no transformations)" : t.best->trace);
-    if (t.best->trace.empty() || t.best->trace.back() != '\n') std::cout << "\n";
+    out << ": best schedule, sample " << t.best->index << ", " << fmt("%.2f", t.best->gflops) << " GFLOP/s\n";
+    out << (t.best->trace.empty() ? "(no transformations)" : t.best->trace);
+    if (t.best->trace.empty() || t.best->trace.back() != '\n') out << "\n";
   }
 }
 
@@ -253,9 +252,9 @@ std::string csv_field(const std::string& s) {
   return s.find_first_of(",\"\n\r") == std::string::npos ? s : csv_quoted(s);
 }
 
-void print_csv(const std::vector<TaskSummary>& tasks) {
-  std::cout << "task,measured,illegal,failed,best_gflops,best_sample,speedup_unscheduled,speedup_library,"
-               "library,samples_to_90,samples_to_95,time_to_best_s,strategy,proposer,best_trace\n";
+void print_csv(std::ostream& out, const std::vector<TaskSummary>& tasks) {
+  out << "task,measured,illegal,failed,best_gflops,best_sample,speedup_unscheduled,speedup_library,"
+         "library,samples_to_90,samples_to_95,time_to_best_s,strategy,proposer,best_trace\n";
   for (const auto& t : tasks) {
     std::vector<std::string> f = {
         csv_field(t.name), std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
@@ -266,8 +265,8 @@ void print_csv(const std::vector<TaskSummary>& tasks) {
         t.best ? csv_field(t.best->proposer) : "",
         // Always quoted: a trace is multi-line text.
         t.best ? csv_quoted(t.best->trace) : ""};
-    for (std::size_t c = 0; c < f.size(); ++c) std::cout << (c ? "," : "") << f[c];
-    std::cout << "\n";
+    for (std::size_t c = 0; c < f.size(); ++c) out << (c ? "," : "") << f[c];
+    out << "\n";
   }
 }
 
@@ -365,12 +364,17 @@ int run_report(const ReportArgs& a) {
   std::vector<TaskSummary> tasks;
   for (const auto& t : run.tasks) tasks.push_back(summarize(t));
   const std::vector<LlmSummary> models = summarize_llm(run);
-  if (a.format == "json")
-    print_json(run, tasks, models);
-  else if (a.format == "csv")
-    print_csv(tasks);  // tasks only: the LLM summary is in the table and JSON formats
+  if (a.format == "json") {
+    print_json(run, tasks, models);  // JSON escapes every control byte itself
+    return 0;
+  }
+  // A trace may come from others: its names and schedules reach the terminal only as text.
+  std::ostringstream text;
+  if (a.format == "csv")
+    print_csv(text, tasks);  // tasks only: the LLM summary is in the table and JSON formats
   else
-    print_text(run, tasks, models);
+    print_text(text, run, tasks, models);
+  std::cout << terminal_safe(text.str());
   return 0;
 }
 

@@ -192,23 +192,32 @@ std::string inline_config(const TempDir& dir, const std::string& name,
   return c;
 }
 
-// Replaces the config text stored in a trace (attribute "config" of the root group).
-void set_trace_config(const std::string& path, const std::string& text) {
+// Replaces the string attribute `attr` of the object `object` ("/" for the root group) of a trace.
+void set_string_attribute(const std::string& path, const std::string& object, const std::string& attr,
+                          const std::string& text) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0) << path;
-  ASSERT_GE(H5Adelete(f, "config"), 0);
+  hid_t o = H5Oopen(f, object.c_str(), H5P_DEFAULT);
+  ASSERT_GE(o, 0) << object;
+  ASSERT_GE(H5Adelete(o, attr.c_str()), 0) << attr;
   hid_t type = H5Tcopy(H5T_C_S1);
   H5Tset_size(type, H5T_VARIABLE);
   H5Tset_cset(type, H5T_CSET_UTF8);
   hid_t space = H5Screate(H5S_SCALAR);
-  hid_t a = H5Acreate2(f, "config", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t a = H5Acreate2(o, attr.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(a, 0);
   const char* p = text.c_str();
   EXPECT_GE(H5Awrite(a, type, &p), 0);
   H5Aclose(a);
   H5Sclose(space);
   H5Tclose(type);
+  H5Oclose(o);
   H5Fclose(f);
+}
+
+// Replaces the config text stored in a trace (attribute "config" of the root group).
+void set_trace_config(const std::string& path, const std::string& text) {
+  set_string_attribute(path, "/", "config", text);
 }
 
 // An entry point through which a workload's name reaches rctune. `run` returns nullopt when the
@@ -502,6 +511,26 @@ TEST(Injection, AnEscapeSequenceInAFileNameNeverReachesTheTerminal) {
     for (char c : {'\x1b', '\x07', '\r'})
       EXPECT_EQ(r.output.find(c), std::string::npos) << what << ": a control byte reached the terminal";
     EXPECT_NE(r.output.find("\\x1b"), std::string::npos) << what << "\n" << r.output;
+  }
+}
+
+// A trace from someone else: its task names and run attributes reach `report`'s table and CSV (JSON
+// escapes them itself) with control bytes shown as \xHH.
+TEST(Injection, ATraceWithEscapeSequencesInItsNamesCannotWriteThemToTheTerminal) {
+  TempDir dir;
+  write_file(dir.path() / "run.yaml", "seed: 1\nbudget: 2\nout: " + dir.file("run.h5") +
+                                          "\ntasks:\n  - workload: matmul:M=8,N=8,K=8\n");
+  const CliResult made = run_rctune_args({"tune", dir.file("run.yaml"), "--simulate", "--quiet"});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  const std::string evil = "x\x1b]0;owned\x07\x1b[2J\r";
+  set_string_attribute(dir.file("run.h5"), "/", "host", evil);
+  set_string_attribute(dir.file("run.h5"), "/tasks/matmul_M_8_N_8_K_8_dtype_f32", "name", evil);
+  for (const char* format : {"table", "csv"}) {
+    const CliResult r = run_rctune_args({"report", dir.file("run.h5"), "--format", format});
+    ASSERT_EQ(r.exit_code, 0) << format << "\n" << r.output;
+    for (char c : {'\x1b', '\x07', '\r'})
+      EXPECT_EQ(r.output.find(c), std::string::npos) << format << ": a control byte reached the terminal";
+    EXPECT_NE(r.output.find("\\x1b]0;owned"), std::string::npos) << format << "\n" << r.output;
   }
 }
 
