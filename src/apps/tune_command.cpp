@@ -15,6 +15,7 @@
 
 #include "rctune/apps/commands.h"
 #include "rctune/apps/same_run.h"
+#include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/dist/mpi_env.h"
@@ -210,7 +211,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   const std::string shared = dist::broadcast_string(j.is_null() ? "" : j.dump());
   if (shared.empty()) {
     if (mpi.rank() == 0) throw std::runtime_error(failure);
-    return 1;  // rank 0 says why
+    return 2;  // rank 0 says why
   }
   // Everything a rank can get wrong before the ranks start talking (the config on other ranks, the
   // trace on rank 0, the LLM endpoints): every rank agrees that all are ready, or all stop, each
@@ -244,8 +245,9 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     failure = e.what();
   }
   if (!dist::all_ranks_ready(failure.empty())) {
-    if (!failure.empty()) std::fprintf(stderr, "rctune: rank %d: %s\n", mpi.rank(), failure.c_str());
-    return 1;
+    if (!failure.empty())
+      std::fprintf(stderr, "rctune: error: rank %d: %s\n", mpi.rank(), terminal_safe(failure).c_str());
+    return 2;
   }
   const config::TuneConfig& cfg = r.cfg;
   run.cfg = &cfg;

@@ -105,9 +105,9 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   try {
     result = run_hub(hs, to_hub, to_member);
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "rctune: %s\n", e.what());
+    std::fprintf(stderr, "rctune: error: %s\n", e.what());
     std::fflush(stderr);
-    MpiSession::abort(1);
+    MpiSession::abort(2);
   }
   member.join();
   result.ranks[0].merge_s += result.merge_s;

@@ -239,8 +239,9 @@ TEST(TuneMpi, RankThatCannotStartIsNamedAndNoRankWaitsForIt) {
   const CliResult r =
       run_command(mpirun(1) + rctune_bin() + " tune " + cfg + " --simulate --quiet : -np 1 " + rctune_bin() +
                   " tune " + cfg + " --simulate --quiet --llm-url http://127.0.0.1:1/v1");
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("rctune: rank 1: the config has no llm.models"), std::string::npos) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << "a user error: exit 2\n" << r.output;
+  EXPECT_NE(r.output.find("rctune: error: rank 1: the config has no llm.models"), std::string::npos)
+      << r.output;
 }
 
 TEST(TuneMpi, TraceThatCannotBeCreatedStopsEveryRank) {
@@ -248,8 +249,8 @@ TEST(TuneMpi, TraceThatCannotBeCreatedStopsEveryRank) {
   const std::string cfg = write_config(dir, "run", 12, "", 1);
   const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet --out " +
                                   dir.file("missing/run.h5"));
-  EXPECT_NE(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("rctune: rank 0: trace file"), std::string::npos) << r.output;
+  EXPECT_EQ(r.exit_code, 2) << "a user error: exit 2\n" << r.output;
+  EXPECT_NE(r.output.find("rctune: error: rank 0: trace file"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("cannot create"), std::string::npos) << r.output;
 }
 
