@@ -143,8 +143,7 @@ trace::RunTrace run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t
       << "tasks:\n"
       << "  - workload: " << yaml_quote(m.workload) << "\n"
       << "measure:\n"
-      << "  min_time: " << s.min_time << "\n"
-      << "  cache_dir: " << yaml_quote(s.cache_dir.string()) << "\n";
+      << "  min_time: " << s.min_time << "\n";
     if (m.simulate) f << "  simulated_latency: " << m.latency << "\n";
     if (!f) throw std::runtime_error("cannot write " + config.string());
   }
@@ -152,7 +151,8 @@ trace::RunTrace run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t
   const std::string cmd = shell_quote(s.mpiexec) +
                           " --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(ranks) +
                           " " + shell_quote(s.rctune) + " tune " + shell_quote(config.string()) +
-                          " --quiet --out " + shell_quote(out.string()) + (m.simulate ? " --simulate" : "");
+                          " --quiet --out " + shell_quote(out.string()) + " --cache-dir " +
+                          shell_quote(s.cache_dir.string()) + (m.simulate ? " --simulate" : "");
   const auto [rc, output] = run_command(cmd);
   if (rc != 0) {
     std::fprintf(stderr,
