@@ -120,19 +120,18 @@ std::vector<Fault> faults() {
                  ::chmod(path.c_str(), 0755);
                  return "export RCTUNE_CXX=" + shell_quote(path) + ";";
                }});
-  f.push_back(
-      {"too few file descriptors for the compiler", "Too many open files",
-       [](const TempDir& dir, const std::string&) {
-         // The compiler (not rctune) runs out: a wrapper lowers the limit for it only.
-         const std::string path = dir.file("c++");
-         // Descriptors inherited from the test's runner (ctest's pipes) are closed first, so that
-         // the compiler starts and runs out while it works, whoever runs the test.
-         std::ofstream(path) << "#!/bin/sh\n[ \"$1\" = --version ] && exec c++ --version\n"
-                                "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-\nulimit -n 4\n"
-                                "exec c++ \"$@\"\n";
-         ::chmod(path.c_str(), 0755);
-         return "export RCTUNE_CXX=" + shell_quote(path) + ";";
-       }});
+  f.push_back({"too few file descriptors for the compiler", "Too many open files",
+               [](const TempDir& dir, const std::string&) {
+                 // The compiler (not rctune) runs out: a wrapper lowers the limit for it only.
+                 const std::string path = dir.file("c++");
+                 // Descriptors inherited from the test's runner (ctest's pipes) are closed first, so that
+                 // the compiler starts and runs out while it works, whoever runs the test.
+                 std::ofstream(path) << "#!/bin/sh\n[ \"$1\" = --version ] && exec c++ --version\n"
+                                        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-\nulimit -n 4\n"
+                                        "exec c++ \"$@\"\n";
+                 ::chmod(path.c_str(), 0755);
+                 return "export RCTUNE_CXX=" + shell_quote(path) + ";";
+               }});
   f.push_back({"too few file descriptors for rctune", "Too many open files",
                [](const TempDir&, const std::string&) { return std::string("ulimit -n 12 &&"); }});
   f.push_back({"cache where a file is", "Not a directory",

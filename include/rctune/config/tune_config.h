@@ -20,7 +20,7 @@ struct TaskConfig {
 };
 
 struct MeasureConfig {
-  double min_time = 0.1;   // s of timed runs per candidate (at least min_repeats runs)
+  double min_time = 0.1;  // s of timed runs per candidate (at least min_repeats runs)
   int min_repeats = 3;
   int max_repeats = 1000;
   int warmup = 1;
@@ -59,47 +59,48 @@ struct CostModelConfig {
 
 // One language model behind an OpenAI-compatible endpoint (docs/llm.md).
 struct LlmModelConfig {
-  std::string name;              // label in reports; default: the model
-  std::string url;               // base URL, e.g. http://localhost:8000/v1
-  std::string model;             // the request's "model"
+  std::string name;   // label in reports; default: the model
+  std::string url;    // base URL, e.g. http://localhost:8000/v1
+  std::string model;  // the request's "model"
   double temperature = 0.7;
   int max_tokens = 2048;
-  double timeout = 120;          // s per attempt
-  std::string api_key_env;       // environment variable holding the API key ("": none)
+  double timeout = 120;     // s per attempt
+  std::string api_key_env;  // environment variable holding the API key ("": none)
   std::vector<std::pair<std::string, std::string>> headers;  // extra HTTP headers
-  double price_prompt = 0;       // USD per million prompt tokens
-  double price_completion = 0;   // USD per million completion tokens
+  double price_prompt = 0;                                   // USD per million prompt tokens
+  double price_completion = 0;                               // USD per million completion tokens
   int max_retries = 4;
 };
 
 struct LlmConfig {
-  std::vector<LlmModelConfig> models;  // cheapest first
-  int concurrency = 4;                 // requests in flight at once
-  std::string cache_dir;               // response cache; "": $XDG_CACHE_HOME/rctune/llm
-  bool offline = false;                // answer from the response cache only
-  int escalate_after = 2;              // non-improving proposals before the next model is asked
+  std::vector<LlmModelConfig> models;             // cheapest first
+  int concurrency = 4;                            // requests in flight at once
+  std::string cache_dir;                          // response cache; "": $XDG_CACHE_HOME/rctune/llm
+  bool offline = false;                           // answer from the response cache only
+  int escalate_after = 2;                         // non-improving proposals before the next model is asked
   int64_t max_response_bytes = int64_t{4} << 20;  // the most bytes of one answer body (after decompression)
-  std::string system_prompt;           // template files ("": the built-in ones)
+  std::string system_prompt;                      // template files ("": the built-in ones)
   std::string user_prompt;
 };
 
 // Many MPI ranks (docs/dist.md): ignored by a run of one rank.
 struct DistConfig {
-  int group_size = 0;                   // ranks that tune one task together; 0: all ranks
-  int sync_every = 12;                  // a rank shares root statistics and results every this many samples; 0: never
-  bool exclusive_measurement = false;   // ranks on one node run kernels one at a time (compilation stays parallel)
-  double llm_batch_window = 0.05;       // s rank 0 waits to gather LLM requests of several ranks into one batch
-  double tree_interval = 30;            // s between writes of the merged tree while a task runs (at synchronisations)
+  int group_size = 0;   // ranks that tune one task together; 0: all ranks
+  int sync_every = 12;  // a rank shares root statistics and results every this many samples; 0: never
+  bool exclusive_measurement =
+      false;                       // ranks on one node run kernels one at a time (compilation stays parallel)
+  double llm_batch_window = 0.05;  // s rank 0 waits to gather LLM requests of several ranks into one batch
+  double tree_interval = 30;  // s between writes of the merged tree while a task runs (at synchronisations)
 };
 
 struct TuneConfig {
-  std::string source;       // the file's path (or "<string>")
-  std::string text;         // the file's text, recorded in the run's trace
+  std::string source;  // the file's path (or "<string>")
+  std::string text;    // the file's text, recorded in the run's trace
   uint64_t seed = 1;
-  int64_t budget = 64;      // samples per task unless a task says otherwise
-  std::string strategy = "mcts";      // mcts | evolutionary | random
-  std::string proposer = "heuristic"; // heuristic | random | llm
-  std::string out = "rctune-run.h5";  // the run's HDF5 trace
+  int64_t budget = 64;                 // samples per task unless a task says otherwise
+  std::string strategy = "mcts";       // mcts | evolutionary | random
+  std::string proposer = "heuristic";  // heuristic | random | llm
+  std::string out = "rctune-run.h5";   // the run's HDF5 trace
   std::vector<TaskConfig> tasks;
   MeasureConfig measure;
   MctsConfig mcts;

@@ -30,24 +30,24 @@
 namespace rctune::llm {
 
 struct Endpoint {
-  std::string name;                 // label in reports ("cheap", "strong"); default: the model
-  std::string base_url;             // e.g. "http://localhost:8000/v1" (".../chat/completions" is appended)
-  std::string model;                // the "model" field of the request
+  std::string name;      // label in reports ("cheap", "strong"); default: the model
+  std::string base_url;  // e.g. "http://localhost:8000/v1" (".../chat/completions" is appended)
+  std::string model;     // the "model" field of the request
   double temperature = 0.7;
   int max_tokens = 2048;
-  double timeout_s = 120;           // per attempt
+  double timeout_s = 120;                      // per attempt
   std::map<std::string, std::string> headers;  // extra HTTP headers
-  std::string api_key_env;          // environment variable holding the API key ("": none)
-  double price_prompt = 0;          // USD per million prompt tokens
-  double price_completion = 0;      // USD per million completion tokens
-  int max_retries = 4;              // retries after the first attempt (429, 5xx, connection errors)
-  double backoff_s = 1.0;           // delay before the first retry; doubled each retry (capped at 60 s)
+  std::string api_key_env;                     // environment variable holding the API key ("": none)
+  double price_prompt = 0;                     // USD per million prompt tokens
+  double price_completion = 0;                 // USD per million completion tokens
+  int max_retries = 4;     // retries after the first attempt (429, 5xx, connection errors)
+  double backoff_s = 1.0;  // delay before the first retry; doubled each retry (capped at 60 s)
 };
 
 struct ClientOptions {
-  int concurrency = 4;      // requests in flight at once
-  std::string cache_dir;    // response cache ("": no cache)
-  bool offline = false;     // answer from the cache only; a miss is an error ("not in the cache")
+  int concurrency = 4;    // requests in flight at once
+  std::string cache_dir;  // response cache ("": no cache)
+  bool offline = false;   // answer from the cache only; a miss is an error ("not in the cache")
   // The most bytes of one response body kept (after decompression); past it the transfer is
   // aborted with a "response too large" error (config key llm.max_response_bytes).
   size_t max_response_bytes = size_t{4} << 20;
@@ -73,9 +73,9 @@ struct ChatResponse {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   bool usage_known = true;  // false: the server reported a malformed usage (tokens and cost 0)
-  double latency_s = 0;   // wall time from the first attempt to the answer (0 for a cache hit)
-  double cost_usd = 0;    // from the endpoint's prices
-  int attempts = 0;       // HTTP attempts made (0 for a cache hit)
+  double latency_s = 0;     // wall time from the first attempt to the answer (0 for a cache hit)
+  double cost_usd = 0;      // from the endpoint's prices
+  int attempts = 0;         // HTTP attempts made (0 for a cache hit)
   bool from_cache = false;
 };
 

@@ -39,13 +39,13 @@ struct CallRecord {
   std::string model;  // Endpoint::name
   int64_t prompt_tokens = 0, completion_tokens = 0;
   double latency_s = 0, cost_usd = 0;
-  bool ok = false;         // an answer came back
+  bool ok = false;  // an answer came back
   bool from_cache = false;
-  bool usage_known = true; // false: the server's token usage was malformed (counted as 0)
-  int proposals = 0;       // parsed
-  int legal = 0;           // of those, legal
-  bool fallback = false;   // the heuristic answered instead
-  std::string error;       // why it failed or fell back ("" if not)
+  bool usage_known = true;  // false: the server's token usage was malformed (counted as 0)
+  int proposals = 0;        // parsed
+  int legal = 0;            // of those, legal
+  bool fallback = false;    // the heuristic answered instead
+  std::string error;        // why it failed or fell back ("" if not)
 };
 
 // The trace's row for a call (index, wall time and rank as the writer numbers them).
