@@ -1,6 +1,5 @@
 // generate_kernel: Kokkos C++ from a lowered loop nest. See docs/codegen.md for the mapping.
 #include <algorithm>
-#include <cassert>
 #include <map>
 #include <optional>
 #include <set>
@@ -9,6 +8,7 @@
 
 #include "common.h"
 #include "rctune/codegen/kokkos.h"
+#include "rctune/ir/check.h"
 #include "vmath.h"
 
 namespace rctune::codegen {
@@ -926,7 +926,7 @@ class KernelEmitter {
 
   // The register holding flat element e of a promoted buffer.
   std::string reg_ref(const BufInfo& b, int64_t e) {
-    assert(e >= 0 && e < b.decl.num_elements());
+    RCTUNE_CHECK(e >= 0 && e < b.decl.num_elements());
     if (b.lanes == 1) return b.regs[e];
     return b.regs[e / b.lanes] + "[" + std::to_string(e % b.lanes) + "]";
   }
@@ -1090,7 +1090,7 @@ class KernelEmitter {
     auto call = [&](const std::string& fn) -> E { return {fn + "(" + arg + ")", 100, a.vec, ty}; };
     // A vector operand: the float32 vector math emitted into the prologue (see vmath.h).
     if (a.vec && has_vector_math(u.op)) {
-      assert(vc && d == DType::F32);
+      RCTUNE_CHECK(vc && d == DType::F32);
       std::string name = vector_math_name(u.op);
       vmath_uses_[vc->lanes].insert(u.op == UnOp::Rsqrt ? "sqrt" : name);
       if (u.op == UnOp::Rsqrt) {  // like the scalar form 1 / sqrtf(x)

@@ -1,6 +1,6 @@
 #include "vmath.h"
 
-#include <cassert>
+#include "rctune/ir/check.h"
 
 namespace rctune::codegen::detail {
 
@@ -23,7 +23,7 @@ bool has_vector_math(UnOp op) {
 }
 
 std::string vector_math_name(UnOp op) {
-  assert(has_vector_math(op));
+  RCTUNE_CHECK(has_vector_math(op));
   return ir::unop_name(op);
 }
 

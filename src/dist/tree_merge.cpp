@@ -1,7 +1,7 @@
 // merge_trees(): the union of the ranks' search trees of one task, nodes identified by program.
 #include "rctune/dist/tree_merge.h"
+#include "rctune/ir/check.h"
 
-#include <cassert>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -54,8 +54,8 @@ std::vector<TreeNode> merge_trees(const std::vector<std::vector<TreeNode>>& tree
           out.push_back(root);
         } else {
           // The roots are the task's unscheduled program in every tree (a precondition).
-          assert(n.structural_hash == 0 || out[0].structural_hash == 0 ||
-                 n.structural_hash == out[0].structural_hash);
+          RCTUNE_CHECK(n.structural_hash == 0 || out[0].structural_hash == 0 ||
+                       n.structural_hash == out[0].structural_hash);
           accumulate(out[0], n);
         }
         id = 0;
@@ -83,7 +83,7 @@ std::vector<TreeNode> merge_trees(const std::vector<std::vector<TreeNode>>& tree
   // Subtree bests over the merged tree: children have larger ids than their parents.
   for (std::size_t i = out.size(); i-- > 1;) {
     auto& parent = out[static_cast<std::size_t>(out[i].parent)];
-    assert(out[i].parent >= 0 && out[i].parent < out[i].id);
+    RCTUNE_CHECK(out[i].parent >= 0 && out[i].parent < out[i].id);
     parent.best_gflops = best_of(parent.best_gflops, out[i].best_gflops);
   }
   return out;

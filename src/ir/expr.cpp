@@ -1,9 +1,9 @@
 #include "rctune/ir/expr.h"
+#include "rctune/ir/check.h"
 
 #include "rctune/ir/limits.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <iomanip>
 #include <limits>
@@ -105,11 +105,11 @@ Expr load(const std::string& buffer, std::vector<Expr> indices) {
   return Expr(std::make_shared<Load>(buffer, std::move(indices)));
 }
 Expr unary(UnOp op, Expr a) {
-  assert(a);
+  RCTUNE_CHECK(a);
   return Expr(std::make_shared<Unary>(op, std::move(a)));
 }
 Expr select(Expr cond, Expr t, Expr f) {
-  assert(cond && t && f);
+  RCTUNE_CHECK(cond && t && f);
   if (auto c = cond.as<IntImm>()) return c->value ? t : f;
   return Expr(std::make_shared<Select>(std::move(cond), std::move(t), std::move(f)));
 }
@@ -209,7 +209,7 @@ Expr fold(BinOp op, const Expr& a, const Expr& b) {
 }  // namespace
 
 Expr binary(BinOp op, Expr a, Expr b) {
-  assert(a && b);
+  RCTUNE_CHECK(a && b);
   if (Expr f = fold(op, a, b)) return f;
   return Expr(std::make_shared<Binary>(op, std::move(a), std::move(b)));
 }
@@ -225,7 +225,7 @@ Expr operator*(Expr a, int64_t b) { return std::move(a) * int_imm(b); }
 // ---------------------------------------------------------------- visitor / mutator
 
 void ExprVisitor::visit(const Expr& e) {
-  assert(e);
+  RCTUNE_CHECK(e);
   switch (e.kind()) {
     case ExprKind::IntImm:
       return visit(*e.as<IntImm>());
@@ -258,7 +258,7 @@ void ExprVisitor::visit(const Select& n) {
 }
 
 Expr ExprMutator::mutate(const Expr& e) {
-  assert(e);
+  RCTUNE_CHECK(e);
   switch (e.kind()) {
     case ExprKind::IntImm:
       return mutate_int(*e.as<IntImm>(), e);
@@ -618,7 +618,7 @@ class Simplifier {
       return r;
     }
     auto b = e.as<Binary>();
-    assert(b);
+    RCTUNE_CHECK(b);
     switch (b->op) {
       case BinOp::Add:
       case BinOp::Sub: {

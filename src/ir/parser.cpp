@@ -3,7 +3,6 @@
 #include "rctune/ir/limits.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cctype>
 #include <charconv>
 #include <cmath>

@@ -1,8 +1,8 @@
 #include "rctune/ir/stmt.h"
+#include "rctune/ir/check.h"
 
 #include "rctune/ir/limits.h"
 
-#include <cassert>
 #include <sstream>
 
 namespace rctune::ir {
@@ -55,7 +55,7 @@ int64_t BufferDecl::num_elements() const {
 }
 
 Stmt make_for(std::string var, int64_t extent, ForKind kind, BindLevel bind, Stmt body) {
-  assert(extent >= 1 && body);
+  RCTUNE_CHECK(extent >= 1 && body);
   return Stmt(std::make_shared<For>(std::move(var), extent, kind, bind, std::move(body)));
 }
 
@@ -74,18 +74,18 @@ Stmt make_seq(std::vector<Stmt> stmts) {
 }
 
 Stmt make_store(std::string buffer, std::vector<Expr> indices, Expr value) {
-  assert(value);
+  RCTUNE_CHECK(value);
   return Stmt(std::make_shared<Store>(std::move(buffer), std::move(indices), std::move(value)));
 }
 
 Stmt make_if(Expr cond, Stmt then_case, Stmt else_case) {
-  assert(cond && then_case);
+  RCTUNE_CHECK(cond && then_case);
   if (auto c = cond.as<IntImm>()) return c->value ? then_case : else_case;
   return Stmt(std::make_shared<IfThenElse>(std::move(cond), std::move(then_case), std::move(else_case)));
 }
 
 Stmt make_allocate(BufferDecl buffer, Stmt body) {
-  assert(body);
+  RCTUNE_CHECK(body);
   return Stmt(std::make_shared<Allocate>(std::move(buffer), std::move(body)));
 }
 

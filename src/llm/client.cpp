@@ -2,12 +2,12 @@
 // multi loop with a concurrency limit, retries with backoff and Retry-After, response parsing,
 // the response cache lookups, and the API key's handling (sent, never written anywhere).
 #include "rctune/llm/client.h"
+#include "rctune/ir/check.h"
 
 #include <curl/curl.h>
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cctype>
 #include <chrono>
 #include <cmath>
@@ -663,7 +663,7 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
       if (msg->msg != CURLMSG_DONE) continue;
       Job* job = nullptr;
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
-      assert(job && job->easy == msg->easy_handle);
+      RCTUNE_CHECK(job && job->easy == msg->easy_handle);
       on_done(*job, msg->data.result);
     }
     if (remaining == 0) break;

@@ -1,9 +1,9 @@
 // Answers a batch of pending LLM requests (rctune/llm/request_batcher.h): merges identical
 // requests, sends the distinct ones per model together, and shares the answers out.
 #include "rctune/llm/request_batcher.h"
+#include "rctune/ir/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <climits>
 #include <exception>
 #include <map>
@@ -166,7 +166,7 @@ std::vector<ChatResponse> answer_batched(std::vector<ChatClient>& clients,
 
   std::vector<ChatResponse> out(pending.size());
   for (const Group& g : groups) {
-    assert(g.position < answers[g.model].size());
+    RCTUNE_CHECK(g.position < answers[g.model].size());
     share_out(g, answers[g.model][g.position], pending, out);
   }
   if (stats) {

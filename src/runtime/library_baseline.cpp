@@ -1,6 +1,7 @@
 // Owns the library baseline: recognising gemm-like and convolution workloads from their stages,
 // running them with OpenBLAS (sgemm, im2col + sgemm) and timing that in this process.
 #include "rctune/runtime/library_baseline.h"
+#include "rctune/ir/check.h"
 
 #include <cblas.h>
 #include <dlfcn.h>
@@ -8,7 +9,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -78,7 +78,7 @@ int tensor_index(const ir::Workload& w, const std::string& name) {
 }
 
 int as_int(int64_t v) {
-  assert(v >= 0 && v <= INT32_MAX);
+  RCTUNE_CHECK(v >= 0 && v <= INT32_MAX);
   return static_cast<int>(v);
 }
 

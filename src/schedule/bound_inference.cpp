@@ -1,7 +1,7 @@
 #include "rctune/schedule/bound_inference.h"
+#include "rctune/ir/check.h"
 
 #include <algorithm>
-#include <cassert>
 
 namespace rctune::schedule {
 
@@ -104,7 +104,7 @@ Region infer_region(const std::vector<std::vector<Expr>>& accesses, const std::v
     Expr lo, hi;
     bool full = accesses.empty();
     for (const auto& acc : accesses) {
-      assert(acc.size() == shape.size());
+      RCTUNE_CHECK(acc.size() == shape.size());
       Expr alo, ahi;
       if (auto si = symbolic_interval(acc[d], ranging)) {
         alo = ir::simplify(si->lo, all_ranges);

@@ -53,7 +53,6 @@
 #include <xxhash.h>
 
 #include <algorithm>
-#include <cassert>
 #include <functional>
 #include <map>
 #include <set>

@@ -1,6 +1,6 @@
 #include "rctune/schedule/state.h"
+#include "rctune/ir/check.h"
 
-#include <cassert>
 #include <mutex>
 #include <utility>
 
@@ -41,7 +41,7 @@ StageSchedule default_stage_schedule(const ir::Stage& stage) {
 }
 
 State::State(std::shared_ptr<const ir::Workload> w) : workload_(std::move(w)), original_(workload_) {
-  assert(workload_);
+  RCTUNE_CHECK(workload_);
   stages_.reserve(workload_->stages.size());
   for (const auto& st : workload_->stages) {
     stages_.push_back(std::make_shared<const StageSchedule>(default_stage_schedule(st)));
@@ -57,7 +57,7 @@ const StageSchedule* State::stage(const std::string& name) const {
 
 std::vector<int64_t> State::loop_extents(const StageSchedule& s, const std::vector<int64_t>& root_extents) {
   std::vector<int64_t> ext(s.loops.size(), -1);
-  assert(root_extents.size() <= s.loops.size());
+  RCTUNE_CHECK(root_extents.size() <= s.loops.size());
   for (size_t i = 0; i < root_extents.size(); ++i) ext[i] = root_extents[i];
   for (const auto& r : s.relations) {
     if (r.kind == Relation::Kind::Split) {
@@ -65,13 +65,13 @@ std::vector<int64_t> State::loop_extents(const StageSchedule& s, const std::vect
       int64_t inner = 1;
       for (int64_t f : sp.inner_factors) inner *= f;
       const int64_t parent = ext[sp.parent];
-      assert(parent >= 0 && inner > 0);
+      RCTUNE_CHECK(parent >= 0 && inner > 0);
       ext[sp.children[0]] = (parent + inner - 1) / inner;
       for (size_t c = 1; c < sp.children.size(); ++c) ext[sp.children[c]] = sp.inner_factors[c - 1];
     } else {
       int64_t prod = 1;
       for (int p : r.fuse.parents) {
-        assert(ext[p] >= 0);
+        RCTUNE_CHECK(ext[p] >= 0);
         prod *= ext[p];
       }
       ext[r.fuse.child] = prod;
@@ -100,14 +100,14 @@ State State::with_stage(const StageSchedule& s) const {
       return out;
     }
   }
-  assert(false && "with_stage: unknown stage");
+  RCTUNE_CHECK(false && "with_stage: unknown stage");
   return out;
 }
 
 State State::with_workload(std::shared_ptr<const ir::Workload> w,
                            std::vector<std::shared_ptr<const StageSchedule>> stages) const {
   State out = *this;
-  assert(w && w->stages.size() == stages.size());
+  RCTUNE_CHECK(w && w->stages.size() == stages.size());
   out.workload_ = std::move(w);
   out.stages_ = std::move(stages);
   return out;

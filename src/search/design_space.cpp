@@ -2,8 +2,8 @@
 // in the constructor; sampling (a sketch's state with random parameters, kept only when it lowers)
 // and mutation (src/search/mutator.cpp); factorizations() for tile sizes.
 #include "rctune/search/design_space.h"
+#include "rctune/ir/check.h"
 
-#include <cassert>
 #include <functional>
 
 #include "mutator.h"
@@ -42,7 +42,7 @@ DesignSpace::DesignSpace(std::shared_ptr<const ir::Workload> workload, HardwareI
   impl_->hw = hw;
   impl_->facts = detail::analyze_workload(*impl_->workload, hw);
   impl_->sketches = detail::make_sketches(impl_->facts);
-  assert(!impl_->sketches.empty());
+  RCTUNE_CHECK(!impl_->sketches.empty());
   for (const detail::Sketch& s : impl_->sketches) {
     impl_->infos.push_back(s.info);
     impl_->weights.push_back(s.weight);

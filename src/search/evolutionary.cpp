@@ -1,8 +1,8 @@
 // MetaSchedule's evolutionary search (include/rctune/search/evolutionary.h).
 #include "rctune/search/evolutionary.h"
+#include "rctune/ir/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <numeric>
 #include <unordered_map>
@@ -16,7 +16,7 @@ class EvolutionarySearch : public SearchStrategy {
  public:
   EvolutionarySearch(const SearchContext& ctx, EvolutionaryOptions opt)
       : ctx_(ctx), opt_(opt), rng_(derive_seed(ctx.seed, "evolutionary")) {
-    assert(ctx_.space && ctx_.predictor);
+    RCTUNE_CHECK(ctx_.space && ctx_.predictor);
     opt_.population = std::max(opt_.population, 1);
   }
 
@@ -49,7 +49,7 @@ class EvolutionarySearch : public SearchStrategy {
   }
 
   void tell(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) override {
-    assert(batch.size() == results.size());
+    RCTUNE_CHECK(batch.size() == results.size());
     for (size_t i = 0; i < batch.size(); ++i)
       if (results[i].ok()) best_.push_back({results[i].gflops, batch[i]});
     std::stable_sort(best_.begin(), best_.end(),

@@ -7,11 +7,11 @@
 // For every loop two footprints are kept: the whole loop (its variable and all inner ones vary) and
 // one iteration of its body (its own variable fixed).
 #include "rctune/search/features.h"
+#include "rctune/ir/check.h"
 
 #include <sched.h>
 
 #include <algorithm>
-#include <cassert>
 #include <cstdlib>
 #include <fstream>
 #include <stdexcept>
@@ -265,7 +265,7 @@ const std::vector<FeatureInfo>& table() {
        "selects whose condition changes with the store's innermost loop (not hoistable), each divided by "
        "the iterations of enclosing unrolled loops that share it; weighted mean"},
   };
-  assert(t.size() == kNumFeatures);
+  RCTUNE_CHECK(t.size() == kNumFeatures);
   return t;
 }
 

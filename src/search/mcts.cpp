@@ -1,8 +1,8 @@
 // Monte Carlo tree search over schedules (include/rctune/search/mcts.h).
 #include "rctune/search/mcts.h"
+#include "rctune/ir/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -44,7 +44,7 @@ class MctsSearch : public SearchStrategy {
  public:
   MctsSearch(const SearchContext& ctx, MctsOptions opt)
       : ctx_(ctx), opt_(opt), rng_(derive_seed(ctx.seed, "mcts")) {
-    assert(ctx_.space && ctx_.predictor);
+    RCTUNE_CHECK(ctx_.space && ctx_.predictor);
     Node root;
     root.cand = make_candidate(schedule::State(ctx_.workload));
     root.expanded = false;
@@ -76,7 +76,7 @@ class MctsSearch : public SearchStrategy {
   }
 
   void tell(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) override {
-    assert(batch.size() == results.size());
+    RCTUNE_CHECK(batch.size() == results.size());
     std::vector<int64_t> ids;
     for (size_t i = 0; i < batch.size(); ++i) {
       auto it = by_hash_.find(batch[i].hash);
@@ -89,7 +89,7 @@ class MctsSearch : public SearchStrategy {
   }
 
   void observe(const std::vector<Candidate>& programs, const std::vector<MeasureResult>& results) override {
-    assert(programs.size() == results.size());
+    RCTUNE_CHECK(programs.size() == results.size());
     // The best of the news that this tree does not have yet becomes a child of the root, so that
     // selection can build on it (the broadcast of the group's best schedule).
     std::optional<size_t> best_new;

@@ -1,7 +1,7 @@
 // Random search over the design space (include/rctune/search/random_search.h).
 #include "rctune/search/random_search.h"
+#include "rctune/ir/check.h"
 
-#include <cassert>
 #include <unordered_set>
 
 namespace rctune::search {
@@ -11,7 +11,7 @@ namespace {
 class RandomSearch : public SearchStrategy {
  public:
   explicit RandomSearch(const SearchContext& ctx) : ctx_(ctx), rng_(derive_seed(ctx.seed, "random")) {
-    assert(ctx_.space);
+    RCTUNE_CHECK(ctx_.space);
   }
   std::string name() const override { return "random"; }
 

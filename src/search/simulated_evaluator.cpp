@@ -2,9 +2,9 @@
 // roofline score on a fixed reference machine, relative to the unscheduled program), with
 // hash-derived pseudo-noise and failures. See include/rctune/search/simulated_evaluator.h.
 #include "rctune/search/simulated_evaluator.h"
+#include "rctune/ir/check.h"
 
 #include <algorithm>
-#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -49,7 +49,7 @@ SimulatedEvaluator::SimulatedEvaluator(SimulatedOptions options) : options_(std:
 
 double SimulatedEvaluator::unscheduled_score(const Candidate& c) {
   const std::shared_ptr<const ir::Workload> original = c.state.original_workload_ptr();
-  assert(original && "a candidate's state has its workload");
+  RCTUNE_CHECK(original && "a candidate's state has its workload");
   std::string key = ir::to_string(*original);
   auto it = unscheduled_.find(key);
   if (it != unscheduled_.end()) return it->second;
@@ -60,7 +60,7 @@ double SimulatedEvaluator::unscheduled_score(const Candidate& c) {
 }
 
 double SimulatedEvaluator::model_gflops(const Candidate& c) {
-  assert(c.lowered && "a candidate is lowered");
+  RCTUNE_CHECK(c.lowered && "a candidate is lowered");
   const double s = analytic_score(extract_features(*c.lowered, options_.hardware), options_.hardware);
   const double s0 = unscheduled_score(c);
   if (!(s > 0) || !(s0 > 0) || !std::isfinite(s) || !std::isfinite(s0)) return kNaN;

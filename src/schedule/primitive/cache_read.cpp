@@ -1,8 +1,8 @@
 #include <algorithm>
-#include <cassert>
 #include <memory>
 
 #include "common.h"
+#include "rctune/ir/check.h"
 #include "rctune/ir/expr.h"
 
 namespace rctune::schedule {
@@ -84,7 +84,7 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   }
   nw->stages.insert(nw->stages.begin() + first, copy);
 
-  assert(nw->validate().empty());
+  RCTUNE_CHECK(nw->validate().empty());
   std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
   StageSchedule cs = default_stage_schedule(copy);
   cs.scope = scope;

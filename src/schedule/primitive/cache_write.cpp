@@ -1,5 +1,6 @@
-#include <cassert>
 #include <memory>
+
+#include "rctune/ir/check.h"
 
 #include "common.h"
 
@@ -65,7 +66,7 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   nw->stages[si] = copy;
   nw->stages.insert(nw->stages.begin() + si, compute);
 
-  assert(nw->validate().empty());
+  RCTUNE_CHECK(nw->validate().empty());
   std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
   StageSchedule cs = default_stage_schedule(compute);
   cs.scope = scope;

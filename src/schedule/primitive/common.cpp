@@ -1,12 +1,12 @@
 #include "common.h"
 
 #include <algorithm>
-#include <cassert>
 #include <functional>
 #include <map>
 #include <optional>
 #include <utility>
 
+#include "rctune/ir/check.h"
 #include "rctune/ir/expr.h"
 #include "rctune/ir/limits.h"
 
@@ -78,7 +78,7 @@ const StageSchedule& get_stage(const State& s, const std::string& call, const st
 const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage) {
   get_stage(s, call, stage);
   const ir::Stage* st = s.workload().find_stage(stage);
-  assert(st);
+  RCTUNE_CHECK(st);
   return *st;
 }
 
@@ -121,7 +121,7 @@ std::vector<int64_t> root_extents(const ir::Stage& st) {
 
 int64_t extent_of(const State& s, const StageSchedule& st, int loop) {
   const ir::Stage* ist = s.workload().find_stage(st.stage);
-  assert(ist);
+  RCTUNE_CHECK(ist);
   return State::loop_extents(st, root_extents(*ist))[loop];
 }
 

@@ -1,10 +1,11 @@
 // rfactor(S, l): factors the part of S's reduction that loop l iterates over out into a new spatial
 // axis of a new stage S.rf, as TVM's rfactor does. See docs/schedule-language.md.
 #include <algorithm>
-#include <cassert>
+
 #include <functional>
 #include <map>
 #include <memory>
+#include "rctune/ir/check.h"
 
 #include "common.h"
 
@@ -56,7 +57,7 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
     StageSchedule expect = default_stage_schedule(ist);
     for (const Relation& rel : st.relations) {
       auto it = std::find(expect.leaves.begin(), expect.leaves.end(), rel.split.parent);
-      assert(it != expect.leaves.end());
+      RCTUNE_CHECK(it != expect.leaves.end());
       const long pos = it - expect.leaves.begin();
       expect.leaves.erase(it);
       expect.leaves.insert(expect.leaves.begin() + pos, rel.split.children.begin(), rel.split.children.end());
@@ -103,7 +104,7 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
       }
       return v;
     }
-    assert(false && "a non-leaf loop must be split");
+    RCTUNE_CHECK(false && "a non-leaf loop must be split");
     return ir::Expr();
   };
   const ir::Expr root_value = value_of(root);
@@ -174,7 +175,7 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
   const int si = w.stage_index(stage);
   nw->stages[static_cast<size_t>(si)] = red;
   nw->stages.insert(nw->stages.begin() + si, rf);
-  assert(nw->validate().empty());
+  RCTUNE_CHECK(nw->validate().empty());
 
   std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
   StageSchedule rs = default_stage_schedule(rf);
