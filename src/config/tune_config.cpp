@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "rctune/config/compiler_flags.h"
 #include "rctune/config/input_file.h"
@@ -144,11 +146,57 @@ ir::Workload task_workload(MapReader& r, const YAML::Node& task, const YAML::Nod
   }
 }
 
+// The config names the server and the variable whose value is sent to it as the API key: a config
+// from someone else must not be able to send any other secret of the environment (cloud keys,
+// tokens) to its server. The variable's name ends in _API_KEY (OPENAI_API_KEY, RCTUNE_API_KEY).
+std::string api_key_variable_problem(const std::string& name) {
+  if (name.empty()) return "";
+  static const std::string kSuffix = "_API_KEY";
+  bool ok = name.size() > kSuffix.size() &&
+            name.compare(name.size() - kSuffix.size(), kSuffix.size(), kSuffix) == 0 &&
+            std::isupper(static_cast<unsigned char>(name[0]));
+  for (char ch : name)
+    ok = ok && (std::isupper(static_cast<unsigned char>(ch)) ||
+                std::isdigit(static_cast<unsigned char>(ch)) || ch == '_');
+  if (ok) return "";
+  return "'" + name +
+         "' is not an API key variable: the config chooses the server the key is sent to, so it may "
+         "only name a variable whose name is capitals, digits and '_' ending in _API_KEY (OPENAI_API_KEY, "
+         "RCTUNE_API_KEY); export the key under such a name";
+}
+
 // A relative path in the config is relative to the config file.
 std::string config_relative(const std::string& path, const std::string& file) {
   std::filesystem::path p(path);
   if (path.empty() || p.is_absolute() || file == "<string>") return path;
   return (std::filesystem::path(file).parent_path() / p).string();
+}
+
+// A prompt template's text is sent to the model's server, which the config chooses: a config from
+// someone else must not choose which of the user's files that is. A template is a file in the
+// config's directory or below it: a relative path without "..", and no symbolic link out of it.
+std::string prompt_template_problem(const std::string& path, const std::string& file) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  bool up = false;
+  for (const auto& part : p) up = up || part == "..";
+  if (p.is_absolute() || up)
+    return "a prompt template is a file in the config's directory or below it (a relative path without "
+           "'..'): its text is sent to the model's server, and a config from someone else must not choose "
+           "which of your files that is";
+  std::error_code ec;
+  const fs::path base = fs::weakly_canonical(
+      file == "<string>" ? fs::current_path(ec) : fs::absolute(fs::path(file), ec).parent_path(), ec);
+  const fs::path target = fs::weakly_canonical(config_relative(path, file), ec);
+  if (ec) return "";  // not there: reading it says why
+  auto b = base.begin();
+  auto t = target.begin();
+  for (; b != base.end(); ++b, ++t)
+    if (t == target.end() || *t != *b)
+      return "'" + path + "' leads outside the config's directory (to " + target.string() +
+             "): a prompt template's text is sent to the model's server, so it must be a file beside the "
+             "config";
+  return "";
 }
 
 LlmConfig llm_section(MapReader& top, const std::string& file) {
@@ -160,8 +208,13 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
   c.escalate_after = static_cast<int>(r.integer("escalate_after", c.escalate_after, 1, 1'000'000));
   c.max_response_bytes = r.integer("max_response_bytes", c.max_response_bytes, 1024, int64_t{1} << 30);
   MapReader prompts(r.take("prompts"), file, "llm.prompts.");
-  c.system_prompt = config_relative(prompts.string("system", ""), file);
-  c.user_prompt = config_relative(prompts.string("user", ""), file);
+  for (const auto& [key, slot] : {std::pair{"system", &c.system_prompt}, std::pair{"user", &c.user_prompt}}) {
+    const std::string path = prompts.string(key, "");
+    if (path.empty()) continue;
+    if (const std::string e = prompt_template_problem(path, file); !e.empty())
+      prompts.fail(prompts.at(key), key, e);
+    *slot = config_relative(path, file);
+  }
   prompts.finish({"system", "user"});
   YAML::Node models = r.take("models");
   if (models && !models.IsNull()) {
@@ -184,6 +237,8 @@ LlmConfig llm_section(MapReader& top, const std::string& file) {
       mc.max_tokens = static_cast<int>(m.integer("max_tokens", mc.max_tokens, 1, 1'000'000));
       mc.timeout = m.number("timeout", mc.timeout, 0.001, 86400);
       mc.api_key_env = m.string("api_key_env", "");
+      if (const std::string e = api_key_variable_problem(mc.api_key_env); !e.empty())
+        m.fail(m.at("api_key_env"), "api_key_env", e);
       mc.price_prompt = m.number("price_prompt", 0, 0, 1e6);
       mc.price_completion = m.number("price_completion", 0, 0, 1e6);
       mc.max_retries = static_cast<int>(m.integer("max_retries", mc.max_retries, 0, 100));

@@ -1,6 +1,8 @@
 // The llm section of run configs: models, client settings, prompt files; mistakes name file, line and key.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "rctune/build_config.h"
@@ -25,20 +27,21 @@ std::string error_of(const std::string& yaml) {
 }  // namespace
 
 TEST(LlmConfig, ReadsModelsClientSettingsAndPromptFiles) {
-  auto c = parse_tune_config(kTask +
-                                 "proposer: llm\n"
-                                 "llm:\n"
-                                 "  concurrency: 8\n"
-                                 "  cache_dir: llm-cache\n"
-                                 "  offline: true\n"
-                                 "  escalate_after: 3\n"
-                                 "  prompts: {system: p/system.txt, user: /abs/user.txt}\n"
-                                 "  models:\n"
-                                 "    - {url: 'http://localhost:8000/v1', model: small, temperature: 0.2,"
-                                 " max_tokens: 512, timeout: 30, api_key_env: MY_KEY, price_prompt: 0.15,"
-                                 " price_completion: 0.6, max_retries: 2, headers: {X-Team: compilers}}\n"
-                                 "    - {name: strong, url: 'https://api.example.com/v1', model: big-model}\n",
-                             "/cfg/run.yaml");
+  auto c =
+      parse_tune_config(kTask +
+                            "proposer: llm\n"
+                            "llm:\n"
+                            "  concurrency: 8\n"
+                            "  cache_dir: llm-cache\n"
+                            "  offline: true\n"
+                            "  escalate_after: 3\n"
+                            "  prompts: {system: p/system.txt, user: user.txt}\n"
+                            "  models:\n"
+                            "    - {url: 'http://localhost:8000/v1', model: small, temperature: 0.2,"
+                            " max_tokens: 512, timeout: 30, api_key_env: MY_API_KEY, price_prompt: 0.15,"
+                            " price_completion: 0.6, max_retries: 2, headers: {X-Team: compilers}}\n"
+                            "    - {name: strong, url: 'https://api.example.com/v1', model: big-model}\n",
+                        "/cfg/run.yaml");
   ASSERT_EQ(c.llm.models.size(), 2u);
   const auto& m = c.llm.models[0];
   EXPECT_EQ(m.name, "small");  // defaults to the model
@@ -46,7 +49,7 @@ TEST(LlmConfig, ReadsModelsClientSettingsAndPromptFiles) {
   EXPECT_DOUBLE_EQ(m.temperature, 0.2);
   EXPECT_EQ(m.max_tokens, 512);
   EXPECT_DOUBLE_EQ(m.timeout, 30);
-  EXPECT_EQ(m.api_key_env, "MY_KEY");
+  EXPECT_EQ(m.api_key_env, "MY_API_KEY");
   EXPECT_DOUBLE_EQ(m.price_completion, 0.6);
   EXPECT_EQ(m.max_retries, 2);
   ASSERT_EQ(m.headers.size(), 1u);
@@ -57,7 +60,7 @@ TEST(LlmConfig, ReadsModelsClientSettingsAndPromptFiles) {
   EXPECT_TRUE(c.llm.offline);
   EXPECT_EQ(c.llm.escalate_after, 3);
   EXPECT_EQ(c.llm.system_prompt, "/cfg/p/system.txt");
-  EXPECT_EQ(c.llm.user_prompt, "/abs/user.txt");
+  EXPECT_EQ(c.llm.user_prompt, "/cfg/user.txt");
 }
 
 TEST(LlmConfig, DefaultsWhenAbsent) {
@@ -69,7 +72,8 @@ TEST(LlmConfig, DefaultsWhenAbsent) {
 }
 
 TEST(LlmConfig, AModelWithoutUrlOrModelIsAnError) {
-  EXPECT_NE(error_of("llm:\n  models:\n    - {model: x}\n").find("llm.models[0].url: missing"), std::string::npos)
+  EXPECT_NE(error_of("llm:\n  models:\n    - {model: x}\n").find("llm.models[0].url: missing"),
+            std::string::npos)
       << error_of("llm:\n  models:\n    - {model: x}\n");
   EXPECT_NE(error_of("llm:\n  models:\n    - {url: 'http://h/v1'}\n").find("llm.models[0].model: missing"),
             std::string::npos);
@@ -87,11 +91,53 @@ TEST(LlmConfig, UnknownKeysAndBadValuesNameTheKey) {
 }
 
 TEST(LlmConfig, ACredentialInTheHeadersIsRefused) {
-  const std::string e =
-      error_of("llm:\n  models:\n    - url: 'http://h/v1'\n      model: x\n      headers: {Authorization: 'Bearer sk-1'}\n");
+  const std::string e = error_of(
+      "llm:\n  models:\n    - url: 'http://h/v1'\n      model: x\n      headers: {Authorization: 'Bearer "
+      "sk-1'}\n");
   EXPECT_NE(e.find("llm.models[0].headers.Authorization"), std::string::npos) << e;
   EXPECT_NE(e.find("api_key_env"), std::string::npos) << e;
   EXPECT_EQ(e.find("sk-1"), std::string::npos) << "the message does not repeat the secret";
+}
+
+// The config chooses the server: it must not choose which secret of the environment goes there.
+TEST(LlmConfig, AnApiKeyVariableMustBeNamedAsAnApiKey) {
+  for (const char* name : {"AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "HOME", "SSH_AUTH_SOCK", "_API_KEY",
+                           "openai_api_key", "MY-API_KEY", "OPENAI_API_KEY_2"}) {
+    const std::string e =
+        error_of(std::string("llm:\n  models:\n    - url: 'http://h/v1'\n      model: x\n") +
+                 "      api_key_env: " + name + "\n");
+    EXPECT_NE(e.find("llm.models[0].api_key_env"), std::string::npos) << name << ": " << e;
+    EXPECT_NE(e.find("_API_KEY"), std::string::npos) << name << ": " << e;
+  }
+  for (const char* name : {"OPENAI_API_KEY", "RCTUNE_API_KEY", "AZURE_OPENAI_API_KEY", "X2_API_KEY"})
+    EXPECT_EQ(error_of(std::string("llm:\n  models:\n    - url: 'http://h/v1'\n      model: x\n") +
+                       "      api_key_env: " + name + "\n"),
+              "")
+        << name;
+}
+
+// A template's text is sent to the server the config names: only files beside the config.
+TEST(LlmConfig, APromptTemplateOutsideTheConfigsDirectoryIsRefused) {
+  for (const char* path : {"/etc/passwd", "../secret.txt", "p/../../x.txt", "/cfg/p/system.txt"}) {
+    const std::string e = error_of(std::string("llm:\n  prompts: {system: '") + path + "'}\n");
+    EXPECT_NE(e.find("llm.prompts.system"), std::string::npos) << path << ": " << e;
+    EXPECT_NE(e.find("sent to the model's server"), std::string::npos) << path << ": " << e;
+  }
+}
+
+TEST(LlmConfig, APromptTemplateThatIsALinkOutOfTheConfigsDirectoryIsRefused) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("rctune-prompt-link-" + std::to_string(::getpid()));
+  fs::create_directories(dir / "prompts");
+  fs::create_symlink("/etc/hostname", dir / "prompts" / "system.txt");
+  std::string e;
+  try {
+    parse_tune_config(kTask + "llm:\n  prompts: {system: prompts/system.txt}\n", (dir / "run.yaml").string());
+  } catch (const ConfigError& err) {
+    e = err.what();
+  }
+  fs::remove_all(dir);
+  EXPECT_NE(e.find("leads outside the config's directory"), std::string::npos) << e;
 }
 
 TEST(LlmConfig, EveryShippedLlmExampleParsesWithAModel) {

@@ -409,14 +409,17 @@ std::vector<FileUse> file_uses() {
                                             "tasks:\n  - workload: \"" + p + "\"\n");
          return std::make_pair(std::vector<std::string>{"tune", cfg, "--simulate", "--quiet"}, p);
        }},
-      // A prompt template in a config's llm section.
+      // A prompt template in a config's llm section: a file beside the config (templates elsewhere
+      // are refused before they are read: LlmConfig.APromptTemplateOutsideTheConfigsDirectoryIsRefused).
       {"llm-check: llm.prompts.system",
        [](const std::string& p, const TempDir& dir, int n) {
+         const std::string inside = dir.file("");
+         const std::string rel = p.rfind(inside, 0) == 0 ? p.substr(inside.size()) : p;
          const std::string cfg = write_file(dir.file("prompt-" + std::to_string(n) + ".yaml"),
                                             "tasks: [\"matmul:M=8,N=8,K=8\"]\nproposer: llm\nllm:\n"
                                             "  models: [{url: \"http://127.0.0.1:9/v1\", model: m}]\n"
                                             "  prompts: {system: \"" +
-                                                p + "\"}\n");
+                                                rel + "\"}\n");
          return std::make_pair(std::vector<std::string>{"llm-check", cfg}, p);
        }},
   };
@@ -431,6 +434,8 @@ TEST(UserErrors, EveryBadInputFileIsRefusedNamingTheFileAndTheReason) {
       // The non-UTF-8 name cannot be written into a YAML config (YAML is UTF-8): the config's own
       // reader refuses that earlier.
       if (use.label.find(':') != std::string::npos && f.label.find("UTF-8") != std::string::npos) continue;
+      // A prompt template must be beside its config: one elsewhere (/dev/zero) is refused for that.
+      if (use.label.find("prompts") != std::string::npos && f.path.rfind(dir.file(""), 0) != 0) continue;
       auto [args, named] = use.args(f.path, dir, n++);
       const std::string what = use.label + " with " + f.label;
       CliResult r = run_bounded(args);
