@@ -2,6 +2,7 @@
 // multi loop with a concurrency limit, retries with backoff and Retry-After, response parsing,
 // the response cache lookups, and the API key's handling (sent, never written anywhere).
 #include "rctune/llm/client.h"
+#include "rctune/config/url_credentials.h"
 #include "rctune/ir/check.h"
 
 #include <curl/curl.h>
@@ -50,20 +51,6 @@ std::string format_seconds(double s) {
   return buf;
 }
 
-// The URL as it may appear in a message: no user:password@ part and no query string (some hosted
-// APIs take a key there).
-std::string display_url(const std::string& url) {
-  std::string u = url;
-  if (auto q = u.find_first_of("?#"); q != std::string::npos) u = u.substr(0, q) + "?...";
-  const auto scheme = u.find("://");
-  const size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
-  const auto path_start = u.find('/', host_start);
-  const auto at = u.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
-  if (at != std::string::npos && at >= host_start && (path_start == std::string::npos || at < path_start))
-    u = u.substr(0, host_start) + u.substr(at + 1);
-  return u;
-}
-
 // Replaces every occurrence of `secret` in `text` (a last line of defence: a server may echo the
 // Authorization header back in an error body).
 std::string redact_one(std::string text, const std::string& secret) {
@@ -88,19 +75,18 @@ std::string redact_secret(std::string text, const std::string& secret) {
   return text;
 }
 
-namespace {
-
-std::string redact(std::string text, const std::string& secret) {
-  return redact_secret(std::move(text), secret);
-}
-
-// The first control character (a byte below 0x20, or DEL) of a value sent in a header, if any.
 std::optional<unsigned char> control_character(const std::string& s) {
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7f) return u;
   }
   return std::nullopt;
+}
+
+namespace {
+
+std::string redact(std::string text, const std::string& secret) {
+  return redact_secret(std::move(text), secret);
 }
 
 std::string describe_control(unsigned char c) {
@@ -468,7 +454,7 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
   }
 
   const std::string target = url();
-  const std::string shown_url = display_url(target);
+  const std::string shown_url = config::url_for_display(target);
   CurlSlist headers;
   headers.add("Content-Type: application/json");
   headers.add("Expect:");  // no 100-continue round trip for large prompts

@@ -2,6 +2,7 @@
 #include "rctune/llm/config.h"
 
 #include "rctune/config/url_credentials.h"
+#include "rctune/llm/client.h"
 
 #include <cstdlib>
 #include <stdexcept>
@@ -9,12 +10,6 @@
 
 namespace rctune::llm {
 namespace {
-
-bool has_control_character(const std::string& s) {
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) == 0x7f) return true;
-  return false;
-}
 
 // Refuses, before a run starts, what would put a credential into a recorded file or inject a
 // header: a URL with a credential (a config written by hand or by a tool; the CLI's --llm-url is
@@ -24,13 +19,13 @@ void check_endpoint_secrets(const Endpoint& e) {
   if (const std::string problem = config::url_credential_problem(e.base_url); !problem.empty())
     throw std::runtime_error("llm endpoint '" + e.name + "': " + problem);
   if (!e.api_key_env.empty())
-    if (const char* key = std::getenv(e.api_key_env.c_str()); key && has_control_character(key))
+    if (const char* key = std::getenv(e.api_key_env.c_str()); key && control_character(key))
       throw std::runtime_error("the API key variable " + e.api_key_env + " (api_key_env of llm endpoint '" +
                                e.name +
                                "') holds a control character (CR, LF, ...): refused, it would end the "
                                "Authorization header and start another");
   for (const auto& [name, value] : e.headers)
-    if (has_control_character(name) || has_control_character(value) || name.find(':') != std::string::npos)
+    if (control_character(name) || control_character(value) || name.find(':') != std::string::npos)
       throw std::runtime_error("llm endpoint '" + e.name +
                                "': a header name or value holds a control character "
                                "or the name holds ':': refused, it would inject a header");

@@ -15,6 +15,7 @@
 
 #include "llm/fake_openai_server.h"
 #include "rctune/llm/client.h"
+#include "trace/trace_test_util.h"
 
 namespace rctune::llm {
 namespace {
@@ -25,18 +26,7 @@ using testing::FakeResponse;
 
 constexpr const char* kKey = "sk-limits-5ecret-0417";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rctune-llm-limits-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
+using trace::testing::TempDir;
 
 Endpoint endpoint_for(const std::string& base_url) {
   Endpoint e;
@@ -131,14 +121,14 @@ TEST(ChatClientLimits, TheKeyEchoedInAnAnswerIsRedactedFromTheAnswerAndTheCache)
   Endpoint e = endpoint_for(server.base_url());
   e.api_key_env = "RCTUNE_LIMITS_KEY";
   ClientOptions o;
-  o.cache_dir = dir.path.string();
+  o.cache_dir = dir.path().string();
   ChatClient client(e, o);
   const ChatResponse r = client.complete(request("a"));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(server.requests().at(0).header("Authorization"), std::string("Bearer ") + kKey);
   EXPECT_EQ(r.choices.front().find(kKey), std::string::npos) << r.choices.front();
   EXPECT_NE(r.choices.front().find("[redacted]"), std::string::npos);
-  EXPECT_EQ(all_files(dir.path).find(kKey), std::string::npos) << "the key reached the response cache";
+  EXPECT_EQ(all_files(dir.path()).find(kKey), std::string::npos) << "the key reached the response cache";
   unsetenv("RCTUNE_LIMITS_KEY");
 }
 

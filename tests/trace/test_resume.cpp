@@ -26,15 +26,6 @@ void write_two_tasks(const std::string& path, int n_a, int n_b) {
   w.write_best(a, BestSchedule{2, 1.0, "best trace", "", 9, 0.1, 2});
 }  // closed without finish(), as by a run that stopped
 
-std::string what_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const TraceError& e) {
-    return e.what();
-  }
-  return "(no TraceError)";
-}
-
 TEST(TraceResume, ReadsBackEverythingWritten) {
   TempDir dir;
   write_two_tasks(dir.file("run.h5"), 5, 3);
@@ -91,7 +82,7 @@ TEST(TraceResume, RecordsEachResumeTime) {
 
 TEST(TraceResume, MissingFileNamesTheFileAndCause) {
   TempDir dir;
-  std::string msg = what_of([&] { RunWriter::open_for_resume(dir.file("nope.h5")); });
+  std::string msg = testing::trace_error_of([&] { RunWriter::open_for_resume(dir.file("nope.h5")); });
   EXPECT_NE(msg.find("nope.h5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
 }
@@ -99,10 +90,10 @@ TEST(TraceResume, MissingFileNamesTheFileAndCause) {
 TEST(TraceResume, NonHdf5FileIsNotATrace) {
   TempDir dir;
   std::ofstream(dir.file("config.yaml")) << "tasks: []\n";
-  std::string msg = what_of([&] { RunWriter::open_for_resume(dir.file("config.yaml")); });
+  std::string msg = testing::trace_error_of([&] { RunWriter::open_for_resume(dir.file("config.yaml")); });
   EXPECT_NE(msg.find("config.yaml"), std::string::npos) << msg;
   EXPECT_NE(msg.find("not an rctune trace: not an HDF5 file"), std::string::npos) << msg;
-  EXPECT_NE(what_of([&] { read_trace(dir.file("config.yaml")); }).find("not an HDF5 file"),
+  EXPECT_NE(testing::trace_error_of([&] { read_trace(dir.file("config.yaml")); }).find("not an HDF5 file"),
             std::string::npos);
 }
 
@@ -111,7 +102,7 @@ TEST(TraceResume, Hdf5FileOfAnotherProgramIsNotATrace) {
   hid_t f = H5Fcreate(dir.file("other.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   H5Fclose(f);
-  std::string msg = what_of([&] { RunWriter::open_for_resume(dir.file("other.h5")); });
+  std::string msg = testing::trace_error_of([&] { RunWriter::open_for_resume(dir.file("other.h5")); });
   EXPECT_NE(msg.find("other.h5"), std::string::npos) << msg;
   EXPECT_NE(msg.find("not an rctune trace"), std::string::npos) << msg;
 }
@@ -126,13 +117,13 @@ TEST(TraceResume, NewerFormatVersionIsRefused) {
   H5Awrite(a, H5T_NATIVE_INT64, &v);
   H5Aclose(a);
   H5Fclose(f);
-  std::string msg = what_of([&] { RunWriter::open_for_resume(dir.file("run.h5")); });
+  std::string msg = testing::trace_error_of([&] { RunWriter::open_for_resume(dir.file("run.h5")); });
   EXPECT_NE(msg.find("format version 2 is not supported"), std::string::npos) << msg;
 }
 
 TEST(TraceResume, DirectoryIsNotATrace) {
   TempDir dir;
-  std::string msg = what_of([&] { read_trace(dir.path().string()); });
+  std::string msg = testing::trace_error_of([&] { read_trace(dir.path().string()); });
   EXPECT_NE(msg.find("is a directory"), std::string::npos) << msg;
 }
 

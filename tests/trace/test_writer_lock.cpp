@@ -27,15 +27,6 @@ std::string bytes_of(const std::string& path) {
   return os.str();
 }
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const TraceError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(TraceWriterLock, ASecondWriterNeverTruncatesARunningTrace) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
@@ -44,11 +35,12 @@ TEST(TraceWriterLock, ASecondWriterNeverTruncatesARunningTrace) {
   for (int i = 0; i < 3; ++i) first.append_sample(t, make_sample(i));
   const std::string pid = "another run is writing it (pid " + std::to_string(getpid()) + ")";
   for (const bool replace : {false, true}) {
-    const std::string msg = error_of([&] { RunWriter::create(path, sample_run_info(), replace); });
+    const std::string msg =
+        testing::trace_error_of([&] { RunWriter::create(path, sample_run_info(), replace); });
     EXPECT_NE(msg.find(path), std::string::npos) << msg;
     EXPECT_NE(msg.find(pid), std::string::npos) << msg;
   }
-  const std::string resume = error_of([&] { RunWriter::open_for_resume(path); });
+  const std::string resume = testing::trace_error_of([&] { RunWriter::open_for_resume(path); });
   EXPECT_NE(resume.find(pid), std::string::npos) << resume;
   for (int i = 3; i < 5; ++i) first.append_sample(t, make_sample(i));
   first.finish();
@@ -64,7 +56,7 @@ TEST(TraceWriterLock, AnExistingTraceIsReplacedOnlyWithReplace) {
     old.finish();
   }
   const std::string before = bytes_of(path);
-  const std::string msg = error_of([&] { RunWriter::create(path, sample_run_info()); });
+  const std::string msg = testing::trace_error_of([&] { RunWriter::create(path, sample_run_info()); });
   EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
   EXPECT_EQ(bytes_of(path), before);
   RunInfo info = sample_run_info();
@@ -81,7 +73,7 @@ TEST(TraceWriterLock, AFileThatIsNotATraceIsNeverReplaced) {
   TempDir dir;
   const std::string path = dir.file("notes.txt");
   std::ofstream(path) << "my notes\n";
-  const std::string msg = error_of([&] { RunWriter::create(path, sample_run_info(), true); });
+  const std::string msg = testing::trace_error_of([&] { RunWriter::create(path, sample_run_info(), true); });
   EXPECT_NE(msg.find("not an rctune trace"), std::string::npos) << msg;
   EXPECT_EQ(bytes_of(path), "my notes\n");
 }

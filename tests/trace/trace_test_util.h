@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "rctune/trace/trace.h"
@@ -33,6 +34,16 @@ class TempDir {
  private:
   std::filesystem::path dir_;
 };
+
+// The message of the TraceError that `fn` throws, or "(no TraceError)".
+inline std::string trace_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const TraceError& e) {
+    return e.what();
+  }
+  return "(no TraceError)";
+}
 
 inline RunInfo sample_run_info() {
   RunInfo r = current_run_info();

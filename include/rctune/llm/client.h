@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,10 @@ struct ChatResponse {
 // `text` with every occurrence of `secret` (as is, and as a JSON string escapes it) replaced by
 // "[redacted]"; `text` unchanged when `secret` is empty.
 std::string redact_secret(std::string text, const std::string& secret);
+
+// The first control character (a byte below 0x20, or DEL) of a value sent in a header, if any: a
+// key or header holding one would end its header line and start another.
+std::optional<unsigned char> control_character(const std::string& s);
 
 class ChatClient {
  public:
