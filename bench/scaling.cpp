@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 #ifndef RCTUNE_SCALING_MPIEXEC
 #define RCTUNE_SCALING_MPIEXEC "mpiexec"
@@ -48,7 +48,7 @@ struct RunResult {
   int ranks = 0;
   uint64_t seed = 0;
   double wall_s = 0;
-  std::vector<trace::SampleRecord> samples;  // measured samples of all tasks, in index order
+  std::vector<runlog::SampleRecord> samples;  // measured samples of all tasks, in index order
   double best = 0;                           // best GFLOP/s measured (0: none)
   double comm_share = 0, merge_share = 0;    // of the ranks' summed wall time
   double dup_share = 0;                      // of measured samples
@@ -127,7 +127,7 @@ std::pair<int, std::string> run_command(const std::string& cmd) {
 
 // Tunes the mode's workload with `ranks` ranks and seed `seed`; the trace it wrote, read back.
 // Exits the program with the command's output when the run fails.
-trace::RunTrace run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t seed,
+runlog::RunLog run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t seed,
                            const std::string& tag) {
   const std::string stem = m.name + "-" + std::to_string(ranks) + "r-s" + std::to_string(seed) + tag;
   const fs::path config = s.dir / (stem + ".yaml");
@@ -161,7 +161,7 @@ trace::RunTrace run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t
     std::exit(1);
   }
   try {
-    return trace::read_trace(out.string());
+    return runlog::read_run_log(out.string());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "\nbench/scaling: cannot read the trace of\n  %s\n%s\n%s\n(configs kept in %s)\n",
                  cmd.c_str(), e.what(), output.c_str(), s.dir.c_str());
@@ -169,17 +169,17 @@ trace::RunTrace run_rctune(const Settings& s, const Mode& m, int ranks, uint64_t
   }
 }
 
-RunResult summarise(const trace::RunTrace& t, int ranks, uint64_t seed) {
+RunResult summarise(const runlog::RunLog& t, int ranks, uint64_t seed) {
   RunResult r;
   r.ranks = ranks;
   r.seed = seed;
   r.wall_s = t.info.end_time - t.info.start_time;
   int64_t dups = 0;
-  for (const trace::TaskTrace& task : t.tasks) {
+  for (const runlog::TaskLog& task : t.tasks) {
     std::set<uint64_t> seen;
-    for (const trace::SampleRecord& s : trace::measured_samples(task)) {
+    for (const runlog::SampleRecord& s : runlog::measured_samples(task)) {
       if (!seen.insert(s.structural_hash).second) ++dups;
-      if (s.status == trace::SampleStatus::Ok && std::isfinite(s.gflops)) r.best = std::max(r.best, s.gflops);
+      if (s.status == runlog::SampleStatus::Ok && std::isfinite(s.gflops)) r.best = std::max(r.best, s.gflops);
       r.compile_s += s.compile_s;
       r.samples.push_back(s);
     }
@@ -188,10 +188,10 @@ RunResult summarise(const trace::RunTrace& t, int ranks, uint64_t seed) {
   // order within it.
   std::stable_sort(
       r.samples.begin(), r.samples.end(),
-      [](const trace::SampleRecord& a, const trace::SampleRecord& b) { return a.index < b.index; });
+      [](const runlog::SampleRecord& a, const runlog::SampleRecord& b) { return a.index < b.index; });
   r.dup_share = r.samples.empty() ? 0 : static_cast<double>(dups) / static_cast<double>(r.samples.size());
   double wall = 0, comm = 0, merge = 0;
-  for (const trace::RankStats& rs : t.ranks) {  // empty for one rank: no communication, no merges
+  for (const runlog::RankStats& rs : t.ranks) {  // empty for one rank: no communication, no merges
     wall += rs.wall_s;
     comm += rs.comm_s;
     merge += rs.merge_s;
@@ -207,8 +207,8 @@ std::pair<double, int64_t> time_to(const RunResult& r, double target) {
   double t = std::nan("");
   int64_t n = -1;
   for (size_t i = 0; i < r.samples.size(); ++i) {
-    const trace::SampleRecord& s = r.samples[i];
-    if (s.status != trace::SampleStatus::Ok || !(s.gflops >= target)) continue;
+    const runlog::SampleRecord& s = r.samples[i];
+    if (s.status != runlog::SampleStatus::Ok || !(s.gflops >= target)) continue;
     if (n < 0) n = static_cast<int64_t>(i) + 1;
     if (!(s.wall_time >= t)) t = s.wall_time;  // the earliest in time (ranks measure in parallel)
   }

@@ -15,13 +15,13 @@
 #include "rctune/apps/commands.h"
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::apps {
 namespace {
 
-using trace::SampleRecord;
-using trace::SampleStatus;
+using runlog::SampleRecord;
+using runlog::SampleStatus;
 
 // What the report says about one task.
 struct TaskSummary {
@@ -60,7 +60,7 @@ struct LlmSummary {
 
 // One summary per model, in the order the models first appear (tasks in run order, calls in index
 // order); empty when the run asked no language model.
-std::vector<LlmSummary> summarize_llm(const trace::RunTrace& run) {
+std::vector<LlmSummary> summarize_llm(const runlog::RunLog& run) {
   std::vector<LlmSummary> out;
   for (const auto& t : run.tasks)
     for (const auto& c : t.llm_calls) {
@@ -88,7 +88,7 @@ std::vector<LlmSummary> summarize_llm(const trace::RunTrace& run) {
 
 bool measured_ok(const SampleRecord& s) { return s.status == SampleStatus::Ok && std::isfinite(s.gflops); }
 
-TaskSummary summarize(const trace::TaskTrace& t) {
+TaskSummary summarize(const runlog::TaskLog& t) {
   TaskSummary r;
   r.name = t.info.name;
   r.samples = t.samples.size();
@@ -136,8 +136,8 @@ std::string opt_count(const std::optional<std::size_t>& v, const std::string& no
   return v ? std::to_string(*v) : none;
 }
 
-std::string run_state(const trace::RunTrace& run) {
-  return run.finished() ? "finished " + trace::iso8601(run.info.end_time)
+std::string run_state(const runlog::RunLog& run) {
+  return run.finished() ? "finished " + runlog::iso8601(run.info.end_time)
                         : "not finished (still running, or killed)";
 }
 
@@ -165,9 +165,9 @@ void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& 
   }
 }
 
-void print_text(std::ostream& out, const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
+void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
                 const std::vector<LlmSummary>& models) {
-  const trace::RunInfo& i = run.info;
+  const runlog::RunInfo& i = run.info;
   std::vector<std::vector<std::string>> header = {
       {"trace", run.path},
       {"config", i.config_path.empty() ? "-" : i.config_path},
@@ -177,12 +177,12 @@ void print_text(std::ostream& out, const trace::RunTrace& run, const std::vector
       {"ranks", std::to_string(i.num_ranks)},
       {"host", i.host + (i.cpu_model.empty() ? "" : " (" + i.cpu_model + ")")},
       {"rctune", i.version + (i.git_commit.empty() ? "" : " (" + i.git_commit + ")")},
-      {"started", trace::iso8601(i.start_time)},
+      {"started", runlog::iso8601(i.start_time)},
       {"state", run_state(run)},
   };
   std::string resumes = std::to_string(i.resume_times.size());
   for (std::size_t k = 0; k < i.resume_times.size(); ++k)
-    resumes += (k == 0 ? ": " : ", ") + trace::iso8601(i.resume_times[k]);
+    resumes += (k == 0 ? ": " : ", ") + runlog::iso8601(i.resume_times[k]);
   header.push_back({"resumes", resumes});
   for (auto& h : header) h[0] += ":";
   print_table(out, header, {true, true});
@@ -220,7 +220,7 @@ void print_text(std::ostream& out, const trace::RunTrace& run, const std::vector
     auto share = [](double part, double whole) {
       return whole > 0 ? fmt("%.1f%%", 100 * part / whole) : "-";
     };
-    for (const trace::RankStats& r : run.ranks)
+    for (const runlog::RankStats& r : run.ranks)
       rows.push_back({std::to_string(r.rank), r.host, std::to_string(r.group),
                       r.pin_core >= 0 ? std::to_string(r.pin_core) : "-", std::to_string(r.samples),
                       fmt("%.1f s", r.wall_s), share(r.search_s, r.wall_s), share(r.measure_s, r.wall_s),
@@ -277,11 +277,11 @@ nlohmann::ordered_json or_null(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
-void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& tasks,
+void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
                 const std::vector<LlmSummary>& models) {
-  const trace::RunInfo& i = run.info;
+  const runlog::RunInfo& i = run.info;
   nlohmann::ordered_json resumes = nlohmann::ordered_json::array();
-  for (double r : i.resume_times) resumes.push_back(trace::iso8601(r));
+  for (double r : i.resume_times) resumes.push_back(runlog::iso8601(r));
   nlohmann::ordered_json out = {
       {"trace", run.path},
       {"format_version", run.format_version},
@@ -298,8 +298,8 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
         {"execution_space", i.execution_space},
         {"version", i.version},
         {"git_commit", i.git_commit},
-        {"start_time", trace::iso8601(i.start_time)},
-        {"end_time", run.finished() ? nlohmann::ordered_json(trace::iso8601(i.end_time))
+        {"start_time", runlog::iso8601(i.start_time)},
+        {"end_time", run.finished() ? nlohmann::ordered_json(runlog::iso8601(i.end_time))
                                     : nlohmann::ordered_json(nullptr)},
         {"finished", run.finished()},
         {"resumes", resumes}}},
@@ -340,7 +340,7 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
                           {"cost_usd", m.cost_usd},
                           {"mean_latency_s", or_null(m.mean_latency_s())}});
   out["ranks"] = nlohmann::ordered_json::array();
-  for (const trace::RankStats& r : run.ranks)
+  for (const runlog::RankStats& r : run.ranks)
     out["ranks"].push_back({{"rank", r.rank},
                             {"host", r.host},
                             {"group", r.group},
@@ -360,7 +360,7 @@ void print_json(const trace::RunTrace& run, const std::vector<TaskSummary>& task
 
 int run_report(const ReportArgs& a) {
   config::check_input_file(a.trace_file, "the trace");
-  trace::RunTrace run = trace::read_trace(a.trace_file);
+  runlog::RunLog run = runlog::read_run_log(a.trace_file);
   std::vector<TaskSummary> tasks;
   for (const auto& t : run.tasks) tasks.push_back(summarize(t));
   const std::vector<LlmSummary> models = summarize_llm(run);

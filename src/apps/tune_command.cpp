@@ -26,7 +26,7 @@
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
 #include "rctune/search/tuner.h"
-#include "rctune/trace/writer.h"
+#include "rctune/runlog/writer.h"
 
 namespace rctune::apps {
 
@@ -77,7 +77,7 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
 // measured.
 struct ResolvedRun {
   config::TuneConfig cfg;
-  std::optional<trace::RunWriter> writer;  // a resumed trace
+  std::optional<runlog::RunWriter> writer;  // a resumed trace
   bool simulate = false;
   std::optional<llm::LlmOptions> llm_opts;
 };
@@ -112,8 +112,8 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
     path = a.out.empty() ? given->out : a.out;
   }
   config::check_input_file(path, "the trace to resume (--resume)");
-  r.writer.emplace(trace::RunWriter::open_for_resume(path, [&](const trace::RunTrace& t) {
-    const trace::RunInfo& info = t.info;
+  r.writer.emplace(runlog::RunWriter::open_for_resume(path, [&](const runlog::RunLog& t) {
+    const runlog::RunInfo& info = t.info;
     config::TuneConfig& cfg = r.cfg;
     // The config: the one given (which must be the run's), or the one recorded in the trace.
     const config::TuneConfig recorded = config::parse_tune_config(
@@ -152,9 +152,9 @@ ResolvedRun resolve_run(const TuneArgs& a) {
   return r;
 }
 
-trace::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
+runlog::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
                             const std::string& execution_space, int ranks) {
-  trace::RunInfo info = trace::current_run_info();
+  runlog::RunInfo info = runlog::current_run_info();
   info.config_text = cfg.text;
   info.config_path = cfg.source;
   info.command_line = a.command_line;
@@ -168,10 +168,10 @@ trace::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
 }
 
 // Samples of a resumed run continue its clock.
-double resumed_wall_time(const trace::RunWriter& writer) {
+double resumed_wall_time(const runlog::RunWriter& writer) {
   double wall_offset = 0;
-  for (const trace::TaskTrace& t : writer.resumed().tasks)
-    for (const trace::SampleRecord& s : t.samples) wall_offset = std::max(wall_offset, s.wall_time);
+  for (const runlog::TaskLog& t : writer.resumed().tasks)
+    for (const runlog::SampleRecord& s : t.samples) wall_offset = std::max(wall_offset, s.wall_time);
   return wall_offset;
 }
 
@@ -239,7 +239,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
                     .execution_space();
       }
       r.writer.emplace(
-          trace::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size()), a.force));
+          runlog::RunWriter::create(r.cfg.out, new_run_info(r.cfg, a, space, mpi.size()), a.force));
     }
   } catch (const std::exception& e) {
     failure = e.what();
@@ -285,7 +285,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   print_summary(rows, cfg.out, r.simulate);
   double wall = 0, comm = 0, merge = 0;
   int64_t samples = 0;
-  for (const trace::RankStats& s : result.ranks) {
+  for (const runlog::RankStats& s : result.ranks) {
     wall += s.wall_s;
     comm += s.comm_s;
     merge += s.merge_s;
@@ -311,7 +311,7 @@ int run_tune(const TuneArgs& a) {
   // A plain run (also one rank under mpirun): this process tunes every task and writes the trace.
   ResolvedRun resolved = resolve_run(a);
   config::TuneConfig& cfg = resolved.cfg;
-  std::optional<trace::RunWriter>& writer = resolved.writer;
+  std::optional<runlog::RunWriter>& writer = resolved.writer;
   const bool simulate = resolved.simulate;
   const std::optional<llm::LlmOptions>& llm_opts = resolved.llm_opts;
   const bool use_llm = llm_opts.has_value();
@@ -324,7 +324,7 @@ int run_tune(const TuneArgs& a) {
   search::CachedEvaluator cached(*evaluator, cache);
 
   if (!writer)
-    writer.emplace(trace::RunWriter::create(
+    writer.emplace(runlog::RunWriter::create(
         cfg.out,
         new_run_info(cfg, a, simulate ? std::string(kSimulated) : runtime_evaluator->execution_space(), 1),
         a.force));
@@ -340,13 +340,13 @@ int run_tune(const TuneArgs& a) {
   for (size_t ti : order) {
     const config::TaskConfig& tc = cfg.tasks[ti];
     auto workload = std::make_shared<const ir::Workload>(tc.workload);
-    trace::TaskInfo info;
+    runlog::TaskInfo info;
     info.name = names[ti];
     info.workload = ir::to_string(tc.workload);
     info.weight = tc.weight;
     info.flops = tc.workload.flops();
-    const trace::RunWriter::Task task = writer->begin_task(info);
-    const trace::TaskTrace* resumed = writer->resumed().task(info.name);
+    const runlog::RunWriter::Task task = writer->begin_task(info);
+    const runlog::TaskLog* resumed = writer->resumed().task(info.name);
 
     // The unscheduled kernel (speedups are over it) and the library routine, once per task.
     Row row;
@@ -376,14 +376,14 @@ int run_tune(const TuneArgs& a) {
     search::TaskRecording rec{&*writer, task, resumed, wall_offset};
     // A trace of many ranks cannot be replayed by one: its samples are observed (never measured
     // again) and the rest of the budget is tuned (docs/dist.md).
-    std::vector<trace::SampleRecord> observed;
+    std::vector<runlog::SampleRecord> observed;
     if (resumed && writer->resumed().info.num_ranks > 1) {
-      observed = trace::measured_samples(*resumed);
+      observed = runlog::measured_samples(*resumed);
       rec.resumed = nullptr;
       rec.observed = &observed;
       // This session's tree replaces the merged one: the ranks' trees no longer add up to it.
       if (!resumed->rank_trees.empty()) writer->write_rank_trees(task, {});
-      for (const trace::SampleRecord& s : resumed->samples)
+      for (const runlog::SampleRecord& s : resumed->samples)
         rec.first_index = std::max(rec.first_index, s.index + 1);
       o.budget -= static_cast<int64_t>(observed.size());
       if (o.budget <= 0) {
@@ -408,7 +408,7 @@ int run_tune(const TuneArgs& a) {
     const auto t_task = std::chrono::steady_clock::now();
     auto record_llm_calls = [&] {
       if (!llm_proposer) return;
-      std::vector<trace::LlmCallRecord> rows;
+      std::vector<runlog::LlmCallRecord> rows;
       const double wall =
           wall_offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
       for (const llm::CallRecord& c : llm_proposer->take_calls())

@@ -10,13 +10,13 @@ namespace {
 using nlohmann::json;
 
 json num(double d) { return std::isnan(d) ? json(nullptr) : json(d); }
-double num(const json& j) { return j.is_null() ? trace::kNaN : j.get<double>(); }
+double num(const json& j) { return j.is_null() ? runlog::kNaN : j.get<double>(); }
 
 }  // namespace
 
 std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-json to_json(const trace::SampleRecord& s) {
+json to_json(const runlog::SampleRecord& s) {
   return json{{"index", s.index},
               {"wall_time", s.wall_time},
               {"rank", s.rank},
@@ -27,7 +27,7 @@ json to_json(const trace::SampleRecord& s) {
               {"trace", s.trace},
               {"rationale", s.rationale},
               {"hash", s.structural_hash},
-              {"status", trace::sample_status_name(s.status)},
+              {"status", runlog::sample_status_name(s.status)},
               {"error", s.error},
               {"cached", s.cached},
               {"median_s", num(s.median_s)},
@@ -39,8 +39,8 @@ json to_json(const trace::SampleRecord& s) {
               {"compile_s", s.compile_s}};
 }
 
-trace::SampleRecord sample_from_json(const json& j) {
-  trace::SampleRecord s;
+runlog::SampleRecord sample_from_json(const json& j) {
+  runlog::SampleRecord s;
   s.index = j.at("index").get<int64_t>();
   s.wall_time = j.at("wall_time").get<double>();
   s.rank = j.at("rank").get<int32_t>();
@@ -51,7 +51,7 @@ trace::SampleRecord sample_from_json(const json& j) {
   s.trace = j.at("trace").get<std::string>();
   s.rationale = j.at("rationale").get<std::string>();
   s.structural_hash = j.at("hash").get<uint64_t>();
-  s.status = trace::parse_sample_status(j.at("status").get<std::string>());
+  s.status = runlog::parse_sample_status(j.at("status").get<std::string>());
   s.error = j.at("error").get<std::string>();
   s.cached = j.at("cached").get<bool>();
   s.median_s = num(j.at("median_s"));
@@ -64,14 +64,14 @@ trace::SampleRecord sample_from_json(const json& j) {
   return s;
 }
 
-json to_json(const trace::TreeNode& n) {
+json to_json(const runlog::TreeNode& n) {
   return json{{"id", n.id},         {"parent", n.parent},       {"action", n.action},
               {"visits", n.visits}, {"value", n.value},         {"best_gflops", num(n.best_gflops)},
               {"sample", n.sample}, {"hash", n.structural_hash}};
 }
 
-trace::TreeNode tree_node_from_json(const json& j) {
-  trace::TreeNode n;
+runlog::TreeNode tree_node_from_json(const json& j) {
+  runlog::TreeNode n;
   n.id = j.at("id").get<int64_t>();
   n.parent = j.at("parent").get<int64_t>();
   n.action = j.at("action").get<std::string>();
@@ -83,13 +83,13 @@ trace::TreeNode tree_node_from_json(const json& j) {
   return n;
 }
 
-json to_json(const trace::BestSchedule& b) {
+json to_json(const runlog::BestSchedule& b) {
   return json{{"sample", b.sample}, {"wall_time", b.wall_time}, {"trace", b.trace},    {"program", b.program},
               {"gflops", b.gflops}, {"median_s", b.median_s},   {"speedup", b.speedup}};
 }
 
-trace::BestSchedule best_from_json(const json& j) {
-  trace::BestSchedule b;
+runlog::BestSchedule best_from_json(const json& j) {
+  runlog::BestSchedule b;
   b.sample = j.at("sample").get<int64_t>();
   b.wall_time = j.at("wall_time").get<double>();
   b.trace = j.at("trace").get<std::string>();
@@ -108,7 +108,7 @@ search::RootStatistic root_statistic_from_json(const json& j) {
   return {j.at("hash").get<uint64_t>(), j.at("visits").get<int64_t>(), j.at("value").get<double>()};
 }
 
-json to_json(const trace::LlmCallRecord& c) {
+json to_json(const runlog::LlmCallRecord& c) {
   return json{{"index", c.index},
               {"wall_time", c.wall_time},
               {"rank", c.rank},
@@ -126,8 +126,8 @@ json to_json(const trace::LlmCallRecord& c) {
               {"error", c.error}};
 }
 
-trace::LlmCallRecord llm_call_from_json(const json& j) {
-  trace::LlmCallRecord c;
+runlog::LlmCallRecord llm_call_from_json(const json& j) {
+  runlog::LlmCallRecord c;
   c.index = j.at("index").get<int64_t>();
   c.wall_time = j.at("wall_time").get<double>();
   c.rank = j.at("rank").get<int32_t>();
@@ -146,15 +146,15 @@ trace::LlmCallRecord llm_call_from_json(const json& j) {
   return c;
 }
 
-json to_json(const trace::RankStats& r) {
+json to_json(const runlog::RankStats& r) {
   return json{{"rank", r.rank},           {"host", r.host},         {"group", r.group},
               {"node_rank", r.node_rank}, {"pin_core", r.pin_core}, {"samples", r.samples},
               {"wall_s", r.wall_s},       {"search_s", r.search_s}, {"measure_s", r.measure_s},
               {"comm_s", r.comm_s},       {"merge_s", r.merge_s}};
 }
 
-trace::RankStats rank_stats_from_json(const json& j) {
-  trace::RankStats r;
+runlog::RankStats rank_stats_from_json(const json& j) {
+  runlog::RankStats r;
   r.rank = j.at("rank").get<int32_t>();
   r.host = j.at("host").get<std::string>();
   r.group = j.at("group").get<int32_t>();

@@ -151,20 +151,20 @@ void report_and_exit(int sig) {
 struct TaskRun {
   size_t ti = 0;
   std::string name;
-  trace::RunWriter::Task wt = 0;
+  runlog::RunWriter::Task wt = 0;
   int group = 0;
   std::vector<int> members;  // world ranks, in order
   int64_t budget = 0;
   int64_t recorded = 0;  // measured samples in the file before this session
-  const trace::TaskTrace* resumed = nullptr;
+  const runlog::TaskLog* resumed = nullptr;
   bool reference_known = false;
   double reference_gflops = 0;
   std::vector<std::pair<int, Assignment>> deferred;         // waiting for the leader's baselines
-  std::map<int, std::vector<trace::SampleRecord>> rows_by;  // measured records this session, by member
+  std::map<int, std::vector<runlog::SampleRecord>> rows_by;  // measured records this session, by member
   std::map<int, std::map<int, size_t>> seen;                // seen[m][p]: p's rows m has been told about
   std::map<int, std::vector<search::RootStatistic>> root;   // latest root statistics by member
   std::map<int, std::vector<uint64_t>> picks;               // programs each waiting member announced
-  std::map<int, std::vector<trace::TreeNode>>
+  std::map<int, std::vector<runlog::TreeNode>>
       latest_trees;          // members' latest trees sent with synchronisations
   bool trees_fresh = false;  // one came since the last write
   std::set<int> sync_waiting, done;
@@ -175,7 +175,7 @@ struct TaskRun {
   int64_t next_index = 0;                           // of the next sample in the file
   int64_t measured = 0, failures = 0, illegal = 0;  // this session
   bool found = false;
-  trace::BestSchedule best;
+  runlog::BestSchedule best;
   clock::time_point start = clock::now();
   clock::time_point last_print{};
 };
@@ -329,7 +329,7 @@ class Hub {
 
   bool start_task(Group& g, size_t ti) {
     const config::TaskConfig& tc = cfg_.tasks[ti];
-    trace::TaskInfo info;
+    runlog::TaskInfo info;
     info.name = names_[ti];
     info.workload = ir::to_string(tc.workload);
     info.weight = tc.weight;
@@ -342,16 +342,16 @@ class Hub {
     t.members = g.ranks;
     t.budget = task_budget(cfg_, ti);
     t.resumed = s_.writer->resumed().task(info.name);
-    std::vector<trace::SampleRecord> observed;
+    std::vector<runlog::SampleRecord> observed;
     if (t.resumed) {
-      observed = trace::measured_samples(*t.resumed);
+      observed = runlog::measured_samples(*t.resumed);
       t.recorded = static_cast<int64_t>(observed.size());
-      for (const trace::SampleRecord& r : observed) note_sample(t, r);
+      for (const runlog::SampleRecord& r : observed) note_sample(t, r);
       if (t.resumed->best) t.found = true, t.best = *t.resumed->best;
       t.llm_index = static_cast<int64_t>(t.resumed->llm_calls.size());
-      for (const trace::SampleRecord& r : t.resumed->samples)
+      for (const runlog::SampleRecord& r : t.resumed->samples)
         t.next_index = std::max(t.next_index, r.index + 1);
-      for (const trace::LlmCallRecord& c : t.resumed->llm_calls)
+      for (const runlog::LlmCallRecord& c : t.resumed->llm_calls)
         t.llm_index = std::max(t.llm_index, c.index + 1);
       if (t.resumed->info.reference_gflops > 0) {
         t.reference_known = true;
@@ -415,9 +415,9 @@ class Hub {
     t.deferred.clear();
   }
 
-  static void note_sample(TaskRun& t, const trace::SampleRecord& r) {
-    if (r.status == trace::SampleStatus::Illegal) return;
-    const bool ok = r.status == trace::SampleStatus::Ok;
+  static void note_sample(TaskRun& t, const runlog::SampleRecord& r) {
+    if (r.status == runlog::SampleStatus::Illegal) return;
+    const bool ok = r.status == runlog::SampleStatus::Ok;
     if (ok && t.ok_hashes.insert(r.structural_hash).second)
       t.index_of_hash[r.structural_hash] = r.index;
     else
@@ -427,19 +427,19 @@ class Hub {
   void on_samples(const Message& m) {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
-    std::vector<trace::SampleRecord> rows =
-        from_json_array<trace::SampleRecord>(j.at("rows"), sample_from_json);
+    std::vector<runlog::SampleRecord> rows =
+        from_json_array<runlog::SampleRecord>(j.at("rows"), sample_from_json);
     const double w = wall();
-    for (trace::SampleRecord& r : rows) {
+    for (runlog::SampleRecord& r : rows) {
       r.index = t.next_index++;
       r.wall_time = w;
       r.rank = m.source;
-      if (r.status == trace::SampleStatus::Illegal) {
+      if (r.status == runlog::SampleStatus::Illegal) {
         ++t.illegal;
         continue;
       }
       ++t.measured;
-      if (r.status != trace::SampleStatus::Ok) ++t.failures;
+      if (r.status != runlog::SampleStatus::Ok) ++t.failures;
       note_sample(t, r);
       t.rows_by[m.source].push_back(r);
     }
@@ -452,7 +452,7 @@ class Hub {
   void on_best(const Message& m) {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
-    trace::BestSchedule b = best_from_json(j.at("best"));
+    runlog::BestSchedule b = best_from_json(j.at("best"));
     if (t.found && b.gflops <= t.best.gflops) return;
     auto it = t.index_of_hash.find(j.at("hash").get<uint64_t>());
     b.sample = it == t.index_of_hash.end() ? -1 : it->second;
@@ -493,7 +493,7 @@ class Hub {
       }
       for (int p : t.members) {
         if (p == m) continue;
-        const std::vector<trace::SampleRecord>& rows = t.rows_by[p];
+        const std::vector<runlog::SampleRecord>& rows = t.rows_by[p];
         size_t& cursor = t.seen[m][p];
         news.measured.insert(news.measured.end(), rows.begin() + static_cast<std::ptrdiff_t>(cursor),
                              rows.end());
@@ -530,7 +530,7 @@ class Hub {
     // A rank's final root statistics: its peers' last synchronisations still count them.
     if (!r.tree.empty()) {
       std::vector<search::RootStatistic> root{{r.tree[0].structural_hash, r.tree[0].visits, r.tree[0].value}};
-      for (const trace::TreeNode& n : r.tree)
+      for (const runlog::TreeNode& n : r.tree)
         if (n.parent == 0) root.push_back({n.structural_hash, n.visits, n.value});
       t.root[m.source] = std::move(root);
     }
@@ -542,7 +542,7 @@ class Hub {
   }
 
   void finish_task(TaskRun& t) {
-    std::map<int, std::vector<trace::TreeNode>> trees;
+    std::map<int, std::vector<runlog::TreeNode>> trees;
     for (int m : t.members)
       if (!t.reports[m].tree.empty()) trees[m] = std::move(t.reports[m].tree);
     write_trees(t, std::move(trees));
@@ -552,21 +552,21 @@ class Hub {
 
   // Merges the ranks' trees (and the tree a previous session left) and writes the merged tree and
   // the ranks' own trees, with sample numbers as the trace numbers them.
-  void write_trees(TaskRun& t, std::map<int, std::vector<trace::TreeNode>> own) {
+  void write_trees(TaskRun& t, std::map<int, std::vector<runlog::TreeNode>> own) {
     const auto t0 = clock::now();
-    std::vector<std::vector<trace::TreeNode>> trees;
+    std::vector<std::vector<runlog::TreeNode>> trees;
     if (t.resumed && !t.resumed->tree.empty()) trees.push_back(t.resumed->tree);
     for (const auto& [m, nodes] : own)
       if (!nodes.empty()) trees.push_back(nodes);
-    std::vector<trace::TreeNode> merged = merge_trees(trees);
-    auto renumber = [&](std::vector<trace::TreeNode>& nodes) {
-      for (trace::TreeNode& n : nodes) {
+    std::vector<runlog::TreeNode> merged = merge_trees(trees);
+    auto renumber = [&](std::vector<runlog::TreeNode>& nodes) {
+      for (runlog::TreeNode& n : nodes) {
         auto it = n.structural_hash == 0 ? t.index_of_hash.end() : t.index_of_hash.find(n.structural_hash);
         n.sample = it == t.index_of_hash.end() ? -1 : it->second;
       }
     };
     renumber(merged);
-    std::map<int32_t, std::vector<trace::TreeNode>> ranks;
+    std::map<int32_t, std::vector<runlog::TreeNode>> ranks;
     for (auto& [m, nodes] : own)
       if (!nodes.empty()) renumber(ranks[m] = std::move(nodes));
     result_.merge_s += since(t0);
@@ -581,15 +581,15 @@ class Hub {
     sum.failures = t.failures;
     sum.illegal = t.illegal;
     if (t.resumed)
-      for (const trace::SampleRecord& r : t.resumed->samples) {
-        if (r.status == trace::SampleStatus::Illegal)
+      for (const runlog::SampleRecord& r : t.resumed->samples) {
+        if (r.status == runlog::SampleStatus::Illegal)
           ++sum.illegal;
-        else if (r.status != trace::SampleStatus::Ok)
+        else if (r.status != runlog::SampleStatus::Ok)
           ++sum.failures;
       }
     sum.found = t.found;
     sum.best = t.best;
-    const trace::TaskInfo& info = s_.writer->task_info(t.wt);
+    const runlog::TaskInfo& info = s_.writer->task_info(t.wt);
     sum.reference_gflops = info.reference_gflops;
     sum.library = info.library_name;
     sum.library_gflops = info.library_gflops;
@@ -671,10 +671,10 @@ class Hub {
   void on_llm_calls(const Message& m) {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
-    std::vector<trace::LlmCallRecord> calls =
-        from_json_array<trace::LlmCallRecord>(j.at("calls"), llm_call_from_json);
+    std::vector<runlog::LlmCallRecord> calls =
+        from_json_array<runlog::LlmCallRecord>(j.at("calls"), llm_call_from_json);
     const double w = wall();
-    for (trace::LlmCallRecord& c : calls) {
+    for (runlog::LlmCallRecord& c : calls) {
       c.index = t.llm_index++;
       c.wall_time = w;
       c.rank = m.source;

@@ -28,7 +28,7 @@ void set_activity(std::string what) {
 // Request and reply with the hub, timed as communication.
 class HubLink {
  public:
-  HubLink(Mailbox& mailbox, int rank, trace::RankStats& stats)
+  HubLink(Mailbox& mailbox, int rank, runlog::RankStats& stats)
       : mailbox_(mailbox), rank_(rank), stats_(stats) {}
   void send(MessageType type, std::string body) {
     const auto t = clock::now();
@@ -49,13 +49,13 @@ class HubLink {
  private:
   Mailbox& mailbox_;
   int rank_;
-  trace::RankStats& stats_;
+  runlog::RankStats& stats_;
 };
 
 // The tuner's records go to the hub; synchronisation goes through it.
 class GroupChannel : public search::TaskChannel {
  public:
-  GroupChannel(HubLink& hub, int64_t task, int64_t sync_every, double tree_interval, trace::RankStats& stats,
+  GroupChannel(HubLink& hub, int64_t task, int64_t sync_every, double tree_interval, runlog::RankStats& stats,
                std::string name)
       : hub_(hub),
         task_(task),
@@ -63,16 +63,16 @@ class GroupChannel : public search::TaskChannel {
         tree_interval_(tree_interval),
         stats_(stats),
         name_(std::move(name)) {}
-  void samples(const std::vector<trace::SampleRecord>& rows) override {
-    for (const trace::SampleRecord& s : rows)
-      if (s.status != trace::SampleStatus::Illegal) ++sent_;
+  void samples(const std::vector<runlog::SampleRecord>& rows) override {
+    for (const runlog::SampleRecord& s : rows)
+      if (s.status != runlog::SampleStatus::Illegal) ++sent_;
     set_activity("tuning " + name_ + " (" + std::to_string(sent_) + " samples sent)");
     hub_.send(MessageType::Samples, dump({{"task", task_}, {"rows", to_json_array(rows)}}));
   }
-  void best(const trace::BestSchedule& best, uint64_t hash) override {
+  void best(const runlog::BestSchedule& best, uint64_t hash) override {
     hub_.send(MessageType::Best, dump({{"task", task_}, {"best", to_json(best)}, {"hash", hash}}));
   }
-  void tree(const std::vector<trace::TreeNode>& nodes) override { tree_ = nodes; }
+  void tree(const std::vector<runlog::TreeNode>& nodes) override { tree_ = nodes; }
   int64_t sync_every() const override { return sync_every_; }
   search::PeerNews exchange(const std::vector<search::RootStatistic>& mine,
                             const std::vector<uint64_t>& picks) override {
@@ -89,7 +89,7 @@ class GroupChannel : public search::TaskChannel {
     set_activity("tuning " + name_ + " (" + std::to_string(sent_) + " samples sent)");
     return news;
   }
-  const std::vector<trace::TreeNode>& last_tree() const { return tree_; }
+  const std::vector<runlog::TreeNode>& last_tree() const { return tree_; }
 
  private:
   HubLink& hub_;
@@ -97,10 +97,10 @@ class GroupChannel : public search::TaskChannel {
   int64_t sync_every_;
   double tree_interval_;
   clock::time_point last_tree_ = clock::now();
-  trace::RankStats& stats_;
+  runlog::RankStats& stats_;
   std::string name_;
   int64_t sent_ = 0;
-  std::vector<trace::TreeNode> tree_;
+  std::vector<runlog::TreeNode> tree_;
 };
 
 }  // namespace
@@ -110,10 +110,10 @@ std::string member_activity() {
   return activity;
 }
 
-trace::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
+runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   const config::TuneConfig& cfg = *s.cfg;
   const auto t_start = clock::now();
-  trace::RankStats stats;
+  runlog::RankStats stats;
   stats.rank = s.layout.rank;
   stats.host = s.layout.host;
   stats.group = s.layout.group;
@@ -181,7 +181,7 @@ trace::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     }
     auto send_llm_calls = [&] {
       if (!llm_proposer) return;
-      std::vector<trace::LlmCallRecord> rows;
+      std::vector<runlog::LlmCallRecord> rows;
       for (const llm::CallRecord& c : llm_proposer->take_calls())
         rows.push_back(llm::to_trace_record(c, 0, 0, s.layout.rank));  // the hub numbers and times them
       if (!rows.empty())

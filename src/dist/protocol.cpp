@@ -22,7 +22,7 @@ Assignment assignment_from_body(const std::string& body) {
   a.share = j.at("share").get<int64_t>();
   a.measure_baselines = j.at("measure_baselines").get<bool>();
   a.reference_gflops = j.at("reference_gflops").get<double>();
-  a.observed = from_json_array<trace::SampleRecord>(j.at("observed"), sample_from_json);
+  a.observed = from_json_array<runlog::SampleRecord>(j.at("observed"), sample_from_json);
   return a;
 }
 
@@ -39,7 +39,7 @@ TaskReport task_report_from_body(const std::string& body) {
   const json j = json::parse(body);
   TaskReport r;
   r.task = j.at("task").get<int64_t>();
-  r.tree = from_json_array<trace::TreeNode>(j.at("tree"), tree_node_from_json);
+  r.tree = from_json_array<runlog::TreeNode>(j.at("tree"), tree_node_from_json);
   r.samples = j.at("samples").get<int64_t>();
   r.failures = j.at("failures").get<int64_t>();
   r.illegal = j.at("illegal").get<int64_t>();
@@ -48,7 +48,7 @@ TaskReport task_report_from_body(const std::string& body) {
 }
 
 std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
-                      const std::vector<uint64_t>& picks, const std::vector<trace::TreeNode>* tree) {
+                      const std::vector<uint64_t>& picks, const std::vector<runlog::TreeNode>* tree) {
   json j{{"task", task}, {"root", to_json_array(root)}, {"picks", picks}};
   if (tree) j["tree"] = to_json_array(*tree);
   return dump(j);
@@ -60,7 +60,7 @@ SyncRequest sync_from_body(const std::string& body) {
   r.task = j.at("task").get<int64_t>();
   r.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
   r.picks = j.at("picks").get<std::vector<uint64_t>>();
-  if (j.contains("tree")) r.tree = from_json_array<trace::TreeNode>(j.at("tree"), tree_node_from_json);
+  if (j.contains("tree")) r.tree = from_json_array<runlog::TreeNode>(j.at("tree"), tree_node_from_json);
   return r;
 }
 
@@ -72,7 +72,7 @@ std::string to_body(const search::PeerNews& n) {
 search::PeerNews peer_news_from_body(const std::string& body) {
   const json j = json::parse(body);
   search::PeerNews n;
-  n.measured = from_json_array<trace::SampleRecord>(j.at("measured"), sample_from_json);
+  n.measured = from_json_array<runlog::SampleRecord>(j.at("measured"), sample_from_json);
   n.root = from_json_array<search::RootStatistic>(j.at("root"), root_statistic_from_json);
   n.claimed = j.at("claimed").get<std::vector<uint64_t>>();
   return n;

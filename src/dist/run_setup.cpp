@@ -115,7 +115,7 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
     b.reference_gflops = ref.gflops;
   } else {
     std::fprintf(stderr, "%s: warning: the unscheduled kernel failed (%s: %s); speedups are not reported\n",
-                 task_name.c_str(), trace::sample_status_name(ref.status), ref.error.c_str());
+                 task_name.c_str(), runlog::sample_status_name(ref.status), ref.error.c_str());
   }
   if (simulate) return b;  // there is no simulated OpenBLAS
   if (auto lib = runtime::measure_library_baseline(*workload, measure.min_time, pin_core)) {

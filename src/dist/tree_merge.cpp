@@ -13,7 +13,7 @@ namespace rctune::dist {
 
 namespace {
 
-using trace::TreeNode;
+using runlog::TreeNode;
 
 // fmax, which ignores a NaN operand (and gives NaN only when both are).
 double best_of(double a, double b) { return std::fmax(a, b); }

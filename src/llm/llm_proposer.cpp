@@ -276,8 +276,8 @@ std::vector<CallRecord> LlmProposer::take_calls() {
 
 std::vector<ModelStats> LlmProposer::stats() const { return impl_->stats; }
 
-trace::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank) {
-  trace::LlmCallRecord r;
+runlog::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank) {
+  runlog::LlmCallRecord r;
   r.index = index;
   r.wall_time = wall_time;
   r.rank = rank;

@@ -32,7 +32,7 @@ std::vector<MeasureResult> SyntheticEvaluator::measure(const std::vector<Candida
       r.median_s = r.min_s = r.max_s = flops > 0 ? flops / (g * 1e9) : 1.0 / g;
       r.iqr_s = 0;
     } else {
-      r.status = trace::SampleStatus::RuntimeError;
+      r.status = runlog::SampleStatus::RuntimeError;
       r.error = "synthetic objective rejected the program";
     }
     out.push_back(std::move(r));

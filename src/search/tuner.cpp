@@ -18,9 +18,9 @@ namespace rctune::search {
 
 namespace {
 
-trace::SampleRecord record_of(const Candidate& c, const MeasureResult& r, const TuneOptions& o, int64_t index,
+runlog::SampleRecord record_of(const Candidate& c, const MeasureResult& r, const TuneOptions& o, int64_t index,
                               double wall) {
-  trace::SampleRecord s;
+  runlog::SampleRecord s;
   s.index = index;
   s.wall_time = wall;
   s.rank = o.rank;
@@ -44,7 +44,7 @@ trace::SampleRecord record_of(const Candidate& c, const MeasureResult& r, const 
   return s;
 }
 
-MeasureResult result_of(const trace::SampleRecord& s) {
+MeasureResult result_of(const runlog::SampleRecord& s) {
   MeasureResult r;
   r.status = s.status;
   r.error = s.error;
@@ -74,31 +74,31 @@ std::string rejected_key(int64_t parent_node, const std::string& action) {
 // The records of a previous session, consumed as the replay meets them again.
 class Replay {
  public:
-  explicit Replay(const trace::TaskTrace* t) {
+  explicit Replay(const runlog::TaskLog* t) {
     if (!t) return;
-    for (const trace::SampleRecord& s : t->samples) {
+    for (const runlog::SampleRecord& s : t->samples) {
       next_index_ = std::max(next_index_, s.index + 1);
-      if (s.status == trace::SampleStatus::Illegal)
+      if (s.status == runlog::SampleStatus::Illegal)
         rejected_.emplace(rejected_key(s.parent_node, s.trace), s);
       else
         measured_.emplace(s.structural_hash, s);
     }
   }
-  std::optional<trace::SampleRecord> take_measured(uint64_t hash) { return take(measured_, hash); }
-  std::optional<trace::SampleRecord> take_rejected(const std::string& key) { return take(rejected_, key); }
+  std::optional<runlog::SampleRecord> take_measured(uint64_t hash) { return take(measured_, hash); }
+  std::optional<runlog::SampleRecord> take_rejected(const std::string& key) { return take(rejected_, key); }
   int64_t next_index() const { return next_index_; }
 
  private:
   template <typename M, typename K>
-  static std::optional<trace::SampleRecord> take(M& m, const K& k) {
+  static std::optional<runlog::SampleRecord> take(M& m, const K& k) {
     auto it = m.find(k);
     if (it == m.end()) return std::nullopt;
-    trace::SampleRecord s = it->second;
+    runlog::SampleRecord s = it->second;
     m.erase(it);
     return s;
   }
-  std::multimap<uint64_t, trace::SampleRecord> measured_;
-  std::multimap<std::string, trace::SampleRecord> rejected_;
+  std::multimap<uint64_t, runlog::SampleRecord> measured_;
+  std::multimap<std::string, runlog::SampleRecord> rejected_;
   int64_t next_index_ = 0;
 };
 
@@ -113,18 +113,18 @@ std::unique_ptr<SearchStrategy> make_strategy(const SearchContext& ctx, const Tu
 // A plain run: this process writes the trace.
 class WriterChannel : public TaskChannel {
  public:
-  WriterChannel(trace::RunWriter& writer, trace::RunWriter::Task task) : writer_(writer), task_(task) {}
-  void samples(const std::vector<trace::SampleRecord>& rows) override {
+  WriterChannel(runlog::RunWriter& writer, runlog::RunWriter::Task task) : writer_(writer), task_(task) {}
+  void samples(const std::vector<runlog::SampleRecord>& rows) override {
     if (!rows.empty()) writer_.append_samples(task_, rows);
   }
-  void best(const trace::BestSchedule& best, uint64_t) override { writer_.write_best(task_, best); }
-  void tree(const std::vector<trace::TreeNode>& nodes) override {
+  void best(const runlog::BestSchedule& best, uint64_t) override { writer_.write_best(task_, best); }
+  void tree(const std::vector<runlog::TreeNode>& nodes) override {
     if (!nodes.empty()) writer_.write_tree(task_, nodes);
   }
 
  private:
-  trace::RunWriter& writer_;
-  trace::RunWriter::Task task_;
+  runlog::RunWriter& writer_;
+  runlog::RunWriter::Task task_;
 };
 
 double score_of(const MeasureResult& r, double reference_gflops) {
@@ -210,12 +210,12 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
   // Results of other ranks (or of a previous session): the strategy and the cost model learn
   // them, and a program among them is never measured again.
   std::unordered_map<uint64_t, MeasureResult> known;
-  auto learn = [&](const std::vector<trace::SampleRecord>& records) {
+  auto learn = [&](const std::vector<runlog::SampleRecord>& records) {
     std::vector<Candidate> cs;
     std::vector<MeasureResult> rs;
     std::vector<double> scores;
-    for (const trace::SampleRecord& s : records) {
-      if (s.status == trace::SampleStatus::Illegal || known.count(s.structural_hash)) continue;
+    for (const runlog::SampleRecord& s : records) {
+      if (s.status == runlog::SampleStatus::Illegal || known.count(s.structural_hash)) continue;
       try {
         Candidate c = make_candidate(workload, s.trace);
         c.proposer = s.proposer;
@@ -263,11 +263,11 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
     out.search_s += since(t_search);
 
     // Rejected proposals: recorded (no sample spent), unless the record is already in the file.
-    std::vector<trace::SampleRecord> rows;
+    std::vector<runlog::SampleRecord> rows;
     for (const RejectedProposal& r : strategy->take_rejected()) {
       ++out.illegal;
       if (replay.take_rejected(rejected_key(r.parent_node, r.action))) continue;
-      trace::SampleRecord s;
+      runlog::SampleRecord s;
       s.index = next_index++;
       s.wall_time = rec.wall_offset + elapsed();
       s.rank = o.rank;
@@ -276,7 +276,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
       s.parent_node = r.parent_node;
       s.trace = r.action;
       s.rationale = r.rationale;
-      s.status = trace::SampleStatus::Illegal;
+      s.status = runlog::SampleStatus::Illegal;
       s.error = r.error;
       rows.push_back(s);
     }
@@ -300,9 +300,9 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
     }
     // One at a time, each recorded as soon as it is measured: a run killed at any moment keeps
     // every finished measurement.
-    auto record = [&](std::vector<trace::SampleRecord> done) {
+    auto record = [&](std::vector<runlog::SampleRecord> done) {
       if (channel && !done.empty()) channel->samples(done);
-      for (trace::SampleRecord& s : done) out.records.push_back(std::move(s));
+      for (runlog::SampleRecord& s : done) out.records.push_back(std::move(s));
     };
     record(std::move(rows));
     for (size_t k = 0; k < to_measure.size(); ++k) {

@@ -1,4 +1,4 @@
-// `rctune report`: runs the real binary on traces written with trace::RunWriter whose samples are
+// `rctune report`: runs the real binary on traces written with runlog::RunWriter whose samples are
 // known, and checks the numbers in the table, CSV and JSON output, and the errors.
 #include <gtest/gtest.h>
 
@@ -7,20 +7,20 @@
 #include <sstream>
 
 #include "apps/cli_runner.h"
-#include "rctune/trace/writer.h"
-#include "trace/trace_test_util.h"
+#include "rctune/runlog/writer.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune {
 namespace {
 
 using testing::run_rctune;
-using trace::SampleStatus;
+using runlog::SampleStatus;
 
 const char* kBestTrace = "split(C, i, [None, 8])\nparallel(C, i.0)";
 
-trace::SampleRecord sample(int64_t index, SampleStatus status, double gflops,
+runlog::SampleRecord sample(int64_t index, SampleStatus status, double gflops,
                            const std::string& proposer = "heuristic", const std::string& trace_text = "") {
-  trace::SampleRecord s;
+  runlog::SampleRecord s;
   s.index = index;
   s.wall_time = static_cast<double>(index) + 0.5;
   s.strategy = "mcts";
@@ -36,8 +36,8 @@ trace::SampleRecord sample(int64_t index, SampleStatus status, double gflops,
   return s;
 }
 
-trace::TaskInfo task(const std::string& name, double reference_gflops) {
-  trace::TaskInfo t;
+runlog::TaskInfo task(const std::string& name, double reference_gflops) {
+  runlog::TaskInfo t;
   t.name = name;
   t.workload = name;
   t.flops = 1e9;
@@ -56,7 +56,7 @@ trace::TaskInfo task(const std::string& name, double reference_gflops) {
 // Task "softmax_8" (unscheduled 2 GFLOP/s, no library): ok 4, ok 5 -> best 5, x2.5, 90% and 95%
 // both at the 2nd sample.
 void write_run(const std::string& path, bool finish) {
-  trace::RunWriter w = trace::RunWriter::create(path, trace::testing::sample_run_info());
+  runlog::RunWriter w = runlog::RunWriter::create(path, runlog::testing::sample_run_info());
   auto a = w.begin_task(task("matmul_64", 10));
   w.set_library(a, "openblas_sgemm", 1.0 / 40, 40);
   w.append_sample(a, sample(0, SampleStatus::Ok, 20));
@@ -121,7 +121,7 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
 }
 
 TEST(Report, TableShowsPerTaskNumbers) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), false);
   auto r = run_rctune("report " + dir.file("run.h5"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -136,7 +136,7 @@ TEST(Report, TableShowsPerTaskNumbers) {
 }
 
 TEST(Report, TablePrintsTheBestTraceOfEachTask) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), false);
   auto r = run_rctune("report " + dir.file("run.h5"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -150,7 +150,7 @@ TEST(Report, TablePrintsTheBestTraceOfEachTask) {
 }
 
 TEST(Report, TableHeaderSaysWhetherTheRunFinishedAndItsResumes) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("running.h5"), false);
   auto running = run_rctune("report " + dir.file("running.h5"));
   ASSERT_EQ(running.exit_code, 0) << running.output;
@@ -161,7 +161,7 @@ TEST(Report, TableHeaderSaysWhetherTheRunFinishedAndItsResumes) {
             (std::vector<std::string>{"strategy:", "mcts", "(proposer", "heuristic)"}));
 
   write_run(dir.file("done.h5"), false);
-  trace::RunWriter::open_for_resume(dir.file("done.h5")).finish();
+  runlog::RunWriter::open_for_resume(dir.file("done.h5")).finish();
   auto done = run_rctune("report " + dir.file("done.h5"));
   ASSERT_EQ(done.exit_code, 0) << done.output;
   EXPECT_EQ(line_starting(done.output, "state:").find("not finished"), std::string::npos) << done.output;
@@ -170,7 +170,7 @@ TEST(Report, TableHeaderSaysWhetherTheRunFinishedAndItsResumes) {
 }
 
 TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), true);
   auto r = run_rctune("report " + dir.file("run.h5") + " --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -200,12 +200,12 @@ TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
 }
 
 TEST(Report, JsonHasRunInfoAndTasks) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), true);
   auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
-  auto info = trace::testing::sample_run_info();
+  auto info = runlog::testing::sample_run_info();
   EXPECT_EQ(j["run"]["config_path"], info.config_path);
   EXPECT_EQ(j["run"]["strategy"], "mcts");
   EXPECT_EQ(j["run"]["seed"].get<uint64_t>(), info.seed);
@@ -236,7 +236,7 @@ TEST(Report, JsonHasRunInfoAndTasks) {
 }
 
 TEST(Report, JsonOfAnUnfinishedRunHasNoEndTime) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), false);
   auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -246,9 +246,9 @@ TEST(Report, JsonOfAnUnfinishedRunHasNoEndTime) {
 }
 
 TEST(Report, TaskWithoutCorrectSamplesHasNoBest) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   {
-    trace::RunWriter w = trace::RunWriter::create(dir.file("run.h5"), trace::testing::sample_run_info());
+    runlog::RunWriter w = runlog::RunWriter::create(dir.file("run.h5"), runlog::testing::sample_run_info());
     auto t = w.begin_task(task("broken", 3));
     w.append_sample(t, sample(0, SampleStatus::Timeout, 0));
     w.append_sample(t, sample(1, SampleStatus::Illegal, 0));
@@ -261,10 +261,10 @@ TEST(Report, TaskWithoutCorrectSamplesHasNoBest) {
   EXPECT_NE(r.output.find("# broken: no sample measured correctly"), std::string::npos) << r.output;
 }
 
-trace::LlmCallRecord llm_call(int64_t index, const std::string& model, bool ok, bool from_cache,
+runlog::LlmCallRecord llm_call(int64_t index, const std::string& model, bool ok, bool from_cache,
                               bool fallback, int64_t prompt_tokens, int64_t completion_tokens,
                               double latency_s, double cost_usd) {
-  trace::LlmCallRecord c;
+  runlog::LlmCallRecord c;
   c.index = index;
   c.wall_time = static_cast<double>(index);
   c.model = model;
@@ -293,12 +293,12 @@ trace::LlmCallRecord llm_call(int64_t index, const std::string& model, bool ok, 
 // hits, 1 fallback (50%), 400 + 50 tokens, 0.0125 USD, mean latency 4.50 s.
 void write_run_with_llm_calls(const std::string& path) {
   write_run(path, false);
-  trace::RunWriter w = trace::RunWriter::open_for_resume(path);
-  std::vector<trace::LlmCallRecord> a = {llm_call(0, "qwen-7b", true, false, false, 100, 20, 1.0, 0.001),
+  runlog::RunWriter w = runlog::RunWriter::open_for_resume(path);
+  std::vector<runlog::LlmCallRecord> a = {llm_call(0, "qwen-7b", true, false, false, 100, 20, 1.0, 0.001),
                                          llm_call(1, "qwen-7b", true, true, false, 100, 20, 0.0, 0),
                                          llm_call(2, "qwen-7b", false, false, true, 100, 0, 3.0, 0),
                                          llm_call(3, "qwen-7b", true, false, true, 120, 40, 2.0, 0.002)};
-  std::vector<trace::LlmCallRecord> b = {llm_call(0, "qwen-7b", true, false, false, 80, 10, 2.0, 0.0005),
+  std::vector<runlog::LlmCallRecord> b = {llm_call(0, "qwen-7b", true, false, false, 80, 10, 2.0, 0.0005),
                                          llm_call(1, "gpt-4o", true, false, false, 200, 50, 4.0, 0.0125),
                                          llm_call(2, "gpt-4o", false, false, true, 200, 0, 5.0, 0)};
   w.append_llm_calls(*w.find_task("matmul_64"), a);
@@ -307,7 +307,7 @@ void write_run_with_llm_calls(const std::string& path) {
 }
 
 TEST(Report, TableHasAnLlmSectionWithOneRowPerModel) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run_with_llm_calls(dir.file("run.h5"));
   auto r = run_rctune("report " + dir.file("run.h5"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -330,7 +330,7 @@ TEST(Report, TableHasAnLlmSectionWithOneRowPerModel) {
 }
 
 TEST(Report, JsonHasOneLlmEntryPerModel) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run_with_llm_calls(dir.file("run.h5"));
   auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -361,11 +361,11 @@ TEST(Report, JsonHasOneLlmEntryPerModel) {
 }
 
 TEST(Report, MeanLatencyOfAModelAnsweredOnlyFromTheCacheIsNull) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   {
-    trace::RunWriter w = trace::RunWriter::create(dir.file("run.h5"), trace::testing::sample_run_info());
+    runlog::RunWriter w = runlog::RunWriter::create(dir.file("run.h5"), runlog::testing::sample_run_info());
     auto t = w.begin_task(task("matmul_64", 10));
-    std::vector<trace::LlmCallRecord> c = {llm_call(0, "qwen-7b", true, true, false, 100, 20, 0.001, 0)};
+    std::vector<runlog::LlmCallRecord> c = {llm_call(0, "qwen-7b", true, true, false, 100, 20, 0.001, 0)};
     w.append_llm_calls(t, c);
   }
   auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
@@ -378,7 +378,7 @@ TEST(Report, MeanLatencyOfAModelAnsweredOnlyFromTheCacheIsNull) {
 }
 
 TEST(Report, RunWithoutLlmCallsHasNoLlmSection) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run(dir.file("run.h5"), true);
   auto r = run_rctune("report " + dir.file("run.h5"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -392,7 +392,7 @@ TEST(Report, RunWithoutLlmCallsHasNoLlmSection) {
 }
 
 TEST(Report, CsvListsTasksOnlyWhenTheRunAskedLanguageModels) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   write_run_with_llm_calls(dir.file("run.h5"));
   auto r = run_rctune("report " + dir.file("run.h5") + " --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -403,7 +403,7 @@ TEST(Report, CsvListsTasksOnlyWhenTheRunAskedLanguageModels) {
 }
 
 TEST(Report, MissingFileIsAUserError) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   auto r = run_rctune("report " + dir.file("nothing.h5"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(
@@ -413,7 +413,7 @@ TEST(Report, MissingFileIsAUserError) {
 }
 
 TEST(Report, FileThatIsNotATraceIsAUserError) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   std::ofstream(dir.file("notes.h5")) << "not hdf5\n";
   auto r = run_rctune("report " + dir.file("notes.h5"));
   EXPECT_EQ(r.exit_code, 2) << r.output;

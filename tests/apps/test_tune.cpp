@@ -1,5 +1,5 @@
 // `rctune tune` end to end: the real binary tunes a small workload on this machine (compiling and
-// timing real kernels), the trace is read back with h5dump and read_trace, a run killed with
+// timing real kernels), the trace is read back with h5dump and read_run_log, a run killed with
 // SIGKILL is resumed without measuring a sample twice, and config mistakes get their messages.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -11,14 +11,14 @@
 #include <set>
 #include <thread>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "cli_runner.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::testing {
 namespace {
 
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 std::string write_config(const TempDir& dir, int budget, const std::string& extra = "") {
   const std::string path = dir.file("run.yaml");
@@ -43,7 +43,7 @@ TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("best schedule of matmul:M=64,N=64,K=64"), std::string::npos) << r.output;
 
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(run.finished());
   EXPECT_EQ(run.info.strategy, "mcts");
   EXPECT_EQ(run.info.proposer, "heuristic");
@@ -51,22 +51,22 @@ TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   EXPECT_NE(run.info.config_text.find("budget: 6"), std::string::npos);
   EXPECT_FALSE(run.info.execution_space.empty());
   ASSERT_EQ(run.tasks.size(), 1u);
-  const trace::TaskTrace& t = run.tasks[0];
+  const runlog::TaskLog& t = run.tasks[0];
   EXPECT_GT(t.info.reference_gflops, 0) << "the unscheduled kernel was measured";
   EXPECT_EQ(t.info.library_name, "openblas_sgemm");
-  const auto ms = trace::measured_samples(t);
+  const auto ms = runlog::measured_samples(t);
   ASSERT_EQ(ms.size(), 6u);
   int ok = 0;
-  for (const auto& s : ms) ok += s.status == trace::SampleStatus::Ok ? 1 : 0;
+  for (const auto& s : ms) ok += s.status == runlog::SampleStatus::Ok ? 1 : 0;
   EXPECT_GT(ok, 0);
   ASSERT_TRUE(t.best.has_value());
   EXPECT_GT(t.best->speedup, 0);
   EXPECT_FALSE(t.tree.empty());
 
-  const std::string h5dump = trace::testing::find_h5dump();
+  const std::string h5dump = runlog::testing::find_h5dump();
   if (h5dump.empty()) GTEST_SKIP() << "h5dump (Debian package hdf5-tools) is not installed";
   std::string out;
-  ASSERT_EQ(trace::testing::run_command(h5dump + " '" + dir.file("run.h5") + "'", &out), 0) << out;
+  ASSERT_EQ(runlog::testing::run_command(h5dump + " '" + dir.file("run.h5") + "'", &out), 0) << out;
   EXPECT_NE(out.find("samples"), std::string::npos);
   EXPECT_NE(out.find(ms.back().trace.substr(0, ms.back().trace.find('\n'))), std::string::npos);
 }
@@ -90,8 +90,8 @@ TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
   for (int i = 0; i < 600 && seen < 3; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     try {
-      const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
-      if (!run.tasks.empty()) seen = trace::measured_samples(run.tasks[0]).size();
+      const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+      if (!run.tasks.empty()) seen = runlog::measured_samples(run.tasks[0]).size();
     } catch (const std::exception&) {
       // not created yet, or met a commit half-way: try again
     }
@@ -105,10 +105,10 @@ TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
   const CliResult r = run_rctune("tune --resume " + dir.file("run.h5"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("samples taken from the trace"), std::string::npos) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(run.finished());
   EXPECT_EQ(run.info.resume_times.size(), 1u);
-  const auto ms = trace::measured_samples(run.tasks.at(0));
+  const auto ms = runlog::measured_samples(run.tasks.at(0));
   EXPECT_EQ(ms.size(), 10u);
   std::set<uint64_t> hashes;
   for (const auto& s : ms)

@@ -8,17 +8,17 @@
 #include <fstream>
 #include <sstream>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "cli_runner.h"
 #include "llm/fake_openai_server.h"
 #include "llm/split_tweaker.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::testing {
 namespace {
 
 using llm::testing::FakeOpenAiServer;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 constexpr const char* kSecret = "sk-test-5ecret-value-0417";
 
@@ -63,9 +63,9 @@ TEST_F(TuneLlm, TunesWithAModelRecordsItsCallsAndNeverWritesTheKey) {
   ASSERT_GT(server.request_count(), 0u);
   EXPECT_EQ(server.requests().front().header("Authorization"), std::string("Bearer ") + kSecret);
 
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_EQ(run.info.proposer, "llm");
-  const trace::TaskTrace& t = run.tasks.at(0);
+  const runlog::TaskLog& t = run.tasks.at(0);
   ASSERT_FALSE(t.llm_calls.empty());
   int ok = 0;
   for (const auto& c : t.llm_calls) {
@@ -107,7 +107,7 @@ TEST_F(TuneLlm, AnUnsetKeyVariableFallsBackAndSaysWhich) {
   const CliResult r = run_rctune("tune " + write_config(dir, server.base_url(), 4) + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(server.request_count(), 0u) << "no request without the key";
-  const trace::TaskTrace t = trace::read_trace(dir.file("run.h5")).tasks.at(0);
+  const runlog::TaskLog t = runlog::read_run_log(dir.file("run.h5")).tasks.at(0);
   ASSERT_FALSE(t.llm_calls.empty());
   EXPECT_TRUE(t.llm_calls[0].fallback);
   EXPECT_NE(t.llm_calls[0].error.find("RCTUNE_TEST_API_KEY"), std::string::npos) << t.llm_calls[0].error;

@@ -18,17 +18,17 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 
 #include "cli_runner.h"
 #include "llm/fake_openai_server.h"
 #include "llm/split_tweaker.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::testing {
 namespace {
 
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 // mpirun as root, more ranks than cores, no binding (so that every rank sees the same cores as
 // a plain run and decisions can be compared).
@@ -53,15 +53,15 @@ std::string write_config(const TempDir& dir, const std::string& name, int budget
 bool same_number(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
 
 // Every sample of a task once: unique increasing indices, `budget` measured ones.
-void expect_every_sample_once(const trace::TaskTrace& t, size_t budget) {
+void expect_every_sample_once(const runlog::TaskLog& t, size_t budget) {
   std::set<int64_t> indices;
   for (const auto& s : t.samples)
     EXPECT_TRUE(indices.insert(s.index).second) << t.info.name << " sample " << s.index;
-  EXPECT_EQ(trace::measured_samples(t).size(), budget) << t.info.name;
+  EXPECT_EQ(runlog::measured_samples(t).size(), budget) << t.info.name;
 }
 
 // The merged tree's visits at each program are the sums of the ranks' own trees.
-void expect_merged_visits_are_sums(const trace::TaskTrace& t) {
+void expect_merged_visits_are_sums(const runlog::TaskLog& t) {
   ASSERT_FALSE(t.tree.empty()) << t.info.name;
   std::map<uint64_t, int64_t> sums;
   for (const auto& [rank, nodes] : t.rank_trees)
@@ -90,16 +90,16 @@ TEST(TuneMpi, OneRankUnderMpirunMakesThePlainRunsDecisions) {
                                     dir.file("one.h5"));
   ASSERT_EQ(one.exit_code, 0) << one.output;
 
-  const trace::RunTrace a = trace::read_trace(dir.file("plain.h5"));
-  const trace::RunTrace b = trace::read_trace(dir.file("one.h5"));
+  const runlog::RunLog a = runlog::read_run_log(dir.file("plain.h5"));
+  const runlog::RunLog b = runlog::read_run_log(dir.file("one.h5"));
   ASSERT_EQ(a.tasks.size(), b.tasks.size());
   for (size_t i = 0; i < a.tasks.size(); ++i) {
-    const trace::TaskTrace& x = a.tasks[i];
-    const trace::TaskTrace& y = b.tasks[i];
+    const runlog::TaskLog& x = a.tasks[i];
+    const runlog::TaskLog& y = b.tasks[i];
     EXPECT_EQ(x.info.name, y.info.name);
     ASSERT_EQ(x.samples.size(), y.samples.size());
     for (size_t k = 0; k < x.samples.size(); ++k) {
-      trace::SampleRecord s = y.samples[k];
+      runlog::SampleRecord s = y.samples[k];
       s.wall_time = x.samples[k].wall_time;  // the only thing that may differ
       EXPECT_EQ(x.samples[k], s) << x.info.name << " sample " << k;
     }
@@ -117,14 +117,14 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
       run_command(mpirun(2) + rctune_bin() + " tune " + write_config(dir, "run", 60) + " --simulate");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("2 ranks"), std::string::npos) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(run.finished());
   EXPECT_EQ(run.info.num_ranks, 2);
   ASSERT_EQ(run.tasks.size(), 2u);
-  for (const trace::TaskTrace& t : run.tasks) {
+  for (const runlog::TaskLog& t : run.tasks) {
     expect_every_sample_once(t, 60);
     std::map<int32_t, int> per_rank;
-    for (const auto& s : trace::measured_samples(t)) ++per_rank[s.rank];
+    for (const auto& s : runlog::measured_samples(t)) ++per_rank[s.rank];
     EXPECT_EQ(per_rank, (std::map<int32_t, int>{{0, 30}, {1, 30}}))
         << "the budget is split between the ranks";
     EXPECT_EQ(t.rank_trees.size(), 2u);
@@ -154,13 +154,13 @@ TEST(TuneMpi, TwoRanksMeasureRealKernelsOnTheirOwnCoresOneAtATime) {
                         "measure:\n  min_time: 0.005\ndist:\n  exclusive_measurement: true\n";
   const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("real.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("real.h5"));
   EXPECT_NE(run.info.execution_space, "simulated");
-  const trace::TaskTrace& t = run.tasks.at(0);
+  const runlog::TaskLog& t = run.tasks.at(0);
   expect_every_sample_once(t, 4);
   EXPECT_GT(t.info.reference_gflops, 0) << "the first rank measured the unscheduled kernel";
   int ok = 0;
-  for (const auto& s : trace::measured_samples(t)) ok += s.status == trace::SampleStatus::Ok ? 1 : 0;
+  for (const auto& s : runlog::measured_samples(t)) ok += s.status == runlog::SampleStatus::Ok ? 1 : 0;
   EXPECT_GT(ok, 0);
   ASSERT_EQ(run.ranks.size(), 2u);
   EXPECT_GE(run.ranks[0].pin_core, 0);
@@ -178,8 +178,8 @@ TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasSh
                   write_config(dir, "run", 96, "dist:\n  sync_every: 6\nmcts:\n  measure_batch: 6\n", 1) +
                   " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
-  const trace::TaskTrace& t = run.tasks.at(0);
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  const runlog::TaskLog& t = run.tasks.at(0);
   expect_every_sample_once(t, 96);
   expect_merged_visits_are_sums(t);
   // Rounds of 6 samples, a synchronisation after each: what one rank measured in a round reaches
@@ -187,7 +187,7 @@ TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasSh
   // round (each rank's k-th sample is in round (k - 1) / 6), never later, and never twice by one rank.
   std::map<uint64_t, std::pair<int32_t, int>> first;  // program -> rank and round that measured it first
   std::map<int32_t, int> count;
-  for (const auto& s : trace::measured_samples(t)) {
+  for (const auto& s : runlog::measured_samples(t)) {
     const int round = count[s.rank]++ / 6;
     auto [it, fresh] = first.emplace(s.structural_hash, std::make_pair(s.rank, round));
     if (fresh) continue;
@@ -203,20 +203,20 @@ TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
       run_command(mpirun(4) + rctune_bin() + " tune " +
                   write_config(dir, "run", 24, "dist:\n  group_size: 2\n", 4) + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   ASSERT_EQ(run.tasks.size(), 4u);
   std::set<std::set<int32_t>> groups_seen;
-  for (const trace::TaskTrace& t : run.tasks) {
+  for (const runlog::TaskLog& t : run.tasks) {
     expect_every_sample_once(t, 24);
     std::set<int32_t> ranks;
-    for (const auto& s : trace::measured_samples(t)) ranks.insert(s.rank);
+    for (const auto& s : runlog::measured_samples(t)) ranks.insert(s.rank);
     EXPECT_TRUE(ranks == std::set<int32_t>({0, 1}) || ranks == std::set<int32_t>({2, 3}))
         << t.info.name << ": a task is tuned by one group";
     groups_seen.insert(ranks);
     expect_merged_visits_are_sums(t);
   }
   EXPECT_EQ(groups_seen.size(), 2u) << "both groups got tasks";
-  for (const trace::RankStats& s : run.ranks) EXPECT_EQ(s.group, s.rank / 2);
+  for (const runlog::RankStats& s : run.ranks) EXPECT_EQ(s.group, s.rank / 2);
 }
 
 TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
@@ -224,8 +224,8 @@ TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
   const CliResult r = run_command(mpirun(32) + rctune_bin() + " tune " +
                                   write_config(dir, "run", 128, "", 1) + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
-  const trace::TaskTrace& t = run.tasks.at(0);
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  const runlog::TaskLog& t = run.tasks.at(0);
   expect_every_sample_once(t, 128);
   EXPECT_EQ(t.rank_trees.size(), 32u);
   expect_merged_visits_are_sums(t);
@@ -306,10 +306,10 @@ TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
   EXPECT_NE(report.str().find("what each rank was doing"), std::string::npos) << r.output;
   EXPECT_NE(report.str().find("  rank 1: tuning matmul"), std::string::npos) << report.str();
   EXPECT_NE(report.str().find("continue it with --resume"), std::string::npos) << report.str();
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_FALSE(run.finished());
-  const trace::TaskTrace& t = run.tasks.at(0);
-  EXPECT_GT(trace::measured_samples(t).size(), 0u) << "what rank 0 received is kept";
+  const runlog::TaskLog& t = run.tasks.at(0);
+  EXPECT_GT(runlog::measured_samples(t).size(), 0u) << "what rank 0 received is kept";
   EXPECT_FALSE(t.tree.empty()) << "the merged tree so far";
   EXPECT_FALSE(t.rank_trees.empty());
 }
@@ -341,22 +341,22 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   TempDir dir;
   const std::string cfg = write_config(dir, "run", 100000, "", 1);
   run_and_kill_rank(dir, cfg, 3, 2);
-  const trace::RunTrace before = trace::read_trace(dir.file("run.h5"));
-  const std::vector<trace::SampleRecord> old = trace::measured_samples(before.tasks.at(0));
+  const runlog::RunLog before = runlog::read_run_log(dir.file("run.h5"));
+  const std::vector<runlog::SampleRecord> old = runlog::measured_samples(before.tasks.at(0));
   ASSERT_GT(old.size(), 0u);
   const size_t budget = old.size() + 40;
 
   const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune --resume " + dir.file("run.h5") +
                                   " --budget " + std::to_string(budget) + " --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace after = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog after = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(after.finished());
-  const trace::TaskTrace& t = after.tasks.at(0);
+  const runlog::TaskLog& t = after.tasks.at(0);
   expect_every_sample_once(t, budget);
   // The samples of the killed session are kept as they were, and none of their programs is
   // measured again.
   std::set<uint64_t> old_programs;
-  const std::vector<trace::SampleRecord> now = trace::measured_samples(t);
+  const std::vector<runlog::SampleRecord> now = runlog::measured_samples(t);
   for (size_t i = 0; i < old.size(); ++i) {
     EXPECT_EQ(now[i], old[i]);
     old_programs.insert(old[i].structural_hash);
@@ -375,15 +375,15 @@ TEST(TuneMpi, PlainRunResumesAManyRankTraceWithoutMeasuringItsProgramsAgain) {
   TempDir dir;
   const std::string cfg = write_config(dir, "run", 30, "", 1);
   ASSERT_EQ(run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --simulate --quiet").exit_code, 0);
-  const std::vector<trace::SampleRecord> old =
-      trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0));
+  const std::vector<runlog::SampleRecord> old =
+      runlog::measured_samples(runlog::read_run_log(dir.file("run.h5")).tasks.at(0));
   ASSERT_EQ(old.size(), 30u);
   const CliResult r = run_rctune("tune --resume " + dir.file("run.h5") + " --budget 50 --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const trace::RunTrace after = trace::read_trace(dir.file("run.h5"));
-  const trace::TaskTrace& t = after.tasks.at(0);
+  const runlog::RunLog after = runlog::read_run_log(dir.file("run.h5"));
+  const runlog::TaskLog& t = after.tasks.at(0);
   expect_every_sample_once(t, 50);
-  const std::vector<trace::SampleRecord> now = trace::measured_samples(t);
+  const std::vector<runlog::SampleRecord> now = runlog::measured_samples(t);
   std::set<uint64_t> old_programs;
   for (size_t i = 0; i < old.size(); ++i) {
     EXPECT_EQ(now[i], old[i]);
@@ -423,8 +423,8 @@ TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce
   const CliResult r = run(7);
   ASSERT_EQ(r.exit_code, 0) << r.output;
 
-  const trace::RunTrace trace_file = trace::read_trace(dir.file("run.h5"));
-  const trace::TaskTrace& t = trace_file.tasks.at(0);
+  const runlog::RunLog trace_file = runlog::read_run_log(dir.file("run.h5"));
+  const runlog::TaskLog& t = trace_file.tasks.at(0);
   std::map<int32_t, int> ok_calls;
   for (const auto& c : t.llm_calls)
     if (c.ok) ++ok_calls[c.rank];

@@ -8,14 +8,14 @@
 #include <string>
 #include <vector>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "cli_runner.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::testing {
 namespace {
 
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 std::string write_config(const TempDir& dir, const std::string& name, int budget) {
   const std::string path = dir.file(name + ".yaml");
@@ -34,19 +34,19 @@ TEST(TuneSimulate, TunesAMatmulWithSimulatedMeasurement) {
   EXPECT_NE(r.output.find("simulated measurement"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("(simulated)"), std::string::npos) << "progress lines say so\n" << r.output;
 
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(run.finished());
   EXPECT_EQ(run.info.execution_space, "simulated");
   ASSERT_EQ(run.tasks.size(), 1u);
-  const trace::TaskTrace& t = run.tasks[0];
+  const runlog::TaskLog& t = run.tasks[0];
   EXPECT_GT(t.info.reference_gflops, 0) << "the unscheduled kernel was simulated";
   EXPECT_TRUE(t.info.library_name.empty()) << "no library baseline in a simulated run";
-  const auto ms = trace::measured_samples(t);
+  const auto ms = runlog::measured_samples(t);
   ASSERT_EQ(ms.size(), 64u);
   for (const auto& s : ms) {
     EXPECT_EQ(s.compile_s, 0) << "nothing is compiled";
-    if (s.status != trace::SampleStatus::Ok) {
-      EXPECT_EQ(s.status, trace::SampleStatus::RuntimeError) << s.error;
+    if (s.status != runlog::SampleStatus::Ok) {
+      EXPECT_EQ(s.status, runlog::SampleStatus::RuntimeError) << s.error;
     }
   }
   ASSERT_TRUE(t.best.has_value());
@@ -59,8 +59,8 @@ TEST(TuneSimulate, SameSeedGivesIdenticalSamples) {
   ASSERT_EQ(a.exit_code, 0) << a.output;
   const CliResult b = run_rctune("tune " + write_config(dir, "b", 64) + " --simulate --quiet");
   ASSERT_EQ(b.exit_code, 0) << b.output;
-  const auto sa = trace::read_trace(dir.file("a.h5")).tasks.at(0).samples;
-  const auto sb = trace::read_trace(dir.file("b.h5")).tasks.at(0).samples;
+  const auto sa = runlog::read_run_log(dir.file("a.h5")).tasks.at(0).samples;
+  const auto sb = runlog::read_run_log(dir.file("b.h5")).tasks.at(0).samples;
   ASSERT_EQ(sa.size(), sb.size());
   for (size_t i = 0; i < sa.size(); ++i) {
     SCOPED_TRACE("sample " + std::to_string(i));
@@ -68,7 +68,7 @@ TEST(TuneSimulate, SameSeedGivesIdenticalSamples) {
     EXPECT_EQ(sa[i].structural_hash, sb[i].structural_hash);
     EXPECT_EQ(sa[i].status, sb[i].status);
     EXPECT_EQ(sa[i].cached, sb[i].cached);
-    if (sa[i].status == trace::SampleStatus::Ok) {
+    if (sa[i].status == runlog::SampleStatus::Ok) {
       EXPECT_EQ(sa[i].gflops, sb[i].gflops);
       EXPECT_EQ(sa[i].median_s, sb[i].median_s);
     }
@@ -83,9 +83,9 @@ TEST(TuneSimulate, ResumedSimulatedRunStaysSimulated) {
   const CliResult b = run_rctune("tune --resume " + dir.file("run.h5") + " --budget 8 --quiet");
   ASSERT_EQ(b.exit_code, 0) << b.output;
   EXPECT_NE(b.output.find("simulated"), std::string::npos) << b.output;
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_EQ(run.info.execution_space, "simulated");
-  const auto ms = trace::measured_samples(run.tasks.at(0));
+  const auto ms = runlog::measured_samples(run.tasks.at(0));
   EXPECT_EQ(ms.size(), 8u);
   for (const auto& s : ms) EXPECT_EQ(s.compile_s, 0);
 }

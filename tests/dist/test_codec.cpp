@@ -13,8 +13,8 @@
 namespace rctune::dist {
 namespace {
 
-trace::SampleRecord sample() {
-  trace::SampleRecord s;
+runlog::SampleRecord sample() {
+  runlog::SampleRecord s;
   s.index = 41;
   s.wall_time = 12.5;
   s.rank = 3;
@@ -25,22 +25,22 @@ trace::SampleRecord sample() {
   s.trace = "split(C, i, [None, 8])\nvectorize(C, i.1)\n";
   s.rationale = "tile \"i\" \xff for the registers";  // quotes and a byte that is not UTF-8
   s.structural_hash = 0xfedcba9876543210ull;
-  s.status = trace::SampleStatus::WrongResult;
+  s.status = runlog::SampleStatus::WrongResult;
   s.error = "max error 3e-2";
   s.cached = true;
   s.median_s = 1.25e-4;
   s.min_s = 1.2e-4;
   s.max_s = 1.5e-4;
   s.iqr_s = 2e-6;
-  s.gflops = trace::kNaN;
+  s.gflops = runlog::kNaN;
   s.predicted = 0.75;
   s.compile_s = 0.9;
   return s;
 }
 
 TEST(DistCodec, SampleRoundTripsExactlyWithNaN) {
-  trace::SampleRecord s = sample();
-  trace::SampleRecord back = sample_from_json(nlohmann::json::parse(dump(to_json(s))));
+  runlog::SampleRecord s = sample();
+  runlog::SampleRecord back = sample_from_json(nlohmann::json::parse(dump(to_json(s))));
   s.rationale = back.rationale;  // the invalid byte is replaced, the rest kept
   EXPECT_EQ(back, s);
   EXPECT_NE(back.rationale.find("tile \"i\""), std::string::npos);
@@ -48,18 +48,18 @@ TEST(DistCodec, SampleRoundTripsExactlyWithNaN) {
 }
 
 TEST(DistCodec, TreeNodeBestAndStatisticsRoundTrip) {
-  trace::TreeNode n;
+  runlog::TreeNode n;
   n.id = 5;
   n.parent = 2;
   n.action = "3: split(C, j, [None, 16])";
   n.visits = 9;
   n.value = 4.5;
-  n.best_gflops = trace::kNaN;
+  n.best_gflops = runlog::kNaN;
   n.sample = 7;
   n.structural_hash = ~0ull;
   EXPECT_EQ(tree_node_from_json(nlohmann::json::parse(dump(to_json(n)))), n);
 
-  trace::BestSchedule b;
+  runlog::BestSchedule b;
   b.sample = 3;
   b.wall_time = 1.5;
   b.trace = "parallel(C, i)\n";
@@ -67,13 +67,13 @@ TEST(DistCodec, TreeNodeBestAndStatisticsRoundTrip) {
   b.gflops = 101.5;
   b.median_s = 2e-3;
   b.speedup = 88;
-  const trace::BestSchedule bb = best_from_json(nlohmann::json::parse(dump(to_json(b))));
+  const runlog::BestSchedule bb = best_from_json(nlohmann::json::parse(dump(to_json(b))));
   EXPECT_EQ(bb.trace, b.trace);
   EXPECT_EQ(bb.program, b.program);
   EXPECT_DOUBLE_EQ(bb.gflops, b.gflops);
   EXPECT_EQ(bb.sample, b.sample);
 
-  trace::RankStats r;
+  runlog::RankStats r;
   r.rank = 2;
   r.host = "node-7";
   r.group = 1;

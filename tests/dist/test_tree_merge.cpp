@@ -11,8 +11,8 @@
 namespace rctune::dist {
 namespace {
 
-using trace::kNaN;
-using trace::TreeNode;
+using runlog::kNaN;
+using runlog::TreeNode;
 
 TreeNode node(int64_t id, int64_t parent, uint64_t hash, int64_t visits = 1, double value = 0.5,
               double best = kNaN, int64_t sample = -1) {

@@ -17,15 +17,15 @@
 #include <string>
 #include <vector>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "apps/cli_runner.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 const std::string kWorkload = "matmul:M=8,N=8,K=8";
 
@@ -243,10 +243,10 @@ TEST(HostileEnvironment, EveryFaultStopsEveryCommandWithOneMessageAndCachesNothi
       EXPECT_EQ(logs, 0u) << "the environment's failure was cached as the kernel's";
       (void)sos;
       if (fs::exists(dir.file("run.h5"))) {
-        const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
-        for (const trace::TaskTrace& t : run.tasks)
-          for (const trace::SampleRecord& s : t.samples)
-            EXPECT_NE(s.status, trace::SampleStatus::CompileError) << s.error;
+        const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+        for (const runlog::TaskLog& t : run.tasks)
+          for (const runlog::SampleRecord& s : t.samples)
+            EXPECT_NE(s.status, runlog::SampleStatus::CompileError) << s.error;
       }
 
       // The environment is fixed: the same kernels compile (nothing failed is replayed).
@@ -255,11 +255,11 @@ TEST(HostileEnvironment, EveryFaultStopsEveryCommandWithOneMessageAndCachesNothi
       EXPECT_EQ(fixed.exit_code, 0) << fixed.output;
       EXPECT_EQ(fixed.output.find("compile_error"), std::string::npos) << fixed.output;
       if (cmd.name == "tune") {
-        const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+        const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
         ASSERT_EQ(run.tasks.size(), 1u);
-        EXPECT_EQ(trace::measured_samples(run.tasks[0]).size(), 2u);
-        for (const trace::SampleRecord& s : run.tasks[0].samples)
-          EXPECT_NE(s.status, trace::SampleStatus::CompileError) << s.error;
+        EXPECT_EQ(runlog::measured_samples(run.tasks[0]).size(), 2u);
+        for (const runlog::SampleRecord& s : run.tasks[0].samples)
+          EXPECT_NE(s.status, runlog::SampleStatus::CompileError) << s.error;
       } else {
         EXPECT_NE(fixed.output.find("status     ok"), std::string::npos) << fixed.output;
       }
@@ -294,24 +294,24 @@ TEST(HostileEnvironment, AToolchainThatBreaksMidRunKeepsTheSamplesAndTheRunResum
   EXPECT_NE(broken.output.find("--resume"), std::string::npos) << broken.output;
   EXPECT_EQ(count_if_name(cache, [](const std::string& n) { return ends_with(n, ".log"); }), 0u);
 
-  const trace::RunTrace stopped = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog stopped = runlog::read_run_log(dir.file("run.h5"));
   ASSERT_EQ(stopped.tasks.size(), 1u);
-  const auto before = trace::measured_samples(stopped.tasks[0]);
+  const auto before = runlog::measured_samples(stopped.tasks[0]);
   EXPECT_GE(before.size(), 1u) << "samples measured before the toolchain broke are kept";
   EXPECT_LT(before.size(), static_cast<size_t>(budget));
-  for (const trace::SampleRecord& s : stopped.tasks[0].samples)
-    EXPECT_NE(s.status, trace::SampleStatus::CompileError) << s.error;
+  for (const runlog::SampleRecord& s : stopped.tasks[0].samples)
+    EXPECT_NE(s.status, runlog::SampleStatus::CompileError) << s.error;
 
   const CliResult resumed = run_with(
       "", "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --cache-dir " + shell_quote(cache));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
-  const trace::RunTrace done = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog done = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(done.finished());
-  const auto after = trace::measured_samples(done.tasks[0]);
+  const auto after = runlog::measured_samples(done.tasks[0]);
   EXPECT_EQ(after.size(), static_cast<size_t>(budget));
-  for (const trace::SampleRecord& s : before) {
+  for (const runlog::SampleRecord& s : before) {
     bool kept = false;
-    for (const trace::SampleRecord& t : after) kept = kept || (t.index == s.index && t.trace == s.trace);
+    for (const runlog::SampleRecord& t : after) kept = kept || (t.index == s.index && t.trace == s.trace);
     EXPECT_TRUE(kept) << "sample " << s.index << " was lost";
   }
 }

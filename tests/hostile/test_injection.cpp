@@ -17,13 +17,13 @@
 #include <vector>
 
 #include "apps/cli_runner.h"
-#include "trace/trace_test_util.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 // ---- payloads ----
 

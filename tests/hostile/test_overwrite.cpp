@@ -22,16 +22,16 @@
 #include <thread>
 #include <vector>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "apps/cli_runner.h"
-#include "rctune/trace/trace.h"
-#include "rctune/trace/writer.h"
+#include "rctune/runlog/runlog.h"
+#include "rctune/runlog/writer.h"
 
 namespace rctune::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -82,20 +82,20 @@ std::string write_config(const std::string& path, const std::string& out, int bu
 
 // A finished trace of another run, written by the trace library as `rctune tune` writes one.
 void write_other_trace(const std::string& path) {
-  trace::RunInfo info = trace::current_run_info();
+  runlog::RunInfo info = runlog::current_run_info();
   info.config_text = "seed: 1\ntasks:\n  - workload: matmul:M=32,N=32,K=32\n";
   info.config_path = "other.yaml";
   info.execution_space = "simulated";
   info.strategy = "mcts";
   info.proposer = "heuristic";
   info.seed = 1;
-  trace::RunWriter w = trace::RunWriter::create(path, info);
-  trace::TaskInfo t;
+  runlog::RunWriter w = runlog::RunWriter::create(path, info);
+  runlog::TaskInfo t;
   t.name = "other_task";
   t.workload = "other workload";
   const auto task = w.begin_task(t);
   for (int64_t i = 0; i < 3; ++i) {
-    trace::SampleRecord s;
+    runlog::SampleRecord s;
     s.index = i;
     s.strategy = "mcts";
     s.trace = "split(i, " + std::to_string(i + 2) + ")";
@@ -207,10 +207,10 @@ TEST(Overwrite, NoWriterEverReplacesAFileThatIsThereButATraceWithForce) {
         const CliResult r = run_rctune_args(args, dir.path().string());
         if (force && p.replaceable_with_force) {
           ASSERT_EQ(r.exit_code, 0) << what << "\n" << r.output;
-          const trace::RunTrace run = trace::read_trace(path);
+          const runlog::RunLog run = runlog::read_run_log(path);
           EXPECT_EQ(run.info.config_path, config) << what << ": the file is this run's trace now";
           EXPECT_TRUE(run.finished()) << what;
-          EXPECT_EQ(trace::measured_samples(run.tasks.at(0)).size(), 4u) << what;
+          EXPECT_EQ(runlog::measured_samples(run.tasks.at(0)).size(), 4u) << what;
           for (const auto& e : fs::directory_iterator(dir.path()))
             EXPECT_EQ(e.path().filename().string().find(".rctune-new"), std::string::npos)
                 << what << ": a temporary file was left: " << e.path();
@@ -338,18 +338,18 @@ TEST(Overwrite, ASecondRunNeverTouchesATraceARunningRunWrites) {
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << w.name << ": the running run failed\n"
                                                                << slurp(dir.file("first.log"));
-    const trace::RunTrace run = trace::read_trace(path);
+    const runlog::RunLog run = runlog::read_run_log(path);
     EXPECT_TRUE(run.finished()) << w.name;
     EXPECT_EQ(run.info.resume_times.size(), 0u) << w.name;
     ASSERT_EQ(run.tasks.size(), 1u) << w.name;
-    EXPECT_EQ(trace::measured_samples(run.tasks[0]).size(), static_cast<size_t>(kBudget))
+    EXPECT_EQ(runlog::measured_samples(run.tasks[0]).size(), static_cast<size_t>(kBudget))
         << w.name << ": the running run lost samples";
   }
 }
 
 // Sets a task's sample rows' indices in a trace file directly (HDF5), as an editor could.
 void set_sample_index(const std::string& path, hsize_t row, int64_t index) {
-  const std::string task = trace::sanitize_task_name(trace::read_trace(path).tasks.at(0).info.name);
+  const std::string task = runlog::sanitize_task_name(runlog::read_run_log(path).tasks.at(0).info.name);
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   ASSERT_GE(f, 0);
   hid_t d = H5Dopen2(f, ("/tasks/" + task + "/samples").c_str(), H5P_DEFAULT);
@@ -371,14 +371,14 @@ void set_sample_index(const std::string& path, hsize_t row, int64_t index) {
 
 // A finished trace of a hardware run (as far as its attributes say) of the config `config`.
 void write_hardware_trace(const std::string& path, const std::string& config) {
-  trace::RunInfo info = trace::current_run_info();
+  runlog::RunInfo info = runlog::current_run_info();
   info.config_text = slurp(config);
   info.config_path = config;
   info.execution_space = "OpenMP";
   info.strategy = "mcts";
   info.proposer = "heuristic";
   info.seed = 5;
-  trace::RunWriter w = trace::RunWriter::create(path, info);
+  runlog::RunWriter w = runlog::RunWriter::create(path, info);
   w.finish();
 }
 
@@ -484,7 +484,7 @@ TEST(Overwrite, ATraceWithAnOutOfOrderRowKeepsEveryRowForItsReaders) {
   const std::string path = dir.file("run.h5");
   ASSERT_EQ(run_rctune_args({"tune", config, "--simulate", "--quiet", "--out", path}).exit_code, 0);
   set_sample_index(path, 2, 100);
-  const trace::RunTrace run = trace::read_trace(path);
+  const runlog::RunLog run = runlog::read_run_log(path);
   ASSERT_EQ(run.tasks.at(0).samples.size(), 6u) << "rows after the out-of-order one are still read";
   EXPECT_EQ(run.tasks[0].samples[2].index, 100);
   EXPECT_EQ(run.tasks[0].samples[5].index, 5);
@@ -499,7 +499,7 @@ TEST(Overwrite, AResumeWithTheSameConfigAndALargerBudgetIsAccepted) {
   std::ofstream(config, std::ios::app) << "# a comment\n";
   const CliResult r = run_rctune_args({"tune", config, "--resume", path, "--budget", "9", "--quiet"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(trace::measured_samples(trace::read_trace(path).tasks.at(0)).size(), 9u);
+  EXPECT_EQ(runlog::measured_samples(runlog::read_run_log(path).tasks.at(0)).size(), 9u);
 }
 
 TEST(Overwrite, AnEmptyOutIsAnErrorNamingTheKey) {
@@ -537,7 +537,7 @@ TEST(Overwrite, AFullDiskEndsTheRunWithTheErrorAndKeepsEveryCommittedSample) {
     EXPECT_EQ(r.output.find("HDF5-DIAG"), std::string::npos) << what << ": HDF5's cleanup\n" << r.output;
     size_t kept = 0;
     try {
-      const trace::RunTrace run = trace::read_trace(path);
+      const runlog::RunLog run = runlog::read_run_log(path);
       ASSERT_EQ(run.tasks.size(), 1u) << what;
       const auto& samples = run.tasks[0].samples;
       kept = samples.size();
@@ -552,7 +552,7 @@ TEST(Overwrite, AFullDiskEndsTheRunWithTheErrorAndKeepsEveryCommittedSample) {
         run_rctune_args({"tune", "--resume", path, "--quiet", "--budget", std::to_string(kept + 5)});
     EXPECT_EQ(resumed.exit_code, 0) << what << "\n" << resumed.output;
     if (resumed.exit_code == 0) {
-      EXPECT_EQ(trace::measured_samples(trace::read_trace(path).tasks.at(0)).size(), kept + 5) << what;
+      EXPECT_EQ(runlog::measured_samples(runlog::read_run_log(path).tasks.at(0)).size(), kept + 5) << what;
     }
   }
 }

@@ -25,7 +25,7 @@
 #include "rctune/config/limits.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/config/workload_file.h"
-#include "trace/trace_test_util.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune {
 namespace {
@@ -34,7 +34,7 @@ using testing::CliResult;
 using testing::rctune_bin;
 using testing::run_command;
 using testing::shell_quote;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 const char* const kSubcommands[] = {"", "show", "bench", "operators", "tune", "llm-check", "report"};
 

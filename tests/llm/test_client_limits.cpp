@@ -15,7 +15,7 @@
 
 #include "llm/fake_openai_server.h"
 #include "rctune/llm/client.h"
-#include "trace/trace_test_util.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune::llm {
 namespace {
@@ -26,7 +26,7 @@ using testing::FakeResponse;
 
 constexpr const char* kKey = "sk-limits-5ecret-0417";
 
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 Endpoint endpoint_for(const std::string& base_url) {
   Endpoint e;

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <thread>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "rctune/runtime/environment_error.h"
 #include "runtime_test_util.h"
 
@@ -26,7 +26,7 @@ MeasureOptions quick_locked(const std::string& lock) {
 }
 
 TEST(RunLock, MeasurementWaitsForTheLockAndReleasesIt) {
-  trace::testing::TempDir dir;
+  runlog::testing::TempDir dir;
   const std::string lock = dir.file("measure.lock");
   Measurer m(test_jit_options(), test_worker_options());
   // Compile (and start the worker) first, so that what waits below is only the run.

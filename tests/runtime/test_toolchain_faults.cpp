@@ -10,7 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "rctune/runtime/environment_error.h"
 #include "rctune/runtime/jit_compiler.h"
 #include "runtime_test_util.h"
@@ -19,7 +19,7 @@ namespace rctune::runtime::testing {
 namespace {
 
 namespace fs = std::filesystem;
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 const std::string kPlainSource = "extern \"C\" int rctune_answer() { return 42; }\n";
 

@@ -53,7 +53,7 @@ TEST(MctsObserve, BestObservedProgramBecomesAChildOfTheRoot) {
   ASSERT_EQ(seen.size(), 3u);
   mcts->observe(seen, {ok(10), ok(50), ok(20)});
   bool found = false;
-  for (const trace::TreeNode& n : mcts->tree()) {
+  for (const runlog::TreeNode& n : mcts->tree()) {
     if (n.structural_hash != seen[1].hash) continue;
     found = true;
     EXPECT_EQ(n.parent, 0);
@@ -63,7 +63,7 @@ TEST(MctsObserve, BestObservedProgramBecomesAChildOfTheRoot) {
   EXPECT_TRUE(found);
   EXPECT_DOUBLE_EQ(mcts->tree()[0].best_gflops, 50);
   // The others are remembered, not added.
-  for (const trace::TreeNode& n : mcts->tree()) {
+  for (const runlog::TreeNode& n : mcts->tree()) {
     EXPECT_NE(n.structural_hash, seen[0].hash);
     EXPECT_NE(n.structural_hash, seen[2].hash);
   }
@@ -84,7 +84,7 @@ TEST(MctsObserve, ObservedResultOfAWaitingNodeIsTakenInsteadOfMeasuring) {
   const size_t nodes_before = b->tree().size();
   b->observe(theirs, std::vector<MeasureResult>(theirs.size(), ok(7)));
   EXPECT_EQ(b->tree().size(), nodes_before) << "they were in the tree already";
-  for (const trace::TreeNode& n : b->tree())
+  for (const runlog::TreeNode& n : b->tree())
     for (const Candidate& t : theirs)
       if (n.structural_hash == t.hash) {
         EXPECT_DOUBLE_EQ(n.best_gflops, 7) << "marked measured";
@@ -101,15 +101,15 @@ TEST(MctsRootStatistics, AreTheRootAndItsChildrenWithTheirOwnVisits) {
   std::vector<Candidate> cs = mcts->next_batch(4);
   mcts->tell(cs, eval.measure(cs));
   const std::vector<RootStatistic> stats = mcts->root_statistics();
-  const std::vector<trace::TreeNode> tree = mcts->tree();
+  const std::vector<runlog::TreeNode> tree = mcts->tree();
   size_t children = 0;
-  for (const trace::TreeNode& n : tree) children += n.parent == 0 ? 1 : 0;
+  for (const runlog::TreeNode& n : tree) children += n.parent == 0 ? 1 : 0;
   ASSERT_EQ(stats.size(), children + 1);
   EXPECT_EQ(stats[0].hash, tree[0].structural_hash);
   EXPECT_EQ(stats[0].visits, tree[0].visits);
   for (size_t i = 1; i < stats.size(); ++i) {
     bool found = false;
-    for (const trace::TreeNode& n : tree)
+    for (const runlog::TreeNode& n : tree)
       if (n.parent == 0 && n.structural_hash == stats[i].hash) {
         found = true;
         EXPECT_EQ(n.visits, stats[i].visits);
@@ -139,9 +139,9 @@ TEST(MctsRootStatistics, PeerStatisticsSteerSelectionButStayOutOfOwnStatistics) 
 
   const size_t nodes_before = mcts->tree().size();
   mcts->next_batch(2);
-  const std::vector<trace::TreeNode> tree = mcts->tree();
+  const std::vector<runlog::TreeNode> tree = mcts->tree();
   int64_t left_id = -1;
-  for (const trace::TreeNode& n : tree)
+  for (const runlog::TreeNode& n : tree)
     if (n.parent == 0 && n.structural_hash == left) left_id = n.id;
   ASSERT_GE(left_id, 0);
   int below = 0;
@@ -188,7 +188,7 @@ TEST(MctsClaims, ClaimedProgramsAreLeftToThePeerUntilItsResultArrives) {
   ASSERT_EQ(theirs.size(), 2u);
   ASSERT_EQ(theirs[0].hash, picks[0]);
   mcts->observe(theirs, {ok(42), ok(41)});
-  for (const trace::TreeNode& n : mcts->tree())
+  for (const runlog::TreeNode& n : mcts->tree())
     if (n.structural_hash == picks[0]) {
       EXPECT_DOUBLE_EQ(n.best_gflops, 42);
     }
@@ -197,12 +197,12 @@ TEST(MctsClaims, ClaimedProgramsAreLeftToThePeerUntilItsResultArrives) {
 // A channel that records what the tuner sends and plays a peer that measured some programs.
 class FakeChannel : public TaskChannel {
  public:
-  explicit FakeChannel(std::vector<trace::SampleRecord> news) : news_(std::move(news)) {}
-  void samples(const std::vector<trace::SampleRecord>& rows) override {
+  explicit FakeChannel(std::vector<runlog::SampleRecord> news) : news_(std::move(news)) {}
+  void samples(const std::vector<runlog::SampleRecord>& rows) override {
     rows_.insert(rows_.end(), rows.begin(), rows.end());
   }
-  void best(const trace::BestSchedule& b, uint64_t hash) override { bests_.emplace_back(b, hash); }
-  void tree(const std::vector<trace::TreeNode>& nodes) override { tree_ = nodes; }
+  void best(const runlog::BestSchedule& b, uint64_t hash) override { bests_.emplace_back(b, hash); }
+  void tree(const std::vector<runlog::TreeNode>& nodes) override { tree_ = nodes; }
   int64_t sync_every() const override { return 6; }
   PeerNews exchange(const std::vector<RootStatistic>& mine, const std::vector<uint64_t>& picks) override {
     exchanges_.push_back(static_cast<int64_t>(rows_.size()));
@@ -212,22 +212,22 @@ class FakeChannel : public TaskChannel {
     if (exchanges_.size() == 2) n.measured = news_;
     return n;
   }
-  std::vector<trace::SampleRecord> rows_;
-  std::vector<std::pair<trace::BestSchedule, uint64_t>> bests_;
-  std::vector<trace::TreeNode> tree_;
+  std::vector<runlog::SampleRecord> rows_;
+  std::vector<std::pair<runlog::BestSchedule, uint64_t>> bests_;
+  std::vector<runlog::TreeNode> tree_;
   std::vector<int64_t> exchanges_;  // samples recorded when each exchange happened
 
  private:
-  std::vector<trace::SampleRecord> news_;
+  std::vector<runlog::SampleRecord> news_;
 };
 
 TEST(TuneTaskChannel, ExchangesEverySyncEverySamplesAndNeverMeasuresWhatPeersMeasured) {
   auto w = std::make_shared<const ir::Workload>(ir::make_operator(kMatmul));
   // The peer's samples: the first programs a differently seeded search would measure.
   StrategyFixture f(kMatmul);
-  std::vector<trace::SampleRecord> news;
+  std::vector<runlog::SampleRecord> news;
   for (const Candidate& c : peer_programs(f, 12)) {
-    trace::SampleRecord s;
+    runlog::SampleRecord s;
     s.index = static_cast<int64_t>(news.size());
     s.trace = c.trace;
     s.structural_hash = c.hash;
@@ -253,7 +253,7 @@ TEST(TuneTaskChannel, ExchangesEverySyncEverySamplesAndNeverMeasuresWhatPeersMea
   for (const auto& s : news) peer.insert(s.structural_hash);
   int measured = 0;
   for (const auto& s : channel.rows_) {
-    if (s.status == trace::SampleStatus::Illegal) continue;
+    if (s.status == runlog::SampleStatus::Illegal) continue;
     if (measured++ >= 6) {
       EXPECT_FALSE(peer.count(s.structural_hash)) << "measured after the peer shared it";
     }

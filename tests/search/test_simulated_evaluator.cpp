@@ -146,7 +146,7 @@ TEST(SimulatedEvaluator, FailureFractionIsRoughlyRespected) {
   for (const Candidate& c : batch) {
     const MeasureResult r = e.measure_one(c);
     if (!r.ok()) {
-      EXPECT_EQ(r.status, trace::SampleStatus::RuntimeError);
+      EXPECT_EQ(r.status, runlog::SampleStatus::RuntimeError);
       EXPECT_FALSE(r.error.empty());
       EXPECT_TRUE(std::isnan(r.gflops));
     }

@@ -64,18 +64,18 @@ TEST(Mcts, NodeVisitsAndValuesIncludeTheirChildren) {
   auto mcts = make_mcts_search(f.context(2));
   SyntheticEvaluator eval([](const Candidate& c) { return 1.0 + static_cast<double>(c.hash % 100); });
   run_rounds(*mcts, eval, *f.predictor, 4, 4);
-  const std::vector<trace::TreeNode> tree = mcts->tree();
+  const std::vector<runlog::TreeNode> tree = mcts->tree();
   ASSERT_GT(tree.size(), 4u);
   std::vector<int64_t> child_visits(tree.size(), 0);
   std::vector<double> child_values(tree.size(), 0);
-  for (const trace::TreeNode& n : tree) {
+  for (const runlog::TreeNode& n : tree) {
     ASSERT_EQ(n.id, &n - tree.data());
     if (n.parent < 0) continue;
     ASSERT_LT(n.parent, n.id);
     child_visits[n.parent] += n.visits;
     child_values[n.parent] += n.value;
   }
-  for (const trace::TreeNode& n : tree) {
+  for (const runlog::TreeNode& n : tree) {
     EXPECT_GE(n.visits, child_visits[n.id]) << "node " << n.id;
     EXPECT_GE(n.value + 1e-9, child_values[n.id]) << "node " << n.id;
     if (n.parent >= 0) {
@@ -90,18 +90,18 @@ TEST(Mcts, MeasuredResultsBackpropagateToTheRoot) {
   auto mcts = make_mcts_search(f.context(3));
   std::vector<Candidate> cs = mcts->next_batch(3);
   ASSERT_EQ(cs.size(), 3u);
-  const trace::TreeNode before = mcts->tree()[0];
+  const runlog::TreeNode before = mcts->tree()[0];
   std::vector<MeasureResult> rs(3);
   for (int i = 0; i < 3; ++i) {
     rs[i].gflops = 10.0 * (i + 1);  // the best scores 1, the others 1/3 and 2/3
     rs[i].median_s = 1e-3;
   }
   mcts->tell(cs, rs);
-  const trace::TreeNode after = mcts->tree()[0];
+  const runlog::TreeNode after = mcts->tree()[0];
   EXPECT_EQ(after.visits, before.visits + 3);
   EXPECT_NEAR(after.value - before.value, 1.0 / 3 + 2.0 / 3 + 1.0, 1e-9);
   // The measured node knows its best.
-  const trace::TreeNode best = mcts->tree()[cs[2].node];
+  const runlog::TreeNode best = mcts->tree()[cs[2].node];
   EXPECT_DOUBLE_EQ(best.best_gflops, 30.0);
   EXPECT_DOUBLE_EQ(mcts->tree()[0].best_gflops, 30.0);
 }
@@ -111,11 +111,11 @@ TEST(Mcts, FailedMeasurementsBackpropagateZero) {
   auto mcts = make_mcts_search(f.context(4));
   std::vector<Candidate> cs = mcts->next_batch(2);
   ASSERT_EQ(cs.size(), 2u);
-  const trace::TreeNode before = mcts->tree()[0];
+  const runlog::TreeNode before = mcts->tree()[0];
   std::vector<MeasureResult> rs(2);
-  for (MeasureResult& r : rs) r.status = trace::SampleStatus::WrongResult;
+  for (MeasureResult& r : rs) r.status = runlog::SampleStatus::WrongResult;
   mcts->tell(cs, rs);
-  const trace::TreeNode after = mcts->tree()[0];
+  const runlog::TreeNode after = mcts->tree()[0];
   EXPECT_EQ(after.visits, before.visits + 2);
   EXPECT_DOUBLE_EQ(after.value, before.value);
 }

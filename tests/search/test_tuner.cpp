@@ -5,14 +5,14 @@
 #include <set>
 #include <stdexcept>
 
-#include "../trace/trace_test_util.h"
+#include "../runlog/runlog_test_util.h"
 #include "rctune/ir/operators.h"
 #include "rctune/search/tuner.h"
 
 namespace rctune::search {
 namespace {
 
-using trace::testing::TempDir;
+using runlog::testing::TempDir;
 
 std::shared_ptr<const ir::Workload> small_matmul() {
   return std::make_shared<const ir::Workload>(ir::make_operator("matmul:M=64,N=64,K=64"));
@@ -40,15 +40,15 @@ class DyingEvaluator : public Evaluator {
   SyntheticEvaluator inner_{by_hash};
 };
 
-trace::RunWriter new_run(const std::string& path) {
-  trace::RunInfo info = trace::current_run_info();
+runlog::RunWriter new_run(const std::string& path) {
+  runlog::RunInfo info = runlog::current_run_info();
   info.strategy = "mcts";
   info.proposer = "heuristic";
-  return trace::RunWriter::create(path, info);
+  return runlog::RunWriter::create(path, info);
 }
 
-trace::TaskInfo task_info(const ir::Workload& w) {
-  trace::TaskInfo t;
+runlog::TaskInfo task_info(const ir::Workload& w) {
+  runlog::TaskInfo t;
   t.name = w.name;
   t.workload = ir::to_string(w);
   t.flops = w.flops();
@@ -64,17 +64,17 @@ TEST(TuneTask, RecordsEverySampleTheTreeAndTheBest) {
   o.measure_batch = 4;
   TaskOutcome out;
   {
-    trace::RunWriter writer = new_run(dir.file("run.h5"));
+    runlog::RunWriter writer = new_run(dir.file("run.h5"));
     const auto task = writer.begin_task(task_info(*w));
     out = tune_task(w, w->name, 0, eval, o, {&writer, task, nullptr, 0});
     writer.finish();
   }
   EXPECT_EQ(out.samples, 12);
   EXPECT_EQ(eval.measured(), 12);
-  const trace::RunTrace run = trace::read_trace(dir.file("run.h5"));
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   ASSERT_EQ(run.tasks.size(), 1u);
-  const trace::TaskTrace& t = run.tasks[0];
-  const auto ms = trace::measured_samples(t);
+  const runlog::TaskLog& t = run.tasks[0];
+  const auto ms = runlog::measured_samples(t);
   ASSERT_EQ(ms.size(), 12u);
   std::set<uint64_t> hashes;
   for (size_t i = 0; i < t.samples.size(); ++i) EXPECT_EQ(t.samples[i].index, static_cast<int64_t>(i));
@@ -113,17 +113,17 @@ TEST(TuneTask, ResumeAfterACrashMeasuresNothingTwiceAndLosesNothing) {
   o.measure_batch = 3;
   o.seed = 9;
   {
-    trace::RunWriter writer = new_run(dir.file("run.h5"));
+    runlog::RunWriter writer = new_run(dir.file("run.h5"));
     const auto task = writer.begin_task(task_info(*w));
     DyingEvaluator dying(7);
     EXPECT_THROW(tune_task(w, w->name, 0, dying, o, {&writer, task, nullptr, 0}), std::runtime_error);
   }
-  EXPECT_EQ(trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0)).size(), 7u);
+  EXPECT_EQ(runlog::measured_samples(runlog::read_run_log(dir.file("run.h5")).tasks.at(0)).size(), 7u);
 
   SyntheticEvaluator eval(by_hash);
   TaskOutcome resumed;
   {
-    trace::RunWriter writer = trace::RunWriter::open_for_resume(dir.file("run.h5"));
+    runlog::RunWriter writer = runlog::RunWriter::open_for_resume(dir.file("run.h5"));
     const auto task = writer.begin_task(task_info(*w));
     resumed = tune_task(w, w->name, 0, eval, o, {&writer, task, writer.resumed().task(w->name), 0});
     writer.finish();
@@ -131,7 +131,7 @@ TEST(TuneTask, ResumeAfterACrashMeasuresNothingTwiceAndLosesNothing) {
   EXPECT_EQ(resumed.samples, 16);
   EXPECT_EQ(resumed.replayed, 7);
   EXPECT_EQ(eval.measured(), 9) << "only the samples the crash had not recorded";
-  const auto ms = trace::measured_samples(trace::read_trace(dir.file("run.h5")).tasks.at(0));
+  const auto ms = runlog::measured_samples(runlog::read_run_log(dir.file("run.h5")).tasks.at(0));
   ASSERT_EQ(ms.size(), 16u);
   std::set<uint64_t> hashes;
   for (const auto& s : ms) EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice: " << s.trace;
@@ -163,17 +163,17 @@ TEST(TuneTask, IllegalProposalsAreRecordedWithoutCostingASample) {
   TuneOptions o;
   o.budget = 12;
   {
-    trace::RunWriter writer = new_run(dir.file("run.h5"));
+    runlog::RunWriter writer = new_run(dir.file("run.h5"));
     const auto task = writer.begin_task(task_info(*w));
     const TaskOutcome out = tune_task(w, w->name, 0, eval, o, {&writer, task, nullptr, 0}, {}, &proposer);
     EXPECT_EQ(out.samples, 12);
     EXPECT_GT(out.illegal, 0);
     writer.finish();
   }
-  const trace::TaskTrace t = trace::read_trace(dir.file("run.h5")).tasks.at(0);
+  const runlog::TaskLog t = runlog::read_run_log(dir.file("run.h5")).tasks.at(0);
   int64_t illegal = 0;
   for (const auto& s : t.samples) {
-    if (s.status != trace::SampleStatus::Illegal) continue;
+    if (s.status != runlog::SampleStatus::Illegal) continue;
     ++illegal;
     EXPECT_EQ(s.proposer, "half_bad");
     EXPECT_EQ(s.trace, "vectorize(C, k)");
@@ -182,7 +182,7 @@ TEST(TuneTask, IllegalProposalsAreRecordedWithoutCostingASample) {
     EXPECT_TRUE(std::isnan(s.gflops));
   }
   EXPECT_GT(illegal, 0);
-  EXPECT_EQ(trace::measured_samples(t).size(), 12u);
+  EXPECT_EQ(runlog::measured_samples(t).size(), 12u);
   EXPECT_EQ(eval.measured(), 12);
 }
 

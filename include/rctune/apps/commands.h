@@ -70,7 +70,7 @@ int run_bench(const BenchArgs& a);
 int run_bench_examples(const BenchArgs& a);
 int run_operators();
 // Summarises a tuning run's trace per task (docs/cli.md, "rctune report"); throws
-// trace::TraceError for a file that is missing or not an rctune trace.
+// runlog::RunLogError for a file that is missing or not an rctune trace.
 int run_report(const ReportArgs& a);
 
 // Helpers shared by the subcommands.

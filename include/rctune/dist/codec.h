@@ -6,22 +6,22 @@
 #include <vector>
 
 #include "rctune/search/strategy.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
-nlohmann::json to_json(const trace::SampleRecord& s);
-trace::SampleRecord sample_from_json(const nlohmann::json& j);
-nlohmann::json to_json(const trace::TreeNode& n);
-trace::TreeNode tree_node_from_json(const nlohmann::json& j);
-nlohmann::json to_json(const trace::BestSchedule& b);
-trace::BestSchedule best_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const runlog::SampleRecord& s);
+runlog::SampleRecord sample_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const runlog::TreeNode& n);
+runlog::TreeNode tree_node_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const runlog::BestSchedule& b);
+runlog::BestSchedule best_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const search::RootStatistic& r);
 search::RootStatistic root_statistic_from_json(const nlohmann::json& j);
-nlohmann::json to_json(const trace::LlmCallRecord& c);
-trace::LlmCallRecord llm_call_from_json(const nlohmann::json& j);
-nlohmann::json to_json(const trace::RankStats& r);
-trace::RankStats rank_stats_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const runlog::LlmCallRecord& c);
+runlog::LlmCallRecord llm_call_from_json(const nlohmann::json& j);
+nlohmann::json to_json(const runlog::RankStats& r);
+runlog::RankStats rank_stats_from_json(const nlohmann::json& j);
 
 template <typename T>
 nlohmann::json to_json_array(const std::vector<T>& v) {

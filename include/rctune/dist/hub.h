@@ -21,13 +21,13 @@
 #include "rctune/dist/mailbox.h"
 #include "rctune/llm/llm_proposer.h"
 #include "rctune/llm/request_batcher.h"
-#include "rctune/trace/writer.h"
+#include "rctune/runlog/writer.h"
 
 namespace rctune::dist {
 
 struct HubSetup {
   const config::TuneConfig* cfg = nullptr;
-  trace::RunWriter* writer = nullptr;
+  runlog::RunWriter* writer = nullptr;
   int world_size = 1;
   int group_size = 1;  // ranks per group (the last group may be smaller)
   bool quiet = false;
@@ -41,7 +41,7 @@ struct TaskSummary {
   std::string task;
   int64_t samples = 0, failures = 0, illegal = 0;  // in the file (all sessions)
   bool found = false;
-  trace::BestSchedule best;
+  runlog::BestSchedule best;
   double reference_gflops = 0, library_gflops = 0;
   std::string library;
   int ranks = 0;  // ranks that tuned it in this session
@@ -49,7 +49,7 @@ struct TaskSummary {
 
 struct HubResult {
   std::vector<TaskSummary> tasks;       // in the order they were tuned
-  std::vector<trace::RankStats> ranks;  // by rank
+  std::vector<runlog::RankStats> ranks;  // by rank
   llm::BatchStats llm;
   double merge_s = 0;  // merging trees and synchronisation news at the hub
 };

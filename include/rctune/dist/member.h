@@ -12,7 +12,7 @@
 #include "rctune/dist/mailbox.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/llm/llm_proposer.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
@@ -27,7 +27,7 @@ struct MemberSetup {
 
 // Runs tasks until the hub has none left; returns this rank's statistics (also sent to the hub).
 // Throws on a failure of this rank (the caller reports it to the hub).
-trace::RankStats run_member(Mailbox& hub, const MemberSetup& setup);
+runlog::RankStats run_member(Mailbox& hub, const MemberSetup& setup);
 
 // What a member is doing, for the message that names a failed rank ("tuning matmul_512 (sample 14)").
 std::string member_activity();

@@ -8,7 +8,7 @@
 
 #include "rctune/search/strategy.h"
 #include "rctune/search/tuner.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
@@ -18,7 +18,7 @@ struct Assignment {
   int64_t share = 0;               // samples this member measures
   bool measure_baselines = false;  // this member (the group's first) measures the unscheduled kernel
   double reference_gflops = 0;
-  std::vector<trace::SampleRecord> observed;  // recorded by a previous session (resume)
+  std::vector<runlog::SampleRecord> observed;  // recorded by a previous session (resume)
 };
 std::string to_body(const Assignment& a);
 Assignment assignment_from_body(const std::string& body);
@@ -26,7 +26,7 @@ Assignment assignment_from_body(const std::string& body);
 // member -> hub, at the end of its share of a task.
 struct TaskReport {
   int64_t task = -1;
-  std::vector<trace::TreeNode> tree;
+  std::vector<runlog::TreeNode> tree;
   int64_t samples = 0, failures = 0, illegal = 0, observed = 0;
 };
 std::string to_body(const TaskReport& r);
@@ -38,10 +38,10 @@ struct SyncRequest {
   int64_t task = -1;
   std::vector<search::RootStatistic> root;
   std::vector<uint64_t> picks;
-  std::optional<std::vector<trace::TreeNode>> tree;  // the member's tree, now and then (dist.tree_interval)
+  std::optional<std::vector<runlog::TreeNode>> tree;  // the member's tree, now and then (dist.tree_interval)
 };
 std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
-                      const std::vector<uint64_t>& picks, const std::vector<trace::TreeNode>* tree = nullptr);
+                      const std::vector<uint64_t>& picks, const std::vector<runlog::TreeNode>* tree = nullptr);
 SyncRequest sync_from_body(const std::string& body);
 std::string to_body(const search::PeerNews& n);
 search::PeerNews peer_news_from_body(const std::string& body);

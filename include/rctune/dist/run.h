@@ -10,7 +10,7 @@
 #include "rctune/dist/hub.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/llm/llm_proposer.h"
-#include "rctune/trace/writer.h"
+#include "rctune/runlog/writer.h"
 
 namespace rctune::dist {
 
@@ -18,7 +18,7 @@ struct DistRun {
   const config::TuneConfig* cfg = nullptr;  // resolved, the same on every rank
   bool simulate = false;
   bool quiet = false;
-  trace::RunWriter* writer = nullptr;  // rank 0 only
+  runlog::RunWriter* writer = nullptr;  // rank 0 only
   double wall_offset = 0;              // rank 0: seconds of the run before this session
   std::optional<llm::LlmOptions> llm;  // proposer llm: the models (checked before the ranks start)
 };

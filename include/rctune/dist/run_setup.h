@@ -13,7 +13,7 @@
 #include "rctune/search/evaluator.h"
 #include "rctune/search/simulated_evaluator.h"
 #include "rctune/search/tuner.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
@@ -23,6 +23,6 @@ namespace rctune::dist {
 // over the node's own inputs and its merged children, so a node that another rank found under a different
 // parent still counts for the parent it got here. Empty trees are skipped; no trees (or only empty ones) give
 // an empty tree.
-std::vector<trace::TreeNode> merge_trees(const std::vector<std::vector<trace::TreeNode>>& trees);
+std::vector<runlog::TreeNode> merge_trees(const std::vector<std::vector<runlog::TreeNode>>& trees);
 
 }  // namespace rctune::dist

@@ -22,7 +22,7 @@
 #include "rctune/llm/client.h"
 #include "rctune/llm/prompt.h"
 #include "rctune/search/proposer.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::llm {
 
@@ -49,7 +49,7 @@ struct CallRecord {
 };
 
 // The trace's row for a call (index, wall time and rank as the writer numbers them).
-trace::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank);
+runlog::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank);
 
 struct ModelStats {
   std::string model;

@@ -11,7 +11,7 @@
 
 #include "rctune/ir/stmt.h"
 #include "rctune/schedule/state.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::search {
 
@@ -39,14 +39,14 @@ Candidate make_candidate(const schedule::State& state);
 
 // A measurement as strategies see it.
 struct MeasureResult {
-  trace::SampleStatus status = trace::SampleStatus::Ok;
+  runlog::SampleStatus status = runlog::SampleStatus::Ok;
   std::string error;  // "" when ok
   double median_s = kNaN, min_s = kNaN, max_s = kNaN, iqr_s = kNaN;
   double gflops = kNaN;  // NaN unless ok
   double compile_s = 0;
   bool cached = false;  // reused from an equal program measured before (no hardware time spent)
   int64_t sample = -1;  // index of the sample that recorded it in the trace (set by the tuner)
-  bool ok() const { return status == trace::SampleStatus::Ok; }
+  bool ok() const { return status == runlog::SampleStatus::Ok; }
 };
 
 }  // namespace rctune::search

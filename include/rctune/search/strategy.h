@@ -23,7 +23,7 @@
 #include "rctune/search/predictor.h"
 #include "rctune/search/proposer.h"
 #include "rctune/search/random.h"
-#include "rctune/trace/trace.h"
+#include "rctune/runlog/runlog.h"
 
 namespace rctune::search {
 
@@ -69,7 +69,7 @@ class SearchStrategy {
   // Illegal proposals since the last call (the tuner records them).
   virtual std::vector<RejectedProposal> take_rejected() { return {}; }
   // The search tree for the trace file (empty for strategies without one).
-  virtual std::vector<trace::TreeNode> tree() const { return {}; }
+  virtual std::vector<runlog::TreeNode> tree() const { return {}; }
 
   // Root-parallel search (dist/): what other ranks of the group measured (or a previous session
   // recorded). A strategy never hands out a program it has been told about; MCTS marks the node

@@ -18,7 +18,7 @@
 #include "rctune/search/evolutionary.h"
 #include "rctune/search/mcts.h"
 #include "rctune/search/proposer.h"
-#include "rctune/trace/writer.h"
+#include "rctune/runlog/writer.h"
 
 namespace rctune::search {
 
@@ -55,9 +55,9 @@ struct TaskOutcome {
   int64_t failures = 0;
   int64_t illegal = 0;
   bool found = false;  // a correct schedule was measured
-  trace::BestSchedule best;
+  runlog::BestSchedule best;
   std::vector<double> best_curve;  // best GFLOP/s after each measured sample (0 before the first ok)
-  std::vector<trace::SampleRecord> records;  // every record of this session (replayed ones excluded)
+  std::vector<runlog::SampleRecord> records;  // every record of this session (replayed ones excluded)
   int64_t observed = 0;  // results learnt from other ranks or a previous session (no sample spent)
   double search_s = 0;   // wall seconds in the strategy, proposers and cost model
   double measure_s = 0;  // wall seconds measuring (the evaluator)
@@ -65,7 +65,7 @@ struct TaskOutcome {
 
 // What the other ranks of a task group measured since the last exchange (dist/).
 struct PeerNews {
-  std::vector<trace::SampleRecord> measured;  // their samples (never Illegal ones)
+  std::vector<runlog::SampleRecord> measured;  // their samples (never Illegal ones)
   std::vector<RootStatistic> root;            // sums of their root statistics
   std::vector<uint64_t> claimed;              // programs lower-ranked peers announced they measure next
 };
@@ -77,11 +77,11 @@ class TaskChannel {
   virtual ~TaskChannel() = default;
   // This session's records as they come (rejected proposals included), in order. Their indices
   // are this rank's own numbering; the writer renumbers them.
-  virtual void samples(const std::vector<trace::SampleRecord>& rows) = 0;
+  virtual void samples(const std::vector<runlog::SampleRecord>& rows) = 0;
   // A new best of this rank (hash: its program's structural hash).
-  virtual void best(const trace::BestSchedule& best, uint64_t hash) = 0;
+  virtual void best(const runlog::BestSchedule& best, uint64_t hash) = 0;
   // The tree after a round (the writer may keep only the last one).
-  virtual void tree(const std::vector<trace::TreeNode>& nodes) = 0;
+  virtual void tree(const std::vector<runlog::TreeNode>& nodes) = 0;
   // Before its first round and then every sync_every() samples of this rank (0: never), the tuner
   // calls exchange() with its own root statistics and the programs it will likely measure next,
   // and learns the peers' news; exchange blocks until the other ranks of the group got there too
@@ -95,15 +95,15 @@ class TaskChannel {
 
 // Where the samples go. writer may be null (nothing recorded, for benchmarks and tests).
 struct TaskRecording {
-  trace::RunWriter* writer = nullptr;
-  trace::RunWriter::Task task = 0;
-  const trace::TaskTrace* resumed = nullptr;  // records of a previous session of this task
+  runlog::RunWriter* writer = nullptr;
+  runlog::RunWriter::Task task = 0;
+  const runlog::TaskLog* resumed = nullptr;  // records of a previous session of this task
   double wall_offset = 0;                     // seconds of the run before this session (resume)
   // Instead of writer: records go to the channel, which also connects the rank to its group.
   TaskChannel* channel = nullptr;
   // Results known before the search starts (a previous session of a many-rank run): observed,
   // never measured again, no sample spent. Unlike `resumed`, the search does not replay them.
-  const std::vector<trace::SampleRecord>* observed = nullptr;
+  const std::vector<runlog::SampleRecord>* observed = nullptr;
   int64_t first_index = 0;  // the first index this session may give a record (after the recorded ones)
 };
 

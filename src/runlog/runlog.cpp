@@ -1,0 +1,144 @@
+#include "rctune/runlog/runlog.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+
+#include "rctune/build_config.h"
+
+namespace rctune::runlog {
+
+RunLogError::RunLogError(const std::string& path, const std::string& what)
+    : std::runtime_error("trace file '" + path + "': " + what), path_(path) {}
+
+double unix_now() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso8601(double unix_seconds) {
+  if (!(unix_seconds > 0)) return "";
+  auto whole = static_cast<std::time_t>(std::floor(unix_seconds));
+  int ms = static_cast<int>((unix_seconds - static_cast<double>(whole)) * 1000);
+  if (ms > 999) ms = 999;
+  std::tm tm{};
+  gmtime_r(&whole, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (ms < 0) ms = 0;
+  std::string ms_text = std::to_string(ms);
+  return std::string(buf) + "." + std::string(3 - ms_text.size(), '0') + ms_text + "Z";
+}
+
+RunInfo current_run_info() {
+  RunInfo r;
+  r.version = RCTUNE_VERSION;
+  r.git_commit = RCTUNE_GIT_COMMIT;
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) == 0) r.host = host;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      auto colon = line.find(':');
+      if (colon != std::string::npos) {
+        auto start = line.find_first_not_of(" \t", colon + 1);
+        if (start != std::string::npos) r.cpu_model = line.substr(start);
+      }
+      break;
+    }
+  }
+  r.start_time = unix_now();
+  return r;
+}
+
+const char* sample_status_name(SampleStatus s) {
+  switch (s) {
+    case SampleStatus::Ok:
+      return "ok";
+    case SampleStatus::CompileError:
+      return "compile_error";
+    case SampleStatus::RuntimeError:
+      return "runtime_error";
+    case SampleStatus::Timeout:
+      return "timeout";
+    case SampleStatus::WrongResult:
+      return "wrong_result";
+    case SampleStatus::Illegal:
+      return "illegal";
+  }
+  return "?";
+}
+
+SampleStatus parse_sample_status(const std::string& name) {
+  for (int v = 0; v <= static_cast<int>(SampleStatus::Illegal); ++v) {
+    auto s = static_cast<SampleStatus>(v);
+    if (name == sample_status_name(s)) return s;
+  }
+  throw std::invalid_argument(
+      "unknown sample status '" + name +
+      "' (expected ok, compile_error, runtime_error, timeout, wrong_result or illegal)");
+}
+
+namespace {
+bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+}  // namespace
+
+bool SampleRecord::operator==(const SampleRecord& o) const {
+  return index == o.index && same(wall_time, o.wall_time) && rank == o.rank && strategy == o.strategy &&
+         proposer == o.proposer && node == o.node && parent_node == o.parent_node && trace == o.trace &&
+         rationale == o.rationale && structural_hash == o.structural_hash && status == o.status &&
+         error == o.error && cached == o.cached && same(median_s, o.median_s) && same(min_s, o.min_s) &&
+         same(max_s, o.max_s) && same(iqr_s, o.iqr_s) && same(gflops, o.gflops) &&
+         same(predicted, o.predicted) && same(compile_s, o.compile_s);
+}
+
+bool TreeNode::operator==(const TreeNode& o) const {
+  return id == o.id && parent == o.parent && action == o.action && visits == o.visits &&
+         same(value, o.value) && same(best_gflops, o.best_gflops) && sample == o.sample &&
+         structural_hash == o.structural_hash;
+}
+
+bool RankStats::operator==(const RankStats& o) const {
+  return rank == o.rank && host == o.host && group == o.group && node_rank == o.node_rank &&
+         pin_core == o.pin_core && samples == o.samples && same(wall_s, o.wall_s) &&
+         same(search_s, o.search_s) && same(measure_s, o.measure_s) && same(comm_s, o.comm_s) &&
+         same(merge_s, o.merge_s);
+}
+
+bool LlmCallRecord::operator==(const LlmCallRecord& o) const {
+  return index == o.index && same(wall_time, o.wall_time) && rank == o.rank && node == o.node &&
+         model == o.model && prompt_tokens == o.prompt_tokens && completion_tokens == o.completion_tokens &&
+         same(latency_s, o.latency_s) && same(cost_usd, o.cost_usd) && ok == o.ok &&
+         from_cache == o.from_cache && fallback == o.fallback && proposals == o.proposals &&
+         legal == o.legal && error == o.error;
+}
+
+const TaskLog* RunLog::task(const std::string& name) const {
+  for (const auto& t : tasks)
+    if (t.info.name == name) return &t;
+  return nullptr;
+}
+
+std::string sanitize_task_name(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.' || c == '+' || c == '-';
+    out += ok ? c : '_';
+  }
+  if (out.empty()) return "task";
+  if (out == "." || out == "..") return std::string(out.size(), '_');
+  return out;
+}
+
+std::vector<SampleRecord> measured_samples(const TaskLog& t) {
+  std::vector<SampleRecord> out;
+  for (const SampleRecord& s : t.samples)
+    if (s.status != SampleStatus::Illegal) out.push_back(s);
+  return out;
+}
+
+}  // namespace rctune::runlog

@@ -1,0 +1,73 @@
+// The random proposer (make_random_proposer, rctune/search/proposer.h): uniform over legal actions.
+// Each proposal is, with probability 1/2 when a design space is given, one of its parameter
+// mutations; otherwise one structural primitive with random arguments (random_actions.h), kept only
+// when it applies and lowers and changes the program. Rationale "random".
+#include <set>
+
+#include "search/space/nest_analysis.h"
+#include "search/proposer/random_actions.h"
+#include "rctune/search/action.h"
+#include "rctune/search/design_space.h"
+#include "rctune/search/proposer.h"
+
+namespace rctune::search {
+
+namespace {
+
+class RandomProposer final : public Proposer {
+ public:
+  explicit RandomProposer(const DesignSpace* space) : space_(space) {}
+  std::string name() const override { return "random"; }
+
+  std::vector<Proposal> propose(const ProposerInput& in, Rng& rng) override {
+    std::vector<Proposal> out;
+    try {
+      std::set<std::string> failed;
+      for (const FailedProposal& f : in.failed) {
+        try {
+          failed.insert(to_text(parse_action(f.action)));
+        } catch (const std::exception&) {
+        }
+      }
+      const nest::Evaluation base = nest::evaluate_state(in.state, in.hardware.info);
+      std::set<uint64_t> seen;
+      if (base.legal) seen.insert(base.hash);
+      for (int tries = 0; static_cast<int>(out.size()) < in.count && tries < 40 * std::max(in.count, 1);
+           ++tries) {
+        if (space_ && bernoulli(rng, 0.5)) {
+          std::optional<Mutation> m = space_->mutate(in.state, rng);
+          if (!m) continue;
+          std::string canon = to_text(parse_action(m->action));
+          if (failed.count(canon) || !seen.insert(m->candidate.hash).second) continue;
+          out.push_back({canon, "random"});
+          continue;
+        }
+        const std::string step = nest::random_primitive(in.state, rng);
+        if (step.empty()) continue;
+        std::string canon;
+        try {
+          canon = to_text(parse_action(step));
+        } catch (const std::exception&) {
+          continue;
+        }
+        if (failed.count(canon)) continue;
+        nest::Evaluation e = nest::evaluate_action(in.state, canon, in.hardware.info);
+        if (!e.legal || !seen.insert(e.hash).second) continue;
+        out.push_back({canon, "random"});
+      }
+    } catch (const std::exception&) {
+    }
+    return out;
+  }
+
+ private:
+  const DesignSpace* space_;
+};
+
+}  // namespace
+
+std::unique_ptr<Proposer> make_random_proposer(const DesignSpace* space) {
+  return std::make_unique<RandomProposer>(space);
+}
+
+}  // namespace rctune::search
