@@ -262,7 +262,7 @@ TEST(DepthAndSizeBombs, HugeNumbersInEverySizeAreRefusedWithAMessage) {
   }
 }
 
-// The reproductions of issue 10, one by one.
+// Workloads whose sizes overflow or exhaust memory, one by one.
 TEST(DepthAndSizeBombs, AMatmulWithTwoToTheThirtyOneRowsIsRefusedOrWorksNeverCrashes) {
   const fs::path dir = scratch("matmul");
   // 2^31 x 2^31 outputs exceed the element limit: refused at parse time.

@@ -44,7 +44,7 @@ const std::string kTouch = touch_payload("\n");
 // Workload names that break out of a comment or are otherwise not a workload name: refused.
 std::vector<Payload> hostile_workload_names() {
   return {
-      {"issue 10 reproduction", "x\n#include <cstdlib>\nstatic int pwn = std::system(\"touch PWNED\");\n//"},
+      {"include directive after a line feed", "x\n#include <cstdlib>\nstatic int pwn = std::system(\"touch PWNED\");\n//"},
       {"line feed", touch_payload("\n")},
       {"carriage return", touch_payload("\r")},
       {"CR LF", touch_payload("\r\n")},

@@ -1,6 +1,6 @@
 // One candidate, end to end: workload + schedule text -> scheduled state -> loop nest -> Kokkos
 // source -> compiled, checked against the reference, timed. Shared by the command line, the
-// benchmarks and (later) the search.
+// benchmarks and the search (rctune/search/runtime_evaluator.h).
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 // Proposers: who suggests the next transformations of a search-tree node. One interface for the
-// built-in heuristic reasoner, uniform random actions, and (issue 4) a large language model.
+// built-in heuristic reasoner, uniform random actions, and a large language model (llm/llm_proposer.h).
 //
 // A proposer reads what the LLM of the Reasoning Compiler paper reads — the node's program and
 // trace, its measured and predicted performance, the same for its ancestors, the best so far, the
