@@ -1,5 +1,6 @@
-// Helpers for the lowering tests: schedules edited by hand (independent of the primitives) and a
-// numerical check of a lowered state against the workload's reference evaluation.
+// Helpers for the lowering and primitive tests: schedules edited by hand (independent of the
+// primitives), a numerical check of a lowered state against the workload's reference evaluation,
+// and the check every positive primitive test makes that a state's trace replays to it.
 #pragma once
 
 #include <cmath>
@@ -22,8 +23,8 @@
 
 namespace rctune::schedule::lowertest {
 
-using testing::parse;
 using testing::matmul;
+using testing::parse;
 
 // The shared schedule-test workloads (workloads.h), at the smaller sizes the interpreter runs fast.
 inline std::shared_ptr<const ir::Workload> batch_matmul() { return testing::batch_matmul(3, 8, 10, 6); }
@@ -153,3 +154,25 @@ inline ::testing::AssertionResult matches_reference(const State& st, unsigned se
 }
 
 }  // namespace rctune::schedule::lowertest
+
+namespace rctune::schedule {
+
+// TVM's verify_trace_roundtrip: the state's trace, printed, parsed and replayed on the unscheduled
+// workload, gives the same schedule (same_schedule) and the same lowered program (structural
+// hash), and so does replay().
+inline void expect_trace_roundtrip(const State& state) {
+  const std::string text = to_text(state.trace());
+  SCOPED_TRACE("trace:\n" + text);
+  std::vector<ParsedStep> parsed;
+  ASSERT_NO_THROW(parsed = parse_trace(text));
+  EXPECT_EQ(parsed.size(), state.trace().size());
+  EXPECT_EQ(to_text(parsed), text);
+  auto unscheduled = state.original_workload_ptr() ? state.original_workload_ptr() : state.workload_ptr();
+  State replayed;
+  ASSERT_NO_THROW(replayed = apply_trace(State(unscheduled), text));
+  EXPECT_TRUE(same_schedule(replayed, state));
+  EXPECT_EQ(structural_hash(replayed), structural_hash(state));
+  EXPECT_TRUE(same_schedule(replay(state), state));
+}
+
+}  // namespace rctune::schedule

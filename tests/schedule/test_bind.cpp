@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -12,11 +13,13 @@ TEST(Bind, LeagueTeamVector) {
   EXPECT_EQ(c->loops[c->find_loop("i")].bind, ir::BindLevel::League);
   EXPECT_EQ(c->loops[c->find_loop("j")].bind, ir::BindLevel::Vector);
   EXPECT_EQ(s.trace().back().text, "bind(C, j, vector)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Bind, TeamInsideLeague) {
   State s = run_trace(testing::batch_matmul(), "bind(C, b, league)\nbind(C, i, team)\n");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Bind, CacheReadStageBoundToTeamInsideLeagueLoop) {
@@ -24,6 +27,7 @@ TEST(Bind, CacheReadStageBoundToTeamInsideLeagueLoop) {
                       "cache_read(B, shared, C)\nsplit(C, j, [None, 16])\nreorder(C, j.0, i)\n"
                       "bind(C, j.0, league)\ncompute_at(B.shared, C, j.0)\nbind(B.shared, ax0, team)\n");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Bind, RejectsReductionLoop) {

@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -18,12 +19,14 @@ TEST(CacheRead, AddsCopyStageAndRewritesReader) {
   EXPECT_EQ(s.stage("B.local")->leaf_names(), (std::vector<std::string>{"ax0", "ax1"}));
   EXPECT_EQ(s.trace().back().text, "cache_read(B, local, C)");
   EXPECT_EQ(w.validate(), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, NoReadersMeansAllReadersAndCanonicalTextNamesThem) {
   State s = cache_read(State(testing::softmax()), "X", ir::MemScope::Heap, {});
   EXPECT_EQ(s.trace().back().text, "cache_read(X, heap, M, E)");
   EXPECT_EQ(s.workload().stage_index("X.heap"), 0);
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, OnlyNamedReadersAreRewritten) {
@@ -33,16 +36,19 @@ TEST(CacheRead, OnlyNamedReadersAreRewritten) {
   EXPECT_NE(ir::to_string(w.find_stage("Y")->body).find("E.local"), std::string::npos);
   EXPECT_LT(w.stage_index("S"), w.stage_index("E.local"));
   EXPECT_LT(w.stage_index("E.local"), w.stage_index("Y"));
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, PaddedConvolutionInput) {
   State s = cache_read(State(testing::conv2d()), "X", ir::MemScope::Local, {"Y"});
   EXPECT_EQ(s.stage("X.local")->leaf_names(), (std::vector<std::string>{"ax0", "ax1", "ax2", "ax3"}));
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, ReaderCanBeCacheWriteStage) {
   State s = run_trace(matmul(), "cache_write(C, local)\ncache_read(B, local, C.local)\n");
   EXPECT_EQ(s.workload().stage_index("B.local"), 0);
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, RejectsStageThatDoesNotRead) {

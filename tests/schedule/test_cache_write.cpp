@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -21,6 +22,7 @@ TEST(CacheWrite, AddsComputeStageAndTurnsStageIntoCopy) {
   EXPECT_EQ(w.find_tensor("C.local")->shape, (std::vector<int64_t>{64, 48}));
   EXPECT_EQ(w.role("C.local"), ir::TensorRole::Intermediate);
   EXPECT_EQ(w.validate(), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheWrite, NewStageHasScopeAndDefaultLoops) {
@@ -31,6 +33,7 @@ TEST(CacheWrite, NewStageHasScopeAndDefaultLoops) {
   EXPECT_EQ(s.stages()[0]->leaf_names(), (std::vector<std::string>{"i", "j", "k"}));
   EXPECT_EQ(s.stages()[1]->leaf_names(), (std::vector<std::string>{"i", "j"}));
   EXPECT_EQ(s.trace().back().text, "cache_write(C, local)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheWrite, IntermediateElementwiseStage) {
@@ -38,11 +41,13 @@ TEST(CacheWrite, IntermediateElementwiseStage) {
   EXPECT_EQ(s.workload().stage_index("D.heap"), 1);
   EXPECT_EQ(s.workload().stage_index("D"), 2);
   EXPECT_EQ(s.workload().validate(), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheWrite, ConvolutionOutput) {
   State s = cache_write(State(testing::conv2d()), "Y", ir::MemScope::Local);
   EXPECT_EQ(s.workload().find_stage("Y.local")->reduce_axes.size(), 3u);
+  expect_trace_roundtrip(s);
 }
 
 TEST(CacheWrite, RejectsScheduledStage) {

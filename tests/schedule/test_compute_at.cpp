@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -15,11 +16,13 @@ TEST(ComputeAt, RegisterTile) {
   EXPECT_EQ(a.stage, "C");
   EXPECT_EQ(a.loop, "j.0");
   EXPECT_EQ(s.trace().back().text, "compute_at(C.local, C, j.0)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeAt, IntermediateOfSoftmax) {
   State s = run_trace(testing::softmax(), "compute_at(M, E, i)\n");
   EXPECT_EQ(s.stage("M")->attach.loop, "i");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeAt, PackingAtOuterStageWhoseInnerStageReads) {
@@ -27,6 +30,7 @@ TEST(ComputeAt, PackingAtOuterStageWhoseInnerStageReads) {
                       "cache_write(C, local)\ncache_read(B, local, C.local)\nsplit(C, j, [None, 16])\n"
                       "reorder(C, j.0, i)\ncompute_at(C.local, C, i)\ncompute_at(B.local, C, j.0)\n");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeAt, NestedPlacement) {
@@ -36,6 +40,7 @@ TEST(ComputeAt, NestedPlacement) {
   const auto loops = enclosing_loops(s, "B.local");
   ASSERT_EQ(loops.size(), 5u);
   EXPECT_EQ(loops.back().loop, "k.0");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeAt, RejectsOutput) {
@@ -82,6 +87,7 @@ TEST(ComputeAt, ThroughInlinedReader) {
   // D is inlined into Y, so Y is C's reader.
   State s = run_trace(testing::dense_gelu(), "compute_inline(D)\ncompute_at(C, Y, j)\n");
   EXPECT_EQ(s.stage("C")->attach.stage, "Y");
+  expect_trace_roundtrip(s);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -9,16 +10,19 @@ TEST(ComputeInline, ElementwiseIntermediate) {
   State s = compute_inline(State(testing::dense_gelu()), "D");
   EXPECT_EQ(s.stage("D")->attach.kind, Attach::Kind::Inline);
   EXPECT_EQ(s.trace().back().text, "compute_inline(D)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeInline, SoftmaxExp) {
   State s = compute_inline(State(testing::softmax()), "E");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeInline, CacheReadStage) {
   State s = run_trace(testing::matmul(), "cache_read(A, local, C)\ncompute_inline(A.local)\n");
   EXPECT_EQ(s.stage("A.local")->attach.kind, Attach::Kind::Inline);
+  expect_trace_roundtrip(s);
 }
 
 TEST(ComputeInline, RejectsOutput) {

@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -10,16 +11,19 @@ TEST(DecomposeReduction, SetsInitBefore) {
   State s = run_trace(matmul(), "split(C, k, [None, 8])\nreorder(C, k.0, i)\ndecompose_reduction(C, k.0)\n");
   EXPECT_EQ(s.stage("C")->init_before, "k.0");
   EXPECT_EQ(s.trace().back().text, "decompose_reduction(C, k.0)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(DecomposeReduction, SpatialLoopAboveReduction) {
   State s = decompose_reduction(State(testing::conv2d()), "Y", "h");
   EXPECT_EQ(s.stage("Y")->init_before, "h");
+  expect_trace_roundtrip(s);
 }
 
 TEST(DecomposeReduction, CacheWriteStage) {
   State s = run_trace(matmul(), "cache_write(C, local)\ndecompose_reduction(C.local, i)\n");
   EXPECT_EQ(s.stage("C.local")->init_before, "i");
+  expect_trace_roundtrip(s);
 }
 
 TEST(DecomposeReduction, RejectsLoopInsideReduction) {

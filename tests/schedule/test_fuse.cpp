@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -13,18 +14,21 @@ TEST(Fuse, JoinsNamesWithDots) {
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0.j.0", "i.1", "j.1", "k"}));
   EXPECT_EQ(s.loop_extent("C", "i.0.j.0"), 48);
   EXPECT_EQ(s.trace().back().text, "fuse(C, i.0, j.0)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Fuse, ThreeLoopsOfBatchMatmul) {
   State s = fuse(State(testing::batch_matmul()), "C", {"b", "i", "j"});
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"b.i.j", "k"}));
   EXPECT_EQ(s.loop_extent("C", "b.i.j"), 4 * 32 * 40);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Fuse, ReductionLoops) {
   State s = fuse(State(testing::conv2d()), "Y", {"r", "s"});
   const StageSchedule* y = s.stage("Y");
   EXPECT_TRUE(y->loops[y->find_loop("r.s")].reduce);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Fuse, RejectsNonAdjacentLoops) {
@@ -47,6 +51,7 @@ TEST(Fuse, RejectsSingleLoopAndAnnotatedLoops) {
 TEST(Fuse, MovesStagePlacedAtInnermostLoop) {
   State s = run_trace(matmul(), "cache_write(C, local)\ncompute_at(C.local, C, j)\nfuse(C, i, j)\n");
   EXPECT_EQ(s.stage("C.local")->attach.loop, "i.j");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Fuse, RejectsStagePlacedAtOuterLoop) {

@@ -1,6 +1,9 @@
 // Numerical equality of lowered programs (run by the IR interpreter) with the reference evaluation
-// of the workload, on random inputs and small shapes.
+// of the workload, on random inputs and small shapes: schedules edited by hand (independent of the
+// primitives), then a table of schedule scripts.
 #include <gtest/gtest.h>
+
+#include <ostream>
 
 #include "lower_test_util.h"
 #include "rctune/ir/operators.h"
@@ -12,16 +15,6 @@ namespace {
 namespace lt = lowertest;
 
 State with(const State& s, const StageSchedule& st) { return s.with_stage(st); }
-
-// ---------------------------------------------------------------- unscheduled programs
-
-TEST(LowerNumeric, UnscheduledMatmul) { EXPECT_TRUE(lt::matches_reference(State(lt::matmul(8, 6, 5)))); }
-
-TEST(LowerNumeric, UnscheduledConv2dStride2Pad1) { EXPECT_TRUE(lt::matches_reference(State(lt::conv2d()))); }
-
-TEST(LowerNumeric, UnscheduledSoftmax) { EXPECT_TRUE(lt::matches_reference(State(lt::softmax()))); }
-
-TEST(LowerNumeric, UnscheduledBatchMatmul) { EXPECT_TRUE(lt::matches_reference(State(lt::batch_matmul()))); }
 
 // ---------------------------------------------------------------- split / fuse / reorder (hand-built)
 
@@ -112,112 +105,20 @@ TEST(LowerNumeric, ReductionMaxAndConvolutionWithSplits) {
   EXPECT_TRUE(lt::matches_reference(with(s, y)));
 }
 
-// ---------------------------------------------------------------- primitives
+// ---------------------------------------------------------------- schedule scripts
 
-TEST(LowerNumeric, CacheWriteComputeAtRegisterTile) {
-  auto s = lt::scheduled(lt::matmul(16, 24, 8),
-                         "cache_write(C, local)\n"
-                         "split(C, i, [None, 4])\n"
-                         "split(C, j, [None, 8])\n"
-                         "reorder(C, i.0, j.0, i.1, j.1)\n"
-                         "compute_at(C.local, C, j.0)\n"
-                         "reorder(C.local, k, i, j)\n"
-                         "vectorize(C.local, j)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
+std::shared_ptr<const ir::Workload> op(const std::string& spec) {
+  return std::make_shared<const ir::Workload>(ir::make_operator(spec));
 }
 
-TEST(LowerNumeric, CacheWriteComputeAtWithNonDividingTile) {
-  auto s = lt::scheduled(lt::matmul(10, 13, 6),
-                         "cache_write(C, local)\n"
-                         "split(C, i, [None, 4])\n"
-                         "split(C, j, [None, 8])\n"
-                         "reorder(C, i.0, j.0, i.1, j.1)\n"
-                         "compute_at(C.local, C, j.0)\n"
-                         "split(C.local, k, [None, 4])\n"
-                         "reorder(C.local, k.0, i, k.1, j)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, CacheReadComputeAtPacking) {
-  auto s = lt::scheduled(lt::matmul(16, 24, 12),
-                         "cache_write(C, local)\n"
-                         "cache_read(B, heap, [C.local])\n"
-                         "split(C, i, [None, 4])\n"
-                         "split(C, j, [None, 8])\n"
-                         "reorder(C, j.0, i.0, i.1, j.1)\n"
-                         "compute_at(C.local, C, i.0)\n"
-                         "split(C.local, k, [None, 4])\n"
-                         "reorder(C.local, k.0, i, k.1, j)\n"
-                         "compute_at(B.heap, C, j.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, CacheReadComputeAtInsideReductionLoop) {
-  auto s = lt::scheduled(lt::matmul(12, 10, 9),
-                         "cache_write(C, local)\n"
-                         "cache_read(A, local, [C.local])\n"
-                         "split(C, i, [None, 4])\n"
-                         "split(C, j, [None, 4])\n"
-                         "reorder(C, i.0, j.0, i.1, j.1)\n"
-                         "compute_at(C.local, C, j.0)\n"
-                         "split(C.local, k, [None, 4])\n"
-                         "reorder(C.local, k.0, i, k.1, j)\n"
-                         "compute_at(A.local, C.local, k.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, CacheReadOfPaddedConvolutionInput) {
-  auto s = lt::scheduled(lt::conv2d(),
-                         "cache_read(X, local, [Y])\n"
-                         "split(Y, h, [None, 4])\n"
-                         "reorder(Y, n, k, h.0, c, h.1, w, r, s)\n"
-                         "compute_at(X.local, Y, c)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, ComputeAtAFusedLoop) {
-  auto s = lt::scheduled(lt::matmul(6, 10, 4),
-                         "cache_write(C, local)\n"
-                         "split(C, j, [None, 4])\n"
-                         "reorder(C, i, j.0, j.1)\n"
-                         "fuse(C, i, j.0)\n"
-                         "compute_at(C.local, C, i.j.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, ProducerSplitsRelativeToItsRegion) {
-  // C.local's region is 4 x 8 per iteration; its own split of j by 3 does not divide 8.
-  auto s = lt::scheduled(lt::matmul(8, 16, 5),
-                         "cache_write(C, local)\n"
-                         "split(C, i, [None, 4])\n"
-                         "split(C, j, [None, 8])\n"
-                         "reorder(C, i.0, j.0, i.1, j.1)\n"
-                         "compute_at(C.local, C, j.0)\n"
-                         "split(C.local, j, [None, 3])\n"
-                         "reorder(C.local, k, i, j.0, j.1)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, ProducerComputedAtAConvolutionRowTile) {
-  // The intermediate P (relu of the input) is computed per tile of output rows over the rows the
-  // strided, padded window reads; reads outside P's shape stay zero padding.
-  auto w = lt::parse(
+// A strided, padded convolution over an intermediate P = relu(X) + 1.
+std::shared_ptr<const ir::Workload> conv_relu() {
+  return lt::parse(
       "X: f32[2, 11, 11]\nP: f32[2, 11, 11]\nW: f32[3, 2, 3, 3]\nY: f32[3, 6, 6]\n"
       "P[c, y, x] = relu(X[c, y, x]) + 1.0\n"
       "Y[k, h, w] += P[c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n"
       "outputs: Y\n",
       "conv_relu");
-  auto s = lt::scheduled(w,
-                         "split(Y, h, [None, 2])\n"
-                         "reorder(Y, h.0, k, h.1, w, c, r, s)\n"
-                         "compute_at(P, Y, h.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-// ---------------------------------------------------------------- padded cache_read copies
-
-std::shared_ptr<const ir::Workload> op(const std::string& spec) {
-  return std::make_shared<const ir::Workload>(ir::make_operator(spec));
 }
 
 // configs/examples/conv2d_nchw.sched at small tiles: X.heap holds the input rows of one output row,
@@ -236,122 +137,165 @@ const char* const kConvRowTileTrace =
     "fuse(Y, n, p)\n"
     "parallel(Y, n.p)\n";
 
-TEST(LowerNumeric, PaddedCacheReadCopyOfAConvolutionRow) {
-  EXPECT_TRUE(lt::matches_reference(
-      lt::scheduled(op("conv2d_nchw:N=1,C=3,H=8,W=8,K=8,R=3,S=3,stride=1,pad=1"), kConvRowTileTrace)));
-}
+// A workload and a schedule script (the trace language) whose lowered program must compute what
+// the workload defines.
+struct Script {
+  const char* name;  // the test's name
+  std::shared_ptr<const ir::Workload> (*workload)();
+  const char* trace;  // "": the unscheduled program
+};
 
-TEST(LowerNumeric, PaddedCacheReadCopyOfAStridedConvolutionWithNonDividingTiles) {
-  // 5 x 5 outputs in column tiles of 4: the last tile's reads reach past the halo.
-  EXPECT_TRUE(lt::matches_reference(
-      lt::scheduled(op("conv2d_nchw:N=1,C=2,H=9,W=9,K=8,R=3,S=3,stride=2,pad=1"), kConvRowTileTrace)));
-}
+void PrintTo(const Script& s, std::ostream* os) { *os << s.name << ":\n" << s.trace; }
 
-TEST(LowerNumeric, PaddedCacheReadCopyOfADilatedConvolution) {
-  EXPECT_TRUE(lt::matches_reference(lt::scheduled(
-      op("conv2d_nchw:N=1,C=2,H=9,W=9,K=4,R=3,S=3,stride=1,pad=2,dilation=2"), kConvRowTileTrace)));
-}
+const Script kScripts[] = {
+    // unscheduled programs
+    {"UnscheduledMatmul", [] { return lt::matmul(8, 6, 5); }, ""},
+    {"UnscheduledConv2dStride2Pad1", [] { return lt::conv2d(); }, ""},
+    {"UnscheduledSoftmax", [] { return lt::softmax(); }, ""},
+    {"UnscheduledBatchMatmul", [] { return lt::batch_matmul(); }, ""},
 
-TEST(LowerNumeric, PaddedCacheReadCopyOfABatchedConvolution) {
-  EXPECT_TRUE(lt::matches_reference(
-      lt::scheduled(op("conv2d_nchw:N=2,C=2,H=6,W=7,K=4,R=3,S=3,stride=1,pad=1"), kConvRowTileTrace)));
-}
+    // primitives
+    {"CacheWriteComputeAtRegisterTile", [] { return lt::matmul(16, 24, 8); },
+     "cache_write(C, local)\n"
+     "split(C, i, [None, 4])\n"
+     "split(C, j, [None, 8])\n"
+     "reorder(C, i.0, j.0, i.1, j.1)\n"
+     "compute_at(C.local, C, j.0)\n"
+     "reorder(C.local, k, i, j)\n"
+     "vectorize(C.local, j)\n"},
+    {"CacheWriteComputeAtWithNonDividingTile", [] { return lt::matmul(10, 13, 6); },
+     "cache_write(C, local)\n"
+     "split(C, i, [None, 4])\n"
+     "split(C, j, [None, 8])\n"
+     "reorder(C, i.0, j.0, i.1, j.1)\n"
+     "compute_at(C.local, C, j.0)\n"
+     "split(C.local, k, [None, 4])\n"
+     "reorder(C.local, k.0, i, k.1, j)\n"},
+    {"CacheReadComputeAtPacking", [] { return lt::matmul(16, 24, 12); },
+     "cache_write(C, local)\n"
+     "cache_read(B, heap, [C.local])\n"
+     "split(C, i, [None, 4])\n"
+     "split(C, j, [None, 8])\n"
+     "reorder(C, j.0, i.0, i.1, j.1)\n"
+     "compute_at(C.local, C, i.0)\n"
+     "split(C.local, k, [None, 4])\n"
+     "reorder(C.local, k.0, i, k.1, j)\n"
+     "compute_at(B.heap, C, j.0)\n"},
+    {"CacheReadComputeAtInsideReductionLoop", [] { return lt::matmul(12, 10, 9); },
+     "cache_write(C, local)\n"
+     "cache_read(A, local, [C.local])\n"
+     "split(C, i, [None, 4])\n"
+     "split(C, j, [None, 4])\n"
+     "reorder(C, i.0, j.0, i.1, j.1)\n"
+     "compute_at(C.local, C, j.0)\n"
+     "split(C.local, k, [None, 4])\n"
+     "reorder(C.local, k.0, i, k.1, j)\n"
+     "compute_at(A.local, C.local, k.0)\n"},
+    {"CacheReadOfPaddedConvolutionInput", [] { return lt::conv2d(); },
+     "cache_read(X, local, [Y])\n"
+     "split(Y, h, [None, 4])\n"
+     "reorder(Y, n, k, h.0, c, h.1, w, r, s)\n"
+     "compute_at(X.local, Y, c)\n"},
+    {"ComputeAtAFusedLoop", [] { return lt::matmul(6, 10, 4); },
+     "cache_write(C, local)\n"
+     "split(C, j, [None, 4])\n"
+     "reorder(C, i, j.0, j.1)\n"
+     "fuse(C, i, j.0)\n"
+     "compute_at(C.local, C, i.j.0)\n"},
+    // C.local's region is 4 x 8 per iteration; its own split of j by 3 does not divide 8.
+    {"ProducerSplitsRelativeToItsRegion", [] { return lt::matmul(8, 16, 5); },
+     "cache_write(C, local)\n"
+     "split(C, i, [None, 4])\n"
+     "split(C, j, [None, 8])\n"
+     "reorder(C, i.0, j.0, i.1, j.1)\n"
+     "compute_at(C.local, C, j.0)\n"
+     "split(C.local, j, [None, 3])\n"
+     "reorder(C.local, k, i, j.0, j.1)\n"},
+    // The intermediate P is computed per tile of output rows over the rows the strided, padded
+    // window reads; reads outside P's shape stay zero padding.
+    {"ProducerComputedAtAConvolutionRowTile", conv_relu,
+     "split(Y, h, [None, 2])\n"
+     "reorder(Y, h.0, k, h.1, w, c, r, s)\n"
+     "compute_at(P, Y, h.0)\n"},
+    {"ComputeInlineOfAnElementwiseIntermediate", [] { return lt::dense_gelu(); }, "compute_inline(D)\n"},
+    {"ComputeInlineOfSoftmaxExp", [] { return lt::softmax(); }, "compute_inline(E)\n"},
+    {"DecomposeReductionAtASplitLoop", [] { return lt::matmul(8, 12, 6); },
+     "split(C, j, [None, 4])\n"
+     "reorder(C, i, j.0, k, j.1)\n"
+     "decompose_reduction(C, j.0)\n"},
+    {"DecomposeReductionAtTheOutermostLoop", [] { return lt::matmul(8, 12, 6); },
+     "decompose_reduction(C, i)\n"},
+    {"ReverseComputeAtElementwiseConsumer", [] { return lt::dense_gelu(); },
+     "split(C, i, [None, 8])\n"
+     "split(C, j, [None, 5])\n"
+     "reorder(C, i.0, j.0, i.1, k, j.1)\n"
+     "reverse_compute_at(D, C, j.0)\n"
+     "reverse_compute_at(Y, D, j)\n"},
+    {"ReverseComputeAtOfTheCacheWriteCopy", [] { return lt::matmul(10, 12, 5); },
+     "cache_write(C, local)\n"
+     "split(C.local, i, [None, 4])\n"
+     "split(C.local, j, [None, 8])\n"
+     "reorder(C.local, i.0, j.0, k, i.1, j.1)\n"
+     "reverse_compute_at(C, C.local, j.0)\n"},
+    {"SoftmaxStagesComputedPerRow", [] { return lt::softmax(); },
+     "compute_at(S, Y, i)\n"
+     "compute_at(E, Y, i)\n"
+     "compute_at(M, Y, i)\n"},
 
-TEST(LowerNumeric, PaddedCacheReadCopyOfADepthwiseConvolution) {
-  EXPECT_TRUE(
-      lt::matches_reference(lt::scheduled(op("depthwise_conv2d:N=1,C=3,H=8,W=8,R=3,S=3,stride=2,pad=1"),
-                                          "cache_write(Y, local)\n"
-                                          "split(Y, q, [None, 2])\n"
-                                          "compute_at(Y.local, Y, q.0)\n"
-                                          "reorder(Y.local, r, s, q)\n"
-                                          "cache_read(X, local, Y.local)\n"
-                                          "compute_at(X.local, Y, q.0)\n")));
-}
+    // padded cache_read copies
+    {"PaddedCacheReadCopyOfAConvolutionRow",
+     [] { return op("conv2d_nchw:N=1,C=3,H=8,W=8,K=8,R=3,S=3,stride=1,pad=1"); }, kConvRowTileTrace},
+    // 5 x 5 outputs in column tiles of 4: the last tile's reads reach past the halo.
+    {"PaddedCacheReadCopyOfAStridedConvolutionWithNonDividingTiles",
+     [] { return op("conv2d_nchw:N=1,C=2,H=9,W=9,K=8,R=3,S=3,stride=2,pad=1"); }, kConvRowTileTrace},
+    {"PaddedCacheReadCopyOfADilatedConvolution",
+     [] { return op("conv2d_nchw:N=1,C=2,H=9,W=9,K=4,R=3,S=3,stride=1,pad=2,dilation=2"); },
+     kConvRowTileTrace},
+    {"PaddedCacheReadCopyOfABatchedConvolution",
+     [] { return op("conv2d_nchw:N=2,C=2,H=6,W=7,K=4,R=3,S=3,stride=1,pad=1"); }, kConvRowTileTrace},
+    {"PaddedCacheReadCopyOfADepthwiseConvolution",
+     [] { return op("depthwise_conv2d:N=1,C=3,H=8,W=8,R=3,S=3,stride=2,pad=1"); },
+     "cache_write(Y, local)\n"
+     "split(Y, q, [None, 2])\n"
+     "compute_at(Y.local, Y, q.0)\n"
+     "reorder(Y.local, r, s, q)\n"
+     "cache_read(X, local, Y.local)\n"
+     "compute_at(X.local, Y, q.0)\n"},
+    // One input row per (c, r): the copy at r covers the row's halo columns.
+    {"PaddedCacheReadCopyInsideAReductionLoop", [] { return lt::conv2d(); },
+     "cache_read(X, shared, [Y])\n"
+     "reorder(Y, n, k, h, c, r, w, s)\n"
+     "compute_at(X.shared, Y, r)\n"},
+    {"CacheReadAtTheRootOfAPaddedConvolution", [] { return lt::conv2d(); }, "cache_read(X, heap, [Y])\n"},
+    // B's 4-column panels of a 10-column matrix: the last panel is zero filled past column 10.
+    {"PaddedCopyOfAPackingTileThatLeavesTheShape", [] { return lt::matmul(6, 10, 5); },
+     "cache_write(C, local)\n"
+     "split(C, j, [None, 4])\n"
+     "reorder(C, j.0, i, j.1)\n"
+     "compute_at(C.local, C, i)\n"
+     "cache_read(B, heap, C.local)\n"
+     "compute_at(B.heap, C, j.0)\n"},
+    // P (computed per row tile, padded) is copied again per input channel (P.local, padded too).
+    {"CacheReadOfAPaddedProducerComputedAtARowTile", conv_relu,
+     "cache_read(P, local, [Y])\n"
+     "split(Y, h, [None, 2])\n"
+     "reorder(Y, h.0, k, c, h.1, w, r, s)\n"
+     "compute_at(P.local, Y, c)\n"
+     "compute_at(P, Y, h.0)\n"},
+};
 
-TEST(LowerNumeric, PaddedCacheReadCopyInsideAReductionLoop) {
-  // One input row per (c, r): the copy at r covers the row's halo columns.
-  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::conv2d(),
-                                                  "cache_read(X, shared, [Y])\n"
-                                                  "reorder(Y, n, k, h, c, r, w, s)\n"
-                                                  "compute_at(X.shared, Y, r)\n")));
-}
+class LowerNumericScript : public ::testing::TestWithParam<Script> {};
 
-TEST(LowerNumeric, CacheReadAtTheRootOfAPaddedConvolution) {
-  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::conv2d(), "cache_read(X, heap, [Y])\n")));
-}
-
-TEST(LowerNumeric, PaddedCopyOfAPackingTileThatLeavesTheShape) {
-  // B's 4-column panels of a 10-column matrix: the last panel is zero filled past column 10.
-  EXPECT_TRUE(lt::matches_reference(lt::scheduled(lt::matmul(6, 10, 5),
-                                                  "cache_write(C, local)\n"
-                                                  "split(C, j, [None, 4])\n"
-                                                  "reorder(C, j.0, i, j.1)\n"
-                                                  "compute_at(C.local, C, i)\n"
-                                                  "cache_read(B, heap, C.local)\n"
-                                                  "compute_at(B.heap, C, j.0)\n")));
-}
-
-TEST(LowerNumeric, CacheReadOfAPaddedProducerComputedAtARowTile) {
-  // P (computed per row tile, padded) is copied again per input channel (P.local, padded too).
-  auto w = lt::parse(
-      "X: f32[2, 11, 11]\nP: f32[2, 11, 11]\nW: f32[3, 2, 3, 3]\nY: f32[3, 6, 6]\n"
-      "P[c, y, x] = relu(X[c, y, x]) + 1.0\n"
-      "Y[k, h, w] += P[c, h*2 + r - 1, w*2 + s - 1] * W[k, c, r, s]\n"
-      "outputs: Y\n",
-      "conv_relu");
-  auto s = lt::scheduled(w,
-                         "cache_read(P, local, [Y])\n"
-                         "split(Y, h, [None, 2])\n"
-                         "reorder(Y, h.0, k, c, h.1, w, r, s)\n"
-                         "compute_at(P.local, Y, c)\n"
-                         "compute_at(P, Y, h.0)\n");
+TEST_P(LowerNumericScript, ComputesWhatTheWorkloadDefines) {
+  const State s = lt::scheduled(GetParam().workload(), GetParam().trace);
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
-TEST(LowerNumeric, ComputeInline) {
-  auto s = lt::scheduled(lt::dense_gelu(), "compute_inline(D)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-  auto s2 = lt::scheduled(lt::softmax(), "compute_inline(E)\n");
-  EXPECT_TRUE(lt::matches_reference(s2));
-}
-
-TEST(LowerNumeric, DecomposeReduction) {
-  auto s = lt::scheduled(lt::matmul(8, 12, 6),
-                         "split(C, j, [None, 4])\n"
-                         "reorder(C, i, j.0, k, j.1)\n"
-                         "decompose_reduction(C, j.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-  auto s2 = lt::scheduled(lt::matmul(8, 12, 6), "decompose_reduction(C, i)\n");
-  EXPECT_TRUE(lt::matches_reference(s2));
-}
-
-TEST(LowerNumeric, ReverseComputeAtElementwiseConsumer) {
-  auto s = lt::scheduled(lt::dense_gelu(),
-                         "split(C, i, [None, 8])\n"
-                         "split(C, j, [None, 5])\n"
-                         "reorder(C, i.0, j.0, i.1, k, j.1)\n"
-                         "reverse_compute_at(D, C, j.0)\n"
-                         "reverse_compute_at(Y, D, j)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, ReverseComputeAtOfTheCacheWriteCopy) {
-  auto s = lt::scheduled(lt::matmul(10, 12, 5),
-                         "cache_write(C, local)\n"
-                         "split(C.local, i, [None, 4])\n"
-                         "split(C.local, j, [None, 8])\n"
-                         "reorder(C.local, i.0, j.0, k, i.1, j.1)\n"
-                         "reverse_compute_at(C, C.local, j.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
-
-TEST(LowerNumeric, SoftmaxStagesComputedPerRow) {
-  auto s = lt::scheduled(lt::softmax(),
-                         "compute_at(S, Y, i)\n"
-                         "compute_at(E, Y, i)\n"
-                         "compute_at(M, Y, i)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-}
+INSTANTIATE_TEST_SUITE_P(LowerNumeric, LowerNumericScript, ::testing::ValuesIn(kScripts),
+                         [](const ::testing::TestParamInfo<Script>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace rctune::schedule

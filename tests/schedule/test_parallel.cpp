@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -11,16 +12,19 @@ TEST(Parallel, MarksLoop) {
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("i")].kind, ir::ForKind::Parallel);
   EXPECT_EQ(s.trace().back().text, "parallel(C, i)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Parallel, AdjacentParallelLoopsOfOneStage) {
   State s = parallel(parallel(State(testing::batch_matmul()), "C", "b"), "C", "i");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Parallel, SeveralRootStages) {
   State s = run_trace(testing::softmax(), "parallel(M, i)\nparallel(E, i)\nparallel(S, i)\nparallel(Y, i)\n");
   EXPECT_EQ(s.trace().size(), 4u);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Parallel, RejectsReductionLoop) {

@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -10,17 +11,20 @@ TEST(Reorder, NamedLoopsTakeTheirPositionsInGivenOrder) {
   State s = reorder(State(matmul()), "C", {"k", "i"});
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"k", "j", "i"}));
   EXPECT_EQ(s.trace().back().text, "reorder(C, k, i)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Reorder, FullTileOrder) {
   State s = run_trace(matmul(),
                       "split(C, i, [None, 8])\nsplit(C, j, [None, 8])\nreorder(C, i.0, j.0, k, i.1, j.1)\n");
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0", "j.0", "k", "i.1", "j.1"}));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Reorder, ConvolutionLoops) {
   State s = reorder(State(testing::conv2d()), "Y", {"c", "r", "s", "w"});
   EXPECT_EQ(s.stage("Y")->leaf_names(), (std::vector<std::string>{"n", "k", "h", "c", "r", "s", "w"}));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Reorder, RejectsRepeatedLoop) {

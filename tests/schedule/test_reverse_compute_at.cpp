@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -14,11 +15,13 @@ TEST(ReverseComputeAt, WriteBackAfterTile) {
   EXPECT_EQ(a.stage, "C.local");
   EXPECT_EQ(a.loop, "i.0");
   EXPECT_EQ(s.trace().back().text, "reverse_compute_at(C, C.local, i.0)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(ReverseComputeAt, ElementwiseEpilogue) {
   State s = run_trace(testing::dense_gelu(), "reverse_compute_at(D, C, i)\nreverse_compute_at(Y, D, j)\n");
   EXPECT_EQ(enclosing_loops(s, "Y").size(), 3u);  // C.i, D.i, D.j
+  expect_trace_roundtrip(s);
 }
 
 TEST(ReverseComputeAt, RejectsStageWithReduction) {
@@ -90,6 +93,7 @@ TEST(ReverseComputeAt, BroadcastReadOfFewerDimensions) {
   // Y[i, j] = E[i, j] / S[i]: S is read with axis i only.
   State s = reverse_compute_at(State(testing::softmax()), "Y", "S", "i");
   EXPECT_EQ(s.stage("Y")->attach.kind, Attach::Kind::ReverseAt);
+  expect_trace_roundtrip(s);
 }
 
 }  // namespace

@@ -33,6 +33,7 @@ TEST(Rfactor, SplitSumBecomesRfStagePlusReductionOverNewAxis) {
   EXPECT_EQ(w.find_tensor("S.rf")->shape, (std::vector<int64_t>{32, 16}));
   EXPECT_EQ(w.role("S.rf"), ir::TensorRole::Intermediate);
   EXPECT_EQ(w.validate(), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, NewStagesHaveDefaultLoopsAndRfIsLocal) {
@@ -41,18 +42,20 @@ TEST(Rfactor, NewStagesHaveDefaultLoopsAndRfIsLocal) {
   EXPECT_EQ(s.stage("S.rf")->scope, ir::MemScope::Local);
   EXPECT_EQ(s.stage("S")->leaf_names(), (std::vector<std::string>{"i", "j_1"}));
   EXPECT_EQ(s.trace().back().text, "rfactor(S, j.1)");
-  EXPECT_TRUE(same_schedule(replay(s), s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, SumMatchesReference) {
-  EXPECT_TRUE(
-      lt::matches_reference(lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n")));
+  State s = lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n");
+  EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, MaxMatchesReference) {
   State s = lt::scheduled(lt::softmax(), "split(M, j, [None, 5])\nrfactor(M, j.1)\n");
   EXPECT_EQ(s.workload().find_stage("M.rf")->op, ir::ReduceOp::Max);
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, NonDividingSplitContributesIdentity) {
@@ -63,6 +66,7 @@ TEST(Rfactor, NonDividingSplitContributesIdentity) {
     const ir::Stage& rf = *s.workload().find_stage(std::string(st) + ".rf");
     EXPECT_NE(ir::to_string(rf.body).find("j_0 * 4 + j_1 < 10"), std::string::npos) << ir::to_string(rf.body);
     EXPECT_TRUE(lt::matches_reference(s)) << st;
+    expect_trace_roundtrip(s);
   }
 }
 
@@ -72,6 +76,7 @@ TEST(Rfactor, OuterPartOfSplit) {
   EXPECT_EQ(rf.axes.back().name, "j_0");
   EXPECT_EQ(rf.reduce_axes[0].name, "j_1");
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, MiddlePartOfNestedSplits) {
@@ -83,12 +88,14 @@ TEST(Rfactor, MiddlePartOfNestedSplits) {
   EXPECT_EQ(rf.reduce_axes[0].name, "j_0");
   EXPECT_EQ(rf.reduce_axes[1].name, "j_1_1");
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, UnsplitAxisGivesPlainRfStage) {
   State s = lt::scheduled(lt::softmax(), "rfactor(S, j)\n");
   EXPECT_EQ(s.workload().find_stage("S.rf")->op, ir::ReduceOp::None);
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, MatmulKeepsSpatialAxesAndPartialSumsOverK) {
@@ -97,6 +104,7 @@ TEST(Rfactor, MatmulKeepsSpatialAxesAndPartialSumsOverK) {
   ASSERT_EQ(rf.axes.size(), 3u);
   EXPECT_EQ(rf.axes[2].name, "k_1");
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, ConvolutionKeepsOtherReductionAxes) {
@@ -104,6 +112,7 @@ TEST(Rfactor, ConvolutionKeepsOtherReductionAxes) {
   const ir::Stage& rf = *s.workload().find_stage("Y.rf");
   EXPECT_EQ(rf.reduce_axes.size(), 3u);
   EXPECT_TRUE(lt::matches_reference(s));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, VectorizedSoftmaxChainMatchesReference) {
@@ -127,7 +136,7 @@ TEST(Rfactor, VectorizedSoftmaxChainMatchesReference) {
   State s = lt::scheduled(lt::softmax(), trace);
   EXPECT_EQ(check_state(s), "");
   EXPECT_TRUE(lt::matches_reference(s));
-  EXPECT_TRUE(same_schedule(replay(s), s));
+  expect_trace_roundtrip(s);
 }
 
 // ---------------------------------------------------------------- rejected

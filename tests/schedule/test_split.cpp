@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -10,12 +11,14 @@ TEST(Split, CreatesNamedLoopsInPlace) {
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i", "j.0", "j.1", "k"}));
   EXPECT_EQ(s.loop_extent("C", "j.0"), 6);
   EXPECT_EQ(s.trace().back().text, "split(C, j, [None, 8])");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, SeveralFactors) {
   State s = split(State(matmul(64, 48, 32)), "C", "i", {kInferredFactor, 4, 2});
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0", "i.1", "i.2", "j", "k"}));
   EXPECT_EQ(s.loop_extent("C", "i.0"), 8);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, ReductionLoopChildrenAreReductions) {
@@ -23,21 +26,25 @@ TEST(Split, ReductionLoopChildrenAreReductions) {
   const StageSchedule* c = s.stage("C");
   EXPECT_TRUE(c->loops[c->find_loop("k.0")].reduce);
   EXPECT_TRUE(c->loops[c->find_loop("k.1")].reduce);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, ExplicitOuterFactorIsCanonicalisedToNone) {
   State s = split(State(matmul(64, 48, 32)), "C", "i", {8, 8});
   EXPECT_EQ(s.trace().back().text, "split(C, i, [None, 8])");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, NonDividingFactorIsAccepted) {
   State s = split(State(testing::conv2d()), "Y", "h", {kInferredFactor, 3});
   EXPECT_EQ(s.loop_extent("Y", "h.0"), 3);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, SplittingASplitLoopNamesNest) {
   State s = split(split(State(matmul()), "C", "i", {kInferredFactor, 16}), "C", "i.1", {kInferredFactor, 4});
   EXPECT_EQ(s.stage("C")->leaf_names(), (std::vector<std::string>{"i.0", "i.1.0", "i.1.1", "j", "k"}));
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, RejectsLoopThatNoLongerExists) {
@@ -71,11 +78,13 @@ TEST(Split, MovesStagesPlacedAtTheLoopToItsInnermostPart) {
   State s = testing::run_trace(matmul(),
                                "cache_write(C, local)\ncompute_at(C.local, C, i)\nsplit(C, i, [None, 8])\n");
   EXPECT_EQ(s.stage("C.local")->attach.loop, "i.1");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Split, DecomposedInitFollowsOutermostPart) {
   State s = testing::run_trace(matmul(), "decompose_reduction(C, j)\nsplit(C, j, [None, 8])\n");
   EXPECT_EQ(s.stage("C")->init_before, "j.0");
+  expect_trace_roundtrip(s);
 }
 
 }  // namespace

@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -11,11 +12,13 @@ TEST(Unroll, SmallLoop) {
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("i.1")].kind, ir::ForKind::Unrolled);
   EXPECT_EQ(s.trace().back().text, "unroll(C, i.1)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Unroll, ReductionLoopIsAllowed) {
   State s = unroll(State(testing::conv2d()), "Y", "r");
   EXPECT_EQ(s.trace().size(), 1u);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Unroll, LoopOfPlacedStageIsNotLimitedByFullExtent) {
@@ -23,6 +26,7 @@ TEST(Unroll, LoopOfPlacedStageIsNotLimitedByFullExtent) {
                       "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n"
                       "unroll(C.local, i)\n");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Unroll, RejectsLongLoopOfRootStage) {

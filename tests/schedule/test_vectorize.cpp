@@ -1,3 +1,4 @@
+#include "lower_test_util.h"
 #include "workloads.h"
 
 namespace rctune::schedule {
@@ -11,11 +12,13 @@ TEST(Vectorize, InnermostSpatialLoop) {
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("j")].kind, ir::ForKind::Vectorized);
   EXPECT_EQ(s.trace().back().text, "vectorize(C, j)");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Vectorize, ElementwiseStage) {
   State s = vectorize(State(testing::softmax()), "Y", "j");
   EXPECT_EQ(s.trace().size(), 1u);
+  expect_trace_roundtrip(s);
 }
 
 TEST(Vectorize, RegisterTileOfCacheStage) {
@@ -24,6 +27,7 @@ TEST(Vectorize, RegisterTileOfCacheStage) {
                       "reorder(C, i.0, j.0, i.1, j.1)\ncompute_at(C.local, C, j.0)\n"
                       "reorder(C.local, k, i, j)\nvectorize(C.local, j)\n");
   EXPECT_EQ(check_state(s), "");
+  expect_trace_roundtrip(s);
 }
 
 TEST(Vectorize, RejectsReductionLoop) {
