@@ -372,20 +372,19 @@ struct ChatClient::Impl {
   }
 
   std::vector<ChatResponse> complete(const std::vector<ChatRequest>& requests);
+  std::vector<Job> answer_without_network(const std::vector<ChatRequest>& requests,
+                                          const std::string& api_key, std::vector<ChatResponse>& out);
+  std::string refusal_to_send(const char* key_value, const std::string& api_key) const;
+  class Transfers;
 };
 
-std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatRequest>& requests) {
-  std::vector<ChatResponse> out(requests.size());
+// Cache hits and requests that cannot be sent are answered without the network; the others
+// become jobs.
+std::vector<Job> ChatClient::Impl::answer_without_network(const std::vector<ChatRequest>& requests,
+                                                          const std::string& api_key,
+                                                          std::vector<ChatResponse>& out) {
   std::vector<Job> jobs;
   jobs.reserve(requests.size());
-
-  // The key, read once; it only goes into the Authorization header, and is redacted from whatever
-  // comes back (cache entries written by an older rctune included).
-  std::string api_key;
-  const char* key_value = endpoint.api_key_env.empty() ? nullptr : std::getenv(endpoint.api_key_env.c_str());
-  if (key_value) api_key = key_value;
-
-  // Cache hits and requests that cannot be sent are answered without the network.
   for (size_t i = 0; i < requests.size(); ++i) {
     const ChatRequest& r = requests[i];
     ChatResponse& res = out[i];
@@ -418,254 +417,304 @@ std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatReque
     job.key = key;
     jobs.push_back(std::move(job));
   }
-  if (jobs.empty()) return out;
+  return jobs;
+}
 
-  auto fail_all = [&](const std::string& error) {
-    for (auto& job : jobs) out[job.index].error = error;
-    return out;
-  };
-  if (endpoint.base_url.empty()) return fail_all("llm endpoint '" + endpoint.name + "' has no base URL");
-
-  // The key lives only in this header list and in the environment.
+// Why nothing may be sent to the endpoint ("" when it may): no base URL, a missing or unsafe API
+// key, a header that would inject another.
+std::string ChatClient::Impl::refusal_to_send(const char* key_value, const std::string& api_key) const {
+  if (endpoint.base_url.empty()) return "llm endpoint '" + endpoint.name + "' has no base URL";
+  // The key lives only in the Authorization header and in the environment.
   if (!endpoint.api_key_env.empty()) {
     if (!key_value || !*key_value)
-      return fail_all("the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" +
-                      endpoint.name + "') is " + (key_value ? "empty" : "not set"));
+      return "the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" + endpoint.name +
+             "') is " + (key_value ? "empty" : "not set");
     if (const auto c = control_character(api_key))
-      return fail_all("the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" +
-                      endpoint.name + "') holds a control character (" + describe_control(*c) +
-                      "): refused, it would end the Authorization header and start another");
+      return "the API key variable " + endpoint.api_key_env + " (api_key_env of endpoint '" + endpoint.name +
+             "') holds a control character (" + describe_control(*c) +
+             "): refused, it would end the Authorization header and start another";
   }
   for (const auto& [name, value] : endpoint.headers) {
     const bool bad_name = name.empty() || control_character(name) || name.find(':') != std::string::npos;
     if (bad_name || control_character(value))
-      return fail_all("llm endpoint '" + endpoint.name + "': header '" + redact(snippet(name), api_key) +
-                      "' " +
-                      (bad_name ? "has an empty name or a name with ':' or a control character"
-                                : "has a value with a control character (" +
-                                      describe_control(*control_character(value)) + ")") +
-                      ": refused, it would inject a header");
+      return "llm endpoint '" + endpoint.name + "': header '" + redact(snippet(name), api_key) + "' " +
+             (bad_name ? "has an empty name or a name with ':' or a control character"
+                       : "has a value with a control character (" +
+                             describe_control(*control_character(value)) + ")") +
+             ": refused, it would inject a header";
+  }
+  return "";
+}
+
+// The jobs of one complete() call on the network: attempts started up to the concurrency limit,
+// retried after a backoff where a retry may help, each finished job's response in `out`.
+class ChatClient::Impl::Transfers {
+ public:
+  Transfers(Impl& impl, std::vector<Job>& jobs, std::vector<ChatResponse>& out, const std::string& api_key)
+      : impl_(impl),
+        jobs_(jobs),
+        out_(out),
+        api_key_(api_key),
+        target_(impl.url()),
+        shown_url_(config::url_for_display(target_)),
+        timeout_ms_(std::max(1L, std::lround(impl.endpoint.timeout_s * 1000))),
+        connect_timeout_ms_(std::min(timeout_ms_, std::lround(kMaxConnectTimeoutS * 1000))),
+        remaining_(jobs.size()) {
+    headers_.add("Content-Type: application/json");
+    headers_.add("Expect:");  // no 100-continue round trip for large prompts
+    if (!api_key_.empty()) headers_.add("Authorization: Bearer " + api_key_);
+    for (const auto& [name, value] : impl_.endpoint.headers) headers_.add(name + ": " + value);
+    // Loopback never goes through a proxy (a user's http_proxy would otherwise catch local servers).
+    for (const char* var : {"no_proxy", "NO_PROXY"})
+      if (const char* v = std::getenv(var); v && *v) {
+        no_proxy_ += ",";
+        no_proxy_ += v;
+        break;
+      }
+    for (auto& job : jobs_) job.payload = impl_.payload_of(*job.request);
   }
 
-  global_init();
-  if (!multi) {
-    multi = curl_multi_init();
-    if (!multi) return fail_all("llm client: curl_multi_init failed");
+  void run() {
+    while (remaining_ > 0) {
+      // Start what may start, in request order, up to the concurrency limit.
+      const auto now = Clock::now();
+      for (auto& job : jobs_) {
+        if (in_flight_ >= impl_.options.concurrency) break;
+        if (!job.done && !job.in_flight && (job.attempts == 0 || job.next_start <= now)) start_attempt(job);
+      }
+
+      int running = 0;
+      curl_multi_perform(impl_.multi, &running);
+      int queued = 0;
+      while (CURLMsg* msg = curl_multi_info_read(impl_.multi, &queued)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        Job* job = nullptr;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
+        RCTUNE_CHECK(job && job->easy == msg->easy_handle);
+        on_done(*job, msg->data.result);
+      }
+      if (remaining_ == 0) break;
+      const long wait_ms = wait_before_next_round_ms();
+      if (wait_ms > 0) curl_multi_poll(impl_.multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+    }
   }
 
-  const std::string target = url();
-  const std::string shown_url = config::url_for_display(target);
-  CurlSlist headers;
-  headers.add("Content-Type: application/json");
-  headers.add("Expect:");  // no 100-continue round trip for large prompts
-  if (!api_key.empty()) headers.add("Authorization: Bearer " + api_key);
-  for (const auto& [name, value] : endpoint.headers) headers.add(name + ": " + value);
-
-  // Loopback never goes through a proxy (a user's http_proxy would otherwise catch local servers).
-  std::string no_proxy = "localhost,127.0.0.1,::1";
-  for (const char* var : {"no_proxy", "NO_PROXY"})
-    if (const char* v = std::getenv(var); v && *v) {
-      no_proxy += ",";
-      no_proxy += v;
-      break;
-    }
-
-  const long timeout_ms = std::max(1L, std::lround(endpoint.timeout_s * 1000));
-  const long connect_timeout_ms = std::min(timeout_ms, std::lround(kMaxConnectTimeoutS * 1000));
-
-  for (auto& job : jobs) job.payload = payload_of(*job.request);
-
-  size_t remaining = jobs.size();
-  int in_flight = 0;
-
-  auto finish = [&](Job& job, ChatResponse&& res) {
-    res.attempts = job.attempts;
-    res.latency_s = seconds_since(job.first_start);
-    res.error = redact(res.error, api_key);
-    for (auto& c : res.choices) c = redact(std::move(c), api_key);
-    out[job.index] = std::move(res);
-    job.done = true;
-    --remaining;
-  };
-
-  auto start_attempt = [&](Job& job) {
-    if (job.attempts == 0) job.first_start = Clock::now();
-    CURL* easy = curl_easy_init();
-    if (!easy) {
-      ChatResponse res;
-      res.error = "llm client: curl_easy_init failed";
-      finish(job, std::move(res));
-      return;
-    }
-    ++job.attempts;
-    job.sink.body.clear();
-    job.sink.limit = options.max_response_bytes;
-    job.sink.overflow = false;
-    job.retry_after.clear();
-    job.curl_error[0] = '\0';
-    curl_easy_setopt(easy, CURLOPT_URL, target.c_str());
-    curl_easy_setopt(easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job.payload.c_str());
-    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job.payload.size()));
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers.list);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
-    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &job.sink);
-    // A declared length over the limit fails at once (CURLE_FILESIZE_EXCEEDED).
-    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
-    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
-    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &job.retry_after);
-    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, job.curl_error);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy.c_str());
-    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // whatever this curl can decode
-    curl_easy_setopt(easy, CURLOPT_PRIVATE, &job);
-    if (curl_multi_add_handle(multi, easy) != CURLM_OK) {
-      curl_easy_cleanup(easy);
-      ChatResponse res;
-      res.error = "llm client: curl_multi_add_handle failed";
-      finish(job, std::move(res));
-      return;
-    }
-    job.easy = easy;
-    job.in_flight = true;
-    ++in_flight;
-  };
-
-  // After a failed attempt: another one after the backoff (or Retry-After), or the final error.
-  auto retry_or_fail = [&](Job& job, ChatResponse&& res, const std::string& reason,
-                           const std::string& detail) {
-    if (job.attempts <= endpoint.max_retries) {
-      double delay = std::min(endpoint.backoff_s * std::pow(2.0, job.attempts - 1), kMaxBackoffS);
-      if (auto ra = parse_retry_after(job.retry_after)) delay = *ra;
-      job.next_start =
-          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
-      return;
-    }
-    res.error = reason + " after " + plural_attempts(job.attempts) + ", POST " + shown_url +
-                (detail.empty() ? "" : ": " + detail);
-    finish(job, std::move(res));
-  };
-
-  auto on_done = [&](Job& job, CURLcode code) {
-    long status = 0;
-    curl_easy_getinfo(job.easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(multi, job.easy);
-    curl_easy_cleanup(job.easy);
-    job.easy = nullptr;
-    job.in_flight = false;
-    --in_flight;
-
-    ChatResponse res;
-    res.http_status = code == CURLE_OK ? static_cast<int>(status) : 0;
-    // The body as it may be shown: the key redacted before anything is cut from it.
-    const std::string body = redact(job.sink.body, api_key);
-    if (job.sink.overflow || code == CURLE_FILESIZE_EXCEEDED) {
-      // The same request would get the same answer: not retried.
-      job.sink.body = std::string();
-      res.error = "response too large (over " + std::to_string(options.max_response_bytes) +
-                  " bytes, llm.max_response_bytes; not retried) after " + plural_attempts(job.attempts) +
-                  ", POST " + shown_url;
-      finish(job, std::move(res));
-      return;
-    }
-    if (code != CURLE_OK) {
-      std::string what;
-      if (code == CURLE_OPERATION_TIMEDOUT)
-        what = "timeout (" + format_seconds(endpoint.timeout_s) + " s per attempt)";
-      else if (code == CURLE_COULDNT_CONNECT)
-        what = "cannot connect to the endpoint";
-      else if (code == CURLE_COULDNT_RESOLVE_HOST)
-        what = "cannot resolve the endpoint's host";
-      else if (code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR ||
-               code == CURLE_SEND_ERROR)
-        what = "connection lost";
-      else
-        what = "transfer failed";
-      const std::string detail = job.curl_error[0] ? job.curl_error : curl_easy_strerror(code);
-      if (retryable_curl_error(code)) {
-        retry_or_fail(job, std::move(res), what, detail);
-      } else {
-        res.error = what + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url +
-                    ": " + detail;
-        finish(job, std::move(res));
-      }
-      return;
-    }
-    if (status >= 200 && status < 300) {
-      ParsedBody parsed = parse_completion(job.sink.body);
-      job.sink.body = std::string();
-      if (!parsed.ok) {
-        res.error = parsed.error + " after " + plural_attempts(job.attempts) + ", POST " + shown_url + ": " +
-                    snippet(body);
-        finish(job, std::move(res));
-        return;
-      }
-      // A server or proxy may echo the key (from the Authorization header) in its answer.
-      for (auto& c : parsed.answer.choices) c = redact(std::move(c), api_key);
-      for (auto& f : parsed.answer.finish_reasons) f = redact(std::move(f), api_key);
-      if (!parsed.usage_known && !warned_usage) {
-        warned_usage = true;
-        std::fprintf(stderr,
-                     "rctune: warning: llm endpoint '%s' reported a malformed token usage (%s): its usage is "
-                     "counted as unknown (0 tokens, no cost); further ones are not reported\n",
-                     endpoint.name.c_str(), redact(parsed.usage_problem, api_key).c_str());
-      }
-      res.ok = true;
-      res.usage_known = parsed.usage_known;
-      res.choices = parsed.answer.choices;
-      res.finish_reasons = parsed.answer.finish_reasons;
-      res.prompt_tokens = parsed.answer.prompt_tokens;
-      res.completion_tokens = parsed.answer.completion_tokens;
-      res.cost_usd = cost_of(res.prompt_tokens, res.completion_tokens);
-      if (cache)
-        cache->store(job.key, {endpoint.model, job.request->sample_index, job.request->n}, parsed.answer);
-      finish(job, std::move(res));
-      return;
-    }
-    const std::string reason = "HTTP " + std::to_string(status);
-    if (status == 429 || status >= 500) {
-      retry_or_fail(job, std::move(res), reason, snippet(body));
-    } else {
-      res.error = reason + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url +
-                  ": " + snippet(body);
-      finish(job, std::move(res));
-    }
-  };
-
-  while (remaining > 0) {
-    // Start what may start, in request order, up to the concurrency limit.
-    const auto now = Clock::now();
-    for (auto& job : jobs) {
-      if (in_flight >= options.concurrency) break;
-      if (!job.done && !job.in_flight && (job.attempts == 0 || job.next_start <= now)) start_attempt(job);
-    }
-
-    int running = 0;
-    curl_multi_perform(multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Job* job = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&job));
-      RCTUNE_CHECK(job && job->easy == msg->easy_handle);
-      on_done(*job, msg->data.result);
-    }
-    if (remaining == 0) break;
-
-    // Wait for network activity, or until the next backoff ends (at most 200 ms).
+ private:
+  // Wait for network activity, or until the next backoff ends (at most 200 ms).
+  long wait_before_next_round_ms() const {
     long wait_ms = 200;
-    if (in_flight < options.concurrency) {
-      for (const auto& job : jobs) {
+    if (in_flight_ < impl_.options.concurrency) {
+      for (const auto& job : jobs_) {
         if (job.done || job.in_flight) continue;
         const auto until = job.attempts == 0 ? Clock::now() : job.next_start;
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
         wait_ms = std::min<long>(wait_ms, std::max<long>(0, ms));
       }
     }
-    if (wait_ms > 0) curl_multi_poll(multi, nullptr, 0, static_cast<int>(wait_ms), nullptr);
+    return wait_ms;
   }
+
+  void finish(Job& job, ChatResponse&& res) {
+    res.attempts = job.attempts;
+    res.latency_s = seconds_since(job.first_start);
+    res.error = redact(res.error, api_key_);
+    for (auto& c : res.choices) c = redact(std::move(c), api_key_);
+    out_[job.index] = std::move(res);
+    job.done = true;
+    --remaining_;
+  }
+
+  void finish_with_error(Job& job, const std::string& error) {
+    ChatResponse res;
+    res.error = error;
+    finish(job, std::move(res));
+  }
+
+  void start_attempt(Job& job) {
+    if (job.attempts == 0) job.first_start = Clock::now();
+    CURL* easy = curl_easy_init();
+    if (!easy) return finish_with_error(job, "llm client: curl_easy_init failed");
+    ++job.attempts;
+    job.sink.body.clear();
+    job.sink.limit = impl_.options.max_response_bytes;
+    job.sink.overflow = false;
+    job.retry_after.clear();
+    job.curl_error[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_URL, target_.c_str());
+    curl_easy_setopt(easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, job.payload.c_str());
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(job.payload.size()));
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers_.list);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, append_body);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &job.sink);
+    // A declared length over the limit fails at once (CURLE_FILESIZE_EXCEEDED).
+    curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE,
+                     static_cast<curl_off_t>(impl_.options.max_response_bytes));
+    curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, read_header);
+    curl_easy_setopt(easy, CURLOPT_HEADERDATA, &job.retry_after);
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, job.curl_error);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, timeout_ms_);
+    curl_easy_setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms_);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_NOPROXY, no_proxy_.c_str());
+    curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");  // whatever this curl can decode
+    curl_easy_setopt(easy, CURLOPT_PRIVATE, &job);
+    if (curl_multi_add_handle(impl_.multi, easy) != CURLM_OK) {
+      curl_easy_cleanup(easy);
+      return finish_with_error(job, "llm client: curl_multi_add_handle failed");
+    }
+    job.easy = easy;
+    job.in_flight = true;
+    ++in_flight_;
+  }
+
+  // After a failed attempt: another one after the backoff (or Retry-After), or the final error.
+  void retry_or_fail(Job& job, ChatResponse&& res, const std::string& reason, const std::string& detail) {
+    if (job.attempts <= impl_.endpoint.max_retries) {
+      double delay = std::min(impl_.endpoint.backoff_s * std::pow(2.0, job.attempts - 1), kMaxBackoffS);
+      if (auto ra = parse_retry_after(job.retry_after)) delay = *ra;
+      job.next_start =
+          Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(delay));
+      return;
+    }
+    res.error = reason + " after " + plural_attempts(job.attempts) + ", POST " + shown_url_ +
+                (detail.empty() ? "" : ": " + detail);
+    finish(job, std::move(res));
+  }
+
+  // A finished attempt: its handle released, then its response read by what happened.
+  void on_done(Job& job, CURLcode code) {
+    long status = 0;
+    curl_easy_getinfo(job.easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(impl_.multi, job.easy);
+    curl_easy_cleanup(job.easy);
+    job.easy = nullptr;
+    job.in_flight = false;
+    --in_flight_;
+
+    ChatResponse res;
+    res.http_status = code == CURLE_OK ? static_cast<int>(status) : 0;
+    // The body as it may be shown: the key redacted before anything is cut from it.
+    const std::string body = redact(job.sink.body, api_key_);
+    if (job.sink.overflow || code == CURLE_FILESIZE_EXCEEDED) {
+      // The same request would get the same answer: not retried.
+      job.sink.body = std::string();
+      res.error = "response too large (over " + std::to_string(impl_.options.max_response_bytes) +
+                  " bytes, llm.max_response_bytes; not retried) after " + plural_attempts(job.attempts) +
+                  ", POST " + shown_url_;
+      finish(job, std::move(res));
+    } else if (code != CURLE_OK) {
+      on_transfer_error(job, std::move(res), code);
+    } else if (status >= 200 && status < 300) {
+      on_answer(job, std::move(res), body);
+    } else {
+      on_http_error(job, std::move(res), status, body);
+    }
+  }
+
+  // The transfer failed (no HTTP status): retried where a retry may help.
+  void on_transfer_error(Job& job, ChatResponse&& res, CURLcode code) {
+    std::string what;
+    if (code == CURLE_OPERATION_TIMEDOUT)
+      what = "timeout (" + format_seconds(impl_.endpoint.timeout_s) + " s per attempt)";
+    else if (code == CURLE_COULDNT_CONNECT)
+      what = "cannot connect to the endpoint";
+    else if (code == CURLE_COULDNT_RESOLVE_HOST)
+      what = "cannot resolve the endpoint's host";
+    else if (code == CURLE_GOT_NOTHING || code == CURLE_PARTIAL_FILE || code == CURLE_RECV_ERROR ||
+             code == CURLE_SEND_ERROR)
+      what = "connection lost";
+    else
+      what = "transfer failed";
+    const std::string detail = job.curl_error[0] ? job.curl_error : curl_easy_strerror(code);
+    if (retryable_curl_error(code)) {
+      retry_or_fail(job, std::move(res), what, detail);
+    } else {
+      res.error = what + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url_ +
+                  ": " + detail;
+      finish(job, std::move(res));
+    }
+  }
+
+  // A 2xx answer: parsed, its usage priced, stored in the cache.
+  void on_answer(Job& job, ChatResponse&& res, const std::string& body) {
+    ParsedBody parsed = parse_completion(job.sink.body);
+    job.sink.body = std::string();
+    if (!parsed.ok) {
+      res.error = parsed.error + " after " + plural_attempts(job.attempts) + ", POST " + shown_url_ + ": " +
+                  snippet(body);
+      return finish(job, std::move(res));
+    }
+    // A server or proxy may echo the key (from the Authorization header) in its answer.
+    for (auto& c : parsed.answer.choices) c = redact(std::move(c), api_key_);
+    for (auto& f : parsed.answer.finish_reasons) f = redact(std::move(f), api_key_);
+    if (!parsed.usage_known && !impl_.warned_usage) {
+      impl_.warned_usage = true;
+      std::fprintf(stderr,
+                   "rctune: warning: llm endpoint '%s' reported a malformed token usage (%s): its usage is "
+                   "counted as unknown (0 tokens, no cost); further ones are not reported\n",
+                   impl_.endpoint.name.c_str(), redact(parsed.usage_problem, api_key_).c_str());
+    }
+    res.ok = true;
+    res.usage_known = parsed.usage_known;
+    res.choices = parsed.answer.choices;
+    res.finish_reasons = parsed.answer.finish_reasons;
+    res.prompt_tokens = parsed.answer.prompt_tokens;
+    res.completion_tokens = parsed.answer.completion_tokens;
+    res.cost_usd = impl_.cost_of(res.prompt_tokens, res.completion_tokens);
+    if (impl_.cache)
+      impl_.cache->store(job.key, {impl_.endpoint.model, job.request->sample_index, job.request->n},
+                         parsed.answer);
+    finish(job, std::move(res));
+  }
+
+  // An HTTP error status: 429 and 5xx are retried, the others are final.
+  void on_http_error(Job& job, ChatResponse&& res, long status, const std::string& body) {
+    const std::string reason = "HTTP " + std::to_string(status);
+    if (status == 429 || status >= 500) {
+      retry_or_fail(job, std::move(res), reason, snippet(body));
+    } else {
+      res.error = reason + " (not retried) after " + plural_attempts(job.attempts) + ", POST " + shown_url_ +
+                  ": " + snippet(body);
+      finish(job, std::move(res));
+    }
+  }
+
+  Impl& impl_;
+  std::vector<Job>& jobs_;
+  std::vector<ChatResponse>& out_;
+  const std::string& api_key_;
+  const std::string target_;
+  const std::string shown_url_;
+  CurlSlist headers_;
+  std::string no_proxy_ = "localhost,127.0.0.1,::1";
+  const long timeout_ms_;
+  const long connect_timeout_ms_;
+  size_t remaining_;
+  int in_flight_ = 0;
+};
+
+std::vector<ChatResponse> ChatClient::Impl::complete(const std::vector<ChatRequest>& requests) {
+  std::vector<ChatResponse> out(requests.size());
+  // The key, read once; it only goes into the Authorization header, and is redacted from whatever
+  // comes back (cache entries written by an older rctune included).
+  std::string api_key;
+  const char* key_value = endpoint.api_key_env.empty() ? nullptr : std::getenv(endpoint.api_key_env.c_str());
+  if (key_value) api_key = key_value;
+
+  std::vector<Job> jobs = answer_without_network(requests, api_key, out);
+  if (jobs.empty()) return out;
+  auto fail_all = [&](const std::string& error) {
+    for (auto& job : jobs) out[job.index].error = error;
+    return out;
+  };
+  if (std::string refusal = refusal_to_send(key_value, api_key); !refusal.empty()) return fail_all(refusal);
+  global_init();
+  if (!multi) {
+    multi = curl_multi_init();
+    if (!multi) return fail_all("llm client: curl_multi_init failed");
+  }
+  Transfers(*this, jobs, out, api_key).run();
   return out;
 }
 
