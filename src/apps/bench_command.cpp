@@ -8,6 +8,7 @@
 #include "rctune/apps/commands.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/ir/limits.h"
+#include "rctune/ir/text.h"
 #include "rctune/runtime/evaluate.h"
 #include "rctune/schedule/error.h"
 
@@ -35,11 +36,7 @@ runtime::MeasureOptions measure_options(const BenchArgs& a) {
   return o;
 }
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+using ir::fmt;
 
 nlohmann::json to_json(const std::string& workload, const runtime::Measurement& m) {
   nlohmann::json j;

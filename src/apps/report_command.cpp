@@ -15,6 +15,7 @@
 #include "rctune/apps/commands.h"
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
+#include "rctune/ir/text.h"
 #include "rctune/runlog/runlog.h"
 
 namespace rctune::apps {
@@ -122,11 +123,7 @@ TaskSummary summarize(const runlog::TaskLog& t) {
   return r;
 }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
+using ir::fmt;
 
 std::string opt_fmt(const char* f, const std::optional<double>& v, const std::string& none) {
   return v ? fmt(f, *v) : none;

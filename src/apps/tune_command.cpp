@@ -21,12 +21,13 @@
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
+#include "rctune/ir/text.h"
 #include "rctune/llm/config.h"
+#include "rctune/runlog/writer.h"
 #include "rctune/runtime/environment_error.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
 #include "rctune/search/tuner.h"
-#include "rctune/runlog/writer.h"
 
 namespace rctune::apps {
 
@@ -34,11 +35,7 @@ namespace {
 
 using dist::kSimulated;
 
-std::string fmt(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
+using ir::fmt;
 
 struct Row {
   std::string task;
@@ -70,6 +67,15 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
                 r.outcome.best.trace.c_str());
   }
   std::printf("\ntrace: %s  (rctune report %s)\n", out.c_str(), out.c_str());
+}
+
+// What a task's proposer dropped, on stderr after its progress: the counts unless --quiet, and
+// internal errors (bugs in rctune) always.
+void report_proposer_failures(const std::string& task, const std::string& proposer,
+                              const search::ProposerFailures& f, bool quiet) {
+  if (f.total() == 0 || (quiet && f.internal == 0)) return;
+  std::fprintf(stderr, "%s%s: the %s proposer dropped %s\n", f.internal > 0 ? "rctune: warning: " : "",
+               task.c_str(), proposer.c_str(), terminal_safe(search::failures_text(f)).c_str());
 }
 
 // A run's config with the command line's overrides, the trace it resumes (if any), and whether
@@ -153,7 +159,7 @@ ResolvedRun resolve_run(const TuneArgs& a) {
 }
 
 runlog::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
-                            const std::string& execution_space, int ranks) {
+                             const std::string& execution_space, int ranks) {
   runlog::RunInfo info = runlog::current_run_info();
   info.config_text = cfg.text;
   info.config_path = cfg.source;
@@ -301,108 +307,126 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   return 0;
 }
 
-}  // namespace
+// A plain run (one process, or one rank under mpirun): this process tunes every task, one after
+// the other, and writes the trace. Each job of a task is one member function.
+class PlainRun {
+ public:
+  PlainRun(const TuneArgs& a, ResolvedRun& resolved)
+      : a_(a),
+        cfg_(resolved.cfg),
+        writer_(resolved.writer),
+        simulate_(resolved.simulate),
+        llm_opts_(resolved.llm_opts),
+        mopts_(dist::measure_options(cfg_.measure, cfg_.seed)),
+        evaluator_(dist::make_evaluator(cfg_, simulate_, mopts_)),
+        cached_(*evaluator_, cache_),
+        tty_(isatty(STDERR_FILENO)) {}
 
-int run_tune(const TuneArgs& a) {
-  std::optional<dist::MpiSession> mpi;
-  if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
-  if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
+  int run() {
+    announce_simulation(simulate_, a_.quiet);
+    auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator_.get());
+    if (!writer_)
+      writer_.emplace(runlog::RunWriter::create(
+          cfg_.out,
+          new_run_info(cfg_, a_, simulate_ ? std::string(kSimulated) : runtime_evaluator->execution_space(),
+                       1),
+          a_.force));
+    wall_offset_ = resumed_wall_time(*writer_);
 
-  // A plain run (also one rank under mpirun): this process tunes every task and writes the trace.
-  ResolvedRun resolved = resolve_run(a);
-  config::TuneConfig& cfg = resolved.cfg;
-  std::optional<runlog::RunWriter>& writer = resolved.writer;
-  const bool simulate = resolved.simulate;
-  const std::optional<llm::LlmOptions>& llm_opts = resolved.llm_opts;
-  const bool use_llm = llm_opts.has_value();
+    const std::vector<std::string> names = dist::task_names(cfg_);
+    std::vector<Row> rows;
+    // Tasks in order of weight (heaviest first), ties in config order.
+    for (size_t ti : dist::task_order(cfg_)) rows.push_back(tune_task(ti, names[ti]));
+    writer_->finish();
+    print_summary(rows, cfg_.out, simulate_);
+    return 0;
+  }
 
-  const runtime::MeasureOptions mopts = dist::measure_options(cfg.measure, cfg.seed);
-  std::unique_ptr<search::Evaluator> evaluator = dist::make_evaluator(cfg, simulate, mopts);
-  announce_simulation(simulate, a.quiet);
-  auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator.get());
-  search::MeasurementCache cache;
-  search::CachedEvaluator cached(*evaluator, cache);
-
-  if (!writer)
-    writer.emplace(runlog::RunWriter::create(
-        cfg.out,
-        new_run_info(cfg, a, simulate ? std::string(kSimulated) : runtime_evaluator->execution_space(), 1),
-        a.force));
-  const double wall_offset = resumed_wall_time(*writer);
-
-  const search::TuneOptions base = dist::tune_options(cfg);
-  const std::vector<std::string> names = dist::task_names(cfg);
-  // Tasks in order of weight (heaviest first), ties in config order.
-  const std::vector<size_t> order = dist::task_order(cfg);
-
-  const bool tty = isatty(STDERR_FILENO);
-  std::vector<Row> rows;
-  for (size_t ti : order) {
-    const config::TaskConfig& tc = cfg.tasks[ti];
+ private:
+  Row tune_task(size_t ti, const std::string& name) {
+    const config::TaskConfig& tc = cfg_.tasks[ti];
     auto workload = std::make_shared<const ir::Workload>(tc.workload);
     runlog::TaskInfo info;
-    info.name = names[ti];
+    info.name = name;
     info.workload = ir::to_string(tc.workload);
     info.weight = tc.weight;
     info.flops = tc.workload.flops();
-    const runlog::RunWriter::Task task = writer->begin_task(info);
-    const runlog::TaskLog* resumed = writer->resumed().task(info.name);
+    const runlog::RunWriter::Task task = writer_->begin_task(info);
+    const runlog::TaskLog* resumed = writer_->resumed().task(info.name);
 
-    // The unscheduled kernel (speedups are over it) and the library routine, once per task.
     Row row;
     row.task = info.name;
+    baselines(row, workload, task, resumed);
+
+    search::TuneOptions o = dist::tune_options(cfg_);
+    o.budget = dist::task_budget(cfg_, ti);
+    o.seed = dist::task_seed(cfg_, ti);
+    search::TaskRecording rec{&*writer_, task, resumed, wall_offset_};
+    std::vector<runlog::SampleRecord> observed;
+    if (resumed && writer_->resumed().info.num_ranks > 1 &&
+        !observe_many_rank_samples(row, *resumed, task, o, rec, observed))
+      return row;
+    search_task(row, workload, task, resumed, o, rec);
+    return row;
+  }
+
+  // The unscheduled kernel (speedups are over it) and the library routine, once per task: from the
+  // resumed trace, or measured and recorded.
+  void baselines(Row& row, const std::shared_ptr<const ir::Workload>& workload, runlog::RunWriter::Task task,
+                 const runlog::TaskLog* resumed) {
     if (resumed && resumed->info.reference_gflops > 0) {
       row.reference_gflops = resumed->info.reference_gflops;
       row.library = resumed->info.library_name;
       row.library_gflops = resumed->info.library_gflops;
-    } else {
-      dist::Baselines b;
-      try {
-        b = dist::measure_baselines(info.name, workload, cached, cfg.measure, mopts.pin_core, simulate,
-                                    a.quiet);
-      } catch (const runtime::EnvironmentError& e) {
-        throw environment_stop(e, cfg.out);
-      }
-      row.reference_gflops = b.reference_gflops;
-      if (b.reference_gflops > 0) writer->set_reference(task, b.reference_seconds, b.reference_gflops);
-      row.library = b.library;
-      row.library_gflops = b.library_gflops;
-      if (!b.library.empty()) writer->set_library(task, b.library, b.library_seconds, b.library_gflops);
+      return;
     }
+    dist::Baselines b;
+    try {
+      b = dist::measure_baselines(row.task, workload, cached_, cfg_.measure, mopts_.pin_core, simulate_,
+                                  a_.quiet);
+    } catch (const runtime::EnvironmentError& e) {
+      throw environment_stop(e, cfg_.out);
+    }
+    row.reference_gflops = b.reference_gflops;
+    if (b.reference_gflops > 0) writer_->set_reference(task, b.reference_seconds, b.reference_gflops);
+    row.library = b.library;
+    row.library_gflops = b.library_gflops;
+    if (!b.library.empty()) writer_->set_library(task, b.library, b.library_seconds, b.library_gflops);
+  }
 
-    search::TuneOptions o = base;
-    o.budget = dist::task_budget(cfg, ti);
-    o.seed = dist::task_seed(cfg, ti);
-    search::TaskRecording rec{&*writer, task, resumed, wall_offset};
-    // A trace of many ranks cannot be replayed by one: its samples are observed (never measured
-    // again) and the rest of the budget is tuned (docs/dist.md).
-    std::vector<runlog::SampleRecord> observed;
-    if (resumed && writer->resumed().info.num_ranks > 1) {
-      observed = runlog::measured_samples(*resumed);
-      rec.resumed = nullptr;
-      rec.observed = &observed;
-      // This session's tree replaces the merged one: the ranks' trees no longer add up to it.
-      if (!resumed->rank_trees.empty()) writer->write_rank_trees(task, {});
-      for (const runlog::SampleRecord& s : resumed->samples)
-        rec.first_index = std::max(rec.first_index, s.index + 1);
-      o.budget -= static_cast<int64_t>(observed.size());
-      if (o.budget <= 0) {
-        if (!a.quiet)
-          std::fprintf(stderr, "%s: all its samples are in the trace already\n", info.name.c_str());
-        row.outcome.samples = static_cast<int64_t>(observed.size());
-        row.outcome.found = resumed->best.has_value();
-        if (resumed->best) row.outcome.best = *resumed->best;
-        rows.push_back(std::move(row));
-        continue;
-      }
-    }
-    // The LLM proposer of this task (the heuristic answers where the model cannot); its calls go
-    // to the trace after every round.
+  // A trace of many ranks cannot be replayed by one: its samples are observed (never measured
+  // again) and the rest of the budget is tuned (docs/dist.md). False when nothing is left to tune
+  // (the row is then complete).
+  bool observe_many_rank_samples(Row& row, const runlog::TaskLog& resumed, runlog::RunWriter::Task task,
+                                 search::TuneOptions& o, search::TaskRecording& rec,
+                                 std::vector<runlog::SampleRecord>& observed) {
+    observed = runlog::measured_samples(resumed);
+    rec.resumed = nullptr;
+    rec.observed = &observed;
+    // This session's tree replaces the merged one: the ranks' trees no longer add up to it.
+    if (!resumed.rank_trees.empty()) writer_->write_rank_trees(task, {});
+    for (const runlog::SampleRecord& s : resumed.samples)
+      rec.first_index = std::max(rec.first_index, s.index + 1);
+    o.budget -= static_cast<int64_t>(observed.size());
+    if (o.budget > 0) return true;
+    if (!a_.quiet) std::fprintf(stderr, "%s: all its samples are in the trace already\n", row.task.c_str());
+    row.outcome.samples = static_cast<int64_t>(observed.size());
+    row.outcome.found = resumed.best.has_value();
+    if (resumed.best) row.outcome.best = *resumed.best;
+    return false;
+  }
+
+  // The search of one task, with its progress on stderr and, for the LLM proposer, its calls
+  // recorded in the trace after every round.
+  void search_task(Row& row, const std::shared_ptr<const ir::Workload>& workload,
+                   runlog::RunWriter::Task task, const runlog::TaskLog* resumed, const search::TuneOptions& o,
+                   const search::TaskRecording& rec) {
+    // The LLM proposer of this task (the heuristic answers where the model cannot).
     std::unique_ptr<search::Proposer> fallback;
     std::unique_ptr<llm::LlmProposer> llm_proposer;
-    if (use_llm) {
+    if (llm_opts_) {
       fallback = search::make_proposer("heuristic", nullptr);
-      llm_proposer = std::make_unique<llm::LlmProposer>(*llm_opts, fallback.get());
+      llm_proposer = std::make_unique<llm::LlmProposer>(*llm_opts_, fallback.get());
     }
     int64_t llm_calls = resumed ? static_cast<int64_t>(resumed->llm_calls.size()) : 0;
     const auto t_task = std::chrono::steady_clock::now();
@@ -410,45 +434,71 @@ int run_tune(const TuneArgs& a) {
       if (!llm_proposer) return;
       std::vector<runlog::LlmCallRecord> rows;
       const double wall =
-          wall_offset + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
+          wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
       for (const llm::CallRecord& c : llm_proposer->take_calls())
         rows.push_back(llm::to_trace_record(c, llm_calls++, wall, 0));
-      if (!rows.empty()) writer->append_llm_calls(task, rows);
+      if (!rows.empty()) writer_->append_llm_calls(task, rows);
     };
     auto progress = [&](const search::Progress& p) {
       record_llm_calls();
-      if (a.quiet) return;
-      std::string line = search::progress_line(p);
-      if (simulate) line += "  (simulated)";
-      if (tty)
-        std::fprintf(stderr, "\r\033[K%s", line.c_str());
-      else
-        std::fprintf(stderr, "%s\n", line.c_str());
-      std::fflush(stderr);
+      show_progress(p);
     };
     try {
-      row.outcome = search::tune_task(workload, info.name, row.reference_gflops, cached, o, rec, progress,
+      row.outcome = search::tune_task(workload, row.task, row.reference_gflops, cached_, o, rec, progress,
                                       llm_proposer.get());
     } catch (const runtime::EnvironmentError& e) {
-      if (tty && !a.quiet) std::fprintf(stderr, "\n");
+      if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
       try {
         record_llm_calls();
       } catch (const std::exception&) {
         // the environment's fault is the one to report
       }
-      throw environment_stop(e, cfg.out);
+      throw environment_stop(e, cfg_.out);
     }
     record_llm_calls();
-    if (tty && !a.quiet) std::fprintf(stderr, "\n");
-    if (row.outcome.replayed > 0 && !a.quiet)
-      std::fprintf(stderr, "%s: %lld samples taken from the trace, %lld measured now\n", info.name.c_str(),
+    if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
+    if (fallback) row.outcome.proposer_failures += fallback->failures();
+    report_proposer_failures(row.task, llm_opts_ ? "llm" : o.proposer, row.outcome.proposer_failures,
+                             a_.quiet);
+    if (row.outcome.replayed > 0 && !a_.quiet)
+      std::fprintf(stderr, "%s: %lld samples taken from the trace, %lld measured now\n", row.task.c_str(),
                    static_cast<long long>(row.outcome.replayed),
                    static_cast<long long>(row.outcome.samples - row.outcome.replayed));
-    rows.push_back(std::move(row));
   }
-  writer->finish();
-  print_summary(rows, cfg.out, simulate);
-  return 0;
+
+  // One progress line on stderr: rewritten in place on a terminal, one line each otherwise.
+  void show_progress(const search::Progress& p) const {
+    if (a_.quiet) return;
+    std::string line = search::progress_line(p);
+    if (simulate_) line += "  (simulated)";
+    if (tty_)
+      std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    else
+      std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  const TuneArgs& a_;
+  const config::TuneConfig& cfg_;
+  std::optional<runlog::RunWriter>& writer_;
+  const bool simulate_;
+  const std::optional<llm::LlmOptions>& llm_opts_;
+  const runtime::MeasureOptions mopts_;
+  std::unique_ptr<search::Evaluator> evaluator_;
+  search::MeasurementCache cache_;
+  search::CachedEvaluator cached_;
+  const bool tty_;
+  double wall_offset_ = 0;
+};
+
+}  // namespace
+
+int run_tune(const TuneArgs& a) {
+  std::optional<dist::MpiSession> mpi;
+  if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
+  if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
+  ResolvedRun resolved = resolve_run(a);
+  return PlainRun(a, resolved).run();
 }
 
 }  // namespace rctune::apps

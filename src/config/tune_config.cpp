@@ -19,6 +19,7 @@
 #include "rctune/config/workload_file.h"
 #include "rctune/config/yaml_keys.h"
 #include "rctune/ir/operators.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::config {
 
@@ -53,7 +54,7 @@ class MapReader {
     if (!n.IsScalar()) fail(n, key, "expected a string");
     std::string v = n.Scalar();
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end())
-      fail(n, key, "'" + v + "' is not one of " + join(allowed));
+      fail(n, key, "'" + v + "' is not one of " + ir::join(allowed));
     return v;
   }
 
@@ -91,7 +92,7 @@ class MapReader {
     if (!present()) return;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       std::string k = it->first.Scalar();
-      if (!seen_.count(k)) fail(it->first, k, "unknown key; the keys here are " + join(known));
+      if (!seen_.count(k)) fail(it->first, k, "unknown key; the keys here are " + ir::join(known));
     }
   }
 
@@ -104,11 +105,6 @@ class MapReader {
   const std::string& prefix() const { return prefix_; }
 
  private:
-  static std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-    return s;
-  }
   static std::string text_of(const YAML::Node& n) { return n.IsScalar() ? n.Scalar() : "a list or mapping"; }
   void check_range(const YAML::Node& n, const std::string& key, double v, double lo, double hi) const {
     if (std::string e = range_error(v, lo, hi, n.Scalar()); !e.empty()) fail(n, key, e);

@@ -9,6 +9,7 @@
 
 #include "rctune/ir/limits.h"
 #include "rctune/ir/parser.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::ir {
 
@@ -304,12 +305,7 @@ const std::vector<OpDef>& defs() {
   return d;
 }
 
-std::string trim(const std::string& s) {
-  size_t a = s.find_first_not_of(" \t\r\n");
-  if (a == std::string::npos) return "";
-  size_t b = s.find_last_not_of(" \t\r\n");
-  return s.substr(a, b - a + 1);
-}
+std::string trim(const std::string& s) { return ir::trim(s, " \t\r\n"); }
 
 std::string names_of(const std::vector<ParamDef>& p) {
   std::string s;

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "rctune/ir/names.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::ir {
 
@@ -194,12 +195,6 @@ const Function* find_function(const std::string& name) {
   for (const auto& f : functions())
     if (name == f.name) return &f;
   return nullptr;
-}
-
-std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
-  return s;
 }
 
 // ---------------------------------------------------------------- parser

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "lenient_json.h"
+#include "rctune/ir/text.h"
 #include "rctune/llm/prompt.h"
 
 namespace rctune::llm {
@@ -55,12 +56,7 @@ struct Found {
   std::set<std::string> tolerated;
 };
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return std::string(s.substr(b, e - b));
-}
+using ir::trim;
 
 bool is_fence(std::string_view trimmed_line) {
   return trimmed_line.substr(0, 3) == "```" || trimmed_line.substr(0, 3) == "~~~";

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "rctune/config/input_file.h"
+#include "rctune/ir/text.h"
 #include "rctune/ir/workload.h"
 #include "rctune/schedule/trace.h"
 
@@ -101,35 +102,30 @@ struct Placeholder {
   std::string name;
 };
 
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
-
 // Every {{name}} of a template, in order.
 std::vector<Placeholder> placeholders(const std::string& t) {
   std::vector<Placeholder> out;
   for (size_t pos = t.find("{{"); pos != std::string::npos; pos = t.find("{{", pos + 2)) {
     const size_t close = t.find("}}", pos + 2);
     if (close == std::string::npos) break;
-    out.push_back({pos, close + 2, trim(t.substr(pos + 2, close - pos - 2))});
+    out.push_back({pos, close + 2, ir::trim(t.substr(pos + 2, close - pos - 2), " \t")});
   }
   return out;
 }
 
-std::string join(const std::set<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + std::string("{{") + n + "}}";
-  return s;
+// "{{a}}, {{b}}".
+std::string placeholder_list(const std::set<std::string>& names) {
+  std::vector<std::string> items;
+  for (const auto& n : names) items.push_back("{{" + n + "}}");
+  return ir::join(items);
 }
 
 // Throws when the template names a placeholder not in `known`. `what` names the template.
 void check_placeholders(const std::string& t, const std::set<std::string>& known, const std::string& what) {
   for (const Placeholder& p : placeholders(t))
     if (!known.count(p.name))
-      throw std::runtime_error(what + ": unknown placeholder {{" + p.name + "}} (known: " + join(known) +
-                               ")");
+      throw std::runtime_error(what + ": unknown placeholder {{" + p.name +
+                               "}} (known: " + placeholder_list(known) + ")");
 }
 
 // Replaces each placeholder by its value, in one pass (values are not scanned again).
@@ -152,11 +148,7 @@ std::string read_file(const std::string& path) {
   return config::read_input_file(path, "the prompt template");
 }
 
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
+using ir::fixed;
 
 std::string with_newline(const std::string& s) { return s.empty() || s.back() == '\n' ? s : s + "\n"; }
 

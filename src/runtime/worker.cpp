@@ -1,6 +1,7 @@
 #include "rctune/runtime/worker.h"
 
 #include "rctune/ir/limits.h"
+#include "rctune/ir/text.h"
 
 #include <dlfcn.h>
 #include <sched.h>
@@ -171,11 +172,8 @@ std::string index_string(const std::vector<int64_t>& shape, int64_t flat) {
   return s + "]";
 }
 
-std::string fmt(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.6g", v);
-  return buf;
-}
+// A number in an error message: six significant digits.
+std::string fmt(double v) { return ir::fmt("%.6g", v); }
 
 void pin_to_core(int core) {
   cpu_set_t set;
@@ -193,55 +191,40 @@ double input_value(uint64_t seed, int buffer_index, int64_t i) {
   return value_from_key(buffer_key(seed, buffer_index), i);
 }
 
-WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled) {
-  const auto request_start = Clock::now();
-  WorkerResponse res;
-  res.id = req.id;
-  res.status = Status::RuntimeError;
-  if (!req.test_fault.empty()) {
-    if (!test_faults_enabled) {
-      res.message = std::string("request field test_fault is accepted only when the worker runs with ") +
-                    kTestFaultsEnv + "=1";
-      return res;
-    }
-    if (req.test_fault != "segfault" && req.test_fault != "hang" && req.test_fault != "abort" &&
-        req.test_fault != "exit") {
-      res.message = "unknown test_fault '" + req.test_fault + "' (segfault, hang, abort, exit)";
-      return res;
-    }
-    inject_fault(req.test_fault);
+namespace {
+
+// Why a request's test_fault is refused ("" when there is none or it may be injected).
+std::string test_fault_refusal(const WorkerRequest& req, bool test_faults_enabled) {
+  if (req.test_fault.empty()) return "";
+  if (!test_faults_enabled)
+    return std::string("request field test_fault is accepted only when the worker runs with ") +
+           kTestFaultsEnv + "=1";
+  if (req.test_fault != "segfault" && req.test_fault != "hang" && req.test_fault != "abort" &&
+      req.test_fault != "exit")
+    return "unknown test_fault '" + req.test_fault + "' (segfault, hang, abort, exit)";
+  return "";
+}
+
+// Why the buffers cannot be allocated ("" when they fit): the candidate's buffers plus the
+// reference's double copies, checked before anything is allocated.
+std::string buffers_too_large(const WorkerRequest& req) {
+  int64_t bytes = 0;
+  bool overflow = false;
+  for (const auto& spec : req.buffers) {
+    auto b = ir::checked_mul(spec.num_elements(), (spec.dtype == "f64" ? 8 : 4) + 8);
+    auto sum = b ? ir::checked_add(bytes, *b) : std::nullopt;
+    overflow = overflow || !sum;
+    if (sum) bytes = *sum;
   }
-  if (req.pin_core >= 0) pin_to_core(req.pin_core);
-  if (req.reference_so.empty()) throw std::runtime_error("request has no reference_so");
+  if (overflow) bytes = INT64_MAX;
+  return ir::check_fits_in_memory(bytes, "the measurement's buffers (with the reference's copies)");
+}
 
-  // Refuse buffers that cannot fit before allocating them: the candidate's buffers plus the
-  // reference's double copies.
-  {
-    int64_t bytes = 0;
-    bool overflow = false;
-    for (const auto& spec : req.buffers) {
-      auto b = ir::checked_mul(spec.num_elements(), (spec.dtype == "f64" ? 8 : 4) + 8);
-      auto sum = b ? ir::checked_add(bytes, *b) : std::nullopt;
-      overflow = overflow || !sum;
-      if (sum) bytes = *sum;
-    }
-    if (overflow) bytes = INT64_MAX;
-    std::string why =
-        ir::check_fits_in_memory(bytes, "the measurement's buffers (with the reference's copies)");
-    if (!why.empty()) {
-      res.message = why;
-      return res;
-    }
-  }
-
-  auto kernel = reinterpret_cast<KernelFn>(libraries().symbol(req.kernel_so, "rctune_kernel"));
-  auto reference = reinterpret_cast<ReferenceFn>(libraries().symbol(req.reference_so, "rctune_reference"));
-
-  // Candidate buffers: inputs random, everything the kernel writes poisoned with NaN so that an
-  // element it forgets to write is caught.
+// Candidate buffers: inputs random, everything the kernel writes poisoned with NaN so that an
+// element it forgets to write is caught.
+std::vector<Buffer> candidate_buffers(const WorkerRequest& req) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   std::vector<Buffer> bufs;
-  std::vector<void*> args;
   bufs.reserve(req.buffers.size());
   for (size_t b = 0; b < req.buffers.size(); ++b) {
     const auto& spec = req.buffers[b];
@@ -253,57 +236,54 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
     } else {
       for (int64_t i = 0; i < buf.n; ++i) buf.set(i, nan);
     }
-    args.push_back(buf.ptr.get());
   }
+  return bufs;
+}
 
-  // Reference outputs (cached): the same input values, as double.
+// The reference's outputs on the same input values, as double: cached per reference library,
+// seed and buffer layout. Null (and `error` set) when the reference throws.
+const std::vector<std::vector<double>>* reference_outputs(const WorkerRequest& req, ReferenceFn reference,
+                                                          const std::vector<Buffer>& bufs, bool& cached,
+                                                          std::string& error) {
   std::string ref_key = req.reference_so + "|" + std::to_string(req.seed);
   for (const auto& spec : req.buffers) {
     ref_key += "|" + spec.name + ":" + spec.dtype + ":" + role_name(spec.role);
     for (int64_t d : spec.shape) ref_key += "," + std::to_string(d);
   }
   const std::vector<std::vector<double>>* ref_out = references().find(ref_key);
-  res.reference_cached = ref_out != nullptr;
-  if (!ref_out) {
-    std::vector<std::vector<double>> dbl(req.buffers.size());
-    std::vector<double*> dargs;
-    for (size_t b = 0; b < req.buffers.size(); ++b) {
-      dbl[b].resize(static_cast<size_t>(std::max<int64_t>(bufs[b].n, 1)));
-      for (int64_t i = 0; i < bufs[b].n; ++i) dbl[b][i] = bufs[b].get(i);  // inputs exact, others NaN
-      dargs.push_back(dbl[b].data());
-    }
-    try {
-      reference(dargs.data());
-    } catch (const std::exception& e) {
-      res.message = std::string("reference kernel threw: ") + e.what();
-      return res;
-    }
-    std::vector<std::vector<double>> outs;
-    for (size_t b = 0; b < req.buffers.size(); ++b) {
-      if (req.buffers[b].role == BufferRole::Output) outs.push_back(std::move(dbl[b]));
-    }
-    ref_out = references().insert(ref_key, std::move(outs));
+  cached = ref_out != nullptr;
+  if (ref_out) return ref_out;
+  std::vector<std::vector<double>> dbl(req.buffers.size());
+  std::vector<double*> dargs;
+  for (size_t b = 0; b < req.buffers.size(); ++b) {
+    dbl[b].resize(static_cast<size_t>(std::max<int64_t>(bufs[b].n, 1)));
+    for (int64_t i = 0; i < bufs[b].n; ++i) dbl[b][i] = bufs[b].get(i);  // inputs exact, others NaN
+    dargs.push_back(dbl[b].data());
   }
-
-  // Correctness run.
-  const auto c0 = Clock::now();
   try {
-    kernel(args.data());
+    reference(dargs.data());
   } catch (const std::exception& e) {
-    res.message = std::string("kernel threw: ") + e.what();
-    return res;
-  } catch (...) {
-    res.message = "kernel threw an exception";
-    return res;
+    error = std::string("reference kernel threw: ") + e.what();
+    return nullptr;
   }
-  const double first_run_s = std::chrono::duration<double>(Clock::now() - c0).count();
+  std::vector<std::vector<double>> outs;
+  for (size_t b = 0; b < req.buffers.size(); ++b) {
+    if (req.buffers[b].role == BufferRole::Output) outs.push_back(std::move(dbl[b]));
+  }
+  return references().insert(ref_key, std::move(outs));
+}
 
+// Compares the candidate's outputs with the reference's within each output's tolerance; fills
+// res.errors, and on a mismatch sets res.status to WrongResult with a message naming the first bad
+// element.
+void compare_outputs(const WorkerRequest& req, const std::vector<Buffer>& bufs,
+                     const std::vector<std::vector<double>>& ref_out, WorkerResponse& res) {
   size_t out_index = 0;
   std::string first_msg;
   for (size_t b = 0; b < req.buffers.size(); ++b) {
     const auto& spec = req.buffers[b];
     if (spec.role != BufferRole::Output) continue;
-    const std::vector<double>& ref = (*ref_out)[out_index++];
+    const std::vector<double>& ref = ref_out[out_index++];
     const Buffer& got = bufs[b];
     double sq = 0;
     int64_t finite = 0;
@@ -349,15 +329,14 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
     res.message = std::to_string(res.errors.bad_count) +
                   " output element(s) outside tolerance; first: " + first_msg + "; max abs error " +
                   fmt(res.errors.max_abs) + ", max rel error " + fmt(res.errors.max_rel);
-    return res;
   }
-  if (req.check_only) {
-    res.status = Status::Ok;
-    return res;
-  }
+}
 
-  // Timing. Each sample times `batch` back-to-back runs and records their mean, so that kernels
-  // of a few microseconds are not dominated by the clock; with a cache flush, one run per sample.
+// Times the kernel. Each sample times `batch` back-to-back runs and records their mean, so that
+// kernels of a few microseconds are not dominated by the clock; with a cache flush, one run per
+// sample. A kernel slower than the request's time budget allows stops early with what it has.
+TimingStats time_kernel(const WorkerRequest& req, KernelFn kernel, const std::vector<void*>& args,
+                        double first_run_s, Clock::time_point request_start) {
   const TimingOptions& t = req.timing;
   const double elapsed = std::chrono::duration<double>(Clock::now() - request_start).count();
   const bool slow =
@@ -391,9 +370,52 @@ WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled
       break;  // a slow kernel: report what was measured rather than run into the timeout
     }
   }
-  res.times = summarize_times(std::move(times));
-  res.times.batch = static_cast<int>(batch);
+  TimingStats stats = summarize_times(std::move(times));
+  stats.batch = static_cast<int>(batch);
+  return stats;
+}
+
+}  // namespace
+
+WorkerResponse handle_request(const WorkerRequest& req, bool test_faults_enabled) {
+  const auto request_start = Clock::now();
+  WorkerResponse res;
+  res.id = req.id;
+  res.status = Status::RuntimeError;
+  res.message = test_fault_refusal(req, test_faults_enabled);
+  if (!res.message.empty()) return res;
+  if (!req.test_fault.empty()) inject_fault(req.test_fault);
+  if (req.pin_core >= 0) pin_to_core(req.pin_core);
+  if (req.reference_so.empty()) throw std::runtime_error("request has no reference_so");
+  res.message = buffers_too_large(req);
+  if (!res.message.empty()) return res;
+
+  auto kernel = reinterpret_cast<KernelFn>(libraries().symbol(req.kernel_so, "rctune_kernel"));
+  auto reference = reinterpret_cast<ReferenceFn>(libraries().symbol(req.reference_so, "rctune_reference"));
+  std::vector<Buffer> bufs = candidate_buffers(req);
+  std::vector<void*> args;
+  for (Buffer& b : bufs) args.push_back(b.ptr.get());
+  const std::vector<std::vector<double>>* ref_out =
+      reference_outputs(req, reference, bufs, res.reference_cached, res.message);
+  if (!ref_out) return res;
+
+  // Correctness run.
+  const auto c0 = Clock::now();
+  try {
+    kernel(args.data());
+  } catch (const std::exception& e) {
+    res.message = std::string("kernel threw: ") + e.what();
+    return res;
+  } catch (...) {
+    res.message = "kernel threw an exception";
+    return res;
+  }
+  const double first_run_s = std::chrono::duration<double>(Clock::now() - c0).count();
+  compare_outputs(req, bufs, *ref_out, res);
+  if (res.status == Status::WrongResult) return res;
   res.status = Status::Ok;
+  if (req.check_only) return res;
+  res.times = time_kernel(req, kernel, args, first_run_s, request_start);
   return res;
 }
 

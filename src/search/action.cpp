@@ -4,18 +4,14 @@
 #include <map>
 #include <sstream>
 
+#include "rctune/ir/text.h"
 #include "rctune/schedule/trace.h"
 
 namespace rctune::search {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
+using ir::trim;
 
 // The canonical text of one step written in the trace language; throws ActionError naming the line.
 std::string canonical_step(const std::string& text, int line) {

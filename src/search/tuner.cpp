@@ -365,6 +365,7 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
                                       : -1;
     if (on_progress) on_progress(progress);
   }
+  if (proposer) out.proposer_failures = proposer->failures();
   return out;
 }
 

@@ -1,5 +1,6 @@
 // Tests of the proposers (rctune/search/proposer.h): the heuristic reasoner on every library
-// operator, its use of history and failures, the random proposer, the hardware description.
+// operator, its use of history and failures, the random proposer, the hardware description, and
+// how proposers count what they drop (rctune/search/proposer_failures.h).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -7,14 +8,17 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <stdexcept>
 
 #include "rctune/ir/operators.h"
 #include "rctune/schedule/lower.h"
+#include "rctune/schedule/primitives.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/action.h"
 #include "rctune/search/cost_model.h"
 #include "rctune/search/features.h"
 #include "rctune/search/proposer.h"
+#include "rctune/search/proposer_failures.h"
 
 namespace rctune::search {
 namespace {
@@ -387,6 +391,91 @@ TEST(RandomProposer, DifferentSeedsGiveDifferentProposals) {
     for (const Proposal& pr : p->propose(input_for(s, 2), rng)) seen.insert(pr.action);
   }
   EXPECT_GE(seen.size(), 4u);
+}
+
+TEST(RandomProposer, CountsTheIllegalActionsItDropsAndNoInternalError) {
+  auto p = make_random_proposer();
+  const schedule::State s = unscheduled("matmul:M=64,N=64,K=64");
+  for (uint64_t seed = 0; seed < 8; ++seed) {
+    Rng rng(seed);
+    p->propose(input_for(s, 4), rng);
+  }
+  EXPECT_GT(p->failures().illegal, 0);
+  EXPECT_EQ(p->failures().internal, 0) << p->failures().first_internal;
+}
+
+TEST(HeuristicProposer, CountsTheIllegalIdeasItDropsAndNoInternalError) {
+  // Along walks over its own proposals, some of its ideas for the scheduled states are illegal.
+  auto p = make_heuristic_proposer();
+  for (const std::string& spec : small_specs()) {
+    Rng rng(3);
+    schedule::State s = unscheduled(spec);
+    for (int step = 0; step < 4; ++step) {
+      const std::vector<Proposal> proposals = p->propose(input_for(s, 4), rng);
+      if (proposals.empty()) break;
+      s = apply_action(s, proposals.front().action);
+    }
+  }
+  EXPECT_GT(p->failures().illegal, 0);
+  EXPECT_EQ(p->failures().internal, 0) << p->failures().first_internal;
+}
+
+TEST(ProposerFailures, AnActionAPrimitiveRefusesIsCountedAsIllegal) {
+  ProposerFailures f;
+  const schedule::State s = unscheduled("matmul:M=64,N=64,K=64");
+  EXPECT_FALSE(attempt(f, "test", [&] { apply_action(s, "vectorize(C, k)"); }));
+  EXPECT_FALSE(attempt(f, "test", [] { throw schedule::PrimitiveError("fuse(C, i, k)", "not adjacent"); }));
+  EXPECT_EQ(f.illegal, 2);
+  EXPECT_EQ(f.unparsable, 0);
+  EXPECT_EQ(f.internal, 0);
+}
+
+TEST(ProposerFailures, AnActionThatDoesNotParseIsCountedAsUnparsable) {
+  ProposerFailures f;
+  EXPECT_FALSE(attempt(f, "test", [] { parse_action("split(C, i, [None, 8]"); }));
+  EXPECT_EQ(f.unparsable, 1);
+  EXPECT_EQ(f.illegal, 0);
+}
+
+TEST(ProposerFailures, AnUnexpectedExceptionIsCountedAsAnInternalErrorWithWhereItHappened) {
+  ProposerFailures f;
+  EXPECT_FALSE(attempt(f, "the tile diagnosis", [] { throw std::out_of_range("map::at"); }));
+  EXPECT_FALSE(attempt(f, "the tile diagnosis", [] { throw std::logic_error("second"); }));
+  EXPECT_EQ(f.internal, 2);
+  EXPECT_EQ(f.illegal + f.unparsable, 0);
+  EXPECT_EQ(f.first_internal, "the tile diagnosis: map::at");
+  EXPECT_NE(failures_text(f).find("2 internal errors (a bug in rctune; first: the tile diagnosis: map::at)"),
+            std::string::npos)
+      << failures_text(f);
+}
+
+TEST(ProposerFailures, AnExceptionThatIsNotAStdExceptionIsNotCaught) {
+  ProposerFailures f;
+  EXPECT_THROW(attempt(f, "test", [] { throw 42; }), int);
+  EXPECT_EQ(f.total(), 0);
+}
+
+TEST(ProposerFailures, WorkThatFinishesCountsNothing) {
+  ProposerFailures f;
+  int runs = 0;
+  EXPECT_TRUE(attempt(f, "test", [&] { ++runs; }));
+  EXPECT_EQ(runs, 1);
+  EXPECT_EQ(f.total(), 0);
+  EXPECT_EQ(failures_text(f), "0 illegal actions, 0 unparsable, 0 internal errors");
+}
+
+TEST(ProposerFailures, AddingKeepsTheFirstInternalError) {
+  ProposerFailures a, b;
+  a.illegal = 1;
+  b.illegal = 2;
+  b.unparsable = 3;
+  b.internal = 1;
+  b.first_internal = "x: y";
+  a += b;
+  EXPECT_EQ(a.illegal, 3);
+  EXPECT_EQ(a.unparsable, 3);
+  EXPECT_EQ(a.internal, 1);
+  EXPECT_EQ(a.first_internal, "x: y");
 }
 
 TEST(HardwareDescription, TextMentionsCachesLanesAndExecutionSpace) {

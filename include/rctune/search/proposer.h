@@ -17,6 +17,7 @@
 #include "rctune/schedule/state.h"
 #include "rctune/search/candidate.h"
 #include "rctune/search/features.h"
+#include "rctune/search/proposer_failures.h"
 #include "rctune/search/random.h"
 
 namespace rctune::search {
@@ -69,8 +70,14 @@ class Proposer {
   virtual ~Proposer() = default;
   virtual std::string name() const = 0;  // "heuristic", "random", "llm"
   // Up to in.count proposals, most promising first; fewer (or none) when it has nothing to say.
-  // Must not throw for a state it does not understand: it returns fewer proposals.
+  // Must not throw for a state it does not understand: it returns fewer proposals, and counts
+  // why in failures().
   virtual std::vector<Proposal> propose(const ProposerInput& in, Rng& rng) = 0;
+  // What its propose() calls dropped so far, by cause.
+  const ProposerFailures& failures() const { return failures_; }
+
+ protected:
+  ProposerFailures failures_;
 };
 
 // The built-in reasoner (docs/search.md): reads the nest and the hardware and proposes ranked,

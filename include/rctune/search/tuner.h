@@ -61,6 +61,7 @@ struct TaskOutcome {
   int64_t observed = 0;  // results learnt from other ranks or a previous session (no sample spent)
   double search_s = 0;   // wall seconds in the strategy, proposers and cost model
   double measure_s = 0;  // wall seconds measuring (the evaluator)
+  ProposerFailures proposer_failures;  // what the MCTS proposer dropped, by cause (none for other strategies)
 };
 
 // What the other ranks of a task group measured since the last exchange (dist/).

@@ -14,15 +14,6 @@ namespace rctune::schedule {
 
 namespace detail {
 
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-  std::string out;
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
 std::string call_text(const std::string& name, const std::vector<std::string>& args) {
   return name + "(" + join(args) + ")";
 }

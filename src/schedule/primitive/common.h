@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "rctune/ir/text.h"
 #include "rctune/schedule/primitives.h"
 #include "rctune/schedule/state.h"
 
@@ -13,7 +14,8 @@ namespace rctune::schedule::detail {
 // Builds "name(a, b, c)".
 std::string call_text(const std::string& name, const std::vector<std::string>& args);
 std::string factors_text(const std::vector<int64_t>& factors);  // "[None, 8]"
-std::string join(const std::vector<std::string>& items, const std::string& sep = ", ");
+// join(items, sep = ", "): rctune/ir/text.h.
+using ir::join;
 const char* scope_text(ir::MemScope s);
 const char* level_text(ir::BindLevel b);
 

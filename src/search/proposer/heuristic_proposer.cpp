@@ -8,18 +8,21 @@
 // (several alternatives of one idea, e.g. tile shapes or placement loops). Every alternative is
 // applied and lowered (illegal ones are dropped) and scored with the analytic cost model; a group
 // is represented by its best alternative. Groups are ranked by predicted gain plus a prior per kind
-// (and history-driven bonuses), then picked one kind at a time for diversity.
+// (and history-driven bonuses), then picked one kind at a time for diversity. What it drops is
+// counted by cause in failures() (rctune/search/proposer_failures.h).
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "search/space/nest_analysis.h"
+#include "rctune/ir/text.h"
 #include "rctune/schedule/primitives.h"
 #include "rctune/search/action.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/proposer.h"
+#include "rctune/search/proposer_failures.h"
+#include "search/space/nest_analysis.h"
 
 namespace rctune::search {
 
@@ -44,11 +47,7 @@ struct Scored {
   double key = 0;
 };
 
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i ? sep : "") + v[i];
-  return out;
-}
+using ir::join;
 
 std::string call(const std::string& prim, const std::vector<std::string>& args) {
   return prim + "(" + join(args) + ")";
@@ -60,12 +59,8 @@ std::string split_text(const std::string& stage, const std::string& loop, const 
   return s + "])";
 }
 
-std::string fmt(double v, int prec = 2) {
-  std::ostringstream o;
-  o.precision(prec);
-  o << std::fixed << v;
-  return o.str();
-}
+// Fixed notation, `prec` decimals.
+std::string fmt(double v, int prec = 2) { return ir::fixed(v, prec); }
 
 std::string bytes_text(double b) {
   if (b >= 1024.0 * 1024) return fmt(b / (1024.0 * 1024), 1) + " MiB";
@@ -82,8 +77,13 @@ int64_t largest_divisor_upto(int64_t n, int64_t limit, int64_t multiple = 1) {
 
 class Reasoner {
  public:
-  Reasoner(const ProposerInput& in, const DesignSpace* space, Rng& rng)
-      : in_(in), space_(space), rng_(rng), hw_(in.hardware.info), nest_(nest::analyse(in.state)) {
+  Reasoner(const ProposerInput& in, const DesignSpace* space, Rng& rng, ProposerFailures& failures)
+      : in_(in),
+        space_(space),
+        rng_(rng),
+        failures_(failures),
+        hw_(in.hardware.info),
+        nest_(nest::analyse(in.state)) {
     steps_.reserve(in.state.trace().size());
     for (const auto& s : in.state.trace()) steps_.push_back(nest::parse_step(s.text));
   }
@@ -123,6 +123,7 @@ class Reasoner {
   const ProposerInput& in_;
   const DesignSpace* space_;
   Rng& rng_;
+  ProposerFailures& failures_;
   HardwareInfo hw_;
   NestAnalysis nest_;
   std::vector<nest::StepInfo> steps_;
@@ -691,16 +692,15 @@ void Reasoner::tile_sizes() {
     const std::string& loop = st.names[1];
     const StageInfo* s = nest_.find(stage);
     int64_t extent = 0;
-    try {
-      schedule::State before = apply_action(in_.state, [&] {
-        std::string a;
-        for (size_t j = i; j < steps_.size(); ++j) a += std::to_string(j + 1) + ": delete\n";
-        return a;
-      }());
-      extent = before.loop_extent(stage, loop);
-    } catch (const std::exception&) {
+    if (!attempt(failures_, "heuristic proposer: extent before a split", [&] {
+          schedule::State before = apply_action(in_.state, [&] {
+            std::string a;
+            for (size_t j = i; j < steps_.size(); ++j) a += std::to_string(j + 1) + ": delete\n";
+            return a;
+          }());
+          extent = before.loop_extent(stage, loop);
+        }))
       continue;
-    }
     const int L = s ? lanes(*s) : nest::lanes_for(hw_, 4);
     const size_t last = st.factors.size() - 1;
     const int64_t f = st.factors[last];
@@ -872,8 +872,8 @@ void Reasoner::learn_failures() {
   for (const FailedProposal& f : in_.failed) {
     try {
       failed_actions_.insert(to_text(parse_action(f.action)));
-    } catch (const std::exception&) {
-      failed_actions_.insert(f.action);
+    } catch (const ActionError&) {
+      failed_actions_.insert(f.action);  // another proposer's action that did not parse
     }
     // "step 4 `vectorize(C, k)`: ..." names the illegal step.
     size_t b = f.error.find('`');
@@ -886,7 +886,8 @@ void Reasoner::learn_failures() {
       try {
         for (const Edit& ed : parse_action(f.action))
           if (!ed.text.empty()) suspect_steps_.insert(ed.text);
-      } catch (const std::exception&) {
+      } catch (const ActionError&) {
+        // an action that did not parse names no step
       }
     }
   }
@@ -901,29 +902,25 @@ std::vector<Proposal> Reasoner::run() {
       std::isfinite(in_.history[0].gflops) && in_.history[0].gflops < 0.5 * in_.best->gflops)
     structural_bonus_ = 0.2;  // far from the best: structural changes over parameter tweaks
 
-  // A diagnosis that does not understand the state says nothing; the others still speak.
-  auto guarded = [](auto&& diagnose) {
-    try {
-      diagnose();
-    } catch (const std::exception&) {
-    }
-  };
-  guarded([&] { history(); });
+  // A diagnosis that does not understand the state says nothing (its failure is counted); the
+  // others still speak.
+  auto guarded = [&](const char* diagnosis, auto&& diagnose) { attempt(failures_, diagnosis, diagnose); };
+  guarded("heuristic proposer: history", [&] { history(); });
   for (const StageInfo& s : nest_.stages) {
     if (!s.stage) continue;
-    guarded([&] { register_tile(s); });
-    guarded([&] { rfactor(s); });
-    guarded([&] { vectorize(s); });
-    guarded([&] { gpu() ? bind_gpu(s) : parallel(s); });
-    guarded([&] { place_producer(s); });
-    guarded([&] { fuse_epilogue(s); });
-    guarded([&] { inline_stage(s); });
-    guarded([&] { pack(s); });
-    guarded([&] { unroll(s); });
+    guarded("heuristic proposer: register_tile", [&] { register_tile(s); });
+    guarded("heuristic proposer: rfactor", [&] { rfactor(s); });
+    guarded("heuristic proposer: vectorize", [&] { vectorize(s); });
+    guarded("heuristic proposer: parallel", [&] { gpu() ? bind_gpu(s) : parallel(s); });
+    guarded("heuristic proposer: place_producer", [&] { place_producer(s); });
+    guarded("heuristic proposer: fuse_epilogue", [&] { fuse_epilogue(s); });
+    guarded("heuristic proposer: inline_stage", [&] { inline_stage(s); });
+    guarded("heuristic proposer: pack", [&] { pack(s); });
+    guarded("heuristic proposer: unroll", [&] { unroll(s); });
   }
-  guarded([&] { tile_sizes(); });
-  guarded([&] { compute_locations(); });
-  guarded([&] { from_best(); });
+  guarded("heuristic proposer: tile_sizes", [&] { tile_sizes(); });
+  guarded("heuristic proposer: compute_locations", [&] { compute_locations(); });
+  guarded("heuristic proposer: from_best", [&] { from_best(); });
 
   // Evaluate, drop illegal / failed / no-op alternatives, keep each group's best.
   std::map<std::pair<std::string, std::string>, Scored> best;
@@ -933,12 +930,11 @@ std::vector<Proposal> Reasoner::run() {
   for (Idea& idea : ideas_) {
     std::string canon;
     std::vector<Edit> edits;
-    try {
-      edits = parse_action(idea.action);
-      canon = to_text(edits);
-    } catch (const std::exception&) {
+    if (!attempt(failures_, "heuristic proposer: parsing an idea", [&] {
+          edits = parse_action(idea.action);
+          canon = to_text(edits);
+        }))
       continue;
-    }
     if (failed_actions_.count(canon)) continue;
     bool bad = false;
     double penalty = 0;
@@ -949,8 +945,14 @@ std::vector<Proposal> Reasoner::run() {
     if (bad) continue;
     idea.action = canon;
     Scored sc;
-    sc.eval = nest::evaluate_action(in_.state, canon, hw_);
-    if (!sc.eval.legal || (base.legal && sc.eval.hash == base.hash)) continue;
+    if (!attempt(failures_, "heuristic proposer: applying an idea",
+                 [&] { sc.eval = nest::evaluate_state(apply_action(in_.state, canon), hw_); }))
+      continue;
+    if (!sc.eval.legal) {
+      ++failures_.illegal;  // it does not lower
+      continue;
+    }
+    if (base.legal && sc.eval.hash == base.hash) continue;
     const bool structural = idea.kind != "tile_size" && idea.kind != "unroll" && idea.kind != "history" &&
                             idea.kind != "compute_location";
     // Register occupancy, which the roofline does not see: a local tile (accumulators) that fills
@@ -1001,11 +1003,9 @@ std::vector<Proposal> Reasoner::run() {
     std::optional<Mutation> m = space_->mutate(in_.state, rng_);
     if (!m) break;
     std::string canon;
-    try {
-      canon = to_text(parse_action(m->action));
-    } catch (const std::exception&) {
+    if (!attempt(failures_, "heuristic proposer: parsing a mutation",
+                 [&] { canon = to_text(parse_action(m->action)); }))
       continue;
-    }
     if (failed_actions_.count(canon) || seen_hash.count(m->candidate.hash)) continue;
     seen_hash.insert(m->candidate.hash);
     out.push_back({canon, std::string("nothing else to fix here; design-space ") +
@@ -1020,12 +1020,9 @@ class HeuristicProposer final : public Proposer {
   std::string name() const override { return "heuristic"; }
   std::vector<Proposal> propose(const ProposerInput& in, Rng& rng) override {
     if (in.count <= 0) return {};
-    try {
-      Reasoner r(in, space_, rng);
-      return r.run();
-    } catch (const std::exception&) {
-      return {};
-    }
+    std::vector<Proposal> out;
+    attempt(failures_, "heuristic proposer", [&] { out = Reasoner(in, space_, rng, failures_).run(); });
+    return out;
   }
 
  private:

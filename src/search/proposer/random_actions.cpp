@@ -3,9 +3,9 @@
 
 #include <algorithm>
 
-#include "search/space/nest_analysis.h"
 #include "rctune/schedule/primitives.h"
 #include "rctune/search/design_space.h"
+#include "search/space/nest_analysis.h"
 
 namespace rctune::search::nest {
 
@@ -43,7 +43,8 @@ std::string random_primitive(const schedule::State& s, Rng& rng) {
       int64_t extent = 1;
       try {
         extent = s.loop_extent(st.stage, loop);
-      } catch (const std::exception&) {
+      } catch (const schedule::ScheduleError&) {
+        // no extent known: the common factors below
       }
       std::vector<int64_t> fs;
       for (int64_t d : divisors(extent))

@@ -1,14 +1,16 @@
 // The random proposer (make_random_proposer, rctune/search/proposer.h): uniform over legal actions.
 // Each proposal is, with probability 1/2 when a design space is given, one of its parameter
 // mutations; otherwise one structural primitive with random arguments (random_actions.h), kept only
-// when it applies and lowers and changes the program. Rationale "random".
+// when it applies and lowers and changes the program. Rationale "random". What it drops is
+// counted by cause in failures().
 #include <set>
 
-#include "search/space/nest_analysis.h"
-#include "search/proposer/random_actions.h"
 #include "rctune/search/action.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/proposer.h"
+#include "rctune/search/proposer_failures.h"
+#include "search/proposer/random_actions.h"
+#include "search/space/nest_analysis.h"
 
 namespace rctune::search {
 
@@ -21,12 +23,13 @@ class RandomProposer final : public Proposer {
 
   std::vector<Proposal> propose(const ProposerInput& in, Rng& rng) override {
     std::vector<Proposal> out;
-    try {
+    attempt(failures_, "random proposer", [&] {
       std::set<std::string> failed;
       for (const FailedProposal& f : in.failed) {
         try {
           failed.insert(to_text(parse_action(f.action)));
-        } catch (const std::exception&) {
+        } catch (const ActionError&) {
+          // another proposer's action that did not parse: it cannot be proposed again anyway
         }
       }
       const nest::Evaluation base = nest::evaluate_state(in.state, in.hardware.info);
@@ -45,18 +48,22 @@ class RandomProposer final : public Proposer {
         const std::string step = nest::random_primitive(in.state, rng);
         if (step.empty()) continue;
         std::string canon;
-        try {
-          canon = to_text(parse_action(step));
-        } catch (const std::exception&) {
+        if (!attempt(failures_, "random proposer: parsing a random step",
+                     [&] { canon = to_text(parse_action(step)); }))
+          continue;
+        if (failed.count(canon)) continue;
+        nest::Evaluation e;
+        if (!attempt(failures_, "random proposer: applying a random step",
+                     [&] { e = nest::evaluate_state(apply_action(in.state, canon), in.hardware.info); }))
+          continue;
+        if (!e.legal) {
+          ++failures_.illegal;  // it does not lower
           continue;
         }
-        if (failed.count(canon)) continue;
-        nest::Evaluation e = nest::evaluate_action(in.state, canon, in.hardware.info);
-        if (!e.legal || !seen.insert(e.hash).second) continue;
+        if (!seen.insert(e.hash).second) continue;
         out.push_back({canon, "random"});
       }
-    } catch (const std::exception&) {
-    }
+    });
     return out;
   }
 

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "rctune/ir/expr.h"
+#include "rctune/ir/text.h"
 #include "rctune/schedule/lower.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/action.h"
@@ -32,12 +33,7 @@ class LoadCollector : public ir::ExprVisitor {
 
 int elem_size(ir::DType t) { return t == ir::DType::F64 ? 8 : 4; }
 
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
+std::string trim(const std::string& s) { return ir::trim(s, " \t\r\n"); }
 
 class LocalBuffers : public ir::StmtVisitor {
  public:
@@ -236,16 +232,6 @@ Evaluation evaluate_state(const schedule::State& s, const HardwareInfo& hw) {
     e.error = ex.what();
   }
   return e;
-}
-
-Evaluation evaluate_action(const schedule::State& parent, const std::string& action, const HardwareInfo& hw) {
-  try {
-    return evaluate_state(apply_action(parent, action), hw);
-  } catch (const std::exception& ex) {
-    Evaluation e;
-    e.error = ex.what();
-    return e;
-  }
 }
 
 int lanes_for(const HardwareInfo& hw, int elem_bytes) {

@@ -93,7 +93,6 @@ struct Evaluation {
   int64_t max_local_bytes = 0;
 };
 Evaluation evaluate_state(const schedule::State& s, const HardwareInfo& hw);
-Evaluation evaluate_action(const schedule::State& parent, const std::string& action, const HardwareInfo& hw);
 
 // Vector lanes of an element size on this hardware (at least 1).
 int lanes_for(const HardwareInfo& hw, int elem_bytes);
