@@ -1,7 +1,7 @@
 // `rctune tune --simulate` end to end: the real binary tunes a matmul with simulated measurement
 // (nothing compiled or run) in seconds, records "simulated" as the execution space, skips the
-// library baseline, two runs with the same seed record identical samples, and a resumed simulated
-// run stays simulated.
+// library baseline, two runs with the same seed record identical samples, a resumed simulated
+// run stays simulated, and what the proposer dropped is reported per task.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -51,6 +51,21 @@ TEST(TuneSimulate, TunesAMatmulWithSimulatedMeasurement) {
   }
   ASSERT_TRUE(t.best.has_value());
   EXPECT_GT(t.best->speedup, 10) << "the search finds schedules far better than the unscheduled program";
+}
+
+TEST(TuneSimulate, ReportsWhatTheProposerDroppedPerTaskUnlessQuiet) {
+  TempDir dir;
+  const CliResult r = run_rctune("tune " + write_config(dir, "run", 48) + " --simulate");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("matmul:M=256,N=256,K=256,dtype=f32: the heuristic proposer dropped "),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find(" illegal action"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(", 0 internal errors\n"), std::string::npos) << r.output;
+
+  const CliResult q = run_rctune("tune " + write_config(dir, "quiet", 48) + " --simulate --quiet");
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_EQ(q.output.find("proposer dropped"), std::string::npos) << q.output;
 }
 
 TEST(TuneSimulate, SameSeedGivesIdenticalSamples) {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "rctune/ir/text.h"
 #include "rctune/schedule/primitives.h"
 #include "rctune/search/design_space.h"
 #include "search/space/nest_analysis.h"
@@ -12,9 +13,7 @@ namespace rctune::search::nest {
 namespace {
 
 std::string join_call(const std::string& prim, const std::vector<std::string>& args) {
-  std::string out = prim + "(";
-  for (size_t i = 0; i < args.size(); ++i) out += (i ? ", " : "") + args[i];
-  return out + ")";
+  return prim + "(" + ir::join(args) + ")";
 }
 
 // Stages whose body reads `stage`'s tensor, and stages `stage` reads.
