@@ -4,6 +4,7 @@
 #include "rctune/llm/client.h"
 #include "rctune/config/url_credentials.h"
 #include "rctune/ir/check.h"
+#include "rctune/ir/text.h"
 
 #include <curl/curl.h>
 #include <xxhash.h>
@@ -45,11 +46,7 @@ void global_init() {
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string format_seconds(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
+std::string format_seconds(double s) { return ir::fmt("%g", s); }
 
 // Replaces every occurrence of `secret` in `text` (a last line of defence: a server may echo the
 // Authorization header back in an error body).
@@ -336,8 +333,7 @@ struct ChatClient::Impl {
       text += '\n' + std::to_string(s.size()) + ':';
       text += s;
     };
-    char temperature[40];
-    std::snprintf(temperature, sizeof temperature, "%.17g", endpoint.temperature);
+    const std::string temperature = ir::fmt("%.17g", endpoint.temperature);
     add(endpoint.model);
     add(std::to_string(r.messages.size()));
     for (const auto& m : r.messages) {
