@@ -1,5 +1,6 @@
 // generate_kernel: Kokkos C++ from a lowered loop nest. See docs/codegen.md for the mapping.
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -776,6 +777,49 @@ class KernelEmitter {
       lane_guards_of(i->else_case, v, out);
     }
   }
+  // True when no lane v in [base, base + lanes) reaches a store: every store lies under a lane guard
+  // that fails for all of them.
+  bool no_lane_runs(const Stmt& s, const std::string& v, int64_t base, int64_t lanes) {
+    if (!s) return true;
+    if (auto q = s.as<Seq>()) {
+      for (const auto& x : q->stmts)
+        if (!no_lane_runs(x, v, base, lanes)) return false;
+      return true;
+    }
+    if (auto i = s.as<IfThenElse>()) {
+      if (contains_var(i->cond, v)) {
+        auto ext = extents_;
+        ext[v] = lanes;
+        auto c = fold_condition(substitute(i->cond, {{v, binary(BinOp::Add, var(v), int_imm(base))}}), ext);
+        if (c && !*c) return true;
+      }
+      return no_lane_runs(i->then_case, v, base, lanes) && no_lane_runs(i->else_case, v, base, lanes);
+    }
+    return false;
+  }
+  bool touches_registers(const Stmt& s, const std::string& v) {
+    bool any = false;
+    auto fn = [&](const std::string& buf, const std::vector<Expr>& idx) {
+      auto it = bufs_.find(buf);
+      if (it == bufs_.end() || !it->second.promoted) return;
+      Affine fa = flat_index(idx, it->second.decl.shape);
+      if (fa.coef_of(v) != 0) any = true;
+    };
+    std::function<void(const Stmt&)> walk = [&](const Stmt& s) {
+      if (!s) return;
+      if (auto q = s.as<Seq>()) {
+        for (const auto& x : q->stmts) walk(x);
+      } else if (auto i = s.as<IfThenElse>()) {
+        walk(i->then_case);
+        walk(i->else_case);
+      } else if (auto st = s.as<Store>()) {
+        fn(st->buffer, st->indices);
+        for_each_access_expr(st->value, fn);
+      }
+    };
+    walk(s);
+    return any;
+  }
   // Registers of promoted buffers that the vectorized body touches along the lane.
   void lane_registers(const Stmt& s, const std::string& v, int64_t base, std::set<std::string>* regs) {
     auto fn = [&](const std::string& buf, const std::vector<Expr>& idx) {
@@ -1294,6 +1338,8 @@ class KernelEmitter {
     if (p.lane_guards) lane_guards_of(f.body, f.var, &guards);
     for (int64_t c = 0; c < p.chunks; ++c) {
       VecCtx vc{f.var, p.lanes, c * p.lanes, vt};
+      if (p.lane_guards && no_lane_runs(f.body, f.var, vc.base, vc.lanes) && touches_registers(f.body, f.var))
+        continue;
       if (guards.empty()) {
         emit_stmt(f.body, &vc);
         continue;

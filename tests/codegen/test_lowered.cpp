@@ -105,6 +105,57 @@ TEST(Lowered, ExampleDenseGeluEpilogueUsesVectorGelu) {
   EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{}, "-O2 -march=native"), "");
 }
 
+// An rfactor'ed reduction split by 48 and then by 32 for vectors: the second unrolled copy of the
+// vectorized loop covers elements 32..63 of the 48-element promoted buffer, and its last chunk
+// (48..63) is guarded off on every lane. That chunk has no register; it generates nothing.
+TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDropped) {
+  Lowered l = lower_spec("softmax:M=64,N=128",
+                         "split(row_max, j, [None, 48])\n"
+                         "rfactor(row_max, j.1)\n"
+                         "split(row_max.rf, j_1, [None, 32])\n"
+                         "reorder(row_max.rf, i, j_0, j_1.0, j_1.1)\n"
+                         "unroll(row_max.rf, j_1.0)\n"
+                         "vectorize(row_max.rf, j_1.1)\n"
+                         "compute_at(row_max.rf, row_max, i)\n"
+                         "unroll(row_max, j_1)\n"
+                         "split(row_sum, j, [None, 1])\n"
+                         "rfactor(row_sum, j.1)\n"
+                         "reorder(row_sum.rf, i, j_0, j_1)\n"
+                         "vectorize(row_sum.rf, j_1)\n"
+                         "compute_at(row_sum.rf, row_sum, j_1)\n"
+                         "unroll(row_sum, j_1)\n"
+                         "compute_at(row_sum, Y, j)\n"
+                         "parallel(row_max, i)\n"
+                         "fuse(Y, i, j)\n"
+                         "parallel(Y, i.j)\n");
+  std::string code = generate_kernel(l.func).code;
+  EXPECT_TRUE(contains(code, "3 registers of v16f"));
+  EXPECT_FALSE(contains(code, "t_row_max_rf_0_3"));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, 16}), "");
+}
+
+// The same shape on rmsnorm (24 = 16 + 8 with 8-lane vectors on AVX2): the chunk for elements
+// 24..31 of the second copy lies past the 3 registers of mean_sq.rf.
+TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDroppedOnNarrowVectors) {
+  Lowered l = lower_spec("rmsnorm:M=64,N=96",
+                         "split(mean_sq, j, [None, 24])\n"
+                         "rfactor(mean_sq, j.1)\n"
+                         "split(mean_sq.rf, j_1, [None, 16])\n"
+                         "reorder(mean_sq.rf, i, j_0, j_1.0, j_1.1)\n"
+                         "unroll(mean_sq.rf, j_1.0)\n"
+                         "vectorize(mean_sq.rf, j_1.1)\n"
+                         "compute_at(mean_sq.rf, mean_sq, i)\n"
+                         "unroll(mean_sq, j_1)\n"
+                         "split(Y, j, [None, 16])\n"
+                         "vectorize(Y, j.1)\n"
+                         "compute_at(mean_sq, Y, j.0)\n"
+                         "parallel(Y, i)\n");
+  const Target avx2{Space::Host, 32};
+  EXPECT_TRUE(contains(generate_kernel(l.func, avx2).code, "3 registers of v8f"));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, avx2), "");
+}
+
 TEST(Lowered, UnscheduledAttentionMatchesReference) {
   Lowered l = lower_spec("attention:B=2,S=8,D=8", "");
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
