@@ -135,25 +135,31 @@ TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDropped) {
   EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, 16}), "");
 }
 
-// The same shape on rmsnorm (24 = 16 + 8 with 8-lane vectors on AVX2): the chunk for elements
-// 24..31 of the second copy lies past the 3 registers of mean_sq.rf.
-TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDroppedOnNarrowVectors) {
-  Lowered l = lower_spec("rmsnorm:M=64,N=96",
-                         "split(mean_sq, j, [None, 24])\n"
-                         "rfactor(mean_sq, j.1)\n"
-                         "split(mean_sq.rf, j_1, [None, 16])\n"
-                         "reorder(mean_sq.rf, i, j_0, j_1.0, j_1.1)\n"
-                         "unroll(mean_sq.rf, j_1.0)\n"
-                         "vectorize(mean_sq.rf, j_1.1)\n"
-                         "compute_at(mean_sq.rf, mean_sq, i)\n"
-                         "unroll(mean_sq, j_1)\n"
-                         "split(Y, j, [None, 16])\n"
-                         "vectorize(Y, j.1)\n"
-                         "compute_at(mean_sq, Y, j.0)\n"
-                         "parallel(Y, i)\n");
-  const Target avx2{Space::Host, 32};
-  EXPECT_TRUE(contains(generate_kernel(l.func, avx2).code, "3 registers of v8f"));
-  EXPECT_EQ(check_against_reference(l.func, *l.workload, avx2), "");
+// A reduction split by `outer` and rfactor'ed, its row of partial results split again by `vector`
+// lanes, unrolled x vectorized and computed at the reduction's row.
+std::string rfactor_vector_trace(const std::string& red, int outer, int vector) {
+  const std::string rf = red + ".rf";
+  return "split(" + red + ", j, [None, " + std::to_string(outer) + "])\nrfactor(" + red + ", j.1)\nsplit(" +
+         rf + ", j_1, [None, " + std::to_string(vector) + "])\nreorder(" + rf +
+         ", i, j_0, j_1.0, j_1.1)\nunroll(" + rf + ", j_1.0)\nvectorize(" + rf + ", j_1.1)\ncompute_at(" +
+         rf + ", " + red + ", i)\nunroll(" + red + ", j_1)\n";
+}
+
+// The same shape with other splits and vector widths: wherever the last copy of the vectorized
+// loop ends past the promoted buffer (24 = 16 + 8 on 8-lane vectors, 48 = 32 + 16, ...).
+TEST(Lowered, RfactorVectorChunksPastPromotedBuffersMatchReferenceOnEveryWidth) {
+  struct Case {
+    std::string workload, reduction;
+    int outer, vector, vector_bytes;
+  };
+  for (const Case& c :
+       {Case{"rmsnorm:M=8,N=96", "mean_sq", 24, 16, 32}, Case{"rmsnorm:M=8,N=96", "mean_sq", 48, 32, 64},
+        Case{"layernorm:M=8,N=96", "mean", 40, 32, 32}, Case{"softmax:M=8,N=128", "row_max", 20, 16, 16}}) {
+    SCOPED_TRACE(c.workload + " split " + std::to_string(c.outer) + " / " + std::to_string(c.vector) + ", " +
+                 std::to_string(c.vector_bytes) + "-byte vectors");
+    Lowered l = lower_spec(c.workload, rfactor_vector_trace(c.reduction, c.outer, c.vector));
+    EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, c.vector_bytes}), "");
+  }
 }
 
 TEST(Lowered, UnscheduledAttentionMatchesReference) {
