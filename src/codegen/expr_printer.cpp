@@ -11,7 +11,7 @@ namespace {
 using namespace rctune::ir;
 
 // "-x", with parentheses where x itself starts with a minus sign ("-(-y)", never "--y").
-std::string negate(const E& e) {
+std::string negate(const CExpr& e) {
   std::string x = wrap(e, 90);
   return "-" + (x[0] == '-' ? "(" + x + ")" : x);
 }
@@ -77,7 +77,7 @@ const char* c_op(BinOp op) {
 
 }  // namespace
 
-std::string wrap(const E& e, int need) { return e.prec < need ? "(" + e.s + ")" : e.s; }
+std::string wrap(const CExpr& e, int need) { return e.prec < need ? "(" + e.s + ")" : e.s; }
 
 std::string ExprPrinter::affine(const Affine& a, int* prec_out) {
   std::string s;
@@ -89,7 +89,7 @@ std::string ExprPrinter::affine(const Affine& a, int* prec_out) {
     if (!t.var.empty()) {
       x = scope_.var_name(t.var);
     } else {
-      E e = print(t.expr, DType::F32, nullptr);
+      CExpr e = print(t.expr, DType::F32, nullptr);
       x = e.s;
       xp = e.prec;
     }
@@ -140,7 +140,7 @@ std::optional<std::string> ExprPrinter::lane_ref(const BufInfo& b, const Affine&
   return spilled->second + "[" + idx + "]";
 }
 
-E ExprPrinter::load(const Load& l, const VecCtx* vc) {
+CExpr ExprPrinter::load(const Load& l, const VecCtx* vc) {
   auto it = scope_.bufs.find(l.buffer);
   if (it == scope_.bufs.end())
     throw std::invalid_argument("codegen: load from buffer '" + l.buffer + "' outside its scope in kernel " +
@@ -160,19 +160,19 @@ E ExprPrinter::load(const Load& l, const VecCtx* vc) {
   return {b.cname + "[" + affine(fa) + "]", 100, false, ty};
 }
 
-std::string ExprPrinter::as_float(const E& e, const Expr& src, Ty t, int need) const {
+std::string ExprPrinter::as_float(const CExpr& e, const Expr& src, Ty t, int need) const {
   if (is_float(e.ty) || e.vec) return wrap(e, need);
   if (auto i = src.as<IntImm>()) return float_literal(static_cast<double>(i->value), ty_dtype(t));
   return std::string("static_cast<") + c_type(ty_dtype(t)) + ">(" + e.s + ")";
 }
 
-std::string ExprPrinter::as_vec(const E& e, const VecCtx* vc, const std::string& text) const {
+std::string ExprPrinter::as_vec(const CExpr& e, const VecCtx* vc, const std::string& text) const {
   if (e.vec || !vc) return text;
   if (text == "0.0f" || text == "0.0") return vc->vtype + "{}";
   return vc->vtype + "{} + " + (e.prec <= 70 ? "(" + text + ")" : text);
 }
 
-E ExprPrinter::print(const Expr& e, DType ctx, const VecCtx* vc) {
+CExpr ExprPrinter::print(const Expr& e, DType ctx, const VecCtx* vc) {
   switch (e.kind()) {
     case ExprKind::IntImm:
       return {int_literal(e.as<IntImm>()->value), 100, false, Ty::Int};
@@ -192,13 +192,13 @@ E ExprPrinter::print(const Expr& e, DType ctx, const VecCtx* vc) {
   return {};
 }
 
-E ExprPrinter::select(const Select& s, DType ctx, const VecCtx* vc) {
+CExpr ExprPrinter::select(const Select& s, DType ctx, const VecCtx* vc) {
   if (auto c = fold_condition(s.cond, scope_.extents))
     return print(*c ? s.then_value : s.else_value, ctx, vc);
   // Inside a full vector every lane passes a lane-dependent condition (see the vector loop).
   if (vc && contains_var(s.cond, vc->var)) return print(s.then_value, ctx, vc);
-  E c = print(s.cond, ctx, nullptr);
-  E t = print(s.then_value, ctx, vc), f = print(s.else_value, ctx, vc);
+  CExpr c = print(s.cond, ctx, nullptr);
+  CExpr t = print(s.then_value, ctx, vc), f = print(s.else_value, ctx, vc);
   Ty ty = join(t.ty, f.ty);
   bool vec = t.vec || f.vec;
   std::string ts = is_float(ty) ? as_float(t, s.then_value, ty, 21) : wrap(t, 21);
@@ -210,7 +210,7 @@ E ExprPrinter::select(const Select& s, DType ctx, const VecCtx* vc) {
   return {wrap(c, 21) + " ? " + ts + " : " + fs, 20, vec, ty};
 }
 
-E ExprPrinter::binary(const Expr& self, const Binary& b, DType ctx, const VecCtx* vc) {
+CExpr ExprPrinter::binary(const Expr& self, const Binary& b, DType ctx, const VecCtx* vc) {
   Ty ty = type_of_(self, ctx);
   if (ty == Ty::Int && (b.op == BinOp::Add || b.op == BinOp::Sub || b.op == BinOp::Mul)) {
     int p;
@@ -222,15 +222,15 @@ E ExprPrinter::binary(const Expr& self, const Binary& b, DType ctx, const VecCtx
   if (is_boolean_op(b.op)) return comparison(self, b, ctx);
   // Float arithmetic (+ - * /).
   int p = c_prec(b.op);
-  E x = print(b.a, ctx, vc), y = print(b.b, ctx, vc);
+  CExpr x = print(b.a, ctx, vc), y = print(b.b, ctx, vc);
   std::string xs = is_float(ty) ? as_float(x, b.a, ty, p) : wrap(x, p);
   std::string ys = is_float(ty) ? as_float(y, b.b, ty, p + 1) : wrap(y, p + 1);
   return {xs + " " + c_op(b.op) + " " + ys, p, x.vec || y.vec, ty};
 }
 
-E ExprPrinter::min_max(const Binary& b, Ty ty, DType ctx, const VecCtx* vc) {
+CExpr ExprPrinter::min_max(const Binary& b, Ty ty, DType ctx, const VecCtx* vc) {
   (b.op == BinOp::Max ? scope_.uses.max : scope_.uses.min) = true;
-  E x = print(b.a, ctx, vc), y = print(b.b, ctx, vc);
+  CExpr x = print(b.a, ctx, vc), y = print(b.b, ctx, vc);
   bool vec = x.vec || y.vec;
   std::string xs = is_float(ty) ? as_float(x, b.a, ty, 0) : x.s;
   std::string ys = is_float(ty) ? as_float(y, b.b, ty, 0) : y.s;
@@ -246,8 +246,8 @@ E ExprPrinter::min_max(const Binary& b, Ty ty, DType ctx, const VecCtx* vc) {
 }
 
 // Integer / and %: C's operators where both sides are known non-negative, else the floor forms.
-E ExprPrinter::int_div_mod(const Binary& b, DType ctx) {
-  E x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
+CExpr ExprPrinter::int_div_mod(const Binary& b, DType ctx) {
+  CExpr x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
   auto xi = interval_of(b.a, scope_.extents);
   auto yi = interval_of(b.b, scope_.extents);
   if (xi && yi && xi->lo >= 0 && yi->lo > 0)
@@ -257,7 +257,7 @@ E ExprPrinter::int_div_mod(const Binary& b, DType ctx) {
           100, false, Ty::Int};
 }
 
-E ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
+CExpr ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
   int p = c_prec(b.op);
   if (auto c = fold_condition(self, scope_.extents)) return {*c ? "true" : "false", 100, false, Ty::Bool};
   if (b.op == BinOp::And || b.op == BinOp::Or) {
@@ -278,12 +278,13 @@ E ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
       return {(xp < p ? "(" + xs + ")" : xs) + " " + c_op(b.op) + " " + int_literal(rhs), p, false, Ty::Bool};
     }
   }
-  E x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
+  CExpr x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
   return {wrap(x, p) + " " + c_op(b.op) + " " + wrap(y, p + 1), p, false, Ty::Bool};
 }
 
 // The float32 vector math emitted into the prologue (see vmath.h), on a vector operand.
-E ExprPrinter::vector_math(const Unary& u, const E& a, const std::string& arg, Ty ty, const VecCtx* vc) {
+CExpr ExprPrinter::vector_math(const Unary& u, const CExpr& a, const std::string& arg, Ty ty,
+                               const VecCtx* vc) {
   RCTUNE_CHECK(vc && ty_dtype(ty) == DType::F32);
   std::string name = vector_math_name(u.op);
   scope_.uses.vector_math[vc->lanes].insert(u.op == UnOp::Rsqrt ? "sqrt" : name);
@@ -292,14 +293,14 @@ E ExprPrinter::vector_math(const Unary& u, const E& a, const std::string& arg, T
   return {"rctune_v" + name + "(" + arg + ")", 100, a.vec, ty};
 }
 
-E ExprPrinter::unary(const Unary& u, DType ctx, const VecCtx* vc) {
-  E a = print(u.a, ctx, vc);
+CExpr ExprPrinter::unary(const Unary& u, DType ctx, const VecCtx* vc) {
+  CExpr a = print(u.a, ctx, vc);
   Ty ty = is_float(a.ty) ? a.ty : (u.op == UnOp::Neg || u.op == UnOp::Abs ? Ty::Int : float_ty(ctx));
   if (u.op == UnOp::Neg) return {negate(a), 90, a.vec, ty};
   DType d = ty_dtype(ty);
   std::string arg = is_float(ty) ? as_float(a, u.a, ty, 0) : a.s;
   std::string suf = math_suffix(d);
-  auto call = [&](const std::string& fn) -> E { return {fn + "(" + arg + ")", 100, a.vec, ty}; };
+  auto call = [&](const std::string& fn) -> CExpr { return {fn + "(" + arg + ")", 100, a.vec, ty}; };
   if (a.vec && has_vector_math(u.op)) return vector_math(u, a, arg, ty, vc);
   auto& uses = scope_.uses;
   switch (u.op) {

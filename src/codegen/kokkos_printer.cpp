@@ -174,7 +174,7 @@ class KokkosPrinter {
                                   "' outside its scope in kernel " + f_.name);
     const BufInfo& b = it->second;
     Ty ty = float_ty(b.decl.dtype);
-    E v = expr_.print(st.value, b.decl.dtype, vc);
+    CExpr v = expr_.print(st.value, b.decl.dtype, vc);
     std::string vs = expr_.as_float(v, st.value, ty, 0);
     Affine fa = flat_index(st.indices, b.decl.shape);
     if (vc && fa.coef_of(vc->var) != 0) {

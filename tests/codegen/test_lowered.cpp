@@ -105,36 +105,6 @@ TEST(Lowered, ExampleDenseGeluEpilogueUsesVectorGelu) {
   EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{}, "-O2 -march=native"), "");
 }
 
-// An rfactor'ed reduction split by 48 and then by 32 for vectors: the second unrolled copy of the
-// vectorized loop covers elements 32..63 of the 48-element promoted buffer, and its last chunk
-// (48..63) is guarded off on every lane. That chunk has no register; it generates nothing.
-TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDropped) {
-  Lowered l = lower_spec("softmax:M=64,N=128",
-                         "split(row_max, j, [None, 48])\n"
-                         "rfactor(row_max, j.1)\n"
-                         "split(row_max.rf, j_1, [None, 32])\n"
-                         "reorder(row_max.rf, i, j_0, j_1.0, j_1.1)\n"
-                         "unroll(row_max.rf, j_1.0)\n"
-                         "vectorize(row_max.rf, j_1.1)\n"
-                         "compute_at(row_max.rf, row_max, i)\n"
-                         "unroll(row_max, j_1)\n"
-                         "split(row_sum, j, [None, 1])\n"
-                         "rfactor(row_sum, j.1)\n"
-                         "reorder(row_sum.rf, i, j_0, j_1)\n"
-                         "vectorize(row_sum.rf, j_1)\n"
-                         "compute_at(row_sum.rf, row_sum, j_1)\n"
-                         "unroll(row_sum, j_1)\n"
-                         "compute_at(row_sum, Y, j)\n"
-                         "parallel(row_max, i)\n"
-                         "fuse(Y, i, j)\n"
-                         "parallel(Y, i.j)\n");
-  std::string code = generate_kernel(l.func).code;
-  EXPECT_TRUE(contains(code, "3 registers of v16f"));
-  EXPECT_FALSE(contains(code, "t_row_max_rf_0_3"));
-  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
-  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, 16}), "");
-}
-
 // A reduction split by `outer` and rfactor'ed, its row of partial results split again by `vector`
 // lanes, unrolled x vectorized and computed at the reduction's row.
 std::string rfactor_vector_trace(const std::string& red, int outer, int vector) {
@@ -143,6 +113,28 @@ std::string rfactor_vector_trace(const std::string& red, int outer, int vector) 
          rf + ", j_1, [None, " + std::to_string(vector) + "])\nreorder(" + rf +
          ", i, j_0, j_1.0, j_1.1)\nunroll(" + rf + ", j_1.0)\nvectorize(" + rf + ", j_1.1)\ncompute_at(" +
          rf + ", " + red + ", i)\nunroll(" + red + ", j_1)\n";
+}
+
+// An rfactor'ed reduction split by 48 and then by 32 for vectors: the second unrolled copy of the
+// vectorized loop covers elements 32..63 of the 48-element promoted buffer, and its last chunk
+// (48..63) is guarded off on every lane. That chunk has no register; it generates nothing.
+TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDropped) {
+  Lowered l = lower_spec("softmax:M=64,N=128", rfactor_vector_trace("row_max", 48, 32) +
+                                                   "split(row_sum, j, [None, 1])\n"
+                                                   "rfactor(row_sum, j.1)\n"
+                                                   "reorder(row_sum.rf, i, j_0, j_1)\n"
+                                                   "vectorize(row_sum.rf, j_1)\n"
+                                                   "compute_at(row_sum.rf, row_sum, j_1)\n"
+                                                   "unroll(row_sum, j_1)\n"
+                                                   "compute_at(row_sum, Y, j)\n"
+                                                   "parallel(row_max, i)\n"
+                                                   "fuse(Y, i, j)\n"
+                                                   "parallel(Y, i.j)\n");
+  std::string code = generate_kernel(l.func).code;
+  EXPECT_TRUE(contains(code, "3 registers of v16f"));
+  EXPECT_FALSE(contains(code, "t_row_max_rf_0_3"));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, 16}), "");
 }
 
 // The same shape with other splits and vector widths: wherever the last copy of the vectorized
