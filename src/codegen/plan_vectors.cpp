@@ -13,8 +13,9 @@ namespace {
 using namespace rctune::ir;
 
 // Checks that the body of one vectorized loop over v has a vector form, and finds its lane dtype.
-class VectorBodyCheck {
+class VectorBodyCheck : public StmtVisitor {
  public:
+  using StmtVisitor::visit;
   VectorBodyCheck(const std::string& v, const BufferDecls& decls, const TypeOf& type_of)
       : v_(v), decls_(decls), type_of_(type_of) {}
 
@@ -22,37 +23,32 @@ class VectorBodyCheck {
   std::string reason;
   bool lane_guards = false;
 
-  bool stmt(const Stmt& s) {
-    if (!s) return true;
-    switch (s.kind()) {
-      case StmtKind::For:
-        reason = "body contains a loop";
-        return false;
-      case StmtKind::Allocate:
-        reason = "body allocates a buffer";
-        return false;
-      case StmtKind::Seq:
-        for (const auto& x : s.as<Seq>()->stmts)
-          if (!stmt(x)) return false;
-        return true;
-      case StmtKind::IfThenElse: {
-        auto i = s.as<IfThenElse>();
-        if (contains_var(i->cond, v_)) {
-          if (i->else_case || !is_lane_guard(i->cond, v_, type_of_)) {
-            reason = "guard depends on " + v_;
-            return false;
-          }
-          lane_guards = true;
-        }
-        return stmt(i->then_case) && stmt(i->else_case);
-      }
-      case StmtKind::Store:
-        return store(*s.as<Store>());
+  // ok stays true while the body has a vector form; the first failure stops the walk.
+  bool ok = true;
+  void visit(const For&) override { fail("body contains a loop"); }
+  void visit(const Allocate&) override { fail("body allocates a buffer"); }
+  void visit(const Seq& n) override {
+    for (const auto& x : n.stmts)
+      if (ok) visit(x);
+  }
+  void visit(const IfThenElse& n) override {
+    if (!ok) return;
+    if (contains_var(n.cond, v_)) {
+      if (n.else_case || !is_lane_guard(n.cond, v_, type_of_)) return fail("guard depends on " + v_);
+      lane_guards = true;
     }
-    return false;
+    visit(n.then_case);
+    if (ok) visit(n.else_case);
+  }
+  void visit(const Store& n) override {
+    if (ok) ok = store(n);
   }
 
  private:
+  void fail(const std::string& why) {
+    reason = why;
+    ok = false;
+  }
   bool store(const Store& st) {
     if (decls_.find(st.buffer) == decls_.end()) return false;
     bool varying = false;
@@ -147,7 +143,8 @@ class VectorBodyCheck {
 VecPlan plan_loop(const For& f, const BufferDecls& decls, const TypeOf& type_of, int vector_bytes) {
   VecPlan p;
   VectorBodyCheck check(f.var, decls, type_of);
-  bool ok = check.stmt(f.body);
+  check.visit(f.body);
+  bool ok = check.ok;
   p.lane_guards = check.lane_guards;
   p.stores_varying = all_stores_vary(f.body, f.var);
   std::string reason = check.reason;
