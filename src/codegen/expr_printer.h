@@ -2,6 +2,7 @@
 // promoted registers, and vector values inside a vector chunk.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "codegen/infer_types.h"
