@@ -23,16 +23,6 @@ std::string join(const std::vector<std::string>& items, const std::string& sep) 
   return out;
 }
 
-std::string call_text(const std::string& name, const std::vector<std::string>& args) {
-  return name + "(" + join(args) + ")";
-}
-
-std::string factors_text(const std::vector<int64_t>& factors) {
-  std::vector<std::string> parts;
-  for (int64_t f : factors) parts.push_back(f == kInferredFactor ? "None" : std::to_string(f));
-  return "[" + join(parts) + "]";
-}
-
 const char* scope_text(ir::MemScope s) {
   switch (s) {
     case ir::MemScope::Global:
@@ -181,11 +171,11 @@ std::string check_schedule_limits(const State& s) {
 }
 }  // namespace
 
-State finish(const State& s, const std::string& call) {
-  if (std::string why = check_schedule_limits(s); !why.empty()) fail(call, why);
+State finish(const State& s, const Step& step) {
+  if (std::string why = check_schedule_limits(s); !why.empty()) fail(to_text(step), why);
   const std::string err = check_state(s);
-  if (!err.empty()) fail(call, err);
-  return s.with_step(Step{call});
+  if (!err.empty()) fail(to_text(step), err);
+  return s.with_step(step);
 }
 
 }  // namespace detail

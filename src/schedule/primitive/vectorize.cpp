@@ -1,11 +1,13 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State vectorize(const State& s, const std::string& stage, const std::string& loop) {
-  const std::string call = call_text("vectorize", {stage, loop});
+  const Step step{Primitive::Vectorize, {stage, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   const int idx = get_leaf(st, call, loop);
@@ -26,7 +28,24 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
   }
   StageSchedule ns = st;
   ns.loops[idx].kind = ir::ForKind::Vectorized;
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
 }
+
+namespace detail {
+
+PrimitiveInfo vectorize_traits() {
+  using PK = PrimitiveParam::Kind;
+  return primitive_traits(
+      Primitive::Vectorize, "vectorize", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
+      "GPU).",
+      "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
+      "placed "
+      "at it.",
+      "vectorize(C.local, j)",
+      [](const State& s, const Step& step) { return vectorize(s, step.name(0), step.name(1)); });
+}
+
+}  // namespace detail
 
 }  // namespace rctune::schedule
