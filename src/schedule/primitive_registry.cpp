@@ -10,7 +10,6 @@ namespace detail {
 PrimitiveInfo primitive_traits(Primitive id, std::string name, std::vector<PrimitiveParam> params,
                                std::string description, std::string legality, std::string example,
                                State (*apply)(const State&, const Step&)) {
-  using PK = PrimitiveParam::Kind;
   PrimitiveInfo i;
   i.id = id;
   i.name = std::move(name);

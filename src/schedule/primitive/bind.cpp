@@ -28,22 +28,17 @@ State bind(const State& s, const std::string& stage, const std::string& loop, ir
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo bind_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::bind_traits() {
   return primitive_traits(
       Primitive::Bind, "bind", {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Level, "level"}},
       "Binds a loop to a level of Kokkos hierarchical parallelism: league (TeamPolicy league), team "
       "(TeamThreadRange) or vector (ThreadVectorRange).",
-      "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team and "
-      "vector "
-      "need an enclosing league loop; team goes outside vector; no parallel loops in the same nest.",
+      "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team "
+      "and vector need an enclosing league loop; team goes outside vector; no parallel loops in the "
+      "same nest.",
       "bind(C, i.0, league)", [](const State& s, const Step& step) {
         return bind(s, step.name(0), step.name(1), parse_bind_level(step.name(2)));
       });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

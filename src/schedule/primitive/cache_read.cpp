@@ -95,25 +95,18 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   return out.with_step(Step{Primitive::CacheRead, {tensor, std::string(scope_text(scope)), readers}});
 }
 
-namespace detail {
-
-PrimitiveInfo cache_read_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::cache_read_traits() {
   return primitive_traits(
       Primitive::CacheRead, "cache_read",
       {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
       "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
-      "reader "
-      "stages (all readers when none is named) read the copy; placed with compute_at it copies only the "
-      "tile "
-      "that one iteration needs, into a contiguous buffer: this is packing.",
+      "reader stages (all readers when none is named) read the copy; placed with compute_at it copies "
+      "only the tile that one iteration needs, into a contiguous buffer: this is packing.",
       "the tensor exists and every named reader reads it directly; scope local, shared or heap; "
       "<tensor>.<scope> does not exist yet.",
       "cache_read(B, local, C.local)", [](const State& s, const Step& step) {
         return cache_read(s, step.name(0), parse_mem_scope(step.name(1)), step.names(2));
       });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

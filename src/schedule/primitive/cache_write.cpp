@@ -77,23 +77,17 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   return finish(s.with_workload(nw, std::move(stages)), step);
 }
 
-namespace detail {
-
-PrimitiveInfo cache_write_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::cache_write_traits() {
   return primitive_traits(
       Primitive::CacheWrite, "cache_write", {{PK::Stage, "stage"}, {PK::Scope, "scope"}},
       "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
-      "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile in "
-      "registers (compute_at the new stage into the copy).",
-      "the stage is unscheduled (no split, fuse, reorder, annotation, placement, and no stage "
-      "placed at "
-      "its loops); scope local, shared or heap; <stage>.<scope> does not exist yet.",
+      "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile "
+      "in registers (compute_at the new stage into the copy).",
+      "the stage is unscheduled (no split, fuse, reorder, annotation, placement, and no stage placed "
+      "at its loops); scope local, shared or heap; <stage>.<scope> does not exist yet.",
       "cache_write(C, local)", [](const State& s, const Step& step) {
         return cache_write(s, step.name(0), parse_mem_scope(step.name(1)));
       });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -123,10 +123,7 @@ State compute_at(const State& s, const std::string& stage, const std::string& co
   return place_stage(s, stage, consumer, loop, Attach::Kind::At);
 }
 
-namespace detail {
-
-PrimitiveInfo compute_at_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::compute_at_traits() {
   return primitive_traits(
       Primitive::ComputeAt, "compute_at", {{PK::Stage, "stage"}, {PK::Stage, "consumer"}, {PK::Loop, "loop"}},
       "Computes the stage inside a loop of a consumer, before that loop's body, only over the region "
@@ -139,7 +136,5 @@ PrimitiveInfo compute_at_traits() {
         return compute_at(s, step.name(0), step.name(1), step.name(2));
       });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -40,19 +40,13 @@ State compute_inline(const State& s, const std::string& stage) {
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo compute_inline_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::compute_inline_traits() {
   return primitive_traits(
       Primitive::ComputeInline, "compute_inline", {{PK::Stage, "stage"}},
       "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
       "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
-      "placed "
-      "at its loops.",
+      "placed at its loops.",
       "compute_inline(E)", [](const State& s, const Step& step) { return compute_inline(s, step.name(0)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -27,21 +27,15 @@ State decompose_reduction(const State& s, const std::string& stage, const std::s
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo decompose_reduction_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::decompose_reduction_traits() {
   return primitive_traits(
       Primitive::DecomposeReduction, "decompose_reduction", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Places the initialisation of a reduction just before the given loop instead of before the "
-      "outermost "
-      "reduction loop.",
+      "outermost reduction loop.",
       "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
       "encloses it.",
       "decompose_reduction(C, j.0)",
       [](const State& s, const Step& step) { return decompose_reduction(s, step.name(0), step.name(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -68,22 +68,15 @@ State fuse(const State& s, const std::string& stage, const std::vector<std::stri
   return finish(out, step);
 }
 
-namespace detail {
-
-PrimitiveInfo fuse_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::fuse_traits() {
   return primitive_traits(
       Primitive::Fuse, "fuse", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
       "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) "
-      "creates "
-      "i.0.j.0).",
+      "creates i.0.j.0).",
       "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "
-      "none "
-      "annotated; a stage placed at one of them must be placed at the innermost one.",
+      "none annotated; a stage placed at one of them must be placed at the innermost one.",
       "fuse(C, i.0, j.0)",
       [](const State& s, const Step& step) { return fuse(s, step.name(0), step.names(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -23,21 +23,15 @@ State parallel(const State& s, const std::string& stage, const std::string& loop
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo parallel_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::parallel_traits() {
   return primitive_traits(
       Primitive::Parallel, "parallel", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Runs the iterations of a loop in parallel on CPU threads (Kokkos RangePolicy; adjacent parallel "
       "loops of one stage become an MDRangePolicy).",
       "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent "
-      "parallel "
-      "loop of the same stage) nor inside or around a bound loop.",
+      "parallel loop of the same stage) nor inside or around a bound loop.",
       "parallel(C, i.0)",
       [](const State& s, const Step& step) { return parallel(s, step.name(0), step.name(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

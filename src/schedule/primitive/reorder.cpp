@@ -36,21 +36,15 @@ State reorder(const State& s, const std::string& stage, const std::vector<std::s
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo reorder_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::reorder_traits() {
   return primitive_traits(
       Primitive::Reorder, "reorder", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
       "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
-      "order; "
-      "other loops stay where they are.",
-      "every name is a current loop of the stage, named once; a vectorized loop stays "
-      "innermost; a reduction loop may not move outside the loop chosen by decompose_reduction.",
+      "order; other loops stay where they are.",
+      "every name is a current loop of the stage, named once; a vectorized loop stays innermost; a "
+      "reduction loop may not move outside the loop chosen by decompose_reduction.",
       "reorder(C, i.0, j.0, k, i.1, j.1)",
       [](const State& s, const Step& step) { return reorder(s, step.name(0), step.names(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

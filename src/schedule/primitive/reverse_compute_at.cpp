@@ -10,10 +10,7 @@ State reverse_compute_at(const State& s, const std::string& stage, const std::st
   return place_stage(s, stage, producer, loop, Attach::Kind::ReverseAt);
 }
 
-namespace detail {
-
-PrimitiveInfo reverse_compute_at_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::reverse_compute_at_traits() {
   return primitive_traits(
       Primitive::ReverseComputeAt, "reverse_compute_at",
       {{PK::Stage, "stage"}, {PK::Stage, "producer"}, {PK::Loop, "loop"}},
@@ -27,7 +24,5 @@ PrimitiveInfo reverse_compute_at_traits() {
         return reverse_compute_at(s, step.name(0), step.name(1), step.name(2));
       });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

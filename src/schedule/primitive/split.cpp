@@ -79,21 +79,17 @@ State split(const State& s, const std::string& stage, const std::string& loop,
   return finish(out, Step{Primitive::Split, {stage, loop, std::move(canon)}});
 }
 
-namespace detail {
-
-PrimitiveInfo split_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::split_traits() {
   return primitive_traits(
       Primitive::Split, "split", {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Factors, "factors"}},
       "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
-      "factor may be None (inferred as ceil(extent / product of the others)); factors that do not divide "
-      "the extent are allowed (the body is guarded).",
+      "factor may be None (inferred as ceil(extent / product of the others)); factors that do not "
+      "divide the extent are allowed (the body is guarded).",
       "the loop is a current, unannotated loop of the stage; at least two factors, all positive "
-      "integers, only the first may be None; the inner factors may not multiply to more than the extent.",
+      "integers, only the first may be None; the inner factors may not multiply to more than the "
+      "extent.",
       "split(C, i, [None, 8])",
       [](const State& s, const Step& step) { return split(s, step.name(0), step.name(1), step.factors(2)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -10,6 +10,8 @@
 
 namespace rctune::schedule::detail {
 
+using PK = PrimitiveParam::Kind;
+
 #define RCTUNE_DECLARE_PRIMITIVE_TRAITS(id, name) PrimitiveInfo name##_traits();
 RCTUNE_SCHEDULE_PRIMITIVES(RCTUNE_DECLARE_PRIMITIVE_TRAITS)
 #undef RCTUNE_DECLARE_PRIMITIVE_TRAITS

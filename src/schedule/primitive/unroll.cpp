@@ -25,20 +25,15 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo unroll_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::unroll_traits() {
   return primitive_traits(
       Primitive::Unroll, "unroll", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Unrolls a loop completely in the generated code.",
-      "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have at "
-      "most " +
+      "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have "
+      "at most " +
           std::to_string(kMaxUnrollExtent) + " iterations.",
       "unroll(C.local, i)",
       [](const State& s, const Step& step) { return unroll(s, step.name(0), step.name(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule

@@ -31,21 +31,15 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
   return finish(s.with_stage(ns), step);
 }
 
-namespace detail {
-
-PrimitiveInfo vectorize_traits() {
-  using PK = PrimitiveParam::Kind;
+PrimitiveInfo detail::vectorize_traits() {
   return primitive_traits(
       Primitive::Vectorize, "vectorize", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
       "GPU).",
       "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
-      "placed "
-      "at it.",
+      "placed at it.",
       "vectorize(C.local, j)",
       [](const State& s, const Step& step) { return vectorize(s, step.name(0), step.name(1)); });
 }
-
-}  // namespace detail
 
 }  // namespace rctune::schedule
