@@ -102,6 +102,19 @@ int get_leaf(const StageSchedule& st, const std::string& call, const std::string
   return idx;
 }
 
+int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std::string& loop,
+                     const std::string& spatial_only) {
+  if (st.attach.kind == Attach::Kind::Inline)
+    fail(call, "stage " + st.stage + " is inlined and has no loops");
+  const int idx = get_leaf(st, call, loop);
+  const LoopVar& l = st.loops[idx];
+  if (l.reduce && !spatial_only.empty()) {
+    fail(call, "loop " + loop + " iterates over a reduction axis; " + spatial_only);
+  }
+  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  return idx;
+}
+
 std::vector<int64_t> root_extents(const ir::Stage& st) {
   std::vector<int64_t> r;
   for (const auto& a : st.axes) r.push_back(a.extent);

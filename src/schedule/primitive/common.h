@@ -19,6 +19,11 @@ const StageSchedule& get_stage(const State& s, const std::string& call, const st
 const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage);
 int get_loop(const StageSchedule& st, const std::string& call, const std::string& loop);  // any loop
 int get_leaf(const StageSchedule& st, const std::string& call, const std::string& loop);  // a leaf
+// The leaf `loop` of a stage that is not inlined, to be annotated: refused when already annotated,
+// and when it iterates over a reduction axis unless `spatial_only` is empty (the reason then
+// reads "loop k iterates over a reduction axis; <spatial_only>").
+int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std::string& loop,
+                     const std::string& spatial_only);
 
 [[noreturn]] void fail(const std::string& call, const std::string& reason);
 

@@ -9,10 +9,7 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
   const Step step{Primitive::Unroll, {stage, loop}};
   const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
-  if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
-  const int idx = get_leaf(st, call, loop);
-  const LoopVar& l = st.loops[idx];
-  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  const int idx = leaf_to_annotate(st, call, loop, "");
   if (st.attach.kind == Attach::Kind::Root) {
     const int64_t e = extent_of(s, st, idx);
     if (e > kMaxUnrollExtent) {

@@ -9,13 +9,7 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
   const Step step{Primitive::Vectorize, {stage, loop}};
   const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
-  if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
-  const int idx = get_leaf(st, call, loop);
-  const LoopVar& l = st.loops[idx];
-  if (l.reduce) {
-    fail(call, "loop " + loop + " iterates over a reduction axis; only spatial loops can be vectorized");
-  }
-  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  const int idx = leaf_to_annotate(st, call, loop, "only spatial loops can be vectorized");
   if (st.leaf_position(idx) + 1 != static_cast<int>(st.leaves.size())) {
     fail(call, "loop " + loop + " is not the innermost loop of " + stage + " (that is " +
                    st.loops[st.leaves.back()].name +
