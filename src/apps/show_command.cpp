@@ -38,7 +38,7 @@ int run_show(const ShowArgs& a) {
   runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
   if (!text.empty()) {
     std::cout << "# schedule\n";
-    for (const auto& step : c.state.trace()) std::cout << step.text << "\n";
+    for (const auto& step : c.state.trace()) std::cout << schedule::to_text(step) << "\n";
     std::cout << "\n# after scheduling\n" << ir::to_string(c.lowered) << "\n";
   }
   if (a.print_source) std::cout << "# generated Kokkos source\n" << c.kernel.code << "\n";

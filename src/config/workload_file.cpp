@@ -17,6 +17,7 @@
 #include "rctune/ir/names.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::config {
 
@@ -67,12 +68,6 @@ struct Ctx {
     return n.Scalar();
   }
 };
-
-std::string list(const std::vector<std::string>& v) {
-  std::string s;
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + v[i];
-  return s;
-}
 
 }  // namespace
 
@@ -225,7 +220,7 @@ ir::Workload load_workload(const std::string& spec_or_path) {
   if (std::filesystem::exists(std::filesystem::symlink_status(s, ec)) || yaml_name)
     return load_workload_file(s);
   throw std::invalid_argument(
-      "workload '" + s + "' is neither a library operator (known: " + list(ir::operator_names()) +
+      "workload '" + s + "' is neither a library operator (known: " + ir::join(ir::operator_names()) +
       "; write NAME:P=v,...) nor a workload file (" + s + ": " + std::strerror(ENOENT) + ")");
 }
 

@@ -5,6 +5,7 @@
 
 #include "rctune/ir/limits.h"
 #include "rctune/schedule/primitives.h"
+#include "rctune/schedule/step.h"
 
 namespace rctune::schedule {
 
@@ -15,6 +16,29 @@ using PK = PrimitiveParam::Kind;
 // Steps of one trace (a bound on what a file or an answer can make rctune apply; applying a trace
 // is linear in its length).
 constexpr size_t kMaxTraceSteps = 10000;
+
+// A value as written: a name, an integer, None or a list.
+struct TraceValue {
+  enum class Kind { Name, Int, None, List } kind = Kind::Name;
+  std::string name;               // Kind::Name
+  int64_t value = 0;              // Kind::Int
+  std::vector<TraceValue> items;  // Kind::List
+  int line = 0, column = 0;
+};
+
+struct TraceArg {
+  std::string keyword;  // empty for a positional argument
+  TraceValue value;
+  int line = 0, column = 0;
+};
+
+// One call as written, before it is checked against its primitive's signature.
+struct Call {
+  std::string primitive;
+  std::vector<TraceArg> args;
+  int line = 0, column = 0;  // where the call starts
+  std::string source;        // the call as written (comments and surrounding blanks removed)
+};
 
 bool is_ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool is_ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
@@ -52,8 +76,8 @@ class Parser {
  public:
   explicit Parser(const std::string& text) : t_(text) {}
 
-  std::vector<ParsedStep> parse() {
-    std::vector<ParsedStep> steps;
+  std::vector<Call> parse() {
+    std::vector<Call> steps;
     for (;;) {
       skip_blank_lines();
       if (at_end()) break;
@@ -237,8 +261,8 @@ class Parser {
     error("expected a value (a name, an integer, None or a [list]), found " + found());
   }
 
-  ParsedStep parse_call() {
-    ParsedStep s;
+  Call parse_call() {
+    Call s;
     s.line = line_;
     s.column = col();
     const size_t begin = p_;
@@ -397,7 +421,7 @@ std::string value_text(const TraceValue& v) {
   throw TraceParseError(what, line, column);
 }
 
-void check_value(const ParsedStep& s, const PrimitiveParam& p, const TraceValue& v) {
+void check_value(const Call& s, const PrimitiveParam& p, const TraceValue& v) {
   auto bad = [&](const std::string& extra = "") {
     bind_error("argument '" + p.name + "' of " + s.primitive + " must be " + kind_text(p.kind) + ", found " +
                    value_text(v) + extra,
@@ -431,9 +455,7 @@ void check_value(const ParsedStep& s, const PrimitiveParam& p, const TraceValue&
   }
 }
 
-Bound bind_args(const ParsedStep& s) {
-  const PrimitiveInfo* info = find_primitive(s.primitive);
-  if (!info) bind_error("unknown primitive '" + s.primitive + "'", s.line, s.column);
+Bound bind_args(const Call& s, const PrimitiveInfo* info) {
   const auto& params = info->params;
   Bound b;
   b.values.resize(params.size());
@@ -479,7 +501,7 @@ Bound bind_args(const ParsedStep& s) {
     if (!a.keyword.empty()) {
       seen_keyword = true;
       std::string kw = a.keyword;
-      if (s.primitive == "split" && kw == "factor") {
+      if (info->id == Primitive::Split && kw == "factor") {
         if (a.value.kind != TraceValue::Kind::Int) {
           bind_error("factor= of split must be an integer (the inner factor)", a.value.line, a.value.column);
         }
@@ -532,258 +554,91 @@ std::vector<std::string> names(const std::vector<const TraceValue*>& vs) {
   return out;
 }
 
-std::vector<int64_t> factors(const TraceValue& v) {
-  std::vector<int64_t> out;
+Factors factors(const TraceValue& v) {
+  Factors out;
   for (const auto& it : v.items)
-    out.push_back(it.kind == TraceValue::Kind::None ? kInferredFactor : it.value);
+    out.push_back(it.kind == TraceValue::Kind::None ? std::nullopt : std::optional<int64_t>(it.value));
   return out;
 }
 
-PrimitiveInfo make(std::string name, std::vector<PrimitiveParam> params, std::string description,
-                   std::string legality, std::string example) {
-  PrimitiveInfo i;
-  i.name = std::move(name);
-  i.params = std::move(params);
-  std::string sig = i.name + "(";
-  for (size_t k = 0; k < i.params.size(); ++k) {
-    if (k) sig += ", ";
-    const bool variadic = i.params[k].kind == PK::Loops || i.params[k].kind == PK::Stages;
-    sig += i.params[k].name + (variadic ? "..." : "");
-  }
-  i.signature = sig + ")";
-  i.description = std::move(description);
-  i.legality = std::move(legality);
-  i.example = std::move(example);
-  return i;
-}
-
-std::vector<PrimitiveInfo> build_registry() {
-  const PrimitiveParam stage{PK::Stage, "stage"};
-  const PrimitiveParam loop{PK::Loop, "loop"};
-  return {
-      make(
-          "split", {stage, loop, {PK::Factors, "factors"}},
-          "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
-          "factor may be None (inferred as ceil(extent / product of the others)); factors that do not divide "
-          "the extent are allowed (the body is guarded).",
-          "the loop is a current, unannotated loop of the stage; at least two factors, all positive "
-          "integers, only the first may be None; the inner factors may not multiply to more than the extent.",
-          "split(C, i, [None, 8])"),
-      make("reorder", {stage, {PK::Loops, "loops"}},
-           "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
-           "order; "
-           "other loops stay where they are.",
-           "every name is a current loop of the stage, named once; a vectorized loop stays "
-           "innermost; a reduction loop may not move outside the loop chosen by decompose_reduction.",
-           "reorder(C, i.0, j.0, k, i.1, j.1)"),
-      make("fuse", {stage, {PK::Loops, "loops"}},
-           "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) "
-           "creates "
-           "i.0.j.0).",
-           "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "
-           "none "
-           "annotated; a stage placed at one of them must be placed at the innermost one.",
-           "fuse(C, i.0, j.0)"),
-      make("parallel", {stage, loop},
-           "Runs the iterations of a loop in parallel on CPU threads (Kokkos RangePolicy; adjacent parallel "
-           "loops of one stage become an MDRangePolicy).",
-           "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent "
-           "parallel "
-           "loop of the same stage) nor inside or around a bound loop.",
-           "parallel(C, i.0)"),
-      make("vectorize", {stage, loop},
-           "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
-           "GPU).",
-           "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
-           "placed "
-           "at it.",
-           "vectorize(C.local, j)"),
-      make("unroll", {stage, loop}, "Unrolls a loop completely in the generated code.",
-           "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have at "
-           "most " +
-               std::to_string(kMaxUnrollExtent) + " iterations.",
-           "unroll(C.local, i)"),
-      make("bind", {stage, loop, {PK::Level, "level"}},
-           "Binds a loop to a level of Kokkos hierarchical parallelism: league (TeamPolicy league), team "
-           "(TeamThreadRange) or vector (ThreadVectorRange).",
-           "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team and "
-           "vector "
-           "need an enclosing league loop; team goes outside vector; no parallel loops in the same nest.",
-           "bind(C, i.0, league)"),
-      make("cache_write", {stage, {PK::Scope, "scope"}},
-           "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
-           "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile in "
-           "registers (compute_at the new stage into the copy).",
-           "the stage is unscheduled (no split, fuse, reorder, annotation, placement, and no stage "
-           "placed at "
-           "its loops); scope local, shared or heap; <stage>.<scope> does not exist yet.",
-           "cache_write(C, local)"),
-      make("cache_read", {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
-           "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
-           "reader "
-           "stages (all readers when none is named) read the copy; placed with compute_at it copies only the "
-           "tile "
-           "that one iteration needs, into a contiguous buffer: this is packing.",
-           "the tensor exists and every named reader reads it directly; scope local, shared or heap; "
-           "<tensor>.<scope> does not exist yet.",
-           "cache_read(B, local, C.local)"),
-      make("compute_at", {stage, {PK::Stage, "consumer"}, loop},
-           "Computes the stage inside a loop of a consumer, before that loop's body, only over the region "
-           "one iteration needs.",
-           "the stage is not an output and not inlined; the consumer reads it, and every other reader is "
-           "placed inside the consumer at that loop or deeper; the loop is a current loop of the consumer, "
-           "not vectorized; no cycles; every stage still reads only tensors computed before it, and inside "
-           "a producer's loops only a reverse_compute_at stage placed directly there reads the producer.",
-           "compute_at(C.local, C, j.0)"),
-      make("reverse_compute_at", {stage, {PK::Stage, "producer"}, loop},
-           "Computes a consumer stage inside a loop of its producer, after that loop's body, over the "
-           "region that iteration produced.",
-           "the stage reads the producer directly, indexed by its own axes (one per dimension, the same in "
-           "every read), and has no reduction; the loop is a current loop of the producer, not vectorized, "
-           "and neither it nor an enclosing loop of the producer is a reduction loop; no cycles; every "
-           "stage still reads only tensors computed before it.",
-           "reverse_compute_at(C, C.local, i.0)"),
-      make("compute_inline", {stage},
-           "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
-           "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
-           "placed "
-           "at its loops.",
-           "compute_inline(E)"),
-      make("decompose_reduction", {stage, loop},
-           "Places the initialisation of a reduction just before the given loop instead of before the "
-           "outermost "
-           "reduction loop.",
-           "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
-           "encloses it.",
-           "decompose_reduction(C, j.0)"),
-      make(
-          "rfactor", {stage, loop},
-          "Factors the part of a reduction that a loop iterates over into a new stage <stage>.rf (scope "
-          "local) whose output has the stage's axes plus one new last axis for the loop, holding partial "
-          "reductions over the other reduction loops; the stage then reduces over that axis only: "
-          "S[i] += S.rf[i, j_1]. The index variables of S.rf split from the reduction axis are named like "
-          "the "
-          "loops with '.' replaced by '_' (j.1 -> j_1, j.0 -> j_0); S and S.rf get default schedules. Used "
-          "to "
-          "vectorize or parallelise a reduction: reorder S.rf so j_1 is innermost, vectorize it, compute_at "
-          "S.rf into S.",
-          "the stage has a +=, max= or min= reduction; the loop is a current loop created from one reduction "
-          "axis by splits only (or that axis itself); the stage is otherwise unscheduled (no other split, no "
-          "fuse, reorder, annotation, placement or decomposed reduction, no stage placed at its loops); "
-          "<stage>.rf does not exist yet.",
-          "rfactor(row_sum, j.1)"),
-  };
-}
-
-}  // namespace
-
-const std::vector<PrimitiveInfo>& primitive_registry() {
-  static const std::vector<PrimitiveInfo> r = build_registry();
-  return r;
-}
-
-const PrimitiveInfo* find_primitive(const std::string& name) {
-  for (const auto& p : primitive_registry()) {
-    if (p.name == name) return &p;
-  }
-  return nullptr;
-}
-
-std::vector<ParsedStep> parse_trace(const std::string& text) {
-  std::vector<ParsedStep> steps = Parser(text).parse();
-  for (const auto& s : steps) bind_args(s);
-  return steps;
-}
-
-std::string to_text(const ParsedStep& step) {
-  const Bound b = bind_args(step);
-  const PrimitiveInfo* info = find_primitive(step.primitive);
-  std::string out = step.primitive + "(";
-  bool first = true;
+// The call as a typed step, its arguments bound to the primitive's parameters.
+ParsedStep typed_step(const Call& c) {
+  const PrimitiveInfo* info = find_primitive(c.primitive);
+  if (!info) bind_error("unknown primitive '" + c.primitive + "'", c.line, c.column);
+  const Bound b = bind_args(c, info);
+  ParsedStep out;
+  out.primitive = info->id;
+  out.line = c.line;
+  out.column = c.column;
+  out.source = c.source;
   for (size_t k = 0; k < info->params.size(); ++k) {
-    for (const auto* v : b.values[k]) {
-      if (!first) out += ", ";
-      first = false;
-      out += value_text(*v);
+    switch (info->params[k].kind) {
+      case PK::Loops:
+      case PK::Stages:
+        out.args.emplace_back(names(b.values[k]));
+        break;
+      case PK::Factors:
+        out.args.emplace_back(factors(*b.values[k].at(0)));
+        break;
+      case PK::Stage:
+      case PK::Tensor:
+      case PK::Loop:
+      case PK::Scope:
+      case PK::Level:
+        out.args.emplace_back(b.values[k].at(0)->name);
+        break;
     }
   }
-  return out + ")";
-}
-
-std::string to_text(const std::vector<Step>& trace) {
-  std::string out;
-  for (const auto& s : trace) out += s.text + "\n";
   return out;
 }
 
-std::string to_text(const std::vector<ParsedStep>& steps) {
-  std::string out;
-  for (const auto& s : steps) out += to_text(s) + "\n";
-  return out;
-}
-
-State apply_step(const State& s, const ParsedStep& step) {
-  const Bound b = bind_args(step);
-  const auto& v = b.values;
-  const std::string& p = step.primitive;
-  auto one = [&](size_t k) { return v[k][0]->name; };
-  if (p == "split") return split(s, one(0), one(1), factors(*v[2][0]));
-  if (p == "reorder") return reorder(s, one(0), names(v[1]));
-  if (p == "fuse") return fuse(s, one(0), names(v[1]));
-  if (p == "parallel") return parallel(s, one(0), one(1));
-  if (p == "vectorize") return vectorize(s, one(0), one(1));
-  if (p == "unroll") return unroll(s, one(0), one(1));
-  if (p == "bind") return bind(s, one(0), one(1), parse_bind_level(one(2)));
-  if (p == "cache_write") return cache_write(s, one(0), parse_mem_scope(one(1)));
-  if (p == "cache_read") return cache_read(s, one(0), parse_mem_scope(one(1)), names(v[2]));
-  if (p == "compute_at") return compute_at(s, one(0), one(1), one(2));
-  if (p == "reverse_compute_at") return reverse_compute_at(s, one(0), one(1), one(2));
-  if (p == "compute_inline") return compute_inline(s, one(0));
-  if (p == "decompose_reduction") return decompose_reduction(s, one(0), one(1));
-  if (p == "rfactor") return rfactor(s, one(0), one(1));
-  throw ScheduleError("unknown primitive '" + p + "'");
-}
-
-State apply_trace(const State& s, const std::string& text) {
-  const std::vector<ParsedStep> steps = parse_trace(text);
+// Applies steps in order; an illegal step throws "step <n> `<source>`: <reason>".
+template <typename Steps, typename SourceOf>
+State apply_steps(const State& s, const Steps& steps, SourceOf source_of) {
   State cur = s;
   for (size_t i = 0; i < steps.size(); ++i) {
-    const std::string where = "step " + std::to_string(i + 1) + " `" + steps[i].source + "`: ";
     try {
       cur = apply_step(cur, steps[i]);
     } catch (const PrimitiveError& e) {
-      throw ScheduleError(where + e.reason());
+      throw ScheduleError("step " + std::to_string(i + 1) + " `" + source_of(steps[i]) + "`: " + e.reason());
     } catch (const ScheduleError& e) {
-      throw ScheduleError(where + e.what());
+      throw ScheduleError("step " + std::to_string(i + 1) + " `" + source_of(steps[i]) + "`: " + e.what());
     }
   }
   return cur;
 }
 
-State replay(const State& s) { return apply_trace(State(s.original_workload_ptr()), to_text(s.trace())); }
+}  // namespace
 
-std::string primitive_reference() {
-  std::string r =
-      "Schedule language: one primitive per line, written as a call: name(arg, arg, ...).\n"
-      "Arguments are names (stages, tensors, loops, scopes, levels), integers, None, or [lists]; a keyword "
-      "form\n"
-      "param=value is accepted. '#' starts a comment. Stages are named after the tensor they compute.\n"
-      "Loop names: a stage starts with one loop per output axis then one per reduction axis, named after "
-      "the\n"
-      "index variables (i, j, k). split(S, x, [None, a, b]) replaces x by x.0, x.1, x.2 (outermost first);\n"
-      "fuse(S, a, b) replaces a and b by a.b (e.g. i.0.j.0). cache_write(S, local) adds stage S.local;\n"
-      "cache_read(T, local, ...) adds stage T.local with loops ax0, ax1, ...; rfactor(S, j.1) adds stage "
-      "S.rf\n"
-      "with loops named like S's axes plus j_1, j_0 ('.' becomes '_'). A stage placed at a loop that\n"
-      "is later split moves to the innermost new loop; stages placed at the same loop run in workload "
-      "order.\n\n";
-  for (const auto& p : primitive_registry()) {
-    r += p.signature + "\n";
-    r += "  " + p.description + "\n";
-    r += "  Legal when: " + p.legality + "\n";
-    r += "  Example: " + p.example + "\n\n";
-  }
-  return r;
+std::vector<ParsedStep> parse_trace(const std::string& text) {
+  const std::vector<Call> calls = Parser(text).parse();
+  std::vector<ParsedStep> steps;
+  steps.reserve(calls.size());
+  for (const auto& c : calls) steps.push_back(typed_step(c));
+  return steps;
+}
+
+std::string to_text(const std::vector<Step>& trace) {
+  std::string out;
+  for (const auto& s : trace) out += to_text(s) + "\n";
+  return out;
+}
+
+std::string to_text(const std::vector<ParsedStep>& steps) {
+  std::string out;
+  for (const auto& s : steps) out += to_text(static_cast<const Step&>(s)) + "\n";
+  return out;
+}
+
+State apply_step(const State& s, const Step& step) { return primitive_info(step.primitive).apply(s, step); }
+
+State apply_trace(const State& s, const std::string& text) {
+  return apply_steps(s, parse_trace(text),
+                     [](const ParsedStep& p) -> const std::string& { return p.source; });
+}
+
+State replay(const State& s) {
+  return apply_steps(State(s.original_workload_ptr()), s.trace(), [](const Step& p) { return to_text(p); });
 }
 
 }  // namespace rctune::schedule

@@ -100,7 +100,7 @@ std::string edited_trace(const std::vector<schedule::Step>& parent_steps, const 
   for (size_t i = 0; i < parent_steps.size(); ++i) {
     auto it = at.find(static_cast<int>(i) + 1);
     if (it == at.end()) {
-      out += parent_steps[i].text + '\n';
+      out += schedule::to_text(parent_steps[i]) + '\n';
     } else if (it->second->kind == Edit::Kind::Replace) {
       out += it->second->text + '\n';
     }
@@ -115,7 +115,7 @@ schedule::State apply_action(const schedule::State& parent, const std::string& a
 
 std::string number_steps(const std::vector<schedule::Step>& steps) {
   std::string out;
-  for (size_t i = 0; i < steps.size(); ++i) out += std::to_string(i + 1) + ": " + steps[i].text + '\n';
+  for (size_t i = 0; i < steps.size(); ++i) out += std::to_string(i + 1) + ": " + schedule::to_text(steps[i]) + '\n';
   return out;
 }
 

@@ -105,6 +105,55 @@ TEST(Lowered, ExampleDenseGeluEpilogueUsesVectorGelu) {
   EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{}, "-O2 -march=native"), "");
 }
 
+// A reduction split by `outer` and rfactor'ed, its row of partial results split again by `vector`
+// lanes, unrolled x vectorized and computed at the reduction's row.
+std::string rfactor_vector_trace(const std::string& red, int outer, int vector) {
+  const std::string rf = red + ".rf";
+  return "split(" + red + ", j, [None, " + std::to_string(outer) + "])\nrfactor(" + red + ", j.1)\nsplit(" +
+         rf + ", j_1, [None, " + std::to_string(vector) + "])\nreorder(" + rf +
+         ", i, j_0, j_1.0, j_1.1)\nunroll(" + rf + ", j_1.0)\nvectorize(" + rf + ", j_1.1)\ncompute_at(" +
+         rf + ", " + red + ", i)\nunroll(" + red + ", j_1)\n";
+}
+
+// An rfactor'ed reduction split by 48 and then by 32 for vectors: the second unrolled copy of the
+// vectorized loop covers elements 32..63 of the 48-element promoted buffer, and its last chunk
+// (48..63) is guarded off on every lane. That chunk has no register; it generates nothing.
+TEST(Lowered, RfactorVectorChunkPastThePromotedBufferIsDropped) {
+  Lowered l = lower_spec("softmax:M=64,N=128", rfactor_vector_trace("row_max", 48, 32) +
+                                                   "split(row_sum, j, [None, 1])\n"
+                                                   "rfactor(row_sum, j.1)\n"
+                                                   "reorder(row_sum.rf, i, j_0, j_1)\n"
+                                                   "vectorize(row_sum.rf, j_1)\n"
+                                                   "compute_at(row_sum.rf, row_sum, j_1)\n"
+                                                   "unroll(row_sum, j_1)\n"
+                                                   "compute_at(row_sum, Y, j)\n"
+                                                   "parallel(row_max, i)\n"
+                                                   "fuse(Y, i, j)\n"
+                                                   "parallel(Y, i.j)\n");
+  std::string code = generate_kernel(l.func).code;
+  EXPECT_TRUE(contains(code, "3 registers of v16f"));
+  EXPECT_FALSE(contains(code, "t_row_max_rf_0_3"));
+  EXPECT_EQ(check_against_reference(l.func, *l.workload), "");
+  EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, 16}), "");
+}
+
+// The same shape with other splits and vector widths: wherever the last copy of the vectorized
+// loop ends past the promoted buffer (24 = 16 + 8 on 8-lane vectors, 48 = 32 + 16, ...).
+TEST(Lowered, RfactorVectorChunksPastPromotedBuffersMatchReferenceOnEveryWidth) {
+  struct Case {
+    std::string workload, reduction;
+    int outer, vector, vector_bytes;
+  };
+  for (const Case& c :
+       {Case{"rmsnorm:M=8,N=96", "mean_sq", 24, 16, 32}, Case{"rmsnorm:M=8,N=96", "mean_sq", 48, 32, 64},
+        Case{"layernorm:M=8,N=96", "mean", 40, 32, 32}, Case{"softmax:M=8,N=128", "row_max", 20, 16, 16}}) {
+    SCOPED_TRACE(c.workload + " split " + std::to_string(c.outer) + " / " + std::to_string(c.vector) + ", " +
+                 std::to_string(c.vector_bytes) + "-byte vectors");
+    Lowered l = lower_spec(c.workload, rfactor_vector_trace(c.reduction, c.outer, c.vector));
+    EXPECT_EQ(check_against_reference(l.func, *l.workload, Target{Space::Host, c.vector_bytes}), "");
+  }
+}
+
 TEST(Lowered, UnscheduledAttentionMatchesReference) {
   Lowered l = lower_spec("attention:B=2,S=8,D=8", "");
   EXPECT_EQ(check_against_reference(l.func, *l.workload), "");

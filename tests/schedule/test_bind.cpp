@@ -12,7 +12,7 @@ TEST(Bind, LeagueTeamVector) {
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("i")].bind, ir::BindLevel::League);
   EXPECT_EQ(c->loops[c->find_loop("j")].bind, ir::BindLevel::Vector);
-  EXPECT_EQ(s.trace().back().text, "bind(C, j, vector)");
+  EXPECT_EQ(to_text(s.trace().back()), "bind(C, j, vector)");
   expect_trace_roundtrip(s);
 }
 

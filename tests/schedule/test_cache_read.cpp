@@ -17,14 +17,14 @@ TEST(CacheRead, AddsCopyStageAndRewritesReader) {
   EXPECT_EQ(w.find_tensor("B.local")->shape, (std::vector<int64_t>{32, 48}));
   EXPECT_EQ(s.stage("B.local")->scope, ir::MemScope::Local);
   EXPECT_EQ(s.stage("B.local")->leaf_names(), (std::vector<std::string>{"ax0", "ax1"}));
-  EXPECT_EQ(s.trace().back().text, "cache_read(B, local, C)");
+  EXPECT_EQ(to_text(s.trace().back()), "cache_read(B, local, C)");
   EXPECT_EQ(w.validate(), "");
   expect_trace_roundtrip(s);
 }
 
 TEST(CacheRead, NoReadersMeansAllReadersAndCanonicalTextNamesThem) {
   State s = cache_read(State(testing::softmax()), "X", ir::MemScope::Heap, {});
-  EXPECT_EQ(s.trace().back().text, "cache_read(X, heap, M, E)");
+  EXPECT_EQ(to_text(s.trace().back()), "cache_read(X, heap, M, E)");
   EXPECT_EQ(s.workload().stage_index("X.heap"), 0);
   expect_trace_roundtrip(s);
 }

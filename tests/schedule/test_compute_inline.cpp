@@ -9,7 +9,7 @@ using testing::run_trace;
 TEST(ComputeInline, ElementwiseIntermediate) {
   State s = compute_inline(State(testing::dense_gelu()), "D");
   EXPECT_EQ(s.stage("D")->attach.kind, Attach::Kind::Inline);
-  EXPECT_EQ(s.trace().back().text, "compute_inline(D)");
+  EXPECT_EQ(to_text(s.trace().back()), "compute_inline(D)");
   expect_trace_roundtrip(s);
 }
 

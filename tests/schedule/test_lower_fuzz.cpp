@@ -99,7 +99,7 @@ void fuzz(const std::shared_ptr<const ir::Workload>& w, unsigned seed, int state
       }
     }
     std::string trace;
-    for (const auto& st : s.trace()) trace += st.text + "\n";
+    for (const auto& st : s.trace()) trace += to_text(st) + "\n";
     try {
       lower(s);
     } catch (const ScheduleError& e) {

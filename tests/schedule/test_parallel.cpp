@@ -11,7 +11,7 @@ TEST(Parallel, MarksLoop) {
   State s = parallel(State(matmul()), "C", "i");
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("i")].kind, ir::ForKind::Parallel);
-  EXPECT_EQ(s.trace().back().text, "parallel(C, i)");
+  EXPECT_EQ(to_text(s.trace().back()), "parallel(C, i)");
   expect_trace_roundtrip(s);
 }
 

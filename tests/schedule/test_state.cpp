@@ -63,6 +63,17 @@ TEST(State, PrimitivesLeaveTheirArgumentUnchanged) {
   EXPECT_EQ(t.trace().size(), 1u);
 }
 
+TEST(State, TraceHoldsTypedSteps) {
+  const State s = split(State(matmul()), "C", "i", {4, 16});
+  ASSERT_EQ(s.trace().size(), 1u);
+  const Step& step = s.trace().back();
+  EXPECT_EQ(step.primitive, Primitive::Split);
+  EXPECT_EQ(step.name(0), "C");
+  EXPECT_EQ(step.name(1), "i");
+  EXPECT_EQ(step.factors(2), (std::vector<int64_t>{kInferredFactor, 16}));  // the outer factor is inferred
+  EXPECT_EQ(to_text(step), "split(C, i, [None, 16])");
+}
+
 TEST(State, CopiesShareUnchangedStages) {
   State s(softmax());
   State t = parallel(s, "Y", "i");

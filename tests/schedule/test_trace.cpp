@@ -46,7 +46,7 @@ std::string parse_error(const std::string& text) {
 TEST(TraceParse, OneCallPerLineCommentsAndBlankLinesIgnored) {
   const auto steps = parse_trace(kTile);
   ASSERT_EQ(steps.size(), 9u);
-  EXPECT_EQ(steps[0].primitive, "cache_write");
+  EXPECT_EQ(steps[0].primitive, Primitive::CacheWrite);
   EXPECT_EQ(steps[0].line, 2);
   EXPECT_EQ(steps[1].source, "split(C, i, [None, 8])");
   EXPECT_EQ(steps[3].line, 6);
@@ -55,12 +55,47 @@ TEST(TraceParse, OneCallPerLineCommentsAndBlankLinesIgnored) {
 TEST(TraceParse, ValuesNamesIntegersNoneAndLists) {
   const auto steps = parse_trace("split(C.local, i.0.j.0, [None, 4, 2])");
   ASSERT_EQ(steps[0].args.size(), 3u);
-  EXPECT_EQ(steps[0].args[0].value.name, "C.local");
-  EXPECT_EQ(steps[0].args[1].value.name, "i.0.j.0");
-  const TraceValue& f = steps[0].args[2].value;
-  ASSERT_EQ(f.kind, TraceValue::Kind::List);
-  EXPECT_EQ(f.items[0].kind, TraceValue::Kind::None);
-  EXPECT_EQ(f.items[1].value, 4);
+  EXPECT_EQ(steps[0].name(0), "C.local");
+  EXPECT_EQ(steps[0].name(1), "i.0.j.0");
+  EXPECT_EQ(steps[0].args[2], StepArg(Factors{std::nullopt, 4, 2}));
+  EXPECT_EQ(steps[0].factors(2), (std::vector<int64_t>{kInferredFactor, 4, 2}));
+}
+
+TEST(TraceParse, VariadicArgumentsBecomeOneListOfNames) {
+  const auto steps = parse_trace("reorder(C, k, i, j)\ncache_read(B, local)");
+  EXPECT_EQ(steps[0].names(1), (std::vector<std::string>{"k", "i", "j"}));
+  EXPECT_TRUE(steps[1].names(2).empty());
+}
+
+TEST(TraceParse, AnArgumentOfAnotherKindIsABug) {
+  const auto steps = parse_trace("split(C, i, [None, 8])");
+  EXPECT_THROW(steps[0].name(2), std::logic_error);
+  EXPECT_THROW(steps[0].names(0), std::logic_error);
+  EXPECT_THROW(steps[0].factors(3), std::logic_error);
+}
+
+TEST(StepText, PrintsTheCanonicalCallOfATypedStep) {
+  EXPECT_EQ(to_text(Step{Primitive::Split, {"C", "i", Factors{std::nullopt, 4, 2}}}),
+            "split(C, i, [None, 4, 2])");
+  EXPECT_EQ(to_text(Step{Primitive::CacheRead, {"B", "shared", std::vector<std::string>{}}}),
+            "cache_read(B, shared)");
+  EXPECT_EQ(to_text(Step{Primitive::Fuse, {"C", std::vector<std::string>{"i.0", "j.0"}}}),
+            "fuse(C, i.0, j.0)");
+}
+
+TEST(StepText, ParsingTheTextGivesTheStepBack) {
+  const Step step{Primitive::ComputeAt, {"C.local", "C", "j.0"}};
+  const auto parsed = parse_trace(to_text(step));
+  ASSERT_EQ(parsed.size(), 1u);
+  EXPECT_EQ(static_cast<const Step&>(parsed[0]), step);
+}
+
+TEST(ApplyStep, AppliesATypedStepAsThePrimitiveDoes) {
+  const State s(matmul());
+  const State a = apply_step(s, Step{Primitive::Split, {"C", "i", Factors{std::nullopt, 8}}});
+  const State b = split(s, "C", "i", {kInferredFactor, 8});
+  EXPECT_TRUE(same_schedule(a, b));
+  EXPECT_EQ(a.trace(), b.trace());
 }
 
 TEST(TraceParse, ToleratesWhitespaceQuotesTrailingCommaAndSemicolon) {
@@ -257,11 +292,22 @@ TEST(Reference, ListsEveryPrimitiveWithSignatureAndExample) {
     EXPECT_FALSE(p.legality.empty());
     const auto steps = parse_trace(p.example);
     ASSERT_EQ(steps.size(), 1u);
-    EXPECT_EQ(steps[0].primitive, p.name);
+    EXPECT_EQ(steps[0].primitive, p.id);
+    EXPECT_EQ(primitive_name(p.id), p.name);
   }
   EXPECT_EQ(primitive_registry().size(), 14u);
   EXPECT_NE(find_primitive("compute_at"), nullptr);
   EXPECT_EQ(find_primitive("tile"), nullptr);
+}
+
+TEST(Registry, EachPrimitiveHasItsEntryAtItsPlace) {
+  const auto& r = primitive_registry();
+  for (size_t k = 0; k < r.size(); ++k) {
+    EXPECT_EQ(r[k].id, static_cast<Primitive>(k)) << r[k].name;
+    EXPECT_EQ(&primitive_info(r[k].id), &r[k]);
+    EXPECT_NE(r[k].apply, nullptr) << r[k].name;
+  }
+  EXPECT_EQ(primitive_info(Primitive::Rfactor).name, "rfactor");
 }
 
 TEST(Reference, DocumentationCoversEveryPrimitive) {

@@ -11,7 +11,7 @@ TEST(Unroll, SmallLoop) {
   State s = run_trace(matmul(), "split(C, i, [None, 4])\nunroll(C, i.1)\n");
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("i.1")].kind, ir::ForKind::Unrolled);
-  EXPECT_EQ(s.trace().back().text, "unroll(C, i.1)");
+  EXPECT_EQ(to_text(s.trace().back()), "unroll(C, i.1)");
   expect_trace_roundtrip(s);
 }
 

@@ -11,7 +11,7 @@ TEST(Vectorize, InnermostSpatialLoop) {
   State s = run_trace(matmul(), "reorder(C, k, j)\nvectorize(C, j)\n");
   const StageSchedule* c = s.stage("C");
   EXPECT_EQ(c->loops[c->find_loop("j")].kind, ir::ForKind::Vectorized);
-  EXPECT_EQ(s.trace().back().text, "vectorize(C, j)");
+  EXPECT_EQ(to_text(s.trace().back()), "vectorize(C, j)");
   expect_trace_roundtrip(s);
 }
 

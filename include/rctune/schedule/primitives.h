@@ -1,7 +1,7 @@
 // Schedule primitives. Each takes a state and returns a new one (the argument is never changed),
 // checks that the transformation is legal and throws PrimitiveError (a ScheduleError) saying what
-// and why when it is not, and appends its canonical text form to the trace, e.g.
-// "split(C, i, [None, 8])". The text language and the rules are documented in
+// and why when it is not, and appends its step (rctune/schedule/step.h) to the trace, whose text
+// form is e.g. "split(C, i, [None, 8])". The text language and the rules are documented in
 // docs/schedule-language.md; rctune/schedule/trace.h parses and replays it.
 //
 // Naming: stages are named after the tensor they compute. split(S, x, [f0, f1, ..., fn]) creates the
@@ -40,9 +40,6 @@ class PrimitiveError : public ScheduleError {
   std::string reason_;
 };
 
-// A factor given as "None" (inferred: ceil(extent / product of the others)). Only the first factor
-// of a split may be inferred.
-inline constexpr int64_t kInferredFactor = -1;
 // unroll refuses loops of root-placed stages with more iterations than this.
 inline constexpr int64_t kMaxUnrollExtent = 64;
 

@@ -15,6 +15,7 @@
 
 #include "rctune/ir/stmt.h"
 #include "rctune/ir/workload.h"
+#include "rctune/schedule/step.h"
 
 namespace rctune::schedule {
 
@@ -87,13 +88,6 @@ struct StageSchedule {
   bool operator==(const StageSchedule&) const = default;
 };
 
-// One applied primitive, in its canonical text form (see docs/schedule-language.md), e.g.
-// "split(C, i, [None, 8])".
-struct Step {
-  std::string text;
-  bool operator==(const Step&) const = default;
-};
-
 class State {
  public:
   State() = default;
@@ -103,7 +97,7 @@ class State {
   std::shared_ptr<const ir::Workload> workload_ptr() const { return workload_; }
   const std::vector<std::shared_ptr<const StageSchedule>>& stages() const { return stages_; }
   const StageSchedule* stage(const std::string& name) const;  // nullptr if absent
-  // The applied steps, oldest first. Built on first use from the steps' chain and kept.
+  // The applied steps (typed), oldest first. Built on first use from the steps' chain and kept.
   const std::vector<Step>& trace() const;
   size_t trace_size() const;
   // The workload this state was built from, before cache_read / cache_write added stages.

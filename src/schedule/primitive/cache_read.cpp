@@ -4,6 +4,7 @@
 #include "common.h"
 #include "rctune/ir/check.h"
 #include "rctune/ir/expr.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -29,9 +30,8 @@ class RenameLoads : public ir::ExprMutator {
 
 State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
                  const std::vector<std::string>& readers_in) {
-  std::vector<std::string> args{tensor, scope_text(scope)};
-  args.insert(args.end(), readers_in.begin(), readers_in.end());
-  const std::string call = call_text("cache_read", args);
+  const std::string call =
+      to_text(Step{Primitive::CacheRead, {tensor, std::string(scope_text(scope)), readers_in}});
   if (scope == ir::MemScope::Global) fail(call, "the scope must be local, shared or heap");
   const ir::Workload& w = s.workload();
   const ir::Tensor* t = w.find_tensor(tensor);
@@ -89,12 +89,24 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   StageSchedule cs = default_stage_schedule(copy);
   cs.scope = scope;
   stages.insert(stages.begin() + first, std::make_shared<const StageSchedule>(cs));
-  std::vector<std::string> canon{tensor, scope_text(scope)};
-  canon.insert(canon.end(), readers.begin(), readers.end());
   State out = s.with_workload(nw, std::move(stages));
   const std::string err = check_state(out);
   if (!err.empty()) fail(call, err);
-  return out.with_step(Step{call_text("cache_read", canon)});
+  return out.with_step(Step{Primitive::CacheRead, {tensor, std::string(scope_text(scope)), readers}});
+}
+
+PrimitiveInfo detail::cache_read_traits() {
+  return primitive_traits(
+      Primitive::CacheRead, "cache_read",
+      {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
+      "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
+      "reader stages (all readers when none is named) read the copy; placed with compute_at it copies "
+      "only the tile that one iteration needs, into a contiguous buffer: this is packing.",
+      "the tensor exists and every named reader reads it directly; scope local, shared or heap; "
+      "<tensor>.<scope> does not exist yet.",
+      "cache_read(B, local, C.local)", [](const State& s, const Step& step) {
+        return cache_read(s, step.name(0), parse_mem_scope(step.name(1)), step.names(2));
+      });
 }
 
 }  // namespace rctune::schedule

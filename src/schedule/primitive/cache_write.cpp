@@ -3,6 +3,7 @@
 #include "rctune/ir/check.h"
 
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -33,7 +34,8 @@ std::string scheduled_because(const State& s, const StageSchedule& st) {
 }  // namespace
 
 State cache_write(const State& s, const std::string& stage, ir::MemScope scope) {
-  const std::string call = call_text("cache_write", {stage, scope_text(scope)});
+  const Step step{Primitive::CacheWrite, {stage, std::string(scope_text(scope))}};
+  const std::string call = to_text(step);
   if (scope == ir::MemScope::Global) fail(call, "the scope must be local, shared or heap");
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
@@ -72,7 +74,20 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   cs.scope = scope;
   stages[si] = std::make_shared<const StageSchedule>(default_stage_schedule(copy));
   stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(cs));
-  return finish(s.with_workload(nw, std::move(stages)), call);
+  return finish(s.with_workload(nw, std::move(stages)), step);
+}
+
+PrimitiveInfo detail::cache_write_traits() {
+  return primitive_traits(
+      Primitive::CacheWrite, "cache_write", {{PK::Stage, "stage"}, {PK::Scope, "scope"}},
+      "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
+      "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile "
+      "in registers (compute_at the new stage into the copy).",
+      "the stage is unscheduled (no split, fuse, reorder, annotation, placement, and no stage placed "
+      "at its loops); scope local, shared or heap; <stage>.<scope> does not exist yet.",
+      "cache_write(C, local)", [](const State& s, const Step& step) {
+        return cache_write(s, step.name(0), parse_mem_scope(step.name(1)));
+      });
 }
 
 }  // namespace rctune::schedule

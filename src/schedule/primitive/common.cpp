@@ -14,16 +14,6 @@ namespace rctune::schedule {
 
 namespace detail {
 
-std::string call_text(const std::string& name, const std::vector<std::string>& args) {
-  return name + "(" + join(args) + ")";
-}
-
-std::string factors_text(const std::vector<int64_t>& factors) {
-  std::vector<std::string> parts;
-  for (int64_t f : factors) parts.push_back(f == kInferredFactor ? "None" : std::to_string(f));
-  return "[" + join(parts) + "]";
-}
-
 const char* scope_text(ir::MemScope s) {
   switch (s) {
     case ir::MemScope::Global:
@@ -103,6 +93,19 @@ int get_leaf(const StageSchedule& st, const std::string& call, const std::string
   return idx;
 }
 
+int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std::string& loop,
+                     const std::string& spatial_only) {
+  if (st.attach.kind == Attach::Kind::Inline)
+    fail(call, "stage " + st.stage + " is inlined and has no loops");
+  const int idx = get_leaf(st, call, loop);
+  const LoopVar& l = st.loops[idx];
+  if (l.reduce && !spatial_only.empty()) {
+    fail(call, "loop " + loop + " iterates over a reduction axis; " + spatial_only);
+  }
+  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  return idx;
+}
+
 std::vector<int64_t> root_extents(const ir::Stage& st) {
   std::vector<int64_t> r;
   for (const auto& a : st.axes) r.push_back(a.extent);
@@ -172,11 +175,11 @@ std::string check_schedule_limits(const State& s) {
 }
 }  // namespace
 
-State finish(const State& s, const std::string& call) {
-  if (std::string why = check_schedule_limits(s); !why.empty()) fail(call, why);
+State finish(const State& s, const Step& step) {
+  if (std::string why = check_schedule_limits(s); !why.empty()) fail(to_text(step), why);
   const std::string err = check_state(s);
-  if (!err.empty()) fail(call, err);
-  return s.with_step(Step{call});
+  if (!err.empty()) fail(to_text(step), err);
+  return s.with_step(step);
 }
 
 }  // namespace detail

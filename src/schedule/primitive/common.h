@@ -11,9 +11,6 @@
 
 namespace rctune::schedule::detail {
 
-// Builds "name(a, b, c)".
-std::string call_text(const std::string& name, const std::vector<std::string>& args);
-std::string factors_text(const std::vector<int64_t>& factors);  // "[None, 8]"
 // join(items, sep = ", "): rctune/ir/text.h.
 using ir::join;
 const char* scope_text(ir::MemScope s);
@@ -24,6 +21,11 @@ const StageSchedule& get_stage(const State& s, const std::string& call, const st
 const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage);
 int get_loop(const StageSchedule& st, const std::string& call, const std::string& loop);  // any loop
 int get_leaf(const StageSchedule& st, const std::string& call, const std::string& loop);  // a leaf
+// The leaf `loop` of a stage that is not inlined, to be annotated: refused when already annotated,
+// and when it iterates over a reduction axis unless `spatial_only` is empty (the reason then
+// reads "loop k iterates over a reduction axis; <spatial_only>").
+int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std::string& loop,
+                     const std::string& spatial_only);
 
 [[noreturn]] void fail(const std::string& call, const std::string& reason);
 
@@ -42,12 +44,12 @@ bool annotated(const LoopVar& l);
 // Checks a stage's placement (attach point exists, readers inside, no cycle); empty when fine.
 std::string check_attach(const State& s, const StageSchedule& st);
 
-// compute_at / reverse_compute_at: places `stage` at `loop` of `target` with the given kind.
-State place_stage(const State& s, const std::string& prim, const std::string& stage,
-                  const std::string& target, const std::string& loop, Attach::Kind kind);
+// compute_at (kind At) / reverse_compute_at (kind ReverseAt): places `stage` at `loop` of `target`.
+State place_stage(const State& s, const std::string& stage, const std::string& target,
+                  const std::string& loop, Attach::Kind kind);
 
-// Appends the step and checks the whole state's invariants; a violation is reported as the
-// primitive's error.
-State finish(const State& s, const std::string& call);
+// Checks the whole state's invariants and appends the step; a violation is reported as the
+// primitive's error, the call being the step's text.
+State finish(const State& s, const Step& step);
 
 }  // namespace rctune::schedule::detail

@@ -1,6 +1,8 @@
 #include <algorithm>
 
 #include "common.h"
+#include "rctune/ir/check.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -37,9 +39,12 @@ std::string index_text(const std::vector<ir::Expr>& idx) {
 
 namespace detail {
 
-State place_stage(const State& s, const std::string& prim, const std::string& stage,
-                  const std::string& target, const std::string& loop, Attach::Kind kind) {
-  const std::string call = call_text(prim, {stage, target, loop});
+State place_stage(const State& s, const std::string& stage, const std::string& target,
+                  const std::string& loop, Attach::Kind kind) {
+  RCTUNE_CHECK(kind == Attach::Kind::At || kind == Attach::Kind::ReverseAt);
+  const Step step{kind == Attach::Kind::At ? Primitive::ComputeAt : Primitive::ReverseComputeAt,
+                  {stage, target, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   const StageSchedule& tt = get_stage(s, call, target);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
@@ -108,14 +113,28 @@ State place_stage(const State& s, const std::string& prim, const std::string& st
   State out = s.with_stage(ns);
   const std::string err = check_attach(out, ns);
   if (!err.empty()) fail(call, err);
-  return finish(out, call);
+  return finish(out, step);
 }
 
 }  // namespace detail
 
 State compute_at(const State& s, const std::string& stage, const std::string& consumer,
                  const std::string& loop) {
-  return place_stage(s, "compute_at", stage, consumer, loop, Attach::Kind::At);
+  return place_stage(s, stage, consumer, loop, Attach::Kind::At);
+}
+
+PrimitiveInfo detail::compute_at_traits() {
+  return primitive_traits(
+      Primitive::ComputeAt, "compute_at", {{PK::Stage, "stage"}, {PK::Stage, "consumer"}, {PK::Loop, "loop"}},
+      "Computes the stage inside a loop of a consumer, before that loop's body, only over the region "
+      "one iteration needs.",
+      "the stage is not an output and not inlined; the consumer reads it, and every other reader is "
+      "placed inside the consumer at that loop or deeper; the loop is a current loop of the consumer, "
+      "not vectorized; no cycles; every stage still reads only tensors computed before it, and inside "
+      "a producer's loops only a reverse_compute_at stage placed directly there reads the producer.",
+      "compute_at(C.local, C, j.0)", [](const State& s, const Step& step) {
+        return compute_at(s, step.name(0), step.name(1), step.name(2));
+      });
 }
 
 }  // namespace rctune::schedule

@@ -1,11 +1,13 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State compute_inline(const State& s, const std::string& stage) {
-  const std::string call = call_text("compute_inline", {stage});
+  const Step step{Primitive::ComputeInline, {stage}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (s.workload().role(stage) == ir::TensorRole::Output) {
@@ -35,7 +37,16 @@ State compute_inline(const State& s, const std::string& stage) {
     fail(call, "stage " + at[0] + " is placed at a loop of " + stage + ", which would disappear");
   StageSchedule ns = st;
   ns.attach = Attach{Attach::Kind::Inline, "", ""};
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
+}
+
+PrimitiveInfo detail::compute_inline_traits() {
+  return primitive_traits(
+      Primitive::ComputeInline, "compute_inline", {{PK::Stage, "stage"}},
+      "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
+      "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
+      "placed at its loops.",
+      "compute_inline(E)", [](const State& s, const Step& step) { return compute_inline(s, step.name(0)); });
 }
 
 }  // namespace rctune::schedule

@@ -1,11 +1,13 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State decompose_reduction(const State& s, const std::string& stage, const std::string& loop) {
-  const std::string call = call_text("decompose_reduction", {stage, loop});
+  const Step step{Primitive::DecomposeReduction, {stage, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (ist.op == ir::ReduceOp::None || ist.reduce_axes.empty()) {
@@ -22,7 +24,18 @@ State decompose_reduction(const State& s, const std::string& stage, const std::s
   }
   StageSchedule ns = st;
   ns.init_before = loop;
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
+}
+
+PrimitiveInfo detail::decompose_reduction_traits() {
+  return primitive_traits(
+      Primitive::DecomposeReduction, "decompose_reduction", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      "Places the initialisation of a reduction just before the given loop instead of before the "
+      "outermost reduction loop.",
+      "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
+      "encloses it.",
+      "decompose_reduction(C, j.0)",
+      [](const State& s, const Step& step) { return decompose_reduction(s, step.name(0), step.name(1)); });
 }
 
 }  // namespace rctune::schedule

@@ -1,15 +1,15 @@
 #include <algorithm>
 
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State fuse(const State& s, const std::string& stage, const std::vector<std::string>& loops) {
-  std::vector<std::string> args{stage};
-  args.insert(args.end(), loops.begin(), loops.end());
-  const std::string call = call_text("fuse", args);
+  const Step step{Primitive::Fuse, {stage, loops}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   if (loops.size() < 2) fail(call, "name at least two adjacent loops, outermost first");
@@ -65,7 +65,18 @@ State fuse(const State& s, const std::string& stage, const std::vector<std::stri
     moved.attach.loop = name;
     out = out.with_stage(moved);
   }
-  return finish(out, call);
+  return finish(out, step);
+}
+
+PrimitiveInfo detail::fuse_traits() {
+  return primitive_traits(
+      Primitive::Fuse, "fuse", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
+      "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) "
+      "creates i.0.j.0).",
+      "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "
+      "none annotated; a stage placed at one of them must be placed at the innermost one.",
+      "fuse(C, i.0, j.0)",
+      [](const State& s, const Step& step) { return fuse(s, step.name(0), step.names(1)); });
 }
 
 }  // namespace rctune::schedule

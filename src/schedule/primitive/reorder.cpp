@@ -1,15 +1,15 @@
 #include <algorithm>
 
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State reorder(const State& s, const std::string& stage, const std::vector<std::string>& loops) {
-  std::vector<std::string> args{stage};
-  args.insert(args.end(), loops.begin(), loops.end());
-  const std::string call = call_text("reorder", args);
+  const Step step{Primitive::Reorder, {stage, loops}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   if (loops.empty()) fail(call, "name the loops to reorder, in their new order");
@@ -33,7 +33,18 @@ State reorder(const State& s, const std::string& stage, const std::vector<std::s
       }
     }
   }
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
+}
+
+PrimitiveInfo detail::reorder_traits() {
+  return primitive_traits(
+      Primitive::Reorder, "reorder", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
+      "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
+      "order; other loops stay where they are.",
+      "every name is a current loop of the stage, named once; a vectorized loop stays innermost; a "
+      "reduction loop may not move outside the loop chosen by decompose_reduction.",
+      "reorder(C, i.0, j.0, k, i.1, j.1)",
+      [](const State& s, const Step& step) { return reorder(s, step.name(0), step.names(1)); });
 }
 
 }  // namespace rctune::schedule

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -6,7 +7,22 @@ using namespace detail;
 
 State reverse_compute_at(const State& s, const std::string& stage, const std::string& producer,
                          const std::string& loop) {
-  return place_stage(s, "reverse_compute_at", stage, producer, loop, Attach::Kind::ReverseAt);
+  return place_stage(s, stage, producer, loop, Attach::Kind::ReverseAt);
+}
+
+PrimitiveInfo detail::reverse_compute_at_traits() {
+  return primitive_traits(
+      Primitive::ReverseComputeAt, "reverse_compute_at",
+      {{PK::Stage, "stage"}, {PK::Stage, "producer"}, {PK::Loop, "loop"}},
+      "Computes a consumer stage inside a loop of its producer, after that loop's body, over the "
+      "region that iteration produced.",
+      "the stage reads the producer directly, indexed by its own axes (one per dimension, the same in "
+      "every read), and has no reduction; the loop is a current loop of the producer, not vectorized, "
+      "and neither it nor an enclosing loop of the producer is a reduction loop; no cycles; every "
+      "stage still reads only tensors computed before it.",
+      "reverse_compute_at(C, C.local, i.0)", [](const State& s, const Step& step) {
+        return reverse_compute_at(s, step.name(0), step.name(1), step.name(2));
+      });
 }
 
 }  // namespace rctune::schedule

@@ -8,6 +8,7 @@
 #include "rctune/ir/check.h"
 
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -20,7 +21,8 @@ std::string rfactor_axis_name(const std::string& loop) {
 }
 
 State rfactor(const State& s, const std::string& stage, const std::string& loop) {
-  const std::string call = call_text("rfactor", {stage, loop});
+  const Step step{Primitive::Rfactor, {stage, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (ist.op == ir::ReduceOp::None)
@@ -184,7 +186,25 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
   ns.scope = st.scope;
   stages[static_cast<size_t>(si)] = std::make_shared<const StageSchedule>(ns);
   stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(rs));
-  return finish(s.with_workload(nw, std::move(stages)), call);
+  return finish(s.with_workload(nw, std::move(stages)), step);
+}
+
+PrimitiveInfo detail::rfactor_traits() {
+  return primitive_traits(
+      Primitive::Rfactor, "rfactor", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      "Factors the part of a reduction that a loop iterates over into a new stage <stage>.rf (scope "
+      "local) whose output has the stage's axes plus one new last axis for the loop, holding partial "
+      "reductions over the other reduction loops; the stage then reduces over that axis only: S[i] += "
+      "S.rf[i, j_1]. The index variables of S.rf split from the reduction axis are named like the "
+      "loops with '.' replaced by '_' (j.1 -> j_1, j.0 -> j_0); S and S.rf get default schedules. Used "
+      "to vectorize or parallelise a reduction: reorder S.rf so j_1 is innermost, vectorize it, "
+      "compute_at S.rf into S.",
+      "the stage has a +=, max= or min= reduction; the loop is a current loop created from one "
+      "reduction axis by splits only (or that axis itself); the stage is otherwise unscheduled (no "
+      "other split, no fuse, reorder, annotation, placement or decomposed reduction, no stage placed "
+      "at its loops); <stage>.rf does not exist yet.",
+      "rfactor(row_sum, j.1)",
+      [](const State& s, const Step& step) { return rfactor(s, step.name(0), step.name(1)); });
 }
 
 }  // namespace rctune::schedule

@@ -2,6 +2,7 @@
 
 #include "common.h"
 #include "rctune/ir/limits.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
@@ -9,7 +10,7 @@ using namespace detail;
 
 State split(const State& s, const std::string& stage, const std::string& loop,
             const std::vector<int64_t>& factors) {
-  const std::string call = call_text("split", {stage, loop, factors_text(factors)});
+  const std::string call = to_text(Step{Primitive::Split, {stage, loop, to_step_factors(factors)}});
   const StageSchedule& st = get_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   const int idx = get_leaf(st, call, loop);
@@ -73,9 +74,22 @@ State split(const State& s, const std::string& stage, const std::string& loop,
     moved.attach.loop = ns.loops[rel.children.back()].name;
     out = out.with_stage(moved);
   }
-  std::vector<int64_t> canon = factors;
-  canon[0] = kInferredFactor;
-  return finish(out, call_text("split", {stage, loop, factors_text(canon)}));
+  Factors canon = to_step_factors(factors);
+  canon[0] = std::nullopt;
+  return finish(out, Step{Primitive::Split, {stage, loop, std::move(canon)}});
+}
+
+PrimitiveInfo detail::split_traits() {
+  return primitive_traits(
+      Primitive::Split, "split", {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Factors, "factors"}},
+      "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
+      "factor may be None (inferred as ceil(extent / product of the others)); factors that do not "
+      "divide the extent are allowed (the body is guarded).",
+      "the loop is a current, unannotated loop of the stage; at least two factors, all positive "
+      "integers, only the first may be None; the inner factors may not multiply to more than the "
+      "extent.",
+      "split(C, i, [None, 8])",
+      [](const State& s, const Step& step) { return split(s, step.name(0), step.name(1), step.factors(2)); });
 }
 
 }  // namespace rctune::schedule

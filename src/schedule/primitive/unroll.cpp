@@ -1,16 +1,15 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State unroll(const State& s, const std::string& stage, const std::string& loop) {
-  const std::string call = call_text("unroll", {stage, loop});
+  const Step step{Primitive::Unroll, {stage, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
-  if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
-  const int idx = get_leaf(st, call, loop);
-  const LoopVar& l = st.loops[idx];
-  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  const int idx = leaf_to_annotate(st, call, loop, "");
   if (st.attach.kind == Attach::Kind::Root) {
     const int64_t e = extent_of(s, st, idx);
     if (e > kMaxUnrollExtent) {
@@ -20,7 +19,18 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
   }
   StageSchedule ns = st;
   ns.loops[idx].kind = ir::ForKind::Unrolled;
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
+}
+
+PrimitiveInfo detail::unroll_traits() {
+  return primitive_traits(
+      Primitive::Unroll, "unroll", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      "Unrolls a loop completely in the generated code.",
+      "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have "
+      "at most " +
+          std::to_string(kMaxUnrollExtent) + " iterations.",
+      "unroll(C.local, i)",
+      [](const State& s, const Step& step) { return unroll(s, step.name(0), step.name(1)); });
 }
 
 }  // namespace rctune::schedule

@@ -1,19 +1,15 @@
 #include "common.h"
+#include "traits.h"
 
 namespace rctune::schedule {
 
 using namespace detail;
 
 State vectorize(const State& s, const std::string& stage, const std::string& loop) {
-  const std::string call = call_text("vectorize", {stage, loop});
+  const Step step{Primitive::Vectorize, {stage, loop}};
+  const std::string call = to_text(step);
   const StageSchedule& st = get_stage(s, call, stage);
-  if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
-  const int idx = get_leaf(st, call, loop);
-  const LoopVar& l = st.loops[idx];
-  if (l.reduce) {
-    fail(call, "loop " + loop + " iterates over a reduction axis; only spatial loops can be vectorized");
-  }
-  if (annotated(l)) fail(call, "loop " + loop + " is already " + annotation_text(l));
+  const int idx = leaf_to_annotate(st, call, loop, "only spatial loops can be vectorized");
   if (st.leaf_position(idx) + 1 != static_cast<int>(st.leaves.size())) {
     fail(call, "loop " + loop + " is not the innermost loop of " + stage + " (that is " +
                    st.loops[st.leaves.back()].name +
@@ -26,7 +22,18 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
   }
   StageSchedule ns = st;
   ns.loops[idx].kind = ir::ForKind::Vectorized;
-  return finish(s.with_stage(ns), call);
+  return finish(s.with_stage(ns), step);
+}
+
+PrimitiveInfo detail::vectorize_traits() {
+  return primitive_traits(
+      Primitive::Vectorize, "vectorize", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
+      "GPU).",
+      "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
+      "placed at it.",
+      "vectorize(C.local, j)",
+      [](const State& s, const Step& step) { return vectorize(s, step.name(0), step.name(1)); });
 }
 
 }  // namespace rctune::schedule

@@ -32,6 +32,7 @@ using nest::Access;
 using nest::LoopInfo;
 using nest::NestAnalysis;
 using nest::StageInfo;
+using schedule::Primitive;
 
 struct Idea {
   std::string kind;     // "register_tile", "vectorize", ...
@@ -51,6 +52,12 @@ using ir::join;
 
 std::string call(const std::string& prim, const std::vector<std::string>& args) {
   return prim + "(" + join(args) + ")";
+}
+
+// A compute_at / reverse_compute_at step moved to another loop of its target, as text.
+std::string placed_at(schedule::Step placement, const std::string& loop) {
+  placement.args.at(2) = loop;
+  return schedule::to_text(placement);
 }
 
 std::string split_text(const std::string& stage, const std::string& loop, const std::vector<int64_t>& inner) {
@@ -84,8 +91,7 @@ class Reasoner {
         failures_(failures),
         hw_(in.hardware.info),
         nest_(nest::analyse(in.state)) {
-    steps_.reserve(in.state.trace().size());
-    for (const auto& s : in.state.trace()) steps_.push_back(nest::parse_step(s.text));
+    steps_ = in.state.trace();
   }
 
   std::vector<Proposal> run();
@@ -126,7 +132,7 @@ class Reasoner {
   ProposerFailures& failures_;
   HardwareInfo hw_;
   NestAnalysis nest_;
-  std::vector<nest::StepInfo> steps_;
+  std::vector<schedule::Step> steps_;
   std::vector<Idea> ideas_;
   std::set<std::string> failed_actions_;  // canonical edit scripts
   std::set<std::string> failed_steps_;    // steps named by an error as the illegal one
@@ -138,9 +144,8 @@ std::vector<int> Reasoner::steps_of(const std::string& stage) const {
   std::vector<int> out;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const auto& s = steps_[i];
-    if (!s.ok || s.names.empty()) continue;
-    if (s.primitive == "cache_read") continue;
-    if (s.names[0] == stage) out.push_back(static_cast<int>(i) + 1);
+    if (s.primitive == Primitive::CacheRead) continue;
+    if (s.name(0) == stage) out.push_back(static_cast<int>(i) + 1);
   }
   return out;
 }
@@ -415,9 +420,7 @@ void Reasoner::widen_parallel(const StageInfo& s) {
   if (s.leaves[1].kind != ir::ForKind::Serial) return;
   for (size_t i = 0; i < steps_.size(); ++i) {
     const auto& st = steps_[i];
-    if (!st.ok || st.primitive != "parallel" || st.names.size() < 2 || st.names[0] != s.name ||
-        st.names[1] != p.name)
-      continue;
+    if (st.primitive != Primitive::Parallel || st.name(0) != s.name || st.name(1) != p.name) continue;
     const std::string fused = schedule::fused_loop_name({p.name, next.name});
     add({"parallel", s.name,
          std::to_string(i + 1) + ": delete\n" + call("fuse", {s.name, p.name, next.name}) + "\n" +
@@ -450,9 +453,9 @@ void Reasoner::rfactor(const StageInfo& s) {
   std::string prefix, suffix;
   for (int n : steps_of(s.name)) {
     const auto& st = steps_[n - 1];
-    if (st.primitive != "compute_at" && st.primitive != "reverse_compute_at") return;
+    if (st.primitive != Primitive::ComputeAt && st.primitive != Primitive::ReverseComputeAt) return;
     prefix += std::to_string(n) + ": delete\n";
-    suffix += st.text + "\n";
+    suffix += schedule::to_text(st) + "\n";
   }
   if (!s.placed_here.empty()) return;
   std::vector<std::string> spatial;
@@ -687,9 +690,11 @@ void Reasoner::unroll(const StageInfo& s) {
 void Reasoner::tile_sizes() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const auto& st = steps_[i];
-    if (!st.ok || st.primitive != "split" || st.names.size() < 2 || st.factors.size() < 2) continue;
-    const std::string& stage = st.names[0];
-    const std::string& loop = st.names[1];
+    if (st.primitive != Primitive::Split) continue;
+    const std::vector<int64_t> factors = st.factors(2);
+    if (factors.size() < 2) continue;
+    const std::string& stage = st.name(0);
+    const std::string& loop = st.name(1);
     const StageInfo* s = nest_.find(stage);
     int64_t extent = 0;
     if (!attempt(failures_, "heuristic proposer: extent before a split", [&] {
@@ -702,16 +707,16 @@ void Reasoner::tile_sizes() {
         }))
       continue;
     const int L = s ? lanes(*s) : nest::lanes_for(hw_, 4);
-    const size_t last = st.factors.size() - 1;
-    const int64_t f = st.factors[last];
+    const size_t last = factors.size() - 1;
+    const int64_t f = factors[last];
     const bool vec = s && [&] {
       const LoopInfo* l = s->leaf(loop + "." + std::to_string(last));
       return l && l->kind == ir::ForKind::Vectorized;
     }();
     int64_t outer_inner = 1;
-    for (size_t k = 1; k < last; ++k) outer_inner *= st.factors[k];
+    for (size_t k = 1; k < last; ++k) outer_inner *= factors[k];
     for (int64_t g : tweak_factors(f, extent / std::max<int64_t>(outer_inner, 1), vec, L)) {
-      std::vector<int64_t> inner(st.factors.begin() + 1, st.factors.end());
+      std::vector<int64_t> inner(factors.begin() + 1, factors.end());
       inner.back() = g;
       add({"tile_size", stage + "." + loop, std::to_string(i + 1) + ": " + split_text(stage, loop, inner),
            stage + ": tile of " + loop + " (extent " + std::to_string(extent) + ") from " +
@@ -727,23 +732,22 @@ void Reasoner::tile_sizes() {
 void Reasoner::compute_locations() {
   for (size_t i = 0; i < steps_.size(); ++i) {
     const auto& st = steps_[i];
-    if (!st.ok || (st.primitive != "compute_at" && st.primitive != "reverse_compute_at") ||
-        st.names.size() < 3)
-      continue;
-    const StageInfo* t = nest_.find(st.names[1]);
+    if (st.primitive != Primitive::ComputeAt && st.primitive != Primitive::ReverseComputeAt) continue;
+    const std::string& stage = st.name(0);
+    const std::string& target = st.name(1);
+    const StageInfo* t = nest_.find(target);
     if (!t) continue;
     for (size_t p = 0; p < t->leaves.size(); ++p) {
-      if (t->leaves[p].name != st.names[2]) continue;
+      if (t->leaves[p].name != st.name(2)) continue;
       for (int d : {-1, 1}) {
         if ((d < 0 && p == 0) || p + d >= t->leaves.size()) continue;
         const LoopInfo& l = t->leaves[p + d];
         if (l.kind == ir::ForKind::Vectorized) continue;
-        if (d > 0 && st.primitive == "compute_at" && !indexes(*t, st.names[0], l)) continue;  // recomputation
-        add({"compute_location", st.names[0],
-             std::to_string(i + 1) + ": " + call(st.primitive, {st.names[0], st.names[1], l.name}),
-             st.names[0] + ": move from " + st.names[1] + "." + st.names[2] + " to the " +
-                 (d < 0 ? "outer" : "inner") + " loop " + l.name + " (" + std::to_string(l.extent) +
-                 " iterations): " +
+        if (d > 0 && st.primitive == Primitive::ComputeAt && !indexes(*t, stage, l))
+          continue;  // recomputation
+        add({"compute_location", stage, std::to_string(i + 1) + ": " + placed_at(st, l.name),
+             stage + ": move from " + target + "." + st.name(2) + " to the " + (d < 0 ? "outer" : "inner") +
+                 " loop " + l.name + " (" + std::to_string(l.extent) + " iterations): " +
                  (d < 0 ? "more reuse per computation, larger buffer"
                         : "smaller buffer, stays in a closer cache"),
              -0.15});
@@ -760,17 +764,19 @@ void Reasoner::from_best() {
   const double best = in_.best->gflops;
   if (std::isfinite(node) && std::isfinite(best) && node >= best) return;
   std::set<std::string> mine;
-  for (const auto& st : steps_) mine.insert(st.text);
+  for (const auto& st : steps_) mine.insert(schedule::to_text(st));
   for (const std::string& t : nest::trace_steps(in_.best->trace)) {
-    const nest::StepInfo st = nest::parse_step(t);
-    if (!st.ok || mine.count(st.text) || st.names.empty()) continue;
-    static const std::set<std::string> kAdoptable = {"parallel",   "vectorize",          "unroll",
-                                                     "compute_at", "reverse_compute_at", "compute_inline",
-                                                     "bind",       "cache_read"};
-    if (!kAdoptable.count(st.primitive)) continue;
-    add({"from_best", st.text, st.text,
+    const std::optional<schedule::Step> st = nest::parse_step(t);
+    if (!st) continue;
+    const std::string text = schedule::to_text(*st);
+    if (mine.count(text)) continue;
+    static const std::set<Primitive> kAdoptable = {
+        Primitive::Parallel,         Primitive::Vectorize,     Primitive::Unroll, Primitive::ComputeAt,
+        Primitive::ReverseComputeAt, Primitive::ComputeInline, Primitive::Bind,   Primitive::CacheRead};
+    if (!kAdoptable.count(st->primitive)) continue;
+    add({"from_best", text, text,
          "the best program so far" +
-             (std::isfinite(best) ? " (" + fmt(best, 1) + " GFLOP/s)" : std::string()) + " has `" + st.text +
+             (std::isfinite(best) ? " (" + fmt(best, 1) + " GFLOP/s)" : std::string()) + " has `" + text +
              "`, this one does not: adopt it",
          0.1});
   }
@@ -811,22 +817,23 @@ void Reasoner::history() {
   const std::vector<std::string> ptrace = nest::trace_steps(parent.trace);
   std::vector<int> changed;  // 1-based step numbers of the node's trace
   for (size_t i = 0; i < steps_.size(); ++i) {
-    const std::string& t = steps_[i].ok ? steps_[i].text : in_.state.trace()[i].text;
-    if (i >= ptrace.size() || ptrace[i] != t) changed.push_back(static_cast<int>(i) + 1);
+    if (i >= ptrace.size() || ptrace[i] != schedule::to_text(steps_[i]))
+      changed.push_back(static_cast<int>(i) + 1);
   }
   if (changed.empty()) return;
   const std::string ratio = fmt(a / b, 2);
   for (int n : changed) {
     const auto& st = steps_[n - 1];
-    if (!st.ok) continue;
-    const nest::StepInfo pst =
-        static_cast<size_t>(n - 1) < ptrace.size() ? nest::parse_step(ptrace[n - 1]) : nest::StepInfo{};
-    if (st.primitive == "split" && st.factors.size() >= 2 && st.names.size() >= 2) {
-      const int64_t f = st.factors.back();
+    const std::optional<schedule::Step> pst =
+        static_cast<size_t>(n - 1) < ptrace.size() ? nest::parse_step(ptrace[n - 1]) : std::nullopt;
+    const std::vector<int64_t> factors =
+        st.primitive == Primitive::Split ? st.factors(2) : std::vector<int64_t>{};
+    if (st.primitive == Primitive::Split && factors.size() >= 2) {
+      const int64_t f = factors.back();
       std::vector<int64_t> targets;
-      if (pst.ok && pst.primitive == "split" && pst.names == st.names &&
-          pst.factors.size() == st.factors.size()) {
-        const int64_t pf = pst.factors.back();
+      if (pst && pst->primitive == Primitive::Split && pst->name(0) == st.name(0) &&
+          pst->name(1) == st.name(1) && pst->factors(2).size() == factors.size()) {
+        const int64_t pf = pst->factors(2).back();
         if (slower)
           targets.push_back(f > pf ? std::max<int64_t>(1, pf / 2) : pf * 2);
         else
@@ -836,33 +843,31 @@ void Reasoner::history() {
       }
       for (int64_t g : targets) {
         if (g == f) continue;
-        std::vector<int64_t> inner(st.factors.begin() + 1, st.factors.end());
+        std::vector<int64_t> inner(factors.begin() + 1, factors.end());
         inner.back() = g;
-        add({"history", st.names[0] + "." + st.names[1],
-             std::to_string(n) + ": " + split_text(st.names[0], st.names[1], inner),
+        add({"history", st.name(0) + "." + st.name(1),
+             std::to_string(n) + ": " + split_text(st.name(0), st.name(1), inner),
              std::string("the last change (step ") + std::to_string(n) + ") made the node x" + ratio +
                  " of its parent; " + (slower ? "try the other direction" : "push further") + ": tile " +
                  std::to_string(f) + " -> " + std::to_string(g),
              slower ? 100.0 : 0.5});
       }
-    } else if (slower && (st.primitive == "compute_at" || st.primitive == "reverse_compute_at") &&
-               st.names.size() >= 3) {
-      const StageInfo* t = nest_.find(st.names[1]);
+    } else if (slower &&
+               (st.primitive == Primitive::ComputeAt || st.primitive == Primitive::ReverseComputeAt)) {
+      const StageInfo* t = nest_.find(st.name(1));
       if (t)
         for (const LoopInfo& l : t->leaves) {
-          if (l.name == st.names[2] || l.kind == ir::ForKind::Vectorized) continue;
-          add({"history", st.names[0],
-               std::to_string(n) + ": " + call(st.primitive, {st.names[0], st.names[1], l.name}),
+          if (l.name == st.name(2) || l.kind == ir::ForKind::Vectorized) continue;
+          add({"history", st.name(0), std::to_string(n) + ": " + placed_at(st, l.name),
                std::string("the last change (step ") + std::to_string(n) + ") made the node x" + ratio +
-                   "; place " + st.names[0] + " at " + st.names[1] + "." + l.name + " instead of " +
-                   st.names[2],
+                   "; place " + st.name(0) + " at " + st.name(1) + "." + l.name + " instead of " + st.name(2),
                100.0});
         }
     }
     if (slower && (changed.size() <= 3 || n == changed.back())) {
       add({"history", "undo", std::to_string(n) + ": delete",
            std::string("the last change made the node x") + ratio + " of its parent; drop step " +
-               std::to_string(n) + " `" + st.text + "`",
+               std::to_string(n) + " `" + schedule::to_text(st) + "`",
            99.0});
     }
   }

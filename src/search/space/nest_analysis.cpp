@@ -164,37 +164,19 @@ NestAnalysis analyse(const schedule::State& st) {
   return out;
 }
 
-StepInfo parse_step(const std::string& text) {
-  StepInfo out;
+std::optional<schedule::Step> parse_step(const std::string& text) {
   try {
     std::vector<schedule::ParsedStep> steps = schedule::parse_trace(text);
-    if (steps.size() != 1) return out;
-    const schedule::ParsedStep& p = steps.front();
-    out.primitive = p.primitive;
-    out.text = schedule::to_text(p);
-    for (const auto& a : p.args) {
-      if (a.value.kind == schedule::TraceValue::Kind::Name) {
-        out.names.push_back(a.value.name);
-      } else if (a.value.kind == schedule::TraceValue::Kind::List) {
-        for (const auto& item : a.value.items) {
-          if (item.kind == schedule::TraceValue::Kind::Name) out.names.push_back(item.name);
-          if (item.kind == schedule::TraceValue::Kind::Int) out.factors.push_back(item.value);
-          if (item.kind == schedule::TraceValue::Kind::None) out.factors.push_back(-1);
-        }
-      } else if (a.value.kind == schedule::TraceValue::Kind::Int) {
-        out.factors.push_back(a.value.value);
-      }
-    }
-    out.ok = true;
+    if (steps.size() != 1) return std::nullopt;
+    return schedule::Step(std::move(steps.front()));
   } catch (const std::exception&) {
-    out.ok = false;
+    return std::nullopt;
   }
-  return out;
 }
 
 std::string canonical_step(const std::string& text) {
-  StepInfo s = parse_step(text);
-  return s.ok ? s.text : "";
+  const std::optional<schedule::Step> s = parse_step(text);
+  return s ? schedule::to_text(*s) : "";
 }
 
 std::vector<std::string> trace_steps(const std::string& text) {

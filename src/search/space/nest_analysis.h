@@ -1,13 +1,14 @@
 // Private helpers of the proposers (src/search only): what a schedule state looks like to a
 // reasoner. Per stage: its current loops with extents, kinds and the root axes they iterate over,
 // its reduction, the accesses of its body (which axes index which tensor, and which axis is the
-// contiguous one), where it is placed and what is placed at its loops. Per trace step: the primitive
-// and its arguments. And the evaluation of a candidate action: applied, lowered, hashed and scored
-// with the analytic cost model, or the reason it is illegal.
+// contiguous one), where it is placed and what is placed at its loops. Steps of traces kept as text
+// (records of other programs), read as typed steps. And the evaluation of a candidate action:
+// applied, lowered, hashed and scored with the analytic cost model, or the reason it is illegal.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -68,16 +69,8 @@ struct NestAnalysis {
 
 NestAnalysis analyse(const schedule::State& s);
 
-// A trace step, parsed: its primitive, the names among its positional arguments (in order,
-// flattened) and the factors of a split (-1 for None).
-struct StepInfo {
-  bool ok = false;
-  std::string primitive;
-  std::vector<std::string> names;
-  std::vector<int64_t> factors;
-  std::string text;  // canonical
-};
-StepInfo parse_step(const std::string& text);
+// One step written as text (a line of a trace from a record), typed; nullopt when it does not parse.
+std::optional<schedule::Step> parse_step(const std::string& text);
 // The canonical text of a step ("" when it does not parse).
 std::string canonical_step(const std::string& text);
 // A trace given as text (optionally numbered "3: ...", comments allowed) as canonical steps.
