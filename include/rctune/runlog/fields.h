@@ -10,11 +10,13 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
 
+#include "rctune/ir/check.h"
 #include "rctune/runlog/runlog.h"
 
 namespace rctune::runlog {
@@ -178,6 +180,23 @@ bool same_fields(const R& a, const R& b) {
       same = same && x == y;
   });
   return same;
+}
+
+// Copies each field of `from` to the field of `to` of the same name (a sample recorded from a
+// candidate and its measurement, a measurement read back from a sample). Two fields of one name
+// have one type.
+template <typename To, typename From>
+void copy_matching_fields(To& to, const From& from) {
+  for_each_field<From>([&](const char* name, bool, auto get_from) {
+    using T = std::remove_cvref_t<decltype(get_from(from))>;
+    for_each_field<To>([&](const char* to_name, bool, auto get_to) {
+      if (std::strcmp(name, to_name) != 0) return;
+      if constexpr (std::is_same_v<T, std::remove_cvref_t<decltype(get_to(to))>>)
+        get_to(to) = get_from(from);
+      else
+        RCTUNE_CHECK(!"fields of one name and different types");
+    });
+  });
 }
 
 }  // namespace rctune::runlog
