@@ -55,34 +55,6 @@ RunInfo current_run_info() {
   return r;
 }
 
-const char* sample_status_name(SampleStatus s) {
-  switch (s) {
-    case SampleStatus::Ok:
-      return "ok";
-    case SampleStatus::CompileError:
-      return "compile_error";
-    case SampleStatus::RuntimeError:
-      return "runtime_error";
-    case SampleStatus::Timeout:
-      return "timeout";
-    case SampleStatus::WrongResult:
-      return "wrong_result";
-    case SampleStatus::Illegal:
-      return "illegal";
-  }
-  return "?";
-}
-
-SampleStatus parse_sample_status(const std::string& name) {
-  for (int v = 0; v <= static_cast<int>(SampleStatus::Illegal); ++v) {
-    auto s = static_cast<SampleStatus>(v);
-    if (name == sample_status_name(s)) return s;
-  }
-  throw std::invalid_argument(
-      "unknown sample status '" + name +
-      "' (expected ok, compile_error, runtime_error, timeout, wrong_result or illegal)");
-}
-
 bool SampleRecord::operator==(const SampleRecord& o) const { return same_fields(*this, o); }
 bool TreeNode::operator==(const TreeNode& o) const { return same_fields(*this, o); }
 bool RankStats::operator==(const RankStats& o) const { return same_fields(*this, o); }
