@@ -10,24 +10,27 @@
 #include <unordered_map>
 
 #include "rctune/ir/stmt.h"
+#include "rctune/runlog/fields.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/predictor.h"
 #include "rctune/search/random_search.h"
 
+namespace rctune::runlog {
+
+// The fields a rejected proposal's record takes from it (its action is the record's trace).
+template <>
+struct FieldList<search::RejectedProposal> {
+  using R = search::RejectedProposal;
+  static constexpr auto value =
+      std::tuple{field("proposer", &R::proposer), field("parent_node", &R::parent_node),
+                 field("trace", &R::action), field("rationale", &R::rationale), field("error", &R::error)};
+};
+
+}  // namespace rctune::runlog
+
 namespace rctune::search {
 
 namespace {
-
-runlog::SampleRecord record_of(const Candidate& c, const MeasureResult& r, const TuneOptions& o,
-                               double wall) {
-  runlog::SampleRecord s;
-  runlog::copy_matching_fields(s, c);
-  runlog::copy_matching_fields(s, r);  // its index is r.sample
-  s.wall_time = wall;
-  s.rank = o.rank;
-  s.strategy = o.strategy;
-  return s;
-}
 
 MeasureResult result_of(const runlog::SampleRecord& s) {
   MeasureResult r;
@@ -278,20 +281,22 @@ class TaskTuner {
     for (const RejectedProposal& r : strategy_->take_rejected()) {
       ++out_.illegal;
       if (replay_.take_rejected(rejected_key(r.parent_node, r.action))) continue;
-      runlog::SampleRecord s;
-      s.index = next_index_++;
-      s.wall_time = wall();
-      s.rank = o_.rank;
-      s.strategy = o_.strategy;
-      s.proposer = r.proposer;
-      s.parent_node = r.parent_node;
-      s.trace = r.action;
-      s.rationale = r.rationale;
+      runlog::SampleRecord s = new_record(next_index_++);
+      runlog::copy_matching_fields(s, r);
       s.status = runlog::SampleStatus::Illegal;
-      s.error = r.error;
       rows.push_back(s);
     }
     return rows;
+  }
+
+  // A record of this session: numbered, timed, with the rank and strategy that made it.
+  runlog::SampleRecord new_record(int64_t index) const {
+    runlog::SampleRecord s;
+    s.index = index;
+    s.wall_time = wall();
+    s.rank = o_.rank;
+    s.strategy = o_.strategy;
+    return s;
   }
 
   void record(std::vector<runlog::SampleRecord> done) {
@@ -315,7 +320,10 @@ class TaskTuner {
     // every finished measurement.
     for (size_t i : to_measure) {
       results[i] = measure(batch[i]);
-      record({record_of(batch[i], results[i], o_, wall())});
+      runlog::SampleRecord s = new_record(results[i].sample);
+      runlog::copy_matching_fields(s, batch[i]);
+      runlog::copy_matching_fields(s, results[i]);
+      record({s});
       ++new_measured_;
     }
     return results;
