@@ -104,13 +104,13 @@ struct LlmProposer::Impl {
     if (list.size() > kFailureMemory) list.erase(list.begin());
   }
 
-  void account(const CallRecord& r, size_t model) {
+  void account(const CallRecord& r, size_t model, bool usage_known) {
     ModelStats& s = stats[model];
     s.calls += 1;
     s.failures += r.ok ? 0 : 1;
     s.fallbacks += r.fallback ? 1 : 0;
     s.cache_hits += r.from_cache ? 1 : 0;
-    s.usage_unknown += r.usage_known ? 0 : 1;
+    s.usage_unknown += usage_known ? 0 : 1;
     s.prompt_tokens += r.prompt_tokens;
     s.completion_tokens += r.completion_tokens;
     s.latency_s += r.latency_s;
@@ -151,7 +151,7 @@ struct LlmProposer::Impl {
     } catch (const std::exception& e) {
       auto out = fall_back(in, rng, record, std::string("prompt: ") + e.what());
       record.ok = false;
-      account(record, model);
+      account(record, model, true);
       return out;
     }
 
@@ -168,7 +168,6 @@ struct LlmProposer::Impl {
     }
     record.ok = response.ok && !response.choices.empty();
     record.from_cache = response.from_cache;
-    record.usage_known = response.usage_known;
     record.prompt_tokens = response.prompt_tokens;
     record.completion_tokens = response.completion_tokens;
     record.latency_s = response.latency_s;
@@ -187,7 +186,7 @@ struct LlmProposer::Impl {
       }
       if (out.empty()) out = fall_back(in, rng, record, record.error);
     }
-    account(record, model);
+    account(record, model, response.usage_known);
     return out;
   }
 
@@ -276,24 +275,11 @@ std::vector<CallRecord> LlmProposer::take_calls() {
 
 std::vector<ModelStats> LlmProposer::stats() const { return impl_->stats; }
 
-runlog::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank) {
-  runlog::LlmCallRecord r;
-  r.index = index;
-  r.wall_time = wall_time;
-  r.rank = rank;
-  r.node = c.node;
-  r.model = c.model;
-  r.prompt_tokens = c.prompt_tokens;
-  r.completion_tokens = c.completion_tokens;
-  r.latency_s = c.latency_s;
-  r.cost_usd = c.cost_usd;
-  r.ok = c.ok;
-  r.from_cache = c.from_cache;
-  r.fallback = c.fallback;
-  r.proposals = c.proposals;
-  r.legal = c.legal;
-  r.error = c.error;
-  return r;
+runlog::LlmCallRecord to_trace_record(CallRecord c, int64_t index, double wall_time, int32_t rank) {
+  c.index = index;
+  c.wall_time = wall_time;
+  c.rank = rank;
+  return c;
 }
 
 }  // namespace rctune::llm

@@ -223,7 +223,7 @@ bool read_attr(hid_t obj, const char* name, std::string& out) {
     char* p = nullptr;
     if (H5Aread(a.get(), types().str.get(), &p) < 0)
       throw std::runtime_error(std::string("cannot read attribute ") + name);
-    out = take(p);
+    out = p ? std::string(p) : std::string();
     H5free_memory(p);
   } else {  // a fixed-length string (as some tools write)
     std::size_t size = H5Tget_size(ftype.get());
@@ -265,47 +265,6 @@ bool read_attr(hid_t obj, const char* name, std::vector<double>& out) {
 
 // ---- types ----
 
-namespace {
-
-struct Member {
-  const char* name;
-  hid_t mem;
-  hid_t file;
-  std::size_t offset;
-};
-
-// A compound type for memory (the struct's layout) and a packed one for the file.
-void make_compound(std::size_t size, const std::vector<Member>& members, Handle& mem, Handle& file) {
-  mem = Handle(H5Tcreate(H5T_COMPOUND, size));
-  std::size_t file_size = 0;
-  for (const auto& m : members) {
-    H5Tinsert(mem.get(), m.name, m.offset, m.mem);
-    file_size += H5Tget_size(m.file);
-  }
-  file = Handle(H5Tcreate(H5T_COMPOUND, file_size));
-  std::size_t off = 0;
-  for (const auto& m : members) {
-    H5Tinsert(file.get(), m.name, off, m.file);
-    off += H5Tget_size(m.file);
-  }
-}
-
-// The columns of the tree table, for a TreeRow that lies `base` bytes into the row.
-std::vector<Member> tree_row_members(hid_t str, std::size_t base) {
-  return {
-      {"id", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, id)},
-      {"parent", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, parent)},
-      {"action", str, str, base + offsetof(TreeRow, action)},
-      {"visits", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, visits)},
-      {"value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, base + offsetof(TreeRow, value)},
-      {"best_gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, base + offsetof(TreeRow, best_gflops)},
-      {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, base + offsetof(TreeRow, sample)},
-      {kTreeHash, H5T_NATIVE_UINT64, H5T_STD_U64LE, base + offsetof(TreeRow, structural_hash)},
-  };
-}
-
-}  // namespace
-
 Types::Types() {
   H5open();
   str = Handle(H5Tcopy(H5T_C_S1));
@@ -325,102 +284,6 @@ Types::Types() {
     H5Tenum_insert(bool_mem.get(), v ? "TRUE" : "FALSE", &v);
     H5Tenum_insert(bool_file.get(), v ? "TRUE" : "FALSE", &v);
   }
-
-  const hid_t s = str.get();
-  make_compound(
-      sizeof(SampleRow),
-      {
-          {"index", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(SampleRow, index)},
-          {"wall_time", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, wall_time)},
-          {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(SampleRow, rank)},
-          {"strategy", s, s, offsetof(SampleRow, strategy)},
-          {"proposer", s, s, offsetof(SampleRow, proposer)},
-          {"node", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(SampleRow, node)},
-          {"parent_node", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(SampleRow, parent_node)},
-          {"trace", s, s, offsetof(SampleRow, trace)},
-          {"rationale", s, s, offsetof(SampleRow, rationale)},
-          {"structural_hash", H5T_NATIVE_UINT64, H5T_STD_U64LE, offsetof(SampleRow, structural_hash)},
-          {"status", status_mem.get(), status_file.get(), offsetof(SampleRow, status)},
-          {"error", s, s, offsetof(SampleRow, error)},
-          {"cached", bool_mem.get(), bool_file.get(), offsetof(SampleRow, cached)},
-          {"median_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, median_s)},
-          {"min_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, min_s)},
-          {"max_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, max_s)},
-          {"iqr_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, iqr_s)},
-          {"gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, gflops)},
-          {"predicted", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, predicted)},
-          {"compile_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(SampleRow, compile_s)},
-      },
-      sample_mem, sample_file);
-  std::vector<Member> tree_members = tree_row_members(s, 0);
-  make_compound(sizeof(TreeRow), tree_members, tree_mem, tree_file);
-  std::vector<Member> rank_tree_members = {
-      {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankTreeRow, rank)}};
-  for (const Member& m : tree_row_members(s, offsetof(RankTreeRow, node))) rank_tree_members.push_back(m);
-  make_compound(sizeof(RankTreeRow), rank_tree_members, rank_tree_mem, rank_tree_file);
-  // The same memory layout without the hash (the last member), for files written before that
-  // column existed: reading with a memory type that has a member the file lacks fails.
-  tree_members.pop_back();
-  Handle tree_file_without_hash;
-  make_compound(sizeof(TreeRow), tree_members, tree_mem_without_hash, tree_file_without_hash);
-  make_compound(sizeof(BestRow),
-                {
-                    {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(BestRow, sample)},
-                    {"wall_time", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, wall_time)},
-                    {"trace", s, s, offsetof(BestRow, trace)},
-                    {"program", s, s, offsetof(BestRow, program)},
-                    {"gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, gflops)},
-                    {"median_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, median_s)},
-                    {"speedup", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(BestRow, speedup)},
-                },
-                best_mem, best_file);
-  const hid_t bm = bool_mem.get(), bf = bool_file.get();
-  make_compound(
-      sizeof(LlmCallRow),
-      {
-          {"index", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, index)},
-          {"wall_time", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, wall_time)},
-          {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, rank)},
-          {"node", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, node)},
-          {"model", s, s, offsetof(LlmCallRow, model)},
-          {"prompt_tokens", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, prompt_tokens)},
-          {"completion_tokens", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(LlmCallRow, completion_tokens)},
-          {"latency_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, latency_s)},
-          {"cost_usd", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(LlmCallRow, cost_usd)},
-          {"ok", bm, bf, offsetof(LlmCallRow, ok)},
-          {"from_cache", bm, bf, offsetof(LlmCallRow, from_cache)},
-          {"fallback", bm, bf, offsetof(LlmCallRow, fallback)},
-          {"proposals", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, proposals)},
-          {"legal", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(LlmCallRow, legal)},
-          {"error", s, s, offsetof(LlmCallRow, error)},
-      },
-      llm_call_mem, llm_call_file);
-  make_compound(sizeof(RankRow),
-                {
-                    {"rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, rank)},
-                    {"host", s, s, offsetof(RankRow, host)},
-                    {"group", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, group)},
-                    {"node_rank", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, node_rank)},
-                    {"pin_core", H5T_NATIVE_INT32, H5T_STD_I32LE, offsetof(RankRow, pin_core)},
-                    {"samples", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(RankRow, samples)},
-                    {"wall_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, wall_s)},
-                    {"search_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, search_s)},
-                    {"measure_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, measure_s)},
-                    {"comm_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, comm_s)},
-                    {"merge_s", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(RankRow, merge_s)},
-                },
-                rank_mem, rank_file);
-  Handle unused;
-  make_compound(sizeof(TreeStatsRow),
-                {
-                    {"id", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeStatsRow, id)},
-                    {"parent", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeStatsRow, parent)},
-                    {"visits", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeStatsRow, visits)},
-                    {"value", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(TreeStatsRow, value)},
-                    {"best_gflops", H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE, offsetof(TreeStatsRow, best_gflops)},
-                    {"sample", H5T_NATIVE_INT64, H5T_STD_I64LE, offsetof(TreeStatsRow, sample)},
-                },
-                tree_stats_mem, unused);
 }
 
 const Types& types() {
@@ -431,152 +294,33 @@ const Types& types() {
   return *t;
 }
 
-SampleRow to_row(const SampleRecord& s) {
-  SampleRow r{};
-  r.index = s.index;
-  r.wall_time = s.wall_time;
-  r.rank = s.rank;
-  r.strategy = cstr(s.strategy);
-  r.proposer = cstr(s.proposer);
-  r.node = s.node;
-  r.parent_node = s.parent_node;
-  r.trace = cstr(s.trace);
-  r.rationale = cstr(s.rationale);
-  r.structural_hash = s.structural_hash;
-  r.status = static_cast<int8_t>(s.status);
-  r.error = cstr(s.error);
-  r.cached = s.cached ? 1 : 0;
-  r.median_s = s.median_s;
-  r.min_s = s.min_s;
-  r.max_s = s.max_s;
-  r.iqr_s = s.iqr_s;
-  r.gflops = s.gflops;
-  r.predicted = s.predicted;
-  r.compile_s = s.compile_s;
-  return r;
+RowType::RowType(std::vector<Column> columns) : columns_(std::move(columns)) {
+  std::size_t file_size = 0;
+  for (const Column& c : columns_) {
+    row_size_ = std::max(row_size_, c.offset + H5Tget_size(c.mem));
+    file_size += H5Tget_size(c.file);
+  }
+  row_size_ =
+      (row_size_ + alignof(std::max_align_t) - 1) / alignof(std::max_align_t) * alignof(std::max_align_t);
+  mem_ = mem_with([](const Column&) { return true; });
+  file_ = Handle(H5Tcreate(H5T_COMPOUND, file_size));
+  std::size_t off = 0;
+  for (const Column& c : columns_) {
+    H5Tinsert(file_.get(), c.name, off, c.file);
+    off += H5Tget_size(c.file);
+  }
 }
 
-SampleRecord from_row(const SampleRow& r) {
-  SampleRecord s;
-  s.index = r.index;
-  s.wall_time = r.wall_time;
-  s.rank = r.rank;
-  s.strategy = take(r.strategy);
-  s.proposer = take(r.proposer);
-  s.node = r.node;
-  s.parent_node = r.parent_node;
-  s.trace = take(r.trace);
-  s.rationale = take(r.rationale);
-  s.structural_hash = r.structural_hash;
-  s.status = static_cast<SampleStatus>(r.status);
-  s.error = take(r.error);
-  s.cached = r.cached != 0;
-  s.median_s = r.median_s;
-  s.min_s = r.min_s;
-  s.max_s = r.max_s;
-  s.iqr_s = r.iqr_s;
-  s.gflops = r.gflops;
-  s.predicted = r.predicted;
-  s.compile_s = r.compile_s;
-  return s;
+Handle RowType::mem_with(const std::function<bool(const Column&)>& keep) const {
+  Handle mem(H5Tcreate(H5T_COMPOUND, row_size_));
+  for (const Column& c : columns_)
+    if (keep(c)) H5Tinsert(mem.get(), c.name, c.offset, c.mem);
+  return mem;
 }
 
-TreeRow to_row(const TreeNode& n) {
-  return TreeRow{n.id,    n.parent,      cstr(n.action), n.visits,
-                 n.value, n.best_gflops, n.sample,       n.structural_hash};
+Handle RowType::mem_for(hid_t dset) const {
+  return mem_with([&](const Column& c) { return !c.added_later || has_member(dset, c.name); });
 }
-
-TreeNode from_row(const TreeRow& r) {
-  TreeNode n;
-  n.id = r.id;
-  n.parent = r.parent;
-  n.action = take(r.action);
-  n.visits = r.visits;
-  n.value = r.value;
-  n.best_gflops = r.best_gflops;
-  n.sample = r.sample;
-  n.structural_hash = r.structural_hash;
-  return n;
-}
-
-BestRow to_row(const BestSchedule& b) {
-  return BestRow{b.sample, b.wall_time, cstr(b.trace), cstr(b.program), b.gflops, b.median_s, b.speedup};
-}
-
-BestSchedule from_row(const BestRow& r) {
-  BestSchedule b;
-  b.sample = r.sample;
-  b.wall_time = r.wall_time;
-  b.trace = take(r.trace);
-  b.program = take(r.program);
-  b.gflops = r.gflops;
-  b.median_s = r.median_s;
-  b.speedup = r.speedup;
-  return b;
-}
-
-LlmCallRow to_row(const LlmCallRecord& c) {
-  LlmCallRow r{};
-  r.index = c.index;
-  r.wall_time = c.wall_time;
-  r.rank = c.rank;
-  r.node = c.node;
-  r.model = cstr(c.model);
-  r.prompt_tokens = c.prompt_tokens;
-  r.completion_tokens = c.completion_tokens;
-  r.latency_s = c.latency_s;
-  r.cost_usd = c.cost_usd;
-  r.ok = c.ok ? 1 : 0;
-  r.from_cache = c.from_cache ? 1 : 0;
-  r.fallback = c.fallback ? 1 : 0;
-  r.proposals = c.proposals;
-  r.legal = c.legal;
-  r.error = cstr(c.error);
-  return r;
-}
-
-LlmCallRecord from_row(const LlmCallRow& r) {
-  LlmCallRecord c;
-  c.index = r.index;
-  c.wall_time = r.wall_time;
-  c.rank = r.rank;
-  c.node = r.node;
-  c.model = take(r.model);
-  c.prompt_tokens = r.prompt_tokens;
-  c.completion_tokens = r.completion_tokens;
-  c.latency_s = r.latency_s;
-  c.cost_usd = r.cost_usd;
-  c.ok = r.ok != 0;
-  c.from_cache = r.from_cache != 0;
-  c.fallback = r.fallback != 0;
-  c.proposals = r.proposals;
-  c.legal = r.legal;
-  c.error = take(r.error);
-  return c;
-}
-
-RankRow to_row(const RankStats& r) {
-  return RankRow{r.rank,   cstr(r.host), r.group,     r.node_rank, r.pin_core, r.samples,
-                 r.wall_s, r.search_s,   r.measure_s, r.comm_s,    r.merge_s};
-}
-
-RankStats from_row(const RankRow& r) {
-  RankStats s;
-  s.rank = r.rank;
-  s.host = take(r.host);
-  s.group = r.group;
-  s.node_rank = r.node_rank;
-  s.pin_core = r.pin_core;
-  s.samples = r.samples;
-  s.wall_s = r.wall_s;
-  s.search_s = r.search_s;
-  s.measure_s = r.measure_s;
-  s.comm_s = r.comm_s;
-  s.merge_s = r.merge_s;
-  return s;
-}
-
-RankTreeRow to_row(int32_t rank, const TreeNode& n) { return RankTreeRow{rank, to_row(n)}; }
 
 bool has_member(hid_t dset, const char* name) {
   Handle type(H5Dget_type(dset));

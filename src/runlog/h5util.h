@@ -5,11 +5,16 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <span>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "rctune/runlog/fields.h"
 #include "rctune/runlog/runlog.h"
 
 namespace rctune::runlog::detail {
@@ -116,113 +121,180 @@ bool read_attr(hid_t obj, const char* name, uint64_t& out);
 bool read_attr(hid_t obj, const char* name, std::vector<double>& out);
 
 // ---- tables ----
-// In-memory row of the samples table (strings borrowed when writing, owned by HDF5 when read).
-struct SampleRow {
-  int64_t index;
-  double wall_time;
-  int32_t rank;
-  char* strategy;
-  char* proposer;
-  int64_t node;
-  int64_t parent_node;
-  char* trace;
-  char* rationale;
-  uint64_t structural_hash;
-  int8_t status;
-  char* error;
-  int8_t cached;
-  double median_s, min_s, max_s, iqr_s, gflops, predicted, compile_s;
+// A row of a task's rank_trees table: the rank whose tree it belongs to, then a tree node.
+struct RankTreeNode {
+  int32_t rank = 0;
+  TreeNode node;
 };
 
-struct TreeRow {
-  int64_t id;
-  int64_t parent;
-  char* action;
-  int64_t visits;
-  double value;
-  double best_gflops;
-  int64_t sample;
-  uint64_t structural_hash;  // a column added later: absent in older files (read as 0)
-};
+}  // namespace rctune::runlog::detail
 
-// The numeric columns of the tree, for updating visits/values in place.
-struct TreeStatsRow {
-  int64_t id;
-  int64_t parent;
-  int64_t visits;
-  double value;
-  double best_gflops;
-  int64_t sample;
+namespace rctune::runlog {
+template <>
+struct FieldList<detail::RankTreeNode> {
+  using R = detail::RankTreeNode;
+  static constexpr auto value = std::tuple{field("rank", &R::rank), inline_fields(&R::node)};
 };
+}  // namespace rctune::runlog
 
-// A row of a task's rank_trees table: the rank whose tree it belongs to, then a tree row.
-struct RankTreeRow {
-  int32_t rank;
-  TreeRow node;
-};
+namespace rctune::runlog::detail {
 
-struct BestRow {
-  int64_t sample;
-  double wall_time;
-  char* trace;
-  char* program;
-  double gflops, median_s, speedup;
-};
-
-struct RankRow {
-  int32_t rank;
-  char* host;
-  int32_t group, node_rank, pin_core;
-  int64_t samples;
-  double wall_s, search_s, measure_s, comm_s, merge_s;
-};
-
-struct LlmCallRow {
-  int64_t index;
-  double wall_time;
-  int32_t rank;
-  int64_t node;
-  char* model;
-  int64_t prompt_tokens, completion_tokens;
-  double latency_s, cost_usd;
-  int8_t ok, from_cache, fallback;
-  int32_t proposals, legal;
-  char* error;
-};
-
+// The HDF5 types shared by the tables.
 struct Types {
   Handle str;          // variable-length UTF-8 string
   Handle status_mem;   // enum sample_status over int8
   Handle status_file;  // same over little-endian int8
   Handle bool_mem;     // enum {FALSE, TRUE} over int8, as h5py writes numpy bool
   Handle bool_file;
-  Handle sample_mem, sample_file;
-  Handle tree_mem, tree_file;
-  Handle tree_mem_without_hash;  // TreeRow without structural_hash: reads a tree of an older file
-  Handle tree_stats_mem;
-  Handle best_mem, best_file;
-  Handle llm_call_mem, llm_call_file;
-  Handle rank_mem, rank_file;
-  Handle rank_tree_mem, rank_tree_file;  // a leading rank, then the tree's columns
   Types();
 };
 const Types& types();
 
-// Borrowed C string for writing a std::string into a vlen field.
-inline char* cstr(const std::string& s) { return const_cast<char*>(s.c_str()); }
-inline std::string take(const char* s) { return s ? std::string(s) : std::string(); }
+// The table of a record type R, derived from FieldList<R> (rctune/runlog/fields.h): a compound
+// type for the file (packed, little-endian) and one for rows in memory (each column at its natural
+// alignment; strings as borrowed or HDF5-owned char*, bools and enums as int8).
+class RowType {
+ public:
+  struct Column {
+    const char* name;
+    hid_t mem;  // owned by types() or predefined
+    hid_t file;
+    std::size_t offset;  // in a row in memory
+    bool added_later;    // may be absent in older files
+  };
+  explicit RowType(std::vector<Column> columns);
+  hid_t mem() const { return mem_.get(); }
+  hid_t file() const { return file_.get(); }
+  std::size_t row_size() const { return row_size_; }
+  const std::vector<Column>& columns() const { return columns_; }
+  // A memory type of the same row layout with only the columns `keep` accepts: writes (or reads)
+  // those columns and leaves the others alone.
+  Handle mem_with(const std::function<bool(const Column&)>& keep) const;
+  // The memory type for reading the table `dset`: the columns added later that it lacks are left
+  // out (read as zero).
+  Handle mem_for(hid_t dset) const;
 
-SampleRow to_row(const SampleRecord& s);
-SampleRecord from_row(const SampleRow& r);
-TreeRow to_row(const TreeNode& n);
-TreeNode from_row(const TreeRow& r);
-BestRow to_row(const BestSchedule& b);
-BestSchedule from_row(const BestRow& r);
-LlmCallRow to_row(const LlmCallRecord& c);
-LlmCallRecord from_row(const LlmCallRow& r);
-RankRow to_row(const RankStats& r);
-RankStats from_row(const RankRow& r);
-RankTreeRow to_row(int32_t rank, const TreeNode& n);
+ private:
+  std::vector<Column> columns_;
+  std::size_t row_size_ = 0;
+  Handle mem_, file_;
+};
+
+namespace row_detail {
+
+template <typename T>
+std::size_t mem_size() {
+  if constexpr (std::is_same_v<T, std::string>)
+    return sizeof(char*);
+  else if constexpr (std::is_same_v<T, bool>)
+    return sizeof(int8_t);
+  else
+    return sizeof(T);
+}
+
+template <typename T>
+std::pair<hid_t, hid_t> hdf5_types() {
+  const Types& t = types();
+  if constexpr (std::is_same_v<T, std::string>)
+    return {t.str.get(), t.str.get()};
+  else if constexpr (std::is_same_v<T, bool>)
+    return {t.bool_mem.get(), t.bool_file.get()};
+  else if constexpr (std::is_same_v<T, SampleStatus>)
+    return {t.status_mem.get(), t.status_file.get()};
+  else if constexpr (std::is_same_v<T, int32_t>)
+    return {H5T_NATIVE_INT32, H5T_STD_I32LE};
+  else if constexpr (std::is_same_v<T, int64_t>)
+    return {H5T_NATIVE_INT64, H5T_STD_I64LE};
+  else if constexpr (std::is_same_v<T, uint64_t>)
+    return {H5T_NATIVE_UINT64, H5T_STD_U64LE};
+  else {
+    static_assert(std::is_same_v<T, double>, "a record field of a type the run log cannot store");
+    return {H5T_NATIVE_DOUBLE, H5T_IEEE_F64LE};
+  }
+}
+
+// Writes a field into a row in memory (a string is borrowed: the record must outlive the row).
+template <typename T>
+void put(std::byte* at, const T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    const char* p = v.c_str();
+    std::memcpy(at, &p, sizeof p);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    const int8_t b = v ? 1 : 0;
+    std::memcpy(at, &b, sizeof b);
+  } else {
+    std::memcpy(at, &v, sizeof v);
+  }
+}
+
+template <typename T>
+void get(const std::byte* at, T& v) {
+  if constexpr (std::is_same_v<T, std::string>) {
+    const char* p = nullptr;
+    std::memcpy(&p, at, sizeof p);
+    v = p ? std::string(p) : std::string();
+  } else if constexpr (std::is_same_v<T, bool>) {
+    int8_t b = 0;
+    std::memcpy(&b, at, sizeof b);
+    v = b != 0;
+  } else {
+    std::memcpy(&v, at, sizeof v);
+  }
+}
+
+template <typename R>
+RowType make_row_type() {
+  std::vector<RowType::Column> columns;
+  std::size_t offset = 0;
+  for_each_field<R>([&](const char* name, bool added_later, auto access) {
+    using T = std::remove_cvref_t<decltype(access(std::declval<R&>()))>;
+    const std::size_t size = mem_size<T>();
+    offset = (offset + size - 1) / size * size;
+    auto [mem, file] = hdf5_types<T>();
+    columns.push_back({name, mem, file, offset, added_later});
+    offset += size;
+  });
+  return RowType(std::move(columns));
+}
+
+}  // namespace row_detail
+
+// The table of R, built once (never destroyed, as types()).
+template <typename R>
+const RowType& row_type() {
+  static const RowType* t = new RowType(row_detail::make_row_type<R>());
+  return *t;
+}
+
+// Records as rows in memory, in row_type<R>()'s layout; strings are borrowed from the records.
+template <typename R>
+std::vector<std::byte> to_rows(std::span<const R> records) {
+  const RowType& t = row_type<R>();
+  std::vector<std::byte> rows(t.row_size() * records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    std::byte* row = rows.data() + i * t.row_size();
+    std::size_t c = 0;
+    for_each_field<R>([&](const char*, bool, auto access) {
+      row_detail::put(row + t.columns()[c++].offset, access(records[i]));
+    });
+  }
+  return rows;
+}
+
+// Rows read into row_type<R>()'s layout as records (strings copied; the caller reclaims them).
+template <typename R>
+std::vector<R> from_rows(const std::byte* rows, std::size_t n) {
+  const RowType& t = row_type<R>();
+  std::vector<R> out(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::byte* row = rows + i * t.row_size();
+    std::size_t c = 0;
+    for_each_field<R>([&](const char*, bool, auto access) {
+      row_detail::get(row + t.columns()[c++].offset, access(out[i]));
+    });
+  }
+  return out;
+}
 
 // Whether the compound rows of a dataset have a member of that name (a column added in a later
 // version of the format may be missing from an older file).

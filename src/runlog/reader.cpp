@@ -31,11 +31,13 @@ Handle open_file(const std::string& path, bool write) {
 
 namespace {
 
-// Reads all rows of a 1-D table, retrying without the last rows (up to max_drop) when the read
-// fails: a crash during a flush can leave the newest rows unreadable.
-template <typename Row, typename Out, typename Conv>
-std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std::size_t* rows_in_file,
-                            Conv conv) {
+// Reads all rows of a 1-D table of R, retrying without the last rows (up to max_drop) when the
+// read fails: a crash during a flush can leave the newest rows unreadable. Columns added to the
+// format later that the table lacks read as zero.
+template <typename R>
+std::vector<R> read_table(hid_t dset, std::size_t max_drop, std::size_t* rows_in_file) {
+  const RowType& type = row_type<R>();
+  const Handle memtype = type.mem_for(dset);
   Handle space(H5Dget_space(dset));
   hsize_t n = 0;
   if (H5Sget_simple_extent_ndims(space.get()) != 1) throw std::runtime_error("table is not one-dimensional");
@@ -44,22 +46,19 @@ std::vector<Out> read_table(hid_t dset, hid_t memtype, std::size_t max_drop, std
   std::string first_cause;
   for (hsize_t drop = 0; drop <= std::min<hsize_t>(max_drop, n); ++drop) {
     hsize_t m = n - drop;
-    std::vector<Out> out;
-    if (m == 0) return out;
-    std::vector<Row> rows(m);
-    std::memset(static_cast<void*>(rows.data()), 0, sizeof(Row) * m);
+    if (m == 0) return {};
+    std::vector<std::byte> rows(type.row_size() * m);  // zeroed: absent columns read as 0
     Handle fspace(H5Dget_space(dset));
     hsize_t start = 0;
     H5Sselect_hyperslab(fspace.get(), H5S_SELECT_SET, &start, nullptr, &m, nullptr);
     Handle mspace(H5Screate_simple(1, &m, nullptr));
-    if (H5Dread(dset, memtype, mspace.get(), fspace.get(), H5P_DEFAULT, rows.data()) < 0) {
+    if (H5Dread(dset, memtype.get(), mspace.get(), fspace.get(), H5P_DEFAULT, rows.data()) < 0) {
       std::string cause = hdf5_cause();
       if (first_cause.empty()) first_cause = cause;
       continue;
     }
-    out.reserve(m);
-    for (const auto& r : rows) out.push_back(conv(r));
-    H5Dvlen_reclaim(memtype, mspace.get(), H5P_DEFAULT, rows.data());
+    std::vector<R> out = from_rows<R>(rows.data(), m);
+    H5Dvlen_reclaim(memtype.get(), mspace.get(), H5P_DEFAULT, rows.data());
     return out;
   }
   throw std::runtime_error("table is unreadable: " + first_cause);
@@ -115,24 +114,19 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   if (H5Lexists(g.get(), kSamples, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kSamples, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/samples");
-    e.trace.samples =
-        read_table<SampleRow, SampleRecord>(d.get(), types().sample_mem.get(), 2, &e.rows.samples,
-                                            [](const SampleRow& r) { return from_row(r); });
+    e.trace.samples = read_table<SampleRecord>(d.get(), 2, &e.rows.samples);
     drop_fill_rows(e.trace.samples);
   }
   if (H5Lexists(g.get(), kTree, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kTree, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/tree");
     // The structural_hash column is absent in files written before it existed: read as 0.
-    const hid_t memtype =
-        has_member(d.get(), kTreeHash) ? types().tree_mem.get() : types().tree_mem_without_hash.get();
     // The tree is updated in place (RunWriter::write_tree): HDF5 writes the unchanged strings of its
     // rows anew, and a write that failed half-way (a full disk) can leave them pointing to strings
     // that never reached the file. The tree is the search's state, not a result: such a tree reads
     // as empty (and a resume writes a new one), so that the samples stay readable.
     try {
-      e.trace.tree = read_table<TreeRow, TreeNode>(d.get(), memtype, 0, nullptr,
-                                                   [](const TreeRow& r) { return from_row(r); });
+      e.trace.tree = read_table<TreeNode>(d.get(), 0, nullptr);
     } catch (const std::runtime_error&) {
       e.trace.tree.clear();
     }
@@ -140,27 +134,22 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   if (H5Lexists(g.get(), kBest, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kBest, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/best");
-    e.trace.best_history = read_table<BestRow, BestSchedule>(d.get(), types().best_mem.get(), 0, nullptr,
-                                                             [](const BestRow& r) { return from_row(r); });
+    e.trace.best_history = read_table<BestSchedule>(d.get(), 0, nullptr);
     if (!e.trace.best_history.empty()) e.trace.best = e.trace.best_history.back();
   }
   // Optional: written by the first append_llm_calls, absent in traces without LLM requests.
   if (H5Lexists(g.get(), kLlmCalls, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kLlmCalls, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/" + kLlmCalls);
-    e.trace.llm_calls =
-        read_table<LlmCallRow, LlmCallRecord>(d.get(), types().llm_call_mem.get(), 2, &e.rows.llm_calls,
-                                              [](const LlmCallRow& r) { return from_row(r); });
+    e.trace.llm_calls = read_table<LlmCallRecord>(d.get(), 2, &e.rows.llm_calls);
     drop_fill_rows(e.trace.llm_calls);
   }
   // Optional: written by the first write_rank_trees (many-rank runs), absent otherwise.
   if (H5Lexists(g.get(), kRankTrees, H5P_DEFAULT) > 0) {
     Handle d(H5Dopen2(g.get(), kRankTrees, H5P_DEFAULT));
     if (!d.valid()) throw std::runtime_error("cannot open " + e.trace.group + "/" + kRankTrees);
-    auto rows = read_table<RankTreeRow, std::pair<int32_t, TreeNode>>(
-        d.get(), types().rank_tree_mem.get(), 0, nullptr,
-        [](const RankTreeRow& r) { return std::pair<int32_t, TreeNode>(r.rank, from_row(r.node)); });
-    for (auto& [rank, node] : rows) e.trace.rank_trees[rank].push_back(std::move(node));
+    for (RankTreeNode& r : read_table<RankTreeNode>(d.get(), 0, nullptr))
+      e.trace.rank_trees[r.rank].push_back(std::move(r.node));
   }
   return e;
 }
@@ -173,14 +162,15 @@ RunLog read_file(hid_t file, const std::string& path, std::vector<TableRows>* ro
   try {
     std::string format;
     if (!read_attr(file, "format", format) || format != kFormatName)
-      throw RunLogError(path, std::string("not an rctune trace: the root group has no attribute format = \"") +
-                                 kFormatName + "\"");
+      throw RunLogError(path,
+                        std::string("not an rctune trace: the root group has no attribute format = \"") +
+                            kFormatName + "\"");
     int64_t version = 0;
     read_attr(file, "format_version", version);
     if (version < 1 || version > kFormatVersion)
       throw RunLogError(path, "trace format version " + std::to_string(version) +
-                                 " is not supported (this rctune reads version 1 to " +
-                                 std::to_string(kFormatVersion) + ")");
+                                  " is not supported (this rctune reads version 1 to " +
+                                  std::to_string(kFormatVersion) + ")");
     run.format_version = static_cast<int>(version);
     RunInfo& i = run.info;
     get(file, "config", i.config_text);
@@ -216,8 +206,7 @@ RunLog read_file(hid_t file, const std::string& path, std::vector<TableRows>* ro
     if (H5Lexists(file, kRanks, H5P_DEFAULT) > 0) {
       Handle d(H5Dopen2(file, kRanks, H5P_DEFAULT));
       if (!d.valid()) throw std::runtime_error(std::string("cannot open /") + kRanks);
-      run.ranks = read_table<RankRow, RankStats>(d.get(), types().rank_mem.get(), 0, nullptr,
-                                                 [](const RankRow& r) { return from_row(r); });
+      run.ranks = read_table<RankStats>(d.get(), 0, nullptr);
     }
     if (rows) rows->clear();
     for (auto& e : entries) {
@@ -243,7 +232,7 @@ RunLog read_run_log(const std::string& path) {
     std::string hint = detail::eoa_hint(f.get(), path);
     if (hint.empty()) throw;
     throw RunLogError(path,
-                     std::string(e.what()).substr(std::string("trace file '" + path + "': ").size()) + hint);
+                      std::string(e.what()).substr(std::string("trace file '" + path + "': ").size()) + hint);
   }
 }
 

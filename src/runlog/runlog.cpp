@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "rctune/build_config.h"
+#include "rctune/runlog/fields.h"
 
 namespace rctune::runlog {
 
@@ -54,67 +55,10 @@ RunInfo current_run_info() {
   return r;
 }
 
-const char* sample_status_name(SampleStatus s) {
-  switch (s) {
-    case SampleStatus::Ok:
-      return "ok";
-    case SampleStatus::CompileError:
-      return "compile_error";
-    case SampleStatus::RuntimeError:
-      return "runtime_error";
-    case SampleStatus::Timeout:
-      return "timeout";
-    case SampleStatus::WrongResult:
-      return "wrong_result";
-    case SampleStatus::Illegal:
-      return "illegal";
-  }
-  return "?";
-}
-
-SampleStatus parse_sample_status(const std::string& name) {
-  for (int v = 0; v <= static_cast<int>(SampleStatus::Illegal); ++v) {
-    auto s = static_cast<SampleStatus>(v);
-    if (name == sample_status_name(s)) return s;
-  }
-  throw std::invalid_argument(
-      "unknown sample status '" + name +
-      "' (expected ok, compile_error, runtime_error, timeout, wrong_result or illegal)");
-}
-
-namespace {
-bool same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
-}  // namespace
-
-bool SampleRecord::operator==(const SampleRecord& o) const {
-  return index == o.index && same(wall_time, o.wall_time) && rank == o.rank && strategy == o.strategy &&
-         proposer == o.proposer && node == o.node && parent_node == o.parent_node && trace == o.trace &&
-         rationale == o.rationale && structural_hash == o.structural_hash && status == o.status &&
-         error == o.error && cached == o.cached && same(median_s, o.median_s) && same(min_s, o.min_s) &&
-         same(max_s, o.max_s) && same(iqr_s, o.iqr_s) && same(gflops, o.gflops) &&
-         same(predicted, o.predicted) && same(compile_s, o.compile_s);
-}
-
-bool TreeNode::operator==(const TreeNode& o) const {
-  return id == o.id && parent == o.parent && action == o.action && visits == o.visits &&
-         same(value, o.value) && same(best_gflops, o.best_gflops) && sample == o.sample &&
-         structural_hash == o.structural_hash;
-}
-
-bool RankStats::operator==(const RankStats& o) const {
-  return rank == o.rank && host == o.host && group == o.group && node_rank == o.node_rank &&
-         pin_core == o.pin_core && samples == o.samples && same(wall_s, o.wall_s) &&
-         same(search_s, o.search_s) && same(measure_s, o.measure_s) && same(comm_s, o.comm_s) &&
-         same(merge_s, o.merge_s);
-}
-
-bool LlmCallRecord::operator==(const LlmCallRecord& o) const {
-  return index == o.index && same(wall_time, o.wall_time) && rank == o.rank && node == o.node &&
-         model == o.model && prompt_tokens == o.prompt_tokens && completion_tokens == o.completion_tokens &&
-         same(latency_s, o.latency_s) && same(cost_usd, o.cost_usd) && ok == o.ok &&
-         from_cache == o.from_cache && fallback == o.fallback && proposals == o.proposals &&
-         legal == o.legal && error == o.error;
-}
+bool SampleRecord::operator==(const SampleRecord& o) const { return same_fields(*this, o); }
+bool TreeNode::operator==(const TreeNode& o) const { return same_fields(*this, o); }
+bool RankStats::operator==(const RankStats& o) const { return same_fields(*this, o); }
+bool LlmCallRecord::operator==(const LlmCallRecord& o) const { return same_fields(*this, o); }
 
 const TaskLog* RunLog::task(const std::string& name) const {
   for (const auto& t : tasks)

@@ -75,7 +75,7 @@ struct RunWriter::Impl {
   void require_open() const {
     if (broken)
       throw RunLogError(path,
-                       "not written to after a failed write; it holds every commit before that failure");
+                        "not written to after a failed write; it holds every commit before that failure");
     if (!file.valid()) throw std::logic_error("trace file '" + path + "': already finished");
   }
   TaskState& task(Task t) {
@@ -207,8 +207,8 @@ struct RunWriter::Impl {
     if (!lock.is(file.get())) {
       file.reset();
       throw RunLogError(path, what +
-                                 ": the file was replaced or removed by another process while this run "
-                                 "wrote it");
+                                  ": the file was replaced or removed by another process while this run "
+                                  "wrote it");
     }
   }
 
@@ -407,14 +407,14 @@ void refuse_existing(const std::string& path, bool replace) {
       throw RunLogError(path, "cannot create: it exists and is not a regular file");
     case detail::PathKind::OtherFile:
       throw RunLogError(path,
-                       "cannot create: it exists and is " + what +
-                           "; rctune never replaces such a file (not even with --force): choose another "
-                           "--out");
+                        "cannot create: it exists and is " + what +
+                            "; rctune never replaces such a file (not even with --force): choose another "
+                            "--out");
     case detail::PathKind::Trace:
       if (!replace)
-        throw RunLogError(path,
-                         "cannot create: it exists and holds " + what +
-                             "; continue it with --resume, replace it with --force, or choose another --out");
+        throw RunLogError(
+            path, "cannot create: it exists and holds " + what +
+                      "; continue it with --resume, replace it with --force, or choose another --out");
       return;
   }
 }
@@ -510,11 +510,11 @@ void require_increasing(const std::string& path, const TaskLog& t, const std::ve
   for (std::size_t r = 1; r < rows.size(); ++r)
     if (rows[r].index <= rows[r - 1].index)
       throw RunLogError(path,
-                       "cannot resume: task '" + t.info.name + "': " + what + " row " + std::to_string(r) +
-                           " has index " + std::to_string(rows[r].index) + ", not above " +
-                           std::to_string(rows[r - 1].index) + " of row " + std::to_string(r - 1) +
-                           " (rctune writes them in increasing order: was the file edited?); nothing was "
-                           "changed; `rctune report` still reads it");
+                        "cannot resume: task '" + t.info.name + "': " + what + " row " + std::to_string(r) +
+                            " has index " + std::to_string(rows[r].index) + ", not above " +
+                            std::to_string(rows[r - 1].index) + " of row " + std::to_string(r - 1) +
+                            " (rctune writes them in increasing order: was the file edited?); nothing was "
+                            "changed; `rctune report` still reads it");
 }
 
 }  // namespace
@@ -621,9 +621,9 @@ RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
           H5Gcreate2(impl_->tasks_group.get(), ts.group_name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
           "cannot create task group"));
       write_task_info(ts.group.get(), task, static_cast<int64_t>(impl_->tasks.size()));
-      ts.samples = impl_->create_table(ts.group.get(), detail::kSamples, detail::types().sample_file.get(),
-                                       detail::kSampleChunk);
-      ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::types().tree_file.get(),
+      ts.samples = impl_->create_table(ts.group.get(), detail::kSamples,
+                                       detail::row_type<SampleRecord>().file(), detail::kSampleChunk);
+      ts.tree = impl_->create_table(ts.group.get(), detail::kTree, detail::row_type<TreeNode>().file(),
                                     detail::kTreeChunk);
     });
   } catch (...) {
@@ -676,17 +676,16 @@ void RunWriter::append_samples(Task t, std::span<const SampleRecord> samples) {
     any = true;
     last = s.index;
   }
-  std::vector<detail::SampleRow> rows;
-  rows.reserve(samples.size());
-  for (const auto& s : samples) rows.push_back(detail::to_row(s));
+  const std::size_t n_rows = samples.size();
+  const std::vector<std::byte> rows = detail::to_rows(samples);
   const std::string what = "cannot write samples of task '" + ts.info.name + "'";
   impl_->commit({ts.samples.get()}, what, [&] {
-    hsize_t n = ts.num_samples + rows.size();
+    hsize_t n = ts.num_samples + n_rows;
     if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(impl_->path, what);
-    impl_->write_rows(ts.samples.get(), detail::types().sample_mem.get(), ts.num_samples, rows.size(),
+    impl_->write_rows(ts.samples.get(), detail::row_type<SampleRecord>().mem(), ts.num_samples, n_rows,
                       rows.data(), what);
   });
-  ts.num_samples += rows.size();
+  ts.num_samples += n_rows;
   ts.any_sample = true;
   ts.last_index = last;
 }
@@ -701,28 +700,26 @@ void RunWriter::write_tree(Task t, const std::vector<TreeNode>& nodes) {
   std::size_t same = 0;
   while (same < keys.size() && same < ts.tree_keys.size() && keys[same] == ts.tree_keys[same]) ++same;
   const std::string what = "cannot write the tree of task '" + ts.info.name + "'";
-  std::vector<detail::TreeRow> rows;
-  for (const auto& x : nodes) rows.push_back(detail::to_row(x));
+  const detail::RowType& type = detail::row_type<TreeNode>();
+  const std::vector<std::byte> rows = detail::to_rows(std::span<const TreeNode>(nodes));
   // The stored tree is a prefix: update numbers, append the rest. A table of an older file, without
   // the hash column, is rebuilt (in place, the hashes of new rows would be dropped).
   if (same == ts.tree_keys.size() && ts.tree_has_hash) {
     impl_->commit({ts.tree.get()}, what, [&] {
       hsize_t n = nodes.size();
       if (H5Dset_extent(ts.tree.get(), &n) < 0) detail::fail(impl_->path, what);
-      std::vector<detail::TreeStatsRow> stats;
-      for (std::size_t i = 0; i < same; ++i) {
-        const auto& x = nodes[i];
-        stats.push_back({x.id, x.parent, x.visits, x.value, x.best_gflops, x.sample});
-      }
-      impl_->write_rows(ts.tree.get(), detail::types().tree_stats_mem.get(), 0, same, stats.data(), what);
-      impl_->write_rows(ts.tree.get(), detail::types().tree_mem.get(), same, nodes.size() - same,
-                        rows.data() + same, what);
+      // The numeric columns but the hash (the key's columns stay as they are).
+      const detail::Handle stats = type.mem_with([](const detail::RowType::Column& c) {
+        return c.mem != detail::types().str.get() && std::strcmp(c.name, detail::kTreeHash) != 0;
+      });
+      impl_->write_rows(ts.tree.get(), stats.get(), 0, same, rows.data(), what);
+      impl_->write_rows(ts.tree.get(), type.mem(), same, nodes.size() - same,
+                        rows.data() + same * type.row_size(), what);
     });
   } else {  // another tree: build it beside the old one, then swap the links
     impl_->commit({ts.group.get()}, what, [&] {
       impl_->release_after_flush.push_back(std::move(ts.tree));
-      ts.tree = impl_->replace_table(ts.group.get(), detail::kTree, detail::kTreeNew,
-                                     detail::types().tree_file.get(), detail::types().tree_mem.get(),
+      ts.tree = impl_->replace_table(ts.group.get(), detail::kTree, detail::kTreeNew, type.file(), type.mem(),
                                      detail::kTreeChunk, nodes.size(), rows.data(), what);
     });
   }
@@ -734,20 +731,20 @@ void RunWriter::write_best(Task t, const BestSchedule& best) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   const std::string what = "cannot write the best schedule of task '" + ts.info.name + "'";
-  detail::BestRow row = detail::to_row(best);
+  const detail::RowType& type = detail::row_type<BestSchedule>();
+  const std::vector<std::byte> row = detail::to_rows(std::span<const BestSchedule>(&best, 1));
   if (!ts.best.valid()) {
     impl_->commit({ts.group.get()}, what, [&] {
-      ts.best = impl_->create_table(ts.group.get(), detail::kBest, detail::types().best_file.get(),
-                                    detail::kBestChunk);
+      ts.best = impl_->create_table(ts.group.get(), detail::kBest, type.file(), detail::kBestChunk);
       hsize_t n = 1;
       if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
-      impl_->write_rows(ts.best.get(), detail::types().best_mem.get(), 0, 1, &row, what);
+      impl_->write_rows(ts.best.get(), type.mem(), 0, 1, row.data(), what);
     });
   } else {
     impl_->commit({ts.best.get()}, what, [&] {
       hsize_t n = ts.num_best + 1;
       if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
-      impl_->write_rows(ts.best.get(), detail::types().best_mem.get(), ts.num_best, 1, &row, what);
+      impl_->write_rows(ts.best.get(), type.mem(), ts.num_best, 1, row.data(), what);
     });
   }
   ts.num_best += 1;
@@ -767,57 +764,55 @@ void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
     any = true;
     last = c.index;
   }
-  std::vector<detail::LlmCallRow> rows;
-  rows.reserve(calls.size());
-  for (const auto& c : calls) rows.push_back(detail::to_row(c));
+  const detail::RowType& type = detail::row_type<LlmCallRecord>();
+  const std::size_t n_rows = calls.size();
+  const std::vector<std::byte> rows = detail::to_rows(calls);
   const std::string what = "cannot write the LLM calls of task '" + ts.info.name + "'";
   auto append = [&] {
-    hsize_t n = ts.num_llm_calls + rows.size();
+    hsize_t n = ts.num_llm_calls + n_rows;
     if (H5Dset_extent(ts.llm_calls.get(), &n) < 0) detail::fail(impl_->path, what);
-    impl_->write_rows(ts.llm_calls.get(), detail::types().llm_call_mem.get(), ts.num_llm_calls, rows.size(),
-                      rows.data(), what);
+    impl_->write_rows(ts.llm_calls.get(), type.mem(), ts.num_llm_calls, n_rows, rows.data(), what);
   };
   if (!ts.llm_calls.valid()) {  // the first: the group gains the table, filled in the same commit
     impl_->commit({ts.group.get()}, what, [&] {
-      ts.llm_calls = impl_->create_table(ts.group.get(), detail::kLlmCalls,
-                                         detail::types().llm_call_file.get(), detail::kLlmCallChunk);
+      ts.llm_calls =
+          impl_->create_table(ts.group.get(), detail::kLlmCalls, type.file(), detail::kLlmCallChunk);
       append();
     });
   } else {
     impl_->commit({ts.llm_calls.get()}, what, append);
   }
-  ts.num_llm_calls += rows.size();
+  ts.num_llm_calls += n_rows;
   ts.last_llm_index = last;
 }
 
 void RunWriter::write_rank_stats(const std::vector<RankStats>& ranks) {
   Quiet quiet;
   impl_->require_open();
-  std::vector<detail::RankRow> rows;
-  rows.reserve(ranks.size());
-  for (const auto& r : ranks) rows.push_back(detail::to_row(r));
+  const detail::RowType& type = detail::row_type<RankStats>();
+  const std::vector<std::byte> rows = detail::to_rows(std::span<const RankStats>(ranks));
   const std::string what = "cannot write the rank statistics";
   // Built beside the old table, then the links are swapped: the root's header, held back until the
   // new table is on disk, links either the old table or the new one.
   impl_->commit({impl_->root.get()}, what, [&] {
-    impl_->replace_table(impl_->root.get(), detail::kRanks, detail::kRanksNew,
-                         detail::types().rank_file.get(), detail::types().rank_mem.get(), detail::kRankChunk,
-                         rows.size(), rows.data(), what);
+    impl_->replace_table(impl_->root.get(), detail::kRanks, detail::kRanksNew, type.file(), type.mem(),
+                         detail::kRankChunk, ranks.size(), rows.data(), what);
   });
 }
 
 void RunWriter::write_rank_trees(Task t, const std::map<int32_t, std::vector<TreeNode>>& trees) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
-  std::vector<detail::RankTreeRow> rows;
+  const detail::RowType& type = detail::row_type<detail::RankTreeNode>();
+  std::vector<detail::RankTreeNode> nodes_of_ranks;
   for (const auto& [rank, nodes] : trees)
-    for (const auto& n : nodes) rows.push_back(detail::to_row(rank, n));
+    for (const auto& n : nodes) nodes_of_ranks.push_back({rank, n});
+  const std::vector<std::byte> rows = detail::to_rows(std::span<const detail::RankTreeNode>(nodes_of_ranks));
   const std::string what = "cannot write the rank trees of task '" + ts.info.name + "'";
   // Built beside the old table, then the links are swapped, with the task group's header held back.
   impl_->commit({ts.group.get()}, what, [&] {
-    impl_->replace_table(ts.group.get(), detail::kRankTrees, detail::kRankTreesNew,
-                         detail::types().rank_tree_file.get(), detail::types().rank_tree_mem.get(),
-                         detail::kRankTreeChunk, rows.size(), rows.data(), what);
+    impl_->replace_table(ts.group.get(), detail::kRankTrees, detail::kRankTreesNew, type.file(), type.mem(),
+                         detail::kRankTreeChunk, nodes_of_ranks.size(), rows.data(), what);
   });
 }
 

@@ -11,30 +11,6 @@ namespace rctune::runtime {
 
 using nlohmann::json;
 
-const char* status_name(Status s) {
-  switch (s) {
-    case Status::Ok:
-      return "ok";
-    case Status::CompileError:
-      return "compile_error";
-    case Status::RuntimeError:
-      return "runtime_error";
-    case Status::Timeout:
-      return "timeout";
-    case Status::WrongResult:
-      return "wrong_result";
-  }
-  return "runtime_error";
-}
-
-Status parse_status(const std::string& s) {
-  for (Status st :
-       {Status::Ok, Status::CompileError, Status::RuntimeError, Status::Timeout, Status::WrongResult}) {
-    if (s == status_name(st)) return st;
-  }
-  throw std::invalid_argument("unknown measurement status '" + s + "'");
-}
-
 const char* role_name(BufferRole r) {
   switch (r) {
     case BufferRole::Input:
@@ -217,6 +193,7 @@ WorkerResponse response_from_json(const json& j) {
   WorkerResponse r;
   r.id = j.value("id", uint64_t{0});
   r.status = parse_status(j.at("status").get<std::string>());
+  if (r.status == Status::Illegal) throw std::invalid_argument("a worker's status cannot be 'illegal'");
   r.message = j.value("message", std::string());
   r.reference_cached = j.value("reference_cached", false);
   if (j.contains("times")) {

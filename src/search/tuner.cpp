@@ -10,52 +10,31 @@
 #include <unordered_map>
 
 #include "rctune/ir/stmt.h"
+#include "rctune/runlog/fields.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/predictor.h"
 #include "rctune/search/random_search.h"
+
+namespace rctune::runlog {
+
+// The fields a rejected proposal's record takes from it (its action is the record's trace).
+template <>
+struct FieldList<search::RejectedProposal> {
+  using R = search::RejectedProposal;
+  static constexpr auto value =
+      std::tuple{field("proposer", &R::proposer), field("parent_node", &R::parent_node),
+                 field("trace", &R::action), field("rationale", &R::rationale), field("error", &R::error)};
+};
+
+}  // namespace rctune::runlog
 
 namespace rctune::search {
 
 namespace {
 
-runlog::SampleRecord record_of(const Candidate& c, const MeasureResult& r, const TuneOptions& o, int64_t index,
-                              double wall) {
-  runlog::SampleRecord s;
-  s.index = index;
-  s.wall_time = wall;
-  s.rank = o.rank;
-  s.strategy = o.strategy;
-  s.proposer = c.proposer;
-  s.node = c.node;
-  s.parent_node = c.parent_node;
-  s.trace = c.trace;
-  s.rationale = c.rationale;
-  s.structural_hash = c.hash;
-  s.status = r.status;
-  s.error = r.error;
-  s.cached = r.cached;
-  s.median_s = r.median_s;
-  s.min_s = r.min_s;
-  s.max_s = r.max_s;
-  s.iqr_s = r.iqr_s;
-  s.gflops = r.gflops;
-  s.predicted = c.predicted;
-  s.compile_s = r.compile_s;
-  return s;
-}
-
 MeasureResult result_of(const runlog::SampleRecord& s) {
   MeasureResult r;
-  r.status = s.status;
-  r.error = s.error;
-  r.median_s = s.median_s;
-  r.min_s = s.min_s;
-  r.max_s = s.max_s;
-  r.iqr_s = s.iqr_s;
-  r.gflops = s.gflops;
-  r.compile_s = s.compile_s;
-  r.cached = s.cached;
-  r.sample = s.index;
+  runlog::copy_matching_fields(r, s);
   return r;
 }
 
@@ -170,60 +149,110 @@ std::string progress_line(const Progress& p) {
   return line;
 }
 
-TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
-                      double reference_gflops, Evaluator& evaluator, const TuneOptions& o,
-                      const TaskRecording& rec, const std::function<void(const Progress&)>& on_progress,
-                      Proposer* proposer) {
-  using clock = std::chrono::steady_clock;
-  const auto t0 = clock::now();
-  auto elapsed = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
-  auto since = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+namespace {
 
-  const HardwareDescription hw = host_hardware_description();
-  DesignSpace space(workload, hw.info);
-  CostModelOptions cm = o.cost_model;
-  cm.seed = derive_seed(o.seed, "cost_model");
-  Predictor predictor(cm, hw.info, o.use_cost_model);
-  std::unique_ptr<Proposer> own_proposer;
-  if (!proposer && o.strategy == "mcts") {
-    own_proposer = make_proposer(o.proposer, &space);
-    proposer = own_proposer.get();
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// One task's tuning session, one method per job of a round: exchange with the peers, record the
+// rejected proposals, take results from the replay or measure them, train on them, keep the best,
+// publish, report progress.
+class TaskTuner {
+ public:
+  TaskTuner(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
+            double reference_gflops, Evaluator& evaluator, const TuneOptions& o, const TaskRecording& rec,
+            const std::function<void(const Progress&)>& on_progress, Proposer* proposer)
+      : workload_(std::move(workload)),
+        reference_gflops_(reference_gflops),
+        evaluator_(evaluator),
+        o_(o),
+        rec_(rec),
+        on_progress_(on_progress),
+        hw_(host_hardware_description()),
+        space_(workload_, hw_.info),
+        predictor_(cost_model_options(o), hw_.info, o.use_cost_model),
+        replay_(rec.resumed),
+        next_index_(std::max(replay_.next_index(), rec.first_index)),
+        file_best_sample_(rec.resumed && rec.resumed->best ? rec.resumed->best->sample : -1) {
+    if (!proposer && o.strategy == "mcts") {
+      own_proposer_ = make_proposer(o.proposer, &space_);
+      proposer = own_proposer_.get();
+    }
+    proposer_ = proposer;
+    SearchContext ctx;
+    ctx.workload = workload_;
+    ctx.space = &space_;
+    ctx.predictor = &predictor_;
+    ctx.proposer = proposer;
+    ctx.hardware = hw_;
+    ctx.seed = o.seed;
+    ctx.reference_gflops = reference_gflops;
+    strategy_ = make_strategy(ctx, o);
+    channel_ = rec.channel;
+    if (!channel_ && rec.writer) channel_ = &writer_channel_.emplace(*rec.writer, rec.task);
+    progress_.task = task_name;
+    progress_.budget = o.budget;
   }
-  SearchContext ctx;
-  ctx.workload = workload;
-  ctx.space = &space;
-  ctx.predictor = &predictor;
-  ctx.proposer = proposer;
-  ctx.hardware = hw;
-  ctx.seed = o.seed;
-  ctx.reference_gflops = reference_gflops;
-  std::unique_ptr<SearchStrategy> strategy = make_strategy(ctx, o);
 
-  Replay replay(rec.resumed);
-  int64_t next_index = std::max(replay.next_index(), rec.first_index);
-  int64_t file_best_sample = rec.resumed && rec.resumed->best ? rec.resumed->best->sample : -1;
-  TaskOutcome out;
-  std::optional<WriterChannel> writer_channel;
-  TaskChannel* channel = rec.channel;
-  if (!channel && rec.writer) channel = &writer_channel.emplace(*rec.writer, rec.task);
+  TaskOutcome run() {
+    if (rec_.observed) learn(*rec_.observed);
+    const int64_t sync_every = channel_ ? channel_->sync_every() : 0;
+    int64_t next_sync = 0;
+    const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary_batch : o_.measure_batch;
+    while (out_.samples < o_.budget) {
+      const int n = static_cast<int>(std::min<int64_t>(batch_size, o_.budget - out_.samples));
+      auto t_search = Clock::now();
+      // Root-parallel search: share with the group before the first round and every sync_every
+      // samples of this rank.
+      if (sync_every > 0 && out_.samples >= next_sync) {
+        next_sync = out_.samples + sync_every;
+        exchange_with_peers(n, t_search);
+      }
+      std::vector<Candidate> batch = strategy_->next_batch(n);
+      out_.search_s += since(t_search);
+
+      std::vector<runlog::SampleRecord> rejected = rejected_records();
+      if (batch.empty()) {
+        if (channel_ && !rejected.empty()) channel_->samples(rejected);
+        break;  // the strategy has nothing new to offer
+      }
+      record(std::move(rejected));
+      const std::vector<MeasureResult> results = results_of(batch);
+      learn_from_round(batch, results);
+      publish(batch, results);
+      report_progress();
+    }
+    if (proposer_) out_.proposer_failures = proposer_->failures();
+    return std::move(out_);
+  }
+
+ private:
+  static CostModelOptions cost_model_options(const TuneOptions& o) {
+    CostModelOptions cm = o.cost_model;
+    cm.seed = derive_seed(o.seed, "cost_model");
+    return cm;
+  }
+
+  double elapsed() const { return since(t0_); }
+  double wall() const { return rec_.wall_offset + elapsed(); }
 
   // Results of other ranks (or of a previous session): the strategy and the cost model learn
   // them, and a program among them is never measured again.
-  std::unordered_map<uint64_t, MeasureResult> known;
-  auto learn = [&](const std::vector<runlog::SampleRecord>& records) {
+  void learn(const std::vector<runlog::SampleRecord>& records) {
     std::vector<Candidate> cs;
     std::vector<MeasureResult> rs;
     std::vector<double> scores;
     for (const runlog::SampleRecord& s : records) {
-      if (s.status == runlog::SampleStatus::Illegal || known.count(s.structural_hash)) continue;
+      if (s.status == runlog::SampleStatus::Illegal || known_.count(s.structural_hash)) continue;
       try {
-        Candidate c = make_candidate(workload, s.trace);
+        Candidate c = make_candidate(workload_, s.trace);
         c.proposer = s.proposer;
         c.rationale = s.rationale;
         MeasureResult r = result_of(s);
-        known.emplace(s.structural_hash, r);
-        known.emplace(c.hash, r);
-        scores.push_back(score_of(r, reference_gflops));
+        known_.emplace(s.structural_hash, r);
+        known_.emplace(c.hash, r);
+        scores.push_back(score_of(r, reference_gflops_));
         cs.push_back(std::move(c));
         rs.push_back(std::move(r));
       } catch (const std::exception&) {
@@ -231,142 +260,176 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
       }
     }
     if (cs.empty()) return;
-    predictor.update(cs, scores);
-    strategy->observe(cs, rs);
-    out.observed += static_cast<int64_t>(cs.size());
-  };
-  if (rec.observed) learn(*rec.observed);
-  const int64_t sync_every = channel ? channel->sync_every() : 0;
-  int64_t next_sync = 0;
-  int64_t new_measured = 0;
-  Progress progress;
-  progress.task = task_name;
-  progress.budget = o.budget;
+    predictor_.update(cs, scores);
+    strategy_->observe(cs, rs);
+    out_.observed += static_cast<int64_t>(cs.size());
+  }
 
-  const int batch_size = o.strategy == "evolutionary" ? o.evolutionary_batch : o.measure_batch;
-  while (out.samples < o.budget) {
-    const int n = static_cast<int>(std::min<int64_t>(batch_size, o.budget - out.samples));
-    auto t_search = clock::now();
-    // Root-parallel search: share with the group before the first round and every sync_every
-    // samples of this rank; programs lower-ranked peers will measure next are left to them.
-    if (sync_every > 0 && out.samples >= next_sync) {
-      next_sync = out.samples + sync_every;
-      const std::vector<uint64_t> picks = strategy->likely_picks(n);
-      out.search_s += since(t_search);
-      PeerNews news = channel->exchange(strategy->root_statistics(), picks);
-      t_search = clock::now();
-      learn(news.measured);
-      strategy->set_peer_statistics(news.root);
-      strategy->set_claimed(news.claimed);
-    }
-    std::vector<Candidate> batch = strategy->next_batch(n);
-    out.search_s += since(t_search);
+  // Sends this rank's root statistics and likely picks, learns the peers' news; programs
+  // lower-ranked peers will measure next are left to them. The wait is not search time.
+  void exchange_with_peers(int n, Clock::time_point& t_search) {
+    const std::vector<uint64_t> picks = strategy_->likely_picks(n);
+    out_.search_s += since(t_search);
+    PeerNews news = channel_->exchange(strategy_->root_statistics(), picks);
+    t_search = Clock::now();
+    learn(news.measured);
+    strategy_->set_peer_statistics(news.root);
+    strategy_->set_claimed(news.claimed);
+  }
 
-    // Rejected proposals: recorded (no sample spent), unless the record is already in the file.
+  // Rejected proposals: recorded (no sample spent), unless the record is already in the file.
+  std::vector<runlog::SampleRecord> rejected_records() {
     std::vector<runlog::SampleRecord> rows;
-    for (const RejectedProposal& r : strategy->take_rejected()) {
-      ++out.illegal;
-      if (replay.take_rejected(rejected_key(r.parent_node, r.action))) continue;
-      runlog::SampleRecord s;
-      s.index = next_index++;
-      s.wall_time = rec.wall_offset + elapsed();
-      s.rank = o.rank;
-      s.strategy = o.strategy;
-      s.proposer = r.proposer;
-      s.parent_node = r.parent_node;
-      s.trace = r.action;
-      s.rationale = r.rationale;
+    for (const RejectedProposal& r : strategy_->take_rejected()) {
+      ++out_.illegal;
+      if (replay_.take_rejected(rejected_key(r.parent_node, r.action))) continue;
+      runlog::SampleRecord s = new_record(next_index_++);
+      runlog::copy_matching_fields(s, r);
       s.status = runlog::SampleStatus::Illegal;
-      s.error = r.error;
       rows.push_back(s);
     }
-    if (batch.empty()) {
-      if (channel && !rows.empty()) channel->samples(rows);
-      break;  // the strategy has nothing new to offer
-    }
+    return rows;
+  }
 
-    // Results: from the resumed record where it has them, measured otherwise.
+  // A record of this session: numbered, timed, with the rank and strategy that made it.
+  runlog::SampleRecord new_record(int64_t index) const {
+    runlog::SampleRecord s;
+    s.index = index;
+    s.wall_time = wall();
+    s.rank = o_.rank;
+    s.strategy = o_.strategy;
+    return s;
+  }
+
+  void record(std::vector<runlog::SampleRecord> done) {
+    if (channel_ && !done.empty()) channel_->samples(done);
+    for (runlog::SampleRecord& s : done) out_.records.push_back(std::move(s));
+  }
+
+  // Results: from the resumed record where it has them, measured otherwise.
+  std::vector<MeasureResult> results_of(const std::vector<Candidate>& batch) {
     std::vector<MeasureResult> results(batch.size());
-    std::vector<Candidate> to_measure;
-    std::vector<size_t> where;
+    std::vector<size_t> to_measure;
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (auto s = replay.take_measured(batch[i].hash)) {
+      if (auto s = replay_.take_measured(batch[i].hash)) {
         results[i] = result_of(*s);
-        ++out.replayed;
+        ++out_.replayed;
       } else {
-        to_measure.push_back(batch[i]);
-        where.push_back(i);
+        to_measure.push_back(i);
       }
     }
     // One at a time, each recorded as soon as it is measured: a run killed at any moment keeps
     // every finished measurement.
-    auto record = [&](std::vector<runlog::SampleRecord> done) {
-      if (channel && !done.empty()) channel->samples(done);
-      for (runlog::SampleRecord& s : done) out.records.push_back(std::move(s));
-    };
-    record(std::move(rows));
-    for (size_t k = 0; k < to_measure.size(); ++k) {
-      MeasureResult r;
-      if (auto it = known.find(to_measure[k].hash); it != known.end()) {
-        r = it->second;  // measured by another rank: reused (strategies without observe())
-        r.cached = true;
-        r.compile_s = 0;
-      } else {
-        const auto t_measure = clock::now();
-        r = evaluator.measure({to_measure[k]}).front();
-        out.measure_s += since(t_measure);
-      }
-      r.sample = next_index++;
-      record({record_of(to_measure[k], r, o, r.sample, rec.wall_offset + elapsed())});
-      results[where[k]] = std::move(r);
-      ++new_measured;
+    for (size_t i : to_measure) {
+      results[i] = measure(batch[i]);
+      runlog::SampleRecord s = new_record(results[i].sample);
+      runlog::copy_matching_fields(s, batch[i]);
+      runlog::copy_matching_fields(s, results[i]);
+      record({s});
+      ++new_measured_;
     }
+    return results;
+  }
 
-    // Learn: the cost model on speedups, the strategy on the results.
-    t_search = clock::now();
+  MeasureResult measure(const Candidate& c) {
+    MeasureResult r;
+    if (auto it = known_.find(c.hash); it != known_.end()) {
+      r = it->second;  // measured by another rank: reused (strategies without observe())
+      r.cached = true;
+      r.compile_s = 0;
+    } else {
+      const auto t_measure = Clock::now();
+      r = evaluator_.measure({c}).front();
+      out_.measure_s += since(t_measure);
+    }
+    r.sample = next_index_++;
+    return r;
+  }
+
+  // Learn: the cost model on speedups, the strategy on the results; counts and keeps the best.
+  void learn_from_round(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) {
+    const auto t_search = Clock::now();
     std::vector<double> scores(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
       const MeasureResult& r = results[i];
-      scores[i] = score_of(r, reference_gflops);
-      ++out.samples;
-      if (!r.ok()) ++out.failures;
-      if (r.cached) ++progress.cached;
-      if (r.ok() && (!out.found || r.gflops > out.best.gflops)) {
-        out.found = true;
-        out.best.sample = r.sample;
-        out.best.wall_time = rec.wall_offset + elapsed();
-        out.best.trace = batch[i].trace;
-        out.best.program = ir::to_string(*batch[i].lowered);
-        out.best.gflops = r.gflops;
-        out.best.median_s = r.median_s;
-        out.best.speedup = reference_gflops > 0 ? r.gflops / reference_gflops : 0;
-      }
-      out.best_curve.push_back(out.found ? out.best.gflops : 0.0);
+      scores[i] = score_of(r, reference_gflops_);
+      ++out_.samples;
+      if (!r.ok()) ++out_.failures;
+      if (r.cached) ++progress_.cached;
+      if (r.ok() && (!out_.found || r.gflops > out_.best.gflops)) note_best(batch[i], r);
+      out_.best_curve.push_back(out_.found ? out_.best.gflops : 0.0);
     }
-    predictor.update(batch, scores);
-    strategy->tell(batch, results);
-    out.search_s += since(t_search);
-    if (channel) {
-      if (out.found && out.best.sample != file_best_sample) {
-        channel->best(out.best, best_hash(batch, results, out.best.sample));
-        file_best_sample = out.best.sample;
-      }
-      channel->tree(strategy->tree());
-    }
-
-    progress.done = out.samples;
-    progress.failures = out.failures;
-    progress.illegal = out.illegal;
-    progress.best_gflops = out.found ? out.best.gflops : 0;
-    progress.best_speedup = out.found ? out.best.speedup : 0;
-    progress.elapsed_s = rec.wall_offset + elapsed();
-    progress.eta_s = new_measured > 0 ? elapsed() / static_cast<double>(new_measured) *
-                                            static_cast<double>(o.budget - out.samples)
-                                      : -1;
-    if (on_progress) on_progress(progress);
+    predictor_.update(batch, scores);
+    strategy_->tell(batch, results);
+    out_.search_s += since(t_search);
   }
-  if (proposer) out.proposer_failures = proposer->failures();
-  return out;
+
+  void note_best(const Candidate& c, const MeasureResult& r) {
+    out_.found = true;
+    out_.best.sample = r.sample;
+    out_.best.wall_time = wall();
+    out_.best.trace = c.trace;
+    out_.best.program = ir::to_string(*c.lowered);
+    out_.best.gflops = r.gflops;
+    out_.best.median_s = r.median_s;
+    out_.best.speedup = reference_gflops_ > 0 ? r.gflops / reference_gflops_ : 0;
+  }
+
+  // A new best and the tree, to the trace (or the rank that writes it).
+  void publish(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) {
+    if (!channel_) return;
+    if (out_.found && out_.best.sample != file_best_sample_) {
+      channel_->best(out_.best, best_hash(batch, results, out_.best.sample));
+      file_best_sample_ = out_.best.sample;
+    }
+    channel_->tree(strategy_->tree());
+  }
+
+  void report_progress() {
+    progress_.done = out_.samples;
+    progress_.failures = out_.failures;
+    progress_.illegal = out_.illegal;
+    progress_.best_gflops = out_.found ? out_.best.gflops : 0;
+    progress_.best_speedup = out_.found ? out_.best.speedup : 0;
+    progress_.elapsed_s = wall();
+    progress_.eta_s = new_measured_ > 0 ? elapsed() / static_cast<double>(new_measured_) *
+                                              static_cast<double>(o_.budget - out_.samples)
+                                        : -1;
+    if (on_progress_) on_progress_(progress_);
+  }
+
+  const Clock::time_point t0_ = Clock::now();
+  std::shared_ptr<const ir::Workload> workload_;
+  double reference_gflops_;
+  Evaluator& evaluator_;
+  const TuneOptions& o_;
+  const TaskRecording& rec_;
+  const std::function<void(const Progress&)>& on_progress_;
+  const HardwareDescription hw_;
+  DesignSpace space_;
+  Predictor predictor_;
+  std::unique_ptr<Proposer> own_proposer_;
+  Proposer* proposer_ = nullptr;  // the MCTS proposer (own or given), whose failures the outcome reports
+  std::unique_ptr<SearchStrategy> strategy_;
+  Replay replay_;
+  int64_t next_index_;
+  int64_t file_best_sample_;
+  std::optional<WriterChannel> writer_channel_;
+  TaskChannel* channel_ = nullptr;
+  std::unordered_map<uint64_t, MeasureResult> known_;
+  int64_t new_measured_ = 0;
+  TaskOutcome out_;
+  Progress progress_;
+};
+
+}  // namespace
+
+TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
+                      double reference_gflops, Evaluator& evaluator, const TuneOptions& o,
+                      const TaskRecording& rec, const std::function<void(const Progress&)>& on_progress,
+                      Proposer* proposer) {
+  return TaskTuner(std::move(workload), task_name, reference_gflops, evaluator, o, rec, on_progress, proposer)
+      .run();
 }
 
 }  // namespace rctune::search

@@ -88,6 +88,57 @@ TEST(DistCodec, TreeNodeBestAndStatisticsRoundTrip) {
   EXPECT_EQ(rank_stats_from_json(nlohmann::json::parse(dump(to_json(r)))), r);
 }
 
+TEST(DistCodec, LlmCallRoundTripsExactly) {
+  runlog::LlmCallRecord c;
+  c.index = 7;
+  c.wall_time = 3.25;
+  c.rank = 2;
+  c.node = 11;
+  c.model = "qwen-7b";
+  c.prompt_tokens = 1200;
+  c.completion_tokens = 90;
+  c.latency_s = 1.5;
+  c.cost_usd = 0.002;
+  c.ok = true;
+  c.from_cache = true;
+  c.fallback = true;
+  c.proposals = 4;
+  c.legal = 3;
+  c.error = "no legal proposal";
+  EXPECT_EQ(llm_call_from_json(nlohmann::json::parse(dump(to_json(c)))), c);
+}
+
+TEST(DistCodec, ARecordWithAFieldOfAnotherTypeIsRefused) {
+  nlohmann::json j = to_json(runlog::LlmCallRecord{});
+  j["ok"] = 1;
+  EXPECT_THROW(llm_call_from_json(j), nlohmann::json::exception);
+  j = to_json(sample());
+  j["trace"] = 5;
+  EXPECT_THROW(sample_from_json(j), nlohmann::json::exception);
+  j = to_json(sample());
+  j["status"] = "exploded";
+  EXPECT_THROW(sample_from_json(j), nlohmann::json::exception);
+  EXPECT_THROW(sample_from_json(nlohmann::json::array()), nlohmann::json::exception);
+}
+
+TEST(DistCodec, AnIntegerOutsideItsFieldsRangeIsRefused) {
+  nlohmann::json j = to_json(runlog::LlmCallRecord{});
+  j["proposals"] = int64_t{1} << 40;  // an int32 field
+  EXPECT_THROW(llm_call_from_json(j), nlohmann::json::exception);
+  j = to_json(sample());
+  j["structural_hash"] = -1;  // an unsigned field
+  EXPECT_THROW(sample_from_json(j), nlohmann::json::exception);
+  j = to_json(sample());
+  j["index"] = 1.5;
+  EXPECT_THROW(sample_from_json(j), nlohmann::json::exception);
+}
+
+TEST(DistCodec, AMissingFieldIsRefused) {
+  nlohmann::json j = to_json(runlog::RankStats{});
+  j.erase("merge_s");
+  EXPECT_THROW(rank_stats_from_json(j), nlohmann::json::exception);
+}
+
 TEST(DistProtocol, AssignmentCarriesTheRecordedSamples) {
   Assignment a;
   a.task = 2;

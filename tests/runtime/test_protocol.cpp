@@ -82,6 +82,12 @@ TEST(Protocol, StatusNamesRoundTrip) {
   EXPECT_THROW(parse_status("fine"), std::invalid_argument);
 }
 
+TEST(Protocol, AWorkerResponseCannotSayIllegal) {
+  nlohmann::json j = to_json(WorkerResponse{});
+  j["status"] = "illegal";  // a status of the search's records, never of a measurement
+  EXPECT_THROW(response_from_json(j), std::invalid_argument);
+}
+
 TEST(Tolerance, GrowsWithSqrtOfReductionLength) {
   const auto a = default_tolerance("f32", 100, 1.0);
   const auto b = default_tolerance("f32", 10000, 1.0);

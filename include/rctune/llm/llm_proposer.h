@@ -11,7 +11,7 @@
 //    measurement and its parent's), the next model takes over, and the first again once a
 //    proposal improves.
 //  - Every call is recorded (model, tokens, latency, cost, status, fallback) for the trace and the
-//    report.
+//    report; answers whose token usage was malformed are counted per model (ModelStats).
 #pragma once
 
 #include <functional>
@@ -21,8 +21,8 @@
 
 #include "rctune/llm/client.h"
 #include "rctune/llm/prompt.h"
-#include "rctune/search/proposer.h"
 #include "rctune/runlog/runlog.h"
+#include "rctune/search/proposer.h"
 
 namespace rctune::llm {
 
@@ -33,23 +33,12 @@ struct LlmOptions {
   int escalate_after = 2;  // consecutive non-improving proposals before the next model is asked
 };
 
-// One request to a model, for the trace.
-struct CallRecord {
-  int64_t node = -1;
-  std::string model;  // Endpoint::name
-  int64_t prompt_tokens = 0, completion_tokens = 0;
-  double latency_s = 0, cost_usd = 0;
-  bool ok = false;  // an answer came back
-  bool from_cache = false;
-  bool usage_known = true;  // false: the server's token usage was malformed (counted as 0)
-  int proposals = 0;        // parsed
-  int legal = 0;            // of those, legal
-  bool fallback = false;    // the heuristic answered instead
-  std::string error;        // why it failed or fell back ("" if not)
-};
+// One request to a model, as the trace records it. The proposer leaves index, wall time and rank
+// to whoever writes the trace.
+using CallRecord = runlog::LlmCallRecord;
 
-// The trace's row for a call (index, wall time and rank as the writer numbers them).
-runlog::LlmCallRecord to_trace_record(const CallRecord& c, int64_t index, double wall_time, int32_t rank);
+// The call numbered and timed for the trace.
+runlog::LlmCallRecord to_trace_record(CallRecord c, int64_t index, double wall_time, int32_t rank);
 
 struct ModelStats {
   std::string model;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "rctune/runtime/status.h"
+
 namespace rctune::runlog {
 
 inline constexpr const char* kFormatName = "rctune-trace";  // root attribute "format"
@@ -40,7 +42,8 @@ struct RunInfo {
   std::string git_commit;       // commit rctune was built from
   std::string host;             // host name of rank 0
   std::string cpu_model;        // /proc/cpuinfo "model name" of rank 0
-  std::string execution_space;  // Kokkos default execution space ("OpenMP", "Serial", "Cuda", ...; "simulated" for rctune tune --simulate)
+  std::string execution_space;  // Kokkos default execution space ("OpenMP", "Serial", "Cuda", ...;
+                                // "simulated" for rctune tune --simulate)
   std::string strategy;         // search strategy of the run ("mcts", "evolutionary", "random")
   std::string proposer;         // default proposer ("heuristic", "random", "llm")
   uint64_t seed = 0;
@@ -69,11 +72,13 @@ struct TaskInfo {
   double library_gflops = 0;   // flops / library_seconds * 1e-9
 };
 
-// How a sample ended. The first five are runtime::Status (same names); Illegal is a proposal the
-// schedule primitives rejected, recorded with its error but not measured.
-enum class SampleStatus : int8_t { Ok, CompileError, RuntimeError, Timeout, WrongResult, Illegal };
-const char* sample_status_name(SampleStatus s);             // "ok", ..., "wrong_result", "illegal"
-SampleStatus parse_sample_status(const std::string& name);  // throws std::invalid_argument
+// How a sample ended: the measurement's status, or Illegal for a proposal the schedule primitives
+// rejected (recorded with its error but not measured).
+using SampleStatus = runtime::Status;
+// "ok", ..., "wrong_result", "illegal"
+inline const char* sample_status_name(SampleStatus s) { return runtime::status_name(s); }
+// Throws std::invalid_argument for an unknown name.
+inline SampleStatus parse_sample_status(const std::string& name) { return runtime::parse_status(name); }
 
 inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
@@ -174,7 +179,7 @@ struct RunLog {
   std::string path;
   int format_version = 0;
   RunInfo info;
-  std::vector<TaskLog> tasks;  // in the order they were begun
+  std::vector<TaskLog> tasks;    // in the order they were begun
   std::vector<RankStats> ranks;  // the /ranks table (empty: none, e.g. files written before it existed)
   bool finished() const { return info.end_time > 0; }
   const TaskLog* task(const std::string& name) const;  // nullptr if absent

@@ -9,11 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-namespace rctune::runtime {
+#include "rctune/runtime/status.h"
 
-enum class Status { Ok, CompileError, RuntimeError, Timeout, WrongResult };
-const char* status_name(Status s);  // "ok", "compile_error", "runtime_error", "timeout", "wrong_result"
-Status parse_status(const std::string& s);  // throws std::invalid_argument for an unknown name
+namespace rctune::runtime {
 
 enum class BufferRole { Input, Intermediate, Output };
 const char* role_name(BufferRole r);  // "input", "intermediate", "output"
@@ -95,7 +93,7 @@ struct ErrorStats {
 
 struct WorkerResponse {
   uint64_t id = 0;
-  Status status = Status::RuntimeError;
+  Status status = Status::RuntimeError;  // never Illegal
   std::string message;
   TimingStats times;
   ErrorStats errors;

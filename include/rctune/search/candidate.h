@@ -10,8 +10,9 @@
 #include <string>
 
 #include "rctune/ir/stmt.h"
-#include "rctune/schedule/state.h"
+#include "rctune/runlog/fields.h"
 #include "rctune/runlog/runlog.h"
+#include "rctune/schedule/state.h"
 
 namespace rctune::search {
 
@@ -50,3 +51,31 @@ struct MeasureResult {
 };
 
 }  // namespace rctune::search
+
+namespace rctune::runlog {
+
+// The fields a sample record takes from its candidate (runlog::copy_matching_fields).
+template <>
+struct FieldList<search::Candidate> {
+  using R = search::Candidate;
+  static constexpr auto value = std::tuple{
+      field("proposer", &R::proposer),       field("node", &R::node),
+      field("parent_node", &R::parent_node), field("trace", &R::trace),
+      field("rationale", &R::rationale),     field("structural_hash", &R::hash),
+      field("predicted", &R::predicted),
+  };
+};
+
+// The fields a sample record shares with its measurement; `index` is the sample's number.
+template <>
+struct FieldList<search::MeasureResult> {
+  using R = search::MeasureResult;
+  static constexpr auto value = std::tuple{
+      field("index", &R::sample),        field("status", &R::status),     field("error", &R::error),
+      field("cached", &R::cached),       field("median_s", &R::median_s), field("min_s", &R::min_s),
+      field("max_s", &R::max_s),         field("iqr_s", &R::iqr_s),       field("gflops", &R::gflops),
+      field("compile_s", &R::compile_s),
+  };
+};
+
+}  // namespace rctune::runlog

@@ -6,26 +6,6 @@
 
 namespace rctune::search {
 
-namespace {
-
-runlog::SampleStatus sample_status(runtime::Status s) {
-  switch (s) {
-    case runtime::Status::Ok:
-      return runlog::SampleStatus::Ok;
-    case runtime::Status::CompileError:
-      return runlog::SampleStatus::CompileError;
-    case runtime::Status::RuntimeError:
-      return runlog::SampleStatus::RuntimeError;
-    case runtime::Status::Timeout:
-      return runlog::SampleStatus::Timeout;
-    case runtime::Status::WrongResult:
-      return runlog::SampleStatus::WrongResult;
-  }
-  return runlog::SampleStatus::RuntimeError;
-}
-
-}  // namespace
-
 RuntimeEvaluator::RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOptions options,
                                    runtime::WorkerOptions worker)
     : measurer_(std::move(jit), std::move(worker)), options_(std::move(options)) {}
@@ -44,7 +24,7 @@ MeasureResult RuntimeEvaluator::measure_one(const Candidate& c) {
     return r;
   }
   const runtime::Measurement m = runtime::evaluate(measurer_, rc, options_);
-  r.status = sample_status(m.status);
+  r.status = m.status;
   r.error = m.message;
   r.compile_s = m.compile_seconds;
   if (m.ok()) {
