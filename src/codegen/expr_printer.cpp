@@ -216,7 +216,8 @@ CExpr ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
       x.constant = 0;
       int xp;
       std::string xs = affine(x, &xp);
-      return {(xp < p ? "(" + xs + ")" : xs) + " " + binop_name(b.op) + " " + int_literal(rhs), p, false, Ty::Bool};
+      return {(xp < p ? "(" + xs + ")" : xs) + " " + binop_name(b.op) + " " + int_literal(rhs), p, false,
+              Ty::Bool};
     }
   }
   CExpr x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
