@@ -12,67 +12,8 @@ using namespace rctune::ir;
 
 // "-x", with parentheses where x itself starts with a minus sign ("-(-y)", never "--y").
 std::string negate(const CExpr& e) {
-  std::string x = wrap(e, 90);
+  std::string x = wrap(e, kPrecedenceUnary);
   return "-" + (x[0] == '-' ? "(" + x + ")" : x);
-}
-
-// C precedence of the printed binary operators (higher binds tighter).
-int c_prec(BinOp op) {
-  switch (op) {
-    case BinOp::Mul:
-    case BinOp::Div:
-    case BinOp::Mod:
-      return 80;
-    case BinOp::Add:
-    case BinOp::Sub:
-      return 70;
-    case BinOp::LT:
-    case BinOp::LE:
-    case BinOp::GT:
-    case BinOp::GE:
-      return 60;
-    case BinOp::EQ:
-    case BinOp::NE:
-      return 55;
-    case BinOp::And:
-      return 40;
-    case BinOp::Or:
-      return 30;
-    default:
-      return 100;
-  }
-}
-const char* c_op(BinOp op) {
-  switch (op) {
-    case BinOp::Add:
-      return "+";
-    case BinOp::Sub:
-      return "-";
-    case BinOp::Mul:
-      return "*";
-    case BinOp::Div:
-      return "/";
-    case BinOp::Mod:
-      return "%";
-    case BinOp::LT:
-      return "<";
-    case BinOp::LE:
-      return "<=";
-    case BinOp::GT:
-      return ">";
-    case BinOp::GE:
-      return ">=";
-    case BinOp::EQ:
-      return "==";
-    case BinOp::NE:
-      return "!=";
-    case BinOp::And:
-      return "&&";
-    case BinOp::Or:
-      return "||";
-    default:
-      return "?";
-  }
 }
 
 }  // namespace
@@ -221,11 +162,11 @@ CExpr ExprPrinter::binary(const Expr& self, const Binary& b, DType ctx, const Ve
   if (ty == Ty::Int && (b.op == BinOp::Div || b.op == BinOp::Mod)) return int_div_mod(b, ctx);
   if (is_boolean_op(b.op)) return comparison(self, b, ctx);
   // Float arithmetic (+ - * /).
-  int p = c_prec(b.op);
+  int p = binop_precedence(b.op);
   CExpr x = print(b.a, ctx, vc), y = print(b.b, ctx, vc);
   std::string xs = is_float(ty) ? as_float(x, b.a, ty, p) : wrap(x, p);
   std::string ys = is_float(ty) ? as_float(y, b.b, ty, p + 1) : wrap(y, p + 1);
-  return {xs + " " + c_op(b.op) + " " + ys, p, x.vec || y.vec, ty};
+  return {xs + " " + binop_name(b.op) + " " + ys, p, x.vec || y.vec, ty};
 }
 
 CExpr ExprPrinter::min_max(const Binary& b, Ty ty, DType ctx, const VecCtx* vc) {
@@ -258,7 +199,7 @@ CExpr ExprPrinter::int_div_mod(const Binary& b, DType ctx) {
 }
 
 CExpr ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
-  int p = c_prec(b.op);
+  int p = binop_precedence(b.op);
   if (auto c = fold_condition(self, scope_.extents)) return {*c ? "true" : "false", 100, false, Ty::Bool};
   if (b.op == BinOp::And || b.op == BinOp::Or) {
     // A side that the loop ranges decide drops out: (true && x) is x, (false || x) is x.
@@ -275,11 +216,12 @@ CExpr ExprPrinter::comparison(const Expr& self, const Binary& b, DType ctx) {
       x.constant = 0;
       int xp;
       std::string xs = affine(x, &xp);
-      return {(xp < p ? "(" + xs + ")" : xs) + " " + c_op(b.op) + " " + int_literal(rhs), p, false, Ty::Bool};
+      return {(xp < p ? "(" + xs + ")" : xs) + " " + binop_name(b.op) + " " + int_literal(rhs), p, false,
+              Ty::Bool};
     }
   }
   CExpr x = print(b.a, ctx, nullptr), y = print(b.b, ctx, nullptr);
-  return {wrap(x, p) + " " + c_op(b.op) + " " + wrap(y, p + 1), p, false, Ty::Bool};
+  return {wrap(x, p) + " " + binop_name(b.op) + " " + wrap(y, p + 1), p, false, Ty::Bool};
 }
 
 // The float32 vector math emitted into the prologue (see vmath.h), on a vector operand.

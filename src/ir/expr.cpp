@@ -1,4 +1,6 @@
 #include "rctune/ir/expr.h"
+
+#include "rctune/ir/analysis.h"
 #include "rctune/ir/check.h"
 
 #include "rctune/ir/limits.h"
@@ -13,7 +15,6 @@
 namespace rctune::ir {
 
 const char* dtype_name(DType t) { return t == DType::F32 ? "f32" : "f64"; }
-const char* dtype_c_type(DType t) { return t == DType::F32 ? "float" : "double"; }
 int dtype_bytes(DType t) { return t == DType::F32 ? 4 : 8; }
 
 const char* binop_name(BinOp op) {
@@ -115,13 +116,6 @@ Expr select(Expr cond, Expr t, Expr f) {
 }
 
 namespace {
-
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
 
 bool is_int(const Expr& e, int64_t v) {
   auto i = e.as<IntImm>();
@@ -307,38 +301,10 @@ Expr ExprMutator::mutate_select(const Select& n, const Expr& self) {
 
 namespace {
 
-int binop_precedence(BinOp op) {
-  switch (op) {
-    case BinOp::Mul:
-    case BinOp::Div:
-    case BinOp::Mod:
-      return 50;
-    case BinOp::Add:
-    case BinOp::Sub:
-      return 40;
-    case BinOp::LT:
-    case BinOp::LE:
-    case BinOp::GT:
-    case BinOp::GE:
-      return 30;
-    case BinOp::EQ:
-    case BinOp::NE:
-      return 25;
-    case BinOp::And:
-      return 20;
-    case BinOp::Or:
-      return 10;
-    case BinOp::Max:
-    case BinOp::Min:
-      return 100;  // printed as calls
-  }
-  return 100;
-}
-
 int precedence(const Expr& e) {
   if (auto b = e.as<Binary>()) return binop_precedence(b->op);
-  if (auto u = e.as<Unary>(); u && u->op == UnOp::Neg) return 60;
-  return 100;
+  if (auto u = e.as<Unary>(); u && u->op == UnOp::Neg) return kPrecedenceUnary;
+  return kPrecedenceAtom;
 }
 
 std::string format_float(double v) {
@@ -382,7 +348,7 @@ class Printer : public ExprVisitor {
   void visit(const Unary& n) override {
     if (n.op == UnOp::Neg) {
       os << "-";
-      operand(n.a, 60, false);
+      operand(n.a, kPrecedenceUnary, false);
       return;
     }
     os << unop_name(n.op) << "(";
@@ -499,31 +465,6 @@ std::vector<std::string> free_vars(const Expr& e) {
 
 namespace {
 
-struct Affine {
-  int64_t constant = 0;
-  std::vector<std::pair<Expr, int64_t>> terms;  // atom, coefficient (atoms compared structurally)
-  bool ok = true;
-
-  void add_term(const Expr& atom, int64_t coef) {
-    if (coef == 0) return;
-    for (auto& t : terms) {
-      if (structural_equal(t.first, atom)) {
-        t.second += coef;
-        return;
-      }
-    }
-    terms.emplace_back(atom, coef);
-  }
-  void add(const Affine& o, int64_t scale) {
-    constant += o.constant * scale;
-    for (const auto& t : o.terms) add_term(t.first, t.second * scale);
-  }
-  void prune() {
-    terms.erase(std::remove_if(terms.begin(), terms.end(), [](const auto& t) { return t.second == 0; }),
-                terms.end());
-  }
-};
-
 class Simplifier {
  public:
   explicit Simplifier(const std::vector<VarRange>& r) : ranges_(r) {}
@@ -550,7 +491,7 @@ class Simplifier {
         break;
     }
     auto n = e.as<Binary>();
-    if (is_index_arith(e)) return from_affine(to_affine(e));
+    if (is_index_arith(e)) return from_affine(normal_form(e));
     Expr a = run(n->a), b = run(n->b);
     // Comparisons decided by bounds.
     int64_t alo, ahi, blo, bhi;
@@ -607,7 +548,8 @@ class Simplifier {
     }
   }
 
-  Affine to_affine(const Expr& e) {
+  // The affine normal form of index arithmetic, its atoms simplified and x / c, x % c split.
+  Affine normal_form(const Expr& e) {
     Affine r;
     if (auto i = e.as<IntImm>()) {
       r.constant = i->value;
@@ -622,13 +564,12 @@ class Simplifier {
     switch (b->op) {
       case BinOp::Add:
       case BinOp::Sub: {
-        r = to_affine(b->a);
-        r.add(to_affine(b->b), b->op == BinOp::Add ? 1 : -1);
-        r.prune();
+        r = normal_form(b->a);
+        r.add(normal_form(b->b), b->op == BinOp::Add ? 1 : -1);
         return r;
       }
       case BinOp::Mul: {
-        Affine x = to_affine(b->a), y = to_affine(b->b);
+        Affine x = normal_form(b->a), y = normal_form(b->b);
         if (y.terms.empty()) {
           r.add(x, y.constant);
         } else if (x.terms.empty()) {
@@ -636,12 +577,11 @@ class Simplifier {
         } else {
           r.add_term(binary(BinOp::Mul, from_affine(x), from_affine(y)), 1);
         }
-        r.prune();
         return r;
       }
       case BinOp::Div:
       case BinOp::Mod: {
-        Affine x = to_affine(b->a), y = to_affine(b->b);
+        Affine x = normal_form(b->a), y = normal_form(b->b);
         if (!y.terms.empty() || y.constant <= 0) {
           r.add_term(binary(b->op, from_affine(x), from_affine(y)), 1);
           return r;
@@ -662,10 +602,10 @@ class Simplifier {
     rem.constant = floor_mod(x.constant, c);
     q.constant = floor_div(x.constant, c);
     for (const auto& t : x.terms) {
-      if (t.second % c == 0) {
-        q.add_term(t.first, t.second / c);
+      if (t.coef % c == 0) {
+        q.add_term(t.expr, t.coef / c);
       } else {
-        rem.add_term(t.first, t.second);
+        rem.add_term(t.expr, t.coef);
       }
     }
     int64_t lo, hi;
@@ -688,12 +628,12 @@ class Simplifier {
   static Expr from_affine(const Affine& a) {
     Expr out;
     for (const auto& t : a.terms) {
-      Expr term = t.second == 1 ? t.first : t.first * int_imm(t.second < 0 ? -t.second : t.second);
+      Expr term = t.coef == 1 ? t.expr : t.expr * int_imm(t.coef < 0 ? -t.coef : t.coef);
       if (!out) {
-        out = t.second < 0 ? binary(BinOp::Sub, int_imm(0), term) : term;
+        out = t.coef < 0 ? binary(BinOp::Sub, int_imm(0), term) : term;
         // Keep "0 - x" from folding away: binary() does not fold 0 - x, so it prints as "0 - x".
       } else {
-        out = t.second < 0 ? out - term : out + term;
+        out = t.coef < 0 ? out - term : out + term;
       }
     }
     if (!out) return int_imm(a.constant);
@@ -703,95 +643,12 @@ class Simplifier {
   }
 };
 
-bool range_of_var(const std::string& name, const std::vector<VarRange>& ranges, int64_t* lo, int64_t* hi) {
-  for (const auto& r : ranges) {
-    if (r.name == name) {
-      *lo = 0;
-      *hi = r.extent - 1;
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 Expr simplify(const Expr& e, const std::vector<VarRange>& var_extents) {
   if (!e) return e;
   Simplifier s(var_extents);
   return s.run(e);
-}
-
-bool bound_of(const Expr& e, const std::vector<VarRange>& ranges, int64_t* lo, int64_t* hi) {
-  if (auto i = e.as<IntImm>()) {
-    *lo = *hi = i->value;
-    return true;
-  }
-  if (auto v = e.as<Var>()) return range_of_var(v->name, ranges, lo, hi);
-  auto b = e.as<Binary>();
-  if (!b) return false;
-  int64_t al, ah, bl, bh;
-  if (!bound_of(b->a, ranges, &al, &ah) || !bound_of(b->b, ranges, &bl, &bh)) return false;
-  switch (b->op) {
-    // An interval that would overflow int64 is unbounded.
-    case BinOp::Add: {
-      auto l = checked_add(al, bl), h = checked_add(ah, bh);
-      if (!l || !h) return false;
-      *lo = *l;
-      *hi = *h;
-      return true;
-    }
-    case BinOp::Sub: {
-      auto l = checked_sub(al, bh), h = checked_sub(ah, bl);
-      if (!l || !h) return false;
-      *lo = *l;
-      *hi = *h;
-      return true;
-    }
-    case BinOp::Mul: {
-      int64_t c[4];
-      const int64_t xs[2] = {al, ah}, ys[2] = {bl, bh};
-      for (int k = 0; k < 4; ++k) {
-        auto r = checked_mul(xs[k / 2], ys[k % 2]);
-        if (!r) return false;
-        c[k] = *r;
-      }
-      *lo = *std::min_element(c, c + 4);
-      *hi = *std::max_element(c, c + 4);
-      return true;
-    }
-    case BinOp::Div:
-      if (bl != bh || bl <= 0) return false;
-      *lo = floor_div(al, bl);
-      *hi = floor_div(ah, bl);
-      return true;
-    case BinOp::Mod:
-      if (bl != bh || bl <= 0) return false;
-      if (floor_div(al, bl) == floor_div(ah, bl)) {
-        *lo = floor_mod(al, bl);
-        *hi = floor_mod(ah, bl);
-      } else {
-        *lo = 0;
-        *hi = bl - 1;
-      }
-      return true;
-    case BinOp::Max:
-      *lo = std::max(al, bl);
-      *hi = std::max(ah, bh);
-      return true;
-    case BinOp::Min:
-      *lo = std::min(al, bl);
-      *hi = std::min(ah, bh);
-      return true;
-    default:
-      break;
-  }
-  if (is_boolean_op(b->op)) {
-    *lo = 0;
-    *hi = 1;
-    return true;
-  }
-  return false;
 }
 
 }  // namespace rctune::ir

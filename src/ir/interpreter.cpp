@@ -1,5 +1,7 @@
 #include "rctune/ir/interpreter.h"
 
+#include "rctune/ir/analysis.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -19,12 +21,6 @@ struct BufferRef {
   std::vector<int64_t> shape;
   std::vector<double>* data = nullptr;
 };
-
-int64_t floor_div(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
 
 class Machine {
  public:

@@ -1,5 +1,7 @@
 #include "rctune/ir/limits.h"
 
+#include "rctune/ir/analysis.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -60,10 +62,6 @@ std::string check_tensor_shape(const Tensor& t) {
 }
 
 namespace {
-
-struct Interval {
-  int64_t lo, hi;
-};
 
 // Range of an integer index expression over the stage's domain; nullopt when it overflows int64.
 // `analysable` turns false for forms the parser never produces (their range is not judged here).
@@ -132,16 +130,6 @@ std::optional<int64_t> magnitude(int64_t v) {
   return v < 0 ? -v : v;
 }
 
-class LoadCollector : public ExprVisitor {
- public:
-  using ExprVisitor::visit;
-  void visit(const Load& n) override {
-    loads.push_back(&n);
-    ExprVisitor::visit(n);
-  }
-  std::vector<const Load*> loads;
-};
-
 }  // namespace
 
 std::string check_stage_sizes(const std::vector<Tensor>& tensors, const Stage& s) {
@@ -171,9 +159,9 @@ std::string check_stage_sizes(const std::vector<Tensor>& tensors, const Stage& s
   if (depth > kMaxExprDepth)
     return stage + ": the expression is " + std::to_string(depth) + " levels deep (the limit is " +
            std::to_string(kMaxExprDepth) + ")";
-  LoadCollector loads;
-  if (s.body) loads.visit(s.body);
-  for (const Load* l : loads.loads) {
+  std::vector<const Load*> loads;
+  if (s.body) for_each_load(s.body, [&](const Load& l) { loads.push_back(&l); });
+  for (const Load* l : loads) {
     const Tensor* t = nullptr;
     for (const auto& x : tensors)
       if (x.name == l->buffer) t = &x;

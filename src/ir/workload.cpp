@@ -7,6 +7,7 @@
 #include <set>
 #include <sstream>
 
+#include "rctune/ir/analysis.h"
 #include "rctune/ir/names.h"
 
 namespace rctune::ir {
@@ -45,16 +46,13 @@ double Stage::init_value() const {
 }
 
 std::vector<std::string> Stage::inputs() const {
-  struct Reads : ExprVisitor {
-    std::vector<std::string> names;
-    using ExprVisitor::visit;
-    void visit(const Load& n) override {
-      if (std::find(names.begin(), names.end(), n.buffer) == names.end()) names.push_back(n.buffer);
-      ExprVisitor::visit(n);
-    }
-  } r;
-  if (body) r.visit(body);
-  return r.names;
+  std::vector<std::string> names;
+  if (body) {
+    for_each_load(body, [&](const Load& l) {
+      if (std::find(names.begin(), names.end(), l.buffer) == names.end()) names.push_back(l.buffer);
+    });
+  }
+  return names;
 }
 
 namespace {

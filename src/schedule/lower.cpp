@@ -57,6 +57,7 @@
 #include <map>
 #include <set>
 
+#include "rctune/ir/analysis.h"
 #include "rctune/schedule/bound_inference.h"
 #include "rctune/schedule/error.h"
 
@@ -387,21 +388,6 @@ class Lowerer {
     return ir::substitute(s.eff, b);
   }
 
-  static std::vector<std::vector<Expr>> loads_of(const Expr& e, const std::string& tensor) {
-    struct V : ir::ExprVisitor {
-      const std::string* t;
-      std::vector<std::vector<Expr>> out;
-      using ir::ExprVisitor::visit;
-      void visit(const ir::Load& n) override {
-        if (n.buffer == *t) out.push_back(n.indices);
-        ir::ExprVisitor::visit(n);
-      }
-    } v;
-    v.t = &tensor;
-    v.visit(e);
-    return v.out;
-  }
-
   void compute_region(int si) {
     Info& s = infos_[static_cast<size_t>(si)];
     if (s.region_state == 2) return;
@@ -461,7 +447,7 @@ class Lowerer {
     for (auto& r : infos_) {
       if (r.idx == s.idx || r.kind == Attach::Kind::Inline) continue;
       if (nested_in(r.idx, s.idx)) continue;  // reads what s produced in the same iteration
-      auto eff_loads = loads_of(r.eff, s.st->output);
+      auto eff_loads = ir::load_indices_of(r.eff, s.st->output);
       if (eff_loads.empty()) continue;
       // The reader must run inside loop `pos` of t: t itself or a stage placed there (transitively).
       std::vector<int> chain;
@@ -490,7 +476,7 @@ class Lowerer {
       for (const auto& x : ranging)
         if (std::none_of(all.begin(), all.end(), [&](const VarRange& y) { return y.name == x.name; }))
           all.push_back(x);
-      auto accesses = loads_of(body_over_loops(r), s.st->output);
+      auto accesses = ir::load_indices_of(body_over_loops(r), s.st->output);
       Region reg = infer_region(accesses, ranging, all, shape, /*clip=*/!s.padded);
       for (size_t d = 0; d < s.nsp; ++d) {
         if (!s.padded && reg.extent[d] >= shape[d]) full[d] = true;
@@ -540,7 +526,7 @@ class Lowerer {
     const int pos = s.parent_pos;
     if (s.st->op != ir::ReduceOp::None)
       fail(attach_text(s) + ": only an elementwise stage can be placed with reverse_compute_at");
-    auto reads = loads_of(s.eff, p.st->output);
+    auto reads = ir::load_indices_of(s.eff, p.st->output);
     if (reads.empty()) fail(attach_text(s) + ": stage " + s.st->output + " does not read " + p.st->output);
     std::vector<int> dim_of_axis(s.nsp, -1);
     auto not_elementwise = [&]() {

@@ -62,6 +62,22 @@ TEST(Features, NamesAreUniqueAndMatchTheVectorLength) {
   EXPECT_EQ(features("matmul:M=64,N=64,K=64", "").size(), names.size());
 }
 
+TEST(Features, EachFeatureSaysHowStoresAreAggregated) {
+  using rctune::search::FeatureAggregation;
+  const auto& info = rctune::search::feature_info();
+  EXPECT_EQ(info[feature_index("flops")].aggregation, FeatureAggregation::Kernel);
+  EXPECT_EQ(info[feature_index("loop_depth")].aggregation, FeatureAggregation::StoreMean);
+  EXPECT_EQ(info[feature_index("vector_gather_fraction")].aggregation,
+            FeatureAggregation::VectorizedStoreMean);
+}
+
+TEST(Features, StoreMeanFeaturesOfAKernelWithoutStoresAreZero) {
+  rctune::ir::LoweredFunc empty;
+  auto f = extract_features(empty, test_hw());
+  ASSERT_EQ(f.size(), rctune::search::num_features());
+  for (size_t k = 0; k < f.size(); ++k) EXPECT_EQ(f[k], 0.0) << rctune::search::feature_info()[k].name;
+}
+
 TEST(Features, UnknownFeatureNameThrowsNamingIt) {
   try {
     feature_index("no_such_feature");

@@ -15,7 +15,6 @@ namespace rctune::ir {
 
 enum class DType { F32, F64 };
 const char* dtype_name(DType t);    // "f32", "f64"
-const char* dtype_c_type(DType t);  // "float", "double"
 int dtype_bytes(DType t);
 
 enum class ExprKind { IntImm, FloatImm, Var, Load, Binary, Unary, Select };
@@ -185,6 +184,7 @@ struct VarRange {
 Expr simplify(const Expr& e, const std::vector<VarRange>& var_extents = {});
 
 // Interval [lo, hi] of an integer expression over the given variable ranges; false when unbounded.
+// The same as ir::interval_of with the default rules (rctune/ir/analysis.h).
 bool bound_of(const Expr& e, const std::vector<VarRange>& var_extents, int64_t* lo, int64_t* hi);
 
 }  // namespace rctune::ir

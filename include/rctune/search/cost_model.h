@@ -66,7 +66,6 @@ class CostModel {
 
   // One score per feature vector: the trees' prediction once trained(), analytic_score() before.
   std::vector<double> predict(const std::vector<std::vector<double>>& features) const;
-  double predict_one(const std::vector<double>& features) const;
 
   // True once the trees are in use (at least min_samples samples).
   bool trained() const;

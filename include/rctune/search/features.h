@@ -43,9 +43,17 @@ HardwareInfo read_hardware_info(const std::string& cache_dir = "/sys/devices/sys
 // The host's HardwareInfo, read once.
 const HardwareInfo& host_hardware_info();
 
+// How a feature combines the values of the stores of a kernel.
+enum class FeatureAggregation {
+  Kernel,               // one value of the whole kernel (a total, a count, a ratio of totals)
+  StoreMean,            // per store, then the mean weighted by the store's executions
+  VectorizedStoreMean,  // per store, then the mean weighted by the executions of vectorized stores
+};
+
 struct FeatureInfo {
   std::string name;         // e.g. "vector_lanes"
   std::string description;  // one line: what it measures, how it is aggregated, whether log2(1+x)
+  FeatureAggregation aggregation = FeatureAggregation::Kernel;
 };
 
 // Names and descriptions, in vector order. The order never changes within a version; new

@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "common.h"
+#include "rctune/ir/analysis.h"
 #include "rctune/ir/check.h"
 #include "traits.h"
 
@@ -9,25 +10,6 @@ namespace rctune::schedule {
 using namespace detail;
 
 namespace {
-
-class LoadCollector : public ir::ExprVisitor {
- public:
-  LoadCollector(const std::string& t, std::vector<std::vector<ir::Expr>>* out) : t_(t), out_(out) {}
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    if (n.buffer == t_) out_->push_back(n.indices);
-    ir::ExprVisitor::visit(n);
-  }
-
- private:
-  const std::string& t_;
-  std::vector<std::vector<ir::Expr>>* out_;
-};
-
-void collect_loads(const ir::Expr& e, const std::string& tensor, std::vector<std::vector<ir::Expr>>* out) {
-  LoadCollector c(tensor, out);
-  c.visit(e);
-}
 
 std::string index_text(const std::vector<ir::Expr>& idx) {
   std::vector<std::string> parts;
@@ -68,8 +50,7 @@ State place_stage(const State& s, const std::string& stage, const std::string& t
     }
     // Every read of the producer must index it with the stage's own axes, one per dimension, the same
     // in every read: the region the producer wrote then maps onto the stage's axes.
-    std::vector<std::vector<ir::Expr>> reads;
-    collect_loads(ist.body, target, &reads);
+    const std::vector<std::vector<ir::Expr>> reads = ir::load_indices_of(ist.body, target);
     for (size_t k = 0; k < reads.size(); ++k) {
       std::vector<std::string> used;
       for (size_t d = 0; d < reads[k].size(); ++d) {

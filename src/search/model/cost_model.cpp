@@ -230,10 +230,6 @@ std::vector<double> CostModel::predict(const std::vector<std::vector<double>>& f
   return out;
 }
 
-double CostModel::predict_one(const std::vector<double>& features) const {
-  return predict({features}).front();
-}
-
 // File format (text header, then the XGBoost model as JSON):
 //   rctune-cost-model 1
 //   features N

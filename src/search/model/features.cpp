@@ -14,9 +14,13 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
+#include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <unordered_map>
 
+#include "rctune/ir/analysis.h"
 #include "rctune/schedule/lower.h"
 
 namespace rctune::search {
@@ -89,260 +93,155 @@ const HardwareInfo& host_hardware_info() {
 
 namespace {
 
-enum F : size_t {
-  kFlops,
-  kStores,
-  kStoreExecutions,
-  kLoopNests,
-  kLoops,
-  kMaxLoopDepth,
-  kLoopDepth,
-  kInnermostExtent,
-  kOutermostExtent,
-  kParallelExtent,
-  kParallelLoops,
-  kParallelEfficiency,
-  kParallelOutermost,
-  kVectorLanes,
-  kVectorizedFraction,
-  kVectorWidthRatio,
-  kVectorizedInnermost,
-  kUnrolledIterations,
-  kUnrolledFraction,
-  kSerialExtent,
-  kWorkPerThread,
-  kFlopsPerStore,
-  kTranscendentalsPerStore,
-  kSelectsPerStore,
-  kReadsPerStore,
-  kBytesAccessed,
-  kStride0Fraction,
-  kStride1Fraction,
-  kStridedFraction,
-  kWriteStride0Fraction,
-  kWriteStride1Fraction,
-  kVectorGatherFraction,
-  kInnermostStrideBytes,
-  kReuseDistanceBytes,
-  kReuseDistanceIters,
-  kNoReuseFraction,
-  kReuseInL1Fraction,
-  kReuseInL2Fraction,
-  kInnermostLoopFootprint,
-  kL1FitDepth,
-  kL2FitDepth,
-  kL3FitDepth,
-  kUniqueBytes,
-  kGlobalUniqueBytes,
-  kTrafficL1,
-  kTrafficL2,
-  kTrafficL3,
-  kArithIntensity,
-  kIntensityL1,
-  kIntensityL2,
-  kIntensityL3,
-  kGuardsPerStore,
-  kGuardExecutions,
-  kGuardedFraction,
-  kLocalElements,
-  kLocalMaxElements,
-  kLocalRegisterRatio,
-  kSharedBytes,
-  kHeapBytes,
-  kAllocations,
-  kAllocationExecutions,
-  kLocalAccessFraction,
-  kSimdLanes,
-  kAutoVectorizedFraction,
-  kVaryingSelectsPerStore,
-  kNumFeatures
+using Agg = FeatureAggregation;
+
+struct FeatureDef {
+  std::string_view name;
+  Agg aggregation;
+  std::string_view meaning;  // one line: what it measures, how it is aggregated, whether log2(1+x)
 };
 
-const std::vector<FeatureInfo>& table() {
-  static const std::vector<FeatureInfo> t = {
-      {"flops", "floating-point operations of one kernel call; log2(1+x)"},
-      {"stores", "store statements in the nest; log2(1+x)"},
-      {"store_executions", "executions of all stores (product of enclosing loop extents, summed); log2(1+x)"},
-      {"loop_nests", "top-level loop nests (roughly: stages not placed inside another); log2(1+x)"},
-      {"loops", "for loops in the nest; log2(1+x)"},
-      {"max_loop_depth", "deepest loop nesting of any store"},
-      {"loop_depth", "loops enclosing a store; mean over stores weighted by executions"},
-      {"innermost_extent", "extent of a store's innermost loop; weighted mean of log2(1+x)"},
-      {"outermost_extent", "extent of a store's outermost loop; weighted mean of log2(1+x)"},
-      {"parallel_extent",
-       "product of the extents of parallel (or league/team-bound) loops around a store, 0 when none; "
-       "weighted "
-       "mean of log2(1+x)"},
-      {"parallel_loops", "parallel loops around a store; weighted mean"},
-      {"parallel_efficiency",
-       "P / (cores * ceil(P / cores)) for parallel extent P (1/cores when serial); weighted mean"},
-      {"parallel_outermost", "fraction of store executions whose outermost loop is parallel"},
-      {"vector_lanes",
-       "extent of the innermost vectorized (or vector-bound) loop around a store, 0 when none; weighted mean "
-       "of log2(1+x)"},
-      {"vectorized_fraction", "fraction of store executions inside a vectorized loop"},
-      {"vector_width_ratio",
-       "vector lanes * element bytes / SIMD register bytes (0 when not vectorized); weighted mean"},
-      {"vectorized_innermost", "fraction of store executions whose innermost loop is vectorized"},
-      {"unrolled_iterations",
-       "product of the extents of unrolled loops around a store; weighted mean of log2(1+x)"},
-      {"unrolled_fraction", "fraction of store executions inside an unrolled loop"},
-      {"serial_extent",
-       "product of the extents of serial loops around a store (1 when none); weighted mean of log2(1+x)"},
-      {"work_per_thread",
-       "store executions divided by min(parallel extent, cores), summed over stores; log2(1+x)"},
-      {"flops_per_store", "floating-point operations per store execution; weighted mean"},
-      {"transcendentals_per_store", "unary calls (exp, tanh, sqrt, ...) per store execution; weighted mean"},
-      {"selects_per_store", "select expressions (padding, masks) per store execution; weighted mean"},
-      {"reads_per_store", "buffer reads per store execution; weighted mean"},
-      {"bytes_accessed",
-       "bytes loaded and stored by all store executions, local (register) buffers excluded; log2(1+x)"},
-      {"stride0_fraction",
-       "fraction of a store's accesses invariant in its innermost loop of extent > 1; weighted mean"},
-      {"stride1_fraction", "fraction of a store's accesses with unit stride in that loop; weighted mean"},
-      {"strided_fraction", "fraction of a store's accesses with another stride in that loop; weighted mean"},
-      {"write_stride0_fraction",
-       "fraction of store executions whose written element is invariant in the innermost loop (accumulator)"},
-      {"write_stride1_fraction",
-       "fraction of store executions that write with unit stride in the innermost loop"},
-      {"vector_gather_fraction",
-       "fraction of accesses with a non-unit, non-zero stride in the innermost vectorized loop (gathers); "
-       "weighted mean over stores"},
-      {"innermost_stride_bytes",
-       "mean absolute stride in bytes of a store's accesses in its innermost loop; weighted mean of "
-       "log2(1+x)"},
-      {"reuse_distance_bytes",
-       "per access, footprint of one iteration of the innermost loop that carries its reuse (does not occur "
-       "in "
-       "its indices); mean of log2(1+x) over accesses with reuse, weighted mean over stores"},
-      {"reuse_distance_iters",
-       "per access, iterations between reuses (product of the extents inside the carrying loop); mean of "
-       "log2(1+x), weighted mean over stores"},
-      {"no_reuse_fraction", "fraction of a store's accesses that no enclosing loop reuses; weighted mean"},
-      {"reuse_in_l1_fraction",
-       "fraction of a store's accesses whose reuse distance fits in L1; weighted mean"},
-      {"reuse_in_l2_fraction",
-       "fraction of a store's accesses whose reuse distance fits in L2; weighted mean"},
-      {"innermost_loop_footprint",
-       "bytes (cache lines) touched by the whole innermost loop of a store; weighted mean of log2(1+x)"},
-      {"l1_fit_depth", "enclosing loops (from the innermost) whose footprint fits in L1; weighted mean"},
-      {"l2_fit_depth", "enclosing loops whose footprint fits in L2; weighted mean"},
-      {"l3_fit_depth", "enclosing loops whose footprint fits in L3; weighted mean"},
-      {"unique_bytes", "bytes (cache lines) of all non-local buffers the kernel touches; log2(1+x)"},
-      {"global_unique_bytes", "bytes of the global (parameter) buffers the kernel touches; log2(1+x)"},
-      {"traffic_l1",
-       "estimated bytes moved into L1: a loop whose footprint fits costs its footprint once, a loop that "
-       "does "
-       "not costs extent times its body; log2(1+x)"},
-      {"traffic_l2", "the same estimate for L2; log2(1+x)"},
-      {"traffic_l3", "the same estimate for L3 (memory traffic); log2(1+x)"},
-      {"arith_intensity", "flops per unique global byte; log2(1+x)"},
-      {"intensity_l1", "flops per byte of traffic_l1; log2(1+x)"},
-      {"intensity_l2", "flops per byte of traffic_l2; log2(1+x)"},
-      {"intensity_l3", "flops per byte of traffic_l3; log2(1+x)"},
-      {"guards_per_store", "if-guards inside loops around a store; weighted mean"},
-      {"guard_executions", "evaluations of if-guards inside loops; log2(1+x)"},
-      {"guarded_fraction", "fraction of store executions under at least one guard"},
-      {"local_elements", "elements of all local (register) allocations; log2(1+x)"},
-      {"local_max_elements", "elements of the largest local allocation; log2(1+x)"},
-      {"local_register_ratio",
-       "bytes of local allocations / (vector registers * SIMD bytes): above 1 they spill"},
-      {"shared_bytes", "bytes of shared (team scratch) allocations; log2(1+x)"},
-      {"heap_bytes", "bytes of heap (kernel-private) allocations; log2(1+x)"},
-      {"allocations", "allocations in the nest; log2(1+x)"},
-      {"allocation_executions",
-       "times allocation points are executed (product of enclosing extents); log2(1+x)"},
-      {"local_access_fraction", "fraction of accesses (weighted by executions) to local buffers"},
-      {"simd_lanes",
-       "SIMD lanes a store runs with: its vectorized loop's lanes, or, without one, the innermost loop's "
-       "extent "
-       "when the compiler can vectorize it on its own (only stride 0/1 accesses, not a reduction into one "
-       "element, no select that changes in it), capped at the register width; weighted mean of "
-       "log2(1+x)"},
-      {"auto_vectorized_fraction",
-       "fraction of store executions whose innermost loop the compiler can vectorize without an annotation"},
-      {"varying_selects_per_store",
-       "selects whose condition changes with the store's innermost loop (not hoistable), each divided by "
-       "the iterations of enclosing unrolled loops that share it; weighted mean"},
-  };
-  RCTUNE_CHECK(t.size() == kNumFeatures);
-  return t;
+// The features in vector order; new ones are appended. Names, count, meanings and how the per-store
+// values are aggregated all come from here.
+constexpr FeatureDef kFeatures[] = {
+    {"flops", Agg::Kernel, "floating-point operations of one kernel call; log2(1+x)"},
+    {"stores", Agg::Kernel, "store statements in the nest; log2(1+x)"},
+    {"store_executions", Agg::Kernel,
+     "executions of all stores (product of enclosing loop extents, summed); log2(1+x)"},
+    {"loop_nests", Agg::Kernel,
+     "top-level loop nests (roughly: stages not placed inside another); log2(1+x)"},
+    {"loops", Agg::Kernel, "for loops in the nest; log2(1+x)"},
+    {"max_loop_depth", Agg::Kernel, "deepest loop nesting of any store"},
+    {"loop_depth", Agg::StoreMean, "loops enclosing a store; mean over stores weighted by executions"},
+    {"innermost_extent", Agg::StoreMean, "extent of a store's innermost loop; weighted mean of log2(1+x)"},
+    {"outermost_extent", Agg::StoreMean, "extent of a store's outermost loop; weighted mean of log2(1+x)"},
+    {"parallel_extent", Agg::StoreMean,
+     "product of the extents of parallel (or league/team-bound) loops around a store, 0 when none; weighted "
+     "mean of log2(1+x)"},
+    {"parallel_loops", Agg::StoreMean, "parallel loops around a store; weighted mean"},
+    {"parallel_efficiency", Agg::StoreMean,
+     "P / (cores * ceil(P / cores)) for parallel extent P (1/cores when serial); weighted mean"},
+    {"parallel_outermost", Agg::StoreMean, "fraction of store executions whose outermost loop is parallel"},
+    {"vector_lanes", Agg::StoreMean,
+     "extent of the innermost vectorized (or vector-bound) loop around a store, 0 when none; weighted mean "
+     "of log2(1+x)"},
+    {"vectorized_fraction", Agg::StoreMean, "fraction of store executions inside a vectorized loop"},
+    {"vector_width_ratio", Agg::StoreMean,
+     "vector lanes * element bytes / SIMD register bytes (0 when not vectorized); weighted mean"},
+    {"vectorized_innermost", Agg::StoreMean,
+     "fraction of store executions whose innermost loop is vectorized"},
+    {"unrolled_iterations", Agg::StoreMean,
+     "product of the extents of unrolled loops around a store; weighted mean of log2(1+x)"},
+    {"unrolled_fraction", Agg::StoreMean, "fraction of store executions inside an unrolled loop"},
+    {"serial_extent", Agg::StoreMean,
+     "product of the extents of serial loops around a store (1 when none); weighted mean of log2(1+x)"},
+    {"work_per_thread", Agg::Kernel,
+     "store executions divided by min(parallel extent, cores), summed over stores; log2(1+x)"},
+    {"flops_per_store", Agg::StoreMean, "floating-point operations per store execution; weighted mean"},
+    {"transcendentals_per_store", Agg::StoreMean,
+     "unary calls (exp, tanh, sqrt, ...) per store execution; weighted mean"},
+    {"selects_per_store", Agg::StoreMean,
+     "select expressions (padding, masks) per store execution; weighted mean"},
+    {"reads_per_store", Agg::StoreMean, "buffer reads per store execution; weighted mean"},
+    {"bytes_accessed", Agg::Kernel,
+     "bytes loaded and stored by all store executions, local (register) buffers excluded; log2(1+x)"},
+    {"stride0_fraction", Agg::StoreMean,
+     "fraction of a store's accesses invariant in its innermost loop of extent > 1; weighted mean"},
+    {"stride1_fraction", Agg::StoreMean,
+     "fraction of a store's accesses with unit stride in that loop; weighted mean"},
+    {"strided_fraction", Agg::StoreMean,
+     "fraction of a store's accesses with another stride in that loop; weighted mean"},
+    {"write_stride0_fraction", Agg::StoreMean,
+     "fraction of store executions whose written element is invariant in the innermost loop (accumulator)"},
+    {"write_stride1_fraction", Agg::StoreMean,
+     "fraction of store executions that write with unit stride in the innermost loop"},
+    {"vector_gather_fraction", Agg::VectorizedStoreMean,
+     "fraction of accesses with a non-unit, non-zero stride in the innermost vectorized loop (gathers); "
+     "weighted mean over stores"},
+    {"innermost_stride_bytes", Agg::StoreMean,
+     "mean absolute stride in bytes of a store's accesses in its innermost loop; weighted mean of log2(1+x)"},
+    {"reuse_distance_bytes", Agg::StoreMean,
+     "per access, footprint of one iteration of the innermost loop that carries its reuse (does not occur in "
+     "its indices); mean of log2(1+x) over accesses with reuse, weighted mean over stores"},
+    {"reuse_distance_iters", Agg::StoreMean,
+     "per access, iterations between reuses (product of the extents inside the carrying loop); mean of "
+     "log2(1+x), weighted mean over stores"},
+    {"no_reuse_fraction", Agg::StoreMean,
+     "fraction of a store's accesses that no enclosing loop reuses; weighted mean"},
+    {"reuse_in_l1_fraction", Agg::StoreMean,
+     "fraction of a store's accesses whose reuse distance fits in L1; weighted mean"},
+    {"reuse_in_l2_fraction", Agg::StoreMean,
+     "fraction of a store's accesses whose reuse distance fits in L2; weighted mean"},
+    {"innermost_loop_footprint", Agg::StoreMean,
+     "bytes (cache lines) touched by the whole innermost loop of a store; weighted mean of log2(1+x)"},
+    {"l1_fit_depth", Agg::StoreMean,
+     "enclosing loops (from the innermost) whose footprint fits in L1; weighted mean"},
+    {"l2_fit_depth", Agg::StoreMean, "enclosing loops whose footprint fits in L2; weighted mean"},
+    {"l3_fit_depth", Agg::StoreMean, "enclosing loops whose footprint fits in L3; weighted mean"},
+    {"unique_bytes", Agg::Kernel,
+     "bytes (cache lines) of all non-local buffers the kernel touches; log2(1+x)"},
+    {"global_unique_bytes", Agg::Kernel,
+     "bytes of the global (parameter) buffers the kernel touches; log2(1+x)"},
+    {"traffic_l1", Agg::Kernel,
+     "estimated bytes moved into L1: a loop whose footprint fits costs its footprint once, a loop that does "
+     "not costs extent times its body; log2(1+x)"},
+    {"traffic_l2", Agg::Kernel, "the same estimate for L2; log2(1+x)"},
+    {"traffic_l3", Agg::Kernel, "the same estimate for L3 (memory traffic); log2(1+x)"},
+    {"arith_intensity", Agg::Kernel, "flops per unique global byte; log2(1+x)"},
+    {"intensity_l1", Agg::Kernel, "flops per byte of traffic_l1; log2(1+x)"},
+    {"intensity_l2", Agg::Kernel, "flops per byte of traffic_l2; log2(1+x)"},
+    {"intensity_l3", Agg::Kernel, "flops per byte of traffic_l3; log2(1+x)"},
+    {"guards_per_store", Agg::StoreMean, "if-guards inside loops around a store; weighted mean"},
+    {"guard_executions", Agg::Kernel, "evaluations of if-guards inside loops; log2(1+x)"},
+    {"guarded_fraction", Agg::StoreMean, "fraction of store executions under at least one guard"},
+    {"local_elements", Agg::Kernel, "elements of all local (register) allocations; log2(1+x)"},
+    {"local_max_elements", Agg::Kernel, "elements of the largest local allocation; log2(1+x)"},
+    {"local_register_ratio", Agg::Kernel,
+     "bytes of local allocations / (vector registers * SIMD bytes): above 1 they spill"},
+    {"shared_bytes", Agg::Kernel, "bytes of shared (team scratch) allocations; log2(1+x)"},
+    {"heap_bytes", Agg::Kernel, "bytes of heap (kernel-private) allocations; log2(1+x)"},
+    {"allocations", Agg::Kernel, "allocations in the nest; log2(1+x)"},
+    {"allocation_executions", Agg::Kernel,
+     "times allocation points are executed (product of enclosing extents); log2(1+x)"},
+    {"local_access_fraction", Agg::Kernel, "fraction of accesses (weighted by executions) to local buffers"},
+    {"simd_lanes", Agg::StoreMean,
+     "SIMD lanes a store runs with: its vectorized loop's lanes, or, without one, the innermost loop's "
+     "extent when the compiler can vectorize it on its own (only stride 0/1 accesses, not a reduction into "
+     "one element, no select that changes in it), capped at the register width; weighted mean of log2(1+x)"},
+    {"auto_vectorized_fraction", Agg::StoreMean,
+     "fraction of store executions whose innermost loop the compiler can vectorize without an annotation"},
+    {"varying_selects_per_store", Agg::StoreMean,
+     "selects whose condition changes with the store's innermost loop (not hoistable), each divided by the "
+     "iterations of enclosing unrolled loops that share it; weighted mean"},
+};
+constexpr size_t kNumFeatures = std::size(kFeatures);
+
+// Position of a feature by name, at compile time: an unknown name does not compile.
+consteval size_t F(std::string_view name) {
+  for (size_t i = 0; i < kNumFeatures; ++i)
+    if (kFeatures[i].name == name) return i;
+  throw "unknown feature name";
 }
 
-// ---------------------------------------------------------------- interval arithmetic
+// ---------------------------------------------------------------- intervals
 
-struct Iv {
-  int64_t lo = 0, hi = 0;
-  bool ok = true;
-};
-
+// The range of a loop variable while footprints, strides and guards are evaluated.
 struct VarRangeRef {
   const std::string* name;
   int64_t lo, hi;
 };
 
-int64_t floordiv(int64_t a, int64_t b) {
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-
-Iv eval_iv(const ir::Expr& e, const std::vector<VarRangeRef>& vars) {
-  using ir::ExprKind;
-  switch (e.kind()) {
-    case ExprKind::IntImm: {
-      int64_t v = e.as<ir::IntImm>()->value;
-      return {v, v, true};
-    }
-    case ExprKind::Var: {
-      const std::string& n = e.as<ir::Var>()->name;
-      for (const auto& v : vars)
-        if (*v.name == n) return {v.lo, v.hi, true};
-      return {0, 0, false};
-    }
-    case ExprKind::Binary: {
-      const auto* b = e.as<ir::Binary>();
-      Iv x = eval_iv(b->a, vars);
-      if (!x.ok) return x;
-      Iv y = eval_iv(b->b, vars);
-      if (!y.ok) return y;
-      switch (b->op) {
-        case ir::BinOp::Add:
-          return {x.lo + y.lo, x.hi + y.hi, true};
-        case ir::BinOp::Sub:
-          return {x.lo - y.hi, x.hi - y.lo, true};
-        case ir::BinOp::Mul: {
-          int64_t c[4] = {x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi};
-          return {*std::min_element(c, c + 4), *std::max_element(c, c + 4), true};
-        }
-        case ir::BinOp::Div:
-          if (y.lo == y.hi && y.lo > 0) return {floordiv(x.lo, y.lo), floordiv(x.hi, y.lo), true};
-          return {0, 0, false};
-        case ir::BinOp::Mod:
-          if (y.lo == y.hi && y.lo > 0) {
-            int64_t c = y.lo;
-            if (floordiv(x.lo, c) == floordiv(x.hi, c))
-              return {x.lo - floordiv(x.lo, c) * c, x.hi - floordiv(x.hi, c) * c, true};
-            return {0, c - 1, true};
-          }
-          return {0, 0, false};
-        case ir::BinOp::Max:
-          return {std::max(x.lo, y.lo), std::max(x.hi, y.hi), true};
-        case ir::BinOp::Min:
-          return {std::min(x.lo, y.lo), std::min(x.hi, y.hi), true};
-        default:
-          return {0, 0, false};
-      }
-    }
-    case ExprKind::Select: {
-      const auto* s = e.as<ir::Select>();
-      Iv x = eval_iv(s->then_value, vars), y = eval_iv(s->else_value, vars);
-      if (!x.ok || !y.ok) return {0, 0, false};
-      return {std::min(x.lo, y.lo), std::max(x.hi, y.hi), true};
-    }
-    default:
-      return {0, 0, false};
-  }
+// Interval of an index expression over the given variables, with the rules of the cost model
+// (ir::kFeatureIntervalRules: a select is the hull of its values).
+std::optional<ir::Interval> interval_in(const ir::Expr& e, const std::vector<VarRangeRef>& vars) {
+  return ir::interval_of(
+      e,
+      [&](const std::string& name) -> std::optional<ir::Interval> {
+        for (const auto& v : vars)
+          if (*v.name == name) return ir::Interval{v.lo, v.hi};
+        return std::nullopt;
+      },
+      ir::kFeatureIntervalRules);
 }
 
 // ---------------------------------------------------------------- collection
@@ -357,8 +256,9 @@ double guard_fraction(const ir::Expr& cond, const std::vector<VarRangeRef>& vars
   if (b->op == ir::BinOp::And) return guard_fraction(b->a, vars) * guard_fraction(b->b, vars);
   ir::BinOp op = b->op;
   ir::Expr lhs = b->a;
-  Iv y = eval_iv(b->b, vars);
-  if (!y.ok) return 1.0;
+  std::optional<ir::Interval> rhs = interval_in(b->b, vars);
+  if (!rhs) return 1.0;
+  ir::Interval y = *rhs;
   // floor(e / d) against a constant k becomes e against a multiple of d (e.g. the guard of a fused
   // loop: (f / 16) < 2 is f < 32).
   while (y.lo == y.hi) {
@@ -387,8 +287,9 @@ double guard_fraction(const ir::Expr& cond, const std::vector<VarRangeRef>& vars
     }
     lhs = div->a;
   }
-  Iv x = eval_iv(lhs, vars);
-  if (!x.ok) return 1.0;
+  std::optional<ir::Interval> lhs_range = interval_in(lhs, vars);
+  if (!lhs_range) return 1.0;
+  const ir::Interval x = *lhs_range;
   const double n = static_cast<double>(x.hi - x.lo + 1);
   const double lo = static_cast<double>(x.lo), hi = static_cast<double>(x.hi);
   // Bound on the other side; a range on both sides is treated by its middle.
@@ -640,10 +541,9 @@ std::vector<std::pair<int64_t, int64_t>> access_box(const Access& a, const Store
   for (size_t d = 0; d < shape.size(); ++d) {
     int64_t lo = 0, hi = shape[d] - 1;
     if (d < a.indices->size()) {
-      Iv iv = eval_iv((*a.indices)[d], vars);
-      if (iv.ok) {
-        lo = std::clamp<int64_t>(iv.lo, 0, std::max<int64_t>(shape[d] - 1, 0));
-        hi = std::clamp<int64_t>(iv.hi, lo, std::max<int64_t>(shape[d] - 1, 0));
+      if (auto iv = interval_in((*a.indices)[d], vars)) {
+        lo = std::clamp<int64_t>(iv->lo, 0, std::max<int64_t>(shape[d] - 1, 0));
+        hi = std::clamp<int64_t>(iv->hi, lo, std::max<int64_t>(shape[d] - 1, 0));
       }
     }
     dims[d] = {lo, hi};
@@ -662,9 +562,9 @@ int64_t access_stride(const Access& a, const StoreRec& s, const std::vector<Loop
     const auto& shape = a.buffer->shape;
     for (size_t d = shape.size(); d-- > 0;) {
       if (d < a.indices->size()) {
-        Iv iv = eval_iv((*a.indices)[d], vars);
-        if (!iv.ok) return {0, false};
-        off += iv.lo * stride;
+        auto iv = interval_in((*a.indices)[d], vars);
+        if (!iv) return {0, false};
+        off += iv->lo * stride;
       }
       stride *= shape[d];
     }
@@ -677,24 +577,466 @@ int64_t access_stride(const Access& a, const StoreRec& s, const std::vector<Loop
   return next - base;
 }
 
-double wmean_div(double sum, double weight) { return weight > 0 ? sum / weight : 0.0; }
+// ---------------------------------------------------------------- footprints and traffic
+
+// Footprints per loop (the whole loop, and one iteration of its body), per store and of the
+// kernel. Local buffers live in registers (or a spilled stack slot that stays hot): they take no
+// room in the caches.
+struct Footprints {
+  std::vector<Footprint> loop, body, store;
+  Footprint kernel;
+  std::vector<double> loop_bytes, body_bytes;
+};
+
+Footprints compute_footprints(const Collector& c) {
+  Footprints fp;
+  fp.loop.resize(c.loops.size());
+  fp.body.resize(c.loops.size());
+  fp.store.resize(c.stores.size());
+  std::vector<VarRangeRef> vars;
+  for (size_t si = 0; si < c.stores.size(); ++si) {
+    const StoreRec& s = c.stores[si];
+    for (const Access& a : s.accesses) {
+      if (a.buffer->scope == ir::MemScope::Local) continue;
+      add_box(fp.store[si], a.buffer, access_box(a, s, c.loops, s.loops.size(), vars));
+      add_box(fp.kernel, a.buffer, access_box(a, s, c.loops, 0, vars));
+      for (size_t p = 0; p < s.loops.size(); ++p) {
+        add_box(fp.loop[s.loops[p]], a.buffer, access_box(a, s, c.loops, p, vars));
+        add_box(fp.body[s.loops[p]], a.buffer, access_box(a, s, c.loops, p + 1, vars));
+      }
+    }
+  }
+  fp.loop_bytes.resize(c.loops.size());
+  fp.body_bytes.resize(c.loops.size());
+  for (size_t l = 0; l < c.loops.size(); ++l) {
+    fp.loop_bytes[l] = footprint_bytes(fp.loop[l]);
+    fp.body_bytes[l] = footprint_bytes(fp.body[l]);
+  }
+  return fp;
+}
+
+// Bytes moved into a cache of `cap` bytes by statement s, per buffer. A loop whose footprint fits
+// loads it once. A loop that does not fit but whose body does keeps what consecutive iterations
+// share (a buffer the loop does not index, cache lines that neighbouring iterations split): a
+// buffer then costs its body traffic scaled by how much its footprint grows over the loop. When
+// even the body does not fit, every iteration loads its body's data again.
+void add_traffic(const Collector& c, const Footprints& fp, const ir::Stmt& s, double cap, PerBuffer& out) {
+  if (!s) return;
+  switch (s.kind()) {
+    case ir::StmtKind::For: {
+      const auto* n = s.as<ir::For>();
+      const int id = c.loop_id.at(n);
+      if (fp.loop_bytes[id] <= cap) {
+        for (const auto& b : fp.loop[id]) add_to(out, b.buffer, box_bytes(b));
+        return;
+      }
+      PerBuffer body;
+      add_traffic(c, fp, n->body, cap, body);
+      const double extent = static_cast<double>(c.loops[id].extent);
+      const bool body_fits = fp.body_bytes[id] <= cap;
+      for (const auto& [buf, t] : body) {
+        double scale = extent;
+        if (body_fits) {
+          const double fb = footprint_bytes(fp.body[id], buf), fl = footprint_bytes(fp.loop[id], buf);
+          if (fb > 0) scale = std::clamp(fl / fb, 1.0, extent);
+        }
+        add_to(out, buf, t * scale);
+      }
+      return;
+    }
+    case ir::StmtKind::Seq:
+      for (const auto& x : s.as<ir::Seq>()->stmts) add_traffic(c, fp, x, cap, out);
+      return;
+    case ir::StmtKind::IfThenElse: {
+      const auto* n = s.as<ir::IfThenElse>();
+      add_traffic(c, fp, n->then_case, cap, out);
+      add_traffic(c, fp, n->else_case, cap, out);
+      return;
+    }
+    case ir::StmtKind::Allocate:
+      add_traffic(c, fp, s.as<ir::Allocate>()->body, cap, out);
+      return;
+    case ir::StmtKind::Store:
+      for (const auto& b : fp.store[c.store_id.at(s.as<ir::Store>())]) add_to(out, b.buffer, box_bytes(b));
+      return;
+  }
+}
+
+double traffic_into(const Collector& c, const Footprints& fp, const ir::Stmt& body, double cap) {
+  PerBuffer t;
+  add_traffic(c, fp, body, cap, t);
+  return total(t);
+}
+
+// ---------------------------------------------------------------- per-store analysis
+
+// The loops around one store, classified.
+struct StoreLoops {
+  size_t depth = 0;
+  double par = 1, unroll = 1, serial = 1, lanes = 0;  // products of extents; lanes of the vector loop
+  int npar = 0;
+  bool in_unroll = false;
+  int vec_pos = -1;  // position of the (innermost) vectorized loop, -1 when none
+  int inner = -1;    // position of the innermost loop of extent > 1, -1 when none
+};
+
+StoreLoops classify_loops(const std::vector<Loop>& loops, const StoreRec& s) {
+  StoreLoops r;
+  r.depth = s.loops.size();
+  for (size_t p = 0; p < r.depth; ++p) {
+    const Loop& l = loops[s.loops[p]];
+    if (l.parallel) {
+      r.par *= static_cast<double>(l.extent);
+      ++r.npar;
+    } else if (l.vectorized) {
+      r.lanes = static_cast<double>(l.extent);
+      r.vec_pos = static_cast<int>(p);
+    } else if (l.unrolled) {
+      r.unroll *= static_cast<double>(l.extent);
+      r.in_unroll = true;
+    } else {
+      r.serial *= static_cast<double>(l.extent);
+    }
+  }
+  for (size_t p = r.depth; p-- > 0;)
+    if (loops[s.loops[p]].extent > 1) {
+      r.inner = static_cast<int>(p);
+      break;
+    }
+  return r;
+}
+
+// What the access analysis of one store leaves for the later groups.
+struct AccessSummary {
+  double strided = 0;    // accesses with a stride other than 0 and +-1 (or unknown) in the inner loop
+  int write_class = -1;  // stride class of the written element: 0, 1 (unit) or 2 (other); -1 none
+};
+
+// Computes the features of one lowered kernel. Each add_* method fills one group of features;
+// store groups add execution-weighted sums into ws_, which average_store_features() divides as
+// the feature table's aggregation says.
+class FeatureExtractor {
+ public:
+  FeatureExtractor(const ir::LoweredFunc& func, const HardwareInfo& hw)
+      : func_(func),
+        hw_(hw),
+        c_(func),
+        cores_(std::max(hw.cores, 1)),
+        l1_(static_cast<double>(hw.l1_bytes)),
+        l2_(static_cast<double>(hw.l2_bytes)),
+        l3_(static_cast<double>(hw.l3_bytes)) {}
+
+  std::vector<double> run() {
+    c_.visit(func_.body);
+    fp_ = compute_footprints(c_);
+    for (const StoreRec& s : c_.stores) {
+      const StoreLoops l = classify_loops(c_.loops, s);
+      const double w = s.executions;
+      executions_ += w;
+      flops_ += w * s.flops;
+      add_loop_features(s, l, w);
+      add_arithmetic_features(s, w);
+      const AccessSummary acc = add_access_features(s, l, w);
+      if (l.vec_pos >= 0) vec_weight_ += w;
+      add_simd_features(s, l, acc, w);
+      add_cache_fit_features(s, w);
+    }
+    average_store_features();
+    add_kernel_features();
+    add_allocation_features();
+    return std::move(f_);
+  }
+
+ private:
+  // Element size of the store's written buffer (4 when it has no accesses).
+  static double store_element_bytes(const StoreRec& s) {
+    return s.accesses.empty() ? 4.0 : ir::dtype_bytes(s.accesses.front().buffer->dtype);
+  }
+
+  // Loop context: depth, extents, parallel, vector and unrolled loops.
+  void add_loop_features(const StoreRec& s, const StoreLoops& l, double w) {
+    ws_[F("loop_depth")] += w * static_cast<double>(l.depth);
+    if (l.depth > 0) {
+      const Loop& innermost = c_.loops[s.loops.back()];
+      const Loop& outermost = c_.loops[s.loops.front()];
+      ws_[F("innermost_extent")] += w * log2p(static_cast<double>(innermost.extent));
+      ws_[F("outermost_extent")] += w * log2p(static_cast<double>(outermost.extent));
+      if (outermost.parallel) ws_[F("parallel_outermost")] += w;
+      if (innermost.vectorized) ws_[F("vectorized_innermost")] += w;
+    }
+    ws_[F("parallel_extent")] += w * log2p(l.npar > 0 ? l.par : 0.0);
+    ws_[F("parallel_loops")] += w * l.npar;
+    ws_[F("parallel_efficiency")] += w * (l.par / (cores_ * std::ceil(l.par / cores_)));
+    ws_[F("vector_lanes")] += w * log2p(l.lanes);
+    if (l.vec_pos >= 0) {
+      ws_[F("vectorized_fraction")] += w;
+      ws_[F("vector_width_ratio")] += w * l.lanes * store_element_bytes(s) / std::max(hw_.vector_bytes, 1);
+    }
+    ws_[F("unrolled_iterations")] += w * log2p(l.in_unroll ? l.unroll : 0.0);
+    if (l.in_unroll) ws_[F("unrolled_fraction")] += w;
+    ws_[F("serial_extent")] += w * log2p(l.serial);
+    work_per_thread_ += w / std::min(l.par, cores_);
+  }
+
+  // Arithmetic, reads and guards of the stored value.
+  void add_arithmetic_features(const StoreRec& s, double w) {
+    ws_[F("flops_per_store")] += w * s.flops;
+    ws_[F("transcendentals_per_store")] += w * s.transcendentals;
+    ws_[F("selects_per_store")] += w * s.selects;
+    ws_[F("reads_per_store")] +=
+        w * static_cast<double>(std::count_if(s.accesses.begin(), s.accesses.end(),
+                                              [](const Access& a) { return !a.write; }));
+    ws_[F("guards_per_store")] += w * s.guards;
+    if (s.guards > 0) ws_[F("guarded_fraction")] += w;
+  }
+
+  // Innermost loop of extent > 1 (from `depth` outwards) whose variable the access does not use:
+  // the loop that carries its reuse; -1 when none does.
+  int reuse_carrier(const Access& a, const StoreRec& s) const {
+    std::vector<std::string> used;
+    for (const auto& idx : *a.indices) {
+      auto fv = ir::free_vars(idx);
+      used.insert(used.end(), fv.begin(), fv.end());
+    }
+    for (size_t p = s.loops.size(); p-- > 0;) {
+      const Loop& l = c_.loops[s.loops[p]];
+      if (l.extent <= 1) continue;
+      if (std::find(used.begin(), used.end(), l.node->var) == used.end()) return static_cast<int>(p);
+    }
+    return -1;
+  }
+
+  // Accesses: bytes, strides in the innermost and the vectorized loop, reuse distances.
+  AccessSummary add_access_features(const StoreRec& s, const StoreLoops& l, double w) {
+    AccessSummary out;
+    const double n_acc = static_cast<double>(s.accesses.size());
+    double s0 = 0, s1 = 0, gathers = 0, stride_bytes = 0;
+    double reuse_bytes_sum = 0, reuse_iters_sum = 0, n_reuse = 0, no_reuse = 0, in_l1 = 0, in_l2 = 0;
+    for (const Access& a : s.accesses) {
+      const double esize = ir::dtype_bytes(a.buffer->dtype);
+      all_accesses_ += w;
+      if (a.buffer->scope == ir::MemScope::Local) {
+        local_accesses_ += w;
+      } else {
+        bytes_accessed_ += w * esize;
+      }
+      int64_t stride = 0;
+      bool ok = true;
+      if (l.inner >= 0) stride = access_stride(a, s, c_.loops, static_cast<size_t>(l.inner), &ok, vars_);
+      const int cls = !ok ? 2 : stride == 0 ? 0 : (stride == 1 || stride == -1) ? 1 : 2;
+      if (a.write) out.write_class = cls;
+      (cls == 0 ? s0 : cls == 1 ? s1 : out.strided) += 1;
+      stride_bytes += ok ? std::abs(static_cast<double>(stride)) * esize : static_cast<double>(kLineBytes);
+      if (a.write && cls == 0) ws_[F("write_stride0_fraction")] += w;
+      if (a.write && cls == 1) ws_[F("write_stride1_fraction")] += w;
+      if (l.vec_pos >= 0) {
+        bool vok = true;
+        const int64_t vs = access_stride(a, s, c_.loops, static_cast<size_t>(l.vec_pos), &vok, vars_);
+        if (!vok || (vs != 0 && vs != 1 && vs != -1)) gathers += 1;
+      }
+      const int carrier = reuse_carrier(a, s);
+      if (carrier < 0) {
+        no_reuse += 1;
+      } else {
+        const double rb = fp_.body_bytes[s.loops[carrier]];
+        double iters = 1;
+        for (size_t p = carrier + 1; p < l.depth; ++p)
+          iters *= static_cast<double>(c_.loops[s.loops[p]].extent);
+        reuse_bytes_sum += log2p(rb);
+        reuse_iters_sum += log2p(iters);
+        n_reuse += 1;
+        if (rb <= l1_) in_l1 += 1;
+        if (rb <= l2_) in_l2 += 1;
+      }
+    }
+    if (n_acc > 0) {
+      ws_[F("stride0_fraction")] += w * s0 / n_acc;
+      ws_[F("stride1_fraction")] += w * s1 / n_acc;
+      ws_[F("strided_fraction")] += w * out.strided / n_acc;
+      ws_[F("innermost_stride_bytes")] += w * log2p(stride_bytes / n_acc);
+      ws_[F("no_reuse_fraction")] += w * no_reuse / n_acc;
+      ws_[F("reuse_in_l1_fraction")] += w * in_l1 / n_acc;
+      ws_[F("reuse_in_l2_fraction")] += w * in_l2 / n_acc;
+      if (l.vec_pos >= 0) ws_[F("vector_gather_fraction")] += w * gathers / n_acc;
+    }
+    if (n_reuse > 0) {
+      ws_[F("reuse_distance_bytes")] += w * reuse_bytes_sum / n_reuse;
+      ws_[F("reuse_distance_iters")] += w * reuse_iters_sum / n_reuse;
+    }
+    return out;
+  }
+
+  // Selects whose condition changes with the innermost loop (a hoisted one costs nothing).
+  // Unrolled loops the condition does not use share one evaluation between their copies.
+  double varying_selects(const StoreRec& s, const StoreLoops& l) const {
+    double varying = 0;
+    if (l.inner < 0) return varying;
+    const std::string& iv = c_.loops[s.loops[l.inner]].node->var;
+    for (const ir::Expr* cond : s.select_conds) {
+      auto fv = ir::free_vars(*cond);
+      if (std::find(fv.begin(), fv.end(), iv) == fv.end()) continue;
+      double shared = 1;
+      for (int id : s.loops) {
+        const Loop& loop = c_.loops[id];
+        if (loop.unrolled && std::find(fv.begin(), fv.end(), loop.node->var) == fv.end())
+          shared *= static_cast<double>(loop.extent);
+      }
+      varying += 1.0 / shared;
+    }
+    return varying;
+  }
+
+  // SIMD lanes, with or without a vectorize annotation.
+  void add_simd_features(const StoreRec& s, const StoreLoops& l, const AccessSummary& acc, double w) {
+    const double varying = varying_selects(s, l);
+    ws_[F("varying_selects_per_store")] += w * varying;
+    const double width = std::max(hw_.vector_bytes / store_element_bytes(s), 1.0);
+    double simd = 1.0;
+    if (l.vec_pos >= 0) {
+      simd = std::min(l.lanes, width);
+    } else if (l.inner >= 0 && acc.strided == 0 && acc.write_class != 0 && varying == 0) {
+      simd = std::min(static_cast<double>(c_.loops[s.loops[l.inner]].extent), width);
+      ws_[F("auto_vectorized_fraction")] += w;
+    }
+    ws_[F("simd_lanes")] += w * log2p(simd);
+  }
+
+  // Footprints along the nest: the innermost loop's, and how many loops fit in each cache level.
+  void add_cache_fit_features(const StoreRec& s, double w) {
+    const size_t depth = s.loops.size();
+    if (depth > 0) ws_[F("innermost_loop_footprint")] += w * log2p(fp_.loop_bytes[s.loops.back()]);
+    int fit1 = 0, fit2 = 0, fit3 = 0;
+    for (size_t p = depth; p-- > 0;) {
+      const double b = fp_.loop_bytes[s.loops[p]];
+      if (b <= l1_ && fit1 == static_cast<int>(depth - 1 - p)) ++fit1;
+      if (b <= l2_ && fit2 == static_cast<int>(depth - 1 - p)) ++fit2;
+      if (b <= l3_ && fit3 == static_cast<int>(depth - 1 - p)) ++fit3;
+    }
+    ws_[F("l1_fit_depth")] += w * fit1;
+    ws_[F("l2_fit_depth")] += w * fit2;
+    ws_[F("l3_fit_depth")] += w * fit3;
+  }
+
+  // The store features' weighted means, as the table's aggregation says.
+  void average_store_features() {
+    for (size_t k = 0; k < kNumFeatures; ++k) {
+      if (kFeatures[k].aggregation == Agg::StoreMean) f_[k] = wmean_div(ws_[k], executions_);
+      if (kFeatures[k].aggregation == Agg::VectorizedStoreMean) f_[k] = wmean_div(ws_[k], vec_weight_);
+    }
+  }
+
+  // Top-level loop nests; allocations wrapping the whole kernel do not count, stores outside loops
+  // do not either.
+  int loop_nests() const {
+    ir::Stmt s = func_.body;
+    while (s && s.kind() == ir::StmtKind::Allocate) s = s.as<ir::Allocate>()->body;
+    if (!s) return 0;
+    if (s.kind() != ir::StmtKind::Seq) return 1;
+    int nests = 0;
+    for (const auto& x : s.as<ir::Seq>()->stmts) nests += x.kind() != ir::StmtKind::Store;
+    return nests;
+  }
+
+  // Kernel-wide counts, unique bytes, cache traffic and intensities.
+  void add_kernel_features() {
+    const double unique = footprint_bytes(fp_.kernel);
+    Footprint global;
+    for (const auto& b : fp_.kernel)
+      if (b.buffer->scope == ir::MemScope::Global) global.push_back(b);
+    const double global_unique = footprint_bytes(global);
+    const double t1 = traffic_into(c_, fp_, func_.body, l1_), t2 = traffic_into(c_, fp_, func_.body, l2_),
+                 t3 = traffic_into(c_, fp_, func_.body, l3_);
+    f_[F("flops")] = log2p(flops_);
+    f_[F("stores")] = log2p(static_cast<double>(c_.stores.size()));
+    f_[F("store_executions")] = log2p(executions_);
+    f_[F("loop_nests")] = log2p(loop_nests());
+    f_[F("loops")] = log2p(static_cast<double>(c_.loops.size()));
+    f_[F("max_loop_depth")] = c_.max_depth;
+    f_[F("work_per_thread")] = log2p(work_per_thread_);
+    f_[F("bytes_accessed")] = log2p(bytes_accessed_);
+    f_[F("unique_bytes")] = log2p(unique);
+    f_[F("global_unique_bytes")] = log2p(global_unique);
+    f_[F("traffic_l1")] = log2p(t1);
+    f_[F("traffic_l2")] = log2p(t2);
+    f_[F("traffic_l3")] = log2p(t3);
+    f_[F("arith_intensity")] = log2p(global_unique > 0 ? flops_ / global_unique : 0);
+    f_[F("intensity_l1")] = log2p(t1 > 0 ? flops_ / t1 : 0);
+    f_[F("intensity_l2")] = log2p(t2 > 0 ? flops_ / t2 : 0);
+    f_[F("intensity_l3")] = log2p(t3 > 0 ? flops_ / t3 : 0);
+    f_[F("guard_executions")] = log2p(c_.guard_executions);
+    f_[F("local_access_fraction")] = all_accesses_ > 0 ? local_accesses_ / all_accesses_ : 0.0;
+  }
+
+  // Allocations by scope.
+  void add_allocation_features() {
+    double local_elems = 0, local_max = 0, local_bytes = 0, shared_bytes = 0, heap_bytes = 0, alloc_exec = 0;
+    for (const auto& a : c_.allocs) {
+      const double n = static_cast<double>(a.buffer->num_elements());
+      const double b = n * ir::dtype_bytes(a.buffer->dtype);
+      alloc_exec += a.executions;
+      switch (a.buffer->scope) {
+        case ir::MemScope::Local:
+          local_elems += n;
+          local_max = std::max(local_max, n);
+          local_bytes += b;
+          break;
+        case ir::MemScope::Shared:
+          shared_bytes += b;
+          break;
+        case ir::MemScope::Heap:
+          heap_bytes += b;
+          break;
+        case ir::MemScope::Global:
+          break;
+      }
+    }
+    f_[F("local_elements")] = log2p(local_elems);
+    f_[F("local_max_elements")] = log2p(local_max);
+    f_[F("local_register_ratio")] =
+        local_bytes / (static_cast<double>(hw_.vector_registers()) * std::max(hw_.vector_bytes, 1));
+    f_[F("shared_bytes")] = log2p(shared_bytes);
+    f_[F("heap_bytes")] = log2p(heap_bytes);
+    f_[F("allocations")] = log2p(static_cast<double>(c_.allocs.size()));
+    f_[F("allocation_executions")] = log2p(alloc_exec);
+  }
+
+  static double wmean_div(double sum, double weight) { return weight > 0 ? sum / weight : 0.0; }
+
+  const ir::LoweredFunc& func_;
+  const HardwareInfo& hw_;
+  Collector c_;
+  Footprints fp_;
+  const double cores_, l1_, l2_, l3_;
+  std::vector<double> f_ = std::vector<double>(kNumFeatures, 0.0);
+  std::vector<double> ws_ = std::vector<double>(kNumFeatures, 0.0);  // execution-weighted sums
+  std::vector<VarRangeRef> vars_;                                    // scratch of access_stride
+  double executions_ = 0, flops_ = 0, work_per_thread_ = 0, bytes_accessed_ = 0;
+  double vec_weight_ = 0, all_accesses_ = 0, local_accesses_ = 0;
+};
 
 }  // namespace
 
-const std::vector<FeatureInfo>& feature_info() { return table(); }
+const std::vector<FeatureInfo>& feature_info() {
+  static const std::vector<FeatureInfo> info = [] {
+    std::vector<FeatureInfo> v;
+    for (const FeatureDef& d : kFeatures)
+      v.push_back({std::string(d.name), std::string(d.meaning), d.aggregation});
+    return v;
+  }();
+  return info;
+}
 
 std::vector<std::string> feature_names() {
   std::vector<std::string> names;
-  for (const auto& f : table()) names.push_back(f.name);
+  for (const FeatureDef& d : kFeatures) names.emplace_back(d.name);
   return names;
 }
 
 size_t num_features() { return kNumFeatures; }
 
 size_t feature_index(const std::string& name) {
-  const auto& t = table();
-  for (size_t i = 0; i < t.size(); ++i)
-    if (t[i].name == name) return i;
+  for (size_t i = 0; i < kNumFeatures; ++i)
+    if (kFeatures[i].name == name) return i;
   throw std::invalid_argument("feature_index: unknown feature '" + name + "'");
 }
 
@@ -703,382 +1045,8 @@ std::vector<double> extract_features(const schedule::State& state, const Hardwar
 }
 
 std::vector<double> extract_features(const ir::LoweredFunc& func, const HardwareInfo& hw) {
-  std::vector<double> f(kNumFeatures, 0.0);
-  if (!func.body) return f;
-  Collector c(func);
-  c.visit(func.body);
-
-  const double cores = std::max(hw.cores, 1);
-  const double l1 = static_cast<double>(hw.l1_bytes), l2 = static_cast<double>(hw.l2_bytes),
-               l3 = static_cast<double>(hw.l3_bytes);
-
-  // Footprints per loop: whole loop and one iteration of its body. Local buffers live in registers
-  // (or a spilled stack slot that stays hot): they take no room in the caches.
-  std::vector<Footprint> loop_fp(c.loops.size()), body_fp(c.loops.size()), store_fp(c.stores.size());
-  Footprint kernel_fp;
-  std::vector<VarRangeRef> vars;
-  for (size_t si = 0; si < c.stores.size(); ++si) {
-    const StoreRec& s = c.stores[si];
-    for (const Access& a : s.accesses) {
-      if (a.buffer->scope == ir::MemScope::Local) continue;
-      add_box(store_fp[si], a.buffer, access_box(a, s, c.loops, s.loops.size(), vars));
-      add_box(kernel_fp, a.buffer, access_box(a, s, c.loops, 0, vars));
-      for (size_t p = 0; p < s.loops.size(); ++p) {
-        add_box(loop_fp[s.loops[p]], a.buffer, access_box(a, s, c.loops, p, vars));
-        add_box(body_fp[s.loops[p]], a.buffer, access_box(a, s, c.loops, p + 1, vars));
-      }
-    }
-  }
-  std::vector<double> loop_bytes(c.loops.size()), body_bytes(c.loops.size());
-  for (size_t l = 0; l < c.loops.size(); ++l) {
-    loop_bytes[l] = footprint_bytes(loop_fp[l]);
-    body_bytes[l] = footprint_bytes(body_fp[l]);
-  }
-
-  // Bytes moved into a cache of `cap` bytes, per buffer. A loop whose footprint fits loads it once.
-  // A loop that does not fit but whose body does keeps what consecutive iterations share (a
-  // buffer the loop does not index, cache lines that neighbouring iterations split): a buffer then
-  // costs its body traffic scaled by how much its footprint grows over the loop. When even the body
-  // does not fit, every iteration loads its body's data again.
-  auto traffic = [&](auto&& self, const ir::Stmt& s, double cap, PerBuffer& out) -> void {
-    if (!s) return;
-    switch (s.kind()) {
-      case ir::StmtKind::For: {
-        const auto* n = s.as<ir::For>();
-        const int id = c.loop_id.at(n);
-        if (loop_bytes[id] <= cap) {
-          for (const auto& b : loop_fp[id]) add_to(out, b.buffer, box_bytes(b));
-          return;
-        }
-        PerBuffer body;
-        self(self, n->body, cap, body);
-        const double extent = static_cast<double>(c.loops[id].extent);
-        const bool body_fits = body_bytes[id] <= cap;
-        for (const auto& [buf, t] : body) {
-          double scale = extent;
-          if (body_fits) {
-            const double fb = footprint_bytes(body_fp[id], buf), fl = footprint_bytes(loop_fp[id], buf);
-            if (fb > 0) scale = std::clamp(fl / fb, 1.0, extent);
-          }
-          add_to(out, buf, t * scale);
-        }
-        return;
-      }
-      case ir::StmtKind::Seq:
-        for (const auto& x : s.as<ir::Seq>()->stmts) self(self, x, cap, out);
-        return;
-      case ir::StmtKind::IfThenElse: {
-        const auto* n = s.as<ir::IfThenElse>();
-        self(self, n->then_case, cap, out);
-        self(self, n->else_case, cap, out);
-        return;
-      }
-      case ir::StmtKind::Allocate:
-        self(self, s.as<ir::Allocate>()->body, cap, out);
-        return;
-      case ir::StmtKind::Store:
-        for (const auto& b : store_fp[c.store_id.at(s.as<ir::Store>())]) add_to(out, b.buffer, box_bytes(b));
-        return;
-    }
-  };
-  auto traffic_into = [&](double cap) {
-    PerBuffer t;
-    traffic(traffic, func.body, cap, t);
-    return total(t);
-  };
-
-  // Per-store features, accumulated.
-  double flops = 0, executions = 0, bytes_accessed = 0, work_per_thread = 0;
-  std::vector<double> ws(kNumFeatures, 0.0);  // execution-weighted sums
-  double vec_weight = 0, local_acc = 0, all_acc = 0;
-  for (size_t si = 0; si < c.stores.size(); ++si) {
-    const StoreRec& s = c.stores[si];
-    const double w = s.executions;
-    executions += w;
-    flops += w * s.flops;
-    const size_t depth = s.loops.size();
-    double par = 1, unroll = 1, serial = 1, lanes = 0;
-    int npar = 0;
-    bool in_unroll = false;
-    int vec_pos = -1;
-    for (size_t p = 0; p < depth; ++p) {
-      const Loop& l = c.loops[s.loops[p]];
-      if (l.parallel) {
-        par *= static_cast<double>(l.extent);
-        ++npar;
-      } else if (l.vectorized) {
-        lanes = static_cast<double>(l.extent);
-        vec_pos = static_cast<int>(p);
-      } else if (l.unrolled) {
-        unroll *= static_cast<double>(l.extent);
-        in_unroll = true;
-      } else {
-        serial *= static_cast<double>(l.extent);
-      }
-    }
-    ws[kLoopDepth] += w * static_cast<double>(depth);
-    if (depth > 0) {
-      ws[kInnermostExtent] += w * log2p(static_cast<double>(c.loops[s.loops.back()].extent));
-      ws[kOutermostExtent] += w * log2p(static_cast<double>(c.loops[s.loops.front()].extent));
-      if (c.loops[s.loops.front()].parallel) ws[kParallelOutermost] += w;
-      if (c.loops[s.loops.back()].vectorized) ws[kVectorizedInnermost] += w;
-    }
-    ws[kParallelExtent] += w * log2p(npar > 0 ? par : 0.0);
-    ws[kParallelLoops] += w * npar;
-    ws[kParallelEfficiency] += w * (par / (cores * std::ceil(par / cores)));
-    ws[kVectorLanes] += w * log2p(lanes);
-    if (vec_pos >= 0) {
-      ws[kVectorizedFraction] += w;
-      double esize = s.accesses.empty() ? 4.0 : ir::dtype_bytes(s.accesses.front().buffer->dtype);
-      ws[kVectorWidthRatio] += w * lanes * esize / std::max(hw.vector_bytes, 1);
-    }
-    ws[kUnrolledIterations] += w * log2p(in_unroll ? unroll : 0.0);
-    if (in_unroll) ws[kUnrolledFraction] += w;
-    ws[kSerialExtent] += w * log2p(serial);
-    work_per_thread += w / std::min(par, cores);
-    ws[kFlopsPerStore] += w * s.flops;
-    ws[kTranscendentalsPerStore] += w * s.transcendentals;
-    ws[kSelectsPerStore] += w * s.selects;
-    ws[kReadsPerStore] += w * static_cast<double>(std::count_if(s.accesses.begin(), s.accesses.end(),
-                                                                [](const Access& a) { return !a.write; }));
-    ws[kGuardsPerStore] += w * s.guards;
-    if (s.guards > 0) ws[kGuardedFraction] += w;
-
-    // Innermost loop of extent > 1.
-    int inner = -1;
-    for (size_t p = depth; p-- > 0;)
-      if (c.loops[s.loops[p]].extent > 1) {
-        inner = static_cast<int>(p);
-        break;
-      }
-    double n_acc = static_cast<double>(s.accesses.size());
-    double s0 = 0, s1 = 0, so = 0, gathers = 0, stride_bytes = 0;
-    int write_cls = -1;
-    double reuse_bytes_sum = 0, reuse_iters_sum = 0, n_reuse = 0, no_reuse = 0, in_l1 = 0, in_l2 = 0;
-    for (size_t ai = 0; ai < s.accesses.size(); ++ai) {
-      const Access& a = s.accesses[ai];
-      const double esize = ir::dtype_bytes(a.buffer->dtype);
-      all_acc += w;
-      if (a.buffer->scope == ir::MemScope::Local) {
-        local_acc += w;
-      } else {
-        bytes_accessed += w * esize;
-      }
-      int64_t stride = 0;
-      bool ok = true;
-      if (inner >= 0) stride = access_stride(a, s, c.loops, static_cast<size_t>(inner), &ok, vars);
-      int cls = !ok ? 2 : stride == 0 ? 0 : (stride == 1 || stride == -1) ? 1 : 2;
-      if (a.write) write_cls = cls;
-      (cls == 0 ? s0 : cls == 1 ? s1 : so) += 1;
-      stride_bytes += ok ? std::abs(static_cast<double>(stride)) * esize : static_cast<double>(kLineBytes);
-      if (a.write && cls == 0) ws[kWriteStride0Fraction] += w;
-      if (a.write && cls == 1) ws[kWriteStride1Fraction] += w;
-      if (vec_pos >= 0) {
-        bool vok = true;
-        int64_t vs = access_stride(a, s, c.loops, static_cast<size_t>(vec_pos), &vok, vars);
-        if (!vok || (vs != 0 && vs != 1 && vs != -1)) gathers += 1;
-      }
-      // Reuse: the innermost loop of extent > 1 whose variable the access does not use.
-      int carrier = -1;
-      std::vector<std::string> used;
-      for (const auto& idx : *a.indices) {
-        auto fv = ir::free_vars(idx);
-        used.insert(used.end(), fv.begin(), fv.end());
-      }
-      for (size_t p = depth; p-- > 0;) {
-        const Loop& l = c.loops[s.loops[p]];
-        if (l.extent <= 1) continue;
-        if (std::find(used.begin(), used.end(), l.node->var) == used.end()) {
-          carrier = static_cast<int>(p);
-          break;
-        }
-      }
-      if (carrier < 0) {
-        no_reuse += 1;
-      } else {
-        double rb = body_bytes[s.loops[carrier]];
-        double iters = 1;
-        for (size_t p = carrier + 1; p < depth; ++p) iters *= static_cast<double>(c.loops[s.loops[p]].extent);
-        reuse_bytes_sum += log2p(rb);
-        reuse_iters_sum += log2p(iters);
-        n_reuse += 1;
-        if (rb <= l1) in_l1 += 1;
-        if (rb <= l2) in_l2 += 1;
-      }
-    }
-    if (n_acc > 0) {
-      ws[kStride0Fraction] += w * s0 / n_acc;
-      ws[kStride1Fraction] += w * s1 / n_acc;
-      ws[kStridedFraction] += w * so / n_acc;
-      ws[kInnermostStrideBytes] += w * log2p(stride_bytes / n_acc);
-      ws[kNoReuseFraction] += w * no_reuse / n_acc;
-      ws[kReuseInL1Fraction] += w * in_l1 / n_acc;
-      ws[kReuseInL2Fraction] += w * in_l2 / n_acc;
-      if (vec_pos >= 0) ws[kVectorGatherFraction] += w * gathers / n_acc;
-    }
-    if (vec_pos >= 0) vec_weight += w;
-    // Selects whose condition changes with the innermost loop (a hoisted one costs nothing).
-    double varying_selects = 0;
-    if (inner >= 0) {
-      const std::string& iv = c.loops[s.loops[inner]].node->var;
-      for (const ir::Expr* cond : s.select_conds) {
-        auto fv = ir::free_vars(*cond);
-        if (std::find(fv.begin(), fv.end(), iv) == fv.end()) continue;
-        // Unrolled loops the condition does not use share one evaluation between their copies.
-        double shared = 1;
-        for (int id : s.loops) {
-          const Loop& l = c.loops[id];
-          if (l.unrolled && std::find(fv.begin(), fv.end(), l.node->var) == fv.end())
-            shared *= static_cast<double>(l.extent);
-        }
-        varying_selects += 1.0 / shared;
-      }
-    }
-    ws[kVaryingSelectsPerStore] += w * varying_selects;
-    {
-      const double esize = s.accesses.empty() ? 4.0 : ir::dtype_bytes(s.accesses.front().buffer->dtype);
-      const double width = std::max(hw.vector_bytes / esize, 1.0);
-      double simd = 1.0;
-      if (vec_pos >= 0) {
-        simd = std::min(lanes, width);
-      } else if (inner >= 0 && so == 0 && write_cls != 0 && varying_selects == 0) {
-        simd = std::min(static_cast<double>(c.loops[s.loops[inner]].extent), width);
-        ws[kAutoVectorizedFraction] += w;
-      }
-      ws[kSimdLanes] += w * log2p(simd);
-    }
-    if (n_reuse > 0) {
-      ws[kReuseDistanceBytes] += w * reuse_bytes_sum / n_reuse;
-      ws[kReuseDistanceIters] += w * reuse_iters_sum / n_reuse;
-    }
-    // Footprints along the nest.
-    if (depth > 0) ws[kInnermostLoopFootprint] += w * log2p(loop_bytes[s.loops.back()]);
-    int fit1 = 0, fit2 = 0, fit3 = 0;
-    for (size_t p = depth; p-- > 0;) {
-      double b = loop_bytes[s.loops[p]];
-      if (b <= l1 && fit1 == static_cast<int>(depth - 1 - p)) ++fit1;
-      if (b <= l2 && fit2 == static_cast<int>(depth - 1 - p)) ++fit2;
-      if (b <= l3 && fit3 == static_cast<int>(depth - 1 - p)) ++fit3;
-    }
-    ws[kL1FitDepth] += w * fit1;
-    ws[kL2FitDepth] += w * fit2;
-    ws[kL3FitDepth] += w * fit3;
-  }
-
-  // Weighted means.
-  for (F k : {kLoopDepth,
-              kInnermostExtent,
-              kOutermostExtent,
-              kParallelExtent,
-              kParallelLoops,
-              kParallelEfficiency,
-              kParallelOutermost,
-              kVectorLanes,
-              kVectorizedFraction,
-              kVectorWidthRatio,
-              kVectorizedInnermost,
-              kUnrolledIterations,
-              kUnrolledFraction,
-              kSerialExtent,
-              kFlopsPerStore,
-              kTranscendentalsPerStore,
-              kSelectsPerStore,
-              kReadsPerStore,
-              kStride0Fraction,
-              kStride1Fraction,
-              kStridedFraction,
-              kWriteStride0Fraction,
-              kWriteStride1Fraction,
-              kInnermostStrideBytes,
-              kReuseDistanceBytes,
-              kReuseDistanceIters,
-              kNoReuseFraction,
-              kReuseInL1Fraction,
-              kReuseInL2Fraction,
-              kInnermostLoopFootprint,
-              kL1FitDepth,
-              kL2FitDepth,
-              kL3FitDepth,
-              kGuardsPerStore,
-              kGuardedFraction,
-              kSimdLanes,
-              kAutoVectorizedFraction,
-              kVaryingSelectsPerStore})
-    f[k] = wmean_div(ws[k], executions);
-  f[kVectorGatherFraction] = wmean_div(ws[kVectorGatherFraction], vec_weight);
-
-  int nests = 0;
-  // Allocations wrapping the whole kernel do not count as nests; look through them.
-  {
-    ir::Stmt s = func.body;
-    while (s && s.kind() == ir::StmtKind::Allocate) s = s.as<ir::Allocate>()->body;
-    if (s && s.kind() == ir::StmtKind::Seq) {
-      nests = 0;
-      for (const auto& x : s.as<ir::Seq>()->stmts) nests += x.kind() != ir::StmtKind::Store;
-    } else if (s) {
-      nests = 1;
-    }
-  }
-
-  double unique = footprint_bytes(kernel_fp), global_unique = 0;
-  {
-    Footprint g;
-    for (const auto& b : kernel_fp)
-      if (b.buffer->scope == ir::MemScope::Global) g.push_back(b);
-    global_unique = footprint_bytes(g);
-  }
-  double t1 = traffic_into(l1), t2 = traffic_into(l2), t3 = traffic_into(l3);
-
-  double local_elems = 0, local_max = 0, local_bytes = 0, shared_bytes = 0, heap_bytes = 0, alloc_exec = 0;
-  for (const auto& a : c.allocs) {
-    double n = static_cast<double>(a.buffer->num_elements());
-    double b = n * ir::dtype_bytes(a.buffer->dtype);
-    alloc_exec += a.executions;
-    switch (a.buffer->scope) {
-      case ir::MemScope::Local:
-        local_elems += n;
-        local_max = std::max(local_max, n);
-        local_bytes += b;
-        break;
-      case ir::MemScope::Shared:
-        shared_bytes += b;
-        break;
-      case ir::MemScope::Heap:
-        heap_bytes += b;
-        break;
-      case ir::MemScope::Global:
-        break;
-    }
-  }
-
-  f[kFlops] = log2p(flops);
-  f[kStores] = log2p(static_cast<double>(c.stores.size()));
-  f[kStoreExecutions] = log2p(executions);
-  f[kLoopNests] = log2p(nests);
-  f[kLoops] = log2p(static_cast<double>(c.loops.size()));
-  f[kMaxLoopDepth] = c.max_depth;
-  f[kWorkPerThread] = log2p(work_per_thread);
-  f[kBytesAccessed] = log2p(bytes_accessed);
-  f[kUniqueBytes] = log2p(unique);
-  f[kGlobalUniqueBytes] = log2p(global_unique);
-  f[kTrafficL1] = log2p(t1);
-  f[kTrafficL2] = log2p(t2);
-  f[kTrafficL3] = log2p(t3);
-  f[kArithIntensity] = log2p(global_unique > 0 ? flops / global_unique : 0);
-  f[kIntensityL1] = log2p(t1 > 0 ? flops / t1 : 0);
-  f[kIntensityL2] = log2p(t2 > 0 ? flops / t2 : 0);
-  f[kIntensityL3] = log2p(t3 > 0 ? flops / t3 : 0);
-  f[kGuardExecutions] = log2p(c.guard_executions);
-  f[kLocalElements] = log2p(local_elems);
-  f[kLocalMaxElements] = log2p(local_max);
-  f[kLocalRegisterRatio] =
-      local_bytes / (static_cast<double>(hw.vector_registers()) * std::max(hw.vector_bytes, 1));
-  f[kSharedBytes] = log2p(shared_bytes);
-  f[kHeapBytes] = log2p(heap_bytes);
-  f[kAllocations] = log2p(static_cast<double>(c.allocs.size()));
-  f[kAllocationExecutions] = log2p(alloc_exec);
-  f[kLocalAccessFraction] = all_acc > 0 ? local_acc / all_acc : 0.0;
-  return f;
+  if (!func.body) return std::vector<double>(kNumFeatures, 0.0);
+  return FeatureExtractor(func, hw).run();
 }
 
 }  // namespace rctune::search
