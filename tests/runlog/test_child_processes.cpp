@@ -12,10 +12,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 // A program started now (through /bin/sh, as popen does: fork and exec) that lives until closed
 // (it reads its input to the end).

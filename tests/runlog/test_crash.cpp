@@ -15,10 +15,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 std::vector<TreeNode> tree_of(int64_t n) {
   std::vector<TreeNode> nodes;

@@ -16,10 +16,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 TEST(TraceErrors, CreateInMissingDirectoryNamesFileAndCause) {
   TempDir dir;

@@ -17,10 +17,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 struct Column {
   std::string name;

@@ -9,9 +9,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 TEST(TraceLibraryAttrs, SetLibraryReadsBack) {
   TempDir dir;

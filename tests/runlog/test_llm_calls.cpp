@@ -19,10 +19,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 // An LLM call whose every field is a function of its index, so a reader can check it.
 LlmCallRecord make_call(int64_t i) {

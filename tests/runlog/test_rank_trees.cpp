@@ -14,9 +14,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 using RankTrees = std::map<int32_t, std::vector<TreeNode>>;
 

@@ -9,10 +9,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 void write_two_tasks(const std::string& path, int n_a, int n_b) {
   RunWriter w = RunWriter::create(path, sample_run_info());

@@ -11,9 +11,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 std::vector<TreeNode> hashed_tree(int n, int generation) {
   std::vector<TreeNode> nodes;

@@ -15,10 +15,7 @@
 namespace rctune::runlog {
 namespace {
 
-using testing::make_sample;
-using testing::sample_run_info;
-using testing::sample_task;
-using testing::TempDir;
+using namespace rctune::runlog::testing;
 
 std::string bytes_of(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
