@@ -183,13 +183,13 @@ int main(int argc, char** argv) {
       if (!only.empty() && r.name.find(only) == std::string::npos) continue;
       rctune::ir::Workload w = rctune::config::load_workload(r.spec);
       std::string sched = read_file(examples + "/" + r.example + ".sched");
-      auto ex = rctune::runtime::evaluate(measurer, rctune::runtime::build_candidate(w, sched), mo);
+      auto ex = rctune::runtime::evaluate(measurer, rctune::runtime::build_program(w, sched), mo);
       // The unscheduled kernel is slow (up to minutes at 2048^3): one timed run after the check.
       rctune::runtime::MeasureOptions once = mo;
       once.timing.warmup = 0;
       once.timing.min_repeats = 1;
       once.timing.min_time_s = 0;
-      auto un = rctune::runtime::evaluate(measurer, rctune::runtime::build_candidate(w, ""), once);
+      auto un = rctune::runtime::evaluate(measurer, rctune::runtime::build_program(w, ""), once);
       double blas = 0, kk = 0;
       if (r.baseline == Row::Baseline::Gemm || r.baseline == Row::Baseline::BatchGemm) {
         blas = openblas_gemm(r, min_time);

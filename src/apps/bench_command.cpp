@@ -79,7 +79,7 @@ void print_measurement(const std::string& workload, const runtime::Measurement& 
 int run_bench(const BenchArgs& a) {
   ir::Workload w = config::load_workload(a.workload);
   std::string text = schedule_text_of(a.trace_file, a.schedule_text);
-  runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
+  runtime::ScheduledProgram c = program_or_explain(w, text, a.trace_file);
   if (std::string why = ir::check_measurement_fits(w); !why.empty()) throw std::runtime_error(why);
   runtime::Measurer measurer(jit_options(a));
   runtime::Measurement m = runtime::evaluate(measurer, c, measure_options(a));
@@ -155,8 +155,8 @@ int run_bench_examples(const BenchArgs& a) {
   for (const auto& [f, text, w] : examples) {
     runtime::Measurement m, base;
     try {
-      m = runtime::evaluate(measurer, runtime::build_candidate(w, text), mo);
-      if (!a.check_only) base = runtime::evaluate(measurer, runtime::build_candidate(w, ""), mo);
+      m = runtime::evaluate(measurer, runtime::build_program(w, text), mo);
+      if (!a.check_only) base = runtime::evaluate(measurer, runtime::build_program(w, ""), mo);
     } catch (const schedule::ScheduleError& e) {
       m.status = runtime::Status::CompileError;
       m.message = std::string("illegal schedule: ") + e.what();

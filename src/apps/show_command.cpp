@@ -19,10 +19,10 @@ std::string schedule_text_of(const std::string& trace_file, const std::string& s
   return s;
 }
 
-runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text,
-                                        const std::string& trace_file) {
+runtime::ScheduledProgram program_or_explain(const ir::Workload& w, const std::string& text,
+                                             const std::string& trace_file) {
   try {
-    return runtime::build_candidate(w, text);
+    return runtime::build_program(w, text);
   } catch (const schedule::ScheduleError& e) {
     throw std::runtime_error("illegal schedule in " +
                              (trace_file.empty() ? std::string("--schedule") : trace_file) + ": " + e.what());
@@ -35,7 +35,7 @@ int run_show(const ShowArgs& a) {
   schedule::State initial(std::make_shared<const ir::Workload>(w));
   std::cout << "# before scheduling\n" << ir::to_string(schedule::lower(initial)) << "\n";
   std::string text = schedule_text_of(a.trace_file, a.schedule_text);
-  runtime::Candidate c = candidate_or_explain(w, text, a.trace_file);
+  runtime::ScheduledProgram c = program_or_explain(w, text, a.trace_file);
   if (!text.empty()) {
     std::cout << "# schedule\n";
     for (const auto& step : c.state.trace()) std::cout << schedule::to_text(step) << "\n";

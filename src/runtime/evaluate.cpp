@@ -7,8 +7,9 @@
 
 namespace rctune::runtime {
 
-Candidate build_candidate(const ir::Workload& w, const std::string& trace_text, const codegen::Target& target) {
-  Candidate c;
+ScheduledProgram build_program(const ir::Workload& w, const std::string& trace_text,
+                               const codegen::Target& target) {
+  ScheduledProgram c;
   c.workload = std::make_shared<const ir::Workload>(w);
   c.state = schedule::apply_trace(schedule::State(c.workload), trace_text);
   c.lowered = schedule::lower(c.state);
@@ -16,12 +17,13 @@ Candidate build_candidate(const ir::Workload& w, const std::string& trace_text, 
   return c;
 }
 
-Measurement evaluate(Measurer& m, const Candidate& c, const MeasureOptions& opts) {
+Measurement evaluate(Measurer& m, const ir::Workload& w, const ir::LoweredFunc& lowered,
+                     const codegen::KernelSource& kernel, const MeasureOptions& opts) {
   // The kernel takes the workload's own tensors; buffers that scheduling created (cache stages)
   // live inside the kernel.
-  const ir::Workload& w = *c.workload;
-  bool same_params = c.lowered.params.size() == w.tensors.size();
-  for (size_t i = 0; same_params && i < w.tensors.size(); ++i) same_params = c.lowered.params[i].name == w.tensors[i].name;
+  bool same_params = lowered.params.size() == w.tensors.size();
+  for (size_t i = 0; same_params && i < w.tensors.size(); ++i)
+    same_params = lowered.params[i].name == w.tensors[i].name;
   if (!same_params) {
     Measurement bad;
     bad.status = Status::CompileError;
@@ -29,8 +31,8 @@ Measurement evaluate(Measurer& m, const Candidate& c, const MeasureOptions& opts
     return bad;
   }
   codegen::KernelSource ref = codegen::generate_reference(w);
-  return measure_workload(m, w, c.kernel.code, ref.code, opts,
-                          c.kernel.uses_kokkos ? SourceKind::Kokkos : SourceKind::Plain);
+  return measure_workload(m, w, kernel.code, ref.code, opts,
+                          kernel.uses_kokkos ? SourceKind::Kokkos : SourceKind::Plain);
 }
 
 }  // namespace rctune::runtime

@@ -27,7 +27,7 @@ class CompiledSchedule : public ::testing::TestWithParam<Case> {};
 TEST_P(CompiledSchedule, MatchesReference) {
   const Case& c = GetParam();
   rctune::ir::Workload w = rctune::config::load_workload(c.workload);
-  rctune::runtime::Candidate cand = rctune::runtime::build_candidate(w, c.schedule);
+  rctune::runtime::ScheduledProgram cand = rctune::runtime::build_program(w, c.schedule);
   rctune::runtime::MeasureOptions opts;
   opts.check_only = true;
   opts.seed = 7;
@@ -94,7 +94,8 @@ const Case kCases[] = {
      "compute_at(scores, O, i.0)"},
     {"bind_league_team", "matmul:M=16,N=32,K=8",
      "split(C, i, [None, 4])\nbind(C, i.0, league)\nbind(C, i.1, team)"},
-    {"root_local_buffer_written_in_parallel", "matmul:M=16,N=24,K=8", "cache_write(C, local)\nparallel(C.local, i)"},
+    {"root_local_buffer_written_in_parallel", "matmul:M=16,N=24,K=8",
+     "cache_write(C, local)\nparallel(C.local, i)"},
     {"matmul_f64", "matmul:M=20,N=24,K=12,dtype=f64",
      "split(C, j, [None, 8])\nreorder(C, k, j.1)\nvectorize(C, j.1)"},
 };

@@ -81,7 +81,7 @@ std::string read_text_file(const std::string& path, const std::string& what);
 std::string schedule_text_of(const std::string& trace_file, const std::string& schedule_text);
 // Applies the schedule text to the workload; an illegal schedule becomes a std::runtime_error
 // that names where the text came from (the trace file, or --schedule).
-runtime::Candidate candidate_or_explain(const ir::Workload& w, const std::string& text,
+runtime::ScheduledProgram program_or_explain(const ir::Workload& w, const std::string& text,
                                         const std::string& trace_file);
 // The workload an example schedule file names in its header line "# workload: SPEC"; the header's
 // line number (1-based) goes to *line_number when given.

@@ -11,19 +11,17 @@ RuntimeEvaluator::RuntimeEvaluator(runtime::JitOptions jit, runtime::MeasureOpti
     : measurer_(std::move(jit), std::move(worker)), options_(std::move(options)) {}
 
 MeasureResult RuntimeEvaluator::measure_one(const Candidate& c) {
-  runtime::Candidate rc;
-  rc.workload = c.state.original_workload_ptr();
-  rc.state = c.state;
-  rc.lowered = *c.lowered;
   MeasureResult r;
+  codegen::KernelSource kernel;
   try {
-    rc.kernel = codegen::generate_kernel(rc.lowered);
+    kernel = codegen::generate_kernel(*c.lowered);
   } catch (const std::exception& e) {
     r.status = runlog::SampleStatus::CompileError;
     r.error = std::string("code generation failed: ") + e.what();
     return r;
   }
-  const runtime::Measurement m = runtime::evaluate(measurer_, rc, options_);
+  const runtime::Measurement m =
+      runtime::evaluate(measurer_, *c.state.original_workload_ptr(), *c.lowered, kernel, options_);
   r.status = m.status;
   r.error = m.message;
   r.compile_s = m.compile_seconds;
