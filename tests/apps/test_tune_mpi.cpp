@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -275,15 +276,31 @@ std::vector<pid_t> rank_pids(int rank, const std::string& marker) {
   return pids;
 }
 
-// Starts a long simulated run in the background and kills rank `victim` once the trace has samples.
-CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int ranks, int victim) {
+// The number of rows of a task dataset (`samples`, `tree`) in a trace that a running job writes, 0
+// when it is not there yet. h5ls opens the file without locking it and in its own process, so a read
+// that races with the writer only fails and is tried again.
+size_t rows_in_running_trace(const std::string& path, const std::string& dataset) {
+  const CliResult r = run_command("HDF5_USE_FILE_LOCKING=FALSE h5ls -r " + path + " 2>/dev/null");
+  const std::string key = "/" + dataset + " Dataset {";
+  const size_t at = r.output.find(key);
+  if (at == std::string::npos) return 0;
+  return std::strtoull(r.output.c_str() + at + key.size(), nullptr, 10);
+}
+
+// Starts a long simulated run in the background and kills rank `victim` once the trace has samples
+// (and, with `wait_for_tree`, a merged tree): what the killed job leaves does not depend on how fast
+// the machine is.
+CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int ranks, int victim,
+                            bool wait_for_tree = false) {
   CliResult result;
   std::thread job(
       [&] { result = run_command(mpirun(ranks) + rctune_bin() + " tune " + cfg + " --simulate --quiet"); });
   bool killed = false;
-  for (int i = 0; i < 600 && !killed; ++i) {
+  for (int i = 0; i < 1200 && !killed; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (!std::filesystem::exists(dir.file("run.h5")) || i < 20) continue;
+    const std::string trace = dir.file("run.h5");
+    if (!std::filesystem::exists(trace) || rows_in_running_trace(trace, "samples") == 0) continue;
+    if (wait_for_tree && rows_in_running_trace(trace, "tree") == 0) continue;
     for (pid_t p : rank_pids(victim, cfg)) killed |= kill(p, SIGKILL) == 0;
   }
   job.join();
@@ -295,7 +312,7 @@ TEST(TuneMpi, KilledRankEndsTheJobNamingItAndKeepsEverySample) {
   TempDir dir;
   // The merged tree is written at every synchronisation (tree_interval 0), so the killed job has one.
   const std::string cfg = write_config(dir, "run", 100000, "dist:\n  tree_interval: 0\n", 1);
-  const CliResult r = run_and_kill_rank(dir, cfg, 3, 1);
+  const CliResult r = run_and_kill_rank(dir, cfg, 3, 1, /*wait_for_tree=*/true);
   EXPECT_NE(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rank 1"), std::string::npos) << "the dead rank is named\n" << r.output;
   // Rank 0 says what every rank was doing, in a file beside the trace (and on stderr, which
