@@ -129,7 +129,8 @@ TEST(Prompt, UserMessageShowsMeasuredAndPredictedPerformance) {
   EXPECT_NE(user.find("measured: 8.25 GFLOP/s"), std::string::npos);
   EXPECT_NE(user.find("\nnot measured\n"), std::string::npos);
   EXPECT_NE(user.find("predicted score: 0.1250"), std::string::npos) << "predicted where nothing is measured";
-  EXPECT_EQ(user.find("predicted score: 0.7500"), std::string::npos) << "a measurement makes the prediction moot";
+  EXPECT_EQ(user.find("predicted score: 0.7500"), std::string::npos)
+      << "a measurement makes the prediction moot";
 }
 
 TEST(Prompt, UserMessageShowsAFailedMeasurementStatus) {
