@@ -123,6 +123,16 @@ void write_tree_without_hash_column(const std::string& path, const std::vector<T
   H5Fclose(f);
 }
 
+// A run file at `path` with the sample task whose tree, `nodes`, is stored as by a version that had
+// no structural_hash column.
+void create_with_tree_without_hash_column(const std::string& path, const std::vector<TreeNode>& nodes) {
+  {
+    RunWriter w = RunWriter::create(path, sample_run_info());
+    w.begin_task(sample_task());
+  }
+  write_tree_without_hash_column(path, nodes);
+}
+
 std::vector<TreeNode> without_hashes(std::vector<TreeNode> nodes) {
   for (auto& n : nodes) n.structural_hash = 0;
   return nodes;
@@ -131,24 +141,16 @@ std::vector<TreeNode> without_hashes(std::vector<TreeNode> nodes) {
 TEST(TraceTreeHash, TreeWithoutTheColumnReadsAsUnknownHashes) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  {
-    RunWriter w = RunWriter::create(path, sample_run_info());
-    w.begin_task(sample_task());
-  }
   auto tree = hashed_tree(12, 1);
-  write_tree_without_hash_column(path, tree);
+  create_with_tree_without_hash_column(path, tree);
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, without_hashes(tree));
 }
 
 TEST(TraceTreeHash, ResumedFileWithoutTheColumnGetsItAtTheNextWrite) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  {
-    RunWriter w = RunWriter::create(path, sample_run_info());
-    w.begin_task(sample_task());
-  }
   auto tree = hashed_tree(12, 1);
-  write_tree_without_hash_column(path, tree);
+  create_with_tree_without_hash_column(path, tree);
   {
     RunWriter w = RunWriter::open_for_resume(path);
     EXPECT_EQ(w.resumed().tasks.at(0).tree, without_hashes(tree));
