@@ -5,11 +5,19 @@
 #include <algorithm>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "rctune/llm/prompt.h"
 
 namespace rctune::llm {
 namespace {
+
+// The actions of the answer's proposals, in order.
+std::vector<std::string> actions_of(const ParsedAnswer& a) {
+  std::vector<std::string> actions;
+  for (const auto& p : a.proposals) actions.push_back(p.action);
+  return actions;
+}
 
 bool has_warning(const ParsedAnswer& a, const std::string& part) {
   return std::any_of(a.warnings.begin(), a.warnings.end(),
@@ -42,8 +50,7 @@ TEST(AnswerParser, ReadsAProseWrappedAnswerWithoutFence) {
       "\"rationale\": \"register tile\"}]} I hope this helps!";
   const ParsedAnswer a = parse_answer(text);
   EXPECT_TRUE(a.found_block);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "split(C, i, [None, 8])");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"split(C, i, [None, 8])"}));
   EXPECT_TRUE(has_warning(a, "code fence missing"));
   EXPECT_EQ(a.reasoning, "Reasoning: tile i.\nHere are my proposals:");
 }
@@ -52,8 +59,7 @@ TEST(AnswerParser, ToleratesSingleQuotes) {
   const std::string text =
       "```json\n{'proposals': [{'action': 'compute_at(C.local, C, \"j.0\")', 'rationale': 'reuse'}]}\n```";
   const ParsedAnswer a = parse_answer(text);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "compute_at(C.local, C, \"j.0\")");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"compute_at(C.local, C, \"j.0\")"}));
   EXPECT_EQ(a.proposals[0].rationale, "reuse");
   EXPECT_TRUE(has_warning(a, "single-quoted"));
 }
@@ -82,8 +88,7 @@ TEST(AnswerParser, TruncatedWithoutFenceKeepsCompleteProposals) {
   const ParsedAnswer a = parse_answer(
       "{\"proposals\": [{\"action\": \"parallel(C, i)\", \"rationale\": \"r\"}, {\"action\": \"unr");
   EXPECT_TRUE(a.truncated);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "parallel(C, i)");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"parallel(C, i)"}));
 }
 
 TEST(AnswerParser, IgnoresCodeAndShellBlocksBesideTheJson) {
@@ -104,8 +109,7 @@ TEST(AnswerParser, IgnoresCodeAndShellBlocksBesideTheJson) {
       "```python\nimport os; os.system('reboot')\n```\n";
   const ParsedAnswer a = parse_answer(text);
   EXPECT_TRUE(a.found_block);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "vectorize(C, j)");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"vectorize(C, j)"}));
   EXPECT_EQ(a.proposals[0].rationale, "simd");
 }
 
@@ -127,8 +131,7 @@ TEST(AnswerParser, PrefersAnEarlierCompleteBlockOverALaterTruncatedOne) {
       "```json\n{\"proposals\": [{\"action\": \"unroll(C, k)\"}, {\"action\": \"vec";
   const ParsedAnswer a = parse_answer(text);
   EXPECT_FALSE(a.truncated);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "parallel(C, i)");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"parallel(C, i)"}));
 }
 
 TEST(AnswerParser, ReadsABareListWithoutTheProposalsKey) {
@@ -176,8 +179,7 @@ TEST(AnswerParser, ToleratesRawNewlinesPythonLiteralsAndUnquotedKeys) {
   const std::string text =
       "```\n{proposals: [{action: \"split(C, i, [None, 8])\nparallel(C, i.0)\", rationale: None}]}\n```";
   const ParsedAnswer a = parse_answer(text);
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "split(C, i, [None, 8])\nparallel(C, i.0)");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"split(C, i, [None, 8])\nparallel(C, i.0)"}));
   EXPECT_TRUE(a.proposals[0].rationale.empty());
 }
 
@@ -198,17 +200,14 @@ TEST(AnswerParser, ReadsProposalsOneByOneWhenTheListIsMalformed) {
       "]}\n```";
   const ParsedAnswer a = parse_answer(text);
   EXPECT_TRUE(a.found_block);
-  ASSERT_EQ(a.proposals.size(), 2u);
-  EXPECT_EQ(a.proposals[0].action, "parallel(C, i)");
-  EXPECT_EQ(a.proposals[1].action, "split(C, j, [None, 16])");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"parallel(C, i)", "split(C, j, [None, 16])"}));
 }
 
 TEST(AnswerParser, DecodesJsonEscapes) {
   const ParsedAnswer a = parse_answer(
       "{\"proposals\": [{\"action\": \"parallel(C, i)\\t# \\u00e9t\\u00e9\", \"rationale\": \"\\\"q\\\" \\\\ "
       "/\"}]}");
-  ASSERT_EQ(a.proposals.size(), 1u);
-  EXPECT_EQ(a.proposals[0].action, "parallel(C, i)\t# \xc3\xa9t\xc3\xa9");
+  ASSERT_EQ(actions_of(a), (std::vector<std::string>{"parallel(C, i)\t# \xc3\xa9t\xc3\xa9"}));
   EXPECT_EQ(a.proposals[0].rationale, "\"q\" \\ /");
 }
 

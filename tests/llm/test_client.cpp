@@ -46,6 +46,13 @@ ChatRequest request(const std::string& text, uint64_t sample_index = 0, int n = 
   return r;
 }
 
+// What a client that may retry `max_retries` times gets from `server` for one request.
+ChatResponse ask_with_retries(const FakeOpenAiServer& server, int max_retries) {
+  Endpoint e = endpoint_for(server.base_url());
+  e.max_retries = max_retries;
+  return ChatClient(e).complete(request("tune"));
+}
+
 std::vector<std::string> json_files(const fs::path& dir) {
   std::vector<std::string> files;
   for (const auto& entry : fs::recursive_directory_iterator(dir))
@@ -156,10 +163,7 @@ TEST(ChatClient, ServerErrorIsRetriedUntilSuccess) {
 TEST(ChatClient, ServerErrorsExhaustTheRetries) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(503, "overloaded"), 3);
-  Endpoint e = endpoint_for(server.base_url());
-  e.max_retries = 2;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
+  const ChatResponse r = ask_with_retries(server, 2);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(r.http_status, 503);
@@ -189,10 +193,7 @@ TEST(ChatClient, ClientErrorIsNotRetried) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(400, "unknown field 'foo'"));
   server.push(FakeResponse::answer("must not be reached"));
-  Endpoint e = endpoint_for(server.base_url());
-  e.max_retries = 3;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
+  const ChatResponse r = ask_with_retries(server, 3);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.attempts, 1);
   EXPECT_EQ(r.http_status, 400);
