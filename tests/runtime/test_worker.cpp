@@ -171,20 +171,22 @@ TEST(Worker, SurvivesEveryFailureThenMeasuresGoodKernel) {
   EXPECT_GE(m.worker().restarts(), 2);
 }
 
-TEST(Worker, InjectedSegfaultIsRuntimeError) {
+// Measures the plain vadd kernel in a worker told to inject `fault`.
+Measurement measure_with_fault(const std::string& fault) {
   Measurer m(test_jit_options(), test_worker_options(true));
   MeasureOptions o = quick_options();
-  o.test_fault = "segfault";
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  o.test_fault = fault;
+  return m.measure(vadd_input(vadd_plain()), o);
+}
+
+TEST(Worker, InjectedSegfaultIsRuntimeError) {
+  const Measurement r = measure_with_fault("segfault");
   ASSERT_EQ(r.status, Status::RuntimeError) << r.message;
   EXPECT_TRUE(contains(r.message, "SIGSEGV")) << r.message;
 }
 
 TEST(Worker, InjectedAbortIsRuntimeError) {
-  Measurer m(test_jit_options(), test_worker_options(true));
-  MeasureOptions o = quick_options();
-  o.test_fault = "abort";
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_with_fault("abort");
   ASSERT_EQ(r.status, Status::RuntimeError) << r.message;
   EXPECT_TRUE(contains(r.message, "SIGABRT")) << r.message;
 }
