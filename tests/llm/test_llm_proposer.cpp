@@ -459,13 +459,9 @@ TEST(LlmProposer, NeedsAModel) {
 
 LlmOptions served_by(const std::string& base_url, const std::string& cache_dir = "", bool offline = false) {
   LlmOptions o;
-  Endpoint e;
+  Endpoint e = testing::fake_endpoint(base_url, 10, 0, 0.01);
   e.name = "served";
-  e.base_url = base_url;
   e.model = "fake-model";
-  e.timeout_s = 10;
-  e.max_retries = 0;
-  e.backoff_s = 0.01;
   o.models = {e};
   o.client.cache_dir = cache_dir;
   o.client.offline = offline;
