@@ -143,10 +143,15 @@ void expect_model_row(const nlohmann::json& q, const ModelRow& want) {
   EXPECT_DOUBLE_EQ(q["mean_latency_s"].get<double>(), want.mean_latency_s);
 }
 
-TEST(Report, TableShowsPerTaskNumbers) {
+// What `rctune report` says, with `options`, of a run written by write_run(path, finish).
+testing::CliResult report_of_run(bool finish, const std::string& options = "") {
   runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5"));
+  write_run(dir.file("run.h5"), finish);
+  return run_rctune("report " + dir.file("run.h5") + options);
+}
+
+TEST(Report, TableShowsPerTaskNumbers) {
+  auto r = report_of_run(false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(words(line_starting(r.output, "matmul_64")),
             (std::vector<std::string>{"matmul_64", "7", "2", "2", "80.00", "8.00x", "2.00x", "openblas_sgemm",
@@ -159,9 +164,7 @@ TEST(Report, TableShowsPerTaskNumbers) {
 }
 
 TEST(Report, TablePrintsTheBestTraceOfEachTask) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5"));
+  auto r = report_of_run(false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(
       r.output.find("# matmul_64: best schedule, sample 6, 80.00 GFLOP/s\n" + std::string(kBestTrace) + "\n"),
@@ -193,9 +196,7 @@ TEST(Report, TableHeaderSaysWhetherTheRunFinishedAndItsResumes) {
 }
 
 TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), true);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format csv");
+  auto r = report_of_run(true, " --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto rows = parse_csv(r.output);
   ASSERT_EQ(rows.size(), 3u) << r.output;
@@ -223,9 +224,7 @@ TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
 }
 
 TEST(Report, JsonHasRunInfoAndTasks) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), true);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  auto r = report_of_run(true, " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   auto info = runlog::testing::sample_run_info();
@@ -259,9 +258,7 @@ TEST(Report, JsonHasRunInfoAndTasks) {
 }
 
 TEST(Report, JsonOfAnUnfinishedRunHasNoEndTime) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  auto r = report_of_run(false, " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["run"]["finished"], false);
