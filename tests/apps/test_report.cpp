@@ -5,6 +5,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
 
 #include "apps/cli_runner.h"
 #include "rctune/runlog/writer.h"
@@ -13,13 +14,13 @@
 namespace rctune {
 namespace {
 
-using testing::run_rctune;
 using runlog::SampleStatus;
+using testing::run_rctune;
 
 const char* kBestTrace = "split(C, i, [None, 8])\nparallel(C, i.0)";
 
 runlog::SampleRecord sample(int64_t index, SampleStatus status, double gflops,
-                           const std::string& proposer = "heuristic", const std::string& trace_text = "") {
+                            const std::string& proposer = "heuristic", const std::string& trace_text = "") {
   runlog::SampleRecord s;
   s.index = index;
   s.wall_time = static_cast<double>(index) + 0.5;
@@ -120,10 +121,37 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return rows;
 }
 
-TEST(Report, TableShowsPerTaskNumbers) {
+// One model's row of the report's "llm" table, as JSON.
+struct ModelRow {
+  std::string model;
+  int calls, failed, cache_hits, fallbacks;
+  double fallback_rate_percent;
+  int prompt_tokens, completion_tokens;
+  double cost_usd, mean_latency_s;
+};
+
+void expect_model_row(const nlohmann::json& q, const ModelRow& want) {
+  EXPECT_EQ(q["model"], want.model);
+  EXPECT_EQ(q["calls"], want.calls);
+  EXPECT_EQ(q["failed"], want.failed);
+  EXPECT_EQ(q["cache_hits"], want.cache_hits);
+  EXPECT_EQ(q["fallbacks"], want.fallbacks);
+  EXPECT_DOUBLE_EQ(q["fallback_rate_percent"].get<double>(), want.fallback_rate_percent);
+  EXPECT_EQ(q["prompt_tokens"], want.prompt_tokens);
+  EXPECT_EQ(q["completion_tokens"], want.completion_tokens);
+  EXPECT_NEAR(q["cost_usd"].get<double>(), want.cost_usd, 1e-12);
+  EXPECT_DOUBLE_EQ(q["mean_latency_s"].get<double>(), want.mean_latency_s);
+}
+
+// What `rctune report` says, with `options`, of a run written by write_run(path, finish).
+testing::CliResult report_of_run(bool finish, const std::string& options = "") {
   runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5"));
+  write_run(dir.file("run.h5"), finish);
+  return run_rctune("report " + dir.file("run.h5") + options);
+}
+
+TEST(Report, TableShowsPerTaskNumbers) {
+  auto r = report_of_run(false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(words(line_starting(r.output, "matmul_64")),
             (std::vector<std::string>{"matmul_64", "7", "2", "2", "80.00", "8.00x", "2.00x", "openblas_sgemm",
@@ -136,9 +164,7 @@ TEST(Report, TableShowsPerTaskNumbers) {
 }
 
 TEST(Report, TablePrintsTheBestTraceOfEachTask) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5"));
+  auto r = report_of_run(false);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(
       r.output.find("# matmul_64: best schedule, sample 6, 80.00 GFLOP/s\n" + std::string(kBestTrace) + "\n"),
@@ -170,9 +196,7 @@ TEST(Report, TableHeaderSaysWhetherTheRunFinishedAndItsResumes) {
 }
 
 TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), true);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format csv");
+  auto r = report_of_run(true, " --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto rows = parse_csv(r.output);
   ASSERT_EQ(rows.size(), 3u) << r.output;
@@ -200,9 +224,7 @@ TEST(Report, CsvHasOneRowPerTaskWithTheTraceQuoted) {
 }
 
 TEST(Report, JsonHasRunInfoAndTasks) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), true);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  auto r = report_of_run(true, " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   auto info = runlog::testing::sample_run_info();
@@ -236,9 +258,7 @@ TEST(Report, JsonHasRunInfoAndTasks) {
 }
 
 TEST(Report, JsonOfAnUnfinishedRunHasNoEndTime) {
-  runlog::testing::TempDir dir;
-  write_run(dir.file("run.h5"), false);
-  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  auto r = report_of_run(false, " --format json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   EXPECT_EQ(j["run"]["finished"], false);
@@ -262,8 +282,8 @@ TEST(Report, TaskWithoutCorrectSamplesHasNoBest) {
 }
 
 runlog::LlmCallRecord llm_call(int64_t index, const std::string& model, bool ok, bool from_cache,
-                              bool fallback, int64_t prompt_tokens, int64_t completion_tokens,
-                              double latency_s, double cost_usd) {
+                               bool fallback, int64_t prompt_tokens, int64_t completion_tokens,
+                               double latency_s, double cost_usd) {
   runlog::LlmCallRecord c;
   c.index = index;
   c.wall_time = static_cast<double>(index);
@@ -295,12 +315,12 @@ void write_run_with_llm_calls(const std::string& path) {
   write_run(path, false);
   runlog::RunWriter w = runlog::RunWriter::open_for_resume(path);
   std::vector<runlog::LlmCallRecord> a = {llm_call(0, "qwen-7b", true, false, false, 100, 20, 1.0, 0.001),
-                                         llm_call(1, "qwen-7b", true, true, false, 100, 20, 0.0, 0),
-                                         llm_call(2, "qwen-7b", false, false, true, 100, 0, 3.0, 0),
-                                         llm_call(3, "qwen-7b", true, false, true, 120, 40, 2.0, 0.002)};
+                                          llm_call(1, "qwen-7b", true, true, false, 100, 20, 0.0, 0),
+                                          llm_call(2, "qwen-7b", false, false, true, 100, 0, 3.0, 0),
+                                          llm_call(3, "qwen-7b", true, false, true, 120, 40, 2.0, 0.002)};
   std::vector<runlog::LlmCallRecord> b = {llm_call(0, "qwen-7b", true, false, false, 80, 10, 2.0, 0.0005),
-                                         llm_call(1, "gpt-4o", true, false, false, 200, 50, 4.0, 0.0125),
-                                         llm_call(2, "gpt-4o", false, false, true, 200, 0, 5.0, 0)};
+                                          llm_call(1, "gpt-4o", true, false, false, 200, 50, 4.0, 0.0125),
+                                          llm_call(2, "gpt-4o", false, false, true, 200, 0, 5.0, 0)};
   w.append_llm_calls(*w.find_task("matmul_64"), a);
   w.append_llm_calls(*w.find_task("softmax_8"), b);
   w.finish();
@@ -336,28 +356,8 @@ TEST(Report, JsonHasOneLlmEntryPerModel) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   nlohmann::json j = nlohmann::json::parse(r.output);
   ASSERT_EQ(j["llm"].size(), 2u) << r.output;
-  const auto& q = j["llm"][0];
-  EXPECT_EQ(q["model"], "qwen-7b");
-  EXPECT_EQ(q["calls"], 5);
-  EXPECT_EQ(q["failed"], 1);
-  EXPECT_EQ(q["cache_hits"], 1);
-  EXPECT_EQ(q["fallbacks"], 2);
-  EXPECT_DOUBLE_EQ(q["fallback_rate_percent"].get<double>(), 40);
-  EXPECT_EQ(q["prompt_tokens"], 500);
-  EXPECT_EQ(q["completion_tokens"], 90);
-  EXPECT_NEAR(q["cost_usd"].get<double>(), 0.0035, 1e-12);
-  EXPECT_DOUBLE_EQ(q["mean_latency_s"].get<double>(), 2.0);
-  const auto& g = j["llm"][1];
-  EXPECT_EQ(g["model"], "gpt-4o");
-  EXPECT_EQ(g["calls"], 2);
-  EXPECT_EQ(g["failed"], 1);
-  EXPECT_EQ(g["cache_hits"], 0);
-  EXPECT_EQ(g["fallbacks"], 1);
-  EXPECT_DOUBLE_EQ(g["fallback_rate_percent"].get<double>(), 50);
-  EXPECT_EQ(g["prompt_tokens"], 400);
-  EXPECT_EQ(g["completion_tokens"], 50);
-  EXPECT_NEAR(g["cost_usd"].get<double>(), 0.0125, 1e-12);
-  EXPECT_DOUBLE_EQ(g["mean_latency_s"].get<double>(), 4.5);
+  expect_model_row(j["llm"][0], {"qwen-7b", 5, 1, 1, 2, 40, 500, 90, 0.0035, 2.0});
+  expect_model_row(j["llm"][1], {"gpt-4o", 2, 1, 0, 1, 50, 400, 50, 0.0125, 4.5});
 }
 
 TEST(Report, MeanLatencyOfAModelAnsweredOnlyFromTheCacheIsNull) {

@@ -30,11 +30,11 @@
 namespace rctune {
 namespace {
 
+using runlog::testing::TempDir;
 using testing::CliResult;
 using testing::rctune_bin;
 using testing::run_command;
 using testing::shell_quote;
-using runlog::testing::TempDir;
 
 const char* const kSubcommands[] = {"", "show", "bench", "operators", "tune", "llm-check", "report"};
 
@@ -220,6 +220,15 @@ TEST(UserErrors, EveryOptionThatTakesAValueIsClassified) {
   EXPECT_GE(found.size(), 25u);
 }
 
+// Runs rctune with `value` for option `o` (as `--opt=value` when `equals_form`); expects a clean
+// user error that names the option.
+void expect_refused(const Option& o, const std::string& value, const TempDir& dir, bool equals_form) {
+  const std::string what = "rctune " + key_of(o) + (equals_form ? "=" : " ") + "'" + value + "'";
+  CliResult r = run_bounded(args_with(o, value, dir, equals_form));
+  expect_clean_user_error(r, what);
+  EXPECT_NE(r.output.find(o.name), std::string::npos) << what << "\n" << r.output;
+}
+
 TEST(UserErrors, EveryNumericOptionRefusesEveryBadNumberNamingTheOption) {
   TempDir dir;
   int checked = 0;
@@ -231,10 +240,7 @@ TEST(UserErrors, EveryNumericOptionRefusesEveryBadNumberNamingTheOption) {
     for (const char* value : kBadNumbers) {
       if (valid_number(value, c.range, c.kind == Kind::Integer)) continue;
       for (bool equals_form : {false, true}) {
-        const std::string what = "rctune " + key_of(o) + (equals_form ? "=" : " ") + "'" + value + "'";
-        CliResult r = run_bounded(args_with(o, value, dir, equals_form));
-        expect_clean_user_error(r, what);
-        EXPECT_NE(r.output.find(o.name), std::string::npos) << what << "\n" << r.output;
+        expect_refused(o, value, dir, equals_form);
         ++checked;
       }
     }
@@ -249,10 +255,7 @@ TEST(UserErrors, PinCoreRefusesACoreThisProcessMayNotRunOnAndEveryNonNumber) {
     auto it = classification().find(key_of(o));
     if (it == classification().end() || it->second.kind != Kind::PinCore) continue;
     for (const char* value : {"999", "4096", "-1", "nan", "inf", "", "text", "1.5", "99999999999999999999"}) {
-      const std::string what = "rctune " + key_of(o) + " '" + value + "'";
-      CliResult r = run_bounded(args_with(o, value, dir, false));
-      expect_clean_user_error(r, what);
-      EXPECT_NE(r.output.find(o.name), std::string::npos) << what << "\n" << r.output;
+      expect_refused(o, value, dir, false);
       ++checked;
     }
   }
@@ -271,10 +274,7 @@ TEST(UserErrors, EveryChoiceUrlAndNameRefusesAValueItCannotTake) {
     auto it = classification().find(key_of(o));
     if (it == classification().end() || !bad.count(it->second.kind)) continue;
     for (const std::string& value : bad.at(it->second.kind)) {
-      const std::string what = "rctune " + key_of(o) + " '" + value + "'";
-      CliResult r = run_bounded(args_with(o, value, dir, false));
-      expect_clean_user_error(r, what);
-      EXPECT_NE(r.output.find(o.name), std::string::npos) << what << "\n" << r.output;
+      expect_refused(o, value, dir, false);
       ++checked;
     }
   }

@@ -40,7 +40,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "rctune/llm/client.h"
+
 namespace rctune::llm::testing {
+
+// An endpoint for a fake server at `base_url`: model "test-model" and the given timing.
+inline Endpoint fake_endpoint(const std::string& base_url, double timeout_s, int max_retries,
+                              double backoff_s) {
+  Endpoint e;
+  e.base_url = base_url;
+  e.model = "test-model";
+  e.timeout_s = timeout_s;
+  e.max_retries = max_retries;
+  e.backoff_s = backoff_s;
+  return e;
+}
 
 // One scripted answer.
 struct FakeResponse {

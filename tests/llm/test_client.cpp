@@ -13,6 +13,7 @@
 
 #include "llm/fake_openai_server.h"
 #include "rctune/llm/client.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune::llm {
 namespace {
@@ -21,30 +22,19 @@ namespace fs = std::filesystem;
 using testing::FakeOpenAiServer;
 using testing::FakeResponse;
 
-// A fresh directory, removed at the end of the test.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "rctune-llm-test-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string str() const { return path.string(); }
-};
+using runlog::testing::TempDir;
+
+// A client's options that cache its answers in `cache`.
+ClientOptions cached_in(const TempDir& cache) {
+  ClientOptions options;
+  options.cache_dir = cache.path().string();
+  return options;
+}
 
 Endpoint endpoint_for(const std::string& base_url) {
-  Endpoint e;
-  e.base_url = base_url;
-  e.model = "test-model";
+  Endpoint e = testing::fake_endpoint(base_url, 10, 2, 0.02);
   e.temperature = 0.5;
   e.max_tokens = 256;
-  e.timeout_s = 10;
-  e.max_retries = 2;
-  e.backoff_s = 0.02;
   return e;
 }
 
@@ -54,6 +44,13 @@ ChatRequest request(const std::string& text, uint64_t sample_index = 0, int n = 
   r.n = n;
   r.sample_index = sample_index;
   return r;
+}
+
+// What a client that may retry `max_retries` times gets from `server` for one request.
+ChatResponse ask_with_retries(const FakeOpenAiServer& server, int max_retries) {
+  Endpoint e = endpoint_for(server.base_url());
+  e.max_retries = max_retries;
+  return ChatClient(e).complete(request("tune"));
 }
 
 std::vector<std::string> json_files(const fs::path& dir) {
@@ -166,10 +163,7 @@ TEST(ChatClient, ServerErrorIsRetriedUntilSuccess) {
 TEST(ChatClient, ServerErrorsExhaustTheRetries) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(503, "overloaded"), 3);
-  Endpoint e = endpoint_for(server.base_url());
-  e.max_retries = 2;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
+  const ChatResponse r = ask_with_retries(server, 2);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.attempts, 3);
   EXPECT_EQ(r.http_status, 503);
@@ -199,10 +193,7 @@ TEST(ChatClient, ClientErrorIsNotRetried) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(400, "unknown field 'foo'"));
   server.push(FakeResponse::answer("must not be reached"));
-  Endpoint e = endpoint_for(server.base_url());
-  e.max_retries = 3;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
+  const ChatResponse r = ask_with_retries(server, 3);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.attempts, 1);
   EXPECT_EQ(r.http_status, 400);
@@ -313,9 +304,7 @@ TEST(ChatClient, ApiKeyIsSentButNeverWritten) {
   });
   Endpoint e = endpoint_for(server.base_url());
   e.api_key_env = kKeyVar;
-  ClientOptions options;
-  options.cache_dir = cache.str();
-  ChatClient client(e, options);
+  ChatClient client(e, cached_in(cache));
 
   const ChatResponse good = client.complete(request("first"));
   ASSERT_TRUE(good.ok) << good.error;
@@ -326,7 +315,7 @@ TEST(ChatClient, ApiKeyIsSentButNeverWritten) {
   EXPECT_NE(bad.error.find("HTTP 401"), std::string::npos) << bad.error;
   EXPECT_EQ(bad.error.find(kSecret), std::string::npos) << bad.error;
 
-  const auto files = json_files(cache.path);
+  const auto files = json_files(cache.path());
   ASSERT_EQ(files.size(), 1u);  // the good answer, cached
   for (const auto& f : files) EXPECT_EQ(read_all(f).find(kSecret), std::string::npos) << f;
   unsetenv(kKeyVar);
@@ -368,13 +357,11 @@ TEST(ChatClient, RepeatedRequestIsACacheHitWithoutTheServer) {
   server.push(FakeResponse::answer("cached answer", 120, 30));
   Endpoint e = endpoint_for(server.base_url());
   e.price_prompt = 1.0;
-  ClientOptions options;
-  options.cache_dir = cache.str();
-  ChatClient client(e, options);
+  ChatClient client(e, cached_in(cache));
   const ChatResponse first = client.complete(request("tune"));
   ASSERT_TRUE(first.ok) << first.error;
   EXPECT_FALSE(first.from_cache);
-  EXPECT_TRUE(fs::exists(cache.path / (client.cache_key(request("tune")) + ".json")));
+  EXPECT_TRUE(fs::exists(cache.path() / (client.cache_key(request("tune")) + ".json")));
 
   const ChatResponse again = client.complete(request("tune"));
   ASSERT_TRUE(again.ok) << again.error;
@@ -394,9 +381,7 @@ TEST(ChatClient, DifferentSampleIndexMissesTheCache) {
   FakeOpenAiServer server;
   server.push(FakeResponse::answer("sample zero"));
   server.push(FakeResponse::answer("sample one"));
-  ClientOptions options;
-  options.cache_dir = cache.str();
-  ChatClient client(endpoint_for(server.base_url()), options);
+  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
   ASSERT_TRUE(client.complete(request("tune", 0)).ok);
   const ChatResponse second = client.complete(request("tune", 1));
   ASSERT_TRUE(second.ok) << second.error;
@@ -410,12 +395,10 @@ TEST(ChatClient, FailedAnswersAreNotCached) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(400, "no"));
   server.push(FakeResponse::raw("not json"));
-  ClientOptions options;
-  options.cache_dir = cache.str();
-  ChatClient client(endpoint_for(server.base_url()), options);
+  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
   EXPECT_FALSE(client.complete(request("a")).ok);
   EXPECT_FALSE(client.complete(request("b")).ok);
-  EXPECT_TRUE(json_files(cache.path).empty());
+  EXPECT_TRUE(json_files(cache.path()).empty());
 }
 
 TEST(ChatClient, CacheKeyIgnoresTheUrlHeadersAndKeyButNotTheSampling) {
@@ -446,8 +429,7 @@ TEST(ChatClient, CacheKeyIgnoresTheUrlHeadersAndKeyButNotTheSampling) {
 
 TEST(ChatClient, OfflineReplaysFromTheCacheWithTheServerStopped) {
   TempDir cache;
-  ClientOptions options;
-  options.cache_dir = cache.str();
+  ClientOptions options = cached_in(cache);
   ChatResponse live;
   {
     FakeOpenAiServer server;
@@ -469,8 +451,7 @@ TEST(ChatClient, OfflineReplaysFromTheCacheWithTheServerStopped) {
 
 TEST(ChatClient, OfflineMissIsAnError) {
   TempDir cache;
-  ClientOptions options;
-  options.cache_dir = cache.str();
+  ClientOptions options = cached_in(cache);
   options.offline = true;
   FakeOpenAiServer server;
   server.push(FakeResponse::answer("must not be reached"));
@@ -487,9 +468,7 @@ TEST(ChatClient, BatchMixesCacheHitsAndRequests) {
   FakeOpenAiServer server;
   server.push(FakeResponse::answer("a"));
   server.push(FakeResponse::answer("b"));
-  ClientOptions options;
-  options.cache_dir = cache.str();
-  ChatClient client(endpoint_for(server.base_url()), options);
+  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
   ASSERT_TRUE(client.complete(request("first")).ok);
   const auto responses = client.complete({request("first"), request("second")});
   ASSERT_EQ(responses.size(), 2u);

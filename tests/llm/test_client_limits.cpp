@@ -28,15 +28,7 @@ constexpr const char* kKey = "sk-limits-5ecret-0417";
 
 using runlog::testing::TempDir;
 
-Endpoint endpoint_for(const std::string& base_url) {
-  Endpoint e;
-  e.base_url = base_url;
-  e.model = "test-model";
-  e.timeout_s = 30;
-  e.max_retries = 2;
-  e.backoff_s = 0.01;
-  return e;
-}
+Endpoint endpoint_for(const std::string& base_url) { return testing::fake_endpoint(base_url, 30, 2, 0.01); }
 
 ChatRequest request(const std::string& text) {
   ChatRequest r;

@@ -117,6 +117,12 @@ search::ProposerInput input(int64_t node, const std::vector<std::pair<schedule::
   return in;
 }
 
+// What `p` proposes, with seed 1, for a matmul at node 0 that has no measurement yet.
+std::vector<search::Proposal> propose_for_matmul(LlmProposer& p) {
+  search::Rng rng(1);
+  return p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+}
+
 LlmOptions two_models(int escalate_after = 2) {
   LlmOptions o;
   Endpoint cheap;
@@ -138,8 +144,7 @@ TEST(LlmProposer, ReturnsLegalProposalsWithTheModelName) {
   script.push(0, block({kLegalA, kLegalB}));
   StubProposer stub;
   LlmProposer p(two_models(), &stub, script.transport());
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].action, kLegalA);
   EXPECT_EQ(out[1].action, kLegalB);
@@ -237,8 +242,7 @@ TEST(LlmProposer, FailedRequestFallsBackAndIsCounted) {
   script.push_error(0, "connection refused");
   StubProposer stub;
   LlmProposer p(two_models(), &stub, script.transport());
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].action, "parallel(C, i)");
   EXPECT_EQ(out[0].rationale, "[stub fallback] stub idea");
@@ -264,8 +268,7 @@ TEST(LlmProposer, ThrowingTransportFallsBack) {
                 [](size_t, const std::vector<ChatRequest>&) -> std::vector<ChatResponse> {
                   throw std::runtime_error("socket exploded");
                 });
-  search::Rng rng(1);
-  EXPECT_EQ(p.propose(input(0, {{matmul(), search::kNaN}}), rng).size(), 1u);
+  EXPECT_EQ(propose_for_matmul(p).size(), 1u);
   EXPECT_EQ(stub.calls, 1);
   const auto calls = p.take_calls();
   ASSERT_EQ(calls.size(), 1u);
@@ -277,8 +280,7 @@ TEST(LlmProposer, UnparseableAnswerFallsBackAndIsCounted) {
   script.push(0, "I am sorry, I cannot optimise this kernel.");
   StubProposer stub;
   LlmProposer p(two_models(), &stub, script.transport());
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(stub.calls, 1);
   const auto calls = p.take_calls();
@@ -295,8 +297,7 @@ TEST(LlmProposer, NoLegalProposalFallsBack) {
   script.push(0, block({kIllegal, "split(C, nope, [None, 4])"}));
   StubProposer stub;
   LlmProposer p(two_models(), &stub, script.transport());
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(stub.calls, 1);
   const auto calls = p.take_calls();
@@ -314,8 +315,7 @@ TEST(LlmProposer, TruncatedAnswerKeepsItsCompleteProposals) {
   script.push(0, cut);
   StubProposer stub;
   LlmProposer p(two_models(), &stub, script.transport());
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].action, kLegalA);
   EXPECT_EQ(stub.calls, 0);
@@ -325,8 +325,7 @@ TEST(LlmProposer, WithoutFallbackAFailureGivesNoProposals) {
   Script script;
   script.push_error(0, "timeout after 30 s");
   LlmProposer p(two_models(), nullptr, script.transport());
-  search::Rng rng(1);
-  EXPECT_TRUE(p.propose(input(0, {{matmul(), search::kNaN}}), rng).empty());
+  EXPECT_TRUE(propose_for_matmul(p).empty());
   EXPECT_EQ(p.stats()[0].fallbacks, 1);
 }
 
@@ -460,13 +459,9 @@ TEST(LlmProposer, NeedsAModel) {
 
 LlmOptions served_by(const std::string& base_url, const std::string& cache_dir = "", bool offline = false) {
   LlmOptions o;
-  Endpoint e;
+  Endpoint e = testing::fake_endpoint(base_url, 10, 0, 0.01);
   e.name = "served";
-  e.base_url = base_url;
   e.model = "fake-model";
-  e.timeout_s = 10;
-  e.max_retries = 0;
-  e.backoff_s = 0.01;
   o.models = {e};
   o.client.cache_dir = cache_dir;
   o.client.offline = offline;
@@ -477,8 +472,7 @@ TEST(LlmProposerWithClient, ProposesFromTheServersAnswer) {
   testing::FakeOpenAiServer server;
   server.push(testing::FakeResponse::answer(block({kLegalA, kIllegal}), 700, 90));
   LlmProposer p(served_by(server.base_url()), nullptr);
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].action, kLegalA);
   EXPECT_EQ(out[0].rationale, "[served] idea 0");
@@ -495,8 +489,7 @@ TEST(LlmProposerWithClient, ProposesFromTheServersAnswer) {
 TEST(LlmProposerWithClient, UnreachableServerFallsBack) {
   StubProposer stub;
   LlmProposer p(served_by(testing::FakeOpenAiServer::refused_base_url()), &stub);
-  search::Rng rng(1);
-  const auto out = p.propose(input(0, {{matmul(), search::kNaN}}), rng);
+  const auto out = propose_for_matmul(p);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(stub.calls, 1);
   EXPECT_EQ(p.stats()[0].failures, 1);

@@ -28,12 +28,9 @@ struct RunResult {
 RunResult run(const std::string& base_url, const std::string& cache_dir) {
   auto w = std::make_shared<const ir::Workload>(ir::make_operator("matmul:M=64,N=64,K=64"));
   LlmOptions o;
-  Endpoint e;
+  Endpoint e = testing::fake_endpoint(base_url, 5, 0, Endpoint{}.backoff_s);  // never retries
   e.name = "fake";
-  e.base_url = base_url;
   e.model = "fake-model";
-  e.timeout_s = 5;
-  e.max_retries = 0;
   o.models.push_back(e);
   o.client.cache_dir = cache_dir;
   auto heuristic = search::make_proposer("heuristic", nullptr);

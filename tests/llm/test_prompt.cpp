@@ -15,23 +15,14 @@
 #include "rctune/schedule/lower.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/action.h"
+#include "search/strategy_test_util.h"
 
 namespace rctune::llm {
 namespace {
 
 namespace fs = std::filesystem;
 
-search::HardwareDescription test_hardware() {
-  search::HardwareDescription d;
-  d.info.l1_bytes = 48 * 1024;
-  d.info.l2_bytes = 1024 * 1024;
-  d.info.l3_bytes = 32 * 1024 * 1024;
-  d.info.vector_bytes = 64;
-  d.info.cores = 8;
-  d.cpu_model = "Test CPU 9000";
-  d.execution_space = "OpenMP";
-  return d;
-}
+search::HardwareDescription test_hardware() { return rctune::testing::fixed_hardware("Test CPU 9000"); }
 
 schedule::State matmul() {
   return schedule::State(std::make_shared<const ir::Workload>(ir::make_operator("matmul:M=64,N=64,K=64")));
@@ -129,7 +120,8 @@ TEST(Prompt, UserMessageShowsMeasuredAndPredictedPerformance) {
   EXPECT_NE(user.find("measured: 8.25 GFLOP/s"), std::string::npos);
   EXPECT_NE(user.find("\nnot measured\n"), std::string::npos);
   EXPECT_NE(user.find("predicted score: 0.1250"), std::string::npos) << "predicted where nothing is measured";
-  EXPECT_EQ(user.find("predicted score: 0.7500"), std::string::npos) << "a measurement makes the prediction moot";
+  EXPECT_EQ(user.find("predicted score: 0.7500"), std::string::npos)
+      << "a measurement makes the prediction moot";
 }
 
 TEST(Prompt, UserMessageShowsAFailedMeasurementStatus) {

@@ -23,12 +23,8 @@ using testing::FakeResponse;
 using testing::RecordedRequest;
 
 Endpoint endpoint_for(const std::string& base_url, const std::string& model = "test-model") {
-  Endpoint e;
-  e.base_url = base_url;
+  Endpoint e = testing::fake_endpoint(base_url, 10, 0, 0.01);
   e.model = model;
-  e.timeout_s = 10;
-  e.max_retries = 0;
-  e.backoff_s = 0.01;
   return e;
 }
 

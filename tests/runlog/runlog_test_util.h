@@ -5,11 +5,15 @@
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <thread>
 
 #include "rctune/runlog/runlog.h"
 
@@ -119,6 +123,44 @@ inline std::string find_h5dump() {
   if (run_command("command -v h5dump", &out) != 0) return "";
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
+}
+
+// How a forked writer ended.
+struct Killed {
+  int64_t confirmed = 0;  // indices it reported before it ended
+  int signal = 0;         // the signal that ended it, 0 if none did
+};
+
+// Forks a child that runs `child(fd)`, which never returns and writes each index it completes to
+// `fd` as an int64_t. Kills the child with SIGKILL `delay_us` after it reported `after` indices;
+// `after` < 0: never (the child ends itself).
+inline Killed fork_and_kill(const std::function<void(int)>& child, int64_t after, int delay_us) {
+  int fds[2];
+  if (pipe(fds) != 0) std::abort();
+  pid_t pid = fork();
+  if (pid < 0) std::abort();
+  if (pid == 0) {
+    close(fds[0]);
+    child(fds[1]);
+    _exit(0);
+  }
+  close(fds[1]);
+  Killed k;
+  int64_t idx = 0;
+  bool killed = false;
+  while (read(fds[0], &idx, sizeof idx) == sizeof idx) {
+    k.confirmed = idx + 1;
+    if (!killed && after >= 0 && k.confirmed >= after) {
+      if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
+      kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  k.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+  return k;
 }
 
 }  // namespace rctune::runlog::testing

@@ -52,39 +52,11 @@ std::vector<TreeNode> tree_of(int64_t n) {
   _exit(0);
 }
 
-struct Killed {
-  int64_t confirmed = 0;  // samples whose append_sample() returned before the kill
-  int signal = 0;
-};
-
 // Forks a writer; kills it after it confirmed `after` samples and a further `delay_us`, or lets it
 // kill itself after sample `self_kill`.
 Killed run_and_kill(const std::string& path, int64_t after, int delay_us, int64_t self_kill) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid < 0) std::abort();
-  if (pid == 0) {
-    close(fds[0]);
-    write_until_killed(path, fds[1], self_kill);
-  }
-  close(fds[1]);
-  Killed k;
-  int64_t idx;
-  bool killed = false;
-  while (read(fds[0], &idx, sizeof idx) == sizeof idx) {
-    k.confirmed = idx + 1;
-    if (!killed && self_kill < 0 && k.confirmed >= after) {
-      if (delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-      kill(pid, SIGKILL);
-      killed = true;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  k.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-  return k;
+  return fork_and_kill([&](int fd) { write_until_killed(path, fd, self_kill); }, self_kill < 0 ? after : -1,
+                       delay_us);
 }
 
 void expect_h5dump_reads(const std::string& h5dump, const std::string& path, int64_t confirmed);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <hdf5.h>
 
+#include <string>
+
 #include "rctune/runlog/writer.h"
 #include "runlog/runlog_test_util.h"
 
@@ -10,6 +12,16 @@ namespace rctune::runlog {
 namespace {
 
 using namespace rctune::runlog::testing;
+
+// Checks that the run file at `path` holds one task, with these library fields.
+void expect_one_task_with_library(const std::string& path, const std::string& name, double seconds,
+                                  double gflops) {
+  RunLog run = read_run_log(path);
+  ASSERT_EQ(run.tasks.size(), 1u);
+  EXPECT_EQ(run.tasks[0].info.library_name, name);
+  EXPECT_EQ(run.tasks[0].info.library_seconds, seconds);
+  EXPECT_EQ(run.tasks[0].info.library_gflops, gflops);
+}
 
 TEST(TraceLibraryAttrs, SetLibraryReadsBack) {
   TempDir dir;
@@ -19,11 +31,7 @@ TEST(TraceLibraryAttrs, SetLibraryReadsBack) {
     w.set_library(t, "openblas_sgemm", 0.002, 134.2);
     EXPECT_EQ(w.task_info(t).library_name, "openblas_sgemm");
   }
-  RunLog run = read_run_log(dir.file("run.h5"));
-  ASSERT_EQ(run.tasks.size(), 1u);
-  EXPECT_EQ(run.tasks[0].info.library_name, "openblas_sgemm");
-  EXPECT_EQ(run.tasks[0].info.library_seconds, 0.002);
-  EXPECT_EQ(run.tasks[0].info.library_gflops, 134.2);
+  expect_one_task_with_library(dir.file("run.h5"), "openblas_sgemm", 0.002, 134.2);
 }
 
 TEST(TraceLibraryAttrs, TaskInfoLibraryFieldsWrittenByBeginTask) {
@@ -33,11 +41,7 @@ TEST(TraceLibraryAttrs, TaskInfoLibraryFieldsWrittenByBeginTask) {
   info.library_seconds = 0.5;
   info.library_gflops = 7.25;
   { RunWriter::create(dir.file("run.h5"), sample_run_info()).begin_task(info); }
-  RunLog run = read_run_log(dir.file("run.h5"));
-  ASSERT_EQ(run.tasks.size(), 1u);
-  EXPECT_EQ(run.tasks[0].info.library_name, "openblas_im2col_sgemm");
-  EXPECT_EQ(run.tasks[0].info.library_seconds, 0.5);
-  EXPECT_EQ(run.tasks[0].info.library_gflops, 7.25);
+  expect_one_task_with_library(dir.file("run.h5"), "openblas_im2col_sgemm", 0.5, 7.25);
 }
 
 TEST(TraceLibraryAttrs, SetLibraryReplacesAfterResume) {

@@ -218,29 +218,7 @@ TEST(TraceLlmCalls, TornLastRowIsDroppedOnResume) {
 // Forks a writer and kills it `delay_us` after it confirmed `after` calls; returns the number of
 // calls confirmed.
 int64_t write_and_kill(const std::string& path, int64_t after, int delay_us) {
-  int fds[2];
-  if (pipe(fds) != 0) std::abort();
-  pid_t pid = fork();
-  if (pid < 0) std::abort();
-  if (pid == 0) {
-    close(fds[0]);
-    write_calls_until_killed(path, fds[1]);
-  }
-  close(fds[1]);
-  int64_t confirmed = 0, idx = 0;
-  bool killed = false;
-  while (read(fds[0], &idx, sizeof idx) == sizeof idx) {
-    confirmed = idx + 1;
-    if (!killed && confirmed >= after) {
-      std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
-      kill(pid, SIGKILL);
-      killed = true;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return confirmed;
+  return fork_and_kill([&](int fd) { write_calls_until_killed(path, fd); }, after, delay_us).confirmed;
 }
 
 TEST(TraceLlmCalls, KillAtRandomMomentsLosesNoRecordedCallAndResumeContinues) {

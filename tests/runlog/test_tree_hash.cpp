@@ -40,6 +40,17 @@ haddr_t tree_address(const std::string& path) {
   return info.addr;
 }
 
+// Writes the tree hashed_tree(10, 1) to a new run file at `path`, then `next` over it; true when the
+// second write left the table where it was (updated in place, not rebuilt).
+bool rewrite_keeps_the_table(const std::string& path, const std::vector<TreeNode>& next) {
+  RunWriter w = RunWriter::create(path, sample_run_info());
+  auto t = w.begin_task(sample_task());
+  w.write_tree(t, hashed_tree(10, 1));
+  const haddr_t before = tree_address(path);
+  w.write_tree(t, next);
+  return tree_address(path) == before;
+}
+
 TEST(TraceTreeHash, HashesReadBack) {
   TempDir dir;
   auto tree = hashed_tree(300, 1);  // more than a chunk
@@ -55,27 +66,17 @@ TEST(TraceTreeHash, HashesReadBack) {
 TEST(TraceTreeHash, InPlaceUpdateKeepsTheHashes) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  RunWriter w = RunWriter::create(path, sample_run_info());
-  auto t = w.begin_task(sample_task());
-  w.write_tree(t, hashed_tree(10, 1));
-  const haddr_t before = tree_address(path);
-  auto grown = hashed_tree(20, 2);  // same first ten keys (hashes included), new numbers
-  w.write_tree(t, grown);
-  EXPECT_EQ(tree_address(path), before) << "the table was rebuilt, not updated in place";
+  const auto grown = hashed_tree(20, 2);  // same first ten keys (hashes included), new numbers
+  EXPECT_TRUE(rewrite_keeps_the_table(path, grown)) << "the table was rebuilt, not updated in place";
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, grown);
 }
 
 TEST(TraceTreeHash, AChangedHashRebuildsTheTable) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  RunWriter w = RunWriter::create(path, sample_run_info());
-  auto t = w.begin_task(sample_task());
-  w.write_tree(t, hashed_tree(10, 1));
-  const haddr_t before = tree_address(path);
   auto changed = hashed_tree(10, 1);
   changed[4].structural_hash = 42;  // same id, parent and action: another program all the same
-  w.write_tree(t, changed);
-  EXPECT_NE(tree_address(path), before) << "a row of another program was updated in place";
+  EXPECT_FALSE(rewrite_keeps_the_table(path, changed)) << "a row of another program was updated in place";
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, changed);
 }
 
@@ -123,6 +124,16 @@ void write_tree_without_hash_column(const std::string& path, const std::vector<T
   H5Fclose(f);
 }
 
+// A run file at `path` with the sample task whose tree, `nodes`, is stored as by a version that had
+// no structural_hash column.
+void create_with_tree_without_hash_column(const std::string& path, const std::vector<TreeNode>& nodes) {
+  {
+    RunWriter w = RunWriter::create(path, sample_run_info());
+    w.begin_task(sample_task());
+  }
+  write_tree_without_hash_column(path, nodes);
+}
+
 std::vector<TreeNode> without_hashes(std::vector<TreeNode> nodes) {
   for (auto& n : nodes) n.structural_hash = 0;
   return nodes;
@@ -131,24 +142,16 @@ std::vector<TreeNode> without_hashes(std::vector<TreeNode> nodes) {
 TEST(TraceTreeHash, TreeWithoutTheColumnReadsAsUnknownHashes) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  {
-    RunWriter w = RunWriter::create(path, sample_run_info());
-    w.begin_task(sample_task());
-  }
   auto tree = hashed_tree(12, 1);
-  write_tree_without_hash_column(path, tree);
+  create_with_tree_without_hash_column(path, tree);
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, without_hashes(tree));
 }
 
 TEST(TraceTreeHash, ResumedFileWithoutTheColumnGetsItAtTheNextWrite) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  {
-    RunWriter w = RunWriter::create(path, sample_run_info());
-    w.begin_task(sample_task());
-  }
   auto tree = hashed_tree(12, 1);
-  write_tree_without_hash_column(path, tree);
+  create_with_tree_without_hash_column(path, tree);
   {
     RunWriter w = RunWriter::open_for_resume(path);
     EXPECT_EQ(w.resumed().tasks.at(0).tree, without_hashes(tree));

@@ -7,6 +7,8 @@
 #include <sched.h>
 
 #include <cmath>
+#include <ostream>
+#include <string>
 
 #include "rctune/ir/interpreter.h"
 #include "rctune/ir/operators.h"
@@ -48,45 +50,47 @@ std::string routine_name(const ir::Workload& w) {
   return r ? r->name : "none";
 }
 
-TEST(LibraryBaseline, MatmulIsOneSgemmWithTheReferenceValues) {
-  auto w = ir::make_operator("matmul:M=7,N=5,K=3");
-  EXPECT_EQ(routine_name(w), "openblas_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-5);
+// A workload that maps to a library routine: each row is one old test, checking the routine's
+// name and that it computes the workload's values within `tolerance`.
+struct MappedWorkload {
+  const char* name;      // the test's name
+  const char* workload;  // an operator spec, or workload source when it has a line break
+  const char* routine;   // the routine's name
+  double tolerance;      // the largest error allowed against the reference evaluator
+};
+
+void PrintTo(const MappedWorkload& c, std::ostream* os) { *os << c.name << ": " << c.workload; }
+
+const MappedWorkload kMappedWorkloads[] = {
+    {"MatmulIsOneSgemmWithTheReferenceValues", "matmul:M=7,N=5,K=3", "openblas_sgemm", 1e-5},
+    {"BatchMatmulLoopsSgemmOverTheBatch", "batch_matmul:B=3,M=4,N=6,K=5", "openblas_sgemm", 1e-5},
+    {"DenseStartsFromTheBiasAndAddsTheProduct", "dense:M=6,N=5,K=4", "openblas_sgemm", 1e-5},
+    {"TransposedOperandsMapToTransposedSgemm",
+     "A: f32[3, 7]\n"
+     "B: f32[5, 3]\n"
+     "C: f32[7, 5]\n"
+     "C[i, j] += B[j, k] * A[k, i]\n",
+     "openblas_sgemm", 1e-5},
+    {"Conv2dNchwWithStridePaddingDilationIsIm2colSgemm",
+     "conv2d_nchw:N=2,C=3,H=9,W=8,K=4,R=3,S=2,stride=2,pad=1,dilation=2", "openblas_im2col_sgemm", 1e-4},
+    {"Conv2dNhwcIsIm2colSgemm", "conv2d_nhwc:N=2,C=3,H=7,W=6,K=5,R=3,S=3,stride=1,pad=1",
+     "openblas_im2col_sgemm", 1e-4},
+};
+
+class LibraryBaselineMapped : public ::testing::TestWithParam<MappedWorkload> {};
+
+TEST_P(LibraryBaselineMapped, RunsItsRoutineWithTheReferenceValues) {
+  const MappedWorkload& c = GetParam();
+  const std::string text = c.workload;
+  auto w = text.find('\n') == std::string::npos ? ir::make_operator(text) : ir::parse_workload(text);
+  EXPECT_EQ(routine_name(w), c.routine);
+  EXPECT_LT(max_error_against_reference(w), c.tolerance);
 }
 
-TEST(LibraryBaseline, BatchMatmulLoopsSgemmOverTheBatch) {
-  auto w = ir::make_operator("batch_matmul:B=3,M=4,N=6,K=5");
-  EXPECT_EQ(routine_name(w), "openblas_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-5);
-}
-
-TEST(LibraryBaseline, DenseStartsFromTheBiasAndAddsTheProduct) {
-  auto w = ir::make_operator("dense:M=6,N=5,K=4");
-  EXPECT_EQ(routine_name(w), "openblas_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-5);
-}
-
-TEST(LibraryBaseline, TransposedOperandsMapToTransposedSgemm) {
-  auto w = ir::parse_workload(
-      "A: f32[3, 7]\n"
-      "B: f32[5, 3]\n"
-      "C: f32[7, 5]\n"
-      "C[i, j] += B[j, k] * A[k, i]\n");
-  EXPECT_EQ(routine_name(w), "openblas_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-5);
-}
-
-TEST(LibraryBaseline, Conv2dNchwWithStridePaddingDilationIsIm2colSgemm) {
-  auto w = ir::make_operator("conv2d_nchw:N=2,C=3,H=9,W=8,K=4,R=3,S=2,stride=2,pad=1,dilation=2");
-  EXPECT_EQ(routine_name(w), "openblas_im2col_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-4);
-}
-
-TEST(LibraryBaseline, Conv2dNhwcIsIm2colSgemm) {
-  auto w = ir::make_operator("conv2d_nhwc:N=2,C=3,H=7,W=6,K=5,R=3,S=3,stride=1,pad=1");
-  EXPECT_EQ(routine_name(w), "openblas_im2col_sgemm");
-  EXPECT_LT(max_error_against_reference(w), 1e-4);
-}
+INSTANTIATE_TEST_SUITE_P(LibraryBaseline, LibraryBaselineMapped, ::testing::ValuesIn(kMappedWorkloads),
+                         [](const ::testing::TestParamInfo<MappedWorkload>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(LibraryBaseline, WorkloadsWithoutALibraryRoutineHaveNone) {
   EXPECT_EQ(routine_name(ir::make_operator("dense_gelu:M=4,N=4,K=4")), "none");

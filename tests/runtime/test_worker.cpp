@@ -16,6 +16,13 @@ using namespace rctune::runtime::testing;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// Measures the plain vadd kernel with `o` in a fresh worker (one that takes injected faults when
+// `faults`).
+Measurement measure_vadd(const MeasureOptions& o, bool faults = false) {
+  Measurer m(test_jit_options(), test_worker_options(faults));
+  return m.measure(vadd_input(vadd_plain()), o);
+}
+
 TEST(Worker, CorrectPlainKernelIsOkAndTimed) {
   Measurer m(test_jit_options(), test_worker_options());
   const Measurement r = m.measure(vadd_input(vadd_plain()), quick_options());
@@ -36,39 +43,35 @@ TEST(Worker, CorrectKokkosKernelIsOk) {
 }
 
 TEST(Worker, RepeatCapLimitsTimedRuns) {
-  Measurer m(test_jit_options(), test_worker_options());
   MeasureOptions o = quick_options();
   o.timing.min_time_s = 100;
   o.timing.max_repeats = 5;
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_vadd(o);
   ASSERT_EQ(r.status, Status::Ok) << r.message;
   EXPECT_EQ(r.times.repeats, 5);
 }
 
 TEST(Worker, CacheFlushOptionStillMeasures) {
-  Measurer m(test_jit_options(), test_worker_options());
   MeasureOptions o = quick_options();
   o.flush_cache = true;
   o.timing.max_repeats = 3;
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_vadd(o);
   ASSERT_EQ(r.status, Status::Ok) << r.message;
   EXPECT_EQ(r.times.repeats, 3);
   EXPECT_EQ(r.times.batch, 1);  // one run per sample, each after a flush
 }
 
 TEST(Worker, PinsItselfToRequestedCore) {
-  Measurer m(test_jit_options(), test_worker_options());
   MeasureOptions o = quick_options();
   o.pin_core = 0;
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_vadd(o);
   EXPECT_EQ(r.status, Status::Ok) << r.message;
 }
 
 TEST(Worker, CheckOnlySkipsTiming) {
-  Measurer m(test_jit_options(), test_worker_options());
   MeasureOptions o = quick_options();
   o.check_only = true;
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_vadd(o);
   ASSERT_EQ(r.status, Status::Ok) << r.message;
   EXPECT_EQ(r.times.repeats, 0);
 }
@@ -171,20 +174,21 @@ TEST(Worker, SurvivesEveryFailureThenMeasuresGoodKernel) {
   EXPECT_GE(m.worker().restarts(), 2);
 }
 
-TEST(Worker, InjectedSegfaultIsRuntimeError) {
-  Measurer m(test_jit_options(), test_worker_options(true));
+// Measures the plain vadd kernel in a worker told to inject `fault`.
+Measurement measure_with_fault(const std::string& fault) {
   MeasureOptions o = quick_options();
-  o.test_fault = "segfault";
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  o.test_fault = fault;
+  return measure_vadd(o, true);
+}
+
+TEST(Worker, InjectedSegfaultIsRuntimeError) {
+  const Measurement r = measure_with_fault("segfault");
   ASSERT_EQ(r.status, Status::RuntimeError) << r.message;
   EXPECT_TRUE(contains(r.message, "SIGSEGV")) << r.message;
 }
 
 TEST(Worker, InjectedAbortIsRuntimeError) {
-  Measurer m(test_jit_options(), test_worker_options(true));
-  MeasureOptions o = quick_options();
-  o.test_fault = "abort";
-  const Measurement r = m.measure(vadd_input(vadd_plain()), o);
+  const Measurement r = measure_with_fault("abort");
   ASSERT_EQ(r.status, Status::RuntimeError) << r.message;
   EXPECT_TRUE(contains(r.message, "SIGABRT")) << r.message;
 }

@@ -17,6 +17,7 @@
 #include "rctune/ir/parser.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/schedule/lower.h"
+#include "rctune/schedule/primitives.h"
 #include "rctune/schedule/state.h"
 #include "rctune/schedule/trace.h"
 #include "workloads.h"
@@ -111,20 +112,12 @@ inline StageSchedule stage_of(const State& st, const std::string& name) {
   return s ? *s : StageSchedule{};
 }
 
-// Interprets the lowered state and compares every output with evaluate_workload on the workload as
-// defined, on the same random inputs.
-inline ::testing::AssertionResult matches_reference(const State& st, unsigned seed = 1) {
-  ir::LoweredFunc f;
-  try {
-    f = lower(st);
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "lower threw: " << e.what();
-  }
-  if (std::getenv("RCTUNE_LOWER_DUMP")) std::cout << ir::to_string(f) << "\n";
-  auto original = st.original_workload_ptr() ? st.original_workload_ptr() : st.workload_ptr();
-  const ir::Workload& w = *original;
+// Interprets `f` and compares every output with evaluate_workload on `w`, its workload as defined,
+// on the same random inputs (from `seed`); a failure's message ends with `context`.
+inline ::testing::AssertionResult lowered_matches_reference(const ir::LoweredFunc& f, const ir::Workload& w,
+                                                            unsigned seed, const std::string& context) {
   if (f.params.size() != w.tensors.size())
-    return ::testing::AssertionFailure() << "params differ from the workload's tensors\n" << ir::to_string(f);
+    return ::testing::AssertionFailure() << "params differ from the workload's tensors\n" << context;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> dist(-1.0, 1.0);
   std::vector<std::vector<double>> bufs;
@@ -137,7 +130,7 @@ inline ::testing::AssertionResult matches_reference(const State& st, unsigned se
   try {
     ir::interpret(f, bufs);
   } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "interpreter: " << e.what() << "\n" << ir::to_string(f);
+    return ::testing::AssertionFailure() << "interpreter: " << e.what() << "\n" << context;
   }
   ir::evaluate_workload(w, ref);
   for (size_t t = 0; t < w.tensors.size(); ++t) {
@@ -147,10 +140,24 @@ inline ::testing::AssertionResult matches_reference(const State& st, unsigned se
       if (!(std::fabs(a - b) <= 1e-9 * (1.0 + std::fabs(b))))
         return ::testing::AssertionFailure()
                << w.tensors[t].name << "[" << i << "] = " << a << ", reference " << b << "\n"
-               << ir::to_string(f);
+               << context;
     }
   }
   return ::testing::AssertionSuccess();
+}
+
+// Lowers the state, interprets it and compares every output with evaluate_workload on the workload
+// as defined, on the same random inputs.
+inline ::testing::AssertionResult matches_reference(const State& st, unsigned seed = 1) {
+  ir::LoweredFunc f;
+  try {
+    f = lower(st);
+  } catch (const std::exception& e) {
+    return ::testing::AssertionFailure() << "lower threw: " << e.what();
+  }
+  if (std::getenv("RCTUNE_LOWER_DUMP")) std::cout << ir::to_string(f) << "\n";
+  auto original = st.original_workload_ptr() ? st.original_workload_ptr() : st.workload_ptr();
+  return lowered_matches_reference(f, *original, seed, ir::to_string(f));
 }
 
 }  // namespace rctune::schedule::lowertest
@@ -173,6 +180,12 @@ inline void expect_trace_roundtrip(const State& state) {
   EXPECT_TRUE(same_schedule(replayed, state));
   EXPECT_EQ(structural_hash(replayed), structural_hash(state));
   EXPECT_TRUE(same_schedule(replay(state), state));
+}
+
+// The state is one a schedule can reach (check_state), and its trace round-trips.
+inline void expect_valid_schedule(const State& state) {
+  EXPECT_EQ(check_state(state), "");
+  expect_trace_roundtrip(state);
 }
 
 }  // namespace rctune::schedule

@@ -18,16 +18,14 @@ TEST(Bind, LeagueTeamVector) {
 
 TEST(Bind, TeamInsideLeague) {
   State s = run_trace(testing::batch_matmul(), "bind(C, b, league)\nbind(C, i, team)\n");
-  EXPECT_EQ(check_state(s), "");
-  expect_trace_roundtrip(s);
+  expect_valid_schedule(s);
 }
 
 TEST(Bind, CacheReadStageBoundToTeamInsideLeagueLoop) {
   State s = run_trace(matmul(),
                       "cache_read(B, shared, C)\nsplit(C, j, [None, 16])\nreorder(C, j.0, i)\n"
                       "bind(C, j.0, league)\ncompute_at(B.shared, C, j.0)\nbind(B.shared, ax0, team)\n");
-  EXPECT_EQ(check_state(s), "");
-  expect_trace_roundtrip(s);
+  expect_valid_schedule(s);
 }
 
 TEST(Bind, RejectsReductionLoop) {

@@ -29,8 +29,7 @@ TEST(ComputeAt, PackingAtOuterStageWhoseInnerStageReads) {
   State s = run_trace(matmul(),
                       "cache_write(C, local)\ncache_read(B, local, C.local)\nsplit(C, j, [None, 16])\n"
                       "reorder(C, j.0, i)\ncompute_at(C.local, C, i)\ncompute_at(B.local, C, j.0)\n");
-  EXPECT_EQ(check_state(s), "");
-  expect_trace_roundtrip(s);
+  expect_valid_schedule(s);
 }
 
 TEST(ComputeAt, NestedPlacement) {

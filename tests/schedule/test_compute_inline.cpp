@@ -15,8 +15,7 @@ TEST(ComputeInline, ElementwiseIntermediate) {
 
 TEST(ComputeInline, SoftmaxExp) {
   State s = compute_inline(State(testing::softmax()), "E");
-  EXPECT_EQ(check_state(s), "");
-  expect_trace_roundtrip(s);
+  expect_valid_schedule(s);
 }
 
 TEST(ComputeInline, CacheReadStage) {

@@ -1,3 +1,7 @@
+#include <memory>
+#include <ostream>
+#include <string>
+
 #include "lower_test_util.h"
 #include "rctune/schedule/primitives.h"
 #include "workloads.h"
@@ -157,52 +161,53 @@ TEST(Rfactor, RejectsLoopThatIsNotCurrent) {
   EXPECT_SCHEDULE_ERROR("no stage named 'Z'", rfactor(s, "Z", "j"));
 }
 
-TEST(Rfactor, RejectsFusedLoops) {
-  State s = run_trace(matmul(), "fuse(C, i, j)\nsplit(C, k, [None, 4])\n");
-  EXPECT_SCHEDULE_ERROR("has fused loops (i.j)", rfactor(s, "C", "k.1"));
+// A stage whose schedule rfactor refuses: each row is one old test, naming what the refusal says.
+struct RfactorRefusal {
+  const char* name;                                   // the test's name
+  std::shared_ptr<const ir::Workload> (*workload)();  // the workload scheduled
+  const char* trace;                                  // the schedule before rfactor
+  const char* stage;                                  // rfactor's stage
+  const char* loop;                                   // and loop
+  const char* error;                                  // part of the ScheduleError's message
+};
+
+void PrintTo(const RfactorRefusal& c, std::ostream* os) { *os << c.name << ":\n" << c.trace; }
+
+const RfactorRefusal kRfactorRefusals[] = {
+    {"RejectsFusedLoops", [] { return matmul(); }, "fuse(C, i, j)\nsplit(C, k, [None, 4])\n", "C", "k.1",
+     "has fused loops (i.j)"},
+    {"RejectsSplitOfAnotherAxis", [] { return matmul(); }, "split(C, i, [None, 8])\nsplit(C, k, [None, 4])\n",
+     "C", "k.1", "loop i of stage C has been split"},
+    {"RejectsReorderedStage", [] { return testing::softmax(); },
+     "split(S, j, [None, 4])\nreorder(S, j.1, j.0)\n", "S", "j.1", "have been reordered"},
+    {"RejectsAnnotatedLoop", [] { return testing::softmax(); }, "split(S, j, [None, 4])\nparallel(S, i)\n",
+     "S", "j.1", "loop i of stage S is parallel"},
+    {"RejectsPlacedStage", [] { return testing::softmax(); }, "split(S, j, [None, 4])\ncompute_at(S, Y, i)\n",
+     "S", "j.1", "is placed at loop i of Y"},
+    {"RejectsStageWithStagePlacedAtItsLoops", [] { return matmul(); },
+     "cache_read(A, local, C)\ncompute_at(A.local, C, i)\n", "C", "k", "A.local is placed at a loop of C"},
+    {"RejectsDecomposedReduction", [] { return matmul(); },
+     "split(C, k, [None, 4])\ndecompose_reduction(C, i)\n", "C", "k.1", "has been decomposed"},
+    {"RejectsSecondRfStage", [] { return testing::softmax(); },
+     "split(S, j, [None, 16])\nrfactor(S, j.1)\nsplit(S, j_1, [None, 4])\n", "S", "j_1.1",
+     "S.rf already exists"},
+    {"RejectsNameClash",
+     [] { return testing::parse("X: f32[4, 8, 2]\nS: f32[4]\nS[i] += X[i, j, j_1]\n", "clash"); },
+     "split(S, j, [None, 4])\n", "S", "j.1", "already has an index variable named j_1"},
+};
+
+class RfactorRefuses : public ::testing::TestWithParam<RfactorRefusal> {};
+
+TEST_P(RfactorRefuses, AScheduleItCannotFactor) {
+  const RfactorRefusal& c = GetParam();
+  State s = run_trace(c.workload(), c.trace);
+  EXPECT_SCHEDULE_ERROR(c.error, rfactor(s, c.stage, c.loop));
 }
 
-TEST(Rfactor, RejectsSplitOfAnotherAxis) {
-  State s = run_trace(matmul(), "split(C, i, [None, 8])\nsplit(C, k, [None, 4])\n");
-  EXPECT_SCHEDULE_ERROR("loop i of stage C has been split", rfactor(s, "C", "k.1"));
-}
-
-TEST(Rfactor, RejectsReorderedStage) {
-  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\nreorder(S, j.1, j.0)\n");
-  EXPECT_SCHEDULE_ERROR("have been reordered", rfactor(s, "S", "j.1"));
-}
-
-TEST(Rfactor, RejectsAnnotatedLoop) {
-  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\nparallel(S, i)\n");
-  EXPECT_SCHEDULE_ERROR("loop i of stage S is parallel", rfactor(s, "S", "j.1"));
-}
-
-TEST(Rfactor, RejectsPlacedStage) {
-  State s = run_trace(testing::softmax(), "split(S, j, [None, 4])\ncompute_at(S, Y, i)\n");
-  EXPECT_SCHEDULE_ERROR("is placed at loop i of Y", rfactor(s, "S", "j.1"));
-}
-
-TEST(Rfactor, RejectsStageWithStagePlacedAtItsLoops) {
-  State s = run_trace(matmul(), "cache_read(A, local, C)\ncompute_at(A.local, C, i)\n");
-  EXPECT_SCHEDULE_ERROR("A.local is placed at a loop of C", rfactor(s, "C", "k"));
-}
-
-TEST(Rfactor, RejectsDecomposedReduction) {
-  State s = run_trace(matmul(), "split(C, k, [None, 4])\ndecompose_reduction(C, i)\n");
-  EXPECT_SCHEDULE_ERROR("has been decomposed", rfactor(s, "C", "k.1"));
-}
-
-TEST(Rfactor, RejectsSecondRfStage) {
-  State s =
-      run_trace(testing::softmax(), "split(S, j, [None, 16])\nrfactor(S, j.1)\nsplit(S, j_1, [None, 4])\n");
-  EXPECT_SCHEDULE_ERROR("S.rf already exists", rfactor(s, "S", "j_1.1"));
-}
-
-TEST(Rfactor, RejectsNameClash) {
-  auto w = testing::parse("X: f32[4, 8, 2]\nS: f32[4]\nS[i] += X[i, j, j_1]\n", "clash");
-  State s = run_trace(w, "split(S, j, [None, 4])\n");
-  EXPECT_SCHEDULE_ERROR("already has an index variable named j_1", rfactor(s, "S", "j.1"));
-}
+INSTANTIATE_TEST_SUITE_P(Rfactor, RfactorRefuses, ::testing::ValuesIn(kRfactorRefusals),
+                         [](const ::testing::TestParamInfo<RfactorRefusal>& info) {
+                           return std::string(info.param.name);
+                         });
 
 }  // namespace
 }  // namespace rctune::schedule

@@ -25,8 +25,7 @@ TEST(Unroll, LoopOfPlacedStageIsNotLimitedByFullExtent) {
   State s = run_trace(matmul(128, 128, 32),
                       "cache_write(C, local)\nsplit(C, i, [None, 8])\ncompute_at(C.local, C, i.0)\n"
                       "unroll(C.local, i)\n");
-  EXPECT_EQ(check_state(s), "");
-  expect_trace_roundtrip(s);
+  expect_valid_schedule(s);
 }
 
 TEST(Unroll, RejectsLongLoopOfRootStage) {

@@ -16,6 +16,19 @@
 
 namespace rctune::testing {
 
+// A fixed machine, so that tests do not depend on the host: AVX-512, 8 cores, OpenMP.
+inline search::HardwareDescription fixed_hardware(const std::string& cpu_model) {
+  search::HardwareDescription d;
+  d.info.l1_bytes = 48 * 1024;
+  d.info.l2_bytes = 1024 * 1024;
+  d.info.l3_bytes = 32 * 1024 * 1024;
+  d.info.vector_bytes = 64;
+  d.info.cores = 8;
+  d.cpu_model = cpu_model;
+  d.execution_space = "OpenMP";
+  return d;
+}
+
 // Everything a strategy of one task needs, owned together.
 struct StrategyFixture {
   std::shared_ptr<const ir::Workload> workload;

@@ -26,6 +26,7 @@
 #include "rctune/search/cost_model.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/features.h"
+#include "schedule/lower_test_util.h"
 
 namespace {
 
@@ -69,32 +70,8 @@ std::string small_spec(const std::string& name) {
 
 // Interprets the candidate and compares its outputs with the workload's reference evaluation.
 ::testing::AssertionResult computes_reference(const Candidate& c) {
-  const rctune::ir::Workload& w = *c.state.original_workload_ptr();
-  if (c.lowered->params.size() != w.tensors.size()) return ::testing::AssertionFailure() << "params differ";
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<double> dist(-1.0, 1.0);
-  std::vector<std::vector<double>> bufs;
-  for (const auto& t : w.tensors) {
-    std::vector<double> b(static_cast<size_t>(t.num_elements()));
-    for (auto& x : b) x = dist(rng);
-    bufs.push_back(b);
-  }
-  auto ref = bufs;
-  try {
-    rctune::ir::interpret(*c.lowered, bufs);
-  } catch (const std::exception& e) {
-    return ::testing::AssertionFailure() << "interpreter: " << e.what() << "\n" << c.trace;
-  }
-  rctune::ir::evaluate_workload(w, ref);
-  for (size_t t = 0; t < w.tensors.size(); ++t) {
-    if (w.role(w.tensors[t].name) != rctune::ir::TensorRole::Output) continue;
-    for (size_t i = 0; i < ref[t].size(); ++i)
-      if (!(std::fabs(bufs[t][i] - ref[t][i]) <= 1e-9 * (1.0 + std::fabs(ref[t][i]))))
-        return ::testing::AssertionFailure()
-               << w.tensors[t].name << "[" << i << "] = " << bufs[t][i] << ", reference " << ref[t][i] << "\n"
-               << c.trace;
-  }
-  return ::testing::AssertionSuccess();
+  return rctune::schedule::lowertest::lowered_matches_reference(*c.lowered, *c.state.original_workload_ptr(),
+                                                                7, c.trace);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

@@ -19,22 +19,12 @@
 #include "rctune/search/features.h"
 #include "rctune/search/proposer.h"
 #include "rctune/search/proposer_failures.h"
+#include "search/strategy_test_util.h"
 
 namespace rctune::search {
 namespace {
 
-// A fixed machine, so that the tests do not depend on the host: AVX-512, 8 cores.
-HardwareDescription test_hardware() {
-  HardwareDescription d;
-  d.info.l1_bytes = 48 * 1024;
-  d.info.l2_bytes = 1024 * 1024;
-  d.info.l3_bytes = 32 * 1024 * 1024;
-  d.info.vector_bytes = 64;
-  d.info.cores = 8;
-  d.cpu_model = "Test CPU";
-  d.execution_space = "OpenMP";
-  return d;
-}
+HardwareDescription test_hardware() { return rctune::testing::fixed_hardware("Test CPU"); }
 
 schedule::State unscheduled(const std::string& spec) {
   return schedule::State(std::make_shared<const ir::Workload>(ir::make_operator(spec)));
@@ -48,6 +38,19 @@ ProposerInput input_for(const schedule::State& s, int count = 4) {
   ProgramView v;
   v.trace = number_steps(s.trace());
   in.history.push_back(v);
+  return in;
+}
+
+// The input for `node` (3 proposals), measured at `node_gflops`, whose parent `parent` measured
+// `parent_gflops`.
+ProposerInput input_after_parent(const schedule::State& node, double node_gflops,
+                                 const schedule::State& parent, double parent_gflops) {
+  ProposerInput in = input_for(node, 3);
+  in.history[0].gflops = node_gflops;
+  ProgramView pv;
+  pv.trace = number_steps(parent.trace());
+  pv.gflops = parent_gflops;
+  in.history.push_back(pv);
   return in;
 }
 
@@ -261,12 +264,7 @@ TEST(HeuristicProposer, SlowerThanParentTouchesTheChangedStepFirst) {
   const schedule::State base = unscheduled("matmul:M=256,N=256,K=256");
   const schedule::State parent = schedule::apply_trace(base, parent_trace);
   const schedule::State node = apply_action(parent, "1: split(C, i, [None, 16])");
-  ProposerInput in = input_for(node, 3);
-  in.history[0].gflops = 10;
-  ProgramView pv;
-  pv.trace = number_steps(parent.trace());
-  pv.gflops = 20;
-  in.history.push_back(pv);
+  const ProposerInput in = input_after_parent(node, 10, parent, 20);
   Rng rng(9);
   auto props = p->propose(in, rng);
   ASSERT_FALSE(props.empty());
@@ -284,12 +282,7 @@ TEST(HeuristicProposer, FasterThanParentPushesTheTileFurther) {
   const schedule::State parent = schedule::apply_trace(
       base, "split(C, i, [None, 4])\nsplit(C, j, [None, 32])\nreorder(C, i.0, j.0, k, i.1, j.1)\n");
   const schedule::State node = apply_action(parent, "1: split(C, i, [None, 8])");
-  ProposerInput in = input_for(node, 3);
-  in.history[0].gflops = 30;
-  ProgramView pv;
-  pv.trace = number_steps(parent.trace());
-  pv.gflops = 20;
-  in.history.push_back(pv);
+  const ProposerInput in = input_after_parent(node, 30, parent, 20);
   Rng rng(9);
   bool pushed = false;
   for (const Proposal& pr : p->propose(in, rng)) pushed |= pr.action == "1: split(C, i, [None, 16])\n";
