@@ -56,6 +56,12 @@ const StageSchedule& get_stage(const State& s, const std::string& call, const st
   return *st;
 }
 
+StageCall begin_stage_call(const State& s, Step step) {
+  std::string call = to_text(step);
+  const StageSchedule& st = get_stage(s, call, step.name(0));
+  return {std::move(step), std::move(call), st};
+}
+
 const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage) {
   get_stage(s, call, stage);
   const ir::Stage* st = s.workload().find_stage(stage);

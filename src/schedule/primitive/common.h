@@ -29,6 +29,15 @@ int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std
 
 [[noreturn]] void fail(const std::string& call, const std::string& reason);
 
+// The start of a primitive that changes one stage: its step, the step's text (the `call` its errors
+// name) and the schedule of the stage its first argument names (get_stage: an error when none).
+struct StageCall {
+  Step step;
+  std::string call;
+  const StageSchedule& st;
+};
+StageCall begin_stage_call(const State& s, Step step);
+
 // Root extents of a stage: axes then reduce axes.
 std::vector<int64_t> root_extents(const ir::Stage& st);
 int64_t extent_of(const State& s, const StageSchedule& st, int loop);
