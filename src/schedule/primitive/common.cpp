@@ -188,6 +188,13 @@ State finish(const State& s, const Step& step) {
   return s.with_step(step);
 }
 
+State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind,
+                       const Step& step) {
+  StageSchedule ns = st;
+  ns.loops[loop].kind = kind;
+  return finish(s.with_stage(ns), step);
+}
+
 }  // namespace detail
 
 using namespace detail;

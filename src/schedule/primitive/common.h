@@ -61,4 +61,7 @@ State place_stage(const State& s, const std::string& stage, const std::string& t
 // primitive's error, the call being the step's text.
 State finish(const State& s, const Step& step);
 
+// finish() of a step that marks loop `loop` of stage `st` parallel, vectorized or unrolled.
+State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind, const Step& step);
+
 }  // namespace rctune::schedule::detail

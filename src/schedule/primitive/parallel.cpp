@@ -10,9 +10,7 @@ State parallel(const State& s, const std::string& stage, const std::string& loop
   const int idx = leaf_to_annotate(
       st, call, loop,
       "only spatial loops can be parallel (iterations would race on the same output element)");
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Parallel;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Parallel, step);
 }
 
 PrimitiveInfo detail::parallel_traits() {

@@ -15,9 +15,7 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
                      std::to_string(kMaxUnrollExtent) + " (split it first)");
     }
   }
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Unrolled;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Unrolled, step);
 }
 
 PrimitiveInfo detail::unroll_traits() {

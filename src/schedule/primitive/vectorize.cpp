@@ -18,9 +18,7 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
     fail(call,
          "stage " + at[0] + " is placed at loop " + loop + "; a vectorized loop cannot contain other stages");
   }
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Vectorized;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Vectorized, step);
 }
 
 PrimitiveInfo detail::vectorize_traits() {
