@@ -14,33 +14,7 @@ namespace rctune::schedule {
 
 namespace detail {
 
-const char* scope_text(ir::MemScope s) {
-  switch (s) {
-    case ir::MemScope::Global:
-      return "global";
-    case ir::MemScope::Local:
-      return "local";
-    case ir::MemScope::Shared:
-      return "shared";
-    case ir::MemScope::Heap:
-      return "heap";
-  }
-  return "?";
-}
-
-const char* level_text(ir::BindLevel b) {
-  switch (b) {
-    case ir::BindLevel::None:
-      return "none";
-    case ir::BindLevel::League:
-      return "league";
-    case ir::BindLevel::Team:
-      return "team";
-    case ir::BindLevel::Vector:
-      return "vector";
-  }
-  return "?";
-}
+const char* level_text(ir::BindLevel b) { return b == ir::BindLevel::None ? "none" : ir::bind_level_name(b); }
 
 void fail(const std::string& call, const std::string& reason) { throw PrimitiveError(call, reason); }
 
@@ -141,17 +115,7 @@ bool annotated(const LoopVar& l) { return l.kind != ir::ForKind::Serial || l.bin
 
 std::string annotation_text(const LoopVar& l) {
   if (l.bind != ir::BindLevel::None) return std::string("bound to ") + level_text(l.bind);
-  switch (l.kind) {
-    case ir::ForKind::Parallel:
-      return "parallel";
-    case ir::ForKind::Vectorized:
-      return "vectorized";
-    case ir::ForKind::Unrolled:
-      return "unrolled";
-    case ir::ForKind::Serial:
-      return "serial";
-  }
-  return "?";
+  return ir::for_kind_name(l.kind);
 }
 
 namespace {

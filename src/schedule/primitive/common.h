@@ -13,7 +13,7 @@ namespace rctune::schedule::detail {
 
 // join(items, sep = ", "): rctune/ir/text.h.
 using ir::join;
-const char* scope_text(ir::MemScope s);
+// A bind level as the schedule language writes it: ir::bind_level_name, and "none" for None.
 const char* level_text(ir::BindLevel b);
 
 // Looks things up or throws PrimitiveError(call, reason).
