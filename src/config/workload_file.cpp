@@ -168,11 +168,7 @@ ir::Workload workload_from_yaml(const YAML::Node& root, const std::string& file,
       w.outputs.push_back(o);
     }
   } else {
-    std::set<std::string> read;
-    for (const auto& st : w.stages)
-      for (const auto& in : st.inputs()) read.insert(in);
-    for (const auto& st : w.stages)
-      if (!read.count(st.output)) w.outputs.push_back(st.output);
+    w.outputs = ir::default_outputs(w);
   }
 
   std::string err = w.validate();

@@ -19,7 +19,6 @@ search::TuneOptions tune_options(const config::TuneConfig& c) {
   o.seed = c.seed;
   o.budget = c.budget;
   o.measure_batch = c.mcts.measure_batch;
-  o.evolutionary_batch = c.evolutionary.measure_batch;
   o.mcts.exploration = c.mcts.exploration;
   o.mcts.branching = c.mcts.branching;
   o.mcts.root_samples = c.mcts.root_samples;
@@ -27,11 +26,7 @@ search::TuneOptions tune_options(const config::TuneConfig& c) {
   o.mcts.epsilon = c.mcts.epsilon;
   o.mcts.history_depth = c.mcts.history_depth;
   o.mcts.rollout_depth = c.mcts.rollout_depth;
-  o.evolutionary.population = c.evolutionary.population;
-  o.evolutionary.init_measured_ratio = c.evolutionary.init_measured_ratio;
-  o.evolutionary.genetic_iterations = c.evolutionary.genetic_iterations;
-  o.evolutionary.mutation_probability = c.evolutionary.mutation_probability;
-  o.evolutionary.epsilon = c.evolutionary.epsilon;
+  o.evolutionary = c.evolutionary;
   o.use_cost_model = c.cost_model.kind != "none";
   o.cost_model.min_samples = static_cast<size_t>(c.cost_model.min_samples);
   return o;

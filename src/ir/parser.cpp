@@ -682,6 +682,16 @@ const std::vector<Tensor>& no_tensors() {
 
 }  // namespace
 
+std::vector<std::string> default_outputs(const Workload& w) {
+  std::set<std::string> read;
+  for (const auto& st : w.stages)
+    for (const auto& in : st.inputs()) read.insert(in);
+  std::vector<std::string> out;
+  for (const auto& st : w.stages)
+    if (!read.count(st.output)) out.push_back(st.output);
+  return out;
+}
+
 std::vector<std::string> known_functions() {
   std::vector<std::string> r;
   for (const auto& f : functions()) r.push_back(f.name);
@@ -802,11 +812,7 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
       break;
     }
   } else {
-    std::set<std::string> read;
-    for (const auto& st : w.stages)
-      for (const auto& in : st.inputs()) read.insert(in);
-    for (const auto& st : w.stages)
-      if (!read.count(st.output)) w.outputs.push_back(st.output);
+    w.outputs = default_outputs(w);
   }
   std::string err = w.validate();
   if (!err.empty()) src.error(0, "invalid workload: " + err);

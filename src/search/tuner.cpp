@@ -199,7 +199,7 @@ class TaskTuner {
     if (rec_.observed) learn(*rec_.observed);
     const int64_t sync_every = channel_ ? channel_->sync_every() : 0;
     int64_t next_sync = 0;
-    const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary_batch : o_.measure_batch;
+    const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary.measure_batch : o_.measure_batch;
     while (out_.samples < o_.budget) {
       const int n = static_cast<int>(std::min<int64_t>(batch_size, o_.budget - out_.samples));
       auto t_search = Clock::now();

@@ -216,7 +216,7 @@ TEST_P(KnownOptimum, StrategyApproachesIt) {
   o.seed = 5;
   o.budget = 64;
   o.evolutionary.population = 128;
-  o.evolutionary_batch = 8;
+  o.evolutionary.measure_batch = 8;
   const TaskOutcome out = tune_task(w, "matmul", 0, eval, o);
   ASSERT_EQ(out.samples, 64);
   ASSERT_TRUE(out.found);

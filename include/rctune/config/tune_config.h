@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rctune/config/error.h"
+#include "rctune/config/evolutionary_config.h"
 #include "rctune/ir/workload.h"
 
 namespace rctune::config {
@@ -41,15 +42,6 @@ struct MctsConfig {
   double epsilon = 0.05;                    // share of a round picked at random instead of by cost model
   int history_depth = 3;                    // ancestors whose programs and results a proposer sees
   int rollout_depth = 4;                    // random steps of the rollout scored by the cost model
-};
-
-struct EvolutionaryConfig {  // MetaSchedule's defaults
-  int population = 512;
-  double init_measured_ratio = 0.2;
-  int genetic_iterations = 4;
-  double mutation_probability = 0.85;
-  double epsilon = 0.05;
-  int measure_batch = 16;
 };
 
 struct CostModelConfig {

@@ -76,6 +76,10 @@ Stage parse_stage(const std::string& text, const std::vector<Tensor>& tensors, S
 // computed tensors that no stage reads. The result is validated (Workload::validate).
 Workload parse_workload(const std::string& text, const std::string& name = "workload", SourcePos pos = {});
 
+// The outputs of a workload that names none (in text or in a workload file): the computed tensors
+// that no stage reads, in stage order.
+std::vector<std::string> default_outputs(const Workload& w);
+
 // The functions the expression syntax knows, with their arity: max/2, min/2, exp/1, ...
 std::vector<std::string> known_functions();
 

@@ -12,17 +12,12 @@
 
 #include <memory>
 
+#include "rctune/config/evolutionary_config.h"
 #include "rctune/search/strategy.h"
 
 namespace rctune::search {
 
-struct EvolutionaryOptions {  // MetaSchedule's defaults
-  int population = 512;
-  double init_measured_ratio = 0.2;
-  int genetic_iterations = 4;
-  double mutation_probability = 0.85;
-  double epsilon = 0.05;
-};
+using EvolutionaryOptions = config::EvolutionaryConfig;
 
 std::unique_ptr<SearchStrategy> make_evolutionary_search(const SearchContext& ctx,
                                                          EvolutionaryOptions options = {});

@@ -27,8 +27,7 @@ struct TuneOptions {
   std::string proposer = "heuristic";  // heuristic | random (MCTS only)
   uint64_t seed = 1;
   int64_t budget = 64;    // samples (measurements) of the task
-  int measure_batch = 6;  // candidates per round (MCTS); evolutionary uses its own batch size
-  int evolutionary_batch = 16;
+  int measure_batch = 6;  // candidates per round (MCTS); evolutionary uses evolutionary.measure_batch
   MctsOptions mcts;
   EvolutionaryOptions evolutionary;
   CostModelOptions cost_model;

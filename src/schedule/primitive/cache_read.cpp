@@ -31,7 +31,7 @@ class RenameLoads : public ir::ExprMutator {
 State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
                  const std::vector<std::string>& readers_in) {
   const std::string call =
-      to_text(Step{Primitive::CacheRead, {tensor, std::string(scope_text(scope)), readers_in}});
+      to_text(Step{Primitive::CacheRead, {tensor, std::string(ir::mem_scope_name(scope)), readers_in}});
   if (scope == ir::MemScope::Global) fail(call, "the scope must be local, shared or heap");
   const ir::Workload& w = s.workload();
   const ir::Tensor* t = w.find_tensor(tensor);
@@ -40,7 +40,7 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
     for (const auto& x : w.tensors) names.push_back(x.name);
     fail(call, "there is no tensor named '" + tensor + "'; tensors: " + join(names));
   }
-  const std::string name = tensor + "." + scope_text(scope);
+  const std::string name = tensor + "." + ir::mem_scope_name(scope);
   if (w.find_tensor(name)) fail(call, "a tensor named " + name + " already exists");
   const std::vector<std::string> all = readers_of(w, tensor);
   std::vector<std::string> readers = readers_in;
@@ -92,7 +92,7 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
   State out = s.with_workload(nw, std::move(stages));
   const std::string err = check_state(out);
   if (!err.empty()) fail(call, err);
-  return out.with_step(Step{Primitive::CacheRead, {tensor, std::string(scope_text(scope)), readers}});
+  return out.with_step(Step{Primitive::CacheRead, {tensor, std::string(ir::mem_scope_name(scope)), readers}});
 }
 
 PrimitiveInfo detail::cache_read_traits() {

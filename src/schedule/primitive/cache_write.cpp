@@ -34,7 +34,7 @@ std::string scheduled_because(const State& s, const StageSchedule& st) {
 }  // namespace
 
 State cache_write(const State& s, const std::string& stage, ir::MemScope scope) {
-  const Step step{Primitive::CacheWrite, {stage, std::string(scope_text(scope))}};
+  const Step step{Primitive::CacheWrite, {stage, std::string(ir::mem_scope_name(scope))}};
   const std::string call = to_text(step);
   if (scope == ir::MemScope::Global) fail(call, "the scope must be local, shared or heap");
   const StageSchedule& st = get_stage(s, call, stage);
@@ -42,7 +42,7 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   const std::string why = scheduled_because(s, st);
   if (!why.empty())
     fail(call, "stage " + stage + " is already scheduled (" + why + "); apply cache_write first");
-  const std::string name = stage + "." + scope_text(scope);
+  const std::string name = stage + "." + ir::mem_scope_name(scope);
   if (s.workload().find_tensor(name)) fail(call, "a tensor named " + name + " already exists");
 
   const ir::Workload& w = s.workload();

@@ -14,33 +14,7 @@ namespace rctune::schedule {
 
 namespace detail {
 
-const char* scope_text(ir::MemScope s) {
-  switch (s) {
-    case ir::MemScope::Global:
-      return "global";
-    case ir::MemScope::Local:
-      return "local";
-    case ir::MemScope::Shared:
-      return "shared";
-    case ir::MemScope::Heap:
-      return "heap";
-  }
-  return "?";
-}
-
-const char* level_text(ir::BindLevel b) {
-  switch (b) {
-    case ir::BindLevel::None:
-      return "none";
-    case ir::BindLevel::League:
-      return "league";
-    case ir::BindLevel::Team:
-      return "team";
-    case ir::BindLevel::Vector:
-      return "vector";
-  }
-  return "?";
-}
+const char* level_text(ir::BindLevel b) { return b == ir::BindLevel::None ? "none" : ir::bind_level_name(b); }
 
 void fail(const std::string& call, const std::string& reason) { throw PrimitiveError(call, reason); }
 
@@ -54,6 +28,12 @@ const StageSchedule& get_stage(const State& s, const std::string& call, const st
     fail(call, why + "; stages: " + join(names));
   }
   return *st;
+}
+
+StageCall begin_stage_call(const State& s, Step step) {
+  std::string call = to_text(step);
+  const StageSchedule& st = get_stage(s, call, step.name(0));
+  return {std::move(step), std::move(call), st};
 }
 
 const ir::Stage& get_ir_stage(const State& s, const std::string& call, const std::string& stage) {
@@ -135,17 +115,7 @@ bool annotated(const LoopVar& l) { return l.kind != ir::ForKind::Serial || l.bin
 
 std::string annotation_text(const LoopVar& l) {
   if (l.bind != ir::BindLevel::None) return std::string("bound to ") + level_text(l.bind);
-  switch (l.kind) {
-    case ir::ForKind::Parallel:
-      return "parallel";
-    case ir::ForKind::Vectorized:
-      return "vectorized";
-    case ir::ForKind::Unrolled:
-      return "unrolled";
-    case ir::ForKind::Serial:
-      return "serial";
-  }
-  return "?";
+  return ir::for_kind_name(l.kind);
 }
 
 namespace {
@@ -180,6 +150,13 @@ State finish(const State& s, const Step& step) {
   const std::string err = check_state(s);
   if (!err.empty()) fail(to_text(step), err);
   return s.with_step(step);
+}
+
+State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind,
+                       const Step& step) {
+  StageSchedule ns = st;
+  ns.loops[loop].kind = kind;
+  return finish(s.with_stage(ns), step);
 }
 
 }  // namespace detail

@@ -13,7 +13,7 @@ namespace rctune::schedule::detail {
 
 // join(items, sep = ", "): rctune/ir/text.h.
 using ir::join;
-const char* scope_text(ir::MemScope s);
+// A bind level as the schedule language writes it: ir::bind_level_name, and "none" for None.
 const char* level_text(ir::BindLevel b);
 
 // Looks things up or throws PrimitiveError(call, reason).
@@ -28,6 +28,15 @@ int leaf_to_annotate(const StageSchedule& st, const std::string& call, const std
                      const std::string& spatial_only);
 
 [[noreturn]] void fail(const std::string& call, const std::string& reason);
+
+// The start of a primitive that changes one stage: its step, the step's text (the `call` its errors
+// name) and the schedule of the stage its first argument names (get_stage: an error when none).
+struct StageCall {
+  Step step;
+  std::string call;
+  const StageSchedule& st;
+};
+StageCall begin_stage_call(const State& s, Step step);
 
 // Root extents of a stage: axes then reduce axes.
 std::vector<int64_t> root_extents(const ir::Stage& st);
@@ -51,5 +60,8 @@ State place_stage(const State& s, const std::string& stage, const std::string& t
 // Checks the whole state's invariants and appends the step; a violation is reported as the
 // primitive's error, the call being the step's text.
 State finish(const State& s, const Step& step);
+
+// finish() of a step that marks loop `loop` of stage `st` parallel, vectorized or unrolled.
+State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind, const Step& step);
 
 }  // namespace rctune::schedule::detail

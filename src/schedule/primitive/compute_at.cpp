@@ -24,10 +24,9 @@ namespace detail {
 State place_stage(const State& s, const std::string& stage, const std::string& target,
                   const std::string& loop, Attach::Kind kind) {
   RCTUNE_CHECK(kind == Attach::Kind::At || kind == Attach::Kind::ReverseAt);
-  const Step step{kind == Attach::Kind::At ? Primitive::ComputeAt : Primitive::ReverseComputeAt,
-                  {stage, target, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(
+      s,
+      {kind == Attach::Kind::At ? Primitive::ComputeAt : Primitive::ReverseComputeAt, {stage, target, loop}});
   const StageSchedule& tt = get_stage(s, call, target);
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined");
@@ -113,9 +112,7 @@ PrimitiveInfo detail::compute_at_traits() {
       "placed inside the consumer at that loop or deeper; the loop is a current loop of the consumer, "
       "not vectorized; no cycles; every stage still reads only tensors computed before it, and inside "
       "a producer's loops only a reverse_compute_at stage placed directly there reads the producer.",
-      "compute_at(C.local, C, j.0)", [](const State& s, const Step& step) {
-        return compute_at(s, step.name(0), step.name(1), step.name(2));
-      });
+      "compute_at(C.local, C, j.0)", apply_from_names<&compute_at>);
 }
 
 }  // namespace rctune::schedule

@@ -6,9 +6,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State compute_inline(const State& s, const std::string& stage) {
-  const Step step{Primitive::ComputeInline, {stage}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::ComputeInline, {stage}});
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (s.workload().role(stage) == ir::TensorRole::Output) {
     fail(call,
@@ -46,7 +44,7 @@ PrimitiveInfo detail::compute_inline_traits() {
       "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
       "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
       "placed at its loops.",
-      "compute_inline(E)", [](const State& s, const Step& step) { return compute_inline(s, step.name(0)); });
+      "compute_inline(E)", apply_from_names<&compute_inline>);
 }
 
 }  // namespace rctune::schedule

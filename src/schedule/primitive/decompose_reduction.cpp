@@ -6,9 +6,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State decompose_reduction(const State& s, const std::string& stage, const std::string& loop) {
-  const Step step{Primitive::DecomposeReduction, {stage, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::DecomposeReduction, {stage, loop}});
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (ist.op == ir::ReduceOp::None || ist.reduce_axes.empty()) {
     fail(call, "stage " + stage + " has no reduction to decompose");
@@ -34,8 +32,7 @@ PrimitiveInfo detail::decompose_reduction_traits() {
       "outermost reduction loop.",
       "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "
       "encloses it.",
-      "decompose_reduction(C, j.0)",
-      [](const State& s, const Step& step) { return decompose_reduction(s, step.name(0), step.name(1)); });
+      "decompose_reduction(C, j.0)", apply_from_names<&decompose_reduction>);
 }
 
 }  // namespace rctune::schedule

@@ -8,9 +8,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State fuse(const State& s, const std::string& stage, const std::vector<std::string>& loops) {
-  const Step step{Primitive::Fuse, {stage, loops}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Fuse, {stage, loops}});
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   if (loops.size() < 2) fail(call, "name at least two adjacent loops, outermost first");
   std::vector<int> idx;
@@ -75,8 +73,7 @@ PrimitiveInfo detail::fuse_traits() {
       "creates i.0.j.0).",
       "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "
       "none annotated; a stage placed at one of them must be placed at the innermost one.",
-      "fuse(C, i.0, j.0)",
-      [](const State& s, const Step& step) { return fuse(s, step.name(0), step.names(1)); });
+      "fuse(C, i.0, j.0)", apply_from_names<&fuse>);
 }
 
 }  // namespace rctune::schedule

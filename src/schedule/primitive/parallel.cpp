@@ -6,15 +6,11 @@ namespace rctune::schedule {
 using namespace detail;
 
 State parallel(const State& s, const std::string& stage, const std::string& loop) {
-  const Step step{Primitive::Parallel, {stage, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Parallel, {stage, loop}});
   const int idx = leaf_to_annotate(
       st, call, loop,
       "only spatial loops can be parallel (iterations would race on the same output element)");
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Parallel;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Parallel, step);
 }
 
 PrimitiveInfo detail::parallel_traits() {
@@ -24,8 +20,7 @@ PrimitiveInfo detail::parallel_traits() {
       "loops of one stage become an MDRangePolicy).",
       "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent "
       "parallel loop of the same stage) nor inside or around a bound loop.",
-      "parallel(C, i.0)",
-      [](const State& s, const Step& step) { return parallel(s, step.name(0), step.name(1)); });
+      "parallel(C, i.0)", apply_from_names<&parallel>);
 }
 
 }  // namespace rctune::schedule

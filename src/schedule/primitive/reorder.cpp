@@ -8,9 +8,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State reorder(const State& s, const std::string& stage, const std::vector<std::string>& loops) {
-  const Step step{Primitive::Reorder, {stage, loops}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Reorder, {stage, loops}});
   if (st.attach.kind == Attach::Kind::Inline) fail(call, "stage " + stage + " is inlined and has no loops");
   if (loops.empty()) fail(call, "name the loops to reorder, in their new order");
   std::vector<int> idx;
@@ -43,8 +41,7 @@ PrimitiveInfo detail::reorder_traits() {
       "order; other loops stay where they are.",
       "every name is a current loop of the stage, named once; a vectorized loop stays innermost; a "
       "reduction loop may not move outside the loop chosen by decompose_reduction.",
-      "reorder(C, i.0, j.0, k, i.1, j.1)",
-      [](const State& s, const Step& step) { return reorder(s, step.name(0), step.names(1)); });
+      "reorder(C, i.0, j.0, k, i.1, j.1)", apply_from_names<&reorder>);
 }
 
 }  // namespace rctune::schedule

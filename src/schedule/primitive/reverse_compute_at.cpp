@@ -20,9 +20,7 @@ PrimitiveInfo detail::reverse_compute_at_traits() {
       "every read), and has no reduction; the loop is a current loop of the producer, not vectorized, "
       "and neither it nor an enclosing loop of the producer is a reduction loop; no cycles; every "
       "stage still reads only tensors computed before it.",
-      "reverse_compute_at(C, C.local, i.0)", [](const State& s, const Step& step) {
-        return reverse_compute_at(s, step.name(0), step.name(1), step.name(2));
-      });
+      "reverse_compute_at(C, C.local, i.0)", apply_from_names<&reverse_compute_at>);
 }
 
 }  // namespace rctune::schedule

@@ -21,9 +21,7 @@ std::string rfactor_axis_name(const std::string& loop) {
 }
 
 State rfactor(const State& s, const std::string& stage, const std::string& loop) {
-  const Step step{Primitive::Rfactor, {stage, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Rfactor, {stage, loop}});
   const ir::Stage& ist = get_ir_stage(s, call, stage);
   if (ist.op == ir::ReduceOp::None)
     fail(call, "stage " + stage + " has no reduction (it is an assignment); rfactor needs +=, max= or min=");
@@ -203,8 +201,7 @@ PrimitiveInfo detail::rfactor_traits() {
       "reduction axis by splits only (or that axis itself); the stage is otherwise unscheduled (no "
       "other split, no fuse, reorder, annotation, placement or decomposed reduction, no stage placed "
       "at its loops); <stage>.rf does not exist yet.",
-      "rfactor(row_sum, j.1)",
-      [](const State& s, const Step& step) { return rfactor(s, step.name(0), step.name(1)); });
+      "rfactor(row_sum, j.1)", apply_from_names<&rfactor>);
 }
 
 }  // namespace rctune::schedule

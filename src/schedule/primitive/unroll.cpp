@@ -6,9 +6,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State unroll(const State& s, const std::string& stage, const std::string& loop) {
-  const Step step{Primitive::Unroll, {stage, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Unroll, {stage, loop}});
   const int idx = leaf_to_annotate(st, call, loop, "");
   if (st.attach.kind == Attach::Kind::Root) {
     const int64_t e = extent_of(s, st, idx);
@@ -17,9 +15,7 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
                      std::to_string(kMaxUnrollExtent) + " (split it first)");
     }
   }
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Unrolled;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Unrolled, step);
 }
 
 PrimitiveInfo detail::unroll_traits() {
@@ -29,8 +25,7 @@ PrimitiveInfo detail::unroll_traits() {
       "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have "
       "at most " +
           std::to_string(kMaxUnrollExtent) + " iterations.",
-      "unroll(C.local, i)",
-      [](const State& s, const Step& step) { return unroll(s, step.name(0), step.name(1)); });
+      "unroll(C.local, i)", apply_from_names<&unroll>);
 }
 
 }  // namespace rctune::schedule

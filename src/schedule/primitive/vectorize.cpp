@@ -6,9 +6,7 @@ namespace rctune::schedule {
 using namespace detail;
 
 State vectorize(const State& s, const std::string& stage, const std::string& loop) {
-  const Step step{Primitive::Vectorize, {stage, loop}};
-  const std::string call = to_text(step);
-  const StageSchedule& st = get_stage(s, call, stage);
+  const auto [step, call, st] = begin_stage_call(s, {Primitive::Vectorize, {stage, loop}});
   const int idx = leaf_to_annotate(st, call, loop, "only spatial loops can be vectorized");
   if (st.leaf_position(idx) + 1 != static_cast<int>(st.leaves.size())) {
     fail(call, "loop " + loop + " is not the innermost loop of " + stage + " (that is " +
@@ -20,9 +18,7 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
     fail(call,
          "stage " + at[0] + " is placed at loop " + loop + "; a vectorized loop cannot contain other stages");
   }
-  StageSchedule ns = st;
-  ns.loops[idx].kind = ir::ForKind::Vectorized;
-  return finish(s.with_stage(ns), step);
+  return finish_loop_kind(s, st, idx, ir::ForKind::Vectorized, step);
 }
 
 PrimitiveInfo detail::vectorize_traits() {
@@ -32,8 +28,7 @@ PrimitiveInfo detail::vectorize_traits() {
       "GPU).",
       "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "
       "placed at it.",
-      "vectorize(C.local, j)",
-      [](const State& s, const Step& step) { return vectorize(s, step.name(0), step.name(1)); });
+      "vectorize(C.local, j)", apply_from_names<&vectorize>);
 }
 
 }  // namespace rctune::schedule
