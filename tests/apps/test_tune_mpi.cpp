@@ -276,15 +276,18 @@ std::vector<pid_t> rank_pids(int rank, const std::string& marker) {
   return pids;
 }
 
-// The number of rows of a task dataset (`samples`, `tree`) in a trace that a running job writes, 0
-// when it is not there yet. h5ls opens the file without locking it and in its own process, so a read
-// that races with the writer only fails and is tried again.
-size_t rows_in_running_trace(const std::string& path, const std::string& dataset) {
-  const CliResult r = run_command("HDF5_USE_FILE_LOCKING=FALSE h5ls -r " + path + " 2>/dev/null");
+// The listing of a trace that a running job writes. h5ls opens the file without locking it and in
+// its own process, so a read that races with the writer only fails and is tried again.
+std::string list_running_trace(const std::string& path) {
+  return run_command("HDF5_USE_FILE_LOCKING=FALSE h5ls -r " + path + " 2>/dev/null").output;
+}
+
+// The number of rows of a task dataset (`samples`, `tree`) in such a listing, 0 when it is not there.
+size_t rows_in_listing(const std::string& listing, const std::string& dataset) {
   const std::string key = "/" + dataset + " Dataset {";
-  const size_t at = r.output.find(key);
+  const size_t at = listing.find(key);
   if (at == std::string::npos) return 0;
-  return std::strtoull(r.output.c_str() + at + key.size(), nullptr, 10);
+  return std::strtoull(listing.c_str() + at + key.size(), nullptr, 10);
 }
 
 // Starts a long simulated run in the background and kills rank `victim` once the trace has samples
@@ -299,8 +302,10 @@ CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int rank
   for (int i = 0; i < 1200 && !killed; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const std::string trace = dir.file("run.h5");
-    if (!std::filesystem::exists(trace) || rows_in_running_trace(trace, "samples") == 0) continue;
-    if (wait_for_tree && rows_in_running_trace(trace, "tree") == 0) continue;
+    if (!std::filesystem::exists(trace)) continue;
+    const std::string listing = list_running_trace(trace);
+    if (rows_in_listing(listing, "samples") == 0) continue;
+    if (wait_for_tree && rows_in_listing(listing, "tree") == 0) continue;
     for (pid_t p : rank_pids(victim, cfg)) killed |= kill(p, SIGKILL) == 0;
   }
   job.join();
