@@ -167,6 +167,21 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "csv", "json"}))
       ->capture_default_str();
 
+  ExtractArgs extract;
+  constexpr config::IntRange kModelDim{1, int64_t{1} << 24};  // model::ModelLimits::max_dim
+  auto* extract_cmd = app.add_subcommand(
+      "extract", "write a run config of an ONNX model's distinct workloads (docs/models.md)");
+  extract_cmd->add_option("model", extract.model, "the ONNX model file")->required();
+  extract_cmd->add_option("--out", extract.out, "the run config to write (default: print it)")
+      ->check(not_empty());
+  extract_cmd
+      ->add_option("--batch", extract.batch, "binds the batch dimension names (batch, batch_size, N, ...)")
+      ->check(integer_in(kModelDim));
+  extract_cmd
+      ->add_option("--seq", extract.seq, "binds the sequence dimension names (seq, sequence, seq_len, ...)")
+      ->check(integer_in(kModelDim));
+  extract_cmd->add_option("--dim", extract.dims, "NAME=VALUE: binds one symbolic dimension (repeatable)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -185,6 +200,7 @@ int run_cli(int argc, char** argv) {
     }
     if (ops_cmd->parsed()) return run_operators();
     if (report_cmd->parsed()) return run_report(report);
+    if (extract_cmd->parsed()) return run_extract(extract);
     if (llm_check_cmd->parsed()) return run_llm_check(llm_check);
     if (tune_cmd->parsed()) {
       tune.resume = resume_opt->count() > 0;

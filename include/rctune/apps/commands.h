@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "rctune/ir/workload.h"
 #include "rctune/runtime/evaluate.h"
@@ -57,6 +58,17 @@ struct TuneArgs {
 };
 
 int run_tune(const TuneArgs& a);
+
+struct ExtractArgs {
+  std::string model;              // the ONNX file
+  std::string out;                // the run config to write ("": print it)
+  int64_t batch = 0;              // binds the common batch names (0: not given)
+  int64_t seq = 0;                // binds the common sequence names (0: not given)
+  std::vector<std::string> dims;  // NAME=VALUE, each binding one symbolic dimension
+};
+
+// Writes the run config of an ONNX model's distinct workloads (docs/models.md) and prints a summary.
+int run_extract(const ExtractArgs& a);
 
 struct LlmCheckArgs {
   std::string config;
