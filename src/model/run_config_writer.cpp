@@ -57,7 +57,8 @@ std::string run_config_yaml(const Extraction& e, const std::string& out_trace) {
       y << "#   " << n.op_type << " x" << n.count << ": " << one_line(n.reason) << "\n";
   }
   y << "seed: 1\nbudget: 64\nstrategy: mcts\nproposer: heuristic\n";
-  y << "out: " << yaml_quoted(safe_name(out_trace)) << "\n";
+  // A file name, never a path: the config may travel to another directory.
+  y << "out: " << yaml_quoted(safe_name(std::filesystem::path(out_trace).filename().string())) << "\n";
   y << "tasks:\n";
   for (const auto& t : e.tasks) {
     y << "  # " << t.name << " (" << t.weight << (t.weight == 1 ? " layer" : " layers") << ")";

@@ -9,7 +9,8 @@
 
 namespace rctune::model {
 
-// `out_trace` is the run's HDF5 trace path written into the config's `out:` (quoted).
+// `out_trace` names the run's HDF5 trace: its file name, in the safe charset, becomes the config's
+// `out:` (quoted).
 std::string run_config_yaml(const Extraction& e, const std::string& out_trace);
 
 }  // namespace rctune::model

@@ -1,0 +1,110 @@
+// `rctune extract` as a user runs it: the config file it writes, its summary, and its errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "apps/cli_runner.h"
+#include "model/graph_builder.h"
+
+using rctune::testing::GraphBuilder;
+using rctune::testing::run_rctune_args;
+
+namespace {
+
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    path = std::filesystem::temp_directory_path() /
+           ("rctune-extract-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string file(const std::string& name, const std::string& bytes) const {
+    std::ofstream(path / name, std::ios::binary) << bytes;
+    return (path / name).string();
+  }
+};
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+std::string mlp_bytes() {
+  GraphBuilder g;
+  std::string y = g.op("MatMul", {g.input("x", {"batch", "seq", 64}), g.input("w", {64, 32})}, "fc");
+  g.output(g.op("Relu", {g.op("Add", {y, g.input("b", {32})})}));
+  return g.bytes();
+}
+
+}  // namespace
+
+TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
+  TempDir dir;
+  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  std::string out = (dir.path / "mlp.yaml").string();
+  auto r = run_rctune_args({"extract", model, "--batch", "2", "--seq", "8", "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu"), std::string::npos)
+      << r.output;
+  std::string yaml = read(out);
+  EXPECT_NE(yaml.find("  - workload: matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu\n    weight: 1\n"),
+            std::string::npos)
+      << yaml;
+  EXPECT_NE(yaml.find("# bound dimensions: batch=2 seq=8\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("out: \"mlp.h5\""), std::string::npos) << yaml;
+}
+
+TEST(ExtractCommand, DimOptionBindsOneName) {
+  TempDir dir;
+  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  auto r = run_rctune_args({"extract", model, "--dim", "batch=1", "--dim", "seq=3"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("- workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
+}
+
+TEST(ExtractCommand, AnUnboundDimensionIsOneErrorNamingIt) {
+  TempDir dir;
+  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  auto r = run_rctune_args({"extract", model, "--batch", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("rctune: error: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("symbolic dimension 'seq'"), std::string::npos) << r.output;
+}
+
+TEST(ExtractCommand, AMalformedFileIsOneError) {
+  TempDir dir;
+  std::string model = dir.file("bad.onnx", "this is not a protobuf \xff\xff");
+  auto r = run_rctune_args({"extract", model});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("is not an ONNX model"), std::string::npos) << r.output;
+}
+
+TEST(ExtractCommand, AnUnreadableFileIsOneError) {
+  TempDir dir;
+  auto r = run_rctune_args({"extract", (dir.path / "missing.onnx").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("cannot read the model"), std::string::npos) << r.output;
+}
+
+TEST(ExtractCommand, AMalformedDimOptionIsRefused) {
+  TempDir dir;
+  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  auto r = run_rctune_args({"extract", model, "--dim", "batch=-4"});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--dim 'batch=-4'"), std::string::npos) << r.output;
+}
+
+TEST(ExtractCommand, AModelWithoutTunedWorkloadsWritesNoConfig) {
+  TempDir dir;
+  GraphBuilder g;
+  g.output(g.op("Relu", {g.input("x", {4})}));
+  std::string model = dir.file("relu.onnx", g.bytes());
+  std::string out = (dir.path / "relu.yaml").string();
+  auto r = run_rctune_args({"extract", model, "--out", out});
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("Relu"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
