@@ -168,6 +168,16 @@ std::string attr_string(const onnx::NodeProto& n, const std::string& name, const
   return def;
 }
 
+const std::string& input_at(const onnx::NodeProto& n, int i) {
+  static const std::string kEmpty;
+  return i < n.input_size() ? n.input(i) : kEmpty;
+}
+
+const std::string& output_at(const onnx::NodeProto& n, int i) {
+  static const std::string kEmpty;
+  return i < n.output_size() ? n.output(i) : kEmpty;
+}
+
 int64_t product(const Shape& s, size_t begin, size_t end) {
   // Saturates: each dimension is at most ModelLimits::max_dim (2^24), the product at 2^62.
   constexpr int64_t kCap = int64_t{1} << 62;

@@ -69,4 +69,8 @@ std::string attr_string(const onnx::NodeProto& n, const std::string& name, const
 
 int64_t product(const Shape& s, size_t begin, size_t end);
 
+// The node's input or output `i`, or "" where it has none: the matchers read nodes of any arity.
+const std::string& input_at(const onnx::NodeProto& n, int i);
+const std::string& output_at(const onnx::NodeProto& n, int i);
+
 }  // namespace rctune::model::detail

@@ -344,3 +344,17 @@ TEST(ExtractTasks, SymbolicDimensionsTakeTheirBoundValues) {
   EXPECT_EQ(task_lines(e), Lines{"matmul:M=256,N=16,K=64,dtype=f32 x1"});
   EXPECT_EQ(e.bound, (rctune::model::DimBindings{{"batch", 2}, {"seq", 128}}));
 }
+
+TEST(ExtractTasks, ANodeWithTooFewInputsIsListedNotMatched) {
+  GraphBuilder g;
+  std::string x = g.input("x", {4, 8});
+  std::string sq = g.op("Pow", {x, g.scalar(2.0f)});
+  g.op("ReduceMean", {sq});
+  g.attr("axes", {-1});
+  std::string ms = g.proto().graph().node(g.proto().graph().node_size() - 1).output(0);
+  std::string s = g.op("Sqrt", {g.op("Add", {ms, g.scalar(1e-6f)})});
+  g.output(g.op("Div", {s}));  // a Div with one operand
+  auto e = g.extract();
+  EXPECT_TRUE(e.tasks.empty());
+  EXPECT_EQ(e.not_tuned.size(), 5u);
+}
