@@ -7,19 +7,6 @@ namespace rctune::model {
 
 namespace {
 
-// A YAML double-quoted scalar; control characters become '?'.
-std::string yaml_quoted(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\')
-      out += std::string("\\") + c;
-    else
-      out += (u < 0x20 || u == 0x7f) ? '?' : c;
-  }
-  return out + "\"";
-}
-
 // The reasons come from this program but carry numbers and names of the model: kept to one line.
 std::string one_line(const std::string& s) {
   std::string out;
@@ -57,8 +44,9 @@ std::string run_config_yaml(const Extraction& e, const std::string& out_trace) {
       y << "#   " << n.op_type << " x" << n.count << ": " << one_line(n.reason) << "\n";
   }
   y << "seed: 1\nbudget: 64\nstrategy: mcts\nproposer: heuristic\n";
-  // A file name, never a path: the config may travel to another directory.
-  y << "out: " << yaml_quoted(safe_name(std::filesystem::path(out_trace).filename().string())) << "\n";
+  // A file name, never a path (the config may travel to another directory), in the safe charset:
+  // nothing in it needs escaping inside the quotes.
+  y << "out: \"" << safe_name(std::filesystem::path(out_trace).filename().string()) << "\"\n";
   y << "tasks:\n";
   for (const auto& t : e.tasks) {
     y << "  # " << t.name << " (" << t.weight << (t.weight == 1 ? " layer" : " layers") << ")";

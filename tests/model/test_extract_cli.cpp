@@ -39,6 +39,14 @@ std::string mlp_bytes() {
   return g.bytes();
 }
 
+// The command failed with one `rctune: error:` line that holds `part`.
+void expect_one_error(const rctune::testing::CliResult& r, const std::string& part) {
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(r.output.rfind("rctune: error: ", 0), 0u) << r.output;
+  EXPECT_EQ(r.output.find('\n'), r.output.size() - 1) << r.output;
+  EXPECT_NE(r.output.find(part), std::string::npos) << r.output;
+}
+
 }  // namespace
 
 TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
@@ -68,33 +76,25 @@ TEST(ExtractCommand, DimOptionBindsOneName) {
 TEST(ExtractCommand, AnUnboundDimensionIsOneErrorNamingIt) {
   TempDir dir;
   std::string model = dir.file("mlp.onnx", mlp_bytes());
-  auto r = run_rctune_args({"extract", model, "--batch", "1"});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("rctune: error: "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("symbolic dimension 'seq'"), std::string::npos) << r.output;
+  expect_one_error(run_rctune_args({"extract", model, "--batch", "1"}), "symbolic dimension 'seq'");
 }
 
 TEST(ExtractCommand, AMalformedFileIsOneError) {
   TempDir dir;
   std::string model = dir.file("bad.onnx", "this is not a protobuf \xff\xff");
-  auto r = run_rctune_args({"extract", model});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("is not an ONNX model"), std::string::npos) << r.output;
+  expect_one_error(run_rctune_args({"extract", model}), "is not an ONNX model");
 }
 
 TEST(ExtractCommand, AnUnreadableFileIsOneError) {
   TempDir dir;
-  auto r = run_rctune_args({"extract", (dir.path / "missing.onnx").string()});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("cannot read the model"), std::string::npos) << r.output;
+  expect_one_error(run_rctune_args({"extract", (dir.path / "missing.onnx").string()}),
+                   "cannot read the model");
 }
 
 TEST(ExtractCommand, AMalformedDimOptionIsRefused) {
   TempDir dir;
   std::string model = dir.file("mlp.onnx", mlp_bytes());
-  auto r = run_rctune_args({"extract", model, "--dim", "batch=-4"});
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("--dim 'batch=-4'"), std::string::npos) << r.output;
+  expect_one_error(run_rctune_args({"extract", model, "--dim", "batch=-4"}), "--dim 'batch=-4'");
 }
 
 TEST(ExtractCommand, AModelWithoutTunedWorkloadsWritesNoConfig) {
