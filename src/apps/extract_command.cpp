@@ -65,6 +65,13 @@ void print_summary(std::FILE* f, const model::Extraction& e) {
 
 int run_extract(const ExtractArgs& a) {
   model::LoadedModel m = model::load_model(a.model, bindings(a));
+  // A --dim the model does not use is most likely a misspelt name.
+  for (const auto& d : a.dims) {
+    std::string name = d.substr(0, d.find('='));
+    if (!m.bound.count(name))
+      std::cerr << "rctune: warning: --dim " << terminal_safe(name)
+                << " names no symbolic dimension of the model's inputs\n";
+  }
   model::Extraction e = model::extract_tasks(m);
   // Without --out the config goes to stdout and the summary to stderr.
   std::FILE* summary = a.out.empty() ? stderr : stdout;

@@ -73,6 +73,15 @@ TEST(ExtractCommand, DimOptionBindsOneName) {
   EXPECT_NE(r.output.find("- workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
 }
 
+TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
+  TempDir dir;
+  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  auto r = run_rctune_args({"extract", model, "--batch", "1", "--seq", "2", "--dim", "sequense=4"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rctune: warning: --dim sequense names no symbolic dimension"), std::string::npos)
+      << r.output;
+}
+
 TEST(ExtractCommand, AnUnboundDimensionIsOneErrorNamingIt) {
   TempDir dir;
   std::string model = dir.file("mlp.onnx", mlp_bytes());
