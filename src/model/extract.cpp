@@ -28,6 +28,7 @@ std::string default_reason(const onnx::NodeProto& n) {
   if (!n.domain().empty() && n.domain() != "ai.onnx") return "operator of another domain";
   if (n.op_type() == "If" || n.op_type() == "Loop" || n.op_type() == "Scan")
     return "control flow; its subgraphs are not searched";
+  if (n.op_type() == "Constant") return "a constant: no computation";
   if (kElementwise.count(n.op_type())) return "elementwise, not fused into a matmul or convolution";
   return "no operator for it in the library";
 }

@@ -169,6 +169,19 @@ TEST(ExtractEpilogue, TanhGeluIsTellsApartFromErfGelu) {
   EXPECT_EQ(task_lines(g.extract()), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=gelu_tanh x1"});
 }
 
+TEST(ExtractEpilogue, ScalarsFromConstantNodesAreReadAndTheConstantsListed) {
+  GraphBuilder g;
+  std::string y = linear(g, g.input("x", {4, 8}), 8, 8, "fc", false);
+  std::string zero = g.op("Constant", {}, "zero");
+  g.attr("value_float", 0.0f);
+  std::string six = g.op("Constant", {}, "six");
+  g.attr("value_float", 6.0f);
+  g.output(g.op("Clip", {y, zero, six}));
+  auto e = g.extract();
+  EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=relu6 x1"});
+  EXPECT_EQ(not_tuned_lines(e), Lines{"Constant x2: a constant: no computation"});
+}
+
 TEST(ExtractEpilogue, SiluTimesUpProjectionFusesIntoTheGateMatmul) {
   GraphBuilder g;
   std::string x = g.input("x", {16, 64});
