@@ -68,6 +68,17 @@ void fuse_epilogue(const GraphIndex& g, std::string value, const EpilogueShapes&
         }
       }
     }
+    // ONNX Runtime's fused Gelu nodes (com.microsoft): Gelu is the erf form, FastGelu the tanh form.
+    if (c >= 0) {
+      const auto& n = g.node(c);
+      if (n.domain() == "com.microsoft" && (n.op_type() == "Gelu" || n.op_type() == "FastGelu") &&
+          n.input_size() == 1 && n.output_size() == 1) {
+        ops.push_back(n.op_type() == "Gelu" ? "gelu" : "gelu_tanh");
+        nodes.push_back(c);
+        value = n.output(0);
+        continue;
+      }
+    }
     auto a = match_activation(g, value);
     if (!a) break;
     ops.push_back(a->name);

@@ -182,6 +182,17 @@ TEST(ExtractEpilogue, ScalarsFromConstantNodesAreReadAndTheConstantsListed) {
   EXPECT_EQ(not_tuned_lines(e), Lines{"Constant x2: a constant: no computation"});
 }
 
+TEST(ExtractEpilogue, OnnxRuntimeFusedGeluNodesAreGelu) {
+  GraphBuilder g;
+  auto* imp = g.proto().add_opset_import();
+  imp->set_domain("com.microsoft");
+  imp->set_version(1);
+  std::string y = g.op("Gelu", {linear(g, g.input("x", {4, 8}), 8, 8, "fc", true)});
+  g.proto().mutable_graph()->mutable_node(g.proto().graph().node_size() - 1)->set_domain("com.microsoft");
+  g.output(y);
+  EXPECT_EQ(task_lines(g.extract()), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=bias+gelu x1"});
+}
+
 TEST(ExtractEpilogue, SiluTimesUpProjectionFusesIntoTheGateMatmul) {
   GraphBuilder g;
   std::string x = g.input("x", {16, 64});
