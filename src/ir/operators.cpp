@@ -100,18 +100,23 @@ int64_t conv_out(const std::string& op, const char* what, int64_t in, int64_t k,
   return span / stride + 1;
 }
 
-const std::vector<ParamDef> kConvParams = {
-    {"N", Kind::Size, "1", "batch"},
-    {"C", Kind::Size, "64", "input channels"},
-    {"H", Kind::Size, "56", "input height"},
-    {"W", Kind::Size, "56", "input width"},
-    {"K", Kind::Size, "64", "output channels"},
-    {"R", Kind::Size, "3", "filter height"},
-    {"S", Kind::Size, "3", "filter width"},
-    {"stride", Kind::Size, "1", "stride (both dimensions)"},
-    {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
-    {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"},
-};
+// The convolutions' parameters; depthwise_conv2d has no K (each of its C channels is filtered alone).
+std::vector<ParamDef> conv_params(bool depthwise) {
+  std::vector<ParamDef> p = {
+      {"N", Kind::Size, "1", "batch"},
+      {"C", Kind::Size, "64", depthwise ? "channels" : "input channels"},
+      {"H", Kind::Size, "56", "input height"},
+      {"W", Kind::Size, "56", "input width"},
+      {"K", Kind::Size, "64", "output channels"},
+      {"R", Kind::Size, "3", "filter height"},
+      {"S", Kind::Size, "3", "filter width"},
+      {"stride", Kind::Size, "1", "stride (both dimensions)"},
+      {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
+      {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"},
+  };
+  if (depthwise) std::erase_if(p, [](const ParamDef& d) { return std::string(d.name) == "K"; });
+  return p;
+}
 
 const ParamDef kDType = {"dtype", Kind::DTypeName, "f32", "element type: f32 or f64"};
 
@@ -213,20 +218,12 @@ const std::vector<OpDef>& defs() {
        [](const Values& v) { return dense_text(v, "gelu(XW[i, j] + bias[j])"); }},
       {"conv2d_nchw",
        "2-D convolution, X[N,C,H,W] * W[K,C,R,S] -> Y[N,K,P,Q], with stride, zero padding and dilation",
-       with_dtype_epilogue(kConvParams), [](const Values& v) { return conv2d_source(v, false); }},
+       with_dtype_epilogue(conv_params(false)), [](const Values& v) { return conv2d_source(v, false); }},
       {"conv2d_nhwc",
        "2-D convolution, X[N,H,W,C] * W[R,S,C,K] -> Y[N,P,Q,K], with stride, zero padding and dilation",
-       with_dtype_epilogue(kConvParams), [](const Values& v) { return conv2d_source(v, true); }},
+       with_dtype_epilogue(conv_params(false)), [](const Values& v) { return conv2d_source(v, true); }},
       {"depthwise_conv2d", "depthwise 2-D convolution (NCHW), X[N,C,H,W] * W[C,R,S] -> Y[N,C,P,Q]",
-       with_dtype_epilogue({{"N", Kind::Size, "1", "batch"},
-                            {"C", Kind::Size, "64", "channels"},
-                            {"H", Kind::Size, "56", "input height"},
-                            {"W", Kind::Size, "56", "input width"},
-                            {"R", Kind::Size, "3", "filter height"},
-                            {"S", Kind::Size, "3", "filter width"},
-                            {"stride", Kind::Size, "1", "stride (both dimensions)"},
-                            {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
-                            {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"}}),
+       with_dtype_epilogue(conv_params(true)),
        [](const Values& v) {
          const std::string op = "depthwise_conv2d";
          int64_t P = conv_out(op, "height", v["H"], v["R"], v["stride"], v["pad"], v["dilation"]);
