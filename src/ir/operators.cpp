@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "ir/epilogue.h"
 #include "rctune/ir/limits.h"
 #include "rctune/ir/parser.h"
 #include "rctune/ir/text.h"
@@ -15,7 +16,7 @@ namespace rctune::ir {
 
 namespace {
 
-enum class Kind { Size, NonNegative, Positive, DTypeName, OptionalSize };
+enum class Kind { Size, NonNegative, Positive, DTypeName, OptionalSize, Epilogue };
 
 // Integer parameters are at most 2^40: the derived extents (conv_out) then fit int64; the element
 // counts of the tensors are checked by the parser (rctune/ir/limits.h).
@@ -33,6 +34,7 @@ struct Values {
   std::map<std::string, int64_t> ints;
   std::map<std::string, double> floats;
   DType dtype = DType::F32;
+  std::vector<detail::EpilogueOp> epilogue;
   int64_t operator[](const std::string& n) const { return ints.at(n); }
 };
 
@@ -98,24 +100,57 @@ int64_t conv_out(const std::string& op, const char* what, int64_t in, int64_t k,
   return span / stride + 1;
 }
 
-const std::vector<ParamDef> kConvParams = {
-    {"N", Kind::Size, "1", "batch"},
-    {"C", Kind::Size, "64", "input channels"},
-    {"H", Kind::Size, "56", "input height"},
-    {"W", Kind::Size, "56", "input width"},
-    {"K", Kind::Size, "64", "output channels"},
-    {"R", Kind::Size, "3", "filter height"},
-    {"S", Kind::Size, "3", "filter width"},
-    {"stride", Kind::Size, "1", "stride (both dimensions)"},
-    {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
-    {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"},
-};
+// The convolutions' parameters; depthwise_conv2d has no K (each of its C channels is filtered alone).
+std::vector<ParamDef> conv_params(bool depthwise) {
+  std::vector<ParamDef> p = {
+      {"N", Kind::Size, "1", "batch"},
+      {"C", Kind::Size, "64", depthwise ? "channels" : "input channels"},
+      {"H", Kind::Size, "56", "input height"},
+      {"W", Kind::Size, "56", "input width"},
+      {"K", Kind::Size, "64", "output channels"},
+      {"R", Kind::Size, "3", "filter height"},
+      {"S", Kind::Size, "3", "filter width"},
+      {"stride", Kind::Size, "1", "stride (both dimensions)"},
+      {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
+      {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"},
+  };
+  if (depthwise) std::erase_if(p, [](const ParamDef& d) { return std::string(d.name) == "K"; });
+  return p;
+}
 
 const ParamDef kDType = {"dtype", Kind::DTypeName, "f32", "element type: f32 or f64"};
 
 std::vector<ParamDef> with_dtype(std::vector<ParamDef> p) {
   p.push_back(kDType);
   return p;
+}
+
+// The operators whose result can take a fused elementwise epilogue (ir/epilogue.h).
+std::vector<ParamDef> with_dtype_epilogue(std::vector<ParamDef> p) {
+  p.push_back(kDType);
+  static const std::string description =
+      "elementwise ops applied to the result, joined by +: " + detail::epilogue_op_names();
+  p.push_back({"epilogue", Kind::Epilogue, "none", description.c_str()});
+  return p;
+}
+
+// The result of a reduction operator: the stage `out[index] += rhs`. With an epilogue, the reduction
+// writes `acc` instead and one elementwise stage computes out[index] = chain(acc[index]), reading a
+// bias by the channel variable (extent `channels`) and residuals and gates by the whole index.
+std::string reduction_result(Text& t, const Values& v, const std::string& out, const std::string& acc,
+                             const std::vector<int64_t>& dims, const std::string& index,
+                             const std::string& channel, int64_t channels, const std::string& rhs) {
+  if (v.epilogue.empty())
+    return t.decl(out, dims).line(out + "[" + index + "] += " + rhs).line("outputs: " + out).str();
+  t.decl(acc, dims);
+  for (const auto& in : detail::epilogue_inputs(v.epilogue))
+    t.decl(in.name, in.per_channel ? std::vector<int64_t>{channels} : dims);
+  return t.decl(out, dims)
+      .line(acc + "[" + index + "] += " + rhs)
+      .line(out + "[" + index +
+            "] = " + detail::epilogue_expression(v.epilogue, acc + "[" + index + "]", index, channel))
+      .line("outputs: " + out)
+      .str();
 }
 
 // dense and dense_gelu: a matmul stage XW, then one elementwise stage Y = epilogue (reads XW and bias).
@@ -140,47 +175,36 @@ std::string conv2d_source(const Values& v, bool nhwc) {
   std::string wi = window_index("q", v["stride"], "s", v["dilation"], v["pad"]);
   Text t(v.dtype);
   if (nhwc) {
-    t.decl("X", {v["N"], v["H"], v["W"], v["C"]})
-        .decl("W", {v["R"], v["S"], v["C"], v["K"]})
-        .decl("Y", {v["N"], P, Q, v["K"]})
-        .line("Y[n, p, q, k] += X[n, " + hi + ", " + wi + ", c] * W[r, s, c, k]");
-  } else {
-    t.decl("X", {v["N"], v["C"], v["H"], v["W"]})
-        .decl("W", {v["K"], v["C"], v["R"], v["S"]})
-        .decl("Y", {v["N"], v["K"], P, Q})
-        .line("Y[n, k, p, q] += X[n, c, " + hi + ", " + wi + "] * W[k, c, r, s]");
+    t.decl("X", {v["N"], v["H"], v["W"], v["C"]}).decl("W", {v["R"], v["S"], v["C"], v["K"]});
+    return reduction_result(t, v, "Y", "conv", {v["N"], P, Q, v["K"]}, "n, p, q, k", "k", v["K"],
+                            "X[n, " + hi + ", " + wi + ", c] * W[r, s, c, k]");
   }
-  return t.line("outputs: Y").str();
+  t.decl("X", {v["N"], v["C"], v["H"], v["W"]}).decl("W", {v["K"], v["C"], v["R"], v["S"]});
+  return reduction_result(t, v, "Y", "conv", {v["N"], v["K"], P, Q}, "n, k, p, q", "k", v["K"],
+                          "X[n, c, " + hi + ", " + wi + "] * W[k, c, r, s]");
 }
 
 const std::vector<OpDef>& defs() {
   static const std::vector<OpDef> d = {
       {"matmul", "C[M,N] = A[M,K] * B[K,N]",
-       with_dtype({{"M", Kind::Size, "1024", "rows of A and C"},
-                   {"N", Kind::Size, "1024", "columns of B and C"},
-                   {"K", Kind::Size, "1024", "reduction length"}}),
+       with_dtype_epilogue({{"M", Kind::Size, "1024", "rows of A and C"},
+                            {"N", Kind::Size, "1024", "columns of B and C"},
+                            {"K", Kind::Size, "1024", "reduction length"}}),
        [](const Values& v) {
-         return Text(v.dtype)
-             .decl("A", {v["M"], v["K"]})
-             .decl("B", {v["K"], v["N"]})
-             .decl("C", {v["M"], v["N"]})
-             .line("C[i, j] += A[i, k] * B[k, j]")
-             .line("outputs: C")
-             .str();
+         Text t(v.dtype);
+         t.decl("A", {v["M"], v["K"]}).decl("B", {v["K"], v["N"]});
+         return reduction_result(t, v, "C", "AB", {v["M"], v["N"]}, "i, j", "j", v["N"], "A[i, k] * B[k, j]");
        }},
       {"batch_matmul", "C[B,M,N] = A[B,M,K] * B[B,K,N], one matmul per batch entry",
-       with_dtype({{"B", Kind::Size, "16", "batch"},
-                   {"M", Kind::Size, "512", "rows"},
-                   {"N", Kind::Size, "512", "columns"},
-                   {"K", Kind::Size, "512", "reduction length"}}),
+       with_dtype_epilogue({{"B", Kind::Size, "16", "batch"},
+                            {"M", Kind::Size, "512", "rows"},
+                            {"N", Kind::Size, "512", "columns"},
+                            {"K", Kind::Size, "512", "reduction length"}}),
        [](const Values& v) {
-         return Text(v.dtype)
-             .decl("A", {v["B"], v["M"], v["K"]})
-             .decl("B", {v["B"], v["K"], v["N"]})
-             .decl("C", {v["B"], v["M"], v["N"]})
-             .line("C[b, i, j] += A[b, i, k] * B[b, k, j]")
-             .line("outputs: C")
-             .str();
+         Text t(v.dtype);
+         t.decl("A", {v["B"], v["M"], v["K"]}).decl("B", {v["B"], v["K"], v["N"]});
+         return reduction_result(t, v, "C", "AB", {v["B"], v["M"], v["N"]}, "b, i, j", "j", v["N"],
+                                 "A[b, i, k] * B[b, k, j]");
        }},
       {"dense", "Y[M,N] = X[M,K] * W[K,N] + bias[N], as two stages (matmul, then bias)",
        with_dtype({{"M", Kind::Size, "1024", "rows (tokens)"},
@@ -194,33 +218,22 @@ const std::vector<OpDef>& defs() {
        [](const Values& v) { return dense_text(v, "gelu(XW[i, j] + bias[j])"); }},
       {"conv2d_nchw",
        "2-D convolution, X[N,C,H,W] * W[K,C,R,S] -> Y[N,K,P,Q], with stride, zero padding and dilation",
-       with_dtype(kConvParams), [](const Values& v) { return conv2d_source(v, false); }},
+       with_dtype_epilogue(conv_params(false)), [](const Values& v) { return conv2d_source(v, false); }},
       {"conv2d_nhwc",
        "2-D convolution, X[N,H,W,C] * W[R,S,C,K] -> Y[N,P,Q,K], with stride, zero padding and dilation",
-       with_dtype(kConvParams), [](const Values& v) { return conv2d_source(v, true); }},
+       with_dtype_epilogue(conv_params(false)), [](const Values& v) { return conv2d_source(v, true); }},
       {"depthwise_conv2d", "depthwise 2-D convolution (NCHW), X[N,C,H,W] * W[C,R,S] -> Y[N,C,P,Q]",
-       with_dtype({{"N", Kind::Size, "1", "batch"},
-                   {"C", Kind::Size, "64", "channels"},
-                   {"H", Kind::Size, "56", "input height"},
-                   {"W", Kind::Size, "56", "input width"},
-                   {"R", Kind::Size, "3", "filter height"},
-                   {"S", Kind::Size, "3", "filter width"},
-                   {"stride", Kind::Size, "1", "stride (both dimensions)"},
-                   {"pad", Kind::NonNegative, "1", "zero padding on each side (both dimensions)"},
-                   {"dilation", Kind::Size, "1", "filter dilation (both dimensions)"}}),
+       with_dtype_epilogue(conv_params(true)),
        [](const Values& v) {
          const std::string op = "depthwise_conv2d";
          int64_t P = conv_out(op, "height", v["H"], v["R"], v["stride"], v["pad"], v["dilation"]);
          int64_t Q = conv_out(op, "width", v["W"], v["S"], v["stride"], v["pad"], v["dilation"]);
          std::string hi = window_index("p", v["stride"], "r", v["dilation"], v["pad"]);
          std::string wi = window_index("q", v["stride"], "s", v["dilation"], v["pad"]);
-         return Text(v.dtype)
-             .decl("X", {v["N"], v["C"], v["H"], v["W"]})
-             .decl("W", {v["C"], v["R"], v["S"]})
-             .decl("Y", {v["N"], v["C"], P, Q})
-             .line("Y[n, c, p, q] += X[n, c, " + hi + ", " + wi + "] * W[c, r, s]")
-             .line("outputs: Y")
-             .str();
+         Text t(v.dtype);
+         t.decl("X", {v["N"], v["C"], v["H"], v["W"]}).decl("W", {v["C"], v["R"], v["S"]});
+         return reduction_result(t, v, "Y", "conv", {v["N"], v["C"], P, Q}, "n, c, p, q", "c", v["C"],
+                                 "X[n, c, " + hi + ", " + wi + "] * W[c, r, s]");
        }},
       {"softmax", "row softmax of X[M,N]: row max, sum of exponentials, normalise (three stages)",
        with_dtype({{"M", Kind::Size, "1024", "rows"}, {"N", Kind::Size, "1024", "row length"}}),
@@ -405,6 +418,9 @@ Resolved resolve(const std::string& spec_in) {
           r.values.floats[p.name] = x;
           break;
         }
+        case Kind::Epilogue:
+          r.values.epilogue = detail::parse_epilogue(value, spec);
+          break;
         case Kind::DTypeName:
           if (value == "f32" || value == "float32")
             r.values.dtype = DType::F32;
@@ -418,7 +434,11 @@ Resolved resolve(const std::string& spec_in) {
   }
   for (const auto& p : def.params) {
     std::string v;
-    if (p.kind == Kind::DTypeName)
+    if (p.kind == Kind::Epilogue) {
+      // Left out when none, so the names of workloads without an epilogue stay as they were.
+      if (r.values.epilogue.empty()) continue;
+      v = detail::epilogue_text(r.values.epilogue);
+    } else if (p.kind == Kind::DTypeName)
       v = dtype_name(r.values.dtype);
     else if (p.kind == Kind::Positive)
       v = fmt_double(r.values.floats.at(p.name));

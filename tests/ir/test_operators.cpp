@@ -225,3 +225,173 @@ TEST(OperatorErrors, FilterLargerThanInput) {
 TEST(OperatorErrors, DescriptionOfUnknownOperator) {
   EXPECT_THROW(operator_description("nope"), OperatorSpecError);
 }
+
+// ---------------------------------------------------------------- fused epilogues
+
+namespace {
+
+const std::vector<std::string> kEpilogueOps = {"bias", "add",       "mul",     "relu", "relu6",
+                                               "gelu", "gelu_tanh", "sigmoid", "silu"};
+
+// The operators that take an epilogue, with a small spec each and the name of the output.
+struct Fusable {
+  std::string spec, output, result;
+};
+const std::vector<Fusable> kFusable = {
+    {"matmul:M=8,N=4,K=5", "C", "AB"},
+    {"batch_matmul:B=2,M=3,N=4,K=5", "C", "AB"},
+    {"conv2d_nchw:N=1,C=3,H=6,W=6,K=4", "Y", "conv"},
+    {"conv2d_nhwc:N=1,C=3,H=6,W=6,K=4", "Y", "conv"},
+    {"depthwise_conv2d:N=1,C=3,H=6,W=6", "Y", "conv"},
+};
+
+}  // namespace
+
+TEST(OperatorEpilogues, EveryOpBuildsOnEveryFusableOperatorAsTwoStages) {
+  for (const auto& f : kFusable)
+    for (const auto& op : kEpilogueOps) {
+      Workload w = make_operator(f.spec + ",epilogue=" + op);
+      EXPECT_EQ(w.validate(), "") << w.name;
+      ASSERT_EQ(w.stages.size(), 2u) << w.name;
+      EXPECT_EQ(w.stages[0].output, f.result) << w.name;
+      EXPECT_EQ(w.stages[1].op, ReduceOp::None) << w.name;
+      EXPECT_EQ(w.outputs, (std::vector<std::string>{f.output})) << w.name;
+      EXPECT_EQ(w.role(f.result), TensorRole::Intermediate) << w.name;
+      EXPECT_EQ(shape_of(w, f.result), shape_of(w, f.output)) << w.name;
+    }
+}
+
+TEST(OperatorEpilogues, EveryOpHasItsFormulaInTheElementwiseStage) {
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"bias", "AB[i, j] + bias[j]"},
+      {"add", "AB[i, j] + res0[i, j]"},
+      {"mul", "AB[i, j] * gate0[i, j]"},
+      {"relu", "relu(AB[i, j])"},
+      {"relu6", "min(max(AB[i, j], 0.0), 6.0)"},
+      {"gelu", "gelu(AB[i, j])"},
+      {"sigmoid", "sigmoid(AB[i, j])"},
+      {"silu", "AB[i, j] * sigmoid(AB[i, j])"},
+  };
+  for (const auto& [op, body] : bodies) {
+    Workload w = make_operator("matmul:M=8,N=4,K=5,epilogue=" + op);
+    EXPECT_EQ(to_string(w.stages[1].body), body) << op;
+  }
+  std::string tanh_form = to_string(make_operator("matmul:M=8,N=4,K=5,epilogue=gelu_tanh").stages[1].body);
+  EXPECT_TRUE(contains(tanh_form, "tanh(")) << tanh_form;
+}
+
+TEST(OperatorEpilogues, ChainAppliesLeftToRightWithParenthesesWhereNeeded) {
+  Workload w = make_operator("conv2d_nchw:N=1,C=3,H=6,W=6,K=4,epilogue=bias+add+relu");
+  EXPECT_EQ(to_string(w.stages[1].body), "relu(conv[n, k, p, q] + bias[k] + res0[n, k, p, q])");
+  Workload m = make_operator("matmul:M=8,N=4,K=5,epilogue=bias+mul+silu");
+  EXPECT_EQ(to_string(m.stages[1].body),
+            "(AB[i, j] + bias[j]) * gate0[i, j] * sigmoid((AB[i, j] + bias[j]) * gate0[i, j])");
+}
+
+TEST(OperatorEpilogues, BiasIsPerOutputChannel) {
+  EXPECT_EQ(shape_of(make_operator("matmul:M=8,N=4,K=5,epilogue=bias"), "bias"), (std::vector<int64_t>{4}));
+  EXPECT_EQ(shape_of(make_operator("batch_matmul:B=2,M=3,N=7,K=5,epilogue=bias"), "bias"),
+            (std::vector<int64_t>{7}));
+  Workload nchw = make_operator("conv2d_nchw:N=1,C=3,H=6,W=6,K=5,epilogue=bias");
+  EXPECT_EQ(shape_of(nchw, "bias"), (std::vector<int64_t>{5}));
+  EXPECT_EQ(to_string(nchw.stages[1].body), "conv[n, k, p, q] + bias[k]");
+  Workload nhwc = make_operator("conv2d_nhwc:N=1,C=3,H=6,W=6,K=5,epilogue=bias");
+  EXPECT_EQ(shape_of(nhwc, "bias"), (std::vector<int64_t>{5}));
+  EXPECT_EQ(to_string(nhwc.stages[1].body), "conv[n, p, q, k] + bias[k]");
+  Workload dw = make_operator("depthwise_conv2d:N=1,C=3,H=6,W=6,epilogue=bias");
+  EXPECT_EQ(shape_of(dw, "bias"), (std::vector<int64_t>{3}));
+  EXPECT_EQ(to_string(dw.stages[1].body), "conv[n, c, p, q] + bias[c]");
+}
+
+TEST(OperatorEpilogues, EachAddAndMulGetsItsOwnInputInChainOrder) {
+  Workload w = make_operator("matmul:M=8,N=4,K=5,epilogue=bias+add+mul+add+mul+bias");
+  EXPECT_EQ(w.input_names(),
+            (std::vector<std::string>{"A", "B", "bias", "res0", "gate0", "res1", "gate1", "bias1"}));
+  for (const auto* t : {"res0", "res1", "gate0", "gate1"})
+    EXPECT_EQ(shape_of(w, t), (std::vector<int64_t>{8, 4})) << t;
+  EXPECT_EQ(shape_of(w, "bias1"), (std::vector<int64_t>{4}));
+}
+
+TEST(OperatorEpilogues, CanonicalNamePutsTheEpilogueAfterDtypeInChainOrder) {
+  EXPECT_EQ(make_operator("matmul:epilogue=silu+mul,dtype=f64,M=8,N=4,K=5").name,
+            "matmul:M=8,N=4,K=5,dtype=f64,epilogue=silu+mul");
+  EXPECT_EQ(canonical_operator_spec("matmul:M=8,N=4,K=5,epilogue=mul+silu"),
+            "matmul:M=8,N=4,K=5,dtype=f32,epilogue=mul+silu");
+  EXPECT_EQ(
+      canonical_operator_spec("conv2d_nchw:epilogue= bias + relu "),
+      "conv2d_nchw:N=1,C=64,H=56,W=56,K=64,R=3,S=3,stride=1,pad=1,dilation=1,dtype=f32,epilogue=bias+relu");
+}
+
+TEST(OperatorEpilogues, CanonicalNameOfAFusedWorkloadBuildsTheSameWorkload) {
+  Workload a = make_operator("conv2d_nhwc:C=8,K=4,H=10,W=10,stride=2,epilogue=bias+add+relu6");
+  Workload b = make_operator(a.name);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(to_string(a), to_string(b));
+}
+
+TEST(OperatorEpilogues, NoneIsLeftOutOfTheNameAndChangesNothing) {
+  for (const auto& f : kFusable) {
+    Workload plain = make_operator(f.spec);
+    Workload none = make_operator(f.spec + ",epilogue=none");
+    EXPECT_EQ(none.name, plain.name);
+    EXPECT_FALSE(contains(none.name, "epilogue")) << none.name;
+    EXPECT_EQ(operator_source(f.spec + ",epilogue=none"), operator_source(f.spec));
+    EXPECT_EQ(none.stages.size(), 1u) << none.name;
+  }
+}
+
+TEST(OperatorEpilogues, LibraryListsTheEpilogueParameterOnlyOnFusableOperators) {
+  for (const auto& info : operator_library()) {
+    bool has = false;
+    for (const auto& p : info.params)
+      if (p.name == "epilogue") {
+        has = true;
+        EXPECT_EQ(p.default_value, "none");
+        for (const auto& op : kEpilogueOps) EXPECT_TRUE(contains(p.description, op)) << op;
+      }
+    bool fusable = info.name == "matmul" || info.name == "batch_matmul" || info.name == "conv2d_nchw" ||
+                   info.name == "conv2d_nhwc" || info.name == "depthwise_conv2d";
+    EXPECT_EQ(has, fusable) << info.name;
+  }
+}
+
+TEST(OperatorEpilogueErrors, UnknownOpNamesTheSpecTheOpAndTheValidOps) {
+  std::string e = spec_error("matmul:M=4,epilogue=bias+swish");
+  EXPECT_TRUE(contains(e, "matmul:M=4,epilogue=bias+swish")) << e;
+  EXPECT_TRUE(contains(e, "unknown op 'swish'")) << e;
+  EXPECT_TRUE(contains(e, "bias, add, mul, relu, relu6, gelu, gelu_tanh, sigmoid, silu")) << e;
+}
+
+TEST(OperatorEpilogueErrors, OpNamesAreCaseSensitive) {
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue=ReLU"), "unknown op 'ReLU'"));
+}
+
+TEST(OperatorEpilogueErrors, EmptyChainOrEmptyOp) {
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue="), "epilogue has no value"));
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue=+"), "empty op"));
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue=relu+"), "empty op"));
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue=bias++relu"), "empty op"));
+}
+
+TEST(OperatorEpilogueErrors, NoneMixedWithOps) {
+  std::string e = spec_error("conv2d_nchw:epilogue=none+relu");
+  EXPECT_TRUE(contains(e, "'none' cannot be combined with other ops")) << e;
+  EXPECT_TRUE(contains(spec_error("conv2d_nchw:epilogue=relu+none"), "'none' cannot be combined"));
+}
+
+TEST(OperatorEpilogueErrors, OperatorsWithoutAnEpilogueRefuseTheParameter) {
+  for (const auto* spec : {"softmax:epilogue=relu", "dense:epilogue=relu", "attention:epilogue=relu"}) {
+    std::string e = spec_error(spec);
+    EXPECT_TRUE(contains(e, "unknown parameter 'epilogue'")) << e;
+  }
+}
+
+TEST(OperatorEpilogueErrors, ChainsThatRepeatTheResultTooOftenAreRefused) {
+  // gelu_tanh reads its operand four times, so three of them repeat the result 64 times (the most).
+  EXPECT_NO_THROW(make_operator("matmul:M=4,N=4,K=4,epilogue=gelu_tanh+gelu_tanh+gelu_tanh"));
+  std::string e = spec_error("matmul:M=4,N=4,K=4,epilogue=gelu_tanh+gelu_tanh+gelu_tanh+silu");
+  EXPECT_TRUE(contains(e, "repeats the result 128 times")) << e;
+  std::string many;
+  for (int i = 0; i < 17; ++i) many += (i ? "+" : "") + std::string("relu");
+  EXPECT_TRUE(contains(spec_error("matmul:epilogue=" + many), "more than 16 ops"));
+}

@@ -360,6 +360,10 @@ TEST(DesignSpace, HandWrittenWorkloadsGiveLegalCorrectSamples) {
       // an elementwise producer that is expensive, read by a reduction
       "X: f32[8, 16]\nW: f32[16, 24]\nE: f32[8, 16]\nC: f32[8, 24]\nE[i, k] = exp(X[i, k])\n"
       "C[i, j] += E[i, k] * W[k, j]\noutputs: C\n",
+      // fused epilogues of library operators (reduction, then one elementwise stage with extra inputs)
+      rctune::ir::operator_source("conv2d_nchw:N=1,C=4,H=8,W=8,K=8,epilogue=bias+add+relu"),
+      rctune::ir::operator_source("batch_matmul:B=2,M=8,N=24,K=8,epilogue=silu+mul"),
+      rctune::ir::operator_source("depthwise_conv2d:N=1,C=4,H=8,W=8,epilogue=bias+relu6"),
   };
   for (size_t i = 0; i < sources.size(); ++i) {
     SCOPED_TRACE(sources[i]);

@@ -126,6 +126,8 @@ TEST(HeuristicProposer, RandomWalksOverItsOwnProposalsStayLegal) {
   std::vector<std::string> specs = small_specs();
   specs.push_back("matmul:M=48,N=40,K=24,dtype=f64");
   specs.push_back("softmax:M=8,N=40,dtype=f64");
+  specs.push_back("conv2d_nchw:N=1,C=8,H=10,W=10,K=16,epilogue=bias+add+relu");
+  specs.push_back("batch_matmul:B=2,M=32,N=64,K=32,epilogue=silu+mul");
   int proposed = 0, legal_count = 0;
   for (const std::string& spec : specs) {
     SCOPED_TRACE(spec);

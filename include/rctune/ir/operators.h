@@ -42,7 +42,10 @@ bool is_operator_spec(const std::string& spec);
 
 // "NAME" or "NAME:P=v,P=v,...": parameters left out take their defaults. The workload's name is the
 // canonical spec with every parameter, in declaration order (e.g. "matmul:M=512,N=512,K=512,dtype=f32"),
-// so equal workloads have equal names. Outputs: the final stage's tensor.
+// so equal workloads have equal names; only `epilogue` is left out when it is "none", so that the
+// names of unfused workloads do not change ("...,dtype=f32,epilogue=bias+relu" otherwise). An
+// epilogue adds one elementwise stage after the reduction (docs/workloads.md, "Fused epilogues").
+// Outputs: the final stage's tensor.
 Workload make_operator(const std::string& spec);
 
 // The canonical spec of `spec` (make_operator(spec).name) without building the workload.
