@@ -32,13 +32,12 @@ std::optional<Outcome> match_matmul(const GraphIndex& g, int node) {
   std::string dtype = operator_dtype(g, n.output(0), &reason);
   if (dtype.empty()) return not_tuned(reason);
   int64_t M = (*a)[a->size() - 2], K = a->back(), N = b->back();
-  std::vector<std::string> ops;
-  std::vector<int> nodes = {node};
-  fuse_epilogue(g, n.output(0), {*y, {{N}, {1, N}}}, ops, nodes);
+  std::vector<EpilogueStep> steps;
+  fuse_epilogue(g, n.output(0), {*y, {{N}, {1, N}}}, steps);
   if (b->size() == 2) {
     Outcome o =
         task_outcome("matmul", {{"M", str(product(*a, 0, a->size() - 1))}, {"N", str(N)}, {"K", str(K)}},
-                     dtype, ops, nodes);
+                     dtype, node, steps);
     if (g.is_constant_like(n.input(1))) o.notes.push_back("MatMul: the weight B is used as [K,N], as stored");
     if (a->size() > 2) o.notes.push_back("the batch dimensions of A fold into M");
     return o;
@@ -47,7 +46,7 @@ std::optional<Outcome> match_matmul(const GraphIndex& g, int node) {
   Outcome o =
       task_outcome("batch_matmul",
                    {{"B", str(product(batch, 0, batch.size()))}, {"M", str(M)}, {"N", str(N)}, {"K", str(K)}},
-                   dtype, ops, nodes);
+                   dtype, node, steps);
   Shape ab(a->begin(), a->end() - 2), bb(b->begin(), b->end() - 2);
   if (ab != batch || bb != batch)
     o.notes.push_back("operands broadcast along the batch " + dims_text(ab) + " x " + dims_text(bb) +
@@ -71,20 +70,19 @@ std::optional<Outcome> match_gemm(const GraphIndex& g, int node) {
   std::string dtype = operator_dtype(g, n.output(0), &reason);
   if (dtype.empty()) return not_tuned(reason);
   int64_t M = (*a)[0], K = (*a)[1], N = trans_b ? (*b)[0] : (*b)[1];
-  std::vector<std::string> ops;
-  std::vector<int> nodes = {node};
+  std::vector<EpilogueStep> steps;
   if (n.input_size() > 2 && !n.input(2).empty()) {
     auto c = g.shape(n.input(2));
     if (attr_float(n, "beta", 1.0f) != 1.0f) return not_tuned("beta != 1 with a C input");
     if (c && g.is_constant_like(n.input(2)) && (*c == Shape{N} || *c == Shape{1, N}))
-      ops.push_back("bias");
+      steps.push_back({"bias", {}});
     else if (c && *c == *y)
-      ops.push_back("add");
+      steps.push_back({"add", {}});
     else
       return not_tuned("C input broadcast along the rows or of unknown shape");
   }
-  fuse_epilogue(g, n.output(0), {*y, {{N}, {1, N}}}, ops, nodes);
-  Outcome o = task_outcome("matmul", {{"M", str(M)}, {"N", str(N)}, {"K", str(K)}}, dtype, ops, nodes);
+  fuse_epilogue(g, n.output(0), {*y, {{N}, {1, N}}}, steps);
+  Outcome o = task_outcome("matmul", {{"M", str(M)}, {"N", str(N)}, {"K", str(K)}}, dtype, node, steps);
   if (trans_b)
     o.notes.push_back(
         g.is_constant_like(n.input(1))
@@ -132,17 +130,16 @@ std::optional<Outcome> match_conv(const GraphIndex& g, int node) {
   if (group != 1 && !depthwise)
     return not_tuned(group == C ? "depthwise with a channel multiplier"
                                 : "grouped convolution (1 < group < channels)");
-  std::vector<std::string> ops;
-  std::vector<int> nodes = {node};
-  if (n.input_size() > 2 && !n.input(2).empty()) ops.push_back("bias");
-  fuse_epilogue(g, n.output(0), {*y, {{K}, {1, K, 1, 1}, {K, 1, 1}}}, ops, nodes);
+  std::vector<EpilogueStep> steps;
+  if (n.input_size() > 2 && !n.input(2).empty()) steps.push_back({"bias", {}});
+  fuse_epilogue(g, n.output(0), {*y, {{K}, {1, K, 1, 1}, {K, 1, 1}}}, steps);
   Params common = {{"stride", str(strides[0])}, {"pad", str(pads[0])}, {"dilation", str(dil[0])}};
   Params p = {{"N", str(N)}, {"C", str(C)}, {"H", str(H)}, {"W", str(W)}};
   if (!depthwise) p.push_back({"K", str(K)});
   p.push_back({"R", str(R)});
   p.push_back({"S", str(S)});
   p.insert(p.end(), common.begin(), common.end());
-  return task_outcome(depthwise ? "depthwise_conv2d" : "conv2d_nchw", p, dtype, ops, nodes);
+  return task_outcome(depthwise ? "depthwise_conv2d" : "conv2d_nchw", p, dtype, node, steps);
 }
 
 }  // namespace rctune::model::detail

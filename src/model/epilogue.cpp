@@ -3,6 +3,7 @@
 
 #include "model/patterns.h"
 #include "rctune/ir/operators.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::model::detail {
 
@@ -12,24 +13,33 @@ Outcome not_tuned(std::string reason) {
   return o;
 }
 
-Outcome task_outcome(const std::string& op, const Params& params, const std::string& dtype,
-                     const std::vector<std::string>& epilogue, std::vector<int> nodes) {
-  std::string spec = op + ":";
-  for (const auto& [name, value] : params) spec += name + "=" + value + ",";
-  spec += "dtype=" + dtype;
-  Outcome o;
-  try {
-    o.workload = ir::canonical_operator_spec(spec);
-  } catch (const ir::OperatorSpecError& e) {
-    return not_tuned(e.what());
+Outcome task_outcome(const std::string& op, const Params& params, const std::string& dtype, int node,
+                     const std::vector<EpilogueStep>& steps) {
+  std::string base = op + ":";
+  for (const auto& [name, value] : params) base += name + "=" + value + ",";
+  base += "dtype=" + dtype;
+  // The leading steps without nodes are the anchor's own inputs (a Conv's or Gemm's bias): kept.
+  size_t fixed = 0;
+  while (fixed < steps.size() && steps[fixed].nodes.empty()) ++fixed;
+  std::string reason;
+  for (size_t kept = steps.size();; --kept) {
+    std::vector<std::string> ops;
+    for (size_t i = 0; i < kept; ++i) ops.push_back(steps[i].op);
+    try {
+      Outcome o;
+      o.workload = ir::canonical_operator_spec(ops.empty() ? base : base + ",epilogue=" + ir::join(ops, "+"));
+      o.tuned = true;
+      o.nodes = {node};
+      for (size_t i = 0; i < kept; ++i)
+        o.nodes.insert(o.nodes.end(), steps[i].nodes.begin(), steps[i].nodes.end());
+      if (kept < steps.size())
+        o.notes.push_back("epilogue cut after " + std::to_string(kept) + " ops: " + reason);
+      return o;
+    } catch (const ir::OperatorSpecError& e) {
+      reason = e.what();
+    }
+    if (kept == fixed) return not_tuned(reason);
   }
-  if (!epilogue.empty()) {
-    o.workload += ",epilogue=";
-    for (size_t i = 0; i < epilogue.size(); ++i) o.workload += (i ? "+" : "") + epilogue[i];
-  }
-  o.tuned = true;
-  o.nodes = std::move(nodes);
-  return o;
 }
 
 std::string operator_dtype(const GraphIndex& g, const std::string& value, std::string* reason) {
@@ -40,9 +50,9 @@ std::string operator_dtype(const GraphIndex& g, const std::string& value, std::s
 }
 
 void fuse_epilogue(const GraphIndex& g, std::string value, const EpilogueShapes& shapes,
-                   std::vector<std::string>& ops, std::vector<int>& nodes) {
-  constexpr size_t kMaxOps = 8;
-  while (ops.size() < kMaxOps) {
+                   std::vector<EpilogueStep>& steps) {
+  constexpr size_t kMaxOps = 16;  // the operator library's longest chain
+  while (steps.size() < kMaxOps) {
     int c = g.single_consumer(value);
     if (c >= 0) {
       const auto& n = g.node(c);
@@ -60,8 +70,7 @@ void fuse_epilogue(const GraphIndex& g, std::string value, const EpilogueShapes&
           else if (*os == shapes.output)
             op = add ? "add" : "mul";
           if (!op.empty()) {
-            ops.push_back(op);
-            nodes.push_back(c);
+            steps.push_back({op, {c}});
             value = n.output(0);
             continue;
           }
@@ -73,16 +82,14 @@ void fuse_epilogue(const GraphIndex& g, std::string value, const EpilogueShapes&
       const auto& n = g.node(c);
       if (n.domain() == "com.microsoft" && (n.op_type() == "Gelu" || n.op_type() == "FastGelu") &&
           n.input_size() == 1 && n.output_size() == 1) {
-        ops.push_back(n.op_type() == "Gelu" ? "gelu" : "gelu_tanh");
-        nodes.push_back(c);
+        steps.push_back({n.op_type() == "Gelu" ? "gelu" : "gelu_tanh", {c}});
         value = n.output(0);
         continue;
       }
     }
     auto a = match_activation(g, value);
     if (!a) break;
-    ops.push_back(a->name);
-    nodes.insert(nodes.end(), a->nodes.begin(), a->nodes.end());
+    steps.push_back({a->name, a->nodes});
     value = a->output;
   }
 }

@@ -74,7 +74,9 @@ Outcome row_task(const GraphIndex& g, const char* op, const std::string& x, cons
   if (dtype.empty()) return not_tuned(reason);
   Params p = {{"M", std::to_string(product(*s, 0, s->size() - 1))}, {"N", std::to_string(s->back())}};
   if (eps) p.push_back({"eps", eps_text(*eps)});
-  return task_outcome(op, p, dtype, {}, std::move(nodes));
+  Outcome o = task_outcome(op, p, dtype, nodes.front(), {});
+  o.nodes = std::move(nodes);
+  return o;
 }
 
 }  // namespace
@@ -96,7 +98,7 @@ std::optional<Outcome> match_softmax(const GraphIndex& g, int node, int64_t opse
   return task_outcome(
       "softmax",
       {{"M", std::to_string(product(*s, 0, axis))}, {"N", std::to_string(product(*s, axis, rank))}}, dtype,
-      {}, {node});
+      node, {});
 }
 
 std::optional<Outcome> match_layernorm_op(const GraphIndex& g, int node) {

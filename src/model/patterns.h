@@ -23,11 +23,19 @@ struct Outcome {
 
 Outcome not_tuned(std::string reason);
 
-// The canonical spec of op:params with dtype and, unless empty, the epilogue chain joined by '+';
-// a spec the operator library refuses (a size out of range) is a not-tuned outcome with its reason.
+// One op of an epilogue chain and the nodes it covers (none for the anchor's own bias input).
+struct EpilogueStep {
+  std::string op;  // bias, add, mul, relu, relu6, gelu, gelu_tanh, sigmoid, silu
+  std::vector<int> nodes;
+};
+
+// The task of the anchor `node`: the canonical spec of op:params with dtype and the epilogue chain.
+// A chain the operator library refuses (too long, docs/workloads.md) is cut from its end until it
+// is accepted, the cut nodes staying outside the task; a spec refused even without its fusible
+// steps (a size out of range) is a not-tuned outcome with the library's reason.
 using Params = std::vector<std::pair<std::string, std::string>>;
-Outcome task_outcome(const std::string& op, const Params& params, const std::string& dtype,
-                     const std::vector<std::string>& epilogue, std::vector<int> nodes);
+Outcome task_outcome(const std::string& op, const Params& params, const std::string& dtype, int node,
+                     const std::vector<EpilogueStep>& steps);
 // A dtype the operators take ("f32", "f64") for the value, or the not-tuned reason in *reason.
 std::string operator_dtype(const GraphIndex& g, const std::string& value, std::string* reason);
 
@@ -38,11 +46,10 @@ struct EpilogueShapes {
 };
 
 // Follows the anchor's result `value` through the elementwise operations that fuse into it
-// (bias, add, mul, relu, relu6, gelu, gelu_tanh, sigmoid, silu), appends their names to `ops` and
-// their nodes to `nodes`; stops at a value with more than one reader outside a recognised
-// activation.
+// (bias, add, mul, relu, relu6, gelu, gelu_tanh, sigmoid, silu) and appends them to `steps`; stops
+// at a value with more than one reader outside a recognised activation.
 void fuse_epilogue(const GraphIndex& g, std::string value, const EpilogueShapes& shapes,
-                   std::vector<std::string>& ops, std::vector<int>& nodes);
+                   std::vector<EpilogueStep>& steps);
 
 // A region of scalar elementwise nodes that computes one known activation of `value`: its name and
 // the nodes (nullopt when none). Recognises every arrangement of the decomposed forms, since it

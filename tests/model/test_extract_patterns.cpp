@@ -193,6 +193,24 @@ TEST(ExtractEpilogue, OnnxRuntimeFusedGeluNodesAreGelu) {
   EXPECT_EQ(task_lines(g.extract()), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=bias+gelu x1"});
 }
 
+TEST(ExtractEpilogue, AChainTheLibraryRefusesIsCutAndTheRestListed) {
+  GraphBuilder g;
+  auto* imp = g.proto().add_opset_import();
+  imp->set_domain("com.microsoft");
+  imp->set_version(1);
+  std::string y = linear(g, g.input("x", {4, 8}), 8, 8, "fc", false);
+  for (int i = 0; i < 4; ++i) {
+    y = g.op("FastGelu", {y});
+    g.proto().mutable_graph()->mutable_node(g.proto().graph().node_size() - 1)->set_domain("com.microsoft");
+  }
+  g.output(y);
+  auto e = g.extract();
+  EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=gelu_tanh+gelu_tanh+gelu_tanh x1"});
+  EXPECT_EQ(not_tuned_lines(e), Lines{"com.microsoft.FastGelu x1: operator of another domain"});
+  ASSERT_EQ(e.tasks[0].notes.size(), 2u);
+  EXPECT_EQ(e.tasks[0].notes[0].rfind("epilogue cut after 3 ops: ", 0), 0u) << e.tasks[0].notes[0];
+}
+
 TEST(ExtractEpilogue, SiluTimesUpProjectionFusesIntoTheGateMatmul) {
   GraphBuilder g;
   std::string x = g.input("x", {16, 64});

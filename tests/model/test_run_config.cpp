@@ -2,6 +2,9 @@
 // what is not tuned, and no name from the model reaches it unchecked.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include "apps/cli_runner.h"
 #include "model/graph_builder.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/model/run_config_writer.h"
@@ -50,4 +53,31 @@ TEST(RunConfig, HostileNodeNamesAndTracePathsReachItOnlyAsSafeText) {
   auto cfg = rctune::config::parse_tune_config(yaml);
   EXPECT_EQ(cfg.tasks.size(), 2u);
   EXPECT_EQ(cfg.out, "evil__.h5");
+}
+
+TEST(RunConfig, FusedEpiloguesParseAsTheirWorkloads) {
+  GraphBuilder g;
+  std::string x = g.input("x", {1, 16, 8, 8});
+  g.op("Conv", {x, g.input("w", {16, 16, 3, 3}), g.input("b", {16})}, "conv");
+  g.attr("pads", {1, 1, 1, 1});
+  g.output(g.op("Relu", {g.op("Add", {"conv_out", x})}));
+  auto cfg = rctune::config::parse_tune_config(rctune::model::run_config_yaml(g.extract(), "run.h5"));
+  ASSERT_EQ(cfg.tasks.size(), 1u);
+  EXPECT_EQ(
+      cfg.tasks[0].workload.name,
+      "conv2d_nchw:N=1,C=16,H=8,W=8,K=16,R=3,S=3,stride=1,pad=1,dilation=1,dtype=f32,epilogue=bias+add+relu");
+}
+
+TEST(RunConfig, TheShippedModelConfigsParse) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(rctune::testing::source_dir()) / "configs" / "models";
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++files;
+    auto cfg = rctune::config::load_tune_config(entry.path().string());
+    EXPECT_FALSE(cfg.tasks.empty()) << entry.path();
+    for (const auto& t : cfg.tasks) EXPECT_GE(t.weight, 1.0) << entry.path() << " " << t.workload.name;
+  }
+  EXPECT_EQ(files, 6);
 }
