@@ -77,6 +77,20 @@ class GraphBuilder {
     return n->output(0);
   }
 
+  // A node of another operator domain (imported at version 1 the first time).
+  std::string domain_op(const std::string& domain, const std::string& type, std::vector<std::string> inputs) {
+    bool imported = false;
+    for (const auto& imp : model_.opset_import()) imported |= imp.domain() == domain;
+    if (!imported) {
+      auto* imp = model_.add_opset_import();
+      imp->set_domain(domain);
+      imp->set_version(1);
+    }
+    std::string out = op(type, std::move(inputs));
+    last_->set_domain(domain);
+    return out;
+  }
+
   GraphBuilder& attr(const std::string& name, int64_t v) {
     auto* a = add_attr(name, onnx::AttributeProto::INT);
     a->set_i(v);

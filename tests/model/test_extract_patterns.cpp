@@ -25,6 +25,15 @@ std::string gelu_erf(GraphBuilder& g, const std::string& x) {
   return g.op("Mul", {g.op("Mul", {x, g.op("Add", {e, g.scalar(1.0f)})}), g.scalar(0.5f)});
 }
 
+// The extraction is the one task `line` whose one note contains `note`.
+void expect_task_with_note(const rctune::model::Extraction& e, const std::string& line,
+                           const std::string& note) {
+  EXPECT_EQ(task_lines(e), Lines{line});
+  ASSERT_EQ(e.tasks.size(), 1u);
+  ASSERT_EQ(e.tasks[0].notes.size(), 1u);
+  EXPECT_NE(e.tasks[0].notes[0].find(note), std::string::npos) << e.tasks[0].notes[0];
+}
+
 }  // namespace
 
 TEST(ExtractMatMul, TwoDimensionalMatMulIsOneMatmulTask) {
@@ -51,10 +60,7 @@ TEST(ExtractMatMul, BatchedOperandsOnBothSidesAreBatchMatmul) {
 TEST(ExtractMatMul, BroadcastBatchCountsTheFullBatchAndSaysSo) {
   GraphBuilder g;
   g.output(g.op("MatMul", {g.input("q", {2, 4, 8, 16}), g.input("k", {2, 1, 16, 8})}, "scores"));
-  auto e = g.extract();
-  EXPECT_EQ(task_lines(e), Lines{"batch_matmul:B=8,M=8,N=8,K=16,dtype=f32 x1"});
-  ASSERT_EQ(e.tasks[0].notes.size(), 1u);
-  EXPECT_NE(e.tasks[0].notes[0].find("broadcast"), std::string::npos);
+  expect_task_with_note(g.extract(), "batch_matmul:B=8,M=8,N=8,K=16,dtype=f32 x1", "broadcast");
 }
 
 TEST(ExtractGemm, LinearWithTransposedWeightIsMatmulWithBiasAndANote) {
@@ -63,10 +69,7 @@ TEST(ExtractGemm, LinearWithTransposedWeightIsMatmulWithBiasAndANote) {
        "fc");
   g.attr("transB", int64_t{1});
   g.output("fc_out");
-  auto e = g.extract();
-  EXPECT_EQ(task_lines(e), Lines{"matmul:M=1,N=1000,K=2048,dtype=f32,epilogue=bias x1"});
-  ASSERT_EQ(e.tasks[0].notes.size(), 1u);
-  EXPECT_NE(e.tasks[0].notes[0].find("used as [K,N]"), std::string::npos);
+  expect_task_with_note(g.extract(), "matmul:M=1,N=1000,K=2048,dtype=f32,epilogue=bias x1", "used as [K,N]");
 }
 
 TEST(ExtractGemm, TransposedActivationIsNotTuned) {
@@ -85,8 +88,7 @@ TEST(ExtractConv, ConvWithBiasAndReluFusesBoth) {
   g.attr("pads", {1, 1, 1, 1});
   g.output(g.op("Relu", {"conv_out"}));
   EXPECT_EQ(task_lines(g.extract()), Lines{"conv2d_nchw:N=1,C=64,H=56,W=56,K=64,R=3,S=3,stride=1,pad=1,"
-                                           "dilation=1,dtype=f32,epilogue=bias+relu "
-                                           "x1"});
+                                           "dilation=1,dtype=f32,epilogue=bias+relu x1"});
 }
 
 TEST(ExtractConv, StrideAndDilationAreRead) {
@@ -104,8 +106,7 @@ TEST(ExtractConv, ResidualAddAndReluAfterTheBiasFuse) {
   g.op("Conv", {x, g.input("w", {16, 16, 1, 1}), g.input("b", {16})}, "conv");
   g.output(g.op("Relu", {g.op("Add", {"conv_out", x})}));
   EXPECT_EQ(task_lines(g.extract()), Lines{"conv2d_nchw:N=1,C=16,H=8,W=8,K=16,R=1,S=1,stride=1,pad=0,"
-                                           "dilation=1,dtype=f32,epilogue=bias+add+relu "
-                                           "x1"});
+                                           "dilation=1,dtype=f32,epilogue=bias+add+relu x1"});
 }
 
 TEST(ExtractConv, GroupsEqualToChannelsAreDepthwiseWithRelu6) {
@@ -114,8 +115,7 @@ TEST(ExtractConv, GroupsEqualToChannelsAreDepthwiseWithRelu6) {
   g.attr("group", int64_t{32}).attr("pads", {1, 1, 1, 1}).attr("strides", {2, 2});
   g.output(g.op("Clip", {"dw_out", g.scalar(0.0f), g.scalar(6.0f)}));
   EXPECT_EQ(task_lines(g.extract()), Lines{"depthwise_conv2d:N=1,C=32,H=16,W=16,R=3,S=3,stride=2,pad=1,"
-                                           "dilation=1,dtype=f32,epilogue=bias+relu6 "
-                                           "x1"});
+                                           "dilation=1,dtype=f32,epilogue=bias+relu6 x1"});
 }
 
 TEST(ExtractConv, OtherGroupCountsAreNotTuned) {
@@ -184,25 +184,15 @@ TEST(ExtractEpilogue, ScalarsFromConstantNodesAreReadAndTheConstantsListed) {
 
 TEST(ExtractEpilogue, OnnxRuntimeFusedGeluNodesAreGelu) {
   GraphBuilder g;
-  auto* imp = g.proto().add_opset_import();
-  imp->set_domain("com.microsoft");
-  imp->set_version(1);
-  std::string y = g.op("Gelu", {linear(g, g.input("x", {4, 8}), 8, 8, "fc", true)});
-  g.proto().mutable_graph()->mutable_node(g.proto().graph().node_size() - 1)->set_domain("com.microsoft");
+  std::string y = g.domain_op("com.microsoft", "Gelu", {linear(g, g.input("x", {4, 8}), 8, 8, "fc", true)});
   g.output(y);
   EXPECT_EQ(task_lines(g.extract()), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=bias+gelu x1"});
 }
 
 TEST(ExtractEpilogue, AChainTheLibraryRefusesIsCutAndTheRestListed) {
   GraphBuilder g;
-  auto* imp = g.proto().add_opset_import();
-  imp->set_domain("com.microsoft");
-  imp->set_version(1);
   std::string y = linear(g, g.input("x", {4, 8}), 8, 8, "fc", false);
-  for (int i = 0; i < 4; ++i) {
-    y = g.op("FastGelu", {y});
-    g.proto().mutable_graph()->mutable_node(g.proto().graph().node_size() - 1)->set_domain("com.microsoft");
-  }
+  for (int i = 0; i < 4; ++i) y = g.domain_op("com.microsoft", "FastGelu", {y});
   g.output(y);
   auto e = g.extract();
   EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=gelu_tanh+gelu_tanh+gelu_tanh x1"});
@@ -356,11 +346,7 @@ TEST(ExtractTasks, AnUnsupportedOperatorIsListedWithItsCount) {
 
 TEST(ExtractTasks, AnOperatorOfAnotherDomainIsListedUnderItsDomain) {
   GraphBuilder g;
-  auto* imp = g.proto().add_opset_import();
-  imp->set_domain("com.example");
-  imp->set_version(1);
-  std::string y = g.op("FancyOp", {g.input("x", {4, 4})});
-  g.proto().mutable_graph()->mutable_node(0)->set_domain("com.example");
+  std::string y = g.domain_op("com.example", "FancyOp", {g.input("x", {4, 4})});
   g.output(y);
   EXPECT_EQ(not_tuned_lines(g.extract()), Lines{"com.example.FancyOp x1: operator of another domain"});
 }
