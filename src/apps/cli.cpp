@@ -14,6 +14,7 @@
 #include "rctune/build_config.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/limits.h"
+#include "rctune/model/onnx_graph.h"
 
 namespace rctune::apps {
 
@@ -168,7 +169,7 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
 
   ExtractArgs extract;
-  constexpr config::IntRange kModelDim{1, int64_t{1} << 24};  // model::ModelLimits::max_dim
+  constexpr config::IntRange kModelDim{1, model::ModelLimits{}.max_dim};
   auto* extract_cmd = app.add_subcommand(
       "extract", "write a run config of an ONNX model's distinct workloads (docs/models.md)");
   extract_cmd->add_option("model", extract.model, "the ONNX model file")->required();
