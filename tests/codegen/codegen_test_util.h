@@ -21,6 +21,7 @@
 #include "rctune/codegen/kokkos.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/ir/workload.h"
+#include "support/stage_builder.h"
 
 namespace rctune::codegen::testing {
 
@@ -54,16 +55,7 @@ inline Tensor tensor(const std::string& name, std::vector<int64_t> shape, DType 
   x.dtype = t;
   return x;
 }
-inline Stage stage(const std::string& out, std::vector<IndexVar> axes, std::vector<IndexVar> raxes,
-                   ReduceOp op, Expr body) {
-  Stage s;
-  s.output = out;
-  s.axes = std::move(axes);
-  s.reduce_axes = std::move(raxes);
-  s.op = op;
-  s.body = std::move(body);
-  return s;
-}
+using test_support::stage;
 // Global params of a lowered function: one per workload tensor, declaration order.
 inline std::vector<BufferDecl> params_of(const Workload& w) {
   std::vector<BufferDecl> r;
