@@ -2,66 +2,60 @@
 #include <gtest/gtest.h>
 
 #include "cli_runner.h"
+#include "support/contains.h"
 
+using rctune::test_support::expect_contains_all;
 using rctune::testing::run_rctune;
 using rctune::testing::source_dir;
 
-TEST(Cli, OperatorsListsTheLibrary) {
-  auto r = run_rctune("operators");
+// `rctune <args>` succeeds, and its output holds each of `parts`.
+void expect_output(const std::string& args, std::initializer_list<std::string_view> parts) {
+  auto r = run_rctune(args);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  for (const char* op : {"matmul", "batch_matmul", "dense_gelu", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d",
-                         "softmax", "layernorm", "rmsnorm", "attention"})
-    EXPECT_NE(r.output.find(op), std::string::npos) << op;
+  expect_contains_all(r.output, parts);
+}
+
+// `rctune <args>` fails as a user error (exit status 2) whose message holds each of `parts`.
+void expect_user_error(const std::string& args, std::initializer_list<std::string_view> parts) {
+  auto r = run_rctune(args);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  expect_contains_all(r.output, parts);
+}
+
+TEST(Cli, OperatorsListsTheLibrary) {
+  expect_output("operators", {"matmul", "batch_matmul", "dense_gelu", "conv2d_nchw", "conv2d_nhwc",
+                              "depthwise_conv2d", "softmax", "layernorm", "rmsnorm", "attention"});
 }
 
 TEST(Cli, ShowPrintsLoopNestBeforeAndAfterSchedule) {
-  auto r = run_rctune("show matmul:M=64,N=64,K=64 --schedule 'split(C, i, [None, 8]); parallel(C, i.0)'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("# before scheduling"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("# after scheduling"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("for i.0 in 0..8 parallel"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("for i.1 in 0..8"), std::string::npos) << r.output;
+  expect_output("show matmul:M=64,N=64,K=64 --schedule 'split(C, i, [None, 8]); parallel(C, i.0)'",
+                {"# before scheduling", "# after scheduling", "for i.0 in 0..8 parallel", "for i.1 in 0..8"});
 }
 
 TEST(Cli, ShowSourcePrintsKokkosKernel) {
-  auto r = run_rctune("show matmul:M=32,N=32,K=32 --source");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("rctune_kernel"), std::string::npos);
-  EXPECT_NE(r.output.find("Kokkos"), std::string::npos);
+  expect_output("show matmul:M=32,N=32,K=32 --source", {"rctune_kernel", "Kokkos"});
 }
 
-TEST(Cli, MalformedWorkloadSpecIsAnErrorNamingTheProblem) {
-  auto r = run_rctune("show 'matmul:M=abc'");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("M"), std::string::npos) << r.output;
-}
+TEST(Cli, MalformedWorkloadSpecIsAnErrorNamingTheProblem) { expect_user_error("show 'matmul:M=abc'", {"M"}); }
 
 TEST(Cli, UnknownOperatorIsAnErrorListingKnownOnes) {
-  auto r = run_rctune("show 'matmull:M=8'");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("matmull"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("matmul"), std::string::npos) << r.output;
+  expect_user_error("show 'matmull:M=8'", {"matmull", "matmul"});
 }
 
 TEST(Cli, IllegalTraceStepNamesTheStepAndReason) {
-  auto r = run_rctune("bench matmul:M=16,N=16,K=16 --schedule 'split(C, i, [None, 4]); vectorize(C, k)'");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("step 2"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("vectorize"), std::string::npos) << r.output;
+  expect_user_error("bench matmul:M=16,N=16,K=16 --schedule 'split(C, i, [None, 4]); vectorize(C, k)'",
+                    {"step 2", "vectorize"});
 }
 
 TEST(Cli, BenchReportsOkStatusTimeAndSource) {
-  auto r = run_rctune("bench matmul:M=64,N=64,K=64 --min-time 0.01 --schedule 'split(C, j, [None, 16]); reorder(C, k, j.1); vectorize(C, j.1)'");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("status     ok"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("GFLOP/s"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("source     /"), std::string::npos) << r.output;
+  expect_output(
+      "bench matmul:M=64,N=64,K=64 --min-time 0.01 --schedule 'split(C, j, [None, 16]); reorder(C, k, j.1); "
+      "vectorize(C, j.1)'",
+      {"status     ok", "GFLOP/s", "source     /"});
 }
 
 TEST(Cli, BenchJsonFormatIsMachineReadable) {
-  auto r = run_rctune("bench softmax:M=16,N=32 --min-time 0.01 --format json");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("\"status\": \"ok\""), std::string::npos) << r.output;
+  expect_output("bench softmax:M=16,N=32 --min-time 0.01 --format json", {"\"status\": \"ok\""});
 }
 
 TEST(Cli, EveryExampleScheduleIsCorrect) {
@@ -74,7 +68,5 @@ TEST(Cli, EveryExampleScheduleIsCorrect) {
 }
 
 TEST(Cli, BenchRejectsABadPinCore) {
-  auto r = run_rctune("bench matmul:M=8,N=8,K=8 --pin-core fast");
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("--pin-core"), std::string::npos) << r.output;
+  expect_user_error("bench matmul:M=8,N=8,K=8 --pin-core fast", {"--pin-core"});
 }

@@ -21,6 +21,7 @@
 #include "rctune/codegen/kokkos.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/ir/workload.h"
+#include "support/stage_builder.h"
 
 namespace rctune::codegen::testing {
 
@@ -54,16 +55,7 @@ inline Tensor tensor(const std::string& name, std::vector<int64_t> shape, DType 
   x.dtype = t;
   return x;
 }
-inline Stage stage(const std::string& out, std::vector<IndexVar> axes, std::vector<IndexVar> raxes,
-                   ReduceOp op, Expr body) {
-  Stage s;
-  s.output = out;
-  s.axes = std::move(axes);
-  s.reduce_axes = std::move(raxes);
-  s.op = op;
-  s.body = std::move(body);
-  return s;
-}
+using test_support::stage;
 // Global params of a lowered function: one per workload tensor, declaration order.
 inline std::vector<BufferDecl> params_of(const Workload& w) {
   std::vector<BufferDecl> r;
@@ -80,6 +72,23 @@ inline Workload matmul_workload(int64_t M, int64_t N, int64_t K) {
   w.stages = {stage("C", {{"i", M}, {"j", N}}, {{"k", K}}, ReduceOp::Sum,
                     ld("A", {v("i"), v("k")}) * ld("B", {v("k"), v("j")}))};
   w.outputs = {"C"};
+  return w;
+}
+
+// A 3x3 convolution with padding 1 in NCHW layout over square images, `channels` in and `filters`
+// out, one image: Y[n, k, p, q] += X[n, c, stride * p + r - 1, stride * q + s - 1] * W[k, c, r, s].
+inline Workload padded_conv_workload(const std::string& name, int64_t channels, int64_t filters,
+                                     int64_t in_size, int64_t out_size, int64_t stride) {
+  const auto strided = [stride](const std::string& x) { return stride == 1 ? v(x) : v(x) * stride; };
+  Workload w;
+  w.name = name;
+  w.tensors = {tensor("X", {1, channels, in_size, in_size}), tensor("W", {filters, channels, 3, 3}),
+               tensor("Y", {1, filters, out_size, out_size})};
+  w.stages = {stage("Y", {{"n", 1}, {"k", filters}, {"p", out_size}, {"q", out_size}},
+                    {{"c", channels}, {"r", 3}, {"s", 3}}, ReduceOp::Sum,
+                    ld("X", {v("n"), v("c"), strided("p") + v("r") - c(1), strided("q") + v("s") - c(1)}) *
+                        ld("W", {v("k"), v("c"), v("r"), v("s")}))};
+  w.outputs = {"Y"};
   return w;
 }
 

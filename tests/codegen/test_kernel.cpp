@@ -146,14 +146,7 @@ TEST(Kernel, GuardedNonDividingSplitMatchesReference) {
 
 // Strided, padded conv2d: Y[n, k, p, q] += X[n, c, 2p + r - 1, 2q + s - 1] * W[k, c, r, s].
 TEST(Kernel, PaddedStridedConvReadMatchesReference) {
-  Workload w;
-  w.name = "conv2d_nchw:test";
-  w.tensors = {tensor("X", {1, 2, 7, 7}), tensor("W", {3, 2, 3, 3}), tensor("Y", {1, 3, 4, 4})};
-  w.stages = {stage("Y", {{"n", 1}, {"k", 3}, {"p", 4}, {"q", 4}}, {{"c", 2}, {"r", 3}, {"s", 3}},
-                    ReduceOp::Sum,
-                    ld("X", {v("n"), v("c"), v("p") * 2 + v("r") - c(1), v("q") * 2 + v("s") - c(1)}) *
-                        ld("W", {v("k"), v("c"), v("r"), v("s")}))};
-  w.outputs = {"Y"};
+  const Workload w = padded_conv_workload("conv2d_nchw:test", 2, 3, 7, 4, 2);
   Expr h = v("p") * 2 + v("r") - c(1);
   Expr x = v("q") * 2 + v("s") - c(1);
   Expr inb = binary(BinOp::And, binary(BinOp::And, binary(BinOp::GE, h, c(0)), binary(BinOp::LT, h, c(7))),

@@ -41,14 +41,7 @@ TEST(Reference, MatmulComputesProducts) {
 // Y[0, 0, p, q] += X[0, 0, p + r - 1, q + s - 1] * W[0, 0, r, s] with a 3x3 all-ones filter:
 // corner outputs see four inputs, edges six, the centre nine.
 TEST(Reference, PaddedReadsAreZero) {
-  Workload w;
-  w.name = "conv";
-  w.tensors = {tensor("X", {1, 1, 3, 3}), tensor("W", {1, 1, 3, 3}), tensor("Y", {1, 1, 3, 3})};
-  w.stages = {stage("Y", {{"n", 1}, {"k", 1}, {"p", 3}, {"q", 3}}, {{"c", 1}, {"r", 3}, {"s", 3}},
-                    ReduceOp::Sum,
-                    ld("X", {v("n"), v("c"), v("p") + v("r") - c(1), v("q") + v("s") - c(1)}) *
-                        ld("W", {v("k"), v("c"), v("r"), v("s")}))};
-  w.outputs = {"Y"};
+  const Workload w = padded_conv_workload("conv", 1, 1, 3, 3, 1);
   LoadedReference r;
   load_reference(w, &r);
   ASSERT_EQ(r.error, "");

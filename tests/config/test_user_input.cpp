@@ -13,26 +13,12 @@
 #include "rctune/config/tune_config.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/config/yaml_keys.h"
+#include "support/temp_dir.h"
 
 namespace rctune::config {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rctune-input-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-
- private:
-  std::filesystem::path dir_;
-};
+using rctune::test_support::TempDir;
 
 std::string refusal(const std::string& path, std::uintmax_t max_bytes = kMaxInputFileBytes) {
   try {

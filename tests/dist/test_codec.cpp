@@ -9,6 +9,7 @@
 #include "rctune/dist/codec.h"
 #include "rctune/dist/mailbox.h"
 #include "rctune/dist/protocol.h"
+#include "runlog/runlog_test_util.h"
 
 namespace rctune::dist {
 namespace {
@@ -73,19 +74,10 @@ TEST(DistCodec, TreeNodeBestAndStatisticsRoundTrip) {
   EXPECT_DOUBLE_EQ(bb.gflops, b.gflops);
   EXPECT_EQ(bb.sample, b.sample);
 
-  runlog::RankStats r;
-  r.rank = 2;
-  r.host = "node-7";
-  r.group = 1;
-  r.node_rank = 2;
-  r.pin_core = 5;
-  r.samples = 30;
-  r.wall_s = 10;
-  r.search_s = 1;
-  r.measure_s = 8;
-  r.comm_s = 0.5;
-  r.merge_s = 0.01;
-  EXPECT_EQ(rank_stats_from_json(nlohmann::json::parse(dump(to_json(r)))), r);
+  for (int32_t rank : {1, 2}) {  // a rank of no pinned core, and one on a host whose name is not ASCII
+    const runlog::RankStats r = runlog::testing::make_rank_stats(rank, 3);
+    EXPECT_EQ(rank_stats_from_json(nlohmann::json::parse(dump(to_json(r)))), r);
+  }
 }
 
 TEST(DistCodec, LlmCallRoundTripsExactly) {

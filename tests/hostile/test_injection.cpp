@@ -307,21 +307,40 @@ void expect_ok(const Outcome& run, const std::string& what) {
   EXPECT_NE(run.r.output.find("status     ok"), std::string::npos) << what << "\n" << run.r.output;
 }
 
-TEST_F(InjectionTest, AWorkloadNameThatCouldBreakOutOfACommentIsRefusedAtEveryEntry) {
-  ASSERT_FALSE(trace_.empty()) << "the valid run for the --resume cases failed:\n" << setup_output_;
-  for (const NameEntry& entry : name_entries(trace_)) {
-    for (const Payload& p : hostile_workload_names()) {
+// What the case that gives payload `p` to the entry labelled `entry` is called in messages.
+std::string case_label(const std::string& entry, const Payload& p) {
+  return entry + " <- " + p.label + " (" + shown(p.text) + ")";
+}
+
+// One payload given to one entry: what it gave (nullopt where the entry cannot take the payload,
+// such as a file name holding a '/'), under the case's label.
+using CaseCheck =
+    std::function<void(const NameEntry&, const Payload&, const std::optional<Outcome>&, const std::string&)>;
+
+// Gives each payload to each entry, each case in a fresh directory, and checks what it gave.
+void run_every_case(const std::vector<NameEntry>& entries, const std::vector<Payload>& payloads,
+                    const CaseCheck& check) {
+  for (const NameEntry& entry : entries) {
+    for (const Payload& p : payloads) {
       TempDir dir;
-      const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
-      std::optional<Outcome> run = entry.run(dir, p.text);
-      if (!run) continue;
-      expect_refused(*run, what, "name");
-      // The message shows the name escaped: the raw bytes never reach the terminal.
-      if (!entry.in_path && p.text.find_first_of("\n\r") != std::string::npos) {
-        EXPECT_EQ(run->r.output.find(p.text), std::string::npos) << what << "\n" << run->r.output;
-      }
+      check(entry, p, entry.run(dir, p.text), case_label(entry.label, p));
     }
   }
+}
+
+TEST_F(InjectionTest, AWorkloadNameThatCouldBreakOutOfACommentIsRefusedAtEveryEntry) {
+  ASSERT_FALSE(trace_.empty()) << "the valid run for the --resume cases failed:\n" << setup_output_;
+  run_every_case(name_entries(trace_), hostile_workload_names(),
+                 [](const NameEntry& entry, const Payload& p, const std::optional<Outcome>& run,
+                    const std::string& what) {
+                   if (!run) return;
+                   expect_refused(*run, what, "name");
+                   // The message shows the name escaped: the raw bytes never reach the terminal.
+                   if (!entry.in_path && p.text.find_first_of("\n\r") != std::string::npos) {
+                     EXPECT_EQ(run->r.output.find(p.text), std::string::npos) << what << "\n"
+                                                                              << run->r.output;
+                   }
+                 });
 }
 
 // The entries above that tune do so with simulated measurement (fast; nothing is compiled). The
@@ -384,14 +403,13 @@ std::vector<NameEntry> flags_entries(const std::string& valid_trace) {
 
 TEST_F(InjectionTest, ACompilerFlagThatRunsAProgramOrLoadsCodeIsRefusedInConfigsAndTraces) {
   ASSERT_FALSE(trace_.empty()) << "the valid run for the --resume cases failed:\n" << setup_output_;
+  run_every_case(
+      flags_entries(trace_), hostile_compiler_flags(),
+      [](const NameEntry&, const Payload&, const std::optional<Outcome>& run, const std::string& what) {
+        ASSERT_TRUE(run) << what;
+        expect_refused(*run, what, "measure.flags");
+      });
   for (const NameEntry& entry : flags_entries(trace_)) {
-    for (const Payload& p : hostile_compiler_flags()) {
-      TempDir dir;
-      const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
-      std::optional<Outcome> run = entry.run(dir, p.text);
-      ASSERT_TRUE(run);
-      expect_refused(*run, what, "measure.flags");
-    }
     TempDir dir;
     const std::optional<Outcome> ok =
         entry.run(dir, "-O3 -march=native -fopenmp-simd -ffast-math -DNDEBUG -g1");
@@ -401,16 +419,14 @@ TEST_F(InjectionTest, ACompilerFlagThatRunsAProgramOrLoadsCodeIsRefusedInConfigs
 }
 
 TEST_F(InjectionTest, AWorkloadNameWithCommentOrStringSyntaxIsHarmlessInTheGeneratedSource) {
-  for (const NameEntry& entry : name_entries("")) {
-    if (!entry.compiles) continue;  // the simulated entries never generate source
-    for (const Payload& p : legal_workload_names()) {
-      TempDir dir;
-      const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
-      std::optional<Outcome> run = entry.run(dir, p.text);
-      if (!run) continue;
-      expect_ok(*run, what);
-    }
-  }
+  std::vector<NameEntry> compiling;  // the simulated entries never generate source
+  for (const NameEntry& entry : name_entries(""))
+    if (entry.compiles) compiling.push_back(entry);
+  run_every_case(
+      compiling, legal_workload_names(),
+      [](const NameEntry&, const Payload&, const std::optional<Outcome>& run, const std::string& what) {
+        if (run) expect_ok(*run, what);
+      });
 }
 
 // Both identifier entries in one workload file each: tensors named by the payloads, chained
@@ -481,10 +497,9 @@ TEST(Injection, AnIdentifierThatIsNotLettersDigitsAndUnderscoreIsRefusedAtEveryE
   for (const IdentifierEntry& entry : identifier_entries()) {
     for (const Payload& p : hostile_identifiers()) {
       TempDir dir;
-      const std::string what = entry.label + " <- " + p.label + " (" + shown(p.text) + ")";
       write_file(dir.path() / "w.yaml", entry.yaml({"ok_1", p.text, "ok_2"}));
       const Outcome run = run_in(dir, {"bench", dir.file("w.yaml"), "--check-only"});
-      expect_refused(run, what, entry.place);
+      expect_refused(run, case_label(entry.label, p), entry.place);
     }
   }
 }

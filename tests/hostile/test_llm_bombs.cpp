@@ -104,6 +104,18 @@ llm::ChatRequest a_request() {
   return r;
 }
 
+// What an offline client of `url` that caches in `cache` answers to a_request() when the cache file
+// of that request holds `content`.
+llm::ChatResponse answer_from_cache_file(const std::string& url, const fs::path& cache,
+                                         const std::string& content) {
+  llm::ClientOptions o;
+  o.cache_dir = cache.string();
+  o.offline = true;
+  llm::ChatClient client(endpoint_for(url), o);
+  std::ofstream((cache / (client.cache_key(a_request()) + ".json")).string()) << content;
+  return client.complete(a_request());
+}
+
 struct EntryPoint {
   std::string name;
   std::function<void(const std::string&)> run;                                  // in the child
@@ -130,23 +142,12 @@ std::vector<EntryPoint> text_entry_points(FakeOpenAiServer& server, const fs::pa
        [url](const std::string&) { llm::ChatClient(endpoint_for(url)).complete(a_request()); },
        [&server](const std::string& t) { server.push(FakeResponse::raw(t, 400)); }},
       {"a response cache file",
-       [tmp, url](const std::string& t) {
-         llm::ClientOptions o;
-         o.cache_dir = (tmp / "cache").string();
-         o.offline = true;
-         llm::ChatClient client(endpoint_for(url), o);
-         std::ofstream((tmp / "cache" / (client.cache_key(a_request()) + ".json")).string()) << t;
-         client.complete(a_request());
-       }},
+       [tmp, url](const std::string& t) { answer_from_cache_file(url, tmp / "cache", t); }},
       {"a response cache file's answer",
        [tmp, url](const std::string& t) {
-         llm::ClientOptions o;
-         o.cache_dir = (tmp / "cache2").string();
-         o.offline = true;
-         llm::ChatClient client(endpoint_for(url), o);
-         std::ofstream((tmp / "cache2" / (client.cache_key(a_request()) + ".json")).string())
-             << nlohmann::json{{"format", "rctune-llm-response-1"}, {"choices", {{{"content", t}}}}}.dump();
-         const llm::ChatResponse r = client.complete(a_request());
+         const llm::ChatResponse r = answer_from_cache_file(
+             url, tmp / "cache2",
+             nlohmann::json{{"format", "rctune-llm-response-1"}, {"choices", {{{"content", t}}}}}.dump());
          if (r.ok) llm::parse_answer(r.choices.front());
        }},
       {"a wire request document", [](const std::string& t) { llm::requests_from_wire(t); }},

@@ -26,19 +26,15 @@
 #include "apps/cli_runner.h"
 #include "rctune/runlog/runlog.h"
 #include "rctune/runlog/writer.h"
+#include "support/file_text.h"
 
 namespace rctune::testing {
 namespace {
 
+using rctune::test_support::file_text;
+
 namespace fs = std::filesystem;
 using runlog::testing::TempDir;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 // What is at a path: its type, a link's target, and the bytes (or a directory's names) it leads to.
 struct Snapshot {
@@ -64,7 +60,7 @@ Snapshot snapshot(const std::string& path) {
     s.kind += "+fifo";
   } else {
     s.kind += "+file";
-    s.content = slurp(path);
+    s.content = file_text(path);
   }
   return s;
 }
@@ -304,7 +300,7 @@ TEST(Overwrite, ASecondRunNeverTouchesATraceARunningRunWrites) {
     for (int i = 0; i < 400 && !(fs::exists(path, ec) && fs::file_size(path, ec) > 0); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     ASSERT_TRUE(fs::exists(path)) << w.name << ": the first run wrote no trace in 20 s\n"
-                                  << slurp(dir.file("first.log"));
+                                  << file_text(dir.file("first.log"));
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     struct Second {
       std::string name;
@@ -337,7 +333,7 @@ TEST(Overwrite, ASecondRunNeverTouchesATraceARunningRunWrites) {
         << w.name << ": the first run ended before the second runs were tried; make it slower";
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << w.name << ": the running run failed\n"
-                                                               << slurp(dir.file("first.log"));
+                                                               << file_text(dir.file("first.log"));
     const runlog::RunLog run = runlog::read_run_log(path);
     EXPECT_TRUE(run.finished()) << w.name;
     EXPECT_EQ(run.info.resume_times.size(), 0u) << w.name;
@@ -372,7 +368,7 @@ void set_sample_index(const std::string& path, hsize_t row, int64_t index) {
 // A finished trace of a hardware run (as far as its attributes say) of the config `config`.
 void write_hardware_trace(const std::string& path, const std::string& config) {
   runlog::RunInfo info = runlog::current_run_info();
-  info.config_text = slurp(config);
+  info.config_text = file_text(config);
   info.config_path = config;
   info.execution_space = "OpenMP";
   info.strategy = "mcts";
@@ -444,7 +440,7 @@ TEST(Overwrite, ARefusedResumeLeavesTheTraceByteIdentical) {
     const CliResult first = run_rctune_args({"tune", config, "--simulate", "--quiet", "--out", path});
     ASSERT_EQ(first.exit_code, 0) << first.output;
     const std::vector<std::string> args = c.setup(dir, path, config);
-    const std::string before = slurp(path);
+    const std::string before = file_text(path);
     const CliResult r = run_rctune_args(args, dir.path().string());
     EXPECT_EQ(r.exit_code, 2) << c.name << "\n" << r.output;
     EXPECT_NE(r.output.find("rctune: error:"), std::string::npos) << c.name << "\n" << r.output;
@@ -453,7 +449,7 @@ TEST(Overwrite, ARefusedResumeLeavesTheTraceByteIdentical) {
     }
     EXPECT_NE(r.output.find(c.says), std::string::npos) << c.name << ": expected '" << c.says << "'\n"
                                                         << r.output;
-    EXPECT_TRUE(slurp(path) == before) << c.name << ": the refused resume changed the trace";
+    EXPECT_TRUE(file_text(path) == before) << c.name << ": the refused resume changed the trace";
   }
 }
 

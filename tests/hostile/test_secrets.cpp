@@ -19,9 +19,12 @@
 #include "apps/cli_runner.h"
 #include "llm/fake_openai_server.h"
 #include "llm/split_tweaker.h"
+#include "support/file_text.h"
 
 namespace rctune::testing {
 namespace {
+
+using rctune::test_support::file_text;
 
 namespace fs = std::filesystem;
 using llm::testing::FakeOpenAiServer;
@@ -91,13 +94,6 @@ std::vector<Way> ways() {
   };
 }
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 struct Written {
   std::string where;
   std::string bytes;
@@ -110,7 +106,7 @@ std::vector<Written> written(const fs::path& dir, const std::string& config,
   std::vector<Written> out = printed;
   for (const auto& e : fs::recursive_directory_iterator(dir)) {
     if (!e.is_regular_file() || e.path() == config) continue;
-    out.push_back({e.path().string(), read_file(e.path())});
+    out.push_back({e.path().string(), file_text(e.path())});
     if (e.path().extension() == ".h5")
       out.push_back({"h5dump " + e.path().string(),
                      run_command("h5dump -w 0 " + shell_quote(e.path().string())).output});

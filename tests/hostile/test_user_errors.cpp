@@ -229,55 +229,61 @@ void expect_refused(const Option& o, const std::string& value, const TempDir& di
   EXPECT_NE(r.output.find(o.name), std::string::npos) << what << "\n" << r.output;
 }
 
-TEST(UserErrors, EveryNumericOptionRefusesEveryBadNumberNamingTheOption) {
+// Runs rctune with each value `bad_values` gives for each option classified as one of `kinds` (in
+// both the `--opt value` and the `--opt=value` form when `both_forms`), expecting each refused with
+// a clean user error that names the option; returns how many runs it checked.
+int expect_options_refuse(const std::set<Kind>& kinds,
+                          const std::function<std::vector<std::string>(const Classified&)>& bad_values,
+                          bool both_forms) {
   TempDir dir;
   int checked = 0;
   for (const Option& o : all_value_options()) {
     auto it = classification().find(key_of(o));
-    if (it == classification().end()) continue;
-    const Classified& c = it->second;
-    if (c.kind != Kind::Integer && c.kind != Kind::Real) continue;
-    for (const char* value : kBadNumbers) {
-      if (valid_number(value, c.range, c.kind == Kind::Integer)) continue;
+    if (it == classification().end() || !kinds.count(it->second.kind)) continue;
+    for (const std::string& value : bad_values(it->second)) {
       for (bool equals_form : {false, true}) {
+        if (equals_form && !both_forms) continue;
         expect_refused(o, value, dir, equals_form);
         ++checked;
       }
     }
   }
+  return checked;
+}
+
+TEST(UserErrors, EveryNumericOptionRefusesEveryBadNumberNamingTheOption) {
+  const int checked = expect_options_refuse(
+      {Kind::Integer, Kind::Real},
+      [](const Classified& c) {
+        std::vector<std::string> bad;
+        for (const char* value : kBadNumbers)
+          if (!valid_number(value, c.range, c.kind == Kind::Integer)) bad.push_back(value);
+        return bad;
+      },
+      true);
   EXPECT_GE(checked, 60);
 }
 
 TEST(UserErrors, PinCoreRefusesACoreThisProcessMayNotRunOnAndEveryNonNumber) {
-  TempDir dir;
-  int checked = 0;
-  for (const Option& o : all_value_options()) {
-    auto it = classification().find(key_of(o));
-    if (it == classification().end() || it->second.kind != Kind::PinCore) continue;
-    for (const char* value : {"999", "4096", "-1", "nan", "inf", "", "text", "1.5", "99999999999999999999"}) {
-      expect_refused(o, value, dir, false);
-      ++checked;
-    }
-  }
+  const int checked = expect_options_refuse(
+      {Kind::PinCore},
+      [](const Classified&) {
+        return std::vector<std::string>{
+            "999", "4096", "-1", "nan", "inf", "", "text", "1.5", "99999999999999999999"};
+      },
+      false);
   EXPECT_GE(checked, 9);
 }
 
 TEST(UserErrors, EveryChoiceUrlAndNameRefusesAValueItCannotTake) {
-  TempDir dir;
-  int checked = 0;
   const std::map<Kind, std::vector<std::string>> bad = {
       {Kind::Choice, {"", "bogus", "nan", "0"}},
       {Kind::Url, {"", "notaurl", "ftp://host/v1", "http://", "localhost:8000/v1"}},
       {Kind::NotEmpty, {""}},
   };
-  for (const Option& o : all_value_options()) {
-    auto it = classification().find(key_of(o));
-    if (it == classification().end() || !bad.count(it->second.kind)) continue;
-    for (const std::string& value : bad.at(it->second.kind)) {
-      expect_refused(o, value, dir, false);
-      ++checked;
-    }
-  }
+  const int checked = expect_options_refuse(
+      {Kind::Choice, Kind::Url, Kind::NotEmpty}, [&bad](const Classified& c) { return bad.at(c.kind); },
+      false);
   EXPECT_GE(checked, 32);
 }
 

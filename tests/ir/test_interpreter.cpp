@@ -3,14 +3,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "rctune/ir/expr.h"
 #include "rctune/ir/stmt.h"
 #include "rctune/ir/workload.h"
+#include "support/stage_builder.h"
 
 namespace rctune::ir {
 namespace {
+
+using test_support::stage;
 
 LoweredFunc func(std::vector<BufferDecl> params, Stmt body) {
   LoweredFunc f;
@@ -85,20 +90,23 @@ TEST(Interpreter, WrongNumberOfBuffersThrows) {
   EXPECT_THROW(interpret(f, none), InterpreterError);
 }
 
+// The workload of `tensors` that computes `stages` in order and gives `outputs`.
+Workload workload_of(const std::string& name, std::vector<Tensor> tensors, std::vector<Stage> stages,
+                     std::vector<std::string> outputs) {
+  Workload w;
+  w.name = name;
+  w.tensors = std::move(tensors);
+  w.stages = std::move(stages);
+  w.outputs = std::move(outputs);
+  return w;
+}
+
 Workload conv1d() {
   // Y[i] += X[i + r - 1] * W[r]   (zero padding at both ends)
-  Workload w;
-  w.name = "conv1d";
-  w.tensors = {{"X", {4}}, {"W", {3}}, {"Y", {4}}};
-  Stage s;
-  s.output = "Y";
-  s.axes = {{"i", 4}};
-  s.reduce_axes = {{"r", 3}};
-  s.op = ReduceOp::Sum;
-  s.body = load("X", {var("i") + var("r") - int_imm(1)}) * load("W", {var("r")});
-  w.stages = {s};
-  w.outputs = {"Y"};
-  return w;
+  return workload_of("conv1d", {{"X", {4}}, {"W", {3}}, {"Y", {4}}},
+                     {stage("Y", {{"i", 4}}, {{"r", 3}}, ReduceOp::Sum,
+                            load("X", {var("i") + var("r") - int_imm(1)}) * load("W", {var("r")}))},
+                     {"Y"});
 }
 
 TEST(EvaluateWorkload, ReadsOutsideTheShapeAreZero) {
@@ -109,36 +117,20 @@ TEST(EvaluateWorkload, ReadsOutsideTheShapeAreZero) {
 }
 
 TEST(EvaluateWorkload, MaxReductionStartsFromMinusInfinity) {
-  Workload w;
-  w.name = "rowmax";
-  w.tensors = {{"X", {2, 3}}, {"M", {2}}};
-  Stage s;
-  s.output = "M";
-  s.axes = {{"i", 2}};
-  s.reduce_axes = {{"j", 3}};
-  s.op = ReduceOp::Max;
-  s.body = load("X", {var("i"), var("j")});
-  w.stages = {s};
-  w.outputs = {"M"};
+  Workload w = workload_of(
+      "rowmax", {{"X", {2, 3}}, {"M", {2}}},
+      {stage("M", {{"i", 2}}, {{"j", 3}}, ReduceOp::Max, load("X", {var("i"), var("j")}))}, {"M"});
   std::vector<std::vector<double>> b = {{-5, -2, -3, 1, 4, 2}, {0, 0}};
   evaluate_workload(w, b);
   EXPECT_EQ(b[1], (std::vector<double>{-2, 4}));
 }
 
 TEST(EvaluateWorkload, StagesRunInOrderAndSeeEarlierResults) {
-  Workload w;
-  w.name = "two";
-  w.tensors = {{"X", {3}}, {"T", {3}}, {"Y", {3}}};
-  Stage a;
-  a.output = "T";
-  a.axes = {{"i", 3}};
-  a.body = unary(UnOp::Relu, load("X", {var("i")}));
-  Stage b2;
-  b2.output = "Y";
-  b2.axes = {{"j", 3}};
-  b2.body = load("T", {var("j")}) + float_imm(1);
-  w.stages = {a, b2};
-  w.outputs = {"Y"};
+  Workload w =
+      workload_of("two", {{"X", {3}}, {"T", {3}}, {"Y", {3}}},
+                  {stage("T", {{"i", 3}}, {}, ReduceOp::None, unary(UnOp::Relu, load("X", {var("i")}))),
+                   stage("Y", {{"j", 3}}, {}, ReduceOp::None, load("T", {var("j")}) + float_imm(1))},
+                  {"Y"});
   std::vector<std::vector<double>> b = {{-1, 0.5, 2}, {0, 0, 0}, {0, 0, 0}};
   evaluate_workload(w, b);
   EXPECT_EQ(b[2], (std::vector<double>{1, 1.5, 3}));

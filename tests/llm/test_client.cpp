@@ -14,9 +14,14 @@
 #include "llm/fake_openai_server.h"
 #include "rctune/llm/client.h"
 #include "runlog/runlog_test_util.h"
+#include "support/contains.h"
+#include "support/file_text.h"
 
 namespace rctune::llm {
 namespace {
+
+using rctune::test_support::expect_contains_all;
+using rctune::test_support::file_text;
 
 namespace fs = std::filesystem;
 using testing::FakeOpenAiServer;
@@ -46,11 +51,20 @@ ChatRequest request(const std::string& text, uint64_t sample_index = 0, int n = 
   return r;
 }
 
-// What a client that may retry `max_retries` times gets from `server` for one request.
-ChatResponse ask_with_retries(const FakeOpenAiServer& server, int max_retries) {
-  Endpoint e = endpoint_for(server.base_url());
+// What a client of `e` that may retry `max_retries` times gets for one request.
+ChatResponse ask_with_retries(Endpoint e, int max_retries) {
   e.max_retries = max_retries;
   return ChatClient(e).complete(request("tune"));
+}
+
+// Expects `r` to have failed after `attempts` attempts, the last one answered with HTTP `status` (0:
+// no answer), with an error that names each of `parts`.
+void expect_failure(const ChatResponse& r, int attempts, int status,
+                    std::initializer_list<std::string_view> parts) {
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.attempts, attempts);
+  EXPECT_EQ(r.http_status, status);
+  expect_contains_all(r.error, parts);
 }
 
 std::vector<std::string> json_files(const fs::path& dir) {
@@ -58,13 +72,6 @@ std::vector<std::string> json_files(const fs::path& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))
     if (entry.is_regular_file()) files.push_back(entry.path().string());
   return files;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -148,29 +155,30 @@ TEST(ChatClient, TruncatedAnswerReportsFinishReasonLength) {
   EXPECT_EQ(r.choices.at(0), "```json\n{\"proposals\": [{\"action\": \"3: spl");
 }
 
-TEST(ChatClient, ServerErrorIsRetriedUntilSuccess) {
+// Expects a client whose request the server first answers with `first` to try again and get the
+// second answer.
+void expect_answered_at_the_second_attempt(const FakeResponse& first) {
   FakeOpenAiServer server;
-  server.push(FakeResponse::error(500, "internal error"));
-  server.push(FakeResponse::answer("recovered"));
-  ChatClient client(endpoint_for(server.base_url()));
-  const ChatResponse r = client.complete(request("tune"));
+  server.push(first);
+  server.push(FakeResponse::answer("second try"));
+  const ChatResponse r = ChatClient(endpoint_for(server.base_url())).complete(request("tune"));
   ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.choices.at(0), "recovered");
+  EXPECT_EQ(r.choices.at(0), "second try");
   EXPECT_EQ(r.attempts, 2);
   EXPECT_EQ(server.request_count(), 2u);
+}
+
+TEST(ChatClient, ServerErrorIsRetriedUntilSuccess) {
+  expect_answered_at_the_second_attempt(FakeResponse::error(500, "internal error"));
 }
 
 TEST(ChatClient, ServerErrorsExhaustTheRetries) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(503, "overloaded"), 3);
-  const ChatResponse r = ask_with_retries(server, 2);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.attempts, 3);
-  EXPECT_EQ(r.http_status, 503);
+  // The error names the body's start.
+  expect_failure(ask_with_retries(endpoint_for(server.base_url()), 2), 3, 503,
+                 {"HTTP 503", "3 attempts", "overloaded"});
   EXPECT_EQ(server.request_count(), 3u);
-  EXPECT_NE(r.error.find("HTTP 503"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("3 attempts"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("overloaded"), std::string::npos) << r.error;  // the body's start
 }
 
 TEST(ChatClient, RateLimitHonoursRetryAfter) {
@@ -193,14 +201,9 @@ TEST(ChatClient, ClientErrorIsNotRetried) {
   FakeOpenAiServer server;
   server.push(FakeResponse::error(400, "unknown field 'foo'"));
   server.push(FakeResponse::answer("must not be reached"));
-  const ChatResponse r = ask_with_retries(server, 3);
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.attempts, 1);
-  EXPECT_EQ(r.http_status, 400);
+  expect_failure(ask_with_retries(endpoint_for(server.base_url()), 3), 1, 400,
+                 {"HTTP 400", "unknown field", server.base_url() + "/chat/completions"});
   EXPECT_EQ(server.request_count(), 1u);
-  EXPECT_NE(r.error.find("HTTP 400"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("unknown field"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find(server.base_url() + "/chat/completions"), std::string::npos) << r.error;
 }
 
 TEST(ChatClient, TimeoutIsRetriedThenReported) {
@@ -208,41 +211,19 @@ TEST(ChatClient, TimeoutIsRetriedThenReported) {
   server.push(FakeResponse::answer("too late").after_ms(5000), 2);
   Endpoint e = endpoint_for(server.base_url());
   e.timeout_s = 0.2;
-  e.max_retries = 1;
   e.backoff_s = 0.05;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.attempts, 2);
-  EXPECT_EQ(r.http_status, 0);
-  EXPECT_NE(r.error.find("timeout"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("0.2 s"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find("2 attempts"), std::string::npos) << r.error;
+  expect_failure(ask_with_retries(e, 1), 2, 0, {"timeout", "0.2 s", "2 attempts"});
 }
 
 TEST(ChatClient, ConnectionRefusedGivesAClearError) {
   const std::string url = FakeOpenAiServer::refused_base_url();
   Endpoint e = endpoint_for(url);
-  e.max_retries = 1;
   e.backoff_s = 0.01;
-  ChatClient client(e);
-  const ChatResponse r = client.complete(request("tune"));
-  EXPECT_FALSE(r.ok);
-  EXPECT_EQ(r.attempts, 2);
-  EXPECT_EQ(r.http_status, 0);
-  EXPECT_NE(r.error.find("cannot connect"), std::string::npos) << r.error;
-  EXPECT_NE(r.error.find(url + "/chat/completions"), std::string::npos) << r.error;
+  expect_failure(ask_with_retries(e, 1), 2, 0, {"cannot connect", url + "/chat/completions"});
 }
 
 TEST(ChatClient, DroppedConnectionIsRetried) {
-  FakeOpenAiServer server;
-  server.push(FakeResponse::dropped());
-  server.push(FakeResponse::answer("second try"));
-  ChatClient client(endpoint_for(server.base_url()));
-  const ChatResponse r = client.complete(request("tune"));
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_EQ(r.choices.at(0), "second try");
-  EXPECT_EQ(r.attempts, 2);
+  expect_answered_at_the_second_attempt(FakeResponse::dropped());
 }
 
 TEST(ChatClient, MalformedBodyIsAClearErrorAndNotRetried) {
@@ -317,7 +298,7 @@ TEST(ChatClient, ApiKeyIsSentButNeverWritten) {
 
   const auto files = json_files(cache.path());
   ASSERT_EQ(files.size(), 1u);  // the good answer, cached
-  for (const auto& f : files) EXPECT_EQ(read_all(f).find(kSecret), std::string::npos) << f;
+  for (const auto& f : files) EXPECT_EQ(file_text(f).find(kSecret), std::string::npos) << f;
   unsetenv(kKeyVar);
 }
 
@@ -351,9 +332,23 @@ TEST(ChatClient, CredentialsInTheUrlAreNotShownInErrors) {
 
 // ---- the response cache ----
 
-TEST(ChatClient, RepeatedRequestIsACacheHitWithoutTheServer) {
+// A fake server and a fresh response cache.
+class ChatClientCache : public ::testing::Test {
+ protected:
+  // A client of the server that caches its answers in the cache (and reads only the cache when
+  // `offline`); the server answers with `answers`, in order.
+  ChatClient cached_client(std::initializer_list<FakeResponse> answers, bool offline = false) {
+    for (const FakeResponse& a : answers) server.push(a);
+    ClientOptions options = cached_in(cache);
+    options.offline = offline;
+    return ChatClient(endpoint_for(server.base_url()), options);
+  }
+
   TempDir cache;
   FakeOpenAiServer server;
+};
+
+TEST_F(ChatClientCache, RepeatedRequestIsACacheHitWithoutTheServer) {
   server.push(FakeResponse::answer("cached answer", 120, 30));
   Endpoint e = endpoint_for(server.base_url());
   e.price_prompt = 1.0;
@@ -376,12 +371,9 @@ TEST(ChatClient, RepeatedRequestIsACacheHitWithoutTheServer) {
   EXPECT_EQ(server.request_count(), 1u);
 }
 
-TEST(ChatClient, DifferentSampleIndexMissesTheCache) {
-  TempDir cache;
-  FakeOpenAiServer server;
-  server.push(FakeResponse::answer("sample zero"));
-  server.push(FakeResponse::answer("sample one"));
-  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
+TEST_F(ChatClientCache, DifferentSampleIndexMissesTheCache) {
+  ChatClient client =
+      cached_client({FakeResponse::answer("sample zero"), FakeResponse::answer("sample one")});
   ASSERT_TRUE(client.complete(request("tune", 0)).ok);
   const ChatResponse second = client.complete(request("tune", 1));
   ASSERT_TRUE(second.ok) << second.error;
@@ -390,12 +382,8 @@ TEST(ChatClient, DifferentSampleIndexMissesTheCache) {
   EXPECT_EQ(server.request_count(), 2u);
 }
 
-TEST(ChatClient, FailedAnswersAreNotCached) {
-  TempDir cache;
-  FakeOpenAiServer server;
-  server.push(FakeResponse::error(400, "no"));
-  server.push(FakeResponse::raw("not json"));
-  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
+TEST_F(ChatClientCache, FailedAnswersAreNotCached) {
+  ChatClient client = cached_client({FakeResponse::error(400, "no"), FakeResponse::raw("not json")});
   EXPECT_FALSE(client.complete(request("a")).ok);
   EXPECT_FALSE(client.complete(request("b")).ok);
   EXPECT_TRUE(json_files(cache.path()).empty());
@@ -449,13 +437,8 @@ TEST(ChatClient, OfflineReplaysFromTheCacheWithTheServerStopped) {
   EXPECT_EQ(r.completion_tokens, 20);
 }
 
-TEST(ChatClient, OfflineMissIsAnError) {
-  TempDir cache;
-  ClientOptions options = cached_in(cache);
-  options.offline = true;
-  FakeOpenAiServer server;
-  server.push(FakeResponse::answer("must not be reached"));
-  ChatClient client(endpoint_for(server.base_url()), options);
+TEST_F(ChatClientCache, OfflineMissIsAnError) {
+  ChatClient client = cached_client({FakeResponse::answer("must not be reached")}, /*offline=*/true);
   const ChatResponse r = client.complete(request("never asked"));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.error, "not in the response cache (offline)");
@@ -463,12 +446,8 @@ TEST(ChatClient, OfflineMissIsAnError) {
   EXPECT_EQ(server.request_count(), 0u);
 }
 
-TEST(ChatClient, BatchMixesCacheHitsAndRequests) {
-  TempDir cache;
-  FakeOpenAiServer server;
-  server.push(FakeResponse::answer("a"));
-  server.push(FakeResponse::answer("b"));
-  ChatClient client(endpoint_for(server.base_url()), cached_in(cache));
+TEST_F(ChatClientCache, BatchMixesCacheHitsAndRequests) {
+  ChatClient client = cached_client({FakeResponse::answer("a"), FakeResponse::answer("b")});
   ASSERT_TRUE(client.complete(request("first")).ok);
   const auto responses = client.complete({request("first"), request("second")});
   ASSERT_EQ(responses.size(), 2u);

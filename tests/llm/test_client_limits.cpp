@@ -30,6 +30,13 @@ using runlog::testing::TempDir;
 
 Endpoint endpoint_for(const std::string& base_url) { return testing::fake_endpoint(base_url, 30, 2, 0.01); }
 
+// The endpoint of `server` whose API key the client reads from RCTUNE_LIMITS_KEY.
+Endpoint keyed_endpoint(const FakeOpenAiServer& server) {
+  Endpoint e = endpoint_for(server.base_url());
+  e.api_key_env = "RCTUNE_LIMITS_KEY";
+  return e;
+}
+
 ChatRequest request(const std::string& text) {
   ChatRequest r;
   r.messages = {{"user", text}};
@@ -110,11 +117,9 @@ TEST(ChatClientLimits, TheKeyEchoedInAnAnswerIsRedactedFromTheAnswerAndTheCache)
   server.set_handler([](const testing::RecordedRequest& r) {
     return FakeResponse::answer("you sent: " + r.header("Authorization"));
   });
-  Endpoint e = endpoint_for(server.base_url());
-  e.api_key_env = "RCTUNE_LIMITS_KEY";
   ClientOptions o;
   o.cache_dir = dir.path().string();
-  ChatClient client(e, o);
+  ChatClient client(keyed_endpoint(server), o);
   const ChatResponse r = client.complete(request("a"));
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(server.requests().at(0).header("Authorization"), std::string("Bearer ") + kKey);
@@ -131,9 +136,7 @@ TEST(ChatClientLimits, TheKeyEchoedInAnErrorBodyIsRedactedEvenWhereTheSnippetWou
   server.set_handler([](const testing::RecordedRequest& r) {
     return FakeResponse::raw(std::string(190, 'x') + r.header("Authorization"), 401);
   });
-  Endpoint e = endpoint_for(server.base_url());
-  e.api_key_env = "RCTUNE_LIMITS_KEY";
-  ChatClient client(e);
+  ChatClient client(keyed_endpoint(server));
   const ChatResponse r = client.complete(request("a"));
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.error.find(std::string(kKey).substr(0, 6)), std::string::npos) << r.error;
@@ -144,9 +147,7 @@ TEST(ChatClientLimits, AKeyWithALineBreakIsRefusedAndNothingIsSent) {
   setenv("RCTUNE_LIMITS_KEY", "sk-abc\r\nX-Injected: yes", 1);
   FakeOpenAiServer server;
   server.push(FakeResponse::answer("never"));
-  Endpoint e = endpoint_for(server.base_url());
-  e.api_key_env = "RCTUNE_LIMITS_KEY";
-  ChatClient client(e);
+  ChatClient client(keyed_endpoint(server));
   const ChatResponse r = client.complete(request("a"));
   EXPECT_FALSE(r.ok);
   EXPECT_NE(r.error.find("control character (CR)"), std::string::npos) << r.error;

@@ -139,6 +139,15 @@ const char* kLegalA = "split(C, j, [None, 16])";
 const char* kLegalB = "reorder(C, i, k, j)";
 const char* kIllegal = "vectorize(C, k)";  // k is a reduction axis
 
+// A script whose cheap model answers an illegal and a legal proposal (kIllegal, kLegalA), then
+// kLegalB.
+Script illegal_then_legal() {
+  Script script;
+  script.push(0, block({kIllegal, kLegalA}));
+  script.push(0, block({kLegalB}));
+  return script;
+}
+
 TEST(LlmProposer, ReturnsLegalProposalsWithTheModelName) {
   Script script;
   script.push(0, block({kLegalA, kLegalB}));
@@ -170,9 +179,7 @@ TEST(LlmProposer, ReturnsAtMostCount) {
 }
 
 TEST(LlmProposer, DropsIllegalProposalsAndShowsThemInTheNextPrompt) {
-  Script script;
-  script.push(0, block({kIllegal, kLegalA}));
-  script.push(0, block({kLegalB}));
+  Script script = illegal_then_legal();
   LlmProposer p(two_models(), nullptr, script.transport());
   search::Rng rng(1);
   const auto in = input(3, {{matmul(), search::kNaN}});
@@ -195,9 +202,7 @@ TEST(LlmProposer, DropsIllegalProposalsAndShowsThemInTheNextPrompt) {
 }
 
 TEST(LlmProposer, ShowsDroppedProposalsInPromptsForDescendants) {
-  Script script;
-  script.push(0, block({kIllegal, kLegalA}));
-  script.push(0, block({kLegalB}));
+  Script script = illegal_then_legal();
   LlmProposer p(two_models(), nullptr, script.transport());
   search::Rng rng(1);
   const schedule::State root = matmul();
@@ -237,22 +242,38 @@ TEST(LlmProposer, DoesNotRepeatAFailedProposal) {
   EXPECT_EQ(out[0].action, kLegalB);
 }
 
-TEST(LlmProposer, FailedRequestFallsBackAndIsCounted) {
+// A proposer over the scripted models with the stub as its fallback, for the rounds in which the
+// cheap model's answer, scripted by the test, gives nothing to use.
+class LlmProposerFallback : public ::testing::Test {
+ protected:
+  // The record of the round's one call, after checking that the round fell back: the call is marked
+  // so, the stub was asked once and its proposal is the one proposal.
+  CallRecord fallback_round() {
+    const auto out = propose_for_matmul(proposer);
+    EXPECT_EQ(out.size(), 1u);
+    if (!out.empty()) {
+      EXPECT_EQ(out[0].action, "parallel(C, i)");
+      EXPECT_EQ(out[0].rationale, "[stub fallback] stub idea");
+    }
+    EXPECT_EQ(stub.calls, 1);
+    const auto calls = proposer.take_calls();
+    EXPECT_EQ(calls.size(), 1u);
+    if (calls.empty()) return CallRecord{};
+    EXPECT_TRUE(calls[0].fallback);
+    return calls[0];
+  }
+
   Script script;
-  script.push_error(0, "connection refused");
   StubProposer stub;
-  LlmProposer p(two_models(), &stub, script.transport());
-  const auto out = propose_for_matmul(p);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(out[0].action, "parallel(C, i)");
-  EXPECT_EQ(out[0].rationale, "[stub fallback] stub idea");
-  EXPECT_EQ(stub.calls, 1);
-  const auto calls = p.take_calls();
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_FALSE(calls[0].ok);
-  EXPECT_TRUE(calls[0].fallback);
-  EXPECT_NE(calls[0].error.find("connection refused"), std::string::npos);
-  const auto stats = p.stats();
+  LlmProposer proposer{two_models(), &stub, script.transport()};
+};
+
+TEST_F(LlmProposerFallback, FailedRequestFallsBackAndIsCounted) {
+  script.push_error(0, "connection refused");
+  const CallRecord call = fallback_round();
+  EXPECT_FALSE(call.ok);
+  EXPECT_NE(call.error.find("connection refused"), std::string::npos);
+  const auto stats = proposer.stats();
   ASSERT_EQ(stats.size(), 2u);
   EXPECT_EQ(stats[0].model, "cheap");
   EXPECT_EQ(stats[0].calls, 1);
@@ -275,37 +296,21 @@ TEST(LlmProposer, ThrowingTransportFallsBack) {
   EXPECT_NE(calls[0].error.find("socket exploded"), std::string::npos);
 }
 
-TEST(LlmProposer, UnparseableAnswerFallsBackAndIsCounted) {
-  Script script;
+TEST_F(LlmProposerFallback, UnparseableAnswerFallsBackAndIsCounted) {
   script.push(0, "I am sorry, I cannot optimise this kernel.");
-  StubProposer stub;
-  LlmProposer p(two_models(), &stub, script.transport());
-  const auto out = propose_for_matmul(p);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(stub.calls, 1);
-  const auto calls = p.take_calls();
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_TRUE(calls[0].ok);
-  EXPECT_TRUE(calls[0].fallback);
-  EXPECT_NE(calls[0].error.find("not parseable"), std::string::npos);
-  EXPECT_EQ(p.stats()[0].fallbacks, 1);
-  EXPECT_EQ(p.stats()[0].failures, 0);
+  const CallRecord call = fallback_round();
+  EXPECT_TRUE(call.ok);
+  EXPECT_NE(call.error.find("not parseable"), std::string::npos);
+  EXPECT_EQ(proposer.stats()[0].fallbacks, 1);
+  EXPECT_EQ(proposer.stats()[0].failures, 0);
 }
 
-TEST(LlmProposer, NoLegalProposalFallsBack) {
-  Script script;
+TEST_F(LlmProposerFallback, NoLegalProposalFallsBack) {
   script.push(0, block({kIllegal, "split(C, nope, [None, 4])"}));
-  StubProposer stub;
-  LlmProposer p(two_models(), &stub, script.transport());
-  const auto out = propose_for_matmul(p);
-  ASSERT_EQ(out.size(), 1u);
-  EXPECT_EQ(stub.calls, 1);
-  const auto calls = p.take_calls();
-  ASSERT_EQ(calls.size(), 1u);
-  EXPECT_EQ(calls[0].proposals, 2);
-  EXPECT_EQ(calls[0].legal, 0);
-  EXPECT_TRUE(calls[0].fallback);
-  EXPECT_NE(calls[0].error.find("no legal proposal"), std::string::npos);
+  const CallRecord call = fallback_round();
+  EXPECT_EQ(call.proposals, 2);
+  EXPECT_EQ(call.legal, 0);
+  EXPECT_NE(call.error.find("no legal proposal"), std::string::npos);
 }
 
 TEST(LlmProposer, TruncatedAnswerKeepsItsCompleteProposals) {

@@ -16,9 +16,14 @@
 #include "rctune/schedule/trace.h"
 #include "rctune/search/action.h"
 #include "search/strategy_test_util.h"
+#include "support/contains.h"
+#include "support/file_text.h"
 
 namespace rctune::llm {
 namespace {
+
+using rctune::test_support::expect_contains_all;
+using rctune::test_support::file_text;
 
 namespace fs = std::filesystem;
 
@@ -56,13 +61,6 @@ search::ProposerInput sample_input() {
   return in;
 }
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 fs::path temp_file(const std::string& name, const std::string& text) {
   const fs::path dir = fs::temp_directory_path() / ("rctune_test_prompt_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -94,21 +92,15 @@ TEST(Prompt, SystemMessageListsEveryPrimitiveOfTheRegistry) {
 
 TEST(Prompt, SystemMessageExplainsActionsAndTheAnswerFormat) {
   const std::string system = build_prompt(sample_input(), PromptTemplates::defaults())[0].content;
-  EXPECT_NE(system.find("3: delete"), std::string::npos);
-  EXPECT_NE(system.find("3: split(C, i, [None, 16])"), std::string::npos);
-  EXPECT_NE(system.find("```json"), std::string::npos);
-  EXPECT_NE(system.find("\"proposals\""), std::string::npos);
-  EXPECT_NE(system.find("holding 3 proposals"), std::string::npos);
-  EXPECT_NE(system.find("First reason"), std::string::npos);
+  expect_contains_all(system, {"3: delete", "3: split(C, i, [None, 16])", "```json", "\"proposals\"",
+                               "holding 3 proposals", "First reason"});
 }
 
 TEST(Prompt, UserMessageShowsTheNumberedTraceOfEachProgramOfTheHistory) {
   const std::string user = build_prompt(sample_input(), PromptTemplates::defaults())[1].content;
-  EXPECT_NE(user.find("## Current program"), std::string::npos);
-  EXPECT_NE(user.find("## Parent"), std::string::npos);
-  EXPECT_NE(user.find("## Grandparent"), std::string::npos);
-  EXPECT_NE(user.find("1: split(C, j, [None, 16])\n2: parallel(C, i)\n"), std::string::npos);
-  EXPECT_NE(user.find("(no steps: the unscheduled program)"), std::string::npos);
+  expect_contains_all(
+      user, {"## Current program", "## Parent", "## Grandparent",
+             "1: split(C, j, [None, 16])\n2: parallel(C, i)\n", "(no steps: the unscheduled program)"});
   // In order: the node, then its parent, then its grandparent.
   EXPECT_LT(user.find("## Current program"), user.find("## Parent"));
   EXPECT_LT(user.find("## Parent"), user.find("## Grandparent"));
@@ -205,8 +197,8 @@ TEST(PromptTemplates, DefaultsEqualTheShippedFiles) {
   ASSERT_TRUE(fs::exists(dir / "system.txt"));
   ASSERT_TRUE(fs::exists(dir / "user.txt"));
   const PromptTemplates t = PromptTemplates::defaults();
-  EXPECT_EQ(t.system, read(dir / "system.txt"));
-  EXPECT_EQ(t.user, read(dir / "user.txt"));
+  EXPECT_EQ(t.system, file_text(dir / "system.txt"));
+  EXPECT_EQ(t.user, file_text(dir / "user.txt"));
 }
 
 TEST(PromptTemplates, LoadingTheShippedFilesGivesTheDefaults) {

@@ -62,10 +62,25 @@ std::vector<ChatClient> clients_for(const std::vector<std::string>& base_urls, C
   return clients;
 }
 
-TEST(RequestBatcher, IdenticalRequestsAreSentOnceAskingForTheSumOfTheirN) {
+// A fake server that answers each request with its prompt numbered n times ("p #0", "p #1", ...),
+// and a client of it.
+class RequestBatcherOfAnEchoServer : public ::testing::Test {
+ protected:
+  RequestBatcherOfAnEchoServer() { server.set_handler(echo_n()); }
+
   FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+  std::vector<ChatClient> clients = clients_for({server.base_url()});
+};
+
+// The choices of each answer, in order.
+using Choices = std::vector<std::vector<std::string>>;
+Choices choices_of(const std::vector<ChatResponse>& answers) {
+  Choices choices;
+  for (const ChatResponse& a : answers) choices.push_back(a.choices);
+  return choices;
+}
+
+TEST_F(RequestBatcherOfAnEchoServer, IdenticalRequestsAreSentOnceAskingForTheSumOfTheirN) {
   const auto answers = answer_batched(
       clients, {pending(0, "tune matmul"), pending(1, "tune matmul"), pending(2, "tune matmul")});
   ASSERT_EQ(server.request_count(), 1u);
@@ -80,16 +95,11 @@ TEST(RequestBatcher, IdenticalRequestsAreSentOnceAskingForTheSumOfTheirN) {
   EXPECT_EQ(seen.size(), 3u);  // each requester got a different completion
 }
 
-TEST(RequestBatcher, ChoicesAreSharedOutInRequestOrder) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, ChoicesAreSharedOutInRequestOrder) {
   const auto answers = answer_batched(clients, {pending(0, "p", 2), pending(1, "p", 1), pending(2, "p", 3)});
   ASSERT_EQ(server.request_count(), 1u);
   EXPECT_EQ(n_of(server.requests()[0]), 6);
-  EXPECT_EQ(answers[0].choices, (std::vector<std::string>{"p #0", "p #1"}));
-  EXPECT_EQ(answers[1].choices, (std::vector<std::string>{"p #2"}));
-  EXPECT_EQ(answers[2].choices, (std::vector<std::string>{"p #3", "p #4", "p #5"}));
+  EXPECT_EQ(choices_of(answers), (Choices{{"p #0", "p #1"}, {"p #2"}, {"p #3", "p #4", "p #5"}}));
   EXPECT_EQ(answers[0].finish_reasons.size(), 2u);
   EXPECT_EQ(answers[1].finish_reasons.size(), 1u);
   EXPECT_EQ(answers[2].finish_reasons.size(), 3u);
@@ -121,15 +131,10 @@ TEST(RequestBatcher, DistinctRequestsAreInFlightTogether) {
   EXPECT_EQ(server.request_count(), 3u);
   EXPECT_GE(server.max_in_flight(), 2);  // they overlapped
   ASSERT_EQ(answers.size(), 3u);
-  EXPECT_EQ(answers[0].choices, (std::vector<std::string>{"a #0"}));
-  EXPECT_EQ(answers[1].choices, (std::vector<std::string>{"b #0"}));
-  EXPECT_EQ(answers[2].choices, (std::vector<std::string>{"c #0"}));
+  EXPECT_EQ(choices_of(answers), (Choices{{"a #0"}, {"b #0"}, {"c #0"}}));
 }
 
-TEST(RequestBatcher, MixedBatchMergesOnlyIdenticalRequests) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, MixedBatchMergesOnlyIdenticalRequests) {
   const auto answers = answer_batched(
       clients, {pending(0, "a"), pending(1, "b"), pending(2, "a"), pending(3, "c"), pending(4, "b")});
   ASSERT_EQ(server.request_count(), 3u);
@@ -137,17 +142,10 @@ TEST(RequestBatcher, MixedBatchMergesOnlyIdenticalRequests) {
   for (const auto& r : server.requests()) sent.insert({prompt_of(r), n_of(r)});
   EXPECT_EQ(sent, (std::multiset<std::pair<std::string, int>>{{"a", 2}, {"b", 2}, {"c", 1}}));
   ASSERT_EQ(answers.size(), 5u);
-  EXPECT_EQ(answers[0].choices, (std::vector<std::string>{"a #0"}));
-  EXPECT_EQ(answers[1].choices, (std::vector<std::string>{"b #0"}));
-  EXPECT_EQ(answers[2].choices, (std::vector<std::string>{"a #1"}));
-  EXPECT_EQ(answers[3].choices, (std::vector<std::string>{"c #0"}));
-  EXPECT_EQ(answers[4].choices, (std::vector<std::string>{"b #1"}));
+  EXPECT_EQ(choices_of(answers), (Choices{{"a #0"}, {"b #0"}, {"a #1"}, {"c #0"}, {"b #1"}}));
 }
 
-TEST(RequestBatcher, DifferentSystemMessagesAreNotMerged) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, DifferentSystemMessagesAreNotMerged) {
   PendingRequest other = pending(1, "p");
   other.request.messages[0].content = "You tune GPU kernels.";
   answer_batched(clients, {pending(0, "p"), other});
@@ -174,10 +172,7 @@ TEST(RequestBatcher, TokensAndCostAreSplitInProportionToN) {
   EXPECT_NEAR(answers[1].cost_usd, cost * 2 / 3, 1e-15);
 }
 
-TEST(RequestBatcher, LatencyAttemptsAndStatusAreCopiedToEveryRequester) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, LatencyAttemptsAndStatusAreCopiedToEveryRequester) {
   const auto answers = answer_batched(clients, {pending(0, "p"), pending(1, "p")});
   for (const auto& a : answers) {
     EXPECT_EQ(a.http_status, 200);
@@ -242,10 +237,7 @@ TEST(RequestBatcher, TwoModelsGoEachToItsEndpoint) {
   EXPECT_EQ(answers[2].choices, (std::vector<std::string>{"q #0"}));
 }
 
-TEST(RequestBatcher, StatsCountRequestsSentAndMerged) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, StatsCountRequestsSentAndMerged) {
   BatchStats stats;
   answer_batched(clients, {pending(0, "a"), pending(1, "a"), pending(2, "b"), pending(3, "a")}, &stats);
   EXPECT_EQ(stats.requests, 4);
@@ -259,10 +251,7 @@ TEST(RequestBatcher, StatsCountRequestsSentAndMerged) {
   EXPECT_EQ(total.merged, 4);
 }
 
-TEST(RequestBatcher, RequestWithInvalidNIsNotMergedAndReported) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, RequestWithInvalidNIsNotMergedAndReported) {
   BatchStats stats;
   const auto answers = answer_batched(clients, {pending(0, "p", 1), pending(1, "p", 0)}, &stats);
   ASSERT_TRUE(answers[0].ok) << answers[0].error;
@@ -272,9 +261,7 @@ TEST(RequestBatcher, RequestWithInvalidNIsNotMergedAndReported) {
   EXPECT_EQ(stats.merged, 0);
 }
 
-TEST(RequestBatcher, EmptyBatchSendsNothing) {
-  FakeOpenAiServer server;
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, EmptyBatchSendsNothing) {
   BatchStats stats;
   stats.requests = 99;
   EXPECT_TRUE(answer_batched(clients, {}, &stats).empty());
@@ -283,10 +270,7 @@ TEST(RequestBatcher, EmptyBatchSendsNothing) {
   EXPECT_EQ(stats.http_requests, 0);
 }
 
-TEST(RequestBatcher, ModelWithoutAClientThrowsBeforeSendingAnything) {
-  FakeOpenAiServer server;
-  server.set_handler(echo_n());
-  auto clients = clients_for({server.base_url()});
+TEST_F(RequestBatcherOfAnEchoServer, ModelWithoutAClientThrowsBeforeSendingAnything) {
   try {
     answer_batched(clients, {pending(0, "p"), pending(5, "p", 1, 0, /*model=*/2)});
     FAIL() << "expected std::out_of_range";

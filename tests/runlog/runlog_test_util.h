@@ -14,39 +14,24 @@
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
 
 #include "rctune/runlog/runlog.h"
+#include "rctune/runlog/writer.h"
+#include "support/contains.h"
+#include "support/message_of.h"
+#include "support/temp_dir.h"
 
 namespace rctune::runlog::testing {
 
-// A fresh directory under the system temp dir, removed at the end of the test.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rctune-trace-XXXXXX").string();
-    if (!mkdtemp(tmpl.data())) std::abort();
-    dir_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::permissions(dir_, std::filesystem::perms::owner_all, ec);
-    std::filesystem::remove_all(dir_, ec);
-  }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  const std::filesystem::path& path() const { return dir_; }
-
- private:
-  std::filesystem::path dir_;
-};
+using rctune::test_support::expect_contains_all;
+using rctune::test_support::TempDir;
 
 // The message of the RunLogError that `fn` throws, or "(no RunLogError)".
 inline std::string trace_error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const RunLogError& e) {
-    return e.what();
-  }
-  return "(no RunLogError)";
+  return test_support::message_of<RunLogError>(fn).value_or("(no RunLogError)");
 }
 
 inline RunInfo sample_run_info() {
@@ -104,6 +89,55 @@ inline SampleRecord make_sample(int64_t i) {
   return s;
 }
 
+// The statistics of rank `r` in run session `session`: every field a function of the two, ranks 2
+// and up on a host whose name is not ASCII.
+inline RankStats make_rank_stats(int32_t r, int session) {
+  RankStats s;
+  s.rank = r;
+  s.host = r < 2 ? "node-a" : "nœud-b.cluster";
+  s.group = r / 2;
+  s.node_rank = r % 2;
+  s.pin_core = r == 1 ? -1 : 4 * r;
+  s.samples = 100 * session + r;
+  s.wall_s = 60.5 * session;
+  s.search_s = 1.25 + r;
+  s.measure_s = 40.0 + r;
+  s.comm_s = 0.125 * r;
+  s.merge_s = 0.5;
+  return s;
+}
+
+// A run file at `path` holding the sample task with make_sample(0 .. n - 1), appended one at a
+// time; the writer is returned still open, the task not finished.
+inline RunWriter writer_with_samples(const std::string& path, int64_t n) {
+  RunWriter w = RunWriter::create(path, sample_run_info());
+  const RunWriter::Task t = w.begin_task(sample_task());
+  for (int64_t i = 0; i < n; ++i) w.append_sample(t, make_sample(i));
+  return w;
+}
+
+// A search tree of `n` nodes (node i's parent is (i - 1) / 2) whose every field is a function of
+// the node, `session` and `rank`: the same first nodes have the same id, parent, action and hash in
+// every session, with new numbers. Nodes 2, 5, 8, ... were not measured: their best_gflops is NaN.
+inline std::vector<TreeNode> sample_tree(int n, int session, int32_t rank = 0) {
+  std::vector<TreeNode> nodes;
+  for (int i = 0; i < n; ++i) {
+    TreeNode t;
+    t.id = i;
+    t.parent = i == 0 ? -1 : (i - 1) / 2;
+    t.action = i == 0 ? ""
+                      : "split(C, i, [None, " + std::to_string(4 << (i % 4)) + "])  # µ rank " +
+                            std::to_string(rank);
+    t.visits = 10 * session + rank + i;
+    t.value = 0.5 * (rank + 1) * (i + session);
+    t.best_gflops = i % 3 == 2 ? kNaN : 10.0 * (rank + 1) + i;
+    t.sample = i % 3 == 2 ? -1 : 100 * rank + i;
+    t.structural_hash = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(rank + 1) + static_cast<uint64_t>(i);
+    nodes.push_back(t);
+  }
+  return nodes;
+}
+
 // Runs a command; returns its exit status (-1 if it could not run) and its output.
 inline int run_command(const std::string& cmd, std::string* output) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
@@ -122,6 +156,15 @@ inline std::string find_h5dump() {
   std::string out;
   if (run_command("command -v h5dump", &out) != 0) return "";
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+// What `h5dump` (find_h5dump()) shows of the dataset `dataset` of the run file `path`; fails the
+// test when h5dump fails.
+inline std::string h5dump_dataset(const std::string& h5dump, const std::string& path,
+                                  const std::string& dataset) {
+  std::string out;
+  EXPECT_EQ(run_command(h5dump + " -d " + dataset + " '" + path + "'", &out), 0) << out;
   return out;
 }
 

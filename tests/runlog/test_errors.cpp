@@ -18,19 +18,23 @@ namespace {
 
 using namespace rctune::runlog::testing;
 
+// The RunLogError that `fn` throws; fails the test when it throws none.
+RunLogError run_log_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const RunLogError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "expected RunLogError";
+  return RunLogError("", "(no RunLogError)");
+}
+
 TEST(TraceErrors, CreateInMissingDirectoryNamesFileAndCause) {
   TempDir dir;
   std::string path = dir.file("missing/run.h5");
-  try {
-    RunWriter::create(path, sample_run_info());
-    FAIL() << "expected RunLogError";
-  } catch (const RunLogError& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(e.path(), path);
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("cannot create"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("No such file or directory"), std::string::npos) << msg;
-  }
+  const RunLogError e = run_log_error_of([&] { RunWriter::create(path, sample_run_info()); });
+  EXPECT_EQ(e.path(), path);
+  expect_contains_all(e.what(), {path, "cannot create", "No such file or directory"});
 }
 
 TEST(TraceErrors, CreateInReadOnlyDirectoryNamesFileAndCause) {
@@ -39,14 +43,8 @@ TEST(TraceErrors, CreateInReadOnlyDirectoryNamesFileAndCause) {
   std::filesystem::create_directory(dir.file("ro"));
   chmod(dir.file("ro").c_str(), 0500);
   std::string path = dir.file("ro/run.h5");
-  try {
-    RunWriter::create(path, sample_run_info());
-    FAIL() << "expected RunLogError";
-  } catch (const RunLogError& e) {
-    std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("Permission denied"), std::string::npos) << msg;
-  }
+  expect_contains_all(trace_error_of([&] { RunWriter::create(path, sample_run_info()); }),
+                      {path, "Permission denied"});
 }
 
 TEST(TraceErrors, ResumeOfReadOnlyFileNamesFileAndCause) {
@@ -55,15 +53,8 @@ TEST(TraceErrors, ResumeOfReadOnlyFileNamesFileAndCause) {
   std::string path = dir.file("run.h5");
   { RunWriter::create(path, sample_run_info()); }
   chmod(path.c_str(), 0400);
-  try {
-    RunWriter::open_for_resume(path);
-    FAIL() << "expected RunLogError";
-  } catch (const RunLogError& e) {
-    std::string msg = e.what();
-    EXPECT_NE(msg.find(path), std::string::npos) << msg;
-    EXPECT_NE(msg.find("cannot open for writing"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("Permission denied"), std::string::npos) << msg;
-  }
+  expect_contains_all(trace_error_of([&] { RunWriter::open_for_resume(path); }),
+                      {path, "cannot open for writing", "Permission denied"});
 }
 
 // Runs `fn` in a child process and returns what it reports: the message of the RunLogError it

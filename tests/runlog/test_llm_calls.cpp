@@ -306,16 +306,12 @@ TEST(TraceLlmCalls, H5dumpShowsTheTable) {
     auto t = w.begin_task(sample_task("conv"));
     w.append_llm_calls(t, calls(0, 4));
   }
-  std::string out;
-  ASSERT_EQ(testing::run_command(h5dump + " -d /tasks/conv/llm_calls '" + dir.file("run.h5") + "'", &out), 0)
-      << out;
-  for (const char* field : {"\"index\"", "\"model\"", "\"prompt_tokens\"", "\"completion_tokens\"",
-                            "\"latency_s\"", "\"cost_usd\"", "\"ok\"", "\"from_cache\"", "\"fallback\"",
-                            "\"proposals\"", "\"legal\"", "\"error\""})
-    EXPECT_NE(out.find(field), std::string::npos) << field << "\n" << out;
-  EXPECT_NE(out.find("DATASPACE  SIMPLE { ( 4 ) / ( H5S_UNLIMITED ) }"), std::string::npos) << out;
-  EXPECT_NE(out.find("\"qwen2.5-coder-7b\""), std::string::npos) << out;
-  EXPECT_NE(out.find("\"timeout after 30 s (call 3)\""), std::string::npos) << out;
+  const std::string out = h5dump_dataset(h5dump, dir.file("run.h5"), "/tasks/conv/llm_calls");
+  expect_contains_all(
+      out, {"\"index\"", "\"model\"", "\"prompt_tokens\"", "\"completion_tokens\"", "\"latency_s\"",
+            "\"cost_usd\"", "\"ok\"", "\"from_cache\"", "\"fallback\"", "\"proposals\"", "\"legal\"",
+            "\"error\"", "DATASPACE  SIMPLE { ( 4 ) / ( H5S_UNLIMITED ) }", "\"qwen2.5-coder-7b\"",
+            "\"timeout after 30 s (call 3)\""});
 }
 
 }  // namespace

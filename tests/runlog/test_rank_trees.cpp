@@ -18,34 +18,13 @@ using namespace rctune::runlog::testing;
 
 using RankTrees = std::map<int32_t, std::vector<TreeNode>>;
 
-// A tree of `n` nodes whose every field is a function of the rank, the node and `session`. Nodes
-// 2, 5, 8, ... were not measured: their best_gflops is NaN.
-std::vector<TreeNode> make_tree(int32_t rank, int n, int session = 1) {
-  std::vector<TreeNode> v;
-  for (int i = 0; i < n; ++i) {
-    TreeNode t;
-    t.id = i;
-    t.parent = i == 0 ? -1 : (i - 1) / 2;
-    t.action = i == 0 ? ""
-                      : "split(C, i, [None, " + std::to_string(4 << (i % 4)) + "])  # µ rank " +
-                            std::to_string(rank);
-    t.visits = 10 * session + rank + i;
-    t.value = 0.5 * (rank + 1) * (i + session);
-    t.best_gflops = i % 3 == 2 ? kNaN : 10.0 * (rank + 1) + i;
-    t.sample = i % 3 == 2 ? -1 : 100 * rank + i;
-    t.structural_hash = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(rank + 1) + static_cast<uint64_t>(i);
-    v.push_back(t);
-  }
-  return v;
-}
-
 TEST(TraceRankTrees, TreesOfTwoRanksReadBack) {
   TempDir dir;
-  const RankTrees trees = {{0, make_tree(0, 5)}, {3, make_tree(3, 300)}};  // more than a chunk
+  const RankTrees trees = {{0, sample_tree(5, 1, 0)}, {3, sample_tree(300, 1, 3)}};  // more than a chunk
   {
     RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
     RunWriter::Task t = w.begin_task(sample_task());
-    w.write_tree(t, make_tree(0, 7));
+    w.write_tree(t, sample_tree(7, 1, 0));
     w.write_rank_trees(t, trees);
   }
   RunLog run = read_run_log(dir.file("run.h5"));
@@ -53,8 +32,8 @@ TEST(TraceRankTrees, TreesOfTwoRanksReadBack) {
   const TaskLog& task = run.tasks[0];
   EXPECT_EQ(task.rank_trees, trees);
   EXPECT_TRUE(std::isnan(task.rank_trees.at(0).at(2).best_gflops));
-  EXPECT_EQ(task.rank_trees.at(3).at(299).structural_hash, make_tree(3, 300).at(299).structural_hash);
-  EXPECT_EQ(task.tree, make_tree(0, 7));  // the merged tree is a table of its own
+  EXPECT_EQ(task.rank_trees.at(3).at(299).structural_hash, sample_tree(300, 1, 3).at(299).structural_hash);
+  EXPECT_EQ(task.tree, sample_tree(7, 1, 0));  // the merged tree is a table of its own
 }
 
 TEST(TraceRankTrees, EachWriteReplacesTheWholeTable) {
@@ -62,8 +41,8 @@ TEST(TraceRankTrees, EachWriteReplacesTheWholeTable) {
   const std::string path = dir.file("run.h5");
   RunWriter w = RunWriter::create(path, sample_run_info());
   RunWriter::Task t = w.begin_task(sample_task());
-  const RankTrees first = {{0, make_tree(0, 4)}, {1, make_tree(1, 6)}};
-  const RankTrees second = {{1, make_tree(1, 9, 2)}, {2, make_tree(2, 2, 2)}};
+  const RankTrees first = {{0, sample_tree(4, 1, 0)}, {1, sample_tree(6, 1, 1)}};
+  const RankTrees second = {{1, sample_tree(9, 2, 1)}, {2, sample_tree(2, 2, 2)}};
   w.write_rank_trees(t, first);
   EXPECT_EQ(read_run_log(path).tasks.at(0).rank_trees, first);
   w.write_rank_trees(t, second);
@@ -77,8 +56,8 @@ TEST(TraceRankTrees, EachWriteReplacesTheWholeTable) {
 TEST(TraceRankTrees, TasksKeepTheirOwnRankTrees) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  const RankTrees a = {{0, make_tree(0, 3)}, {1, make_tree(1, 4)}};
-  const RankTrees b = {{0, make_tree(0, 8, 2)}};
+  const RankTrees a = {{0, sample_tree(3, 1, 0)}, {1, sample_tree(4, 1, 1)}};
+  const RankTrees b = {{0, sample_tree(8, 2, 0)}};
   {
     RunWriter w = RunWriter::create(path, sample_run_info());
     RunWriter::Task ta = w.begin_task(sample_task("a"));
@@ -97,7 +76,7 @@ TEST(TraceRankTrees, TaskWithoutTheTableHasNoRankTrees) {
   {
     RunWriter w = RunWriter::create(path, sample_run_info());
     RunWriter::Task t = w.begin_task(sample_task());
-    w.write_tree(t, make_tree(0, 3));
+    w.write_tree(t, sample_tree(3, 1, 0));
   }
   EXPECT_TRUE(read_run_log(path).tasks.at(0).rank_trees.empty());
   RunWriter w = RunWriter::open_for_resume(path);
@@ -107,8 +86,8 @@ TEST(TraceRankTrees, TaskWithoutTheTableHasNoRankTrees) {
 TEST(TraceRankTrees, ResumeReadsTheRankTreesBackAndReplacesThem) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  const RankTrees before = {{0, make_tree(0, 5)}, {1, make_tree(1, 3)}};
-  const RankTrees after = {{0, make_tree(0, 6, 2)}, {1, make_tree(1, 10, 2)}};
+  const RankTrees before = {{0, sample_tree(5, 1, 0)}, {1, sample_tree(3, 1, 1)}};
+  const RankTrees after = {{0, sample_tree(6, 2, 0)}, {1, sample_tree(10, 2, 1)}};
   {
     RunWriter w = RunWriter::create(path, sample_run_info());
     RunWriter::Task t = w.begin_task(sample_task());
@@ -128,7 +107,7 @@ TEST(TraceRankTrees, TableAKilledWriteLeftBesideIsIgnoredAndCleared) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
   const std::string group = "/tasks/" + sanitize_task_name(sample_task().name);
-  const RankTrees stored = {{0, make_tree(0, 4)}, {1, make_tree(1, 2)}};
+  const RankTrees stored = {{0, sample_tree(4, 1, 0)}, {1, sample_tree(2, 1, 1)}};
   {
     RunWriter w = RunWriter::create(path, sample_run_info());
     RunWriter::Task t = w.begin_task(sample_task());
@@ -142,7 +121,7 @@ TEST(TraceRankTrees, TableAKilledWriteLeftBesideIsIgnoredAndCleared) {
     H5Fclose(f);
   }
   EXPECT_EQ(read_run_log(path).tasks.at(0).rank_trees, stored);
-  const RankTrees replaced = {{2, make_tree(2, 3, 2)}};
+  const RankTrees replaced = {{2, sample_tree(3, 2, 2)}};
   {
     RunWriter w = RunWriter::open_for_resume(path);
     EXPECT_EQ(w.resumed().tasks.at(0).rank_trees, stored);
@@ -162,16 +141,13 @@ TEST(TraceRankTrees, H5dumpShowsTheTableWithTheRankColumn) {
   {
     RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
     RunWriter::Task t = w.begin_task(sample_task());
-    w.write_rank_trees(t, {{0, make_tree(0, 2)}, {1, make_tree(1, 3)}});
+    w.write_rank_trees(t, {{0, sample_tree(2, 1, 0)}, {1, sample_tree(3, 1, 1)}});
   }
-  std::string out;
-  const std::string dataset = "/tasks/" + sanitize_task_name(sample_task().name) + "/rank_trees";
-  ASSERT_EQ(testing::run_command(h5dump + " -d " + dataset + " '" + dir.file("run.h5") + "'", &out), 0)
-      << out;
-  for (const char* field :
-       {"H5T_STD_I32LE \"rank\"", "\"id\"", "\"parent\"", "\"action\"", "\"visits\"", "\"value\"",
-        "\"best_gflops\"", "\"sample\"", "H5T_STD_U64LE \"structural_hash\""})
-    EXPECT_NE(out.find(field), std::string::npos) << field << "\n" << out;
+  const std::string out = h5dump_dataset(h5dump, dir.file("run.h5"),
+                                         "/tasks/" + sanitize_task_name(sample_task().name) + "/rank_trees");
+  expect_contains_all(
+      out, {"H5T_STD_I32LE \"rank\"", "\"id\"", "\"parent\"", "\"action\"", "\"visits\"", "\"value\"",
+            "\"best_gflops\"", "\"sample\"", "H5T_STD_U64LE \"structural_hash\""});
   EXPECT_LT(out.find("\"rank\""), out.find("\"id\"")) << out;  // the leading column
   EXPECT_NE(out.find("DATASPACE  SIMPLE { ( 5 ) / ( H5S_UNLIMITED ) }"), std::string::npos) << out;
   EXPECT_NE(out.find("nan,"), std::string::npos) << out;  // node 2 of rank 1 was not measured

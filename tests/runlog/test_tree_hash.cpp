@@ -13,23 +13,6 @@ namespace {
 
 using namespace rctune::runlog::testing;
 
-std::vector<TreeNode> hashed_tree(int n, int generation) {
-  std::vector<TreeNode> nodes;
-  for (int i = 0; i < n; ++i) {
-    TreeNode x;
-    x.id = i;
-    x.parent = i == 0 ? -1 : (i - 1) / 2;
-    x.action = i == 0 ? "" : "split(C, i, [None, " + std::to_string(i + 1) + "])";
-    x.visits = generation * 10 + i;
-    x.value = 0.5 * generation + i;
-    x.best_gflops = i % 2 ? kNaN : 5.0 * generation;
-    x.sample = i % 3 ? -1 : i;
-    x.structural_hash = 0xc2b2ae3d27d4eb4fULL * static_cast<uint64_t>(i + 1);
-    nodes.push_back(x);
-  }
-  return nodes;
-}
-
 // The file address of the task's tree dataset: unchanged when the table is updated in place.
 haddr_t tree_address(const std::string& path) {
   hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -40,12 +23,12 @@ haddr_t tree_address(const std::string& path) {
   return info.addr;
 }
 
-// Writes the tree hashed_tree(10, 1) to a new run file at `path`, then `next` over it; true when the
+// Writes the tree sample_tree(10, 1) to a new run file at `path`, then `next` over it; true when the
 // second write left the table where it was (updated in place, not rebuilt).
 bool rewrite_keeps_the_table(const std::string& path, const std::vector<TreeNode>& next) {
   RunWriter w = RunWriter::create(path, sample_run_info());
   auto t = w.begin_task(sample_task());
-  w.write_tree(t, hashed_tree(10, 1));
+  w.write_tree(t, sample_tree(10, 1));
   const haddr_t before = tree_address(path);
   w.write_tree(t, next);
   return tree_address(path) == before;
@@ -53,20 +36,20 @@ bool rewrite_keeps_the_table(const std::string& path, const std::vector<TreeNode
 
 TEST(TraceTreeHash, HashesReadBack) {
   TempDir dir;
-  auto tree = hashed_tree(300, 1);  // more than a chunk
+  auto tree = sample_tree(300, 1);  // more than a chunk
   {
     RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
     w.write_tree(w.begin_task(sample_task()), tree);
   }
   auto back = read_run_log(dir.file("run.h5")).tasks.at(0).tree;
   EXPECT_EQ(back, tree);
-  EXPECT_EQ(back[7].structural_hash, 0xc2b2ae3d27d4eb4fULL * 8);
+  EXPECT_EQ(back[7].structural_hash, 0x9e3779b97f4a7c15ULL + 7);
 }
 
 TEST(TraceTreeHash, InPlaceUpdateKeepsTheHashes) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  const auto grown = hashed_tree(20, 2);  // same first ten keys (hashes included), new numbers
+  const auto grown = sample_tree(20, 2);  // same first ten keys (hashes included), new numbers
   EXPECT_TRUE(rewrite_keeps_the_table(path, grown)) << "the table was rebuilt, not updated in place";
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, grown);
 }
@@ -74,7 +57,7 @@ TEST(TraceTreeHash, InPlaceUpdateKeepsTheHashes) {
 TEST(TraceTreeHash, AChangedHashRebuildsTheTable) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  auto changed = hashed_tree(10, 1);
+  auto changed = sample_tree(10, 1);
   changed[4].structural_hash = 42;  // same id, parent and action: another program all the same
   EXPECT_FALSE(rewrite_keeps_the_table(path, changed)) << "a row of another program was updated in place";
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, changed);
@@ -142,7 +125,7 @@ std::vector<TreeNode> without_hashes(std::vector<TreeNode> nodes) {
 TEST(TraceTreeHash, TreeWithoutTheColumnReadsAsUnknownHashes) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  auto tree = hashed_tree(12, 1);
+  auto tree = sample_tree(12, 1);
   create_with_tree_without_hash_column(path, tree);
   EXPECT_EQ(read_run_log(path).tasks.at(0).tree, without_hashes(tree));
 }
@@ -150,22 +133,22 @@ TEST(TraceTreeHash, TreeWithoutTheColumnReadsAsUnknownHashes) {
 TEST(TraceTreeHash, ResumedFileWithoutTheColumnGetsItAtTheNextWrite) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  auto tree = hashed_tree(12, 1);
+  auto tree = sample_tree(12, 1);
   create_with_tree_without_hash_column(path, tree);
   {
     RunWriter w = RunWriter::open_for_resume(path);
     EXPECT_EQ(w.resumed().tasks.at(0).tree, without_hashes(tree));
     // Same ids, parents and actions, hashes still unknown: the stored rows must gain the column all
     // the same, or the hashes of the rows appended here would be lost.
-    auto grown = without_hashes(hashed_tree(20, 2));
+    auto grown = without_hashes(sample_tree(20, 2));
     grown[15].structural_hash = 77;
     w.write_tree(*w.find_task(sample_task().name), grown);
     EXPECT_EQ(read_run_log(path).tasks.at(0).tree, grown);
-    auto hashed = hashed_tree(20, 3);
+    auto hashed = sample_tree(20, 3);
     w.write_tree(*w.find_task(sample_task().name), hashed);
     EXPECT_EQ(read_run_log(path).tasks.at(0).tree, hashed);
   }
-  EXPECT_EQ(read_run_log(path).tasks.at(0).tree, hashed_tree(20, 3));
+  EXPECT_EQ(read_run_log(path).tasks.at(0).tree, sample_tree(20, 3));
 }
 
 }  // namespace

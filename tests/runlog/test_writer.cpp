@@ -137,35 +137,19 @@ TEST(TraceWriter, SetReferenceUpdatesTheTask) {
   EXPECT_EQ(run.tasks[0].info.reference_gflops, 0.5368709);
 }
 
-std::vector<TreeNode> make_tree(int n, int generation) {
-  std::vector<TreeNode> nodes;
-  for (int i = 0; i < n; ++i) {
-    TreeNode x;
-    x.id = i;
-    x.parent = i == 0 ? -1 : (i - 1) / 2;
-    x.action = i == 0 ? "" : "unroll(C, k, " + std::to_string(i) + ")";
-    x.visits = generation * 10 + i;
-    x.value = 0.25 * generation + i;
-    x.best_gflops = i % 2 ? kNaN : 10.0 * generation;
-    x.sample = i % 3 ? -1 : i;
-    nodes.push_back(x);
-  }
-  return nodes;
-}
-
 TEST(TraceWriter, WriteTreeReplacesThePreviousTree) {
   TempDir dir;
   RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
   auto t = w.begin_task(sample_task());
-  auto grow = make_tree(5, 1);
+  auto grow = sample_tree(5, 1);
   w.write_tree(t, grow);
   EXPECT_EQ(read_run_log(dir.file("run.h5")).tasks[0].tree, grow);  // (file lock off for this process)
 
-  auto bigger = make_tree(300, 2);  // same first five keys, new numbers, more than a chunk of new rows
+  auto bigger = sample_tree(300, 2);  // same first five keys, new numbers, more than a chunk of new rows
   w.write_tree(t, bigger);
   EXPECT_EQ(read_run_log(dir.file("run.h5")).tasks[0].tree, bigger);
 
-  auto changed = make_tree(40, 3);
+  auto changed = sample_tree(40, 3);
   changed[7].action = "vectorize(C, j.1)";
   changed[7].parent = 0;
   w.write_tree(t, changed);

@@ -11,25 +11,19 @@
 
 #include "rctune/runlog/writer.h"
 #include "runlog/runlog_test_util.h"
+#include "support/file_text.h"
 
 namespace rctune::runlog {
 namespace {
 
-using namespace rctune::runlog::testing;
+using rctune::test_support::file_text;
 
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
+using namespace rctune::runlog::testing;
 
 TEST(TraceWriterLock, ASecondWriterNeverTruncatesARunningTrace) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  RunWriter first = RunWriter::create(path, sample_run_info());
-  const auto t = first.begin_task(sample_task());
-  for (int i = 0; i < 3; ++i) first.append_sample(t, make_sample(i));
+  RunWriter first = writer_with_samples(path, 3);
   const std::string pid = "another run is writing it (pid " + std::to_string(getpid()) + ")";
   for (const bool replace : {false, true}) {
     const std::string msg =
@@ -39,7 +33,7 @@ TEST(TraceWriterLock, ASecondWriterNeverTruncatesARunningTrace) {
   }
   const std::string resume = testing::trace_error_of([&] { RunWriter::open_for_resume(path); });
   EXPECT_NE(resume.find(pid), std::string::npos) << resume;
-  for (int i = 3; i < 5; ++i) first.append_sample(t, make_sample(i));
+  for (int i = 3; i < 5; ++i) first.append_sample(*first.find_task(sample_task().name), make_sample(i));
   first.finish();
   EXPECT_EQ(read_run_log(path).tasks.at(0).samples.size(), 5u) << "the first writer lost nothing";
 }
@@ -52,10 +46,10 @@ TEST(TraceWriterLock, AnExistingTraceIsReplacedOnlyWithReplace) {
     old.append_sample(old.begin_task(sample_task()), make_sample(0));
     old.finish();
   }
-  const std::string before = bytes_of(path);
+  const std::string before = file_text(path);
   const std::string msg = testing::trace_error_of([&] { RunWriter::create(path, sample_run_info()); });
   EXPECT_NE(msg.find("--force"), std::string::npos) << msg;
-  EXPECT_EQ(bytes_of(path), before);
+  EXPECT_EQ(file_text(path), before);
   RunInfo info = sample_run_info();
   info.seed = 77;
   RunWriter::create(path, info, true).finish();
@@ -72,18 +66,14 @@ TEST(TraceWriterLock, AFileThatIsNotATraceIsNeverReplaced) {
   std::ofstream(path) << "my notes\n";
   const std::string msg = testing::trace_error_of([&] { RunWriter::create(path, sample_run_info(), true); });
   EXPECT_NE(msg.find("not an rctune trace"), std::string::npos) << msg;
-  EXPECT_EQ(bytes_of(path), "my notes\n");
+  EXPECT_EQ(file_text(path), "my notes\n");
 }
 
 TEST(TraceWriterLock, AResumeRefusedByItsCheckLeavesTheFileByteIdentical) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
-  {
-    RunWriter w = RunWriter::create(path, sample_run_info());
-    const auto t = w.begin_task(sample_task());
-    for (int i = 0; i < 4; ++i) w.append_sample(t, make_sample(i));
-  }  // not finished: as a killed run leaves it
-  const std::string before = bytes_of(path);
+  writer_with_samples(path, 4);  // closed, not finished: as a killed run leaves it
+  const std::string before = file_text(path);
   bool called = false;
   EXPECT_THROW(RunWriter::open_for_resume(path,
                                           [&](const RunLog& run) {
@@ -93,7 +83,7 @@ TEST(TraceWriterLock, AResumeRefusedByItsCheckLeavesTheFileByteIdentical) {
                                           }),
                std::runtime_error);
   EXPECT_TRUE(called);
-  EXPECT_TRUE(bytes_of(path) == before) << "a refused resume changed the file";
+  EXPECT_TRUE(file_text(path) == before) << "a refused resume changed the file";
   // Accepted, it resumes as before.
   RunWriter again = RunWriter::open_for_resume(path, [](const RunLog&) {});
   EXPECT_EQ(again.resumed().tasks.at(0).samples.size(), 4u);

@@ -9,11 +9,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <utility>
 
 #include "../runlog/runlog_test_util.h"
 #include "rctune/runtime/environment_error.h"
 #include "rctune/runtime/jit_compiler.h"
 #include "runtime_test_util.h"
+#include "support/message_of.h"
 
 namespace rctune::runtime::testing {
 namespace {
@@ -72,13 +75,9 @@ JitOptions options_in(const TempDir& dir) {
 // Runs `f`, which must throw EnvironmentError; returns its message.
 template <typename F>
 std::string environment_error_of(F&& f) {
-  try {
-    f();
-  } catch (const EnvironmentError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no EnvironmentError";
-  return "";
+  const std::optional<std::string> message = test_support::message_of<EnvironmentError>(std::forward<F>(f));
+  if (!message) ADD_FAILURE() << "no EnvironmentError";
+  return message.value_or("");
 }
 
 TEST(ToolchainFaults, AnAssemblerMissingFromPathStopsTheCompileAndCachesNothing) {

@@ -182,6 +182,14 @@ inline void expect_trace_roundtrip(const State& state) {
   EXPECT_TRUE(same_schedule(replay(state), state));
 }
 
+// `w` holds `name` as an intermediate tensor (one a primitive added) of shape `shape`.
+inline void expect_intermediate_tensor(const ir::Workload& w, const std::string& name,
+                                       const std::vector<int64_t>& shape) {
+  ASSERT_NE(w.find_tensor(name), nullptr) << name;
+  EXPECT_EQ(w.find_tensor(name)->shape, shape) << name;
+  EXPECT_EQ(w.role(name), ir::TensorRole::Intermediate) << name;
+}
+
 // The state is one a schedule can reach (check_state), and its trace round-trips.
 inline void expect_valid_schedule(const State& state) {
   EXPECT_EQ(check_state(state), "");

@@ -4,14 +4,14 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 using testing::run_trace;
 
 TEST(Bind, LeagueTeamVector) {
   State s = run_trace(matmul(), "reorder(C, k, j)\nbind(C, i, league)\nbind(C, j, vector)\n");
-  const StageSchedule* c = s.stage("C");
-  EXPECT_EQ(c->loops[c->find_loop("i")].bind, ir::BindLevel::League);
-  EXPECT_EQ(c->loops[c->find_loop("j")].bind, ir::BindLevel::Vector);
+  EXPECT_EQ(loop_of(s, "C", "i").bind, ir::BindLevel::League);
+  EXPECT_EQ(loop_of(s, "C", "j").bind, ir::BindLevel::Vector);
   EXPECT_EQ(to_text(s.trace().back()), "bind(C, j, vector)");
   expect_trace_roundtrip(s);
 }

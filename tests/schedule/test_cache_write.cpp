@@ -18,9 +18,7 @@ TEST(CacheWrite, AddsComputeStageAndTurnsStageIntoCopy) {
   EXPECT_EQ(w.stages[1].op, ir::ReduceOp::None);
   EXPECT_TRUE(w.stages[1].reduce_axes.empty());
   EXPECT_EQ(ir::to_string(w.stages[1].body), "C.local[i, j]");
-  ASSERT_NE(w.find_tensor("C.local"), nullptr);
-  EXPECT_EQ(w.find_tensor("C.local")->shape, (std::vector<int64_t>{64, 48}));
-  EXPECT_EQ(w.role("C.local"), ir::TensorRole::Intermediate);
+  expect_intermediate_tensor(w, "C.local", {64, 48});
   EXPECT_EQ(w.validate(), "");
   expect_trace_roundtrip(s);
 }

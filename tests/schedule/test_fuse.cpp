@@ -4,6 +4,7 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 using testing::run_trace;
 
@@ -26,8 +27,7 @@ TEST(Fuse, ThreeLoopsOfBatchMatmul) {
 
 TEST(Fuse, ReductionLoops) {
   State s = fuse(State(testing::conv2d()), "Y", {"r", "s"});
-  const StageSchedule* y = s.stage("Y");
-  EXPECT_TRUE(y->loops[y->find_loop("r.s")].reduce);
+  EXPECT_TRUE(loop_of(s, "Y", "r.s").reduce);
   expect_trace_roundtrip(s);
 }
 

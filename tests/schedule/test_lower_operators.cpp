@@ -68,34 +68,35 @@ TEST(LowerOperators, NonDividingSplitsOfEveryStageMatchTheReference) {
   }
 }
 
+// Whether the operator `spec` scheduled by `trace` computes what the operator computes.
+::testing::AssertionResult scheduled_matches_reference(const std::string& spec, const std::string& trace) {
+  return lt::matches_reference(lt::scheduled(op(spec), trace));
+}
+
 TEST(LowerOperators, NormalisationStagesComputedPerRow) {
-  auto sm = lt::scheduled(op("softmax:M=5,N=7"),
-                          "compute_at(row_sum, Y, i)\n"
-                          "compute_at(row_max, Y, i)\n");
-  EXPECT_TRUE(lt::matches_reference(sm));
-  auto ln = lt::scheduled(op("layernorm:M=5,N=7"),
-                          "compute_at(variance, Y, i)\n"
-                          "compute_at(mean, Y, i)\n");
-  EXPECT_TRUE(lt::matches_reference(ln));
+  EXPECT_TRUE(scheduled_matches_reference("softmax:M=5,N=7",
+                                          "compute_at(row_sum, Y, i)\n"
+                                          "compute_at(row_max, Y, i)\n"));
+  EXPECT_TRUE(scheduled_matches_reference("layernorm:M=5,N=7",
+                                          "compute_at(variance, Y, i)\n"
+                                          "compute_at(mean, Y, i)\n"));
 }
 
 TEST(LowerOperators, AttentionWithInlinedProbabilitiesAndPerRowStatistics) {
-  auto s = lt::scheduled(op("attention:B=2,S=5,D=4"),
-                         "compute_inline(P)\n"
-                         "compute_at(row_sum, O, i)\n"
-                         "compute_at(row_max, O, i)\n"
-                         "compute_at(scores, O, i)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
+  EXPECT_TRUE(scheduled_matches_reference("attention:B=2,S=5,D=4",
+                                          "compute_inline(P)\n"
+                                          "compute_at(row_sum, O, i)\n"
+                                          "compute_at(row_max, O, i)\n"
+                                          "compute_at(scores, O, i)\n"));
 }
 
 TEST(LowerOperators, DepthwiseConvolutionWithTiledOutputAndPackedInput) {
-  auto s = lt::scheduled(op("depthwise_conv2d:N=1,C=3,H=13,W=13,R=3,S=3,stride=2,pad=1"),
-                         "cache_read(X, local, [Y])\n"
-                         "split(Y, p, [None, 3])\n"
-                         "split(Y, q, [None, 4])\n"
-                         "reorder(Y, n, c, p.0, q.0, p.1, q.1, r, s)\n"
-                         "compute_at(X.local, Y, q.0)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
+  EXPECT_TRUE(scheduled_matches_reference("depthwise_conv2d:N=1,C=3,H=13,W=13,R=3,S=3,stride=2,pad=1",
+                                          "cache_read(X, local, [Y])\n"
+                                          "split(Y, p, [None, 3])\n"
+                                          "split(Y, q, [None, 4])\n"
+                                          "reorder(Y, n, c, p.0, q.0, p.1, q.1, r, s)\n"
+                                          "compute_at(X.local, Y, q.0)\n"));
 }
 
 }  // namespace

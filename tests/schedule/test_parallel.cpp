@@ -4,13 +4,13 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 using testing::run_trace;
 
 TEST(Parallel, MarksLoop) {
   State s = parallel(State(matmul()), "C", "i");
-  const StageSchedule* c = s.stage("C");
-  EXPECT_EQ(c->loops[c->find_loop("i")].kind, ir::ForKind::Parallel);
+  EXPECT_EQ(loop_of(s, "C", "i").kind, ir::ForKind::Parallel);
   EXPECT_EQ(to_text(s.trace().back()), "parallel(C, i)");
   expect_trace_roundtrip(s);
 }

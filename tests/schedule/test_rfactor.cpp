@@ -13,6 +13,15 @@ using testing::matmul;
 using testing::run_trace;
 namespace lt = lowertest;
 
+// The state `trace` reaches from `w`, after checking that it computes what `w` computes and that its
+// trace round-trips.
+State rfactored(const std::shared_ptr<const ir::Workload>& w, const std::string& trace) {
+  State s = lt::scheduled(w, trace);
+  EXPECT_TRUE(lt::matches_reference(s)) << trace;
+  expect_trace_roundtrip(s);
+  return s;
+}
+
 // ---------------------------------------------------------------- accepted
 
 TEST(Rfactor, SplitSumBecomesRfStagePlusReductionOverNewAxis) {
@@ -33,9 +42,7 @@ TEST(Rfactor, SplitSumBecomesRfStagePlusReductionOverNewAxis) {
   ASSERT_EQ(red.reduce_axes.size(), 1u);
   EXPECT_EQ(red.reduce_axes[0].name, "j_1");
   EXPECT_EQ(ir::to_string(red.body), "S.rf[i, j_1]");
-  ASSERT_NE(w.find_tensor("S.rf"), nullptr);
-  EXPECT_EQ(w.find_tensor("S.rf")->shape, (std::vector<int64_t>{32, 16}));
-  EXPECT_EQ(w.role("S.rf"), ir::TensorRole::Intermediate);
+  expect_intermediate_tensor(w, "S.rf", {32, 16});
   EXPECT_EQ(w.validate(), "");
   expect_trace_roundtrip(s);
 }
@@ -49,74 +56,56 @@ TEST(Rfactor, NewStagesHaveDefaultLoopsAndRfIsLocal) {
   expect_trace_roundtrip(s);
 }
 
-TEST(Rfactor, SumMatchesReference) {
-  State s = lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n");
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
-}
+TEST(Rfactor, SumMatchesReference) { rfactored(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.1)\n"); }
 
 TEST(Rfactor, MaxMatchesReference) {
-  State s = lt::scheduled(lt::softmax(), "split(M, j, [None, 5])\nrfactor(M, j.1)\n");
+  State s = rfactored(lt::softmax(), "split(M, j, [None, 5])\nrfactor(M, j.1)\n");
   EXPECT_EQ(s.workload().find_stage("M.rf")->op, ir::ReduceOp::Max);
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, NonDividingSplitContributesIdentity) {
   // 10 = 3 * 4 - 2: the last two iterations of j.0 = 2 are outside the row.
   for (const char* st : {"S", "M"}) {
-    State s = lt::scheduled(lt::softmax(),
-                            std::string("split(") + st + ", j, [None, 4])\nrfactor(" + st + ", j.1)\n");
+    State s =
+        rfactored(lt::softmax(), std::string("split(") + st + ", j, [None, 4])\nrfactor(" + st + ", j.1)\n");
     const ir::Stage& rf = *s.workload().find_stage(std::string(st) + ".rf");
     EXPECT_NE(ir::to_string(rf.body).find("j_0 * 4 + j_1 < 10"), std::string::npos) << ir::to_string(rf.body);
-    EXPECT_TRUE(lt::matches_reference(s)) << st;
-    expect_trace_roundtrip(s);
   }
 }
 
 TEST(Rfactor, OuterPartOfSplit) {
-  State s = lt::scheduled(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.0)\n");
+  State s = rfactored(lt::softmax(), "split(S, j, [None, 5])\nrfactor(S, j.0)\n");
   const ir::Stage& rf = *s.workload().find_stage("S.rf");
   EXPECT_EQ(rf.axes.back().name, "j_0");
   EXPECT_EQ(rf.reduce_axes[0].name, "j_1");
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, MiddlePartOfNestedSplits) {
-  State s = lt::scheduled(testing::softmax(6, 16),
-                          "split(S, j, [None, 4])\nsplit(S, j.1, [None, 2])\nrfactor(S, j.1.0)\n");
+  State s = rfactored(testing::softmax(6, 16),
+                      "split(S, j, [None, 4])\nsplit(S, j.1, [None, 2])\nrfactor(S, j.1.0)\n");
   const ir::Stage& rf = *s.workload().find_stage("S.rf");
   EXPECT_EQ(rf.axes.back().name, "j_1_0");
   ASSERT_EQ(rf.reduce_axes.size(), 2u);
   EXPECT_EQ(rf.reduce_axes[0].name, "j_0");
   EXPECT_EQ(rf.reduce_axes[1].name, "j_1_1");
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, UnsplitAxisGivesPlainRfStage) {
-  State s = lt::scheduled(lt::softmax(), "rfactor(S, j)\n");
+  State s = rfactored(lt::softmax(), "rfactor(S, j)\n");
   EXPECT_EQ(s.workload().find_stage("S.rf")->op, ir::ReduceOp::None);
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, MatmulKeepsSpatialAxesAndPartialSumsOverK) {
-  State s = lt::scheduled(lt::matmul(8, 6, 12), "split(C, k, [None, 4])\nrfactor(C, k.1)\n");
+  State s = rfactored(lt::matmul(8, 6, 12), "split(C, k, [None, 4])\nrfactor(C, k.1)\n");
   const ir::Stage& rf = *s.workload().find_stage("C.rf");
   ASSERT_EQ(rf.axes.size(), 3u);
   EXPECT_EQ(rf.axes[2].name, "k_1");
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, ConvolutionKeepsOtherReductionAxes) {
-  State s = lt::scheduled(lt::conv2d(), "split(Y, c, [None, 2])\nrfactor(Y, c.1)\n");
+  State s = rfactored(lt::conv2d(), "split(Y, c, [None, 2])\nrfactor(Y, c.1)\n");
   const ir::Stage& rf = *s.workload().find_stage("Y.rf");
   EXPECT_EQ(rf.reduce_axes.size(), 3u);
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 TEST(Rfactor, VectorizedSoftmaxChainMatchesReference) {
@@ -137,10 +126,8 @@ TEST(Rfactor, VectorizedSoftmaxChainMatchesReference) {
       "split(Y, j, [None, 4])\n"
       "vectorize(Y, j.1)\n"
       "parallel(Y, i)\n";
-  State s = lt::scheduled(lt::softmax(), trace);
+  State s = rfactored(lt::softmax(), trace);
   EXPECT_EQ(check_state(s), "");
-  EXPECT_TRUE(lt::matches_reference(s));
-  expect_trace_roundtrip(s);
 }
 
 // ---------------------------------------------------------------- rejected

@@ -4,6 +4,7 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 
 TEST(Split, CreatesNamedLoopsInPlace) {
@@ -23,9 +24,8 @@ TEST(Split, SeveralFactors) {
 
 TEST(Split, ReductionLoopChildrenAreReductions) {
   State s = split(State(matmul()), "C", "k", {kInferredFactor, 4});
-  const StageSchedule* c = s.stage("C");
-  EXPECT_TRUE(c->loops[c->find_loop("k.0")].reduce);
-  EXPECT_TRUE(c->loops[c->find_loop("k.1")].reduce);
+  EXPECT_TRUE(loop_of(s, "C", "k.0").reduce);
+  EXPECT_TRUE(loop_of(s, "C", "k.1").reduce);
   expect_trace_roundtrip(s);
 }
 

@@ -4,13 +4,13 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 using testing::run_trace;
 
 TEST(Unroll, SmallLoop) {
   State s = run_trace(matmul(), "split(C, i, [None, 4])\nunroll(C, i.1)\n");
-  const StageSchedule* c = s.stage("C");
-  EXPECT_EQ(c->loops[c->find_loop("i.1")].kind, ir::ForKind::Unrolled);
+  EXPECT_EQ(loop_of(s, "C", "i.1").kind, ir::ForKind::Unrolled);
   EXPECT_EQ(to_text(s.trace().back()), "unroll(C, i.1)");
   expect_trace_roundtrip(s);
 }

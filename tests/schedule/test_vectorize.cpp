@@ -4,13 +4,13 @@
 namespace rctune::schedule {
 namespace {
 
+using testing::loop_of;
 using testing::matmul;
 using testing::run_trace;
 
 TEST(Vectorize, InnermostSpatialLoop) {
   State s = run_trace(matmul(), "reorder(C, k, j)\nvectorize(C, j)\n");
-  const StageSchedule* c = s.stage("C");
-  EXPECT_EQ(c->loops[c->find_loop("j")].kind, ir::ForKind::Vectorized);
+  EXPECT_EQ(loop_of(s, "C", "j").kind, ir::ForKind::Vectorized);
   EXPECT_EQ(to_text(s.trace().back()), "vectorize(C, j)");
   expect_trace_roundtrip(s);
 }

@@ -5,7 +5,9 @@
 
 #include <initializer_list>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +18,7 @@
 #include "rctune/schedule/primitives.h"
 #include "rctune/schedule/state.h"
 #include "rctune/schedule/trace.h"
+#include "support/message_of.h"
 
 namespace rctune::schedule::testing {
 
@@ -89,15 +92,18 @@ inline State run_trace(const std::shared_ptr<const ir::Workload>& w, const std::
   return apply_trace(State(w), trace);
 }
 
+// The loop named `loop` of stage `stage` of `s`; throws std::out_of_range when there is none.
+inline const LoopVar& loop_of(const State& s, const std::string& stage, const std::string& loop) {
+  const StageSchedule* st = s.stage(stage);
+  if (st == nullptr || st->find_loop(loop) < 0)
+    throw std::out_of_range("no loop " + loop + " of stage " + stage);
+  return st->loops[static_cast<size_t>(st->find_loop(loop))];
+}
+
 // The message of the ScheduleError that `f` throws, or "" when it does not throw.
 template <class F>
 std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const ScheduleError& e) {
-    return e.what();
-  }
-  return "";
+  return test_support::message_of<ScheduleError>(std::forward<F>(f)).value_or("");
 }
 
 }  // namespace rctune::schedule::testing

@@ -94,12 +94,21 @@ TEST(MctsObserve, ObservedResultOfAWaitingNodeIsTakenInsteadOfMeasuring) {
     for (const Candidate& t : theirs) EXPECT_NE(c.hash, t.hash) << "handed out although measured elsewhere";
 }
 
+// An MCTS over the matmul of `f` (seed `seed`) told its first batch of `n` programs, each measured
+// at 1 + (its hash modulo `spread`) GFLOP/s.
+std::unique_ptr<SearchStrategy> mcts_after_one_batch(const StrategyFixture& f, uint64_t seed, int n,
+                                                     uint64_t spread) {
+  auto mcts = make_mcts_search(f.context(seed));
+  SyntheticEvaluator eval(
+      [spread](const Candidate& c) { return 1.0 + static_cast<double>(c.hash % spread); });
+  const std::vector<Candidate> cs = mcts->next_batch(n);
+  mcts->tell(cs, eval.measure(cs));
+  return mcts;
+}
+
 TEST(MctsRootStatistics, AreTheRootAndItsChildrenWithTheirOwnVisits) {
   StrategyFixture f(kMatmul);
-  auto mcts = make_mcts_search(f.context(4));
-  SyntheticEvaluator eval([](const Candidate& c) { return 1.0 + static_cast<double>(c.hash % 7); });
-  std::vector<Candidate> cs = mcts->next_batch(4);
-  mcts->tell(cs, eval.measure(cs));
+  auto mcts = mcts_after_one_batch(f, 4, 4, 7);
   const std::vector<RootStatistic> stats = mcts->root_statistics();
   const std::vector<runlog::TreeNode> tree = mcts->tree();
   size_t children = 0;
@@ -121,10 +130,7 @@ TEST(MctsRootStatistics, AreTheRootAndItsChildrenWithTheirOwnVisits) {
 
 TEST(MctsRootStatistics, PeerStatisticsSteerSelectionButStayOutOfOwnStatistics) {
   StrategyFixture f(kMatmul);
-  auto mcts = make_mcts_search(f.context(5));
-  SyntheticEvaluator eval([](const Candidate& c) { return 1.0 + static_cast<double>(c.hash % 13); });
-  std::vector<Candidate> cs = mcts->next_batch(3);
-  mcts->tell(cs, eval.measure(cs));
+  auto mcts = mcts_after_one_batch(f, 5, 3, 13);
   // The peers have explored every root child but one a thousand times and found nothing: the
   // next expansions all go below the one left. The own statistics do not change.
   const std::vector<RootStatistic> own = mcts->root_statistics();

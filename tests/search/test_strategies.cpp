@@ -85,23 +85,41 @@ TEST(Mcts, NodeVisitsAndValuesIncludeTheirChildren) {
   EXPECT_EQ(tree[0].parent, -1);
 }
 
+// One batch told to a search: the candidates and the root of the tree before and after.
+struct ToldBatch {
+  std::vector<Candidate> candidates;
+  runlog::TreeNode root_before, root_after;
+};
+
+// Takes the next batch of `mcts`, one candidate for each of `results` (checked), and tells it
+// `results`.
+ToldBatch tell_next_batch(SearchStrategy& mcts, const std::vector<MeasureResult>& results) {
+  ToldBatch b;
+  b.candidates = mcts.next_batch(static_cast<int>(results.size()));
+  b.root_before = mcts.tree()[0];
+  if (b.candidates.size() != results.size()) {
+    ADD_FAILURE() << "a batch of " << b.candidates.size() << " candidates, not " << results.size();
+    return b;
+  }
+  mcts.tell(b.candidates, results);
+  b.root_after = mcts.tree()[0];
+  return b;
+}
+
 TEST(Mcts, MeasuredResultsBackpropagateToTheRoot) {
   StrategyFixture f(kMatmul);
   auto mcts = make_mcts_search(f.context(3));
-  std::vector<Candidate> cs = mcts->next_batch(3);
-  ASSERT_EQ(cs.size(), 3u);
-  const runlog::TreeNode before = mcts->tree()[0];
   std::vector<MeasureResult> rs(3);
   for (int i = 0; i < 3; ++i) {
     rs[i].gflops = 10.0 * (i + 1);  // the best scores 1, the others 1/3 and 2/3
     rs[i].median_s = 1e-3;
   }
-  mcts->tell(cs, rs);
-  const runlog::TreeNode after = mcts->tree()[0];
-  EXPECT_EQ(after.visits, before.visits + 3);
-  EXPECT_NEAR(after.value - before.value, 1.0 / 3 + 2.0 / 3 + 1.0, 1e-9);
+  const ToldBatch b = tell_next_batch(*mcts, rs);
+  ASSERT_EQ(b.candidates.size(), 3u);
+  EXPECT_EQ(b.root_after.visits, b.root_before.visits + 3);
+  EXPECT_NEAR(b.root_after.value - b.root_before.value, 1.0 / 3 + 2.0 / 3 + 1.0, 1e-9);
   // The measured node knows its best.
-  const runlog::TreeNode best = mcts->tree()[cs[2].node];
+  const runlog::TreeNode best = mcts->tree()[b.candidates[2].node];
   EXPECT_DOUBLE_EQ(best.best_gflops, 30.0);
   EXPECT_DOUBLE_EQ(mcts->tree()[0].best_gflops, 30.0);
 }
@@ -109,15 +127,11 @@ TEST(Mcts, MeasuredResultsBackpropagateToTheRoot) {
 TEST(Mcts, FailedMeasurementsBackpropagateZero) {
   StrategyFixture f(kMatmul);
   auto mcts = make_mcts_search(f.context(4));
-  std::vector<Candidate> cs = mcts->next_batch(2);
-  ASSERT_EQ(cs.size(), 2u);
-  const runlog::TreeNode before = mcts->tree()[0];
   std::vector<MeasureResult> rs(2);
   for (MeasureResult& r : rs) r.status = runlog::SampleStatus::WrongResult;
-  mcts->tell(cs, rs);
-  const runlog::TreeNode after = mcts->tree()[0];
-  EXPECT_EQ(after.visits, before.visits + 2);
-  EXPECT_DOUBLE_EQ(after.value, before.value);
+  const ToldBatch b = tell_next_batch(*mcts, rs);
+  EXPECT_EQ(b.root_after.visits, b.root_before.visits + 2);
+  EXPECT_DOUBLE_EQ(b.root_after.value, b.root_before.value);
 }
 
 // A proposer that always suggests one illegal and one no-op action.
