@@ -684,16 +684,9 @@ class Lowerer {
       if (s.kind == Attach::Kind::Root) visit(s.idx);
     for (const auto& s : infos_) {
       if (s.kind == Attach::Kind::Inline) continue;
-      struct Reads : ir::ExprVisitor {
-        std::vector<std::string> names;
-        using ir::ExprVisitor::visit;
-        void visit(const ir::Load& n) override {
-          names.push_back(n.buffer);
-          ir::ExprVisitor::visit(n);
-        }
-      } r;
-      r.visit(s.eff);
-      for (const auto& t : r.names) {
+      std::vector<std::string> reads;
+      ir::for_each_load(s.eff, [&](const ir::Load& l) { reads.push_back(l.buffer); });
+      for (const auto& t : reads) {
         int pi = info_of(t);
         if (pi < 0) continue;
         const Info& p = infos_[static_cast<size_t>(pi)];

@@ -186,20 +186,6 @@ ir::BindLevel parse_bind_level(const std::string& name) {
 
 namespace {
 
-class LoadFinder : public ir::ExprVisitor {
- public:
-  explicit LoadFinder(const std::string& t) : tensor_(t) {}
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    if (n.buffer == tensor_) found = true;
-    ir::ExprVisitor::visit(n);
-  }
-  bool found = false;
-
- private:
-  const std::string& tensor_;
-};
-
 // Stages that read `tensor` once inlined stages are replaced by their readers.
 void effective_readers(const State& s, const std::string& tensor, std::vector<std::string>* out,
                        int depth = 0) {
@@ -214,24 +200,12 @@ void effective_readers(const State& s, const std::string& tensor, std::vector<st
   }
 }
 
-class TensorReads : public ir::ExprVisitor {
- public:
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    if (std::find(tensors.begin(), tensors.end(), n.buffer) == tensors.end()) tensors.push_back(n.buffer);
-    ir::ExprVisitor::visit(n);
-  }
-  std::vector<std::string> tensors;
-};
-
 // Stages whose tensors `stage` reads, looking through inlined stages, in first-read order.
 void effective_producers(const State& s, const std::string& stage, std::vector<std::string>* out,
                          int depth = 0) {
   const ir::Stage* st = s.workload().find_stage(stage);
   if (!st || depth > 64) return;
-  TensorReads reads;
-  reads.visit(st->body);
-  for (const auto& t : reads.tensors) {
+  for (const auto& t : st->inputs()) {
     const StageSchedule* ps = s.stage(t);
     if (!ps) continue;  // an input
     if (ps->attach.kind == Attach::Kind::Inline) {
@@ -434,9 +408,8 @@ std::vector<std::string> readers_of(const ir::Workload& w, const std::string& te
   std::vector<std::string> out;
   for (const auto& st : w.stages) {
     if (st.output == tensor) continue;
-    LoadFinder f(tensor);
-    f.visit(st.body);
-    if (f.found) out.push_back(st.output);
+    const std::vector<std::string> reads = st.inputs();
+    if (std::find(reads.begin(), reads.end(), tensor) != reads.end()) out.push_back(st.output);
   }
   return out;
 }
