@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -150,6 +151,32 @@ State finish(const State& s, const Step& step) {
   const std::string err = check_state(s);
   if (!err.empty()) fail(to_text(step), err);
   return s.with_step(step);
+}
+
+State finish_stage_split(const State& s, const std::string& stage, const ir::Tensor& tensor,
+                         const ir::Stage& inserted, ir::MemScope inserted_scope, const ir::Stage& replacement,
+                         ir::MemScope replacement_scope, const Step& step) {
+  const ir::Workload& w = s.workload();
+  auto nw = std::make_shared<ir::Workload>(w);
+  for (size_t i = 0; i < nw->tensors.size(); ++i) {
+    if (nw->tensors[i].name == stage) {
+      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i), tensor);
+      break;
+    }
+  }
+  const int si = w.stage_index(stage);
+  nw->stages[static_cast<size_t>(si)] = replacement;
+  nw->stages.insert(nw->stages.begin() + si, inserted);
+  RCTUNE_CHECK(nw->validate().empty());
+
+  std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
+  StageSchedule is = default_stage_schedule(inserted);
+  is.scope = inserted_scope;
+  StageSchedule rs = default_stage_schedule(replacement);
+  rs.scope = replacement_scope;
+  stages[static_cast<size_t>(si)] = std::make_shared<const StageSchedule>(rs);
+  stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(is));
+  return finish(s.with_workload(nw, std::move(stages)), step);
 }
 
 State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind,
