@@ -40,22 +40,11 @@ std::vector<Setting> settings(const config::TuneConfig& c) {
   add("measure.max_repeats", text(m.max_repeats));
   add("measure.warmup", text(m.warmup));
   add("measure.flush_cache", text(m.flush_cache));
-  const auto& t = c.mcts;
-  add("mcts.exploration", text(t.exploration));
-  add("mcts.branching", text(t.branching));
-  add("mcts.root_samples", text(t.root_samples));
-  add("mcts.root_draws", text(t.root_draws));
-  add("mcts.measure_batch", text(t.measure_batch));
-  add("mcts.epsilon", text(t.epsilon));
-  add("mcts.history_depth", text(t.history_depth));
-  add("mcts.rollout_depth", text(t.rollout_depth));
-  const auto& e = c.evolutionary;
-  add("evolutionary.population", text(e.population));
-  add("evolutionary.init_measured_ratio", text(e.init_measured_ratio));
-  add("evolutionary.genetic_iterations", text(e.genetic_iterations));
-  add("evolutionary.mutation_probability", text(e.mutation_probability));
-  add("evolutionary.epsilon", text(e.epsilon));
-  add("evolutionary.measure_batch", text(e.measure_batch));
+  config::for_each_key(
+      c.mcts, [&](const char* key, const auto& v, auto, auto) { add(std::string("mcts.") + key, text(v)); });
+  config::for_each_key(c.evolutionary, [&](const char* key, const auto& v, auto, auto) {
+    add(std::string("evolutionary.") + key, text(v));
+  });
   add("cost_model.kind", c.cost_model.kind);
   add("cost_model.min_samples", text(c.cost_model.min_samples));
   return s;

@@ -116,43 +116,24 @@ class ReferenceEmitter {
         RefExpr x = emit(b->a), y = emit(b->b);
         bool f = x.is_float || y.is_float;
         auto dbl = [](const RefExpr& r) { return r.is_float ? r.s : "double(" + r.s + ")"; };
+        auto call = [](const std::string& fn, const std::string& l, const std::string& r) {
+          return fn + "(" + l + ", " + r + ")";
+        };
+        // Division, modulo, max and min: of doubles when an operand is one, else the integer helpers.
+        const std::string p = f ? dbl(x) : x.s, q = f ? dbl(y) : y.s;
         switch (b->op) {
-          case BinOp::Add:
-            return {"(" + x.s + " + " + y.s + ")", f};
-          case BinOp::Sub:
-            return {"(" + x.s + " - " + y.s + ")", f};
-          case BinOp::Mul:
-            return {"(" + x.s + " * " + y.s + ")", f};
           case BinOp::Div:
-            if (f) return {"(" + dbl(x) + " / " + dbl(y) + ")", true};
-            return {"rctune_floordiv(" + x.s + ", " + y.s + ")", false};
+            return {f ? "(" + p + " / " + q + ")" : call("rctune_floordiv", p, q), f};
           case BinOp::Mod:
-            if (f) return {"std::fmod(" + dbl(x) + ", " + dbl(y) + ")", true};
-            return {"rctune_floormod(" + x.s + ", " + y.s + ")", false};
+            return {call(f ? "std::fmod" : "rctune_floormod", p, q), f};
           case BinOp::Max:
-            if (f) return {"rctune_max(" + dbl(x) + ", " + dbl(y) + ")", true};
-            return {"rctune_imax(" + x.s + ", " + y.s + ")", false};
-          case BinOp::Min:
-            if (f) return {"rctune_min(" + dbl(x) + ", " + dbl(y) + ")", true};
-            return {"rctune_imin(" + x.s + ", " + y.s + ")", false};
-          case BinOp::LT:
-            return {"(" + x.s + " < " + y.s + ")", false};
-          case BinOp::LE:
-            return {"(" + x.s + " <= " + y.s + ")", false};
-          case BinOp::GT:
-            return {"(" + x.s + " > " + y.s + ")", false};
-          case BinOp::GE:
-            return {"(" + x.s + " >= " + y.s + ")", false};
-          case BinOp::EQ:
-            return {"(" + x.s + " == " + y.s + ")", false};
-          case BinOp::NE:
-            return {"(" + x.s + " != " + y.s + ")", false};
-          case BinOp::And:
-            return {"(" + x.s + " && " + y.s + ")", false};
-          case BinOp::Or:
-            return {"(" + x.s + " || " + y.s + ")", false};
+          case BinOp::Min:  // rctune_max, rctune_min; rctune_imax, rctune_imin
+            return {call(std::string(f ? "rctune_" : "rctune_i") + binop_name(b->op), p, q), f};
+          default:
+            break;
         }
-        break;
+        // + - * keep the operands' type; comparisons and logical operators give 0 or 1.
+        return {"(" + x.s + " " + binop_name(b->op) + " " + y.s + ")", f && !is_boolean_op(b->op)};
       }
       case ExprKind::Unary: {
         auto u = e.as<Unary>();
@@ -161,26 +142,21 @@ class ReferenceEmitter {
         switch (u->op) {
           case UnOp::Neg:
             return {"(-" + a.s + ")", a.is_float};
-          case UnOp::Exp:
-            return {"std::exp(" + d + ")", true};
-          case UnOp::Log:
-            return {"std::log(" + d + ")", true};
-          case UnOp::Sqrt:
-            return {"std::sqrt(" + d + ")", true};
           case UnOp::Rsqrt:
             return {"(1.0 / std::sqrt(" + d + "))", true};
-          case UnOp::Tanh:
-            return {"std::tanh(" + d + ")", true};
-          case UnOp::Erf:
-            return {"std::erf(" + d + ")", true};
           case UnOp::Relu:
             return {"rctune_max(" + d + ", 0.0)", true};
-          case UnOp::Gelu:
-            return {"rctune_gelu(" + d + ")", true};
-          case UnOp::Sigmoid:
-            return {"rctune_sigmoid(" + d + ")", true};
           case UnOp::Abs:
             return {"std::fabs(" + d + ")", true};
+          case UnOp::Exp:
+          case UnOp::Log:
+          case UnOp::Sqrt:
+          case UnOp::Tanh:
+          case UnOp::Erf:  // <cmath> calls them by their IR names
+            return {"std::" + std::string(unop_name(u->op)) + "(" + d + ")", true};
+          case UnOp::Gelu:
+          case UnOp::Sigmoid:  // the reference's own helpers
+            return {"rctune_" + std::string(unop_name(u->op)) + "(" + d + ")", true};
         }
         break;
       }

@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 #include <sstream>
+#include <type_traits>
 #include <utility>
 
 #include "rctune/config/compiler_flags.h"
@@ -117,6 +118,21 @@ class MapReader {
 };
 
 constexpr int64_t kMaxInt = std::numeric_limits<int32_t>::max();
+
+// Reads a section whose keys config::for_each_key lists: whole numbers into int fields, numbers into
+// double ones, each within its range; any other key is refused.
+template <typename Config>
+void read_keys(MapReader& r, Config& c) {
+  std::vector<std::string> keys;
+  for_each_key(c, [&](const char* key, auto& field, auto lo, auto hi) {
+    if constexpr (std::is_same_v<std::remove_reference_t<decltype(field)>, int>)
+      field = static_cast<int>(r.integer(key, field, lo, hi));
+    else
+      field = r.number(key, field, lo, hi);
+    keys.push_back(key);
+  });
+  r.finish(keys);
+}
 
 ir::Workload task_workload(MapReader& r, const YAML::Node& task, const YAML::Node& n, const std::string& key,
                            const std::string& file, const std::string& text) {
@@ -337,31 +353,9 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
             "cache_dir", "simulated_latency"});
 
   MapReader mc(top.take("mcts"), source_name, "mcts.");
-  c.mcts.exploration = mc.number("exploration", c.mcts.exploration, 0, 100);
-  c.mcts.branching = static_cast<int>(mc.integer("branching", c.mcts.branching, 1, 64));
-  c.mcts.root_samples = static_cast<int>(mc.integer("root_samples", c.mcts.root_samples, 1, 4096));
-  c.mcts.root_draws = static_cast<int>(mc.integer("root_draws", c.mcts.root_draws, 1, 4096));
-  c.mcts.measure_batch = static_cast<int>(mc.integer("measure_batch", c.mcts.measure_batch, 1, 4096));
-  c.mcts.epsilon = mc.number("epsilon", c.mcts.epsilon, 0, 1);
-  c.mcts.history_depth = static_cast<int>(mc.integer("history_depth", c.mcts.history_depth, 0, 16));
-  c.mcts.rollout_depth = static_cast<int>(mc.integer("rollout_depth", c.mcts.rollout_depth, 0, 500));
-  mc.finish({"exploration", "branching", "root_samples", "root_draws", "measure_batch", "epsilon",
-             "history_depth", "rollout_depth"});
-
+  read_keys(mc, c.mcts);
   MapReader ev(top.take("evolutionary"), source_name, "evolutionary.");
-  c.evolutionary.population =
-      static_cast<int>(ev.integer("population", c.evolutionary.population, 2, kMaxInt));
-  c.evolutionary.init_measured_ratio =
-      ev.number("init_measured_ratio", c.evolutionary.init_measured_ratio, 0, 1);
-  c.evolutionary.genetic_iterations =
-      static_cast<int>(ev.integer("genetic_iterations", c.evolutionary.genetic_iterations, 0, 1000));
-  c.evolutionary.mutation_probability =
-      ev.number("mutation_probability", c.evolutionary.mutation_probability, 0, 1);
-  c.evolutionary.epsilon = ev.number("epsilon", c.evolutionary.epsilon, 0, 1);
-  c.evolutionary.measure_batch =
-      static_cast<int>(ev.integer("measure_batch", c.evolutionary.measure_batch, 1, 4096));
-  ev.finish({"population", "init_measured_ratio", "genetic_iterations", "mutation_probability", "epsilon",
-             "measure_batch"});
+  read_keys(ev, c.evolutionary);
 
   MapReader cm(top.take("cost_model"), source_name, "cost_model.");
   c.cost_model.kind = cm.string("kind", c.cost_model.kind, {"xgboost", "none"});

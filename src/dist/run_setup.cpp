@@ -19,13 +19,7 @@ search::TuneOptions tune_options(const config::TuneConfig& c) {
   o.seed = c.seed;
   o.budget = c.budget;
   o.measure_batch = c.mcts.measure_batch;
-  o.mcts.exploration = c.mcts.exploration;
-  o.mcts.branching = c.mcts.branching;
-  o.mcts.root_samples = c.mcts.root_samples;
-  o.mcts.root_draws = c.mcts.root_draws;
-  o.mcts.epsilon = c.mcts.epsilon;
-  o.mcts.history_depth = c.mcts.history_depth;
-  o.mcts.rollout_depth = c.mcts.rollout_depth;
+  o.mcts = c.mcts;
   o.evolutionary = c.evolutionary;
   o.use_cost_model = c.cost_model.kind != "none";
   o.cost_model.min_samples = static_cast<size_t>(c.cost_model.min_samples);

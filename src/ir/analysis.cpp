@@ -15,8 +15,6 @@ int64_t floor_div(int64_t a, int64_t b) {
 }
 int64_t floor_mod(int64_t a, int64_t b) { return a - floor_div(a, b) * b; }
 
-namespace {
-
 std::optional<Interval> binary_interval(BinOp op, Interval x, Interval y, const IntervalRules& rules) {
   switch (op) {
     case BinOp::Add: {
@@ -62,8 +60,6 @@ std::optional<Interval> binary_interval(BinOp op, Interval x, Interval y, const 
   if (rules.booleans && is_boolean_op(op)) return Interval{0, 1};
   return std::nullopt;
 }
-
-}  // namespace
 
 std::optional<Interval> interval_of(const Expr& e, const VarIntervalFn& var_interval,
                                     const IntervalRules& rules) {

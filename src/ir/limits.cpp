@@ -65,6 +65,7 @@ namespace {
 
 // Range of an integer index expression over the stage's domain; nullopt when it overflows int64.
 // `analysable` turns false for forms the parser never produces (their range is not judged here).
+// + - * / min max follow interval_of's rules (binary_interval).
 std::optional<Interval> range_of(const Expr& e, const Stage& s, bool* analysable) {
   if (auto i = e.as<IntImm>()) return Interval{i->value, i->value};
   if (auto v = e.as<Var>()) {
@@ -84,45 +85,23 @@ std::optional<Interval> range_of(const Expr& e, const Stage& s, bool* analysable
   auto y = range_of(b->b, s, analysable);
   if (!y) return std::nullopt;
   switch (b->op) {
-    case BinOp::Add: {
-      auto lo = checked_add(x->lo, y->lo), hi = checked_add(x->hi, y->hi);
-      if (!lo || !hi) return std::nullopt;
-      return Interval{*lo, *hi};
-    }
-    case BinOp::Sub: {
-      auto lo = checked_sub(x->lo, y->hi), hi = checked_sub(x->hi, y->lo);
-      if (!lo || !hi) return std::nullopt;
-      return Interval{*lo, *hi};
-    }
-    case BinOp::Mul: {
-      int64_t lo = INT64_MAX, hi = INT64_MIN;
-      for (int64_t p : {x->lo, x->hi})
-        for (int64_t q : {y->lo, y->hi}) {
-          auto r = checked_mul(p, q);
-          if (!r) return std::nullopt;
-          lo = std::min(lo, *r);
-          hi = std::max(hi, *r);
-        }
-      return Interval{lo, hi};
-    }
+    case BinOp::Add:
+    case BinOp::Sub:
+    case BinOp::Mul:
+    case BinOp::Max:
+    case BinOp::Min:
+      return binary_interval(b->op, *x, *y);  // nullopt only when a bound overflows
     case BinOp::Div:
     case BinOp::Mod:
-      if (y->lo != y->hi || y->lo <= 0) {
-        *analysable = false;
-        return Interval{0, 0};
-      }
+      if (y->lo != y->hi || y->lo <= 0) break;
+      // x % c is judged by its divisor alone: [0, c - 1].
       if (b->op == BinOp::Mod) return Interval{0, y->lo - 1};
-      // Floor division by a positive constant is monotone and never grows the magnitude.
-      return Interval{x->lo / y->lo - (x->lo % y->lo < 0 ? 1 : 0),
-                      x->hi / y->lo - (x->hi % y->lo < 0 ? 1 : 0)};
-    case BinOp::Max:
-      return Interval{std::max(x->lo, y->lo), std::max(x->hi, y->hi)};
-    case BinOp::Min:
-      return Interval{std::min(x->lo, y->lo), std::min(x->hi, y->hi)};
+      return binary_interval(b->op, *x, *y);
     default:
-      *analysable = false;
-      return Interval{0, 0};
+      break;
   }
+  *analysable = false;
+  return Interval{0, 0};
 }
 
 std::optional<int64_t> magnitude(int64_t v) {

@@ -97,17 +97,7 @@ class Reader {
     ++i_;  // '{'
     nlohmann::json obj = nlohmann::json::object();
     for (;;) {
-      blanks();
-      if (at_end()) return cut_with(std::move(obj));
-      if (s_[i_] == '}') {
-        ++i_;
-        return obj;
-      }
-      if (s_[i_] == ',') {  // "{," or ",,"
-        tolerated_.insert("empty entries");
-        ++i_;
-        continue;
-      }
+      if (!before_entry('}')) return obj;
       std::string key;
       if (s_[i_] == '"' || s_[i_] == '\'') {
         nlohmann::json k = string();
@@ -137,21 +127,27 @@ class Reader {
     ++i_;  // '['
     nlohmann::json arr = nlohmann::json::array();
     for (;;) {
-      blanks();
-      if (at_end()) return cut_with(std::move(arr));
-      if (s_[i_] == ']') {
-        ++i_;
-        return arr;
-      }
-      if (s_[i_] == ',') {
-        tolerated_.insert("empty entries");
-        ++i_;
-        continue;
-      }
+      if (!before_entry(']')) return arr;
       nlohmann::json v = value(depth + 1);
       if (cut_) return arr;  // only complete elements are kept
       arr.push_back(std::move(v));
       if (!after_entry(']')) return arr;
+    }
+  }
+
+  // Before an entry of an object or array: blanks, and (forgiven) empty entries such as "{," or ",,".
+  // False when the container is finished (the closing bracket) or cut.
+  bool before_entry(char close) {
+    for (;;) {
+      blanks();
+      if (at_end()) return cut_with(false);
+      if (s_[i_] == close) {
+        ++i_;
+        return false;
+      }
+      if (s_[i_] != ',') return true;
+      tolerated_.insert("empty entries");
+      ++i_;
     }
   }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -123,13 +124,24 @@ std::string read_string(const json& v, const std::string& where) {
   fail(where, std::string("expected a string or {\"hex\": ...}, got ") + v.type_name());
 }
 
-std::vector<std::string> read_strings(const json& v, const std::string& where) {
+const json& read_array(const json& v, const std::string& where) {
   if (!v.is_array()) fail(where, std::string("expected an array, got ") + v.type_name());
-  std::vector<std::string> out;
-  out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i)
-    out.push_back(read_string(v[i], where + "[" + std::to_string(i) + "]"));
+  return v;
+}
+
+// The elements of array v, each read by read(element, where + "[i]").
+template <typename Read>
+auto read_each(const json& v, const std::string& where, Read&& read) {
+  const json& list = read_array(v, where);
+  std::vector<std::invoke_result_t<Read&, const json&, const std::string&>> out;
+  out.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i)
+    out.push_back(read(list[i], where + "[" + std::to_string(i) + "]"));
   return out;
+}
+
+std::vector<std::string> read_strings(const json& v, const std::string& where) {
+  return read_each(v, where, read_string);
 }
 
 int64_t read_int(const json& v, const std::string& where, int64_t lo, int64_t hi) {
@@ -176,11 +188,6 @@ bool read_bool(const json& v, const std::string& where) {
   return v.get<bool>();
 }
 
-const json& read_array(const json& v, const std::string& where) {
-  if (!v.is_array()) fail(where, std::string("expected an array, got ") + v.type_name());
-  return v;
-}
-
 // The document, checked to be an object of the expected format.
 json parse(const std::string& text, const char* format) {
   json j;
@@ -216,25 +223,20 @@ std::pair<size_t, std::vector<ChatRequest>> requests_from_wire(const std::string
   const json j = parse(text, kRequestsFormat);
   const uint64_t model = read_uint64(field(j, "model", "the document"), "model");
   if (model > std::numeric_limits<size_t>::max()) fail("model", "out of range");
-  const json& list = read_array(field(j, "requests", "the document"), "requests");
-  std::vector<ChatRequest> requests;
-  requests.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) {
-    const std::string where = "requests[" + std::to_string(i) + "]";
-    const json& item = list[i];
-    ChatRequest r;
-    const json& messages = read_array(field(item, "messages", where), where + ".messages");
-    for (size_t k = 0; k < messages.size(); ++k) {
-      const std::string at = where + ".messages[" + std::to_string(k) + "]";
-      Message m;
-      m.role = read_string(field(messages[k], "role", at), at + ".role");
-      m.content = read_string(field(messages[k], "content", at), at + ".content");
-      r.messages.push_back(std::move(m));
-    }
-    r.n = read_int32(field(item, "n", where), where + ".n");
-    r.sample_index = read_uint64(field(item, "sample_index", where), where + ".sample_index");
-    requests.push_back(std::move(r));
-  }
+  std::vector<ChatRequest> requests = read_each(
+      field(j, "requests", "the document"), "requests", [](const json& item, const std::string& where) {
+        ChatRequest r;
+        r.messages = read_each(field(item, "messages", where), where + ".messages",
+                               [](const json& message, const std::string& at) {
+                                 Message m;
+                                 m.role = read_string(field(message, "role", at), at + ".role");
+                                 m.content = read_string(field(message, "content", at), at + ".content");
+                                 return m;
+                               });
+        r.n = read_int32(field(item, "n", where), where + ".n");
+        r.sample_index = read_uint64(field(item, "sample_index", where), where + ".sample_index");
+        return r;
+      });
   return {static_cast<size_t>(model), std::move(requests)};
 }
 
@@ -258,29 +260,24 @@ std::string to_wire(const std::vector<ChatResponse>& responses) {
 
 std::vector<ChatResponse> responses_from_wire(const std::string& text) {
   const json j = parse(text, kResponsesFormat);
-  const json& list = read_array(field(j, "responses", "the document"), "responses");
-  std::vector<ChatResponse> responses;
-  responses.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) {
-    const std::string where = "responses[" + std::to_string(i) + "]";
-    const json& item = list[i];
-    auto at = [&](const char* name) { return where + "." + name; };
-    ChatResponse r;
-    r.ok = read_bool(field(item, "ok", where), at("ok"));
-    r.error = read_string(field(item, "error", where), at("error"));
-    r.http_status = read_int32(field(item, "http_status", where), at("http_status"));
-    r.choices = read_strings(field(item, "choices", where), at("choices"));
-    r.finish_reasons = read_strings(field(item, "finish_reasons", where), at("finish_reasons"));
-    r.prompt_tokens = read_int64(field(item, "prompt_tokens", where), at("prompt_tokens"));
-    r.completion_tokens = read_int64(field(item, "completion_tokens", where), at("completion_tokens"));
-    if (item.contains("usage_known")) r.usage_known = read_bool(item["usage_known"], at("usage_known"));
-    r.latency_s = read_double(field(item, "latency_s", where), at("latency_s"));
-    r.cost_usd = read_double(field(item, "cost_usd", where), at("cost_usd"));
-    r.attempts = read_int32(field(item, "attempts", where), at("attempts"));
-    r.from_cache = read_bool(field(item, "from_cache", where), at("from_cache"));
-    responses.push_back(std::move(r));
-  }
-  return responses;
+  return read_each(
+      field(j, "responses", "the document"), "responses", [](const json& item, const std::string& where) {
+        auto at = [&](const char* name) { return where + "." + name; };
+        ChatResponse r;
+        r.ok = read_bool(field(item, "ok", where), at("ok"));
+        r.error = read_string(field(item, "error", where), at("error"));
+        r.http_status = read_int32(field(item, "http_status", where), at("http_status"));
+        r.choices = read_strings(field(item, "choices", where), at("choices"));
+        r.finish_reasons = read_strings(field(item, "finish_reasons", where), at("finish_reasons"));
+        r.prompt_tokens = read_int64(field(item, "prompt_tokens", where), at("prompt_tokens"));
+        r.completion_tokens = read_int64(field(item, "completion_tokens", where), at("completion_tokens"));
+        if (item.contains("usage_known")) r.usage_known = read_bool(item["usage_known"], at("usage_known"));
+        r.latency_s = read_double(field(item, "latency_s", where), at("latency_s"));
+        r.cost_usd = read_double(field(item, "cost_usd", where), at("cost_usd"));
+        r.attempts = read_int32(field(item, "attempts", where), at("attempts"));
+        r.from_cache = read_bool(field(item, "from_cache", where), at("from_cache"));
+        return r;
+      });
 }
 
 }  // namespace rctune::llm

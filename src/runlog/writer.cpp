@@ -328,6 +328,29 @@ struct RunWriter::Impl {
     Handle mspace(H5Screate_simple(1, &n, nullptr));
     if (H5Dwrite(dset, memtype, mspace.get(), fspace.get(), H5P_DEFAULT, rows) < 0) detail::fail(path, what);
   }
+
+  // Grows table dset to start + n rows and writes the n rows after the first `start`.
+  void append_rows(hid_t dset, hid_t memtype, hsize_t start, hsize_t n, const void* rows,
+                   const std::string& what) {
+    hsize_t size = start + n;
+    if (H5Dset_extent(dset, &size) < 0) detail::fail(path, what);
+    write_rows(dset, memtype, start, n, rows, what);
+  }
+
+  // append_rows in one commit, to a table of `group` that the first append creates.
+  void append_rows_creating(hid_t group, Handle& table, const char* name, const detail::RowType& type,
+                            hsize_t chunk, hsize_t start, hsize_t n, const void* rows,
+                            const std::string& what) {
+    auto append = [&] { append_rows(table.get(), type.mem(), start, n, rows, what); };
+    if (!table.valid()) {  // the first: the group gains the table, filled in the same commit
+      commit({group}, what, [&] {
+        table = create_table(group, name, type.file(), chunk);
+        append();
+      });
+    } else {
+      commit({table.get()}, what, append);
+    }
+  }
 };
 
 namespace {
@@ -658,6 +681,26 @@ void RunWriter::set_library(Task t, const std::string& name, double seconds, dou
   ts.info.library_gflops = gflops;
 }
 
+namespace {
+
+// The index of the last of `records`, after checking that each index follows the one before it
+// (`last` when `any`: records were written before); `where` starts the message, `noun` names a
+// record and `again` the one written twice.
+template <typename R>
+int64_t last_index_after(std::span<const R> records, bool any, int64_t last, const std::string& where,
+                         const char* noun, const char* again) {
+  for (const auto& r : records) {
+    if (any && r.index <= last)
+      throw std::invalid_argument(where + noun + " index " + std::to_string(r.index) + " does not follow " +
+                                  std::to_string(last) + " (" + again + " recorded twice?)");
+    any = true;
+    last = r.index;
+  }
+  return last;
+}
+
+}  // namespace
+
 void RunWriter::append_sample(Task t, const SampleRecord& s) {
   append_samples(t, std::span<const SampleRecord>(&s, 1));
 }
@@ -666,24 +709,15 @@ void RunWriter::append_samples(Task t, std::span<const SampleRecord> samples) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   if (samples.empty()) return;
-  bool any = ts.any_sample;
-  int64_t last = ts.last_index;
-  for (const auto& s : samples) {
-    if (any && s.index <= last)
-      throw std::invalid_argument("trace file '" + impl_->path + "': task '" + ts.info.name +
-                                  "': sample index " + std::to_string(s.index) + " does not follow " +
-                                  std::to_string(last) + " (a sample recorded twice?)");
-    any = true;
-    last = s.index;
-  }
+  const int64_t last = last_index_after(
+      samples, ts.any_sample, ts.last_index,
+      "trace file '" + impl_->path + "': task '" + ts.info.name + "': ", "sample", "a sample");
   const std::size_t n_rows = samples.size();
   const std::vector<std::byte> rows = detail::to_rows(samples);
   const std::string what = "cannot write samples of task '" + ts.info.name + "'";
   impl_->commit({ts.samples.get()}, what, [&] {
-    hsize_t n = ts.num_samples + n_rows;
-    if (H5Dset_extent(ts.samples.get(), &n) < 0) detail::fail(impl_->path, what);
-    impl_->write_rows(ts.samples.get(), detail::row_type<SampleRecord>().mem(), ts.num_samples, n_rows,
-                      rows.data(), what);
+    impl_->append_rows(ts.samples.get(), detail::row_type<SampleRecord>().mem(), ts.num_samples, n_rows,
+                       rows.data(), what);
   });
   ts.num_samples += n_rows;
   ts.any_sample = true;
@@ -733,20 +767,8 @@ void RunWriter::write_best(Task t, const BestSchedule& best) {
   const std::string what = "cannot write the best schedule of task '" + ts.info.name + "'";
   const detail::RowType& type = detail::row_type<BestSchedule>();
   const std::vector<std::byte> row = detail::to_rows(std::span<const BestSchedule>(&best, 1));
-  if (!ts.best.valid()) {
-    impl_->commit({ts.group.get()}, what, [&] {
-      ts.best = impl_->create_table(ts.group.get(), detail::kBest, type.file(), detail::kBestChunk);
-      hsize_t n = 1;
-      if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
-      impl_->write_rows(ts.best.get(), type.mem(), 0, 1, row.data(), what);
-    });
-  } else {
-    impl_->commit({ts.best.get()}, what, [&] {
-      hsize_t n = ts.num_best + 1;
-      if (H5Dset_extent(ts.best.get(), &n) < 0) detail::fail(impl_->path, what);
-      impl_->write_rows(ts.best.get(), type.mem(), ts.num_best, 1, row.data(), what);
-    });
-  }
+  impl_->append_rows_creating(ts.group.get(), ts.best, detail::kBest, type, detail::kBestChunk, ts.num_best,
+                              1, row.data(), what);
   ts.num_best += 1;
 }
 
@@ -754,34 +776,15 @@ void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   if (calls.empty()) return;
-  bool any = ts.num_llm_calls > 0;
-  int64_t last = ts.last_llm_index;
-  for (const auto& c : calls) {
-    if (any && c.index <= last)
-      throw std::invalid_argument("trace file '" + impl_->path + "': task '" + ts.info.name +
-                                  "': LLM call index " + std::to_string(c.index) + " does not follow " +
-                                  std::to_string(last) + " (a call recorded twice?)");
-    any = true;
-    last = c.index;
-  }
+  const int64_t last = last_index_after(
+      calls, ts.num_llm_calls > 0, ts.last_llm_index,
+      "trace file '" + impl_->path + "': task '" + ts.info.name + "': ", "LLM call", "a call");
   const detail::RowType& type = detail::row_type<LlmCallRecord>();
   const std::size_t n_rows = calls.size();
   const std::vector<std::byte> rows = detail::to_rows(calls);
   const std::string what = "cannot write the LLM calls of task '" + ts.info.name + "'";
-  auto append = [&] {
-    hsize_t n = ts.num_llm_calls + n_rows;
-    if (H5Dset_extent(ts.llm_calls.get(), &n) < 0) detail::fail(impl_->path, what);
-    impl_->write_rows(ts.llm_calls.get(), type.mem(), ts.num_llm_calls, n_rows, rows.data(), what);
-  };
-  if (!ts.llm_calls.valid()) {  // the first: the group gains the table, filled in the same commit
-    impl_->commit({ts.group.get()}, what, [&] {
-      ts.llm_calls =
-          impl_->create_table(ts.group.get(), detail::kLlmCalls, type.file(), detail::kLlmCallChunk);
-      append();
-    });
-  } else {
-    impl_->commit({ts.llm_calls.get()}, what, append);
-  }
+  impl_->append_rows_creating(ts.group.get(), ts.llm_calls, detail::kLlmCalls, type, detail::kLlmCallChunk,
+                              ts.num_llm_calls, n_rows, rows.data(), what);
   ts.num_llm_calls += n_rows;
   ts.last_llm_index = last;
 }

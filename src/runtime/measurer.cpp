@@ -33,17 +33,11 @@ Measurement Measurer::measure(const MeasureInput& in, const MeasureOptions& opts
   }
 
   WorkerRequest req;
+  static_cast<KernelRunOptions&>(req) = opts;
   req.buffers = in.buffers;
   req.kernel_so = kc.so_path;
   req.reference_so = rc.so_path;
-  req.seed = opts.seed;
   req.reduction_length = in.reduction_length;
-  req.tolerance = opts.tolerance;
-  req.timing = opts.timing;
-  req.pin_core = opts.pin_core;
-  req.flush_cache = opts.flush_cache;
-  req.check_only = opts.check_only;
-  req.test_fault = opts.test_fault;
   req.time_budget_s = 0.75 * opts.timeout_s;
 
   WorkerReply reply;

@@ -24,9 +24,8 @@ const char* role_name(BufferRole r) {
 }
 
 static BufferRole parse_role(const std::string& s) {
-  if (s == "input") return BufferRole::Input;
-  if (s == "intermediate") return BufferRole::Intermediate;
-  if (s == "output") return BufferRole::Output;
+  for (BufferRole r : {BufferRole::Input, BufferRole::Intermediate, BufferRole::Output})
+    if (s == role_name(r)) return r;
   throw std::invalid_argument("unknown buffer role '" + s + "' (expected input, intermediate or output)");
 }
 

@@ -81,9 +81,14 @@ std::optional<SymbolicInterval> interval(const Expr& e, const std::vector<VarRan
   }
 }
 
-// min (want_min) or max of two bound expressions; picks one when their difference is constant.
-Expr combine(const Expr& a, const Expr& b, bool want_min, const std::vector<VarRange>& all) {
-  Expr d = ir::simplify(a - b, all);
+}  // namespace
+
+std::optional<SymbolicInterval> symbolic_interval(const Expr& e, const std::vector<VarRange>& ranging) {
+  return interval(e, ranging);
+}
+
+Expr union_bound(const Expr& a, const Expr& b, bool want_min, const std::vector<VarRange>& ranges) {
+  Expr d = ir::simplify(a - b, ranges);
   if (auto i = d.as<ir::IntImm>()) {
     bool a_smaller = i->value <= 0;
     return want_min == a_smaller ? a : b;
@@ -91,10 +96,10 @@ Expr combine(const Expr& a, const Expr& b, bool want_min, const std::vector<VarR
   return ir::binary(want_min ? BinOp::Min : BinOp::Max, a, b);
 }
 
-}  // namespace
-
-std::optional<SymbolicInterval> symbolic_interval(const Expr& e, const std::vector<VarRange>& ranging) {
-  return interval(e, ranging);
+std::optional<int64_t> span_extent(const Expr& lo, const Expr& hi, const std::vector<VarRange>& ranges) {
+  int64_t l = 0, h = 0;
+  if (!ir::bound_of(ir::simplify(hi - lo, ranges), ranges, &l, &h)) return std::nullopt;
+  return h + 1;
 }
 
 Region infer_region(const std::vector<std::vector<Expr>>& accesses, const std::vector<VarRange>& ranging,
@@ -118,20 +123,15 @@ Region infer_region(const std::vector<std::vector<Expr>>& accesses, const std::v
         alo = ir::int_imm(l);
         ahi = ir::int_imm(h);
       }
-      lo = lo ? combine(lo, alo, true, all_ranges) : alo;
-      hi = hi ? combine(hi, ahi, false, all_ranges) : ahi;
+      lo = lo ? union_bound(lo, alo, true, all_ranges) : alo;
+      hi = hi ? union_bound(hi, ahi, false, all_ranges) : ahi;
     }
     int64_t extent = shape[d];
     if (!full) {
-      Expr diff = ir::simplify(hi - lo, all_ranges);
-      int64_t l = 0, h = 0;
-      if (auto i = diff.as<ir::IntImm>()) {
-        extent = i->value + 1;
-      } else if (ir::bound_of(diff, all_ranges, &l, &h)) {
-        extent = h + 1;
-      } else {
+      if (auto e = span_extent(lo, hi, all_ranges))
+        extent = *e;
+      else
         full = true;
-      }
     }
     if (full || (clip && extent >= shape[d])) {
       r.base.push_back(ir::int_imm(0));

@@ -495,28 +495,12 @@ class Lowerer {
     if (!any) return;  // nothing reads it there: compute the whole tensor
     for (size_t d = 0; d < s.nsp; ++d) {
       if (full[d]) continue;
-      Expr diff = ir::simplify(hi[d] - lo[d], outer);
-      int64_t l = 0, h = 0;
-      int64_t e = shape[d];
-      bool known = true;
-      if (auto i = diff.as<ir::IntImm>()) {
-        e = i->value + 1;
-      } else if (ir::bound_of(diff, outer, &l, &h)) {
-        e = h + 1;
-      } else {
-        known = false;
-      }
+      const std::optional<int64_t> e = span_extent(lo[d], hi[d], outer);
       // A padded stage keeps the region its readers read, also where it reaches past the shape.
-      if (s.padded ? !known : e >= shape[d]) continue;
-      s.root_ext[d] = std::max<int64_t>(e, 1);
+      if (s.padded ? !e : e.value_or(shape[d]) >= shape[d]) continue;
+      s.root_ext[d] = std::max<int64_t>(*e, 1);
       s.base[d] = lo[d];
     }
-  }
-
-  static Expr union_bound(const Expr& a, const Expr& b, bool want_min, const std::vector<VarRange>& ranges) {
-    Expr d = ir::simplify(a - b, ranges);
-    if (auto i = d.as<ir::IntImm>()) return (want_min == (i->value <= 0)) ? a : b;
-    return ir::binary(want_min ? BinOp::Min : BinOp::Max, a, b);
   }
 
   // reverse_compute_at: the region of the producer written in one iteration of the attach loop,
@@ -684,16 +668,9 @@ class Lowerer {
       if (s.kind == Attach::Kind::Root) visit(s.idx);
     for (const auto& s : infos_) {
       if (s.kind == Attach::Kind::Inline) continue;
-      struct Reads : ir::ExprVisitor {
-        std::vector<std::string> names;
-        using ir::ExprVisitor::visit;
-        void visit(const ir::Load& n) override {
-          names.push_back(n.buffer);
-          ir::ExprVisitor::visit(n);
-        }
-      } r;
-      r.visit(s.eff);
-      for (const auto& t : r.names) {
+      std::vector<std::string> reads;
+      ir::for_each_load(s.eff, [&](const ir::Load& l) { reads.push_back(l.buffer); });
+      for (const auto& t : reads) {
         int pi = info_of(t);
         if (pi < 0) continue;
         const Info& p = infos_[static_cast<size_t>(pi)];

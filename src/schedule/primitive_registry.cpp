@@ -7,20 +7,11 @@ namespace rctune::schedule {
 
 namespace detail {
 
-PrimitiveInfo primitive_traits(Primitive id, std::string name, std::vector<PrimitiveParam> params,
-                               std::string description, std::string legality, std::string example,
+PrimitiveInfo primitive_traits(std::vector<PrimitiveParam> params, std::string description,
+                               std::string legality, std::string example,
                                State (*apply)(const State&, const Step&)) {
   PrimitiveInfo i;
-  i.id = id;
-  i.name = std::move(name);
   i.params = std::move(params);
-  std::string sig = i.name + "(";
-  for (size_t k = 0; k < i.params.size(); ++k) {
-    if (k) sig += ", ";
-    const bool variadic = i.params[k].kind == PK::Loops || i.params[k].kind == PK::Stages;
-    sig += i.params[k].name + (variadic ? "..." : "");
-  }
-  i.signature = sig + ")";
   i.description = std::move(description);
   i.legality = std::move(legality);
   i.example = std::move(example);
@@ -32,9 +23,25 @@ PrimitiveInfo primitive_traits(Primitive id, std::string name, std::vector<Primi
 
 namespace {
 
+// A primitive's traits under the id and name that RCTUNE_SCHEDULE_PRIMITIVES gives it, with its
+// signature made from the name and the parameters: "split(stage, loop, factors)", variadic
+// parameters written "loops...".
+PrimitiveInfo registry_entry(Primitive id, std::string name, PrimitiveInfo i) {
+  i.id = id;
+  i.name = std::move(name);
+  std::string sig = i.name + "(";
+  for (size_t k = 0; k < i.params.size(); ++k) {
+    if (k) sig += ", ";
+    const bool variadic = i.params[k].kind == detail::PK::Loops || i.params[k].kind == detail::PK::Stages;
+    sig += i.params[k].name + (variadic ? "..." : "");
+  }
+  i.signature = sig + ")";
+  return i;
+}
+
 std::vector<PrimitiveInfo> build_registry() {
   std::vector<PrimitiveInfo> r = {
-#define RCTUNE_PRIMITIVE_TRAITS(id, name) detail::name##_traits(),
+#define RCTUNE_PRIMITIVE_TRAITS(id, name) registry_entry(Primitive::id, #name, detail::name##_traits()),
       RCTUNE_SCHEDULE_PRIMITIVES(RCTUNE_PRIMITIVE_TRAITS)
 #undef RCTUNE_PRIMITIVE_TRAITS
   };

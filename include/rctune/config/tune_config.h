@@ -10,6 +10,7 @@
 
 #include "rctune/config/error.h"
 #include "rctune/config/evolutionary_config.h"
+#include "rctune/config/mcts_config.h"
 #include "rctune/ir/workload.h"
 
 namespace rctune::config {
@@ -31,17 +32,6 @@ struct MeasureConfig {
   std::string flags;              // compiler flags; empty: the configure-time default
   std::string cache_dir;          // kernel cache; empty: $XDG_CACHE_HOME/rctune
   double simulated_latency = 0;   // s each simulated measurement takes (rctune tune --simulate)
-};
-
-struct MctsConfig {
-  double exploration = 1.4142135623730951;  // UCT constant c
-  int branching = 2;                        // children a node gets per expansion (B)
-  int root_samples = 3;                     // design-space samples that start the root's children
-  int root_draws = 8;                       // draws per root child; the best predicted is kept
-  int measure_batch = 6;                    // candidates measured per round
-  double epsilon = 0.05;                    // share of a round picked at random instead of by cost model
-  int history_depth = 3;                    // ancestors whose programs and results a proposer sees
-  int rollout_depth = 4;                    // random steps of the rollout scored by the cost model
 };
 
 struct CostModelConfig {

@@ -55,6 +55,10 @@ std::optional<Interval> interval_of(const Expr& e, const VarIntervalFn& var_inte
 // Variables with ranges [0, extent); the first entry of a name counts; other names are unknown.
 std::optional<Interval> interval_of(const Expr& e, const std::vector<VarRange>& var_extents,
                                     const IntervalRules& rules = {});
+// The step of interval_of for one binary operator whose operands lie in x and y: nullopt when a
+// bound of + - * overflows int64, for division or modulo by anything but a positive constant, and
+// for comparisons and logical operators unless rules.booleans.
+std::optional<Interval> binary_interval(BinOp op, Interval x, Interval y, const IntervalRules& rules = {});
 
 // Floor division and modulo (the IR's Div and Mod on integers); b != 0.
 int64_t floor_div(int64_t a, int64_t b);

@@ -34,19 +34,12 @@ struct MeasureInput {
   int64_t reduction_length = 1;
 };
 
-struct MeasureOptions {
-  uint64_t seed = 1;
-  Tolerance tolerance;  // unset fields: default_tolerance()
-  TimingOptions timing;
-  int pin_core = -1;
-  bool flush_cache = false;
-  bool check_only = false;  // correctness only, no timing
-  double timeout_s = 120;   // per request to the worker (correctness check and timing)
+struct MeasureOptions : KernelRunOptions {
+  double timeout_s = 120;  // per request to the worker (correctness check and timing)
   // A file on this node: while the worker runs a kernel (check and timing), the measurer holds an
   // exclusive lock (flock) on it, so that processes sharing it measure one at a time while they
   // still compile in parallel (dist.exclusive_measurement). "": no lock.
   std::string run_lock;
-  std::string test_fault;  // tests only; the worker must run with enable_test_faults
 };
 
 // The highest-numbered core this process may run on: where a worker pins itself by default, away

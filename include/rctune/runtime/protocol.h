@@ -53,23 +53,29 @@ struct TimingOptions {
   int max_repeats = 1000;   // never more than this many timed runs
 };
 
-struct WorkerRequest {
-  uint64_t id = 0;
-  std::vector<BufferSpec> buffers;
-  std::string reference_so;  // exports rctune_reference(double* const*)
-  std::string kernel_so;     // exports rctune_kernel(void* const*)
-  uint64_t seed = 1;
-  int64_t reduction_length = 1;
-  Tolerance tolerance;
+// How the worker checks and times a kernel: what the tuner's measure options and the worker's
+// request share.
+struct KernelRunOptions {
+  uint64_t seed = 1;    // the inputs' random values
+  Tolerance tolerance;  // unset fields: default_tolerance()
   TimingOptions timing;
   int pin_core = -1;         // >= 0: the worker pins itself to this core
   bool flush_cache = false;  // touch a 64 MB buffer before each timed run
   bool check_only = false;   // compare against the reference but do not time
+  std::string test_fault;    // tests only: "segfault", "hang", "abort" (see docs/runtime.md); the
+                             // worker must run with enable_test_faults
+};
+
+struct WorkerRequest : KernelRunOptions {
+  uint64_t id = 0;
+  std::vector<BufferSpec> buffers;
+  std::string reference_so;  // exports rctune_reference(double* const*)
+  std::string kernel_so;     // exports rctune_kernel(void* const*)
+  int64_t reduction_length = 1;
   // > 0: stop taking samples (after the first) once this many seconds have passed since the
   // request arrived, so that a slow but correct kernel is reported rather than timed out. The
   // tuner sets it below its own timeout.
   double time_budget_s = 0;
-  std::string test_fault;  // tests only: "segfault", "hang", "abort" (see docs/runtime.md)
 };
 
 struct TimingStats {

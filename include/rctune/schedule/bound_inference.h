@@ -22,6 +22,16 @@ struct SymbolicInterval {
 std::optional<SymbolicInterval> symbolic_interval(const ir::Expr& e,
                                                   const std::vector<ir::VarRange>& ranging);
 
+// The lower (want_min) or upper bound of two bound expressions a and b: the one that is, when
+// their difference simplifies to a constant over `ranges`, else min(a, b) or max(a, b).
+ir::Expr union_bound(const ir::Expr& a, const ir::Expr& b, bool want_min,
+                     const std::vector<ir::VarRange>& ranges);
+
+// The number of values from lo to hi when the variables run over `ranges`: the largest hi - lo + 1;
+// nullopt when hi - lo cannot be bounded.
+std::optional<int64_t> span_extent(const ir::Expr& lo, const ir::Expr& hi,
+                                   const std::vector<ir::VarRange>& ranges);
+
 // The region of a tensor of shape `shape` covered by index tuples `accesses`, per dimension a base
 // (an expression over the fixed variables) and a constant extent, such that every access lies in
 // [base, base + extent) for every value of the ranging variables.

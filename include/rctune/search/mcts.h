@@ -22,23 +22,14 @@
 //    n of them epsilon-greedily by predicted score (re-predicted each round as the model learns).
 #pragma once
 
-#include <cmath>
 #include <memory>
 
+#include "rctune/config/mcts_config.h"
 #include "rctune/search/strategy.h"
 
 namespace rctune::search {
 
-struct MctsOptions {
-  double exploration = std::sqrt(2.0);  // UCT constant c
-  int branching = 2;                    // children per expansion (B)
-  int root_samples = 3;                 // design-space samples that start the root's children
-  int root_draws = 8;                   // draws of a sketch per root child; the best predicted is kept
-  double epsilon = 0.05;                // share of a round picked at random instead of by prediction
-  int history_depth = 3;                // ancestors a proposer sees (besides the node itself)
-  int rollout_depth = 4;                // random mutations per rollout
-  int failure_memory = 8;               // failed proposals of a subtree shown to the proposer
-};
+using MctsOptions = config::MctsConfig;
 
 std::unique_ptr<SearchStrategy> make_mcts_search(const SearchContext& ctx, MctsOptions options = {});
 

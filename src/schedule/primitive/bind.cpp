@@ -23,7 +23,7 @@ State bind(const State& s, const std::string& stage, const std::string& loop, ir
 
 PrimitiveInfo detail::bind_traits() {
   return primitive_traits(
-      Primitive::Bind, "bind", {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Level, "level"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Level, "level"}},
       "Binds a loop to a level of Kokkos hierarchical parallelism: league (TeamPolicy league), team "
       "(TeamThreadRange) or vector (ThreadVectorRange).",
       "a current, unannotated, spatial loop; league outermost and at most once in a loop nest; team "

@@ -97,7 +97,6 @@ State cache_read(const State& s, const std::string& tensor, ir::MemScope scope,
 
 PrimitiveInfo detail::cache_read_traits() {
   return primitive_traits(
-      Primitive::CacheRead, "cache_read",
       {{PK::Tensor, "tensor"}, {PK::Scope, "scope"}, {PK::Stages, "readers"}},
       "Adds a stage <tensor>.<scope> that copies the tensor (loops ax0, ax1, ...) and makes the given "
       "reader stages (all readers when none is named) read the copy; placed with compute_at it copies "

@@ -1,7 +1,3 @@
-#include <memory>
-
-#include "rctune/ir/check.h"
-
 #include "common.h"
 #include "traits.h"
 
@@ -45,16 +41,8 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   const std::string name = stage + "." + ir::mem_scope_name(scope);
   if (s.workload().find_tensor(name)) fail(call, "a tensor named " + name + " already exists");
 
-  const ir::Workload& w = s.workload();
-  auto nw = std::make_shared<ir::Workload>(w);
-  const ir::Tensor* t = w.find_tensor(stage);
-  ir::Tensor cache{name, t->shape, t->dtype};
-  for (size_t i = 0; i < nw->tensors.size(); ++i) {
-    if (nw->tensors[i].name == stage) {
-      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i), cache);
-      break;
-    }
-  }
+  const ir::Tensor* t = s.workload().find_tensor(stage);
+  const ir::Tensor cache{name, t->shape, t->dtype};
   ir::Stage compute = ist;
   compute.output = name;
   ir::Stage copy;
@@ -64,22 +52,12 @@ State cache_write(const State& s, const std::string& stage, ir::MemScope scope) 
   std::vector<ir::Expr> idx;
   for (const auto& a : ist.axes) idx.push_back(ir::var(a.name));
   copy.body = ir::load(name, idx);
-  const int si = w.stage_index(stage);
-  nw->stages[si] = copy;
-  nw->stages.insert(nw->stages.begin() + si, compute);
-
-  RCTUNE_CHECK(nw->validate().empty());
-  std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
-  StageSchedule cs = default_stage_schedule(compute);
-  cs.scope = scope;
-  stages[si] = std::make_shared<const StageSchedule>(default_stage_schedule(copy));
-  stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(cs));
-  return finish(s.with_workload(nw, std::move(stages)), step);
+  return finish_stage_split(s, stage, cache, compute, scope, copy, ir::MemScope::Global, step);
 }
 
 PrimitiveInfo detail::cache_write_traits() {
   return primitive_traits(
-      Primitive::CacheWrite, "cache_write", {{PK::Stage, "stage"}, {PK::Scope, "scope"}},
+      {{PK::Stage, "stage"}, {PK::Scope, "scope"}},
       "Computes the stage into a new buffer <stage>.<scope> (stage \"C.local\" takes the body and the "
       "reduction) and turns the stage into a copy C[i, j] = C.local[i, j]; used to accumulate a tile "
       "in registers (compute_at the new stage into the copy).",

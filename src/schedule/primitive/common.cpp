@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -152,6 +153,32 @@ State finish(const State& s, const Step& step) {
   return s.with_step(step);
 }
 
+State finish_stage_split(const State& s, const std::string& stage, const ir::Tensor& tensor,
+                         const ir::Stage& inserted, ir::MemScope inserted_scope, const ir::Stage& replacement,
+                         ir::MemScope replacement_scope, const Step& step) {
+  const ir::Workload& w = s.workload();
+  auto nw = std::make_shared<ir::Workload>(w);
+  for (size_t i = 0; i < nw->tensors.size(); ++i) {
+    if (nw->tensors[i].name == stage) {
+      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i), tensor);
+      break;
+    }
+  }
+  const int si = w.stage_index(stage);
+  nw->stages[static_cast<size_t>(si)] = replacement;
+  nw->stages.insert(nw->stages.begin() + si, inserted);
+  RCTUNE_CHECK(nw->validate().empty());
+
+  std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
+  StageSchedule is = default_stage_schedule(inserted);
+  is.scope = inserted_scope;
+  StageSchedule rs = default_stage_schedule(replacement);
+  rs.scope = replacement_scope;
+  stages[static_cast<size_t>(si)] = std::make_shared<const StageSchedule>(rs);
+  stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(is));
+  return finish(s.with_workload(nw, std::move(stages)), step);
+}
+
 State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind,
                        const Step& step) {
   StageSchedule ns = st;
@@ -186,20 +213,6 @@ ir::BindLevel parse_bind_level(const std::string& name) {
 
 namespace {
 
-class LoadFinder : public ir::ExprVisitor {
- public:
-  explicit LoadFinder(const std::string& t) : tensor_(t) {}
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    if (n.buffer == tensor_) found = true;
-    ir::ExprVisitor::visit(n);
-  }
-  bool found = false;
-
- private:
-  const std::string& tensor_;
-};
-
 // Stages that read `tensor` once inlined stages are replaced by their readers.
 void effective_readers(const State& s, const std::string& tensor, std::vector<std::string>* out,
                        int depth = 0) {
@@ -214,24 +227,12 @@ void effective_readers(const State& s, const std::string& tensor, std::vector<st
   }
 }
 
-class TensorReads : public ir::ExprVisitor {
- public:
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    if (std::find(tensors.begin(), tensors.end(), n.buffer) == tensors.end()) tensors.push_back(n.buffer);
-    ir::ExprVisitor::visit(n);
-  }
-  std::vector<std::string> tensors;
-};
-
 // Stages whose tensors `stage` reads, looking through inlined stages, in first-read order.
 void effective_producers(const State& s, const std::string& stage, std::vector<std::string>* out,
                          int depth = 0) {
   const ir::Stage* st = s.workload().find_stage(stage);
   if (!st || depth > 64) return;
-  TensorReads reads;
-  reads.visit(st->body);
-  for (const auto& t : reads.tensors) {
+  for (const auto& t : st->inputs()) {
     const StageSchedule* ps = s.stage(t);
     if (!ps) continue;  // an input
     if (ps->attach.kind == Attach::Kind::Inline) {
@@ -434,9 +435,8 @@ std::vector<std::string> readers_of(const ir::Workload& w, const std::string& te
   std::vector<std::string> out;
   for (const auto& st : w.stages) {
     if (st.output == tensor) continue;
-    LoadFinder f(tensor);
-    f.visit(st.body);
-    if (f.found) out.push_back(st.output);
+    const std::vector<std::string> reads = st.inputs();
+    if (std::find(reads.begin(), reads.end(), tensor) != reads.end()) out.push_back(st.output);
   }
   return out;
 }

@@ -64,4 +64,12 @@ State finish(const State& s, const Step& step);
 // finish() of a step that marks loop `loop` of stage `st` parallel, vectorized or unrolled.
 State finish_loop_kind(const State& s, const StageSchedule& st, int loop, ir::ForKind kind, const Step& step);
 
+// finish() of a step that splits `stage` in two (cache_write, rfactor): a new stage `inserted`,
+// computing the new tensor `tensor` in scope `inserted_scope`, goes before the stage (and its tensor
+// before the stage's), and the stage becomes `replacement`, in scope `replacement_scope`. Both get
+// default schedules.
+State finish_stage_split(const State& s, const std::string& stage, const ir::Tensor& tensor,
+                         const ir::Stage& inserted, ir::MemScope inserted_scope, const ir::Stage& replacement,
+                         ir::MemScope replacement_scope, const Step& step);
+
 }  // namespace rctune::schedule::detail

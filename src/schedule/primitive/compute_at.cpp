@@ -105,7 +105,7 @@ State compute_at(const State& s, const std::string& stage, const std::string& co
 
 PrimitiveInfo detail::compute_at_traits() {
   return primitive_traits(
-      Primitive::ComputeAt, "compute_at", {{PK::Stage, "stage"}, {PK::Stage, "consumer"}, {PK::Loop, "loop"}},
+      {{PK::Stage, "stage"}, {PK::Stage, "consumer"}, {PK::Loop, "loop"}},
       "Computes the stage inside a loop of a consumer, before that loop's body, only over the region "
       "one iteration needs.",
       "the stage is not an output and not inlined; the consumer reads it, and every other reader is "

@@ -40,7 +40,7 @@ State compute_inline(const State& s, const std::string& stage) {
 
 PrimitiveInfo detail::compute_inline_traits() {
   return primitive_traits(
-      Primitive::ComputeInline, "compute_inline", {{PK::Stage, "stage"}},
+      {{PK::Stage, "stage"}},
       "Inlines a stage: its consumers evaluate its body in place and it is never stored.",
       "the stage is not an output, has no reduction, is unscheduled and at the root, and no stage is "
       "placed at its loops.",

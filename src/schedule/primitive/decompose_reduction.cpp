@@ -27,7 +27,7 @@ State decompose_reduction(const State& s, const std::string& stage, const std::s
 
 PrimitiveInfo detail::decompose_reduction_traits() {
   return primitive_traits(
-      Primitive::DecomposeReduction, "decompose_reduction", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Places the initialisation of a reduction just before the given loop instead of before the "
       "outermost reduction loop.",
       "the stage has a reduction; the loop is a current loop of the stage and no reduction loop "

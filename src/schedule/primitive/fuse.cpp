@@ -68,7 +68,7 @@ State fuse(const State& s, const std::string& stage, const std::vector<std::stri
 
 PrimitiveInfo detail::fuse_traits() {
   return primitive_traits(
-      Primitive::Fuse, "fuse", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
+      {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
       "Fuses adjacent loops into one loop named by joining their names with '.' (fuse(C, i.0, j.0) "
       "creates i.0.j.0).",
       "at least two current loops, adjacent and given outermost first, all spatial or all reduction, "

@@ -15,7 +15,7 @@ State parallel(const State& s, const std::string& stage, const std::string& loop
 
 PrimitiveInfo detail::parallel_traits() {
   return primitive_traits(
-      Primitive::Parallel, "parallel", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Runs the iterations of a loop in parallel on CPU threads (Kokkos RangePolicy; adjacent parallel "
       "loops of one stage become an MDRangePolicy).",
       "a current, unannotated, spatial loop; not inside another parallel loop (except an adjacent "

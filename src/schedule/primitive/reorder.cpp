@@ -36,7 +36,7 @@ State reorder(const State& s, const std::string& stage, const std::vector<std::s
 
 PrimitiveInfo detail::reorder_traits() {
   return primitive_traits(
-      Primitive::Reorder, "reorder", {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
+      {{PK::Stage, "stage"}, {PK::Loops, "loops"}},
       "Reorders loops: the named loops take the positions the named loops occupy now, in the given "
       "order; other loops stay where they are.",
       "every name is a current loop of the stage, named once; a vectorized loop stays innermost; a "

@@ -12,7 +12,6 @@ State reverse_compute_at(const State& s, const std::string& stage, const std::st
 
 PrimitiveInfo detail::reverse_compute_at_traits() {
   return primitive_traits(
-      Primitive::ReverseComputeAt, "reverse_compute_at",
       {{PK::Stage, "stage"}, {PK::Stage, "producer"}, {PK::Loop, "loop"}},
       "Computes a consumer stage inside a loop of its producer, after that loop's body, over the "
       "region that iteration produced.",

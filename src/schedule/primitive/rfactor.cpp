@@ -4,7 +4,6 @@
 
 #include <functional>
 #include <map>
-#include <memory>
 #include "rctune/ir/check.h"
 
 #include "common.h"
@@ -161,35 +160,15 @@ State rfactor(const State& s, const std::string& stage, const std::string& loop)
   idx.push_back(ir::var(new_axis));
   red.body = ir::load(rf_name, idx);
 
-  const ir::Workload& w = s.workload();
-  auto nw = std::make_shared<ir::Workload>(w);
-  const ir::Tensor* t = w.find_tensor(stage);
+  const ir::Tensor* t = s.workload().find_tensor(stage);
   ir::Tensor rft{rf_name, t->shape, t->dtype};
   rft.shape.push_back(new_extent);
-  for (size_t i = 0; i < nw->tensors.size(); ++i) {
-    if (nw->tensors[i].name == stage) {
-      nw->tensors.insert(nw->tensors.begin() + static_cast<long>(i), rft);
-      break;
-    }
-  }
-  const int si = w.stage_index(stage);
-  nw->stages[static_cast<size_t>(si)] = red;
-  nw->stages.insert(nw->stages.begin() + si, rf);
-  RCTUNE_CHECK(nw->validate().empty());
-
-  std::vector<std::shared_ptr<const StageSchedule>> stages = s.stages();
-  StageSchedule rs = default_stage_schedule(rf);
-  rs.scope = ir::MemScope::Local;
-  StageSchedule ns = default_stage_schedule(red);
-  ns.scope = st.scope;
-  stages[static_cast<size_t>(si)] = std::make_shared<const StageSchedule>(ns);
-  stages.insert(stages.begin() + si, std::make_shared<const StageSchedule>(rs));
-  return finish(s.with_workload(nw, std::move(stages)), step);
+  return finish_stage_split(s, stage, rft, rf, ir::MemScope::Local, red, st.scope, step);
 }
 
 PrimitiveInfo detail::rfactor_traits() {
   return primitive_traits(
-      Primitive::Rfactor, "rfactor", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Factors the part of a reduction that a loop iterates over into a new stage <stage>.rf (scope "
       "local) whose output has the stage's axes plus one new last axis for the loop, holding partial "
       "reductions over the other reduction loops; the stage then reduces over that axis only: S[i] += "

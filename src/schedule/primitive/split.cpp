@@ -81,7 +81,7 @@ State split(const State& s, const std::string& stage, const std::string& loop,
 
 PrimitiveInfo detail::split_traits() {
   return primitive_traits(
-      Primitive::Split, "split", {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Factors, "factors"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}, {PK::Factors, "factors"}},
       "Splits a loop into nested loops loop.0 (outermost) ... loop.n with the given extents; the first "
       "factor may be None (inferred as ceil(extent / product of the others)); factors that do not "
       "divide the extent are allowed (the body is guarded).",

@@ -13,14 +13,15 @@ namespace rctune::schedule::detail {
 
 using PK = PrimitiveParam::Kind;
 
+// The entry of primitive `name`: its parameters, texts and apply; the registry adds the id, the
+// name and the signature.
 #define RCTUNE_DECLARE_PRIMITIVE_TRAITS(id, name) PrimitiveInfo name##_traits();
 RCTUNE_SCHEDULE_PRIMITIVES(RCTUNE_DECLARE_PRIMITIVE_TRAITS)
 #undef RCTUNE_DECLARE_PRIMITIVE_TRAITS
 
-// An entry, its signature made from the name and the parameters: "split(stage, loop, factors)",
-// variadic parameters written "loops...".
-PrimitiveInfo primitive_traits(Primitive id, std::string name, std::vector<PrimitiveParam> params,
-                               std::string description, std::string legality, std::string example,
+// An entry without the id, the name and the signature, which the registry adds.
+PrimitiveInfo primitive_traits(std::vector<PrimitiveParam> params, std::string description,
+                               std::string legality, std::string example,
                                State (*apply)(const State&, const Step&));
 
 // The argument `i` of a step as the type a primitive's function takes it: a name or a list of names.

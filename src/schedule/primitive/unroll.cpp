@@ -20,8 +20,7 @@ State unroll(const State& s, const std::string& stage, const std::string& loop) 
 
 PrimitiveInfo detail::unroll_traits() {
   return primitive_traits(
-      Primitive::Unroll, "unroll", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
-      "Unrolls a loop completely in the generated code.",
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}}, "Unrolls a loop completely in the generated code.",
       "a current, unannotated loop (spatial or reduction); for a stage at the root the loop may have "
       "at most " +
           std::to_string(kMaxUnrollExtent) + " iterations.",

@@ -23,7 +23,7 @@ State vectorize(const State& s, const std::string& stage, const std::string& loo
 
 PrimitiveInfo detail::vectorize_traits() {
   return primitive_traits(
-      Primitive::Vectorize, "vectorize", {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
+      {{PK::Stage, "stage"}, {PK::Loop, "loop"}},
       "Vectorizes the innermost loop of a stage (explicit vector types on CPU, ThreadVectorRange on "
       "GPU).",
       "a current, unannotated, spatial loop that is the innermost loop of its stage, with no stage "

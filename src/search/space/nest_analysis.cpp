@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "rctune/ir/analysis.h"
 #include "rctune/ir/expr.h"
 #include "rctune/ir/text.h"
 #include "rctune/schedule/lower.h"
@@ -14,22 +15,6 @@
 namespace rctune::search::nest {
 
 namespace {
-
-class LoadCollector : public ir::ExprVisitor {
- public:
-  std::vector<Access> reads;
-  using ir::ExprVisitor::visit;
-  void visit(const ir::Load& n) override {
-    Access a;
-    a.tensor = n.buffer;
-    for (const ir::Expr& idx : n.indices) {
-      std::vector<std::string> vars = ir::free_vars(idx);
-      a.index_vars.emplace_back(vars.begin(), vars.end());
-    }
-    reads.push_back(std::move(a));
-    ir::ExprVisitor::visit(n);
-  }
-};
 
 int elem_size(ir::DType t) { return t == ir::DType::F64 ? 8 : 4; }
 
@@ -149,9 +134,15 @@ NestAnalysis analyse(const schedule::State& st) {
       info.leaves.push_back(std::move(l));
     }
     if (info.stage) {
-      LoadCollector c;
-      c.visit(info.stage->body);
-      info.reads = std::move(c.reads);
+      ir::for_each_load(info.stage->body, [&](const ir::Load& l) {
+        Access a;
+        a.tensor = l.buffer;
+        for (const ir::Expr& idx : l.indices) {
+          std::vector<std::string> vars = ir::free_vars(idx);
+          a.index_vars.emplace_back(vars.begin(), vars.end());
+        }
+        info.reads.push_back(std::move(a));
+      });
     }
     out.stages.push_back(std::move(info));
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "rctune/ir/analysis.h"
 #include "rctune/ir/expr.h"
 #include "search/space/sketch_rules.h"
 
@@ -12,20 +13,19 @@ namespace rctune::search::detail {
 
 namespace {
 
-// Every tensor read of an expression, with its index expressions.
-struct ReadCollector : ir::ExprVisitor {
-  std::vector<const ir::Load*> loads;
-  bool expensive = false;
-  void visit(const ir::Load& n) override {
-    loads.push_back(&n);
-    ir::ExprVisitor::visit(n);
-  }
-  void visit(const ir::Unary& n) override {
-    if (n.op != ir::UnOp::Neg && n.op != ir::UnOp::Abs && n.op != ir::UnOp::Relu) expensive = true;
-    ir::ExprVisitor::visit(n);
-  }
-  using ir::ExprVisitor::visit;
-};
+// True when e applies no unary function beyond negation, abs and relu.
+bool only_cheap_unaries(const ir::Expr& e) {
+  struct Finder : ir::ExprVisitor {
+    bool expensive = false;
+    using ir::ExprVisitor::visit;
+    void visit(const ir::Unary& n) override {
+      if (n.op != ir::UnOp::Neg && n.op != ir::UnOp::Abs && n.op != ir::UnOp::Relu) expensive = true;
+      ir::ExprVisitor::visit(n);
+    }
+  } f;
+  f.visit(e);
+  return !f.expensive;
+}
 
 std::set<std::string> vars_of(const ir::Load& load) {
   std::set<std::string> out;
@@ -47,9 +47,10 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
   f.elementwise = st.op == ir::ReduceOp::None;
   f.spatial = st.axes;
   f.reduce = st.reduce_axes;
-  ReadCollector reads;
-  reads.visit(st.body);
-  f.cheap = !reads.expensive;
+  // Every tensor read of the body, with its index expressions.
+  std::vector<const ir::Load*> loads;
+  ir::for_each_load(st.body, [&](const ir::Load& l) { loads.push_back(&l); });
+  f.cheap = only_cheap_unaries(st.body);
   for (int a = static_cast<int>(f.spatial.size()) - 1; a >= 0; --a) {
     if (f.spatial[static_cast<size_t>(a)].extent > 1) {
       f.vector_axis = a;
@@ -59,15 +60,15 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
   // Data reuse: a read that does not use some (non-trivial) spatial axis is read again for every
   // value of that axis.
   std::vector<std::set<std::string>> read_vars;
-  for (const ir::Load* l : reads.loads) read_vars.push_back(vars_of(*l));
+  for (const ir::Load* l : loads) read_vars.push_back(vars_of(*l));
   bool reuse = false;
-  for (size_t r = 0; r < reads.loads.size(); ++r) {
+  for (size_t r = 0; r < loads.size(); ++r) {
     bool lacks = false;
     for (const ir::IndexVar& ax : f.spatial)
       if (ax.extent > 1 && !read_vars[r].count(ax.name)) lacks = true;
     if (!lacks) continue;
     reuse = true;
-    const std::string& t = reads.loads[r]->buffer;
+    const std::string& t = loads[r]->buffer;
     if (w.role(t) == ir::TensorRole::Input &&
         std::find(f.reused_inputs.begin(), f.reused_inputs.end(), t) == f.reused_inputs.end())
       f.reused_inputs.push_back(t);
@@ -75,8 +76,8 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
   if (f.vector_axis >= 0) {
     const std::string& vname = f.spatial[static_cast<size_t>(f.vector_axis)].name;
     f.vector_contiguous = true;
-    for (size_t r = 0; r < reads.loads.size(); ++r) {
-      const auto& idx = reads.loads[r]->indices;
+    for (size_t r = 0; r < loads.size(); ++r) {
+      const auto& idx = loads[r]->indices;
       if (read_vars[r].count(vname) && (idx.empty() || !is_var(idx.back(), vname)))
         f.vector_contiguous = false;
     }
@@ -96,15 +97,14 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
     // The operand to pack: a reused input read along the vector axis (its panel is what the
     // register tile streams), else the first reused input.
     for (const std::string& t : f.reused_inputs) {
-      for (size_t r = 0; r < reads.loads.size(); ++r)
-        if (reads.loads[r]->buffer == t && read_vars[r].count(vname) && f.pack_operand.empty())
-          f.pack_operand = t;
+      for (size_t r = 0; r < loads.size(); ++r)
+        if (loads[r]->buffer == t && read_vars[r].count(vname) && f.pack_operand.empty()) f.pack_operand = t;
     }
     if (f.pack_operand.empty() && !f.reused_inputs.empty()) f.pack_operand = f.reused_inputs.front();
     if (!f.pack_operand.empty()) {
       std::set<std::string> used;
-      for (size_t r = 0; r < reads.loads.size(); ++r)
-        if (reads.loads[r]->buffer == f.pack_operand) used.insert(read_vars[r].begin(), read_vars[r].end());
+      for (size_t r = 0; r < loads.size(); ++r)
+        if (loads[r]->buffer == f.pack_operand) used.insert(read_vars[r].begin(), read_vars[r].end());
       for (const ir::IndexVar& ax : f.spatial) f.pack_depends.push_back(used.count(ax.name) > 0);
     }
   }
@@ -114,10 +114,10 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
     const ir::IndexVar& r = f.reduce.back();
     bool contiguous = r.extent >= lanes;
     bool used = false;
-    for (size_t i = 0; i < reads.loads.size(); ++i) {
+    for (size_t i = 0; i < loads.size(); ++i) {
       if (!read_vars[i].count(r.name)) continue;
       used = true;
-      const auto& idx = reads.loads[i]->indices;
+      const auto& idx = loads[i]->indices;
       if (idx.empty() || !is_var(idx.back(), r.name)) contiguous = false;
     }
     f.rfactorable = contiguous && used;
