@@ -25,6 +25,7 @@
 #include "rctune/config/limits.h"
 #include "rctune/config/tune_config.h"
 #include "rctune/config/workload_file.h"
+#include "rctune/model/onnx_graph.h"
 #include "runlog/runlog_test_util.h"
 
 namespace rctune {
@@ -36,7 +37,8 @@ using testing::rctune_bin;
 using testing::run_command;
 using testing::shell_quote;
 
-const char* const kSubcommands[] = {"", "show", "bench", "operators", "tune", "llm-check", "report"};
+const char* const kSubcommands[] = {"",     "show",      "bench",  "operators",
+                                    "tune", "llm-check", "report", "extract"};
 
 // Runs rctune with exactly these arguments, killed after 60 s (exit 124): a read that never ends
 // fails the test instead of hanging it.
@@ -92,22 +94,27 @@ std::vector<Option> all_value_options() {
 // How each option that takes a value is checked. A new option fails
 // EveryOptionThatTakesAValueIsClassified until it is added here.
 enum class Kind {
-  Integer,    // a whole number in a documented range
-  Real,       // a finite number in a documented range
-  PinCore,    // auto, none or a core this process may run on
-  Choice,     // one of a list
-  TextFile,   // a text file rctune reads (config, workload, schedule trace)
-  Directory,  // --examples
-  TraceFile,  // an HDF5 trace
-  Url,        // an http:// or https:// URL
-  NotEmpty,   // any text but the empty one
-  Free,       // any text is a valid value (a schedule, compiler flags, an output path)
+  Integer,     // a whole number in a documented range
+  Real,        // a finite number in a documented range
+  PinCore,     // auto, none or a core this process may run on
+  Choice,      // one of a list
+  TextFile,    // a text file rctune reads (config, workload, schedule trace)
+  ModelFile,   // an ONNX model rctune reads
+  Directory,   // --examples
+  TraceFile,   // an HDF5 trace
+  Url,         // an http:// or https:// URL
+  NotEmpty,    // any text but the empty one
+  DimBinding,  // NAME=VALUE, a symbolic dimension of a model and its size
+  Free,        // any text is a valid value (a schedule, compiler flags, an output path)
 };
 
 struct Classified {
   Kind kind;
   config::RealRange range{0, 0};  // Integer and Real
 };
+
+// The sizes a model's dimension may be bound to (--batch, --seq).
+const config::RealRange kModelDim{1, static_cast<double>(model::ModelLimits{}.max_dim)};
 
 const std::map<std::string, Classified>& classification() {
   static const std::map<std::string, Classified> m = {
@@ -148,6 +155,11 @@ const std::map<std::string, Classified>& classification() {
       {"llm-check --llm-model", {Kind::NotEmpty}},
       {"report file", {Kind::TraceFile}},
       {"report --format", {Kind::Choice}},
+      {"extract model", {Kind::ModelFile}},
+      {"extract --out", {Kind::NotEmpty}},  // the run config to write
+      {"extract --batch", {Kind::Integer, kModelDim}},
+      {"extract --seq", {Kind::Integer, kModelDim}},
+      {"extract --dim", {Kind::DimBinding}},
   };
   return m;
 }
@@ -167,6 +179,7 @@ std::vector<std::string> args_with(const Option& o, const std::string& value, co
   }
   args.push_back(o.command);
   if (o.command == "report") args.push_back(dir.file("missing.h5"));
+  if (o.command == "extract") args.push_back(dir.file("missing.onnx"));
   if (o.command == "bench" || o.command == "tune" || o.command == "show" || o.command == "llm-check")
     args.push_back(dir.file("missing.yaml"));
   if (equals_form) {
@@ -280,10 +293,12 @@ TEST(UserErrors, EveryChoiceUrlAndNameRefusesAValueItCannotTake) {
       {Kind::Choice, {"", "bogus", "nan", "0"}},
       {Kind::Url, {"", "notaurl", "ftp://host/v1", "http://", "localhost:8000/v1"}},
       {Kind::NotEmpty, {""}},
+      {Kind::DimBinding,
+       {"", "batch", "=4", "batch=", "batch=-4", "batch=0", "batch=x", "batch=1.5", "batch=99999999999"}},
   };
   const int checked = expect_options_refuse(
-      {Kind::Choice, Kind::Url, Kind::NotEmpty}, [&bad](const Classified& c) { return bad.at(c.kind); },
-      false);
+      {Kind::Choice, Kind::Url, Kind::NotEmpty, Kind::DimBinding},
+      [&bad](const Classified& c) { return bad.at(c.kind); }, false);
   EXPECT_GE(checked, 32);
 }
 
@@ -296,6 +311,7 @@ TEST(UserErrors, EveryCommandLineSyntaxErrorExitsWith2AndSaysWhereHelpIs) {
     if (*c) unknown.push_back(c);
     if (std::string(c) == "report" || std::string(c) == "llm-check" || std::string(c) == "show")
       unknown.push_back(dir.file("missing.h5"));
+    if (std::string(c) == "extract") unknown.push_back(dir.file("missing.onnx"));
     unknown.push_back("--no-such-option");
     if (!*c) unknown.push_back("operators");
     CliResult r = run_bounded(unknown);

@@ -1,35 +1,24 @@
 // `rctune extract` as a user runs it: the config file it writes, its summary, and its errors.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <fstream>
 
 #include "apps/cli_runner.h"
 #include "model/graph_builder.h"
+#include "support/file_text.h"
+#include "support/temp_dir.h"
 
+using rctune::test_support::file_text;
+using rctune::test_support::TempDir;
 using rctune::testing::GraphBuilder;
 using rctune::testing::run_rctune_args;
 
 namespace {
 
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    path = std::filesystem::temp_directory_path() /
-           ("rctune-extract-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name, const std::string& bytes) const {
-    std::ofstream(path / name, std::ios::binary) << bytes;
-    return (path / name).string();
-  }
-};
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+// Writes `bytes` to the file `name` of `dir`; returns its path.
+std::string written(const TempDir& dir, const std::string& name, const std::string& bytes) {
+  std::ofstream(dir.file(name), std::ios::binary) << bytes;
+  return dir.file(name);
 }
 
 std::string mlp_bytes() {
@@ -51,13 +40,13 @@ void expect_one_error(const rctune::testing::CliResult& r, const std::string& pa
 
 TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
   TempDir dir;
-  std::string model = dir.file("mlp.onnx", mlp_bytes());
-  std::string out = (dir.path / "mlp.yaml").string();
+  std::string model = written(dir, "mlp.onnx", mlp_bytes());
+  std::string out = dir.file("mlp.yaml");
   auto r = run_rctune_args({"extract", model, "--batch", "2", "--seq", "8", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu"), std::string::npos)
       << r.output;
-  std::string yaml = read(out);
+  std::string yaml = file_text(out);
   EXPECT_NE(yaml.find("  - workload: matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu\n    weight: 1\n"),
             std::string::npos)
       << yaml;
@@ -67,7 +56,7 @@ TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
 
 TEST(ExtractCommand, DimOptionBindsOneName) {
   TempDir dir;
-  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  std::string model = written(dir, "mlp.onnx", mlp_bytes());
   auto r = run_rctune_args({"extract", model, "--dim", "batch=1", "--dim", "seq=3"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("- workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
@@ -75,7 +64,7 @@ TEST(ExtractCommand, DimOptionBindsOneName) {
 
 TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
   TempDir dir;
-  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  std::string model = written(dir, "mlp.onnx", mlp_bytes());
   auto r = run_rctune_args({"extract", model, "--batch", "1", "--seq", "2", "--dim", "sequense=4"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rctune: warning: --dim sequense names no symbolic dimension"), std::string::npos)
@@ -84,25 +73,24 @@ TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
 
 TEST(ExtractCommand, AnUnboundDimensionIsOneErrorNamingIt) {
   TempDir dir;
-  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  std::string model = written(dir, "mlp.onnx", mlp_bytes());
   expect_one_error(run_rctune_args({"extract", model, "--batch", "1"}), "symbolic dimension 'seq'");
 }
 
 TEST(ExtractCommand, AMalformedFileIsOneError) {
   TempDir dir;
-  std::string model = dir.file("bad.onnx", "this is not a protobuf \xff\xff");
+  std::string model = written(dir, "bad.onnx", "this is not a protobuf \xff\xff");
   expect_one_error(run_rctune_args({"extract", model}), "is not an ONNX model");
 }
 
 TEST(ExtractCommand, AnUnreadableFileIsOneError) {
   TempDir dir;
-  expect_one_error(run_rctune_args({"extract", (dir.path / "missing.onnx").string()}),
-                   "cannot read the model");
+  expect_one_error(run_rctune_args({"extract", dir.file("missing.onnx")}), "cannot read the model");
 }
 
 TEST(ExtractCommand, AMalformedDimOptionIsRefused) {
   TempDir dir;
-  std::string model = dir.file("mlp.onnx", mlp_bytes());
+  std::string model = written(dir, "mlp.onnx", mlp_bytes());
   expect_one_error(run_rctune_args({"extract", model, "--dim", "batch=-4"}), "--dim 'batch=-4'");
 }
 
@@ -110,8 +98,8 @@ TEST(ExtractCommand, AModelWithoutTunedWorkloadsWritesNoConfig) {
   TempDir dir;
   GraphBuilder g;
   g.output(g.op("Relu", {g.input("x", {4})}));
-  std::string model = dir.file("relu.onnx", g.bytes());
-  std::string out = (dir.path / "relu.yaml").string();
+  std::string model = written(dir, "relu.onnx", g.bytes());
+  std::string out = dir.file("relu.yaml");
   auto r = run_rctune_args({"extract", model, "--out", out});
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("Relu"), std::string::npos) << r.output;

@@ -43,6 +43,13 @@ std::string parse_error(const std::string& text) {
   return "";
 }
 
+// Expects parsing `text` to fail with a message that contains `part` (the whole message is shown when
+// it does not).
+void expect_parse_error(const std::string& text, const std::string& part) {
+  const std::string e = parse_error(text);
+  EXPECT_NE(e.find(part), std::string::npos) << "parsing `" << text << "` gave: " << e;
+}
+
 TEST(TraceParse, OneCallPerLineCommentsAndBlankLinesIgnored) {
   const auto steps = parse_trace(kTile);
   ASSERT_EQ(steps.size(), 9u);
@@ -150,9 +157,7 @@ TEST(TraceParseError, MissingClosingParenthesis) {
             "line 2, column 1: expected ',' or ')' after an argument, found the end of the text (the '(' at "
             "line 1, "
             "column 9 is not closed)");
-  EXPECT_NE(
-      parse_error("parallel(C, i\nvectorize(C, j)\n").find("found 'vectorize' (the '(' at line 1, column 9"),
-      std::string::npos);
+  expect_parse_error("parallel(C, i\nvectorize(C, j)\n", "found 'vectorize' (the '(' at line 1, column 9");
 }
 
 TEST(TraceParseError, MissingComma) {
@@ -161,21 +166,15 @@ TEST(TraceParseError, MissingComma) {
 }
 
 TEST(TraceParseError, UnknownPrimitiveListsKnownOnes) {
-  const std::string e = parse_error("tile(C, i, j)");
-  EXPECT_NE(e.find("line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder"),
-            std::string::npos)
-      << e;
+  expect_parse_error("tile(C, i, j)",
+                     "line 1, column 1: unknown primitive 'tile'; the primitives are split, reorder");
 }
 
 TEST(TraceParseError, SuggestsCloseNames) {
-  EXPECT_NE(parse_error("compute_att(C.local, C, i)")
-                .find("unknown primitive 'compute_att' (did you mean compute_at?)"),
-            std::string::npos);
-  EXPECT_NE(parse_error("s.split(C, i, [None, 8])").find("(write split(...) without a prefix)"),
-            std::string::npos);
-  EXPECT_NE(
-      parse_error("split(C, i, factrs=[None, 8])").find("no parameter 'factrs' (did you mean factors?)"),
-      std::string::npos);
+  expect_parse_error("compute_att(C.local, C, i)",
+                     "unknown primitive 'compute_att' (did you mean compute_at?)");
+  expect_parse_error("s.split(C, i, [None, 8])", "(write split(...) without a prefix)");
+  expect_parse_error("split(C, i, factrs=[None, 8])", "no parameter 'factrs' (did you mean factors?)");
 }
 
 TEST(TraceParse, TupleIsAcceptedAsList) {
@@ -183,47 +182,38 @@ TEST(TraceParse, TupleIsAcceptedAsList) {
 }
 
 TEST(TraceParseError, TwoCallsOnOneLine) {
-  EXPECT_NE(parse_error("parallel(C, i) vectorize(C, j)").find("column 16: expected the end of the line"),
-            std::string::npos);
+  expect_parse_error("parallel(C, i) vectorize(C, j)", "column 16: expected the end of the line");
 }
 
 TEST(TraceParseError, BadValue) {
-  EXPECT_NE(parse_error("split(C, i, [None, 8.5])").find("column 20: numbers must be integers, found '8.5'"),
-            std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, , i)").find("column 13: expected a value"), std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, 0i)").find("a name must start with a letter"), std::string::npos);
+  expect_parse_error("split(C, i, [None, 8.5])", "column 20: numbers must be integers, found '8.5'");
+  expect_parse_error("parallel(C, , i)", "column 13: expected a value");
+  expect_parse_error("parallel(C, 0i)", "a name must start with a letter");
 }
 
 TEST(TraceParseError, WrongArity) {
-  EXPECT_NE(parse_error("parallel(C)")
-                .find("parallel is missing argument 'loop'; its signature is parallel(stage, loop)"),
-            std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, i, j)").find("column 16: parallel takes 2 arguments"),
-            std::string::npos);
+  expect_parse_error("parallel(C)",
+                     "parallel is missing argument 'loop'; its signature is parallel(stage, loop)");
+  expect_parse_error("parallel(C, i, j)", "column 16: parallel takes 2 arguments");
 }
 
 TEST(TraceParseError, WrongArgumentKind) {
-  EXPECT_NE(parse_error("split(C, i, x)")
-                .find("argument 'factors' of split must be a list of factors such as [None, 8], found x"),
-            std::string::npos);
-  EXPECT_NE(parse_error("cache_write(C, register)")
-                .find("column 16: argument 'scope' of cache_write must be a scope"),
-            std::string::npos);
-  EXPECT_NE(parse_error("split(C, i, [None, x])").find("factors of split must be integers or None"),
-            std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, 3)").find("must be a loop name, found 3"), std::string::npos);
+  expect_parse_error("split(C, i, x)",
+                     "argument 'factors' of split must be a list of factors such as [None, 8], found x");
+  expect_parse_error("cache_write(C, register)",
+                     "column 16: argument 'scope' of cache_write must be a scope");
+  expect_parse_error("split(C, i, [None, x])", "factors of split must be integers or None");
+  expect_parse_error("parallel(C, 3)", "must be a loop name, found 3");
 }
 
 TEST(TraceParseError, KeywordProblems) {
-  EXPECT_NE(parse_error("split(C, i, facters=[None, 8])").find("split has no parameter 'facters'"),
-            std::string::npos);
-  EXPECT_NE(parse_error("parallel(stage=C, i)").find("a positional argument follows a keyword argument"),
-            std::string::npos);
-  EXPECT_NE(parse_error("parallel(C, loop=i, loop=j)").find("is given twice"), std::string::npos);
+  expect_parse_error("split(C, i, facters=[None, 8])", "split has no parameter 'facters'");
+  expect_parse_error("parallel(stage=C, i)", "a positional argument follows a keyword argument");
+  expect_parse_error("parallel(C, loop=i, loop=j)", "is given twice");
 }
 
 TEST(TraceParseError, UnterminatedQuote) {
-  EXPECT_NE(parse_error("parallel(\"C, i)").find("unterminated quoted name"), std::string::npos);
+  expect_parse_error("parallel(\"C, i)", "unterminated quoted name");
 }
 
 TEST(ApplyTrace, AppliesEveryStep) {

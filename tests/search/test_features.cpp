@@ -20,6 +20,7 @@
 #include "rctune/schedule/state.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/features.h"
+#include "rctune/search/simulated_evaluator.h"
 #include "schedule/random_steps.h"
 
 namespace {
@@ -28,13 +29,11 @@ using rctune::search::extract_features;
 using rctune::search::feature_index;
 using rctune::search::HardwareInfo;
 
+// The simulated machine with a 16 MiB last-level cache: the expected feature values below were
+// worked out for it.
 HardwareInfo test_hw() {
-  HardwareInfo hw;
-  hw.l1_bytes = 32 * 1024;
-  hw.l2_bytes = 1024 * 1024;
+  HardwareInfo hw = rctune::search::simulated_hardware();
   hw.l3_bytes = 16 * 1024 * 1024;
-  hw.vector_bytes = 32;
-  hw.cores = 8;
   return hw;
 }
 
