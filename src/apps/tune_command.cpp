@@ -286,6 +286,9 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     row.reference_gflops = t.reference_gflops;
     row.library_gflops = t.library_gflops;
     row.library = t.library;
+    row.outcome.proposer_failures = t.proposer_failures;
+    report_proposer_failures(row.task, r.llm_opts ? "llm" : cfg.proposer, row.outcome.proposer_failures,
+                             a.quiet);
     rows.push_back(std::move(row));
   }
   print_summary(rows, cfg.out, r.simulate);

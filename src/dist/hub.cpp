@@ -159,11 +159,11 @@ struct TaskRun {
   const runlog::TaskLog* resumed = nullptr;
   bool reference_known = false;
   double reference_gflops = 0;
-  std::vector<std::pair<int, Assignment>> deferred;         // waiting for the leader's baselines
+  std::vector<std::pair<int, Assignment>> deferred;          // waiting for the leader's baselines
   std::map<int, std::vector<runlog::SampleRecord>> rows_by;  // measured records this session, by member
-  std::map<int, std::map<int, size_t>> seen;                // seen[m][p]: p's rows m has been told about
-  std::map<int, std::vector<search::RootStatistic>> root;   // latest root statistics by member
-  std::map<int, std::vector<uint64_t>> picks;               // programs each waiting member announced
+  std::map<int, std::map<int, size_t>> seen;                 // seen[m][p]: p's rows m has been told about
+  std::map<int, std::vector<search::RootStatistic>> root;    // latest root statistics by member
+  std::map<int, std::vector<uint64_t>> picks;                // programs each waiting member announced
   std::map<int, std::vector<runlog::TreeNode>>
       latest_trees;          // members' latest trees sent with synchronisations
   bool trees_fresh = false;  // one came since the last write
@@ -594,6 +594,7 @@ class Hub {
     sum.library = info.library_name;
     sum.library_gflops = info.library_gflops;
     sum.ranks = static_cast<int>(t.measured > 0 ? t.members.size() : 0);
+    for (const auto& [rank, report] : t.reports) sum.proposer_failures += report.proposer_failures;
     result_.tasks.push_back(std::move(sum));
   }
 

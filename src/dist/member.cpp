@@ -205,6 +205,8 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     report.failures = out.failures;
     report.illegal = out.illegal;
     report.observed = out.observed;
+    report.proposer_failures = out.proposer_failures;
+    if (fallback) report.proposer_failures += fallback->failures();
     hub.send(MessageType::TaskDone, to_body(report));
   }
   set_activity("finished");

@@ -32,7 +32,12 @@ std::string to_body(const TaskReport& r) {
                    {"samples", r.samples},
                    {"failures", r.failures},
                    {"illegal", r.illegal},
-                   {"observed", r.observed}});
+                   {"observed", r.observed},
+                   {"proposer_failures",
+                    {{"illegal", r.proposer_failures.illegal},
+                     {"unparsable", r.proposer_failures.unparsable},
+                     {"internal", r.proposer_failures.internal},
+                     {"first_internal", r.proposer_failures.first_internal}}}});
 }
 
 TaskReport task_report_from_body(const std::string& body) {
@@ -44,6 +49,11 @@ TaskReport task_report_from_body(const std::string& body) {
   r.failures = j.at("failures").get<int64_t>();
   r.illegal = j.at("illegal").get<int64_t>();
   r.observed = j.at("observed").get<int64_t>();
+  const json& f = j.at("proposer_failures");
+  r.proposer_failures.illegal = f.at("illegal").get<int64_t>();
+  r.proposer_failures.unparsable = f.at("unparsable").get<int64_t>();
+  r.proposer_failures.internal = f.at("internal").get<int64_t>();
+  r.proposer_failures.first_internal = f.at("first_internal").get<std::string>();
   return r;
 }
 

@@ -133,6 +133,10 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
     ASSERT_TRUE(t.best.has_value());
     EXPECT_GE(t.best->sample, 0);
   }
+  EXPECT_NE(r.output.find(": the heuristic proposer dropped "), std::string::npos)
+      << "what the ranks' proposers dropped is summed per task\n"
+      << r.output;
+  EXPECT_NE(r.output.find(", 0 internal errors\n"), std::string::npos) << r.output;
   const CliResult report = run_rctune("report " + dir.file("run.h5"));
   ASSERT_EQ(report.exit_code, 0) << report.output;
   EXPECT_NE(report.output.find("ranks (last session"), std::string::npos) << report.output;

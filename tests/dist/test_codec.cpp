@@ -176,12 +176,20 @@ TEST(DistProtocol, TaskReportCarriesTheTreeAndCounts) {
   r.failures = 2;
   r.illegal = 1;
   r.observed = 5;
+  r.proposer_failures.illegal = 7;
+  r.proposer_failures.unparsable = 3;
+  r.proposer_failures.internal = 1;
+  r.proposer_failures.first_internal = "expand: std::out_of_range: vector";
   const TaskReport back = task_report_from_body(to_body(r));
   EXPECT_EQ(back.tree.size(), 3u);
   EXPECT_EQ(back.samples, 12);
   EXPECT_EQ(back.failures, 2);
   EXPECT_EQ(back.illegal, 1);
   EXPECT_EQ(back.observed, 5);
+  EXPECT_EQ(back.proposer_failures.illegal, 7);
+  EXPECT_EQ(back.proposer_failures.unparsable, 3);
+  EXPECT_EQ(back.proposer_failures.internal, 1);
+  EXPECT_EQ(back.proposer_failures.first_internal, "expand: std::out_of_range: vector");
 }
 
 TEST(DistMailbox, LocalMailboxKeepsOrderBetweenThreads) {

@@ -44,11 +44,12 @@ struct TaskSummary {
   runlog::BestSchedule best;
   double reference_gflops = 0, library_gflops = 0;
   std::string library;
-  int ranks = 0;  // ranks that tuned it in this session
+  int ranks = 0;                               // ranks that tuned it in this session
+  search::ProposerFailures proposer_failures;  // what the proposers of its ranks dropped (this session)
 };
 
 struct HubResult {
-  std::vector<TaskSummary> tasks;       // in the order they were tuned
+  std::vector<TaskSummary> tasks;        // in the order they were tuned
   std::vector<runlog::RankStats> ranks;  // by rank
   llm::BatchStats llm;
   double merge_s = 0;  // merging trees and synchronisation news at the hub

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "rctune/runlog/runlog.h"
 #include "rctune/search/strategy.h"
 #include "rctune/search/tuner.h"
-#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
@@ -28,6 +28,7 @@ struct TaskReport {
   int64_t task = -1;
   std::vector<runlog::TreeNode> tree;
   int64_t samples = 0, failures = 0, illegal = 0, observed = 0;
+  search::ProposerFailures proposer_failures;  // what the member's proposers dropped, by cause
 };
 std::string to_body(const TaskReport& r);
 TaskReport task_report_from_body(const std::string& body);
@@ -41,7 +42,8 @@ struct SyncRequest {
   std::optional<std::vector<runlog::TreeNode>> tree;  // the member's tree, now and then (dist.tree_interval)
 };
 std::string sync_body(int64_t task, const std::vector<search::RootStatistic>& root,
-                      const std::vector<uint64_t>& picks, const std::vector<runlog::TreeNode>* tree = nullptr);
+                      const std::vector<uint64_t>& picks,
+                      const std::vector<runlog::TreeNode>* tree = nullptr);
 SyncRequest sync_from_body(const std::string& body);
 std::string to_body(const search::PeerNews& n);
 search::PeerNews peer_news_from_body(const std::string& body);
