@@ -1,7 +1,7 @@
 // `rctune report FILE.h5`: a tuning run's trace summarised per task (best GFLOP/s, speedups over
 // the unscheduled kernel and the library, samples needed to come close to the best, the best
-// schedule) and per language model asked (calls, failures, fallbacks, tokens, cost), as a table,
-// CSV or JSON. docs/cli.md describes every column.
+// schedule), the estimated latency of the model the tasks come from (runlog/model_latency.h), and
+// per language model asked (calls, failures, fallbacks, tokens, cost), as a table, CSV or JSON. docs/cli.md describes every column.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +16,7 @@
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
 #include "rctune/ir/text.h"
+#include "rctune/runlog/model_latency.h"
 #include "rctune/runlog/runlog.h"
 
 namespace rctune::apps {
@@ -138,6 +139,11 @@ std::string run_state(const runlog::RunLog& run) {
                         : "not finished (still running, or killed)";
 }
 
+// Seconds as milliseconds with four significant digits.
+std::string ms(double seconds) { return fmt("%.4g ms", 1e3 * seconds); }
+
+std::string ratio(double num, double den) { return den > 0 ? fmt("%.2fx", num / den) : "-"; }
+
 // ---- table ----
 
 // Columns padded to their widest cell; those whose `left` entry is true left-aligned (text), the
@@ -160,6 +166,35 @@ void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& 
     while (!line.empty() && line.back() == ' ') line.pop_back();
     os << line << "\n";
   }
+}
+
+// The model's estimated latency (runlog/model_latency.h) and the tasks by their share of it.
+void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
+  out << "\nestimated model latency (sum over tasks of weight x time per run; untuned operators and time "
+         "between "
+         "kernels left out)\n";
+  std::vector<std::vector<std::string>> sums = {{"tuned:", ms(m.tuned_s)}};
+  if (m.missing > 0)
+    sums[0][1] += " (" + std::to_string(m.missing) + " task" + (m.missing == 1 ? "" : "s") +
+                  " without a correct sample or an unscheduled time left out)";
+  if (m.unscheduled_s)
+    sums.push_back({"unscheduled:",
+                    ms(*m.unscheduled_s) + " (tuned is " + ratio(*m.unscheduled_s, m.tuned_s) + " faster)"});
+  if (m.library_tasks > 0)
+    sums.push_back({"library:", ms(m.library_s) + " over the " + std::to_string(m.library_tasks) + " of " +
+                                    std::to_string(m.tasks.size()) + " tasks that have one, tuned " +
+                                    ms(m.library_tuned_s) + " there (" +
+                                    ratio(m.library_s, m.library_tuned_s) + ")"});
+  else
+    sums.push_back({"library:", "- (no task has a library baseline)"});
+  print_table(out, sums, {true, true});
+  std::vector<std::vector<std::string>> rows = {
+      {"task", "weight", "best", "x weight", "share", "unscheduled", "library"}};
+  for (const runlog::TaskLatency& t : m.tasks)
+    rows.push_back({t.name, fmt("%g", t.weight), t.best_s ? ms(*t.best_s) : "-",
+                    t.model_s ? ms(*t.model_s) : "-", fmt("%.1f%%", 100 * t.share),
+                    t.reference_s ? ms(*t.reference_s) : "-", t.library_s ? ms(*t.library_s) : "-"});
+  print_table(out, rows, {true});
 }
 
 void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
@@ -197,6 +232,7 @@ void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<
                     t.best ? t.best->strategy + "/" + t.best->proposer : "-"});
   }
   print_table(out, rows, {true, false, false, false, false, false, false, true, false, false, false, true});
+  if (run.tasks.size() > 1) print_model_latency(out, runlog::model_latency(run));
   if (!models.empty()) {
     out << "\nLLM (requests to language models, all tasks)\n";
     std::vector<std::vector<std::string>> llm = {{"model", "calls", "failed", "cache hits", "fallbacks",
@@ -274,6 +310,25 @@ nlohmann::ordered_json or_null(const std::optional<T>& v) {
   return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
 }
 
+nlohmann::ordered_json model_json(const runlog::ModelLatency& m) {
+  nlohmann::ordered_json tasks = nlohmann::ordered_json::array();
+  for (const runlog::TaskLatency& t : m.tasks)
+    tasks.push_back({{"name", t.name},
+                     {"weight", t.weight},
+                     {"best_s", or_null(t.best_s)},
+                     {"weighted_s", or_null(t.model_s)},
+                     {"share", t.share},
+                     {"unscheduled_s", or_null(t.reference_s)},
+                     {"library_s", or_null(t.library_s)}});
+  return {{"tuned_s", m.tuned_s},
+          {"tasks_left_out", m.missing},
+          {"unscheduled_s", or_null(m.unscheduled_s)},
+          {"library_tasks", m.library_tasks},
+          {"library_s", m.library_tasks > 0 ? nlohmann::ordered_json(m.library_s) : nullptr},
+          {"library_tuned_s", m.library_tasks > 0 ? nlohmann::ordered_json(m.library_tuned_s) : nullptr},
+          {"tasks", tasks}};
+}
+
 void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
                 const std::vector<LlmSummary>& models) {
   const runlog::RunInfo& i = run.info;
@@ -336,6 +391,7 @@ void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks
                           {"completion_tokens", m.completion_tokens},
                           {"cost_usd", m.cost_usd},
                           {"mean_latency_s", or_null(m.mean_latency_s())}});
+  out["model"] = model_json(runlog::model_latency(run));
   out["ranks"] = nlohmann::ordered_json::array();
   for (const runlog::RankStats& r : run.ranks)
     out["ranks"].push_back({{"rank", r.rank},

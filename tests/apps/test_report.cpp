@@ -37,9 +37,10 @@ runlog::SampleRecord sample(int64_t index, SampleStatus status, double gflops,
   return s;
 }
 
-runlog::TaskInfo task(const std::string& name, double reference_gflops) {
+runlog::TaskInfo task(const std::string& name, double reference_gflops, double weight = 1) {
   runlog::TaskInfo t;
   t.name = name;
+  t.weight = weight;
   t.workload = name;
   t.flops = 1e9;
   t.reference_gflops = reference_gflops;
@@ -56,9 +57,13 @@ runlog::TaskInfo task(const std::string& name, double reference_gflops) {
 // sample 6, the 5th.
 // Task "softmax_8" (unscheduled 2 GFLOP/s, no library): ok 4, ok 5 -> best 5, x2.5, 90% and 95%
 // both at the 2nd sample.
+// As a model (1 GFLOP per run): matmul_64 weight 3, best 12.5 ms -> 37.5 ms (unscheduled 300 ms,
+// library 75 ms); softmax_8 weight 2, best 200 ms -> 400 ms (unscheduled 1000 ms). Tuned 437.5 ms,
+// unscheduled 1300 ms (2.97x); library over matmul_64 only: 75 ms against 37.5 ms tuned (2.00x).
+// Shares: softmax_8 91.4%, matmul_64 8.6%.
 void write_run(const std::string& path, bool finish) {
   runlog::RunWriter w = runlog::RunWriter::create(path, runlog::testing::sample_run_info());
-  auto a = w.begin_task(task("matmul_64", 10));
+  auto a = w.begin_task(task("matmul_64", 10, 3));
   w.set_library(a, "openblas_sgemm", 1.0 / 40, 40);
   w.append_sample(a, sample(0, SampleStatus::Ok, 20));
   w.append_sample(a, sample(1, SampleStatus::Illegal, 0));
@@ -69,7 +74,7 @@ void write_run(const std::string& path, bool finish) {
   w.append_sample(a, sample(6, SampleStatus::Ok, 80, "llm", kBestTrace));
   w.append_sample(a, sample(7, SampleStatus::WrongResult, 0));
   w.append_sample(a, sample(8, SampleStatus::Ok, 79));
-  auto b = w.begin_task(task("softmax_8", 2));
+  auto b = w.begin_task(task("softmax_8", 2, 2));
   w.append_sample(b, sample(0, SampleStatus::Ok, 4));
   w.append_sample(b, sample(1, SampleStatus::Ok, 5, "random", "parallel(Y, i)"));
   if (finish) w.finish();
@@ -161,6 +166,47 @@ TEST(Report, TableShowsPerTaskNumbers) {
             (std::vector<std::string>{"softmax_8", "2", "0", "0", "5.00", "2.50x", "-", "-", "2", "2", "1.5",
                                       "s", "mcts/random"}))
       << r.output;
+}
+
+TEST(Report, TableEstimatesTheModelLatencyAndRanksTasksByTheirShare) {
+  auto r = report_of_run(false);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "tuned:")), (std::vector<std::string>{"tuned:", "437.5", "ms"}))
+      << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "unscheduled:")),
+            (std::vector<std::string>{"unscheduled:", "1300", "ms", "(tuned", "is", "2.97x", "faster)"}))
+      << r.output;
+  EXPECT_NE(line_starting(r.output, "library:")
+                .find("75 ms over the 1 of 2 tasks that have one, tuned 37.5 ms "
+                      "there (2.00x)"),
+            std::string::npos)
+      << r.output;
+  const std::size_t table = r.output.find("\nestimated model latency");
+  ASSERT_NE(table, std::string::npos) << r.output;
+  const std::string rows = r.output.substr(table);
+  EXPECT_EQ(words(line_starting(rows, "softmax_8")),
+            (std::vector<std::string>{"softmax_8", "2", "200", "ms", "400", "ms", "91.4%", "500", "ms", "-"}))
+      << r.output;
+  EXPECT_EQ(words(line_starting(rows, "matmul_64")),
+            (std::vector<std::string>{"matmul_64", "3", "12.5", "ms", "37.5", "ms", "8.6%", "100", "ms", "25",
+                                      "ms"}))
+      << r.output;
+  EXPECT_LT(rows.find("softmax_8"), rows.find("matmul_64")) << "the largest share first\n" << r.output;
+}
+
+TEST(Report, JsonHasTheModelEstimate) {
+  auto r = report_of_run(true, " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json m = nlohmann::json::parse(r.output).at("model");
+  EXPECT_NEAR(m.at("tuned_s").get<double>(), 0.4375, 1e-12);
+  EXPECT_NEAR(m.at("unscheduled_s").get<double>(), 1.3, 1e-12);
+  EXPECT_EQ(m.at("library_tasks"), 1);
+  EXPECT_NEAR(m.at("library_s").get<double>(), 0.075, 1e-12);
+  EXPECT_NEAR(m.at("library_tuned_s").get<double>(), 0.0375, 1e-12);
+  ASSERT_EQ(m.at("tasks").size(), 2u);
+  EXPECT_EQ(m.at("tasks")[0].at("name"), "softmax_8");
+  EXPECT_NEAR(m.at("tasks")[0].at("share").get<double>(), 0.4 / 0.4375, 1e-12);
+  EXPECT_TRUE(m.at("tasks")[0].at("library_s").is_null());
 }
 
 TEST(Report, TablePrintsTheBestTraceOfEachTask) {
