@@ -1,7 +1,8 @@
 // `rctune report FILE.h5`: a tuning run's trace summarised per task (best GFLOP/s, speedups over
 // the unscheduled kernel and the library, samples needed to come close to the best, the best
 // schedule), the estimated latency of the model the tasks come from (runlog/model_latency.h), and
-// per language model asked (calls, failures, fallbacks, tokens, cost), as a table, CSV or JSON. docs/cli.md describes every column.
+// per language model asked (calls, failures, fallbacks, tokens, cost), as a table, CSV or JSON. docs/cli.md
+// describes every column.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -34,6 +35,7 @@ struct TaskSummary {
   std::size_t failed = 0;            // measured, status != ok
   std::optional<SampleRecord> best;  // first sample (index order) with the highest GFLOP/s
   double reference_gflops = 0;
+  std::string reference_estimate;  // runlog::TaskInfo::reference_estimate
   std::string library_name;
   double library_gflops = 0;
   std::optional<double> speedup_reference, speedup_library;
@@ -95,6 +97,7 @@ TaskSummary summarize(const runlog::TaskLog& t) {
   r.name = t.info.name;
   r.samples = t.samples.size();
   r.reference_gflops = t.info.reference_gflops;
+  r.reference_estimate = t.info.reference_estimate;
   r.library_name = t.info.library_name;
   r.library_gflops = t.info.library_gflops;
   std::vector<SampleRecord> samples = t.samples;
@@ -139,8 +142,10 @@ std::string run_state(const runlog::RunLog& run) {
                         : "not finished (still running, or killed)";
 }
 
-// Seconds as milliseconds with four significant digits.
-std::string ms(double seconds) { return fmt("%.4g ms", 1e3 * seconds); }
+// A duration with four significant digits, in milliseconds below a second.
+std::string ms(double seconds) {
+  return seconds < 1 ? fmt("%.4g ms", 1e3 * seconds) : fmt("%.4g s", seconds);
+}
 
 std::string ratio(double num, double den) { return den > 0 ? fmt("%.2fx", num / den) : "-"; }
 
@@ -232,6 +237,10 @@ void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<
                     t.best ? t.best->strategy + "/" + t.best->proposer : "-"});
   }
   print_table(out, rows, {true, false, false, false, false, false, false, true, false, false, false, true});
+  for (const auto& t : tasks)
+    if (!t.reference_estimate.empty())
+      out << t.name << ": the unscheduled kernel was timed on a smaller instance (" << t.reference_estimate
+          << ")\n";
   if (run.tasks.size() > 1) print_model_latency(out, runlog::model_latency(run));
   if (!models.empty()) {
     out << "\nLLM (requests to language models, all tasks)\n";
@@ -365,6 +374,8 @@ void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks
         {"illegal", t.illegal},
         {"failed", t.failed},
         {"reference_gflops", t.reference_gflops > 0 ? nlohmann::ordered_json(t.reference_gflops) : nullptr},
+        {"reference_estimate", t.reference_estimate.empty() ? nlohmann::ordered_json(nullptr)
+                                                            : nlohmann::ordered_json(t.reference_estimate)},
         {"library",
          t.library_name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.library_name)},
         {"library_gflops", t.library_gflops > 0 ? nlohmann::ordered_json(t.library_gflops) : nullptr},

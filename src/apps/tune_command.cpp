@@ -391,7 +391,8 @@ class PlainRun {
       throw environment_stop(e, cfg_.out);
     }
     row.reference_gflops = b.reference_gflops;
-    if (b.reference_gflops > 0) writer_->set_reference(task, b.reference_seconds, b.reference_gflops);
+    if (b.reference_gflops > 0)
+      writer_->set_reference(task, b.reference_seconds, b.reference_gflops, b.reference_estimate);
     row.library = b.library;
     row.library_gflops = b.library_gflops;
     if (!b.library.empty()) writer_->set_library(task, b.library, b.library_seconds, b.library_gflops);

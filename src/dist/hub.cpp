@@ -400,7 +400,9 @@ class Hub {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
     const double g = j.at("reference_gflops").get<double>();
-    if (g > 0) s_.writer->set_reference(t.wt, j.at("reference_seconds").get<double>(), g);
+    if (g > 0)
+      s_.writer->set_reference(t.wt, j.at("reference_seconds").get<double>(), g,
+                               j.at("reference_estimate").get<std::string>());
     const std::string lib = j.at("library").get<std::string>();
     if (!lib.empty())
       s_.writer->set_library(t.wt, lib, j.at("library_seconds").get<double>(),

@@ -158,6 +158,7 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
       hub.send(MessageType::Reference, dump({{"task", a.task},
                                              {"reference_seconds", b.reference_seconds},
                                              {"reference_gflops", b.reference_gflops},
+                                             {"reference_estimate", b.reference_estimate},
                                              {"library", b.library},
                                              {"library_seconds", b.library_seconds},
                                              {"library_gflops", b.library_gflops}}));

@@ -6,6 +6,8 @@
 #include <map>
 
 #include "rctune/ir/limits.h"
+#include "rctune/ir/operators.h"
+#include "rctune/ir/text.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/random.h"
 #include "rctune/search/runtime_evaluator.h"
@@ -95,13 +97,27 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
     if (std::string why = ir::check_measurement_fits(*workload); !why.empty())
       throw std::runtime_error(task_name + ": " + why);
   }
+  // A large operator's unscheduled kernel is timed on a smaller instance (a simulated one costs
+  // nothing, and its runs stay as they are).
+  std::shared_ptr<const ir::Workload> timed = workload;
+  double scale = 1;
+  if (!simulate && ir::is_operator_spec(workload->name) &&
+      ir::canonical_operator_spec(workload->name) == workload->name) {
+    if (const auto r = ir::reduced_operator(workload->name, kBaselineMaxFlops)) {
+      timed = std::make_shared<const ir::Workload>(ir::make_operator(r->spec));
+      scale = workload->flops() / timed->flops();
+      b.reference_estimate = r->param + "=" + std::to_string(r->reduced) + " of " + std::to_string(r->full) +
+                             ", time x " + ir::fmt("%.4g", scale);
+    }
+  }
   if (!quiet)
-    std::fprintf(stderr, "%s: measuring the unscheduled kernel%s\n", task_name.c_str(),
-                 simulate ? " (simulated)" : "");
-  search::MeasureResult ref = evaluator.measure({search::make_candidate(schedule::State(workload))}).front();
+    std::fprintf(stderr, "%s: measuring the unscheduled kernel%s%s\n", task_name.c_str(),
+                 simulate ? " (simulated)" : "",
+                 b.reference_estimate.empty() ? "" : (" on " + b.reference_estimate).c_str());
+  search::MeasureResult ref = evaluator.measure({search::make_candidate(schedule::State(timed))}).front();
   if (ref.ok()) {
-    b.reference_seconds = ref.median_s;
-    b.reference_gflops = ref.gflops;
+    b.reference_seconds = ref.median_s * scale;
+    b.reference_gflops = ref.gflops;  // the work per second is what the smaller instance showed
   } else {
     std::fprintf(stderr, "%s: warning: the unscheduled kernel failed (%s: %s); speedups are not reported\n",
                  task_name.c_str(), runlog::sample_status_name(ref.status), ref.error.c_str());

@@ -486,6 +486,46 @@ std::string operator_source(const std::string& spec) {
   return r.def->source(r.values);
 }
 
+namespace {
+
+// The parameter each operator's work is linear in (reduced_operator). A new operator names its
+// own here; a test checks that every operator has one.
+const char* rows_param(const std::string& op) {
+  static const std::map<std::string, const char*> rows = {
+      {"matmul", "M"},           {"batch_matmul", "B"}, {"dense", "M"},
+      {"dense_gelu", "M"},       {"conv2d_nchw", "K"},  {"conv2d_nhwc", "K"},
+      {"depthwise_conv2d", "C"}, {"softmax", "M"},      {"layernorm", "M"},
+      {"rmsnorm", "M"},          {"attention", "B"}};
+  const auto it = rows.find(op);
+  return it == rows.end() ? nullptr : it->second;
+}
+
+}  // namespace
+
+std::optional<ReducedOperator> reduced_operator(const std::string& spec, double max_flops) {
+  const Resolved r = resolve(spec);
+  const char* param = rows_param(r.def->name);
+  if (param == nullptr)
+    throw std::logic_error(std::string("operator ") + r.def->name + " names no rows parameter");
+  const double flops = make_operator(r.canonical).flops();
+  const int64_t full = r.values[param];
+  if (!(flops > max_flops) || full <= 1) return std::nullopt;
+  const int64_t reduced =
+      std::max<int64_t>(1, static_cast<int64_t>(static_cast<double>(full) * max_flops / flops));
+  if (reduced >= full) return std::nullopt;
+  // The canonical spec with the rows item replaced.
+  std::string out = r.canonical.substr(0, r.canonical.find(':') + 1);
+  std::istringstream items(r.canonical.substr(out.size()));
+  std::string sep;
+  for (std::string item; std::getline(items, item, ',');) {
+    if (item.rfind(std::string(param) + "=", 0) == 0)
+      item = std::string(param) + "=" + std::to_string(reduced);
+    out += sep + item;
+    sep = ",";
+  }
+  return ReducedOperator{canonical_operator_spec(out), param, full, reduced};
+}
+
 Workload make_operator(const std::string& spec) {
   Resolved r = resolve(spec);
   std::string text = r.def->source(r.values);

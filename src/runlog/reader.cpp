@@ -105,6 +105,7 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   get(g.get(), "flops", info.flops);
   get(g.get(), "reference_seconds", info.reference_seconds);
   get(g.get(), "reference_gflops", info.reference_gflops);
+  get(g.get(), "reference_estimate", info.reference_estimate);  // optional: only when estimated
   // Optional: absent in traces written before the library baseline existed.
   get(g.get(), "library_name", info.library_name);
   get(g.get(), "library_seconds", info.library_seconds);

@@ -657,15 +657,19 @@ RunWriter::Task RunWriter::begin_task(const TaskInfo& task) {
   return impl_->tasks.size() - 1;
 }
 
-void RunWriter::set_reference(Task t, double reference_seconds, double reference_gflops) {
+void RunWriter::set_reference(Task t, double reference_seconds, double reference_gflops,
+                              const std::string& estimate) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   impl_->commit({ts.group.get()}, "cannot write task '" + ts.info.name + "'", [&] {
     detail::write_attr(ts.group.get(), "reference_seconds", reference_seconds);
     detail::write_attr(ts.group.get(), "reference_gflops", reference_gflops);
+    // Only when estimated, so that traces of measured baselines keep their attributes as they were.
+    if (!estimate.empty()) detail::write_attr(ts.group.get(), "reference_estimate", estimate);
   });
   ts.info.reference_seconds = reference_seconds;
   ts.info.reference_gflops = reference_gflops;
+  ts.info.reference_estimate = estimate;
 }
 
 void RunWriter::set_library(Task t, const std::string& name, double seconds, double gflops) {

@@ -174,7 +174,7 @@ TEST(Report, TableEstimatesTheModelLatencyAndRanksTasksByTheirShare) {
   EXPECT_EQ(words(line_starting(r.output, "tuned:")), (std::vector<std::string>{"tuned:", "437.5", "ms"}))
       << r.output;
   EXPECT_EQ(words(line_starting(r.output, "unscheduled:")),
-            (std::vector<std::string>{"unscheduled:", "1300", "ms", "(tuned", "is", "2.97x", "faster)"}))
+            (std::vector<std::string>{"unscheduled:", "1.3", "s", "(tuned", "is", "2.97x", "faster)"}))
       << r.output;
   EXPECT_NE(line_starting(r.output, "library:")
                 .find("75 ms over the 1 of 2 tasks that have one, tuned 37.5 ms "

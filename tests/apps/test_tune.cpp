@@ -71,6 +71,29 @@ TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   EXPECT_NE(out.find(ms.back().trace.substr(0, ms.back().trace.find('\n'))), std::string::npos);
 }
 
+TEST(Tune, TheUnscheduledKernelOfALargeOperatorIsTimedOnASmallerInstanceAndMarked) {
+  TempDir dir;
+  const std::string config = dir.file("large.yaml");
+  // 2 x 64 x 1024 x 1024 = 1.3e8 operations, above dist::kBaselineMaxFlops: 47 of its 64 rows.
+  std::ofstream(config) << "budget: 1\nout: " << dir.file("large.h5")
+                        << "\ntasks:\n  - workload: matmul:M=64,N=1024,K=1024\nmeasure:\n  min_time: 0.01\n";
+  const CliResult r = run_rctune("tune " + config);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("measuring the unscheduled kernel on M=47 of 64, time x 1.362"), std::string::npos)
+      << r.output;
+  const runlog::RunLog run = runlog::read_run_log(dir.file("large.h5"));
+  ASSERT_EQ(run.tasks.size(), 1u);
+  const runlog::TaskInfo& info = run.tasks[0].info;
+  EXPECT_EQ(info.reference_estimate, "M=47 of 64, time x 1.362");
+  EXPECT_GT(info.reference_seconds, 0);
+  EXPECT_NEAR(info.reference_gflops * 1e9 * info.reference_seconds, info.flops, 1e-6 * info.flops)
+      << "the estimated time is the full workload's";
+  const CliResult report = run_rctune("report " + dir.file("large.h5"));
+  EXPECT_NE(report.output.find("the unscheduled kernel was timed on a smaller instance (M=47 of 64"),
+            std::string::npos)
+      << report.output;
+}
+
 TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {
   TempDir dir;
   const std::string config = write_config(dir, 10);

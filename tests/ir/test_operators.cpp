@@ -395,3 +395,48 @@ TEST(OperatorEpilogueErrors, ChainsThatRepeatTheResultTooOftenAreRefused) {
   for (int i = 0; i < 17; ++i) many += (i ? "+" : "") + std::string("relu");
   EXPECT_TRUE(contains(spec_error("matmul:epilogue=" + many), "more than 16 ops"));
 }
+
+namespace {
+
+TEST(ReducedOperator, CutsTheRowsSoThatTheWorkIsAtMostTheLimit) {
+  const auto r = reduced_operator("matmul:M=128,N=4096,K=4096", 1e8);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->spec, "matmul:M=2,N=4096,K=4096,dtype=f32");
+  EXPECT_EQ(r->param, "M");
+  EXPECT_EQ(r->full, 128);
+  EXPECT_EQ(r->reduced, 2);
+  EXPECT_LE(make_operator(r->spec).flops(), 1e8);
+}
+
+TEST(ReducedOperator, KeepsEveryOtherParameterAndTheEpilogue) {
+  const auto r =
+      reduced_operator("conv2d_nchw:C=256,H=56,W=56,K=256,R=3,S=3,stride=2,epilogue=bias+add+relu", 1e7);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->param, "K");
+  EXPECT_EQ(r->spec, "conv2d_nchw:N=1,C=256,H=56,W=56,K=" + std::to_string(r->reduced) +
+                         ",R=3,S=3,stride=2,pad=1,dilation=1,dtype=f32,epilogue=bias+add+relu");
+}
+
+TEST(ReducedOperator, WorkScalesWithTheRowsOfEveryOperator) {
+  for (const std::string& name : operator_names()) {
+    const Workload full = make_operator(name);
+    const auto r = reduced_operator(name, full.flops() / 3);
+    ASSERT_TRUE(r.has_value()) << name;
+    const Workload small = make_operator(r->spec);
+    EXPECT_LT(small.flops(), full.flops()) << name;
+    EXPECT_NEAR(full.flops() / small.flops(), static_cast<double>(r->full) / static_cast<double>(r->reduced),
+                1e-9 * full.flops() / small.flops())
+        << name << ": the work is linear in " << r->param;
+  }
+}
+
+TEST(ReducedOperator, ASmallOperatorIsLeftAsItIs) {
+  EXPECT_FALSE(reduced_operator("matmul:M=64,N=64,K=64", 1e8).has_value());
+  EXPECT_FALSE(reduced_operator("matmul:M=1,N=4096,K=4096", 1e3).has_value()) << "one row cannot be cut";
+}
+
+TEST(ReducedOperator, ANonOperatorSpecIsRefused) {
+  EXPECT_THROW(reduced_operator("no_such_op:M=4", 1e8), OperatorSpecError);
+}
+
+}  // namespace

@@ -135,6 +135,19 @@ TEST(TraceWriter, SetReferenceUpdatesTheTask) {
   RunLog run = read_run_log(dir.file("run.h5"));
   EXPECT_EQ(run.tasks[0].info.reference_seconds, 0.5);
   EXPECT_EQ(run.tasks[0].info.reference_gflops, 0.5368709);
+  EXPECT_EQ(run.tasks[0].info.reference_estimate, "") << "measured on the workload itself";
+}
+
+TEST(TraceWriter, AnEstimatedReferenceSaysHowItWasEstimated) {
+  TempDir dir;
+  {
+    RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
+    auto t = w.begin_task(sample_task());
+    w.set_reference(t, 12.5, 0.25, "M=2 of 128, time x 64");
+  }
+  RunLog run = read_run_log(dir.file("run.h5"));
+  EXPECT_EQ(run.tasks[0].info.reference_seconds, 12.5);
+  EXPECT_EQ(run.tasks[0].info.reference_estimate, "M=2 of 128, time x 64");
 }
 
 TEST(TraceWriter, WriteTreeReplacesThePreviousTree) {

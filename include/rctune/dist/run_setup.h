@@ -9,11 +9,11 @@
 #include <vector>
 
 #include "rctune/config/tune_config.h"
+#include "rctune/runlog/runlog.h"
 #include "rctune/runtime/measurer.h"
 #include "rctune/search/evaluator.h"
 #include "rctune/search/simulated_evaluator.h"
 #include "rctune/search/tuner.h"
-#include "rctune/runlog/runlog.h"
 
 namespace rctune::dist {
 
@@ -37,10 +37,17 @@ uint64_t task_seed(const config::TuneConfig& c, size_t task, int member = 0);
 // The samples a task is tuned for.
 int64_t task_budget(const config::TuneConfig& c, size_t task);
 
+// The work above which the unscheduled kernel of an operator is timed on a smaller instance of it
+// (ir::reduced_operator) and its time scaled by the work: a naive 128x14336x4096 matmul runs for
+// about a minute, and the check and the timing run it several times before the first sample.
+// 1e8 floating-point operations take about half a second unscheduled on one core.
+inline constexpr double kBaselineMaxFlops = 1e8;
+
 // The task's baselines: the unscheduled kernel (measured through `evaluator`) and, unless
 // simulated, the library routine. Failures are reported on stderr, not thrown.
 struct Baselines {
   double reference_seconds = 0, reference_gflops = 0;
+  std::string reference_estimate;  // runlog::TaskInfo::reference_estimate
   std::string library;
   double library_seconds = 0, library_gflops = 0;
 };

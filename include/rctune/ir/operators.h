@@ -5,6 +5,7 @@
 // parameters and their defaults.
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -50,6 +51,19 @@ Workload make_operator(const std::string& spec);
 
 // The canonical spec of `spec` (make_operator(spec).name) without building the workload.
 std::string canonical_operator_spec(const std::string& spec);
+
+// A smaller instance of an operator, to estimate the time of its unscheduled kernel from: the
+// operator's rows (`param`: M of a matmul, B of a batched matmul or attention, output channels of
+// a convolution, channels of a depthwise one, rows of softmax and the norms) cut from `full` to
+// `reduced`, so that its work is at most about `max_flops`. Every stage's work is linear in the
+// rows and the loop nest keeps its shape, so the unscheduled kernel's time scales with the work.
+// nullopt when the operator's work is at most `max_flops` already, or its rows are 1.
+struct ReducedOperator {
+  std::string spec;  // canonical
+  std::string param;
+  int64_t full = 0, reduced = 0;
+};
+std::optional<ReducedOperator> reduced_operator(const std::string& spec, double max_flops);
 
 // The source text that make_operator parses (declarations, stages and an outputs line).
 std::string operator_source(const std::string& spec);

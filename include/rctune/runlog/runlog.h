@@ -65,6 +65,9 @@ struct TaskInfo {
   double flops = 0;              // floating-point operations per kernel run (0: unknown)
   double reference_seconds = 0;  // median time of the unscheduled kernel (0: not measured)
   double reference_gflops = 0;   // flops / reference_seconds * 1e-9 (0: unknown)
+  // "" when the unscheduled kernel was measured on the workload itself; else how its time was
+  // estimated, e.g. "M=7 of 128, time x 18.29" (a smaller instance, ir::reduced_operator).
+  std::string reference_estimate;
   // The library baseline (runtime/library_baseline.h): the vendor routine that computes the same
   // workload, as measured in the run. "" and 0 when none applies or it was not measured.
   std::string library_name;    // "openblas_sgemm", "openblas_im2col_sgemm", ...

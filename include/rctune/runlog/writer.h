@@ -73,7 +73,9 @@ class RunWriter {
   const TaskInfo& task_info(Task t) const;
   std::size_t num_samples(Task t) const;
   // Sets the unscheduled kernel's time (and GFLOP/s) once it is measured.
-  void set_reference(Task t, double reference_seconds, double reference_gflops);
+  // `estimate`: TaskInfo::reference_estimate ("" for a measurement of the workload itself).
+  void set_reference(Task t, double reference_seconds, double reference_gflops,
+                     const std::string& estimate = "");
   // Sets the library baseline (the routine's name, its median time and GFLOP/s) once it is measured.
   void set_library(Task t, const std::string& name, double seconds, double gflops);
 
