@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates configs/models/: writes the ONNX graphs (build_models.py, Debian's python3-onnx) and
 # runs `rctune extract` on each with the shapes docs/models.md names.
-#   scripts/models/extract_all.sh [ONNX_DIR]     (default ONNX_DIR: build/models)
+#   scripts/models/extract_all.sh [ONNX_DIR [OUT_DIR]]
+#     (default ONNX_DIR: build/models; OUT_DIR: configs/models, where the shipped configs are)
 # RCTUNE names the rctune binary (default: build/bin/rctune).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rctune=${RCTUNE:-$root/build/bin/rctune}
 onnx_dir=${1:-$root/build/models}
-out=$root/configs/models
+out=${2:-$root/configs/models}
 
 /usr/bin/python3 "$root/scripts/models/build_models.py" "$onnx_dir"
 mkdir -p "$out"

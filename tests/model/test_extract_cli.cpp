@@ -1,6 +1,8 @@
 // `rctune extract` as a user runs it: the config file it writes, its summary, and its errors.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 #include "apps/cli_runner.h"
@@ -104,4 +106,27 @@ TEST(ExtractCommand, AModelWithoutTunedWorkloadsWritesNoConfig) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("Relu"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+// configs/models/ is what scripts/models/extract_all.sh writes from the graphs its build_models.py
+// makes: the shipped configs never drift from the script and the extractor.
+TEST(ShippedModels, ConfigsAreWhatTheScriptWrites) {
+  if (std::system("/usr/bin/python3 -c 'import onnx' >/dev/null 2>&1") != 0)
+    GTEST_SKIP() << "Debian's python3-onnx is not installed (scripts/setup installs it)";
+  TempDir dir;
+  const std::string source = rctune::testing::source_dir();
+  const auto r = rctune::testing::run_command(
+      "RCTUNE=" + rctune::testing::shell_quote(rctune::testing::rctune_bin()) + " " +
+      rctune::testing::shell_quote(source + "/scripts/models/extract_all.sh") + " " +
+      rctune::testing::shell_quote(dir.file("onnx")) + " " +
+      rctune::testing::shell_quote(dir.file("configs")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  int compared = 0;
+  for (const auto& shipped : std::filesystem::directory_iterator(source + "/configs/models")) {
+    const std::string name = shipped.path().filename().string();
+    EXPECT_EQ(file_text(dir.file("configs/" + name)), file_text(shipped.path()))
+        << name << " differs from what scripts/models/extract_all.sh writes";
+    ++compared;
+  }
+  EXPECT_EQ(compared, 6);
 }
