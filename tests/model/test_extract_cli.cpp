@@ -30,6 +30,13 @@ std::string mlp_bytes() {
   return g.bytes();
 }
 
+// `rctune extract` of the MLP model (mlp_bytes(), written to `dir`) with `options` after it.
+rctune::testing::CliResult extract_mlp(const TempDir& dir, const std::vector<std::string>& options) {
+  std::vector<std::string> args = {"extract", written(dir, "mlp.onnx", mlp_bytes())};
+  args.insert(args.end(), options.begin(), options.end());
+  return run_rctune_args(args);
+}
+
 // The command failed with one `rctune: error:` line that holds `part`.
 void expect_one_error(const rctune::testing::CliResult& r, const std::string& part) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
@@ -42,9 +49,8 @@ void expect_one_error(const rctune::testing::CliResult& r, const std::string& pa
 
 TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
   TempDir dir;
-  std::string model = written(dir, "mlp.onnx", mlp_bytes());
   std::string out = dir.file("mlp.yaml");
-  auto r = run_rctune_args({"extract", model, "--batch", "2", "--seq", "8", "--out", out});
+  auto r = extract_mlp(dir, {"--batch", "2", "--seq", "8", "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu"), std::string::npos)
       << r.output;
@@ -58,16 +64,14 @@ TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
 
 TEST(ExtractCommand, DimOptionBindsOneName) {
   TempDir dir;
-  std::string model = written(dir, "mlp.onnx", mlp_bytes());
-  auto r = run_rctune_args({"extract", model, "--dim", "batch=1", "--dim", "seq=3"});
+  auto r = extract_mlp(dir, {"--dim", "batch=1", "--dim", "seq=3"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("- workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
 }
 
 TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
   TempDir dir;
-  std::string model = written(dir, "mlp.onnx", mlp_bytes());
-  auto r = run_rctune_args({"extract", model, "--batch", "1", "--seq", "2", "--dim", "sequense=4"});
+  auto r = extract_mlp(dir, {"--batch", "1", "--seq", "2", "--dim", "sequense=4"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("rctune: warning: --dim sequense names no symbolic dimension"), std::string::npos)
       << r.output;
@@ -75,8 +79,7 @@ TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
 
 TEST(ExtractCommand, AnUnboundDimensionIsOneErrorNamingIt) {
   TempDir dir;
-  std::string model = written(dir, "mlp.onnx", mlp_bytes());
-  expect_one_error(run_rctune_args({"extract", model, "--batch", "1"}), "symbolic dimension 'seq'");
+  expect_one_error(extract_mlp(dir, {"--batch", "1"}), "symbolic dimension 'seq'");
 }
 
 TEST(ExtractCommand, AMalformedFileIsOneError) {
@@ -92,8 +95,7 @@ TEST(ExtractCommand, AnUnreadableFileIsOneError) {
 
 TEST(ExtractCommand, AMalformedDimOptionIsRefused) {
   TempDir dir;
-  std::string model = written(dir, "mlp.onnx", mlp_bytes());
-  expect_one_error(run_rctune_args({"extract", model, "--dim", "batch=-4"}), "--dim 'batch=-4'");
+  expect_one_error(extract_mlp(dir, {"--dim", "batch=-4"}), "--dim 'batch=-4'");
 }
 
 TEST(ExtractCommand, AModelWithoutTunedWorkloadsWritesNoConfig) {

@@ -25,6 +25,13 @@ std::string gelu_erf(GraphBuilder& g, const std::string& x) {
   return g.op("Mul", {g.op("Mul", {x, g.op("Add", {e, g.scalar(1.0f)})}), g.scalar(0.5f)});
 }
 
+// The extraction of `g` has exactly the tasks `tasks` and the not-tuned lines `not_tuned`.
+void expect_extraction(GraphBuilder& g, const Lines& tasks, const Lines& not_tuned) {
+  const auto e = g.extract();
+  EXPECT_EQ(task_lines(e), tasks);
+  EXPECT_EQ(not_tuned_lines(e), not_tuned);
+}
+
 // The extraction is the one task `line` whose one note contains `note`.
 void expect_task_with_note(const rctune::model::Extraction& e, const std::string& line,
                            const std::string& note) {
@@ -177,9 +184,8 @@ TEST(ExtractEpilogue, ScalarsFromConstantNodesAreReadAndTheConstantsListed) {
   std::string six = g.op("Constant", {}, "six");
   g.attr("value_float", 6.0f);
   g.output(g.op("Clip", {y, zero, six}));
-  auto e = g.extract();
-  EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32,epilogue=relu6 x1"});
-  EXPECT_EQ(not_tuned_lines(e), Lines{"Constant x2: a constant: no computation"});
+  expect_extraction(g, {"matmul:M=4,N=8,K=8,dtype=f32,epilogue=relu6 x1"},
+                    {"Constant x2: a constant: no computation"});
 }
 
 TEST(ExtractEpilogue, OnnxRuntimeFusedGeluNodesAreGelu) {
@@ -224,10 +230,9 @@ TEST(ExtractEpilogue, AResultWithTwoReadersIsNotFused) {
   std::string y = linear(g, g.input("x", {4, 8}), 8, 8, "fc", false);
   g.output(g.op("Relu", {y}));
   g.output(g.op("Add", {y, g.input("r", {4, 8})}));
-  auto e = g.extract();
-  EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32 x1"});
-  EXPECT_EQ(not_tuned_lines(e), (Lines{"Relu x1: elementwise, not fused into a matmul or convolution",
-                                       "Add x1: elementwise, not fused into a matmul or convolution"}));
+  expect_extraction(g, {"matmul:M=4,N=8,K=8,dtype=f32 x1"},
+                    {"Relu x1: elementwise, not fused into a matmul or convolution",
+                     "Add x1: elementwise, not fused into a matmul or convolution"});
 }
 
 TEST(ExtractEpilogue, AnAddOfAComputedVectorIsNotABias) {
@@ -243,10 +248,9 @@ TEST(ExtractEpilogue, AScaleByAConstantEndsTheChainAndIsListed) {
   GraphBuilder g;
   std::string y = g.op("Div", {linear(g, g.input("x", {4, 8}), 8, 8, "fc", false), g.scalar(8.0f)});
   g.output(g.op("Relu", {y}));
-  auto e = g.extract();
-  EXPECT_EQ(task_lines(e), Lines{"matmul:M=4,N=8,K=8,dtype=f32 x1"});
-  EXPECT_EQ(not_tuned_lines(e), (Lines{"Div x1: elementwise, not fused into a matmul or convolution",
-                                       "Relu x1: elementwise, not fused into a matmul or convolution"}));
+  expect_extraction(g, {"matmul:M=4,N=8,K=8,dtype=f32 x1"},
+                    {"Div x1: elementwise, not fused into a matmul or convolution",
+                     "Relu x1: elementwise, not fused into a matmul or convolution"});
 }
 
 TEST(ExtractRows, SoftmaxOnTheLastAxisHasTheOtherAxesAsRows) {
