@@ -19,6 +19,9 @@ namespace rctune::database::testing {
 using test_support::file_text;
 using test_support::TempDir;
 
+// The workload most tests store records of.
+inline const std::string kMatmul = "matmul:M=64,N=64,K=64,dtype=f32";
+
 inline const HardwareFingerprint& other_hardware() {
   static const HardwareFingerprint h =
       make_fingerprint("AuthenticAMD", "AMD EPYC 9R14", {"avx2", "avx512f"}, 4);
@@ -42,6 +45,31 @@ inline TuningRecord record_of(const std::string& workload, double seconds, const
   r.samples = 64;
   r.run = "run.h5";
   return r;
+}
+
+// `r` as a record read from a file has it: with an id and a time.
+inline TuningRecord stored(TuningRecord r, const std::string& id = "00000000000000aa") {
+  r.id = id;
+  r.utc = "2026-01-01T00:00:00Z";
+  return r;
+}
+
+// The JSON line of `r` claiming record version `version`.
+inline std::string line_of_version(const TuningRecord& r, int version) {
+  std::string line = to_json_line(r);
+  line.replace(line.find("\"v\":1"), 5, "\"v\":" + std::to_string(version));
+  return line;
+}
+
+// Writes two records of `workload` (1 ms and 2 ms) to the database in `dir` from one writer that
+// closes its file; returns the file.
+inline std::string two_records_closed(const std::string& dir, const std::string& workload) {
+  Database db(dir);
+  db.append(record_of(workload, 1e-3));
+  db.append(record_of(workload, 2e-3));
+  const std::string file = db.writer_file();
+  db.close();
+  return file;
 }
 
 // The record files of the database in `dir` (records/*.jsonl).

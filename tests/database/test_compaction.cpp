@@ -7,17 +7,12 @@
 #include <set>
 
 #include "database/database_test_util.h"
+#include "support/message_of.h"
 
 namespace rctune::database {
 namespace {
 
-using testing::record_files;
-using testing::record_of;
-using testing::spawn;
-using testing::TempDir;
-using testing::wait_for;
-
-const std::string kMatmul = "matmul:M=64,N=64,K=64,dtype=f32";
+using namespace testing;
 
 std::set<std::string> ids_of(const std::string& dir) {
   std::set<std::string> ids;
@@ -79,15 +74,8 @@ TEST(Prune, AbsorbsTheFileOfAWriterThatDiedWithoutClosingIt) {
 
 TEST(Prune, NeverRemovesLinesThisVersionCannotRead) {
   TempDir t;
-  {
-    Database db(t.path());
-    db.append(record_of(kMatmul, 1e-3));
-    db.append(record_of(kMatmul, 2e-3));
-  }
-  const std::string file = record_files(t.path()).at(0);
-  std::string newer = to_json_line(record_of(kMatmul, 1e-4));
-  newer.replace(newer.find("\"v\":1"), 5, "\"v\":2");
-  std::ofstream(file, std::ios::app) << newer << "\n";
+  const std::string file = two_records_closed(t.path(), kMatmul);
+  std::ofstream(file, std::ios::app) << line_of_version(stored(record_of(kMatmul, 1e-4)), 2) << "\n";
   const CompactionResult p = prune(t.path(), 1);
   EXPECT_EQ(p.files_with_bad_lines, 1);
   EXPECT_EQ(p.files_absorbed, 0);
@@ -96,12 +84,7 @@ TEST(Prune, NeverRemovesLinesThisVersionCannotRead) {
 
 TEST(Prune, DropsOnlyTheUnterminatedLineOfAKilledWriter) {
   TempDir t;
-  {
-    Database db(t.path());
-    db.append(record_of(kMatmul, 1e-3));
-    db.append(record_of(kMatmul, 2e-3));
-  }
-  std::ofstream(record_files(t.path()).at(0), std::ios::app) << "{\"v\":1,\"id\":";
+  std::ofstream(two_records_closed(t.path(), kMatmul), std::ios::app) << "{\"v\":1,\"id\":";
   const CompactionResult p = prune(t.path(), 8);
   EXPECT_EQ(p.files_absorbed, 1);
   EXPECT_EQ(p.records_after, 2);
@@ -174,14 +157,10 @@ TEST(Merge, ImportsEveryRecordOnceAndLeavesTheOtherDatabaseAsItWas) {
 
 TEST(Merge, ADirectoryThatIsNotADatabaseIsRefusedNamingIt) {
   TempDir a, b;
-  try {
-    merge(a.path(), b.file("nothing"));
-    FAIL() << "accepted";
-  } catch (const DatabaseError& e) {
-    EXPECT_NE(std::string(e.what()).find(b.file("nothing") + "' is not an rctune database"),
-              std::string::npos)
-        << e.what();
-  }
+  const std::string message = test_support::message_of<DatabaseError>([&] {
+                                merge(a.path(), b.file("nothing"));
+                              }).value_or("(accepted)");
+  EXPECT_NE(message.find(b.file("nothing") + "' is not an rctune database"), std::string::npos) << message;
 }
 
 }  // namespace

@@ -10,14 +10,7 @@
 namespace rctune::database {
 namespace {
 
-using testing::other_hardware;
-using testing::record_files;
-using testing::record_of;
-using testing::spawn;
-using testing::TempDir;
-using testing::wait_for;
-
-const std::string kMatmul = "matmul:M=64,N=64,K=64,dtype=f32";
+using namespace testing;
 
 TEST(Database, OpeningCreatesTheDirectoryAndNoRecordFile) {
   TempDir t;
@@ -139,12 +132,7 @@ TEST(Database, ARecordThatCannotBeStoredIsRefusedBeforeWriting) {
 
 TEST(Database, AnUnterminatedLastLineIsSkippedAndCounted) {
   TempDir t;
-  {
-    Database db(t.path());
-    db.append(record_of(kMatmul, 1e-3));
-    db.append(record_of(kMatmul, 2e-3));
-  }
-  const std::string file = record_files(t.path()).at(0);
+  const std::string file = two_records_closed(t.path(), kMatmul);
   const std::string line = to_json_line(record_of(kMatmul, 3e-3)).substr(0, 40);
   std::ofstream(file, std::ios::app) << line;
   Database db(t.path());
@@ -160,13 +148,8 @@ TEST(Database, ABadLineInTheMiddleIsReportedWithItsFileAndLine) {
   TempDir t;
   std::filesystem::create_directories(t.file("records"));
   const std::string file = t.file("records/imported.jsonl");
-  TuningRecord good = record_of(kMatmul, 1e-3);
-  good.id = "00000000000000aa";
-  good.utc = "2026-01-01T00:00:00Z";
-  std::string newer = to_json_line(good);
-  newer.replace(newer.find("\"v\":1"), 5, "\"v\":2");
-  good.id = "00000000000000bb";
-  std::ofstream(file) << to_json_line(good) << "\n{not json\n" << newer << "\n";
+  std::ofstream(file) << to_json_line(stored(record_of(kMatmul, 1e-3))) << "\n{not json\n"
+                      << line_of_version(stored(record_of(kMatmul, 1e-3), "00000000000000bb"), 2) << "\n";
   Database db(t.path());
   EXPECT_EQ(db.all().size(), 1u);
   EXPECT_EQ(db.report().skipped_lines, 2);
@@ -182,10 +165,8 @@ TEST(Database, AnOverlongLineIsSkippedWithoutReadingItWhole) {
   TempDir t;
   std::filesystem::create_directories(t.file("records"));
   const std::string file = t.file("records/big.jsonl");
-  TuningRecord r = record_of(kMatmul, 1e-3);
-  r.id = "00000000000000aa";
-  r.utc = "2026-01-01T00:00:00Z";
-  std::ofstream(file) << std::string(3 << 20, 'x') << "\n" << to_json_line(r) << "\n";
+  std::ofstream(file) << std::string(3 << 20, 'x') << "\n"
+                      << to_json_line(stored(record_of(kMatmul, 1e-3))) << "\n";
   Database db(t.path());
   EXPECT_EQ(db.all().size(), 1u);
   ASSERT_EQ(db.report().problems.size(), 1u);

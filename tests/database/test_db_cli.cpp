@@ -11,12 +11,7 @@ namespace {
 
 using rctune::testing::CliResult;
 using rctune::testing::run_rctune_args;
-using testing::file_text;
-using testing::record_files;
-using testing::record_of;
-using testing::TempDir;
-
-const std::string kMatmul = "matmul:M=64,N=64,K=64,dtype=f32";
+using namespace testing;
 
 // A database with two keys: matmul (3 records) and conv2d (1 record), and one damaged line.
 void fill(const std::string& dir) {
