@@ -84,9 +84,11 @@ int show(const Database& db, const DbArgs& a) {
   for (auto& [key, records] : by_key) {
     std::sort(records.begin(), records.end(), database::faster);
     const auto& hw = records.front().hardware;
-    std::printf("%s\n  hardware %s: %s %s, %d cores%s%s\n  flags: %s\n", shown(key.workload).c_str(),
-                key.hardware.c_str(), shown(hw.vendor).c_str(), shown(hw.model).c_str(), hw.cores,
-                hw.gpu.empty() ? "" : ", GPU ", shown(hw.gpu).c_str(), shown(key.flags).c_str());
+    std::printf("%s\n  hardware %s: %s %s, %d cores%s%s, execution space %s\n  flags: %s\n",
+                shown(key.workload).c_str(), key.hardware.c_str(), shown(hw.vendor).c_str(),
+                shown(hw.model).c_str(), hw.cores, hw.gpu.empty() ? "" : ", GPU ", shown(hw.gpu).c_str(),
+                hw.execution_space.empty() ? "unknown" : shown(hw.execution_space).c_str(),
+                shown(key.flags).c_str());
     int n = 0;
     for (const auto& r : records) {
       std::printf(
@@ -121,9 +123,9 @@ std::string csv_row(const TuningRecord& r) {
   std::snprintf(numbers, sizeof numbers, "%.17g,%.17g,%.17g,%lld", r.seconds, r.spread, r.gflops,
                 static_cast<long long>(r.samples));
   std::string row;
-  for (const std::string& f :
-       {r.id, r.workload, database::operator_of(r.workload), r.hardware.id, r.hardware.vendor,
-        r.hardware.model, std::to_string(r.hardware.cores), features, r.hardware.gpu, r.flags})
+  for (const std::string& f : {r.id, r.workload, database::operator_of(r.workload), r.hardware.id,
+                               r.hardware.vendor, r.hardware.model, std::to_string(r.hardware.cores),
+                               features, r.hardware.gpu, r.hardware.execution_space, r.flags})
     row += csv_field(f) + ",";
   row += numbers;
   for (const std::string& f : {r.run, r.version, r.host, r.utc, r.schedule, r.workload_text})
@@ -140,7 +142,8 @@ int export_records(const Database& db, const DbArgs& a) {
   std::string text;
   if (format == "csv")
     text =
-        "id,workload,operator,hardware,vendor,model,cores,features,gpu,flags,seconds,spread,gflops,samples,"
+        "id,workload,operator,hardware,vendor,model,cores,features,gpu,execution_space,flags,seconds,spread,"
+        "gflops,samples,"
         "run,version,host,utc,schedule,workload_text\n";
   for (const auto& r : db.all()) text += format == "csv" ? csv_row(r) : database::to_json_line(r) + "\n";
   std::ofstream out(a.out, std::ios::binary | std::ios::trunc);

@@ -15,12 +15,9 @@ std::string random_hex() {
   return hex16_of(v);
 }
 
-const HardwareFingerprint& host_fingerprint() {
-  static const HardwareFingerprint h = [] {
-    const runtime::CpuIdentity& cpu = runtime::host_cpu_identity();
-    return make_fingerprint(cpu.vendor, cpu.model, cpu.flags, runtime::allowed_cores());
-  }();
-  return h;
+HardwareFingerprint host_fingerprint(const std::string& execution_space) {
+  const runtime::CpuIdentity& cpu = runtime::host_cpu_identity();
+  return make_fingerprint(cpu.vendor, cpu.model, cpu.flags, runtime::allowed_cores(), "", execution_space);
 }
 
 std::string workload_key(const ir::Workload& w) {

@@ -19,7 +19,7 @@ namespace {
 using nlohmann::json;
 
 // Upper bounds of the text fields, in bytes.
-constexpr size_t kMaxShort = 256;        // id, vendor, model, gpu, version, host, utc, a feature
+constexpr size_t kMaxShort = 256;  // id, vendor, model, gpu, execution space, version, host, utc, a feature
 constexpr size_t kMaxWorkload = 4096;    // a workload key
 constexpr size_t kMaxFlags = 4096;       // compiler flags
 constexpr size_t kMaxRun = 4096;         // a trace file's path
@@ -98,12 +98,13 @@ T field(const json& j, const char* name) {
 std::string fingerprint_id(const HardwareFingerprint& h) {
   std::string text = h.vendor + "\n" + h.model + "\n";
   for (const auto& f : h.features) text += f + " ";
-  text += "\n" + std::to_string(h.cores) + "\n" + h.gpu;
+  text += "\n" + std::to_string(h.cores) + "\n" + h.gpu + "\n" + h.execution_space;
   return stable_hex(text);
 }
 
 HardwareFingerprint make_fingerprint(std::string vendor, std::string model,
-                                     const std::vector<std::string>& flags, int cores, std::string gpu) {
+                                     const std::vector<std::string>& flags, int cores, std::string gpu,
+                                     std::string execution_space) {
   HardwareFingerprint h;
   h.vendor = std::move(vendor);
   h.model = std::move(model);
@@ -113,6 +114,7 @@ HardwareFingerprint make_fingerprint(std::string vendor, std::string model,
   h.features.erase(std::unique(h.features.begin(), h.features.end()), h.features.end());
   h.cores = cores;
   h.gpu = std::move(gpu);
+  h.execution_space = std::move(execution_space);
   h.id = fingerprint_id(h);
   return h;
 }
@@ -145,7 +147,8 @@ std::string to_json_line(const TuningRecord& r) {
               {"model", r.hardware.model},
               {"features", r.hardware.features},
               {"cores", r.hardware.cores},
-              {"gpu", r.hardware.gpu}}},
+              {"gpu", r.hardware.gpu},
+              {"execution_space", r.hardware.execution_space}}},
             {"flags", r.flags},
             {"schedule", r.schedule},
             {"seconds", r.seconds},
@@ -181,6 +184,7 @@ TuningRecord from_json_line(const std::string& line) {
   r.hardware.vendor = field<std::string>(*hw, "vendor");
   r.hardware.model = field<std::string>(*hw, "model");
   r.hardware.gpu = field<std::string>(*hw, "gpu");
+  r.hardware.execution_space = field<std::string>(*hw, "execution_space");
   const int64_t cores = field<int64_t>(*hw, "cores");
   if (cores < 0 || cores > kMaxCores) throw std::invalid_argument("\"hardware.cores\" is out of range");
   r.hardware.cores = static_cast<int>(cores);
@@ -210,11 +214,13 @@ TuningRecord from_json_line(const std::string& line) {
 std::string record_problem(const TuningRecord& r) {
   if (!hex16(r.id)) return "\"id\" is not 16 lower-case hex digits";
   if (r.workload.empty()) return "\"workload\" is empty";
-  const std::pair<const char*, const std::string*> short_fields[] = {{"hardware.vendor", &r.hardware.vendor},
-                                                                     {"hardware.model", &r.hardware.model},
-                                                                     {"hardware.gpu", &r.hardware.gpu},
-                                                                     {"version", &r.version},
-                                                                     {"host", &r.host}};
+  const std::pair<const char*, const std::string*> short_fields[] = {
+      {"hardware.vendor", &r.hardware.vendor},
+      {"hardware.model", &r.hardware.model},
+      {"hardware.gpu", &r.hardware.gpu},
+      {"hardware.execution_space", &r.hardware.execution_space},
+      {"version", &r.version},
+      {"host", &r.host}};
   for (const auto& [name, value] : short_fields)
     if (auto p = text_problem(std::string("\"") + name + "\"", *value, kMaxShort, false); !p.empty())
       return p;

@@ -31,7 +31,7 @@ inline const HardwareFingerprint& other_hardware() {
 // A record of `workload` on this host with flags "-O3" taking `seconds`.
 inline TuningRecord record_of(const std::string& workload, double seconds, const std::string& schedule = "",
                               const std::string& flags = "-O3",
-                              const HardwareFingerprint& hardware = host_fingerprint()) {
+                              const HardwareFingerprint& hardware = host_fingerprint("Serial")) {
   TuningRecord r;
   r.workload = workload;
   r.hardware = hardware;

@@ -55,7 +55,7 @@ TEST(Database, BestReturnsTheKFastestOfExactlyTheKey) {
   db.append(record_of(kMatmul, 1e-4, "", "-O2"));                    // other flags
   db.append(record_of(kMatmul, 1e-4, "", "-O3", other_hardware()));  // other hardware
   db.append(record_of("matmul:M=32,N=32,K=32,dtype=f32", 1e-4));     // other workload
-  const Key key{kMatmul, host_fingerprint().id, "-O3"};
+  const Key key{kMatmul, host_fingerprint("Serial").id, "-O3"};
   const auto best = db.best(key, 3);
   ASSERT_EQ(best.size(), 3u);
   EXPECT_EQ(best[0].seconds, 1e-3);
@@ -63,7 +63,7 @@ TEST(Database, BestReturnsTheKFastestOfExactlyTheKey) {
   EXPECT_EQ(best[2].seconds, 3e-3);
   for (const auto& r : db.best(key, 100)) EXPECT_EQ(r.key(), key);
   EXPECT_EQ(db.best(key, 100).size(), 5u);
-  EXPECT_EQ(db.best(Key{kMatmul, host_fingerprint().id, "-O3 -g"}, 5).size(), 0u);
+  EXPECT_EQ(db.best(Key{kMatmul, host_fingerprint("Serial").id, "-O3 -g"}, 5).size(), 0u);
 }
 
 TEST(Database, BestGivesEachScheduleOnceAtItsFastest) {
@@ -72,7 +72,7 @@ TEST(Database, BestGivesEachScheduleOnceAtItsFastest) {
   db.append(record_of(kMatmul, 2e-3, "split(C, i, [None, 4])\n"));
   db.append(record_of(kMatmul, 1e-3, "split(C, i, [None, 4])\n"));  // the same schedule confirmed faster
   db.append(record_of(kMatmul, 3e-3, "split(C, i, [None, 8])\n"));
-  const auto best = db.best({kMatmul, host_fingerprint().id, "-O3"}, 8);
+  const auto best = db.best({kMatmul, host_fingerprint("Serial").id, "-O3"}, 8);
   ASSERT_EQ(best.size(), 2u);
   EXPECT_EQ(best[0].seconds, 1e-3);
   EXPECT_EQ(best[1].seconds, 3e-3);
@@ -87,7 +87,9 @@ TEST(Database, FlagsAreKeyedNormalized) {
     r.flags = "  -O3\t -march=native ";
     return r;
   }());
-  EXPECT_EQ(db.best({kMatmul, host_fingerprint().id, normalize_flags(" -O3  -march=native")}, 8).size(), 2u);
+  EXPECT_EQ(
+      db.best({kMatmul, host_fingerprint("Serial").id, normalize_flags(" -O3  -march=native")}, 8).size(),
+      2u);
 }
 
 TEST(Database, NeighboursAreTheFastestOfEachShapeOfTheOperatorOnThisHardware) {
@@ -98,7 +100,7 @@ TEST(Database, NeighboursAreTheFastestOfEachShapeOfTheOperatorOnThisHardware) {
   db.append(record_of("matmul:M=128,N=128,K=128,dtype=f32", 5e-3));
   db.append(record_of("matmul:M=256,N=256,K=256,dtype=f32", 5e-3, "", "-O3", other_hardware()));
   db.append(record_of("conv2d:N=1", 1e-3));
-  const auto n = db.neighbours("matmul", host_fingerprint().id);
+  const auto n = db.neighbours("matmul", host_fingerprint("Serial").id);
   ASSERT_EQ(n.size(), 2u);
   EXPECT_EQ(n[0].workload, "matmul:M=128,N=128,K=128,dtype=f32");
   EXPECT_EQ(n[1].workload, "matmul:M=32,N=32,K=32,dtype=f32");
@@ -110,14 +112,14 @@ TEST(Database, OtherHardwareServesModelTrainingOnlyFlaggedAndLast) {
   Database db(t.path());
   db.append(record_of(kMatmul, 1e-3, "", "-O3", other_hardware()));
   db.append(record_of(kMatmul, 2e-3));
-  const auto training = db.records_for_model_training(host_fingerprint().id);
+  const auto training = db.records_for_model_training(host_fingerprint("Serial").id);
   ASSERT_EQ(training.size(), 2u);
   EXPECT_TRUE(training[0].same_hardware);
-  EXPECT_EQ(training[0].record.hardware.id, host_fingerprint().id);
+  EXPECT_EQ(training[0].record.hardware.id, host_fingerprint("Serial").id);
   EXPECT_FALSE(training[1].same_hardware);
   EXPECT_EQ(training[1].record.hardware.id, other_hardware().id);
   // And never as a measurement of this hardware.
-  EXPECT_EQ(db.best({kMatmul, host_fingerprint().id, "-O3"}, 8).size(), 1u);
+  EXPECT_EQ(db.best({kMatmul, host_fingerprint("Serial").id, "-O3"}, 8).size(), 1u);
 }
 
 TEST(Database, ARecordThatCannotBeStoredIsRefusedBeforeWriting) {

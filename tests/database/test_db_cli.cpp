@@ -38,7 +38,7 @@ TEST(DbCli, ListPrintsOneLinePerKeyAndTheSkippedLines) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(kMatmul), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("conv2d:N=1"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find(host_fingerprint().id), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(host_fingerprint("Serial").id), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1000.00"), std::string::npos) << r.output;  // the best matmul: 1 / 1e-3
   EXPECT_NE(r.output.find("2 keys, 4 records"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 skipped (1 unterminated last lines)"), std::string::npos) << r.output;
@@ -133,7 +133,7 @@ TEST(DbCli, PruneKeepsTheFastestPerKey) {
       << r.output;
   Database after(t.path());
   EXPECT_EQ(after.all().size(), 2u);
-  EXPECT_EQ(after.best({kMatmul, host_fingerprint().id, "-O3"}, 8).at(0).seconds, 1e-3);
+  EXPECT_EQ(after.best({kMatmul, host_fingerprint("Serial").id, "-O3"}, 8).at(0).seconds, 1e-3);
   const CliResult bad = db({"--database", t.path(), "prune", "--keep", "0"});
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("rctune: error: --keep"), std::string::npos) << bad.output;

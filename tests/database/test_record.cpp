@@ -27,7 +27,7 @@ TuningRecord full_record() {
                 "-O3 -march=native", other_hardware());
   r.id = "0123456789abcdef";
   r.workload_text = "  A: f32[4]  input\n";
-  r.hardware.gpu = "";
+  r.hardware = make_fingerprint("AuthenticAMD", "AMD EPYC 9R14", {"avx2", "avx512f"}, 4, "", "OpenMP");
   r.spread = 3.5e-6;
   r.gflops = 4194.304;
   r.samples = 128;
@@ -96,6 +96,7 @@ TEST(Fingerprint, KeepsOnlyCodegenFeaturesAndIsStable) {
   EXPECT_NE(a.id, make_fingerprint("GenuineIntel", "Xeon", {"avx2"}, 8).id);
   EXPECT_NE(a.id, make_fingerprint("GenuineIntel", "Xeon", {"avx2", "avx512f"}, 16).id);
   EXPECT_NE(a.id, make_fingerprint("GenuineIntel", "Xeon", {"avx2", "avx512f"}, 8, "NVIDIA H100").id);
+  EXPECT_NE(a.id, make_fingerprint("GenuineIntel", "Xeon", {"avx2", "avx512f"}, 8, "", "OpenMP").id);
 }
 
 TEST(Fingerprint, TheHostsComesFromProcCpuinfo) {
@@ -103,6 +104,7 @@ TEST(Fingerprint, TheHostsComesFromProcCpuinfo) {
   EXPECT_EQ(host_fingerprint().model, cpu.model);
   EXPECT_EQ(host_fingerprint().vendor, cpu.vendor);
   EXPECT_EQ(host_fingerprint().cores, runtime::allowed_cores());
+  EXPECT_EQ(host_fingerprint("OpenMP").execution_space, "OpenMP");
   EXPECT_EQ(record_problem(testing::stored(record_of("matmul", 1))), "");
 }
 

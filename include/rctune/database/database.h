@@ -57,6 +57,8 @@ struct TrainingRecord {
   bool same_hardware = false;
 };
 
+// append(), flush() and close() may be called from several threads at once; the queries and
+// reload() must not run while another thread appends.
 class Database {
  public:
   // Opens the database in `dir`, creating the directory when missing, and reads every record.

@@ -24,6 +24,7 @@ struct HardwareFingerprint {
   std::vector<std::string> features;  // the ISA features that matter for code generation, sorted
   int cores = 0;                      // CPUs the measuring process could run on
   std::string gpu;                    // the GPU's name; "" for a CPU run
+  std::string execution_space;        // Kokkos execution space the kernels ran in ("Serial", "OpenMP")
   bool operator==(const HardwareFingerprint&) const = default;
 };
 
@@ -31,9 +32,11 @@ struct HardwareFingerprint {
 // (avx2, fma, avx512f, avx512_bf16, amx_tile, sve, ...; the list is in docs/database.md), and
 // `id` is computed.
 HardwareFingerprint make_fingerprint(std::string vendor, std::string model,
-                                     const std::vector<std::string>& flags, int cores, std::string gpu = "");
-// This host's CPU (runtime/host_cpu.h), computed once.
-const HardwareFingerprint& host_fingerprint();
+                                     const std::vector<std::string>& flags, int cores, std::string gpu = "",
+                                     std::string execution_space = "");
+// This host's CPU (runtime/host_cpu.h) and the cores this process may run on, for kernels run in
+// `execution_space` (the evaluator's; "" when not known).
+HardwareFingerprint host_fingerprint(const std::string& execution_space = "");
 // The id a fingerprint with these parts has.
 std::string fingerprint_id(const HardwareFingerprint& h);
 
