@@ -67,6 +67,24 @@ TEST(DbCli, ShowPrintsTheRecordsFastestFirstWithSchedules) {
   EXPECT_EQ(r.output.find("conv2d"), std::string::npos) << r.output;
 }
 
+TEST(DbCli, ShowTakesAHandWrittenWorkloadsKeyAndAHardwarePrefix) {
+  TempDir t;
+  const std::string key = "workload:0123456789abcdef";
+  {
+    Database db(t.path());
+    db.append(record_of(key, 1e-3));
+    db.append(record_of(key, 2e-3, "", "-O3", other_hardware()));
+  }
+  const CliResult all = db({"--database", t.path(), "show", key});
+  ASSERT_EQ(all.exit_code, 0) << all.output;
+  EXPECT_NE(all.output.find(other_hardware().id), std::string::npos) << all.output;
+  const CliResult mine =
+      db({"--database", t.path(), "show", key, "--hardware", host_fingerprint("Serial").id.substr(0, 6)});
+  ASSERT_EQ(mine.exit_code, 0) << mine.output;
+  EXPECT_NE(mine.output.find("#1  1000.00 GFLOP/s"), std::string::npos) << mine.output;
+  EXPECT_EQ(mine.output.find(other_hardware().id), std::string::npos) << mine.output;
+}
+
 TEST(DbCli, ShowOfAWorkloadWithoutRecordsIsAUserError) {
   TempDir t;
   fill(t.path());
