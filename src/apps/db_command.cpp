@@ -180,7 +180,7 @@ int run_db(const DbArgs& a) {
       std::printf("%lld files of running writers (or of writers on other hosts) left as they are\n",
                   static_cast<long long>(p.files_left_open));
     if (p.files_with_bad_lines)
-      std::printf("%lld files with lines this version cannot read left as they are\n",
+      std::printf("%lld files not readable whole, or with lines this version cannot read, left as they are\n",
                   static_cast<long long>(p.files_with_bad_lines));
     print_read_report(p.report, stdout);
     return 0;

@@ -66,7 +66,7 @@ std::vector<TuningRecord> read_all(const std::string& dir, ReadReport& report) {
     for (const std::string& name : files::list_record_files(records_dir)) {
       if (done.count(name)) continue;
       std::vector<TuningRecord> records;
-      if (!files::read_record_file(records_dir + "/" + name, records, report)) {
+      if (files::read_record_file(records_dir + "/" + name, records, report) == files::FileRead::Vanished) {
         vanished = true;
         continue;
       }
@@ -260,11 +260,15 @@ CompactionResult prune(const std::string& dir, int keep) {
     }
     std::vector<TuningRecord> file_records;
     const int64_t skipped = result.report.skipped_lines, truncated = result.report.truncated;
+    const files::FileRead read =
+        files::read_record_file(records_dir + "/" + name, file_records, result.report);
     // A file another compaction removed meanwhile: its records are in that compaction's file.
-    if (!files::read_record_file(records_dir + "/" + name, file_records, result.report)) continue;
-    // Lines this version cannot read (a newer record version, damage) are never removed with their
-    // file; an unterminated last line is only the record a killed writer was writing.
-    if (result.report.skipped_lines - skipped > result.report.truncated - truncated) {
+    if (read == files::FileRead::Vanished) continue;
+    // A file not read whole, or with lines this version cannot read (a newer record version,
+    // damage), is never removed; an unterminated last line is only the record a killed writer was
+    // writing.
+    if (read == files::FileRead::Unreadable ||
+        result.report.skipped_lines - skipped > result.report.truncated - truncated) {
       ++result.files_with_bad_lines;
       continue;
     }

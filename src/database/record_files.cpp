@@ -128,18 +128,18 @@ bool is_finished(const std::string& records_dir, const std::string& name) {
   return writer_is_gone(stem);
 }
 
-bool read_record_file(const std::string& path, std::vector<TuningRecord>& out, ReadReport& report) {
-  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+FileRead read_record_file(const std::string& path, std::vector<TuningRecord>& out, ReadReport& report) {
+  const int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
-    if (errno == ENOENT || errno == ESTALE) return false;
+    if (errno == ENOENT || errno == ESTALE) return FileRead::Vanished;
     add_problem(report, path + ": not read: " + (errno == ELOOP ? "a symbolic link" : std::strerror(errno)));
-    return true;
+    return FileRead::Unreadable;
   }
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     add_problem(report, path + ": not read: not a regular file");
     close(fd);
-    return true;
+    return FileRead::Unreadable;
   }
   std::vector<TuningRecord> records;
   ReadReport mine;
@@ -153,9 +153,9 @@ bool read_record_file(const std::string& path, std::vector<TuningRecord>& out, R
     if (n < 0) {
       const int err = errno;
       close(fd);
-      if (err == ESTALE || err == ENOENT) return false;
+      if (err == ESTALE || err == ENOENT) return FileRead::Vanished;
       add_problem(report, path + ": read error: " + std::strerror(err));
-      break;
+      return FileRead::Unreadable;
     }
     if (n == 0) break;
     for (ssize_t i = 0; i < n; ++i) {
@@ -193,7 +193,7 @@ bool read_record_file(const std::string& path, std::vector<TuningRecord>& out, R
   report.truncated += mine.truncated;
   for (auto& p : mine.problems) add_problem(report, p);
   for (auto& r : records) out.push_back(std::move(r));
-  return true;
+  return FileRead::Whole;
 }
 
 bool write_all(int fd, const std::string& data) {

@@ -29,9 +29,15 @@ std::vector<std::string> list_record_files(const std::string& records_dir);
 // .closed marker, or a writer's of this machine and pid namespace whose process is gone.
 bool is_finished(const std::string& records_dir, const std::string& name);
 
-// Reads the valid records of one file into `out` and counts what it skips in `report`. Returns
-// false when the file vanished (a compaction removed it) before it could be read whole.
-bool read_record_file(const std::string& path, std::vector<TuningRecord>& out, ReadReport& report);
+enum class FileRead {
+  Whole,       // every line was read (bad ones skipped and counted)
+  Vanished,    // the file was removed (by a compaction) before it could be read whole
+  Unreadable,  // not opened or not read to its end: a link, not a regular file, no permission, an I/O
+               // error (in report.problems)
+};
+
+// Reads the valid records of one file into `out` and counts what it skips in `report`.
+FileRead read_record_file(const std::string& path, std::vector<TuningRecord>& out, ReadReport& report);
 
 // Writes `records` as a new compacted file of `records_dir` (a temporary name, fsync, rename) and
 // returns its name; "" when `records` is empty. Throws DatabaseError when it cannot be written.

@@ -2,6 +2,7 @@
 // survives concurrent writers and concurrent compactions.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <set>
@@ -80,6 +81,19 @@ TEST(Prune, NeverRemovesLinesThisVersionCannotRead) {
   EXPECT_EQ(p.files_with_bad_lines, 1);
   EXPECT_EQ(p.files_absorbed, 0);
   EXPECT_TRUE(std::filesystem::exists(file));
+}
+
+TEST(Prune, NeverRemovesAFileItCouldNotRead) {
+  TempDir t;
+  two_records_closed(t.path(), kMatmul);
+  const std::string fifo = t.file("records/compact-not-a-file.jsonl");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const CompactionResult p = prune(t.path(), 1);
+  EXPECT_EQ(p.files_with_bad_lines, 1);
+  EXPECT_EQ(p.files_absorbed, 1);
+  EXPECT_TRUE(std::filesystem::exists(fifo));
+  EXPECT_NE(p.report.problems.at(0).find(fifo + ": not read: not a regular file"), std::string::npos)
+      << p.report.problems.at(0);
 }
 
 TEST(Prune, DropsOnlyTheUnterminatedLineOfAKilledWriter) {

@@ -106,7 +106,8 @@ class Database {
 struct CompactionResult {
   int64_t files_absorbed = 0;        // finished files replaced by the compacted one
   int64_t files_left_open = 0;       // files of writers still running or of unknown state (not absorbed)
-  int64_t files_with_bad_lines = 0;  // finished files kept as they are: lines this version cannot read
+  int64_t files_with_bad_lines = 0;  // finished files kept as they are: not readable, or with lines
+                                     // this version cannot read
   int64_t records_before = 0;        // records in the absorbed files
   int64_t records_after = 0;         // records in the compacted file
   std::string compacted_file;        // "" when nothing was written
