@@ -2,7 +2,9 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -13,7 +15,6 @@
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/database/database.h"
-#include "rctune/ir/operators.h"
 
 namespace rctune::apps {
 
@@ -60,16 +61,11 @@ int list(const Database& db) {
   return 0;
 }
 
-// The workload key a user names: an operator spec (canonicalised), a key as `db list` prints it,
-// or a workload file.
+// The workload key a user names: a key as `db list` prints it (workload:HASH), or an operator spec
+// or workload file (config::load_workload, whose errors name the file and the cause).
 std::string workload_key_of(const std::string& text) {
   if (text.rfind("workload:", 0) == 0) return text;
-  if (ir::is_operator_spec(text)) return ir::canonical_operator_spec(text);
-  std::error_code ec;
-  if (std::filesystem::exists(text, ec)) return database::workload_key(config::load_workload_file(text));
-  throw std::invalid_argument(
-      "db show: '" + text +
-      "' is neither an operator spec, a workload key (workload:HASH) nor a workload file");
+  return database::workload_key(config::load_workload(text));
 }
 
 int show(const Database& db, const DbArgs& a) {
@@ -149,7 +145,7 @@ int export_records(const Database& db, const DbArgs& a) {
   std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
-  if (!out) throw std::runtime_error("db export: cannot write '" + a.out + "'");
+  if (!out) throw std::runtime_error("db export: cannot write '" + a.out + "': " + std::strerror(errno));
   std::printf("wrote %zu records to %s (%s)\n", db.all().size(), shown(a.out).c_str(),
               format == "csv" ? "CSV, one row per record" : "JSON lines, one record per line");
   print_read_report(db.report(), stdout);

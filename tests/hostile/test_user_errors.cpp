@@ -431,6 +431,10 @@ std::vector<FileUse> file_uses() {
       {"llm-check CONFIG", plain({"llm-check"}, {})},
       {"report FILE", plain({"report"}, {})},
       {"report --format json FILE", plain({"report", "--format", "json"}, {})},
+      {"db show WORKLOAD",
+       [](const std::string& p, const TempDir& dir, int) {
+         return std::make_pair(std::vector<std::string>{"db", "--database", dir.file("db"), "show", p}, p);
+       }},
       // An example schedule inside --examples DIR: a link named *.sched to the bad file.
       {"bench --examples DIR/x.sched",
        [](const std::string& p, const TempDir& dir, int n) {
