@@ -1,13 +1,10 @@
 // rctune db list|show|export|merge|prune: the tuning database (docs/database.md).
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <map>
 #include <stdexcept>
 
@@ -36,8 +33,8 @@ void print_read_report(const database::ReadReport& r, std::FILE* f) {
                static_cast<long long>(r.skipped_lines), static_cast<long long>(r.truncated),
                static_cast<long long>(r.duplicates));
   for (const auto& p : r.problems) std::fprintf(f, "  skipped: %s\n", shown(p).c_str());
-  if (r.skipped_lines > static_cast<int64_t>(r.problems.size()))
-    std::fprintf(f, "  ... and %lld more\n", static_cast<long long>(r.skipped_lines - r.problems.size()));
+  if (r.problems.size() >= database::kMaxListedProblems)
+    std::fprintf(f, "  (only the first %zu problems are listed)\n", database::kMaxListedProblems);
 }
 
 int list(const Database& db) {

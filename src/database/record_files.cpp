@@ -98,7 +98,7 @@ void take_line(const std::string& path, int64_t number, const std::string& line,
 }  // namespace
 
 void add_problem(ReadReport& report, const std::string& problem) {
-  if (report.problems.size() < 100) report.problems.push_back(problem);
+  if (report.problems.size() < kMaxListedProblems) report.problems.push_back(problem);
 }
 
 std::string new_file_stem() {

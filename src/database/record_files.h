@@ -57,7 +57,8 @@ bool write_all(int fd, const std::string& data);
 // fsyncs the directory, so that a rename or a new file in it is durable.
 void sync_directory(const std::string& dir);
 
-// Adds `problem` ("FILE:LINE: reason") to the report's list, which keeps the first 100.
+// Adds `problem` ("FILE:LINE: reason") to the report's list, which keeps the first
+// kMaxListedProblems.
 void add_problem(ReadReport& report, const std::string& problem);
 
 }  // namespace rctune::database::files

@@ -40,6 +40,9 @@ class DatabaseError : public std::runtime_error {
 // $HOME/.local/share/rctune/database.
 std::string default_database_dir();
 
+// How many problems a ReadReport lists; the counts go on.
+inline constexpr size_t kMaxListedProblems = 100;
+
 // What a read found besides the records.
 struct ReadReport {
   int64_t files = 0;                  // record files read
@@ -47,7 +50,8 @@ struct ReadReport {
   int64_t skipped_lines = 0;          // lines that were not valid records
   int64_t truncated = 0;              // of those: unterminated last lines (a killed or still writing writer)
   int64_t duplicates = 0;             // records seen more than once (same id)
-  std::vector<std::string> problems;  // "FILE:LINE: reason", one per skipped line (the first 100)
+  std::vector<std::string> problems;  // "FILE:LINE: reason" per skipped line, "FILE: reason" per file not
+                                      // read (the first kMaxListedProblems)
 };
 
 // A record for training a cost model, and whether it was measured on the hardware asked for:
