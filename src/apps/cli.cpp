@@ -48,7 +48,10 @@ CLI::Validator pin_core_value() {
 int parse_error(CLI::App& app, const CLI::ParseError& e) {
   if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
   std::string command = "rctune";
-  for (const CLI::App* sub : app.get_subcommands()) command += " " + sub->get_name();
+  for (const CLI::App* sub = &app; !sub->get_subcommands().empty();) {
+    sub = sub->get_subcommands().front();
+    command += " " + sub->get_name();
+  }
   std::cerr << "rctune: error: " << terminal_safe(e.what()) << "\nrun `" << command
             << " --help` for the options\n";
   return 2;
@@ -183,6 +186,35 @@ int run_cli(int argc, char** argv) {
       ->check(integer_in(kModelDim));
   extract_cmd->add_option("--dim", extract.dims, "NAME=VALUE: binds one symbolic dimension (repeatable)");
 
+  DbArgs db;
+  constexpr config::IntRange kDbKeep{1, 1'000'000};
+  auto* db_cmd = app.add_subcommand("db", "inspect and maintain the tuning database (docs/database.md)");
+  db_cmd->require_subcommand(1);
+  db_cmd->fallthrough();  // --database after the db subcommand's name too
+  db_cmd
+      ->add_option("--database", db.database,
+                   "the database directory (default $RCTUNE_DATABASE, else $XDG_DATA_HOME/rctune/database)")
+      ->check(not_empty());
+  db_cmd->add_subcommand("list", "one line per workload, hardware and flags: best GFLOP/s, records");
+  auto* db_show =
+      db_cmd->add_subcommand("show", "the records of one workload, fastest first, with schedules");
+  db_show->add_option("workload", db.workload, "operator spec, workload key (workload:HASH) or workload file")
+      ->required();
+  db_show->add_option("--hardware", db.hardware, "only hardware whose id starts with this");
+  auto* db_export = db_cmd->add_subcommand("export", "write every record to one JSON-lines or CSV file");
+  db_export->add_option("--out", db.out, "the file to write (.csv: CSV, else JSON lines)")
+      ->required()
+      ->check(not_empty());
+  db_export->add_option("--format", db.format, "jsonl or csv (default: from the --out extension)")
+      ->check(CLI::IsMember({"jsonl", "csv"}));
+  auto* db_merge = db_cmd->add_subcommand("merge", "import the records of another database (deduplicated)");
+  db_merge->add_option("other", db.other, "the other database's directory")->required()->check(not_empty());
+  auto* db_prune =
+      db_cmd->add_subcommand("prune", "keep the fastest records per key; compact finished files");
+  db_prune->add_option("--keep", db.keep, "records kept per key")
+      ->check(integer_in(kDbKeep))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -203,6 +235,10 @@ int run_cli(int argc, char** argv) {
     if (report_cmd->parsed()) return run_report(report);
     if (extract_cmd->parsed()) return run_extract(extract);
     if (llm_check_cmd->parsed()) return run_llm_check(llm_check);
+    if (db_cmd->parsed()) {
+      db.command = db_cmd->get_subcommands().front()->get_name();
+      return run_db(db);
+    }
     if (tune_cmd->parsed()) {
       tune.resume = resume_opt->count() > 0;
       for (int i = 0; i < argc; ++i) tune.command_line += (i ? " " : "") + std::string(argv[i]);

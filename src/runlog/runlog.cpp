@@ -5,10 +5,10 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <fstream>
 
 #include "rctune/build_config.h"
 #include "rctune/runlog/fields.h"
+#include "rctune/runtime/host_cpu.h"
 
 namespace rctune::runlog {
 
@@ -40,17 +40,7 @@ RunInfo current_run_info() {
   r.git_commit = RCTUNE_GIT_COMMIT;
   char host[256] = {};
   if (gethostname(host, sizeof host - 1) == 0) r.host = host;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) {
-        auto start = line.find_first_not_of(" \t", colon + 1);
-        if (start != std::string::npos) r.cpu_model = line.substr(start);
-      }
-      break;
-    }
-  }
+  r.cpu_model = runtime::host_cpu_identity().model;
   r.start_time = unix_now();
   return r;
 }

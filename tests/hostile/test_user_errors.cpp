@@ -37,8 +37,17 @@ using testing::rctune_bin;
 using testing::run_command;
 using testing::shell_quote;
 
-const char* const kSubcommands[] = {"",     "show",      "bench",  "operators",
-                                    "tune", "llm-check", "report", "extract"};
+const char* const kSubcommands[] = {"",          "show",      "bench",    "operators", "tune",
+                                    "llm-check", "report",    "extract",  "db",        "db list",
+                                    "db show",   "db export", "db merge", "db prune"};
+
+// The words of a subcommand ("db show" is two).
+std::vector<std::string> command_words(const std::string& command) {
+  std::vector<std::string> words;
+  std::istringstream in(command);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
 
 // Runs rctune with exactly these arguments, killed after 60 s (exit 124): a read that never ends
 // fails the test instead of hanging it.
@@ -69,8 +78,7 @@ struct Option {
 
 // Every option and positional of `rctune COMMAND --help` that takes a value.
 std::vector<Option> value_options(const std::string& command) {
-  std::vector<std::string> args;
-  if (!command.empty()) args.push_back(command);
+  std::vector<std::string> args = command_words(command);
   args.push_back("--help");
   CliResult r = run_bounded(args);
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -160,6 +168,14 @@ const std::map<std::string, Classified>& classification() {
       {"extract --batch", {Kind::Integer, kModelDim}},
       {"extract --seq", {Kind::Integer, kModelDim}},
       {"extract --dim", {Kind::DimBinding}},
+      {"db --database",
+       {Kind::NotEmpty}},                  // created if missing; its failures belong to the environment class
+      {"db show workload", {Kind::Free}},  // a lookup: what matches nothing is named in the error
+      {"db show --hardware", {Kind::Free}},   // a prefix of hardware ids
+      {"db export --out", {Kind::NotEmpty}},  // an existing file is refused
+      {"db export --format", {Kind::Choice}},
+      {"db merge other", {Kind::Directory}},
+      {"db prune --keep", {Kind::Integer, {1, 1'000'000}}},
   };
   return m;
 }
@@ -177,7 +193,7 @@ std::vector<std::string> args_with(const Option& o, const std::string& value, co
     if (equals_form) args = {o.name + "=" + value, "report", dir.file("missing.h5")};
     return args;
   }
-  args.push_back(o.command);
+  args = command_words(o.command);
   if (o.command == "report") args.push_back(dir.file("missing.h5"));
   if (o.command == "extract") args.push_back(dir.file("missing.onnx"));
   if (o.command == "bench" || o.command == "tune" || o.command == "show" || o.command == "llm-check")
@@ -307,10 +323,12 @@ TEST(UserErrors, EveryCommandLineSyntaxErrorExitsWith2AndSaysWhereHelpIs) {
   TempDir dir;
   for (const char* c : kSubcommands) {
     // With the arguments a command requires, so that the unknown option is the only error.
-    std::vector<std::string> unknown;
-    if (*c) unknown.push_back(c);
-    if (std::string(c) == "report" || std::string(c) == "llm-check" || std::string(c) == "show")
+    std::vector<std::string> unknown = command_words(c);
+    if (std::string(c) == "report" || std::string(c) == "llm-check" || std::string(c) == "show" ||
+        std::string(c) == "db show" || std::string(c) == "db merge")
       unknown.push_back(dir.file("missing.h5"));
+    if (std::string(c) == "db") unknown.push_back("list");  // db needs one of its subcommands
+    if (std::string(c) == "db export") unknown.insert(unknown.end(), {"--out", dir.file("out.jsonl")});
     if (std::string(c) == "extract") unknown.push_back(dir.file("missing.onnx"));
     unknown.push_back("--no-such-option");
     if (!*c) unknown.push_back("operators");
@@ -321,8 +339,7 @@ TEST(UserErrors, EveryCommandLineSyntaxErrorExitsWith2AndSaysWhereHelpIs) {
   }
   for (const Option& o : all_value_options()) {
     if (o.positional()) continue;
-    std::vector<std::string> args;
-    if (!o.command.empty()) args.push_back(o.command);
+    std::vector<std::string> args = command_words(o.command);
     if (o.command == "report" || o.command == "llm-check" || o.command == "show")
       args.push_back(dir.file("missing.h5"));
     if (o.name == "--resume") continue;  // takes an optional value
@@ -337,8 +354,7 @@ TEST(UserErrors, EveryCommandLineSyntaxErrorExitsWith2AndSaysWhereHelpIs) {
 
 TEST(UserErrors, HelpAndVersionStillExitWith0) {
   for (const char* c : kSubcommands) {
-    std::vector<std::string> args;
-    if (*c) args.push_back(c);
+    std::vector<std::string> args = command_words(c);
     args.push_back("--help");
     CliResult r = run_bounded(args);
     EXPECT_EQ(r.exit_code, 0) << c << "\n" << r.output;
@@ -415,6 +431,10 @@ std::vector<FileUse> file_uses() {
       {"llm-check CONFIG", plain({"llm-check"}, {})},
       {"report FILE", plain({"report"}, {})},
       {"report --format json FILE", plain({"report", "--format", "json"}, {})},
+      {"db show WORKLOAD",
+       [](const std::string& p, const TempDir& dir, int) {
+         return std::make_pair(std::vector<std::string>{"db", "--database", dir.file("db"), "show", p}, p);
+       }},
       // An example schedule inside --examples DIR: a link named *.sched to the bad file.
       {"bench --examples DIR/x.sched",
        [](const std::string& p, const TempDir& dir, int n) {

@@ -70,6 +70,20 @@ struct ExtractArgs {
 // Writes the run config of an ONNX model's distinct workloads (docs/models.md) and prints a summary.
 int run_extract(const ExtractArgs& a);
 
+struct DbArgs {
+  std::string database;  // the database directory ("": database::default_database_dir())
+  std::string command;   // list, show, export, merge or prune
+  std::string workload;  // show: an operator spec, a workload key or a workload file
+  std::string hardware;  // show: only hardware ids starting with this
+  std::string out;       // export: the file to write
+  std::string format;    // export: jsonl or csv ("": from the extension of out, .csv for CSV)
+  std::string other;     // merge: the database to import
+  int64_t keep = 8;      // prune: the fastest records kept per key
+};
+
+// The tuning database's subcommands (docs/database.md, docs/cli.md "rctune db").
+int run_db(const DbArgs& a);
+
 struct LlmCheckArgs {
   std::string config;
   std::string llm_url;

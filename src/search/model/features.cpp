@@ -9,8 +9,6 @@
 #include "rctune/search/features.h"
 #include "rctune/ir/check.h"
 
-#include <sched.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
@@ -21,6 +19,7 @@
 #include <unordered_map>
 
 #include "rctune/ir/analysis.h"
+#include "rctune/runtime/host_cpu.h"
 #include "rctune/schedule/lower.h"
 
 namespace rctune::search {
@@ -78,9 +77,7 @@ HardwareInfo read_hardware_info(const std::string& cache_dir) {
 #else
   hw.vector_bytes = 16;
 #endif
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) hw.cores = CPU_COUNT(&set);
+  hw.cores = runtime::allowed_cores();
   return hw;
 }
 

@@ -2,8 +2,9 @@
 // and the host's description (rctune/search/proposer.h).
 #include "rctune/search/proposer.h"
 
-#include <fstream>
 #include <sstream>
+
+#include "rctune/runtime/host_cpu.h"
 
 namespace rctune::search {
 
@@ -13,21 +14,6 @@ std::string bytes_text(int64_t b) {
   if (b >= (int64_t{1} << 20) && b % (int64_t{1} << 20) == 0) return std::to_string(b >> 20) + " MiB";
   if (b >= 1024 && b % 1024 == 0) return std::to_string(b >> 10) + " KiB";
   return std::to_string(b) + " B";
-}
-
-std::string cpu_model_name() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) != 0) continue;
-    size_t colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    std::string v = line.substr(colon + 1);
-    size_t b = v.find_first_not_of(" \t");
-    size_t e = v.find_last_not_of(" \t\r");
-    return b == std::string::npos ? "" : v.substr(b, e - b + 1);
-  }
-  return "";
 }
 
 }  // namespace
@@ -47,7 +33,7 @@ std::string HardwareDescription::text() const {
 HardwareDescription host_hardware_description(const std::string& execution_space) {
   HardwareDescription d;
   d.info = host_hardware_info();
-  d.cpu_model = cpu_model_name();
+  d.cpu_model = runtime::host_cpu_identity().model;
   d.execution_space = execution_space.empty() ? "Serial" : execution_space;
   return d;
 }

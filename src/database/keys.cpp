@@ -1,0 +1,39 @@
+// What a record is keyed by: the workload, this host's hardware fingerprint
+// (rctune/database/record.h).
+#include <random>
+
+#include "database/hex.h"
+#include "rctune/database/record.h"
+#include "rctune/ir/operators.h"
+#include "rctune/runtime/host_cpu.h"
+
+namespace rctune::database {
+
+std::string random_hex() {
+  std::random_device rd;
+  const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return hex16_of(v);
+}
+
+HardwareFingerprint host_fingerprint(const std::string& execution_space) {
+  const runtime::CpuIdentity& cpu = runtime::host_cpu_identity();
+  return make_fingerprint(cpu.vendor, cpu.model, cpu.flags, runtime::allowed_cores(), "", execution_space);
+}
+
+std::string workload_key(const ir::Workload& w) {
+  const std::string text = ir::to_string(w);
+  // The listing without its first line, "workload NAME".
+  const std::string body = text.substr(std::min(text.size(), text.find('\n') + 1));
+  if (ir::is_operator_spec(w.name)) {
+    try {
+      const ir::Workload op = ir::make_operator(w.name);
+      const std::string op_text = ir::to_string(op);
+      if (op_text.substr(std::min(op_text.size(), op_text.find('\n') + 1)) == body) return op.name;
+    } catch (const ir::OperatorSpecError&) {
+      // A name that looks like a spec but is not one: keyed by its text below.
+    }
+  }
+  return "workload:" + stable_hex(body);
+}
+
+}  // namespace rctune::database
