@@ -182,6 +182,13 @@ inline void expect_trace_roundtrip(const State& state) {
   EXPECT_TRUE(same_schedule(replay(state), state));
 }
 
+// The state's last step prints as `step`, and its whole trace round-trips.
+inline void expect_last_step(const State& state, const std::string& step) {
+  ASSERT_FALSE(state.trace().empty());
+  EXPECT_EQ(to_text(state.trace().back()), step);
+  expect_trace_roundtrip(state);
+}
+
 // `w` holds `name` as an intermediate tensor (one a primitive added) of shape `shape`.
 inline void expect_intermediate_tensor(const ir::Workload& w, const std::string& name,
                                        const std::vector<int64_t>& shape) {
