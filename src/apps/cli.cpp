@@ -137,6 +137,10 @@ int run_cli(int argc, char** argv) {
       ->add_option("--cache-dir", tune.cache_dir,
                    "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it")
       ->check(not_empty());
+  tune_cmd
+      ->add_option("--database", tune.database,
+                   "tuning database DIR: the run's fastest schedules of each task are stored there")
+      ->check(not_empty());
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
   tune_cmd->add_flag(
       "--force", tune.force,

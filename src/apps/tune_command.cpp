@@ -18,6 +18,8 @@
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
 #include "rctune/config/tune_config.h"
+#include "rctune/database/database.h"
+#include "rctune/database/from_run.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
@@ -25,6 +27,7 @@
 #include "rctune/llm/config.h"
 #include "rctune/runlog/writer.h"
 #include "rctune/runtime/environment_error.h"
+#include "rctune/runtime/jit_compiler.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
 #include "rctune/search/tuner.h"
@@ -76,6 +79,38 @@ void report_proposer_failures(const std::string& task, const std::string& propos
   if (f.total() == 0 || (quiet && f.internal == 0)) return;
   std::fprintf(stderr, "%s%s: the %s proposer dropped %s\n", f.internal > 0 ? "rctune: warning: " : "",
                task.c_str(), proposer.c_str(), terminal_safe(search::failures_text(f)).c_str());
+}
+
+// Stores the fastest schedules of every task of the finished run (its trace, cfg.out) in the tuning
+// database `dir` (--database; "" stores nothing). The trace holds every result whatever happens
+// here. Returns the exit status: 0, or 2 when the database could not be written.
+int store_in_database(const std::string& dir, const config::TuneConfig& cfg, bool simulated, bool quiet) {
+  if (dir.empty()) return 0;
+  if (simulated) {
+    std::fprintf(stderr, "a simulated run stores nothing in the tuning database %s\n",
+                 terminal_safe(dir).c_str());
+    return 0;
+  }
+  try {
+    const runlog::RunLog run = runlog::read_run_log(cfg.out);
+    std::map<std::string, std::string> keys;
+    const std::vector<std::string> names = dist::task_names(cfg);
+    for (size_t i = 0; i < names.size(); ++i) keys[names[i]] = database::workload_key(cfg.tasks[i].workload);
+    const std::string flags = runtime::JitCompiler(dist::jit_options(cfg.measure)).flags();
+    const std::vector<database::TuningRecord> records =
+        database::records_of_run(run, keys, database::host_fingerprint(run.info.execution_space), flags);
+    database::Database db(dir);
+    for (const database::TuningRecord& r : records) db.append(r);
+    db.close();
+    if (!quiet)
+      std::printf("tuning database %s: %zu records stored (the fastest schedules of each task)\n",
+                  terminal_safe(dir).c_str(), records.size());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rctune: error: the tuning database %s: %s (the trace %s holds every result)\n",
+                 terminal_safe(dir).c_str(), terminal_safe(e.what()).c_str(), terminal_safe(cfg.out).c_str());
+    return 2;
+  }
+  return 0;
 }
 
 // A run's config with the command line's overrides, the trace it resumes (if any), and whether
@@ -274,6 +309,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
 
   r.writer->write_rank_stats(result.ranks);
   r.writer->finish();
+  r.writer.reset();  // closes the trace, which store_in_database reads
   std::vector<Row> rows;
   for (const dist::TaskSummary& t : result.tasks) {
     Row row;
@@ -307,7 +343,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     std::printf("LLM: %lld requests from the ranks, %lld sent to endpoints (%lld answered together)\n",
                 static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
                 static_cast<long long>(result.llm.merged));
-  return 0;
+  return store_in_database(a.database, cfg, r.simulate, a.quiet);
 }
 
 // A plain run (one process, or one rank under mpirun): this process tunes every task, one after
@@ -341,8 +377,9 @@ class PlainRun {
     // Tasks in order of weight (heaviest first), ties in config order.
     for (size_t ti : dist::task_order(cfg_)) rows.push_back(tune_task(ti, names[ti]));
     writer_->finish();
+    writer_.reset();  // closes the trace, which store_in_database reads
     print_summary(rows, cfg_.out, simulate_);
-    return 0;
+    return store_in_database(a_.database, cfg_, simulate_, a_.quiet);
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -92,6 +93,30 @@ TEST(Tune, TheUnscheduledKernelOfALargeOperatorIsTimedOnASmallerInstanceAndMarke
   EXPECT_NE(report.output.find("the unscheduled kernel was timed on a smaller instance (M=47 of 64"),
             std::string::npos)
       << report.output;
+}
+
+TEST(Tune, TheFastestSchedulesOfEveryTaskGoToTheTuningDatabase) {
+  TempDir dir;
+  const CliResult r = run_rctune("tune " + write_config(dir, 4) + " --database " + dir.file("db"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tuning database " + dir.file("db") + ": "), std::string::npos) << r.output;
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  const CliResult show = run_rctune("db --database " + dir.file("db") + " show matmul:M=64,N=64,K=64");
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  ASSERT_TRUE(run.tasks.at(0).best.has_value());
+  const std::string best = run.tasks[0].best->trace;
+  EXPECT_NE(show.output.find(best.substr(0, best.find('\n'))), std::string::npos)
+      << "the best schedule is stored\n"
+      << show.output;
+}
+
+TEST(Tune, ASimulatedRunStoresNothingInTheTuningDatabase) {
+  TempDir dir;
+  const CliResult r = run_rctune("tune " + write_config(dir, 4) + " --simulate --database " + dir.file("db"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("a simulated run stores nothing in the tuning database"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("db")));
 }
 
 TEST(Tune, KilledRunResumesWithoutMeasuringASampleTwice) {

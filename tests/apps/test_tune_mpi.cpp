@@ -157,10 +157,13 @@ TEST(TuneMpi, TwoRanksMeasureRealKernelsOnTheirOwnCoresOneAtATime) {
   std::ofstream(cfg) << "seed: 3\nbudget: 4\nout: " << dir.file("real.h5")
                      << "\ntasks:\n  - workload: matmul:M=64,N=64,K=64\n"
                         "measure:\n  min_time: 0.005\ndist:\n  exclusive_measurement: true\n";
-  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet");
+  const CliResult r =
+      run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet --database " + dir.file("db"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("real.h5"));
   EXPECT_NE(run.info.execution_space, "simulated");
+  const CliResult db = run_rctune("db --database " + dir.file("db") + " show matmul:M=64,N=64,K=64");
+  EXPECT_EQ(db.exit_code, 0) << "rank 0 stored the fastest schedules of the ranks' samples\n" << db.output;
   const runlog::TaskLog& t = run.tasks.at(0);
   expect_every_sample_once(t, 4);
   EXPECT_GT(t.info.reference_gflops, 0) << "the first rank measured the unscheduled kernel";

@@ -155,7 +155,9 @@ const std::map<std::string, Classified>& classification() {
        {Kind::Integer,
         {static_cast<double>(config::limits::kSeed.lo), static_cast<double>(config::limits::kSeed.hi)}}},
       {"tune --resume", {Kind::TraceFile}},
-      {"tune --cache-dir", {Kind::NotEmpty}},  // its failures belong to the environment class
+      {"tune --cache-dir", {Kind::NotEmpty}},
+      {"tune --database", {Kind::NotEmpty}},  // its failures come after the run, the trace kept  // its
+                                              // failures belong to the environment class
       {"tune --llm-url", {Kind::Url}},
       {"tune --llm-model", {Kind::NotEmpty}},
       {"llm-check config", {Kind::TextFile}},

@@ -54,6 +54,7 @@ struct TuneArgs {
   std::string llm_url;    // replaces the first LLM endpoint's URL
   std::string llm_model;  // replaces the first LLM endpoint's model
   std::string cache_dir;  // the kernel cache (empty: $XDG_CACHE_HOME/rctune); never from a config
+  std::string database;   // the tuning database the run's best schedules go to (empty: none)
   std::string command_line;  // recorded in the trace
 };
 
@@ -108,7 +109,7 @@ std::string schedule_text_of(const std::string& trace_file, const std::string& s
 // Applies the schedule text to the workload; an illegal schedule becomes a std::runtime_error
 // that names where the text came from (the trace file, or --schedule).
 runtime::ScheduledProgram program_or_explain(const ir::Workload& w, const std::string& text,
-                                        const std::string& trace_file);
+                                             const std::string& trace_file);
 // The workload an example schedule file names in its header line "# workload: SPEC"; the header's
 // line number (1-based) goes to *line_number when given.
 std::string example_workload(const std::string& sched_text, const std::string& path,

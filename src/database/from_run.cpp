@@ -1,0 +1,50 @@
+#include "rctune/database/from_run.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+namespace rctune::database {
+
+std::vector<TuningRecord> records_of_run(const runlog::RunLog& run,
+                                         const std::map<std::string, std::string>& workload_keys,
+                                         const HardwareFingerprint& hardware, const std::string& flags,
+                                         int per_task) {
+  std::vector<TuningRecord> out;
+  for (const runlog::TaskLog& t : run.tasks) {
+    const auto key = workload_keys.find(t.info.name);
+    if (key == workload_keys.end()) continue;
+    std::vector<const runlog::SampleRecord*> ok;
+    int64_t spent = 0;
+    for (const runlog::SampleRecord& s : t.samples) {
+      if (s.status == runlog::SampleStatus::Illegal) continue;
+      ++spent;
+      if (s.status == runlog::SampleStatus::Ok && std::isfinite(s.median_s) && s.median_s > 0 &&
+          std::isfinite(s.gflops))
+        ok.push_back(&s);
+    }
+    std::stable_sort(ok.begin(), ok.end(), [](const runlog::SampleRecord* a, const runlog::SampleRecord* b) {
+      return a->median_s < b->median_s;
+    });
+    std::set<std::string> schedules;
+    for (const runlog::SampleRecord* s : ok) {
+      if (static_cast<int>(schedules.size()) >= per_task) break;
+      if (!schedules.insert(s->trace).second) continue;
+      TuningRecord r;
+      r.workload = key->second;
+      r.hardware = hardware;
+      r.flags = normalize_flags(flags);
+      r.schedule = s->trace;
+      r.seconds = s->median_s;
+      r.spread = std::isfinite(s->iqr_s) ? s->iqr_s : 0;
+      r.gflops = s->gflops;
+      r.samples = spent;
+      r.run = run.path;
+      r.version = run.info.version;
+      out.push_back(std::move(r));
+    }
+  }
+  return out;
+}
+
+}  // namespace rctune::database
