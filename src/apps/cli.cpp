@@ -39,6 +39,10 @@ CLI::Validator not_empty() {
   return CLI::Validator([](std::string& s) { return s.empty() ? std::string("the value is empty") : ""; }, "",
                         "not empty");
 }
+// An option whose value is any text but the empty one (a path, a model name).
+CLI::Option* add_text(CLI::App* cmd, const std::string& name, std::string& value, const std::string& help) {
+  return cmd->add_option(name, value, help)->check(not_empty());
+}
 CLI::Validator pin_core_value() {
   return CLI::Validator([](std::string& s) { return config::pin_core_error(s); }, "", "core");
 }
@@ -133,14 +137,10 @@ int run_cli(int argc, char** argv) {
                                           "continue this trace (default: the config's out) without measuring "
                                           "its samples again");
   resume_opt->expected(0, 1);
-  tune_cmd
-      ->add_option("--cache-dir", tune.cache_dir,
-                   "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it")
-      ->check(not_empty());
-  tune_cmd
-      ->add_option("--database", tune.database,
-                   "tuning database DIR: the run's fastest schedules of each task are stored there")
-      ->check(not_empty());
+  add_text(tune_cmd, "--cache-dir", tune.cache_dir,
+           "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it");
+  add_text(tune_cmd, "--database", tune.database,
+           "tuning database DIR: the run's fastest schedules of each task are stored there");
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
   tune_cmd->add_flag(
       "--force", tune.force,
@@ -153,10 +153,8 @@ int run_cli(int argc, char** argv) {
       ->add_option("--llm-url", tune.llm_url,
                    "base URL of the LLM endpoint (replaces the config's first model's)")
       ->check(url_value());
-  tune_cmd
-      ->add_option("--llm-model", tune.llm_model,
-                   "model name at the LLM endpoint (replaces the config's first)")
-      ->check(not_empty());
+  add_text(tune_cmd, "--llm-model", tune.llm_model,
+           "model name at the LLM endpoint (replaces the config's first)");
 
   LlmCheckArgs llm_check;
   auto* llm_check_cmd = app.add_subcommand(
@@ -165,8 +163,7 @@ int run_cli(int argc, char** argv) {
   llm_check_cmd
       ->add_option("--llm-url", llm_check.llm_url, "base URL of the endpoint (replaces the config's)")
       ->check(url_value());
-  llm_check_cmd->add_option("--llm-model", llm_check.llm_model, "model name (replaces the config's)")
-      ->check(not_empty());
+  add_text(llm_check_cmd, "--llm-model", llm_check.llm_model, "model name (replaces the config's)");
 
   ReportArgs report;
   auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");
@@ -180,8 +177,7 @@ int run_cli(int argc, char** argv) {
   auto* extract_cmd = app.add_subcommand(
       "extract", "write a run config of an ONNX model's distinct workloads (docs/models.md)");
   extract_cmd->add_option("model", extract.model, "the ONNX model file")->required();
-  extract_cmd->add_option("--out", extract.out, "the run config to write (default: print it)")
-      ->check(not_empty());
+  add_text(extract_cmd, "--out", extract.out, "the run config to write (default: print it)");
   extract_cmd
       ->add_option("--batch", extract.batch, "binds the batch dimension names (batch, batch_size, N, ...)")
       ->check(integer_in(kModelDim));
@@ -195,10 +191,8 @@ int run_cli(int argc, char** argv) {
   auto* db_cmd = app.add_subcommand("db", "inspect and maintain the tuning database (docs/database.md)");
   db_cmd->require_subcommand(1);
   db_cmd->fallthrough();  // --database after the db subcommand's name too
-  db_cmd
-      ->add_option("--database", db.database,
-                   "the database directory (default $RCTUNE_DATABASE, else $XDG_DATA_HOME/rctune/database)")
-      ->check(not_empty());
+  add_text(db_cmd, "--database", db.database,
+           "the database directory (default $RCTUNE_DATABASE, else $XDG_DATA_HOME/rctune/database)");
   db_cmd->add_subcommand("list", "one line per workload, hardware and flags: best GFLOP/s, records");
   auto* db_show =
       db_cmd->add_subcommand("show", "the records of one workload, fastest first, with schedules");
