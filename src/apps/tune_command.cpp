@@ -343,7 +343,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     std::printf("LLM: %lld requests from the ranks, %lld sent to endpoints (%lld answered together)\n",
                 static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
                 static_cast<long long>(result.llm.merged));
-  return store_in_database(a.database, cfg, r.simulate, a.quiet);
+  return store_in_database(a.database.empty() ? cfg.database : a.database, cfg, r.simulate, a.quiet);
 }
 
 // A plain run (one process, or one rank under mpirun): this process tunes every task, one after
@@ -379,7 +379,7 @@ class PlainRun {
     writer_->finish();
     writer_.reset();  // closes the trace, which store_in_database reads
     print_summary(rows, cfg_.out, simulate_);
-    return store_in_database(a_.database, cfg_, simulate_, a_.quiet);
+    return store_in_database(a_.database.empty() ? cfg_.database : a_.database, cfg_, simulate_, a_.quiet);
   }
 
  private:

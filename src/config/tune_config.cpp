@@ -306,6 +306,11 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
     top.fail(static_cast<const YAML::Node&>(root)["out"], "out",
              "must not be empty: the path of the run's trace (leave the key out for rctune-run.h5)");
 
+  c.database = top.string("database", c.database);
+  if (c.database.empty() && static_cast<const YAML::Node&>(root)["database"])
+    top.fail(static_cast<const YAML::Node&>(root)["database"], "database",
+             "must not be empty: the directory of the tuning database (leave the key out to store nothing)");
+
   YAML::Node tasks = top.take("tasks");
   if (!tasks) top.fail(root, "tasks", "missing: a list of tasks, each with a workload");
   if (!tasks.IsSequence() || tasks.size() == 0)
@@ -373,8 +378,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.dist.tree_interval = di.number("tree_interval", c.dist.tree_interval, 0, 1e9);
   di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window", "tree_interval"});
 
-  top.finish({"seed", "budget", "strategy", "proposer", "out", "tasks", "measure", "mcts", "evolutionary",
-              "cost_model", "llm", "dist"});
+  top.finish({"seed", "budget", "strategy", "proposer", "out", "database", "tasks", "measure", "mcts",
+              "evolutionary", "cost_model", "llm", "dist"});
   return c;
 }
 

@@ -110,6 +110,15 @@ TEST(Tune, TheFastestSchedulesOfEveryTaskGoToTheTuningDatabase) {
       << show.output;
 }
 
+TEST(Tune, TheConfigsDatabaseKeyChoosesTheTuningDatabase) {
+  TempDir dir;
+  const CliResult r =
+      run_rctune("tune " + write_config(dir, 2, "database: " + dir.file("db") + "\n") + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const CliResult show = run_rctune("db --database " + dir.file("db") + " show matmul:M=64,N=64,K=64");
+  EXPECT_EQ(show.exit_code, 0) << show.output;
+}
+
 TEST(Tune, ASimulatedRunStoresNothingInTheTuningDatabase) {
   TempDir dir;
   const CliResult r = run_rctune("tune " + write_config(dir, 4) + " --simulate --database " + dir.file("db"));

@@ -55,6 +55,9 @@ const RefusedConfig kRefusedConfigs[] = {
      "tasks: ['matmul:M=8,N=8,K=8']\nmeasure: {min_repeats: 5, max_repeats: 2}\n",
      {"measure.max_repeats: must be at least min_repeats"}},
     {"UnquotedSpecInFlowListGetsAHint", "tasks: [matmul:M=8,N=8,K=8]\n", {"must be quoted"}},
+    {"AnEmptyDatabaseIsAnError",
+     "tasks: ['matmul:M=8,N=8,K=8']\ndatabase: ''\n",
+     {"run.yaml:2:", "database: must not be empty"}},
 };
 
 class TuneConfigRefuses : public ::testing::TestWithParam<RefusedConfig> {};
@@ -110,6 +113,12 @@ TEST(TuneConfig, ReadsEverySection) {
   EXPECT_EQ(c.mcts.rollout_depth, 7);
   EXPECT_EQ(c.evolutionary.population, 64);
   EXPECT_EQ(c.cost_model.kind, "none");
+}
+
+TEST(TuneConfig, DatabaseNamesTheTuningDatabaseAndIsNoneByDefault) {
+  EXPECT_EQ(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n").database, "");
+  EXPECT_EQ(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\ndatabase: /shared/rctune-db\n").database,
+            "/shared/rctune-db");
 }
 
 TEST(TuneConfig, InlineWorkloadDefinition) {

@@ -83,6 +83,7 @@ struct TuneConfig {
   std::string strategy = "mcts";       // mcts | evolutionary | random
   std::string proposer = "heuristic";  // heuristic | random | llm
   std::string out = "rctune-run.h5";   // the run's HDF5 trace
+  std::string database;                // the tuning database the run's best schedules go to ("": none)
   std::vector<TaskConfig> tasks;
   MeasureConfig measure;
   MctsConfig mcts;
