@@ -143,7 +143,7 @@ std::string run_state(const runlog::RunLog& run) {
 }
 
 // A duration with four significant digits, in milliseconds below a second.
-std::string ms(double seconds) {
+std::string duration(double seconds) {
   return seconds < 1 ? fmt("%.4g ms", 1e3 * seconds) : fmt("%.4g s", seconds);
 }
 
@@ -178,17 +178,17 @@ void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
   out << "\nestimated model latency (sum over tasks of weight x time per run; untuned operators and time "
          "between "
          "kernels left out)\n";
-  std::vector<std::vector<std::string>> sums = {{"tuned:", ms(m.tuned_s)}};
+  std::vector<std::vector<std::string>> sums = {{"tuned:", duration(m.tuned_s)}};
   if (m.missing > 0)
     sums[0][1] += " (" + std::to_string(m.missing) + " task" + (m.missing == 1 ? "" : "s") +
                   " without a correct sample or an unscheduled time left out)";
   if (m.unscheduled_s)
-    sums.push_back({"unscheduled:",
-                    ms(*m.unscheduled_s) + " (tuned is " + ratio(*m.unscheduled_s, m.tuned_s) + " faster)"});
+    sums.push_back({"unscheduled:", duration(*m.unscheduled_s) + " (tuned is " +
+                                        ratio(*m.unscheduled_s, m.tuned_s) + " faster)"});
   if (m.library_tasks > 0)
-    sums.push_back({"library:", ms(m.library_s) + " over the " + std::to_string(m.library_tasks) + " of " +
-                                    std::to_string(m.tasks.size()) + " tasks that have one, tuned " +
-                                    ms(m.library_tuned_s) + " there (" +
+    sums.push_back({"library:", duration(m.library_s) + " over the " + std::to_string(m.library_tasks) +
+                                    " of " + std::to_string(m.tasks.size()) + " tasks that have one, tuned " +
+                                    duration(m.library_tuned_s) + " there (" +
                                     ratio(m.library_s, m.library_tuned_s) + ")"});
   else
     sums.push_back({"library:", "- (no task has a library baseline)"});
@@ -196,9 +196,10 @@ void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
   std::vector<std::vector<std::string>> rows = {
       {"task", "weight", "best", "x weight", "share", "unscheduled", "library"}};
   for (const runlog::TaskLatency& t : m.tasks)
-    rows.push_back({t.name, fmt("%g", t.weight), t.best_s ? ms(*t.best_s) : "-",
-                    t.model_s ? ms(*t.model_s) : "-", fmt("%.1f%%", 100 * t.share),
-                    t.reference_s ? ms(*t.reference_s) : "-", t.library_s ? ms(*t.library_s) : "-"});
+    rows.push_back({t.name, fmt("%g", t.weight), t.best_s ? duration(*t.best_s) : "-",
+                    t.model_s ? duration(*t.model_s) : "-", fmt("%.1f%%", 100 * t.share),
+                    t.reference_s ? duration(*t.reference_s) : "-",
+                    t.library_s ? duration(*t.library_s) : "-"});
   print_table(out, rows, {true});
 }
 

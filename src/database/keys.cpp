@@ -24,15 +24,7 @@ std::string workload_key(const ir::Workload& w) {
   const std::string text = ir::to_string(w);
   // The listing without its first line, "workload NAME".
   const std::string body = text.substr(std::min(text.size(), text.find('\n') + 1));
-  if (ir::is_operator_spec(w.name)) {
-    try {
-      const ir::Workload op = ir::make_operator(w.name);
-      const std::string op_text = ir::to_string(op);
-      if (op_text.substr(std::min(op_text.size(), op_text.find('\n') + 1)) == body) return op.name;
-    } catch (const ir::OperatorSpecError&) {
-      // A name that looks like a spec but is not one: keyed by its text below.
-    }
-  }
+  if (const auto spec = ir::operator_spec_of(w)) return *spec;
   return "workload:" + stable_hex(body);
 }
 

@@ -101,9 +101,9 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
   // nothing, and its runs stay as they are).
   std::shared_ptr<const ir::Workload> timed = workload;
   double scale = 1;
-  if (!simulate && ir::is_operator_spec(workload->name) &&
-      ir::canonical_operator_spec(workload->name) == workload->name) {
-    if (const auto r = ir::reduced_operator(workload->name, kBaselineMaxFlops)) {
+  const std::optional<std::string> spec = simulate ? std::nullopt : ir::operator_spec_of(*workload);
+  if (spec) {
+    if (const auto r = ir::reduced_operator(*spec, kBaselineMaxFlops)) {
       timed = std::make_shared<const ir::Workload>(ir::make_operator(r->spec));
       scale = workload->flops() / timed->flops();
       b.reference_estimate = r->param + "=" + std::to_string(r->reduced) + " of " + std::to_string(r->full) +

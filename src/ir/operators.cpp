@@ -502,6 +502,19 @@ const char* rows_param(const std::string& op) {
 
 }  // namespace
 
+std::optional<std::string> operator_spec_of(const Workload& w) {
+  if (!is_operator_spec(w.name)) return std::nullopt;
+  // The listings without their first line, "workload NAME".
+  auto body = [](const std::string& text) { return text.substr(std::min(text.size(), text.find('\n') + 1)); };
+  try {
+    const Workload op = make_operator(w.name);
+    if (body(to_string(op)) == body(to_string(w))) return op.name;
+  } catch (const OperatorSpecError&) {
+    // A name that looks like a spec but is not one.
+  }
+  return std::nullopt;
+}
+
 std::optional<ReducedOperator> reduced_operator(const std::string& spec, double max_flops) {
   const Resolved r = resolve(spec);
   const char* param = rows_param(r.def->name);

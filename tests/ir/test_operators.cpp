@@ -440,3 +440,21 @@ TEST(ReducedOperator, ANonOperatorSpecIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(OperatorSpecOf, AnOperatorIsItsCanonicalSpec) {
+  EXPECT_EQ(operator_spec_of(make_operator("matmul:M=8,N=8,K=8")), "matmul:M=8,N=8,K=8,dtype=f32");
+}
+
+TEST(OperatorSpecOf, AHandWrittenWorkloadNamedLikeAnOperatorIsNone) {
+  const std::string spec = "softmax:M=4,N=8,dtype=f32";
+  EXPECT_EQ(operator_spec_of(parse_workload(operator_source(spec), spec)), spec) << "the same stages";
+  std::string other = operator_source(spec);
+  other.replace(other.find("exp("), 4, "tanh(");
+  EXPECT_FALSE(operator_spec_of(parse_workload(other, spec)).has_value()) << "other stages";
+  EXPECT_FALSE(operator_spec_of(parse_workload(operator_source(spec), "softmax")).has_value())
+      << "a bare operator name is not this operator's spec";
+}
+
+}  // namespace

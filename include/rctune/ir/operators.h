@@ -52,6 +52,10 @@ Workload make_operator(const std::string& spec);
 // The canonical spec of `spec` (make_operator(spec).name) without building the workload.
 std::string canonical_operator_spec(const std::string& spec);
 
+// The canonical spec of the library operator that `w` is: its name is an operator spec and its
+// stages are that operator's. nullopt for a hand-written workload (whatever its name).
+std::optional<std::string> operator_spec_of(const Workload& w);
+
 // A smaller instance of an operator, to estimate the time of its unscheduled kernel from: the
 // operator's rows (`param`: M of a matmul, B of a batched matmul or attention, output channels of
 // a convolution, channels of a depthwise one, rows of softmax and the norms) cut from `full` to
