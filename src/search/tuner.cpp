@@ -155,21 +155,23 @@ using Clock = std::chrono::steady_clock;
 
 double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
+}  // namespace
+
 // One task's tuning session, one method per job of a round: exchange with the peers, record the
 // rejected proposals, take results from the replay or measure them, train on them, keep the best,
 // publish, report progress.
-class TaskTuner {
+class TaskSession::Impl {
  public:
-  TaskTuner(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
-            double reference_gflops, Evaluator& evaluator, const TuneOptions& o, const TaskRecording& rec,
-            const std::function<void(const Progress&)>& on_progress, Proposer* proposer)
+  Impl(std::shared_ptr<const ir::Workload> workload, const std::string& task_name, double reference_gflops,
+       Evaluator& evaluator, const TuneOptions& o, const TaskRecording& rec,
+       std::function<void(const Progress&)> on_progress, Proposer* proposer)
       : workload_(std::move(workload)),
         reference_gflops_(reference_gflops),
         evaluator_(evaluator),
         o_(o),
         rec_(rec),
-        on_progress_(on_progress),
-        hw_(host_hardware_description()),
+        on_progress_(std::move(on_progress)),
+        hw_(o.hardware ? *o.hardware : host_hardware_description()),
         space_(workload_, hw_.info),
         predictor_(cost_model_options(o), hw_.info, o.use_cost_model),
         replay_(rec.resumed),
@@ -193,20 +195,20 @@ class TaskTuner {
     if (!channel_ && rec.writer) channel_ = &writer_channel_.emplace(*rec.writer, rec.task);
     progress_.task = task_name;
     progress_.budget = o.budget;
+    if (rec_.observed) learn(*rec_.observed);
   }
 
-  TaskOutcome run() {
-    if (rec_.observed) learn(*rec_.observed);
+  int64_t run(int64_t samples) {
+    const int64_t start = out_.samples, end = out_.samples + samples;
     const int64_t sync_every = channel_ ? channel_->sync_every() : 0;
-    int64_t next_sync = 0;
     const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary.measure_batch : o_.measure_batch;
-    while (out_.samples < o_.budget) {
-      const int n = static_cast<int>(std::min<int64_t>(batch_size, o_.budget - out_.samples));
+    while (!exhausted_ && out_.samples < end) {
+      const int n = static_cast<int>(std::min<int64_t>(batch_size, end - out_.samples));
       auto t_search = Clock::now();
       // Root-parallel search: share with the group before the first round and every sync_every
       // samples of this rank.
-      if (sync_every > 0 && out_.samples >= next_sync) {
-        next_sync = out_.samples + sync_every;
+      if (sync_every > 0 && out_.samples >= next_sync_) {
+        next_sync_ = out_.samples + sync_every;
         exchange_with_peers(n, t_search);
       }
       std::vector<Candidate> batch = strategy_->next_batch(n);
@@ -215,7 +217,8 @@ class TaskTuner {
       std::vector<runlog::SampleRecord> rejected = rejected_records();
       if (batch.empty()) {
         if (channel_ && !rejected.empty()) channel_->samples(rejected);
-        break;  // the strategy has nothing new to offer
+        exhausted_ = true;  // the strategy has nothing new to offer
+        break;
       }
       record(std::move(rejected));
       const std::vector<MeasureResult> results = results_of(batch);
@@ -223,6 +226,14 @@ class TaskTuner {
       publish(batch, results);
       report_progress();
     }
+    return out_.samples - start;
+  }
+
+  bool exhausted() const { return exhausted_; }
+  const TaskOutcome& outcome() const { return out_; }
+  void set_expected_budget(int64_t budget) { progress_.budget = budget; }
+
+  TaskOutcome finish() {
     if (proposer_) out_.proposer_failures = proposer_->failures();
     return std::move(out_);
   }
@@ -393,7 +404,7 @@ class TaskTuner {
     progress_.best_speedup = out_.found ? out_.best.speedup : 0;
     progress_.elapsed_s = wall();
     progress_.eta_s = new_measured_ > 0 ? elapsed() / static_cast<double>(new_measured_) *
-                                              static_cast<double>(o_.budget - out_.samples)
+                                              static_cast<double>(std::max<int64_t>(0, progress_.budget - out_.samples))
                                         : -1;
     if (on_progress_) on_progress_(progress_);
   }
@@ -402,9 +413,9 @@ class TaskTuner {
   std::shared_ptr<const ir::Workload> workload_;
   double reference_gflops_;
   Evaluator& evaluator_;
-  const TuneOptions& o_;
-  const TaskRecording& rec_;
-  const std::function<void(const Progress&)>& on_progress_;
+  const TuneOptions o_;
+  const TaskRecording rec_;
+  const std::function<void(const Progress&)> on_progress_;
   const HardwareDescription hw_;
   DesignSpace space_;
   Predictor predictor_;
@@ -418,18 +429,32 @@ class TaskTuner {
   TaskChannel* channel_ = nullptr;
   std::unordered_map<uint64_t, MeasureResult> known_;
   int64_t new_measured_ = 0;
+  int64_t next_sync_ = 0;
+  bool exhausted_ = false;
   TaskOutcome out_;
   Progress progress_;
 };
 
-}  // namespace
+TaskSession::TaskSession(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
+                         double reference_gflops, Evaluator& evaluator, const TuneOptions& options,
+                         const TaskRecording& recording, std::function<void(const Progress&)> on_progress,
+                         Proposer* proposer)
+    : impl_(std::make_unique<Impl>(std::move(workload), task_name, reference_gflops, evaluator, options, recording,
+                                   std::move(on_progress), proposer)) {}
+TaskSession::~TaskSession() = default;
+int64_t TaskSession::run(int64_t samples) { return impl_->run(samples); }
+bool TaskSession::exhausted() const { return impl_->exhausted(); }
+const TaskOutcome& TaskSession::outcome() const { return impl_->outcome(); }
+void TaskSession::set_expected_budget(int64_t budget) { impl_->set_expected_budget(budget); }
+TaskOutcome TaskSession::finish() { return impl_->finish(); }
 
 TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
                       double reference_gflops, Evaluator& evaluator, const TuneOptions& o,
                       const TaskRecording& rec, const std::function<void(const Progress&)>& on_progress,
                       Proposer* proposer) {
-  return TaskTuner(std::move(workload), task_name, reference_gflops, evaluator, o, rec, on_progress, proposer)
-      .run();
+  TaskSession session(std::move(workload), task_name, reference_gflops, evaluator, o, rec, on_progress, proposer);
+  session.run(o.budget);
+  return session.finish();
 }
 
 }  // namespace rctune::search

@@ -166,6 +166,26 @@ struct RankStats {
   bool operator==(const RankStats&) const;  // NaN equals NaN here
 };
 
+// One allocation of a run's task scheduler (search/task_scheduler.h): which task got the next
+// round of samples, why, and where the model stood after it (the table /allocations, one row per
+// round, appended as each round ends).
+struct AllocationRecord {
+  int64_t round = 0;        // 0, 1, 2, ... in the order the rounds were handed out
+  double wall_time = 0;     // seconds since the run started, when the round ended
+  int32_t group = 0;        // rank group that tuned it (0 in a one-process run)
+  std::string task;         // the task's name
+  std::string scheduler;    // the policy that decided: "gradient", "round_robin", "per_task"
+  std::string reason;       // why this task: "first round", "largest expected gain", ...
+  double priority = 0;      // the policy's score of the task when chosen (gradient: expected drop of
+                            // the model's latency per sample, seconds; 0 for the other policies)
+  int64_t samples = 0;      // samples handed out
+  int64_t spent = 0;        // samples the task measured in the round (fewer: its search ran out)
+  double task_best_s = 0;   // the task's best kernel time after the round (0: none correct yet)
+  double latency_s = 0;     // estimated model latency after the round: sum over tasks of weight x
+                            // best time (the unscheduled kernel's time for a task without one)
+  bool operator==(const AllocationRecord&) const;  // NaN equals NaN here
+};
+
 struct TaskLog {
   TaskInfo info;
   std::string group;  // HDF5 group path, "/tasks/<sanitised name>"
@@ -184,6 +204,7 @@ struct RunLog {
   RunInfo info;
   std::vector<TaskLog> tasks;    // in the order they were begun
   std::vector<RankStats> ranks;  // the /ranks table (empty: none, e.g. files written before it existed)
+  std::vector<AllocationRecord> allocations;  // the /allocations table, in round order (empty: none)
   bool finished() const { return info.end_time > 0; }
   const TaskLog* task(const std::string& name) const;  // nullptr if absent
 };

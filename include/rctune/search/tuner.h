@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,8 @@ struct TuneOptions {
   CostModelOptions cost_model;
   bool use_cost_model = true;  // false: the analytic score only
   int32_t rank = 0;            // recorded with each sample
+  // The machine the kernels are tuned for (design space, cost model, prompts). Unset: this host.
+  std::optional<HardwareDescription> hardware;
 };
 
 struct Progress {
@@ -110,9 +113,38 @@ struct TaskRecording {
 // The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.
 std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpace* space);
 
-// Runs the task to its budget (or until the strategy has nothing new). `reference_gflops` is the
-// unscheduled kernel's speed (0: unknown); cost-model scores are speedups over it.
-// `proposer` overrides make_proposer(options.proposer) when given.
+// One task's tuning, in rounds: a task scheduler (search/task_scheduler.h) gives it samples a few
+// at a time and switches between tasks; the search state (tree, population, cost model) stays
+// between rounds. `reference_gflops` is the unscheduled kernel's speed (0: unknown); cost-model
+// scores are speedups over it. `proposer` overrides make_proposer(options.proposer) when given and
+// must outlive the session. options.budget is the samples the task is expected to get (progress
+// and ETA; run() measures what it is given).
+class TaskSession {
+ public:
+  TaskSession(std::shared_ptr<const ir::Workload> workload, const std::string& task_name, double reference_gflops,
+              Evaluator& evaluator, const TuneOptions& options, const TaskRecording& recording = {},
+              std::function<void(const Progress&)> on_progress = {}, Proposer* proposer = nullptr);
+  ~TaskSession();
+  TaskSession(const TaskSession&) = delete;
+  TaskSession& operator=(const TaskSession&) = delete;
+
+  // Measures up to `samples` more samples in rounds of options.measure_batch; returns how many it
+  // spent (fewer when the strategy has nothing new to offer: exhausted()).
+  int64_t run(int64_t samples);
+  bool exhausted() const;
+  // Where the task stands (samples, best, curve, records of this session).
+  const TaskOutcome& outcome() const;
+  // Changes the samples the task is expected to get (progress and ETA only).
+  void set_expected_budget(int64_t budget);
+  // The outcome, with what the proposer dropped; the session is done.
+  TaskOutcome finish();
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Runs the task to options.budget (or until the strategy has nothing new): one TaskSession.
 TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
                       double reference_gflops, Evaluator& evaluator, const TuneOptions& options,
                       const TaskRecording& recording = {},
