@@ -33,6 +33,7 @@ std::vector<Setting> settings(const config::TuneConfig& c) {
     add(k + ".workload", ir::to_string(c.tasks[i].workload));
     add(k + ".weight", text(c.tasks[i].weight));
   }
+  add("scheduler", config::effective_scheduler(c));
   const auto& m = c.measure;
   add("measure.flags", m.flags);
   add("measure.min_time", text(m.min_time));

@@ -30,6 +30,7 @@
 #include "rctune/runtime/jit_compiler.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
+#include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
 namespace rctune::apps {
@@ -346,8 +347,9 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   return store_in_database(a.database.empty() ? cfg.database : a.database, cfg, r.simulate, a.quiet);
 }
 
-// A plain run (one process, or one rank under mpirun): this process tunes every task, one after
-// the other, and writes the trace. Each job of a task is one member function.
+// A plain run (one process, or one rank under mpirun): this process tunes every task and writes
+// the trace. The run's task scheduler hands out rounds of samples; each task keeps its search
+// between its rounds. Each job of a task is one member function.
 class PlainRun {
  public:
   PlainRun(const TuneArgs& a, ResolvedRun& resolved)
@@ -373,9 +375,12 @@ class PlainRun {
     wall_offset_ = resumed_wall_time(*writer_);
 
     const std::vector<std::string> names = dist::task_names(cfg_);
+    // Tasks in order of weight (heaviest first), ties in config order: each begun in the trace with
+    // its baselines before the first sample, so that the scheduler knows every task's share.
+    for (size_t ti : dist::task_order(cfg_)) tasks_.push_back(begin_task(ti, names[ti]));
+    tune_rounds();
     std::vector<Row> rows;
-    // Tasks in order of weight (heaviest first), ties in config order.
-    for (size_t ti : dist::task_order(cfg_)) rows.push_back(tune_task(ti, names[ti]));
+    for (TaskRun& t : tasks_) rows.push_back(finish_task(t));
     writer_->finish();
     writer_.reset();  // closes the trace, which store_in_database reads
     print_summary(rows, cfg_.out, simulate_);
@@ -383,31 +388,193 @@ class PlainRun {
   }
 
  private:
-  Row tune_task(size_t ti, const std::string& name) {
+  // A task of the run: its trace entry, baselines, search options and, once it got a round, its
+  // search session (and LLM proposer).
+  struct TaskRun {
+    size_t index = 0;  // in the config
+    Row row;
+    std::shared_ptr<const ir::Workload> workload;
+    runlog::RunWriter::Task task = 0;
+    const runlog::TaskLog* resumed = nullptr;
+    search::TuneOptions options;
+    search::TaskRecording rec;
+    std::vector<runlog::SampleRecord> observed;
+    bool complete = false;  // nothing left to tune (row filled)
+    std::unique_ptr<search::Proposer> fallback;
+    std::unique_ptr<llm::LlmProposer> llm_proposer;
+    std::unique_ptr<search::TaskSession> session;
+    int64_t llm_calls = 0;
+  };
+
+  TaskRun begin_task(size_t ti, const std::string& name) {
     const config::TaskConfig& tc = cfg_.tasks[ti];
-    auto workload = std::make_shared<const ir::Workload>(tc.workload);
+    TaskRun t;
+    t.index = ti;
+    t.workload = std::make_shared<const ir::Workload>(tc.workload);
     runlog::TaskInfo info;
     info.name = name;
     info.workload = ir::to_string(tc.workload);
     info.weight = tc.weight;
     info.flops = tc.workload.flops();
-    const runlog::RunWriter::Task task = writer_->begin_task(info);
-    const runlog::TaskLog* resumed = writer_->resumed().task(info.name);
+    t.task = writer_->begin_task(info);
+    t.resumed = writer_->resumed().task(info.name);
+    t.row.task = info.name;
+    baselines(t.row, t.workload, t.task, t.resumed);
 
-    Row row;
-    row.task = info.name;
-    baselines(row, workload, task, resumed);
+    t.options = dist::tune_options(cfg_);
+    t.options.budget = dist::task_budget(cfg_, ti);
+    t.options.seed = dist::task_seed(cfg_, ti);
+    t.rec = search::TaskRecording{&*writer_, t.task, t.resumed, wall_offset_};
+    if (t.resumed && writer_->resumed().info.num_ranks > 1)
+      t.complete = !observe_many_rank_samples(t.row, *t.resumed, t.task, t.options, t.rec, t.observed);
+    t.llm_calls = t.resumed ? static_cast<int64_t>(t.resumed->llm_calls.size()) : 0;
+    return t;
+  }
 
-    search::TuneOptions o = dist::tune_options(cfg_);
-    o.budget = dist::task_budget(cfg_, ti);
-    o.seed = dist::task_seed(cfg_, ti);
-    search::TaskRecording rec{&*writer_, task, resumed, wall_offset_};
-    std::vector<runlog::SampleRecord> observed;
-    if (resumed && writer_->resumed().info.num_ranks > 1 &&
-        !observe_many_rank_samples(row, *resumed, task, o, rec, observed))
-      return row;
-    search_task(row, workload, task, resumed, o, rec);
-    return row;
+  // The run's scheduler over its tasks (in tasks_ order).
+  search::TaskScheduler make_scheduler() const {
+    const std::string policy = config::effective_scheduler(cfg_);
+    search::SchedulerOptions so;
+    so.policy = *search::scheduler_policy_of(policy);
+    so.total_budget = cfg_.budget;
+    so.round = cfg_.strategy == "evolutionary" ? cfg_.evolutionary.measure_batch
+                                               : dist::tune_options(cfg_).measure_batch;
+    std::vector<search::ScheduledTask> st;
+    for (const TaskRun& t : tasks_) {
+      search::ScheduledTask s;
+      s.name = t.row.task;
+      s.weight = cfg_.tasks[t.index].weight;
+      s.initial_seconds =
+          t.row.reference_gflops > 0 ? t.workload->flops() / (t.row.reference_gflops * 1e9) : 0;
+      // per_task: the task's budget (less what a many-rank session measured); others: its own cap.
+      s.budget =
+          so.policy == search::SchedulerPolicy::PerTask ? t.options.budget : cfg_.tasks[t.index].budget;
+      if (so.policy != search::SchedulerPolicy::PerTask && !t.observed.empty())
+        s.budget = std::max<int64_t>(
+            0, (s.budget > 0 ? s.budget : cfg_.budget) - static_cast<int64_t>(t.observed.size()));
+      st.push_back(std::move(s));
+    }
+    search::TaskScheduler sched(std::move(st), so);
+    for (size_t i = 0; i < tasks_.size(); ++i)
+      if (tasks_[i].complete) sched.retire(i);
+    return sched;
+  }
+
+  // Rounds of samples, task by task as the scheduler decides; every round is recorded in the trace
+  // (a resumed run replays the rounds it recorded and records only the new ones).
+  void tune_rounds() {
+    search::TaskScheduler sched = make_scheduler();
+    const bool per_task = config::effective_scheduler(cfg_) == "per_task";
+    const int64_t recorded_rounds = static_cast<int64_t>(writer_->resumed().allocations.size());
+    const auto t0 = std::chrono::steady_clock::now();
+    while (const std::optional<search::Allocation> a = sched.next()) {
+      TaskRun& t = tasks_[a->task];
+      if (!t.session) open_session(t);
+      t.session->set_expected_budget(sched.task_spent(a->task) + a->samples);
+      const int64_t spent = run_round(t, a->samples);
+      const search::TaskOutcome& out = t.session->outcome();
+      sched.done(*a, spent, out.found ? out.best.median_s : 0);
+      const double wall =
+          wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (a->round >= recorded_rounds) {
+        runlog::AllocationRecord r;
+        r.round = a->round;
+        r.wall_time = wall;
+        r.task = t.row.task;
+        r.scheduler = config::effective_scheduler(cfg_);
+        r.reason = a->reason;
+        r.priority = a->priority;
+        r.samples = a->samples;
+        r.spent = spent;
+        r.task_best_s = out.found ? out.best.median_s : 0;
+        r.latency_s = sched.estimated_latency();
+        // PENDING-MERGE writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
+        (void)r;
+      }
+      if (!per_task) show_round(*a, t, sched, t0);
+    }
+  }
+
+  // One line after each round: the model's estimated latency and the run's progress.
+  void show_round(const search::Allocation& a, const TaskRun& t, const search::TaskScheduler& sched,
+                  std::chrono::steady_clock::time_point t0) const {
+    if (a_.quiet) return;
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    int64_t replayed = 0;
+    for (const TaskRun& x : tasks_)
+      if (x.session) replayed += x.session->outcome().replayed;
+    const int64_t measured = sched.spent() - replayed;
+    std::string line = "round " + std::to_string(a.round) + ": " + terminal_safe(t.row.task) + "  model " +
+                       std::to_string(sched.spent()) + "/" + std::to_string(sched.total_budget()) +
+                       " samples, estimated latency " + fmt("%.4g ms", 1e3 * sched.estimated_latency());
+    if (measured > 0)
+      line += "  ETA " + search::clock_text(
+                             elapsed / static_cast<double>(measured) *
+                             static_cast<double>(std::max<int64_t>(0, sched.total_budget() - sched.spent())));
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    std::fprintf(stderr, "%s\n", line.c_str());
+    std::fflush(stderr);
+  }
+
+  // The search session of a task, created at its first round, with the LLM proposer of the task
+  // (the heuristic answers where the model cannot).
+  void open_session(TaskRun& t) {
+    if (llm_opts_) {
+      t.fallback = search::make_proposer("heuristic", nullptr);
+      t.llm_proposer = std::make_unique<llm::LlmProposer>(*llm_opts_, t.fallback.get());
+    }
+    if (!t.observed.empty()) t.rec.observed = &t.observed;
+    TaskRun* tp = &t;
+    t.session = std::make_unique<search::TaskSession>(
+        t.workload, t.row.task, t.row.reference_gflops, cached_, t.options, t.rec,
+        [this, tp](const search::Progress& p) {
+          record_llm_calls(*tp);
+          show_progress(p);
+        },
+        t.llm_proposer.get());
+  }
+
+  // The LLM calls of the task's proposer since the last time, to the trace.
+  void record_llm_calls(TaskRun& t) {
+    if (!t.llm_proposer) return;
+    std::vector<runlog::LlmCallRecord> rows;
+    const double wall =
+        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    for (const llm::CallRecord& c : t.llm_proposer->take_calls())
+      rows.push_back(llm::to_trace_record(c, t.llm_calls++, wall, 0));
+    if (!rows.empty()) writer_->append_llm_calls(t.task, rows);
+  }
+
+  // One round of a task's search, with its progress on stderr.
+  int64_t run_round(TaskRun& t, int64_t samples) {
+    try {
+      const int64_t spent = t.session->run(samples);
+      record_llm_calls(t);
+      if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
+      return spent;
+    } catch (const runtime::EnvironmentError& e) {
+      if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
+      try {
+        record_llm_calls(t);
+      } catch (const std::exception&) {
+        // the environment's fault is the one to report
+      }
+      throw environment_stop(e, cfg_.out);
+    }
+  }
+
+  // The task's row of the summary, and what its proposer dropped.
+  Row finish_task(TaskRun& t) {
+    if (t.complete || !t.session) return std::move(t.row);
+    t.row.outcome = t.session->finish();
+    if (t.fallback) t.row.outcome.proposer_failures += t.fallback->failures();
+    report_proposer_failures(t.row.task, llm_opts_ ? "llm" : t.options.proposer,
+                             t.row.outcome.proposer_failures, a_.quiet);
+    if (t.row.outcome.replayed > 0 && !a_.quiet)
+      std::fprintf(stderr, "%s: %lld samples taken from the trace, %lld measured now\n", t.row.task.c_str(),
+                   static_cast<long long>(t.row.outcome.replayed),
+                   static_cast<long long>(t.row.outcome.samples - t.row.outcome.replayed));
+    return std::move(t.row);
   }
 
   // The unscheduled kernel (speedups are over it) and the library routine, once per task: from the
@@ -443,7 +610,6 @@ class PlainRun {
                                  std::vector<runlog::SampleRecord>& observed) {
     observed = runlog::measured_samples(resumed);
     rec.resumed = nullptr;
-    rec.observed = &observed;
     // This session's tree replaces the merged one: the ranks' trees no longer add up to it.
     if (!resumed.rank_trees.empty()) writer_->write_rank_trees(task, {});
     for (const runlog::SampleRecord& s : resumed.samples)
@@ -455,56 +621,6 @@ class PlainRun {
     row.outcome.found = resumed.best.has_value();
     if (resumed.best) row.outcome.best = *resumed.best;
     return false;
-  }
-
-  // The search of one task, with its progress on stderr and, for the LLM proposer, its calls
-  // recorded in the trace after every round.
-  void search_task(Row& row, const std::shared_ptr<const ir::Workload>& workload,
-                   runlog::RunWriter::Task task, const runlog::TaskLog* resumed, const search::TuneOptions& o,
-                   const search::TaskRecording& rec) {
-    // The LLM proposer of this task (the heuristic answers where the model cannot).
-    std::unique_ptr<search::Proposer> fallback;
-    std::unique_ptr<llm::LlmProposer> llm_proposer;
-    if (llm_opts_) {
-      fallback = search::make_proposer("heuristic", nullptr);
-      llm_proposer = std::make_unique<llm::LlmProposer>(*llm_opts_, fallback.get());
-    }
-    int64_t llm_calls = resumed ? static_cast<int64_t>(resumed->llm_calls.size()) : 0;
-    const auto t_task = std::chrono::steady_clock::now();
-    auto record_llm_calls = [&] {
-      if (!llm_proposer) return;
-      std::vector<runlog::LlmCallRecord> rows;
-      const double wall =
-          wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t_task).count();
-      for (const llm::CallRecord& c : llm_proposer->take_calls())
-        rows.push_back(llm::to_trace_record(c, llm_calls++, wall, 0));
-      if (!rows.empty()) writer_->append_llm_calls(task, rows);
-    };
-    auto progress = [&](const search::Progress& p) {
-      record_llm_calls();
-      show_progress(p);
-    };
-    try {
-      row.outcome = search::tune_task(workload, row.task, row.reference_gflops, cached_, o, rec, progress,
-                                      llm_proposer.get());
-    } catch (const runtime::EnvironmentError& e) {
-      if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
-      try {
-        record_llm_calls();
-      } catch (const std::exception&) {
-        // the environment's fault is the one to report
-      }
-      throw environment_stop(e, cfg_.out);
-    }
-    record_llm_calls();
-    if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
-    if (fallback) row.outcome.proposer_failures += fallback->failures();
-    report_proposer_failures(row.task, llm_opts_ ? "llm" : o.proposer, row.outcome.proposer_failures,
-                             a_.quiet);
-    if (row.outcome.replayed > 0 && !a_.quiet)
-      std::fprintf(stderr, "%s: %lld samples taken from the trace, %lld measured now\n", row.task.c_str(),
-                   static_cast<long long>(row.outcome.replayed),
-                   static_cast<long long>(row.outcome.samples - row.outcome.replayed));
   }
 
   // One progress line on stderr: rewritten in place on a terminal, one line each otherwise.
@@ -530,6 +646,8 @@ class PlainRun {
   search::CachedEvaluator cached_;
   const bool tty_;
   double wall_offset_ = 0;
+  const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  std::vector<TaskRun> tasks_;
 };
 
 }  // namespace

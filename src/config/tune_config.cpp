@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -25,6 +26,15 @@
 namespace rctune::config {
 
 namespace {
+
+// A task name the user gave: shown in terminals, reports and file names of others, so a short
+// text of harmless characters.
+bool task_name_ok(const std::string& name) {
+  if (name.empty() || name.size() > 200) return false;
+  for (char ch : name)
+    if (!std::isalnum(static_cast<unsigned char>(ch)) && !std::strchr("._-+/:#[]", ch)) return false;
+  return true;
+}
 
 // Reads one YAML mapping of the config: every key it takes is read through a typed getter that
 // checks the value; finish() reports any key that no getter asked for.
@@ -301,6 +311,7 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.budget = top.integer("budget", c.budget, limits::kBudget.lo, limits::kBudget.hi);
   c.strategy = top.string("strategy", c.strategy, {"mcts", "evolutionary", "random"});
   c.proposer = top.string("proposer", c.proposer, {"heuristic", "random", "llm"});
+  c.scheduler = top.string("scheduler", c.scheduler, {"gradient", "round_robin", "per_task"});
   c.out = top.string("out", c.out);
   if (c.out.empty())
     top.fail(static_cast<const YAML::Node&>(root)["out"], "out",
@@ -324,14 +335,27 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
       task.workload = task_workload(r, t, t, "workload", source_name, yaml_text);
     } else {
       MapReader r(t, source_name, prefix);
-      if (!r.present()) r.fail(t, "", "expected a workload or a mapping with workload, weight, budget");
+      if (!r.present()) r.fail(t, "", "expected a workload or a mapping with workload, name, weight, budget");
       task.workload = task_workload(r, t, r.take("workload"), "workload", source_name, yaml_text);
+      task.name = r.string("name", "");
+      if (t["name"] && !task_name_ok(task.name))
+        r.fail(t["name"], "name",
+               "a task name is 1 to 200 characters of letters, digits and . _ - + / : # [ ] (it names the "
+               "task in "
+               "the trace, the report and the tuning database)");
       task.weight = r.number("weight", 1.0, 1e-9, 1e9);
       task.budget = r.integer("budget", 0, limits::kBudget.lo, limits::kBudget.hi);
-      r.finish({"workload", "weight", "budget"});
+      r.finish({"workload", "name", "weight", "budget"});
     }
     c.tasks.push_back(std::move(task));
   }
+  // Task names are unique: two tasks of one name would share a trace group and a database key.
+  for (size_t i = 0; i < c.tasks.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (!c.tasks[i].name.empty() && c.tasks[i].name == c.tasks[j].name)
+        top.fail(
+            tasks[i]["name"], "tasks[" + std::to_string(i) + "].name",
+            "the name '" + c.tasks[i].name + "' is already the name of tasks[" + std::to_string(j) + "]");
 
   MapReader m(top.take("measure"), source_name, "measure.");
   c.measure.min_time = m.number("min_time", c.measure.min_time, limits::kMinTime.lo, limits::kMinTime.hi);
@@ -378,9 +402,14 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.dist.tree_interval = di.number("tree_interval", c.dist.tree_interval, 0, 1e9);
   di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window", "tree_interval"});
 
-  top.finish({"seed", "budget", "strategy", "proposer", "out", "database", "tasks", "measure", "mcts",
-              "evolutionary", "cost_model", "llm", "dist"});
+  top.finish({"seed", "budget", "scheduler", "strategy", "proposer", "out", "database", "tasks", "measure",
+              "mcts", "evolutionary", "cost_model", "llm", "dist"});
   return c;
+}
+
+std::string effective_scheduler(const TuneConfig& c) {
+  if (!c.scheduler.empty()) return c.scheduler;
+  return c.tasks.size() > 1 ? "gradient" : "per_task";
 }
 
 TuneConfig load_tune_config(const std::string& path) {

@@ -196,7 +196,12 @@ struct LlmAsk {
 class Hub {
  public:
   Hub(const HubSetup& s, MessageQueue& from_local, MessageQueue& to_local)
-      : s_(s), cfg_(*s.cfg), from_local_(from_local), to_local_(to_local), names_(task_names(cfg_)) {
+      : s_(s),
+        cfg_(*s.cfg),
+        from_local_(from_local),
+        to_local_(to_local),
+        names_(task_names(cfg_)),
+        budgets_(fixed_task_budgets(cfg_, tune_options(cfg_).measure_batch)) {
     for (int r = 0; r < s_.world_size; r += s_.group_size) {
       Group g;
       for (int k = r; k < std::min(s_.world_size, r + s_.group_size); ++k) g.ranks.push_back(k);
@@ -340,7 +345,7 @@ class Hub {
     t.wt = s_.writer->begin_task(info);
     t.group = static_cast<int>(&g - groups_.data());
     t.members = g.ranks;
-    t.budget = task_budget(cfg_, ti);
+    t.budget = budgets_[ti];
     t.resumed = s_.writer->resumed().task(info.name);
     std::vector<runlog::SampleRecord> observed;
     if (t.resumed) {
@@ -360,7 +365,10 @@ class Hub {
     }
     const int64_t remaining = t.budget - t.recorded;
     if (remaining <= 0) {
-      if (!s_.quiet)
+      if (!s_.quiet && t.budget == 0)
+        std::fprintf(stderr, "%s: not tuned, the run's budget is spent on the tasks before it\n",
+                     t.name.c_str());
+      else if (!s_.quiet)
         std::fprintf(stderr, "%s: all %lld samples are in the trace already\n", t.name.c_str(),
                      static_cast<long long>(t.budget));
       summarize(t);
@@ -716,6 +724,7 @@ class Hub {
   MessageQueue& from_local_;
   MessageQueue& to_local_;
   std::vector<std::string> names_;
+  std::vector<int64_t> budgets_;  // samples of each task (dist::fixed_task_budgets)
   std::vector<Group> groups_;
   std::deque<size_t> queue_;
   std::deque<TaskRun> runs_;  // stable addresses

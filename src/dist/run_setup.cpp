@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "rctune/ir/limits.h"
 #include "rctune/ir/operators.h"
@@ -62,11 +64,23 @@ std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, b
 }
 
 std::vector<std::string> task_names(const config::TuneConfig& c) {
+  std::set<std::string> used;
+  for (const config::TaskConfig& t : c.tasks)
+    if (!t.name.empty()) used.insert(t.name);
   std::vector<std::string> names;
   std::map<std::string, int> seen;
   for (const config::TaskConfig& t : c.tasks) {
-    const int k = ++seen[t.workload.name];
-    names.push_back(k == 1 ? t.workload.name : t.workload.name + "#" + std::to_string(k));
+    if (!t.name.empty()) {
+      names.push_back(t.name);
+      continue;
+    }
+    std::string name;
+    do {
+      const int k = ++seen[t.workload.name];
+      name = k == 1 ? t.workload.name : t.workload.name + "#" + std::to_string(k);
+    } while (used.count(name));
+    used.insert(name);
+    names.push_back(name);
   }
   return names;
 }
@@ -86,6 +100,38 @@ uint64_t task_seed(const config::TuneConfig& c, size_t task, int member) {
 
 int64_t task_budget(const config::TuneConfig& c, size_t task) {
   return c.tasks[task].budget > 0 ? c.tasks[task].budget : c.budget;
+}
+
+std::vector<int64_t> fixed_task_budgets(const config::TuneConfig& c, int64_t round) {
+  const size_t n = c.tasks.size();
+  std::vector<int64_t> b(n, 0);
+  if (config::effective_scheduler(c) == "per_task") {
+    for (size_t i = 0; i < n; ++i) b[i] = task_budget(c, i);
+    return b;
+  }
+  // Hand out rounds one at a time, each to the task furthest below its weighted share: the
+  // result is proportional to the weights, every task gets a first round before any a second.
+  double total_weight = 0;
+  for (const config::TaskConfig& t : c.tasks) total_weight += t.weight;
+  int64_t left = c.budget;
+  for (bool gave = true; left > 0 && gave;) {
+    gave = false;
+    std::optional<size_t> pick;
+    double lowest = 0;
+    for (size_t i : task_order(c)) {
+      const int64_t cap = c.tasks[i].budget > 0 ? c.tasks[i].budget : c.budget;
+      if (b[i] >= cap) continue;
+      const double fill = b[i] == 0 ? -1 : static_cast<double>(b[i]) / (c.tasks[i].weight / total_weight);
+      if (!pick || fill < lowest) pick = i, lowest = fill;
+    }
+    if (!pick) break;
+    const int64_t cap = c.tasks[*pick].budget > 0 ? c.tasks[*pick].budget : c.budget;
+    const int64_t give = std::min({round, left, cap - b[*pick]});
+    b[*pick] += give;
+    left -= give;
+    gave = give > 0;
+  }
+  return b;
 }
 
 Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const ir::Workload> workload,

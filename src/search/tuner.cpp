@@ -110,6 +110,14 @@ double score_of(const MeasureResult& r, double reference_gflops) {
   return r.ok() ? (reference_gflops > 0 ? r.gflops / reference_gflops : r.gflops) : 0.0;
 }
 
+}  // namespace
+
+std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpace* space) {
+  if (name == "heuristic") return make_heuristic_proposer(space);
+  if (name == "random") return make_random_proposer(space);
+  throw std::invalid_argument("proposer '" + name + "' is not available (expected heuristic or random)");
+}
+
 std::string clock_text(double s) {
   const long t = std::lround(std::max(0.0, s));
   char buf[32];
@@ -118,14 +126,6 @@ std::string clock_text(double s) {
   else
     std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
   return buf;
-}
-
-}  // namespace
-
-std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpace* space) {
-  if (name == "heuristic") return make_heuristic_proposer(space);
-  if (name == "random") return make_random_proposer(space);
-  throw std::invalid_argument("proposer '" + name + "' is not available (expected heuristic or random)");
 }
 
 std::string progress_line(const Progress& p) {
@@ -403,9 +403,10 @@ class TaskSession::Impl {
     progress_.best_gflops = out_.found ? out_.best.gflops : 0;
     progress_.best_speedup = out_.found ? out_.best.speedup : 0;
     progress_.elapsed_s = wall();
-    progress_.eta_s = new_measured_ > 0 ? elapsed() / static_cast<double>(new_measured_) *
-                                              static_cast<double>(std::max<int64_t>(0, progress_.budget - out_.samples))
-                                        : -1;
+    progress_.eta_s = new_measured_ > 0
+                          ? elapsed() / static_cast<double>(new_measured_) *
+                                static_cast<double>(std::max<int64_t>(0, progress_.budget - out_.samples))
+                          : -1;
     if (on_progress_) on_progress_(progress_);
   }
 
@@ -439,8 +440,8 @@ TaskSession::TaskSession(std::shared_ptr<const ir::Workload> workload, const std
                          double reference_gflops, Evaluator& evaluator, const TuneOptions& options,
                          const TaskRecording& recording, std::function<void(const Progress&)> on_progress,
                          Proposer* proposer)
-    : impl_(std::make_unique<Impl>(std::move(workload), task_name, reference_gflops, evaluator, options, recording,
-                                   std::move(on_progress), proposer)) {}
+    : impl_(std::make_unique<Impl>(std::move(workload), task_name, reference_gflops, evaluator, options,
+                                   recording, std::move(on_progress), proposer)) {}
 TaskSession::~TaskSession() = default;
 int64_t TaskSession::run(int64_t samples) { return impl_->run(samples); }
 bool TaskSession::exhausted() const { return impl_->exhausted(); }
@@ -452,7 +453,8 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
                       double reference_gflops, Evaluator& evaluator, const TuneOptions& o,
                       const TaskRecording& rec, const std::function<void(const Progress&)>& on_progress,
                       Proposer* proposer) {
-  TaskSession session(std::move(workload), task_name, reference_gflops, evaluator, o, rec, on_progress, proposer);
+  TaskSession session(std::move(workload), task_name, reference_gflops, evaluator, o, rec, on_progress,
+                      proposer);
   session.run(o.budget);
   return session.finish();
 }

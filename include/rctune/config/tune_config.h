@@ -16,9 +16,11 @@
 namespace rctune::config {
 
 struct TaskConfig {
+  std::string name;       // the task's name ("": its workload's name); unique in the run
   ir::Workload workload;  // from an operator spec, a workload file, or an inline definition
-  double weight = 1.0;    // share of attention across tasks (and the order in which groups take them)
-  int64_t budget = 0;     // samples (hardware measurements) for this task; 0: the run's budget
+  double weight = 1.0;    // occurrences in the model: its share of the model's latency
+  int64_t budget = 0;     // samples for this task: per_task, exactly (0: the run's budget); other
+                          // schedulers, at most (0: no limit of its own)
 };
 
 struct MeasureConfig {
@@ -79,8 +81,9 @@ struct TuneConfig {
   std::string source;  // the file's path (or "<string>")
   std::string text;    // the file's text, recorded in the run's trace
   uint64_t seed = 1;
-  int64_t budget = 64;                 // samples per task unless a task says otherwise
-  std::string strategy = "mcts";       // mcts | evolutionary | random
+  int64_t budget = 64;            // samples: of the whole run (gradient, round_robin) or per task (per_task)
+  std::string scheduler;          // gradient | round_robin | per_task; "": effective_scheduler()
+  std::string strategy = "mcts";  // mcts | evolutionary | random
   std::string proposer = "heuristic";  // heuristic | random | llm
   std::string out = "rctune-run.h5";   // the run's HDF5 trace
   std::string database;                // the tuning database the run's best schedules go to ("": none)
@@ -92,6 +95,10 @@ struct TuneConfig {
   LlmConfig llm;
   DistConfig dist;
 };
+
+// The run's task scheduler: the one the config names, else gradient for more than one task and
+// per_task for one (the same thing then).
+std::string effective_scheduler(const TuneConfig& c);
 
 TuneConfig load_tune_config(const std::string& path);
 TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& source_name = "<string>");

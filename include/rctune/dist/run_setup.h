@@ -34,8 +34,14 @@ std::vector<size_t> task_order(const config::TuneConfig& c);
 // The seed of a task (and of rank `member` of its group: member 0 gets the task's own seed, so a
 // group of one makes a plain run's decisions).
 uint64_t task_seed(const config::TuneConfig& c, size_t task, int member = 0);
-// The samples a task is tuned for.
+// The samples a task is tuned for under per_task; under the other schedulers, the most it may get
+// (its own budget) or the run's budget.
 int64_t task_budget(const config::TuneConfig& c, size_t task);
+// Fixed budgets of the tasks, for runs that hand each task to a rank group whole (many-rank runs):
+// per_task, task_budget(); gradient and round_robin, the run's total split among the tasks in
+// proportion to their weights (at least one round of `round` samples each while the total allows,
+// never above a task's own budget).
+std::vector<int64_t> fixed_task_budgets(const config::TuneConfig& c, int64_t round);
 
 // The work above which the unscheduled kernel of an operator is timed on a smaller instance of it
 // (ir::reduced_operator) and its time scaled by the work: a naive 128x14336x4096 matmul runs for

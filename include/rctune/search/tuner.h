@@ -14,12 +14,12 @@
 #include <string>
 #include <vector>
 
+#include "rctune/runlog/writer.h"
 #include "rctune/search/cost_model.h"
 #include "rctune/search/evaluator.h"
 #include "rctune/search/evolutionary.h"
 #include "rctune/search/mcts.h"
 #include "rctune/search/proposer.h"
-#include "rctune/runlog/writer.h"
 
 namespace rctune::search {
 
@@ -69,8 +69,8 @@ struct TaskOutcome {
 // What the other ranks of a task group measured since the last exchange (dist/).
 struct PeerNews {
   std::vector<runlog::SampleRecord> measured;  // their samples (never Illegal ones)
-  std::vector<RootStatistic> root;            // sums of their root statistics
-  std::vector<uint64_t> claimed;              // programs lower-ranked peers announced they measure next
+  std::vector<RootStatistic> root;             // sums of their root statistics
+  std::vector<uint64_t> claimed;               // programs lower-ranked peers announced they measure next
 };
 
 // Where a task's records go when the trace is written by another rank, and how a rank hears from
@@ -101,7 +101,7 @@ struct TaskRecording {
   runlog::RunWriter* writer = nullptr;
   runlog::RunWriter::Task task = 0;
   const runlog::TaskLog* resumed = nullptr;  // records of a previous session of this task
-  double wall_offset = 0;                     // seconds of the run before this session (resume)
+  double wall_offset = 0;                    // seconds of the run before this session (resume)
   // Instead of writer: records go to the channel, which also connects the rank to its group.
   TaskChannel* channel = nullptr;
   // Results known before the search starts (a previous session of a many-rank run): observed,
@@ -121,9 +121,10 @@ std::unique_ptr<Proposer> make_proposer(const std::string& name, const DesignSpa
 // and ETA; run() measures what it is given).
 class TaskSession {
  public:
-  TaskSession(std::shared_ptr<const ir::Workload> workload, const std::string& task_name, double reference_gflops,
-              Evaluator& evaluator, const TuneOptions& options, const TaskRecording& recording = {},
-              std::function<void(const Progress&)> on_progress = {}, Proposer* proposer = nullptr);
+  TaskSession(std::shared_ptr<const ir::Workload> workload, const std::string& task_name,
+              double reference_gflops, Evaluator& evaluator, const TuneOptions& options,
+              const TaskRecording& recording = {}, std::function<void(const Progress&)> on_progress = {},
+              Proposer* proposer = nullptr);
   ~TaskSession();
   TaskSession(const TaskSession&) = delete;
   TaskSession& operator=(const TaskSession&) = delete;
@@ -150,6 +151,9 @@ TaskOutcome tune_task(std::shared_ptr<const ir::Workload> workload, const std::s
                       const TaskRecording& recording = {},
                       const std::function<void(const Progress&)>& on_progress = {},
                       Proposer* proposer = nullptr);
+
+// Seconds as a clock: "0:41", "12:05", "1:02:03".
+std::string clock_text(double seconds);
 
 // One line: "matmul_512: 24/32 samples  best 91.2 GFLOP/s (84.5x)  2 failed  ETA 0:41".
 std::string progress_line(const Progress& p);
