@@ -1,6 +1,8 @@
 #include "rctune/model/run_config_writer.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 namespace rctune::model {
@@ -43,17 +45,24 @@ std::string run_config_yaml(const Extraction& e, const std::string& out_trace) {
     for (const auto& n : e.not_tuned)
       y << "#   " << n.op_type << " x" << n.count << ": " << one_line(n.reason) << "\n";
   }
-  y << "seed: 1\nbudget: 64\nstrategy: mcts\nproposer: heuristic\n";
+  // The budget is the model's: 32 samples per task on average, shared by the gradient scheduler.
+  y << "seed: 1\nbudget: " << 32 * std::max<size_t>(1, e.tasks.size())
+    << "                # samples for the whole model\nscheduler: gradient\nstrategy: mcts\nproposer: heuristic\n";
   // A file name, never a path (the config may travel to another directory), in the safe charset:
   // nothing in it needs escaping inside the quotes.
   y << "out: \"" << safe_name(std::filesystem::path(out_trace).filename().string()) << "\"\n";
   y << "tasks:\n";
+  std::set<std::string> names;
   for (const auto& t : e.tasks) {
+    // Named after its first layer, in the config's charset; unique (a second layer of one name
+    // gets "#2").
+    std::string name = safe_name(t.name);
+    for (int k = 2; !names.insert(name).second; ++k) name = safe_name(t.name) + "#" + std::to_string(k);
     y << "  # " << t.name << " (" << t.weight << (t.weight == 1 ? " layer" : " layers") << ")";
     if (t.weight > 1) y << ": " << layer_list(t.layers);
     y << "\n";
     for (const auto& note : t.notes) y << "  # " << one_line(note) << "\n";
-    y << "  - workload: " << t.workload << "\n    weight: " << t.weight << "\n";
+    y << "  - name: \"" << name << "\"\n    workload: " << t.workload << "\n    weight: " << t.weight << "\n";
   }
   return y.str();
 }

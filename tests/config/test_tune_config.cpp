@@ -58,6 +58,15 @@ const RefusedConfig kRefusedConfigs[] = {
     {"AnEmptyDatabaseIsAnError",
      "tasks: ['matmul:M=8,N=8,K=8']\ndatabase: ''\n",
      {"run.yaml:2:", "database: must not be empty"}},
+    {"AnUnknownSchedulerListsTheSchedulers",
+     "tasks: ['matmul:M=8,N=8,K=8']\nscheduler: greedy\n",
+     {"run.yaml:2:", "scheduler: 'greedy' is not one of gradient, round_robin, per_task"}},
+    {"ATaskNameWithAControlCharacterIsRefused",
+     "tasks:\n  - workload: matmul:M=8,N=8,K=8\n    name: \"a\\x1b[2Jb\"\n",
+     {"run.yaml:3:", "tasks[0].name", "letters, digits"}},
+    {"TwoTasksOfOneNameAreRefused",
+     "tasks:\n  - {workload: 'matmul:M=8,N=8,K=8', name: fc}\n  - {workload: 'softmax:M=4,N=8', name: fc}\n",
+     {"run.yaml:3:", "tasks[1].name", "already the name of tasks[0]"}},
 };
 
 class TuneConfigRefuses : public ::testing::TestWithParam<RefusedConfig> {};
@@ -119,6 +128,21 @@ TEST(TuneConfig, DatabaseNamesTheTuningDatabaseAndIsNoneByDefault) {
   EXPECT_EQ(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n").database, "");
   EXPECT_EQ(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\ndatabase: /shared/rctune-db\n").database,
             "/shared/rctune-db");
+}
+
+TEST(TuneConfig, TheSchedulerIsGradientForSeveralTasksAndPerTaskForOne) {
+  EXPECT_EQ(rctune::config::effective_scheduler(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n")), "per_task");
+  EXPECT_EQ(rctune::config::effective_scheduler(
+                parse_tune_config("tasks: ['matmul:M=8,N=8,K=8', 'softmax:M=4,N=8']\n")),
+            "gradient");
+  EXPECT_EQ(rctune::config::effective_scheduler(
+                parse_tune_config("scheduler: round_robin\ntasks: ['matmul:M=8,N=8,K=8', 'softmax:M=4,N=8']\n")),
+            "round_robin");
+}
+
+TEST(TuneConfig, ATaskNameIsRead) {
+  const auto c = parse_tune_config("tasks:\n  - {workload: 'matmul:M=8,N=8,K=8', name: layer3.0.conv2}\n");
+  EXPECT_EQ(c.tasks.at(0).name, "layer3.0.conv2");
 }
 
 TEST(TuneConfig, InlineWorkloadDefinition) {

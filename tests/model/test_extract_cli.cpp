@@ -55,9 +55,12 @@ TEST(ExtractCommand, WritesTheRunConfigAndPrintsTheSummary) {
   EXPECT_NE(r.output.find("matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu"), std::string::npos)
       << r.output;
   std::string yaml = file_text(out);
-  EXPECT_NE(yaml.find("  - workload: matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu\n    weight: 1\n"),
+  EXPECT_NE(yaml.find("  - name: \"fc\"\n    workload: matmul:M=16,N=32,K=64,dtype=f32,epilogue=bias+relu\n    "
+                      "weight: 1\n"),
             std::string::npos)
       << yaml;
+  EXPECT_NE(yaml.find("budget: 32 "), std::string::npos) << "32 samples per task, for the model\n" << yaml;
+  EXPECT_NE(yaml.find("scheduler: gradient\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("# bound dimensions: batch=2 seq=8\n"), std::string::npos) << yaml;
   EXPECT_NE(yaml.find("out: \"mlp.h5\""), std::string::npos) << yaml;
 }
@@ -66,7 +69,7 @@ TEST(ExtractCommand, DimOptionBindsOneName) {
   TempDir dir;
   auto r = extract_mlp(dir, {"--dim", "batch=1", "--dim", "seq=3"});
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("- workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("    workload: matmul:M=3,N=32,K=64"), std::string::npos) << r.output;
 }
 
 TEST(ExtractCommand, ADimTheModelDoesNotUseIsWarnedAbout) {
