@@ -11,6 +11,7 @@
 
 #include "rctune/runlog/writer.h"
 #include "runlog/runlog_test_util.h"
+#include "runlog/torn_table.h"
 #include "support/message_of.h"
 
 namespace rctune::runlog {
@@ -138,16 +139,7 @@ TEST(TraceAllocations, TornLastRowIsDroppedOnResume) {
   TempDir dir;
   const std::string path = dir.file("run.h5");
   { RunWriter::create(path, sample_run_info()).append_allocations(rounds(0, 3)); }
-  {  // what a crash between extending the table and writing its row leaves: a fill-value row
-    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    ASSERT_GE(f, 0);
-    hid_t d = H5Dopen2(f, "/allocations", H5P_DEFAULT);
-    ASSERT_GE(d, 0);
-    hsize_t n = 4;
-    ASSERT_GE(H5Dset_extent(d, &n), 0);
-    H5Dclose(d);
-    H5Fclose(f);
-  }
+  grow_table(path, "/allocations", 4);  // a torn fourth row
   EXPECT_EQ(read_run_log(path).allocations, rounds(0, 3));
   {
     RunWriter w = RunWriter::open_for_resume(path);
