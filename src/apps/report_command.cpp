@@ -1,8 +1,9 @@
 // `rctune report FILE.h5`: a tuning run's trace summarised per task (best GFLOP/s, speedups over
 // the unscheduled kernel and the library, samples needed to come close to the best, the best
-// schedule), the estimated latency of the model the tasks come from (runlog/model_latency.h), and
-// per language model asked (calls, failures, fallbacks, tokens, cost), as a table, CSV or JSON. docs/cli.md
-// describes every column.
+// schedule), the estimated latency of the model the tasks come from (runlog/model_latency.h) and,
+// when a task scheduler shared the budget, that latency after each round and what each task's last
+// rounds gained per sample, and per language model asked (calls, failures, fallbacks, tokens, cost),
+// as a table, CSV or JSON. docs/cli.md describes every column.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -173,7 +174,49 @@ void print_table(std::ostream& os, const std::vector<std::vector<std::string>>& 
   }
 }
 
-// The model's estimated latency (runlog/model_latency.h) and the tasks by their share of it.
+// Which of `n` rounds the text shows when there are more than `max_lines` (>= 2): the first few
+// (the start of the curve), then evenly spaced ones, always the last. Positions, increasing.
+std::vector<std::size_t> rounds_to_show(std::size_t n, std::size_t max_lines) {
+  std::vector<std::size_t> shown;
+  if (n <= max_lines) {
+    for (std::size_t k = 0; k < n; ++k) shown.push_back(k);
+    return shown;
+  }
+  const std::size_t head = max_lines / 5, spaced = max_lines - head;
+  for (std::size_t k = 0; k < head; ++k) shown.push_back(k);
+  // Spacing (n - 1 - head) / spaced >= 1: the picks are distinct, and the last is n - 1.
+  for (std::size_t j = 1; j <= spaced; ++j) shown.push_back(head + j * (n - 1 - head) / spaced);
+  return shown;
+}
+
+constexpr std::size_t kMaxRoundLines = 25;
+
+// The model's estimated latency after each round of the task scheduler: the curve a user watches.
+void print_rounds(std::ostream& out, const std::vector<runlog::RoundLatency>& rounds) {
+  std::vector<std::string> schedulers;
+  for (const runlog::RoundLatency& r : rounds)
+    if (std::find(schedulers.begin(), schedulers.end(), r.allocation.scheduler) == schedulers.end())
+      schedulers.push_back(r.allocation.scheduler);
+  std::string policy;
+  for (const std::string& name : schedulers) policy += (policy.empty() ? "" : ", ") + name;
+  const std::vector<std::size_t> shown = rounds_to_show(rounds.size(), kMaxRoundLines);
+  out << "\nmodel latency by round (scheduler " << policy << "; " << rounds.size() << " round"
+      << (rounds.size() == 1 ? "" : "s") << ")\n";
+  std::vector<std::vector<std::string>> rows = {{"round", "task", "samples", "samples so far", "latency"}};
+  for (std::size_t k : shown) {
+    const runlog::RoundLatency& r = rounds[k];
+    rows.push_back({std::to_string(r.allocation.round), r.allocation.task, std::to_string(r.allocation.spent),
+                    std::to_string(r.run_samples), duration(r.allocation.latency_s)});
+  }
+  print_table(out, rows, {false, true});
+  if (shown.size() < rounds.size())
+    out << "(" << rounds.size() - shown.size() << " of " << rounds.size()
+        << " rounds not shown: the first ones, then evenly spaced ones and the last; --format json has every "
+           "round)\n";
+}
+
+// The model's estimated latency (runlog/model_latency.h) and the tasks by their share of it; with a
+// task scheduler's rounds, each task's gain per sample and the tasks worth more samples.
 void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
   out << "\nestimated model latency (sum over tasks of weight x time per run; untuned operators and time "
          "between "
@@ -193,14 +236,26 @@ void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
   else
     sums.push_back({"library:", "- (no task has a library baseline)"});
   print_table(out, sums, {true, true});
+  const bool rounds = !m.rounds.empty();
   std::vector<std::vector<std::string>> rows = {
       {"task", "weight", "best", "x weight", "share", "unscheduled", "library"}};
-  for (const runlog::TaskLatency& t : m.tasks)
+  if (rounds) rows[0].push_back("gain/sample");
+  for (const runlog::TaskLatency& t : m.tasks) {
     rows.push_back({t.name, fmt("%g", t.weight), t.best_s ? duration(*t.best_s) : "-",
                     t.model_s ? duration(*t.model_s) : "-", fmt("%.1f%%", 100 * t.share),
                     t.reference_s ? duration(*t.reference_s) : "-",
                     t.library_s ? duration(*t.library_s) : "-"});
+    if (rounds) rows.back().push_back(t.gain_per_sample_s ? duration(*t.gain_per_sample_s) : "-");
+  }
   print_table(out, rows, {true});
+  if (!rounds) return;
+  const std::vector<std::string> worth = runlog::worth_more_samples(m);
+  std::string names;
+  for (const std::string& name : worth) names += (names.empty() ? "" : ", ") + name;
+  out << (worth.empty() ? std::string("no task improved in its last rounds")
+                        : "worth more samples (largest gain/sample in their last rounds): " + names)
+      << "\n";
+  print_rounds(out, m.rounds);
 }
 
 void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
@@ -242,7 +297,7 @@ void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<
     if (!t.reference_estimate.empty())
       out << t.name << ": the unscheduled kernel was timed on a smaller instance (" << t.reference_estimate
           << ")\n";
-  if (run.tasks.size() > 1) print_model_latency(out, runlog::model_latency(run));
+  if (run.tasks.size() > 1 || !run.allocations.empty()) print_model_latency(out, runlog::model_latency(run));
   if (!models.empty()) {
     out << "\nLLM (requests to language models, all tasks)\n";
     std::vector<std::vector<std::string>> llm = {{"model", "calls", "failed", "cache hits", "fallbacks",
@@ -329,14 +384,34 @@ nlohmann::ordered_json model_json(const runlog::ModelLatency& m) {
                      {"weighted_s", or_null(t.model_s)},
                      {"share", t.share},
                      {"unscheduled_s", or_null(t.reference_s)},
-                     {"library_s", or_null(t.library_s)}});
+                     {"library_s", or_null(t.library_s)},
+                     {"gain_per_sample_s", or_null(t.gain_per_sample_s)},
+                     {"gain_rounds", t.gain_rounds}});
+  nlohmann::ordered_json rounds = nlohmann::ordered_json::array();
+  for (const runlog::RoundLatency& r : m.rounds) {
+    const runlog::AllocationRecord& a = r.allocation;
+    rounds.push_back({{"round", a.round},
+                      {"wall_time_s", a.wall_time},
+                      {"group", a.group},
+                      {"task", a.task},
+                      {"scheduler", a.scheduler},
+                      {"reason", a.reason},
+                      {"priority", a.priority},
+                      {"samples", a.samples},
+                      {"spent", a.spent},
+                      {"samples_so_far", r.run_samples},
+                      {"task_best_s", a.task_best_s > 0 ? nlohmann::ordered_json(a.task_best_s) : nullptr},
+                      {"latency_s", a.latency_s}});
+  }
   return {{"tuned_s", m.tuned_s},
           {"tasks_left_out", m.missing},
           {"unscheduled_s", or_null(m.unscheduled_s)},
           {"library_tasks", m.library_tasks},
           {"library_s", m.library_tasks > 0 ? nlohmann::ordered_json(m.library_s) : nullptr},
           {"library_tuned_s", m.library_tasks > 0 ? nlohmann::ordered_json(m.library_tuned_s) : nullptr},
-          {"tasks", tasks}};
+          {"tasks", tasks},
+          {"worth_more_samples", runlog::worth_more_samples(m)},
+          {"rounds", rounds}};
 }
 
 void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,

@@ -314,6 +314,8 @@ inline constexpr hsize_t kLlmCallChunk = 64;
 inline constexpr const char* kRanks = "ranks";  // at the root
 inline constexpr const char* kRanksNew = "ranks.new";
 inline constexpr hsize_t kRankChunk = 64;
+inline constexpr const char* kAllocations = "allocations";  // at the root
+inline constexpr hsize_t kAllocationChunk = 64;
 inline constexpr const char* kTreeHash = "structural_hash";  // column of the tree table
 inline constexpr const char* kRankTrees = "rank_trees";      // in a task group
 inline constexpr const char* kRankTreesNew = "rank_trees.new";
@@ -330,8 +332,14 @@ struct TableRows {
   std::size_t llm_calls = 0;
 };
 
-// Reads an open trace file (used by read_run_log and open_for_resume). `rows` receives, per task,
-// the number of rows of its samples and llm_calls datasets.
-RunLog read_file(hid_t file, const std::string& path, std::vector<TableRows>* rows);
+// The same for the whole file: per task, then the root's allocations table.
+struct FileRows {
+  std::vector<TableRows> tasks;
+  std::size_t allocations = 0;
+};
+
+// Reads an open trace file (used by read_run_log and open_for_resume). `rows` receives the number
+// of rows of the appended tables.
+RunLog read_file(hid_t file, const std::string& path, FileRows* rows);
 
 }  // namespace rctune::runlog::detail

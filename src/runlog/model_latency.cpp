@@ -21,6 +21,28 @@ std::optional<double> best_seconds(const TaskLog& t) {
   return best;
 }
 
+// The task's time per run after one of its rounds: its best kernel, else the unscheduled kernel.
+std::optional<double> time_after(const AllocationRecord& a, const std::optional<double>& reference_s) {
+  const std::optional<double> best = positive(a.task_best_s);
+  return best ? best : reference_s;
+}
+
+// TaskLatency::gain_per_sample_s from the task's rounds `rows` (in round order).
+void set_gain(TaskLatency& l, const std::vector<const AllocationRecord*>& rows) {
+  const std::size_t end = rows.size();
+  const std::size_t first = end > static_cast<std::size_t>(kGainRounds) ? end - kGainRounds : 0;
+  l.gain_rounds = static_cast<int>(end - first);
+  if (end == 0) return;
+  std::optional<double> before = first > 0 ? time_after(*rows[first - 1], l.reference_s) : l.reference_s;
+  std::size_t from = first;  // the first round whose samples count
+  for (; !before && from < end; ++from) before = time_after(*rows[from], l.reference_s);
+  int64_t spent = 0;
+  for (std::size_t k = from; k < end; ++k) spent += rows[k]->spent;
+  const std::optional<double> after = time_after(*rows[end - 1], l.reference_s);
+  if (before && after && spent > 0)
+    l.gain_per_sample_s = l.weight * (*before - *after) / static_cast<double>(spent);
+}
+
 }  // namespace
 
 ModelLatency model_latency(const RunLog& run) {
@@ -49,7 +71,16 @@ ModelLatency model_latency(const RunLog& run) {
       m.library_tuned_s += l.weight * *l.best_s;
       m.library_s += l.weight * *l.library_s;
     }
+    std::vector<const AllocationRecord*> rows;
+    for (const AllocationRecord& a : run.allocations)
+      if (a.task == t.info.name) rows.push_back(&a);
+    set_gain(l, rows);
     m.tasks.push_back(std::move(l));
+  }
+  int64_t run_samples = 0;
+  for (const AllocationRecord& a : run.allocations) {
+    run_samples += a.spent;
+    m.rounds.push_back({a, run_samples});
   }
   if (every_reference) m.unscheduled_s = unscheduled;
   for (TaskLatency& l : m.tasks)
@@ -57,6 +88,18 @@ ModelLatency model_latency(const RunLog& run) {
   std::stable_sort(m.tasks.begin(), m.tasks.end(),
                    [](const TaskLatency& a, const TaskLatency& b) { return a.share > b.share; });
   return m;
+}
+
+std::vector<std::string> worth_more_samples(const ModelLatency& m, std::size_t n) {
+  std::vector<const TaskLatency*> gaining;
+  for (const TaskLatency& t : m.tasks)
+    if (t.gain_per_sample_s && *t.gain_per_sample_s > 0) gaining.push_back(&t);
+  std::stable_sort(gaining.begin(), gaining.end(), [](const TaskLatency* a, const TaskLatency* b) {
+    return *a->gain_per_sample_s > *b->gain_per_sample_s;
+  });
+  std::vector<std::string> names;
+  for (std::size_t k = 0; k < gaining.size() && k < n; ++k) names.push_back(gaining[k]->name);
+  return names;
 }
 
 }  // namespace rctune::runlog

@@ -80,10 +80,15 @@ struct TaskEntry {
 // table whose indices do not increase, RunWriter::open_for_resume).
 bool is_fill(const SampleRecord& s) { return s.index == 0 && s.strategy.empty() && s.trace.empty(); }
 bool is_fill(const LlmCallRecord& c) { return c.index == 0 && c.model.empty(); }
+bool is_fill(const AllocationRecord& a) { return a.round == 0 && a.task.empty() && a.scheduler.empty(); }
+
+int64_t order_of(const SampleRecord& s) { return s.index; }
+int64_t order_of(const LlmCallRecord& c) { return c.index; }
+int64_t order_of(const AllocationRecord& a) { return a.round; }
 
 template <typename Record>
 void drop_fill_rows(std::vector<Record>& v) {
-  while (v.size() > 1 && is_fill(v.back()) && v.back().index <= v[v.size() - 2].index) v.pop_back();
+  while (v.size() > 1 && is_fill(v.back()) && order_of(v.back()) <= order_of(v[v.size() - 2])) v.pop_back();
   if (v.size() == 1 && is_fill(v.back())) v.pop_back();
 }
 
@@ -157,7 +162,7 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
 
 }  // namespace
 
-RunLog read_file(hid_t file, const std::string& path, std::vector<TableRows>* rows) {
+RunLog read_file(hid_t file, const std::string& path, FileRows* rows) {
   RunLog run;
   run.path = path;
   try {
@@ -209,10 +214,19 @@ RunLog read_file(hid_t file, const std::string& path, std::vector<TableRows>* ro
       if (!d.valid()) throw std::runtime_error(std::string("cannot open /") + kRanks);
       run.ranks = read_table<RankStats>(d.get(), 0, nullptr);
     }
-    if (rows) rows->clear();
+    // Optional: written by the first append_allocations (runs with a task scheduler), absent
+    // otherwise and in older files. Appended as samples are: a crash can leave a torn last row.
+    std::size_t allocation_rows = 0;
+    if (H5Lexists(file, kAllocations, H5P_DEFAULT) > 0) {
+      Handle d(H5Dopen2(file, kAllocations, H5P_DEFAULT));
+      if (!d.valid()) throw std::runtime_error(std::string("cannot open /") + kAllocations);
+      run.allocations = read_table<AllocationRecord>(d.get(), 2, &allocation_rows);
+      drop_fill_rows(run.allocations);
+    }
+    if (rows) *rows = FileRows{{}, allocation_rows};
     for (auto& e : entries) {
       run.tasks.push_back(std::move(e.trace));
-      if (rows) rows->push_back(e.rows);
+      if (rows) rows->tasks.push_back(e.rows);
     }
   } catch (const RunLogError&) {
     throw;

@@ -49,6 +49,7 @@ bool SampleRecord::operator==(const SampleRecord& o) const { return same_fields(
 bool TreeNode::operator==(const TreeNode& o) const { return same_fields(*this, o); }
 bool RankStats::operator==(const RankStats& o) const { return same_fields(*this, o); }
 bool LlmCallRecord::operator==(const LlmCallRecord& o) const { return same_fields(*this, o); }
+bool AllocationRecord::operator==(const AllocationRecord& o) const { return same_fields(*this, o); }
 
 const TaskLog* RunLog::task(const std::string& name) const {
   for (const auto& t : tasks)

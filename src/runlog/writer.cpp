@@ -58,6 +58,9 @@ struct RunWriter::Impl {
   bool broken = false;      // a commit failed: nothing more is written (see commit)
   Handle file;
   Handle root, tasks_group;  // "/" and "/tasks"
+  Handle allocations;        // "/allocations", created by the first append_allocations
+  std::size_t num_allocations = 0;
+  int64_t last_round = 0;  // of the last allocation (when num_allocations > 0)
   RunInfo info;
   RunLog resumed;
   std::vector<TaskState> tasks;
@@ -162,6 +165,7 @@ struct RunWriter::Impl {
       for (auto& ts : tasks)
         for (Handle* h : {&ts.llm_calls, &ts.best, &ts.tree, &ts.samples, &ts.group}) h->release();
       for (Handle& h : release_after_flush) h.release();
+      allocations.release();
       tasks_group.release();
       root.release();
       file.release();
@@ -180,6 +184,7 @@ struct RunWriter::Impl {
       ts.group.reset();
     }
     release_after_flush.clear();
+    allocations.reset();
     tasks_group.reset();
     root.reset();
   }
@@ -246,6 +251,9 @@ struct RunWriter::Impl {
     // A table a crash left being rebuilt (see write_rank_stats) is not part of the trace.
     if (H5Lexists(root.get(), detail::kRanksNew, H5P_DEFAULT) > 0)
       H5Ldelete(root.get(), detail::kRanksNew, H5P_DEFAULT);
+    if (H5Lexists(root.get(), detail::kAllocations, H5P_DEFAULT) > 0)
+      allocations = Handle(check(H5Dopen2(root.get(), detail::kAllocations, H5P_DEFAULT),
+                                 "cannot open the allocations table"));
   }
 
   Handle create_table(hid_t group, const char* name, hid_t file_type, hsize_t chunk) {
@@ -525,20 +533,25 @@ RunWriter RunWriter::create(const std::string& path, const RunInfo& info, bool r
 
 namespace {
 
-// Indices must increase row by row: a resume continues after the last row and replays the rows in
-// order, so a row out of order would have the rows after it dropped and measured again.
-template <typename Record>
-void require_increasing(const std::string& path, const TaskLog& t, const std::vector<Record>& rows,
-                        const char* what) {
+// Indices (rounds) must increase row by row: a resume continues after the last row and replays the
+// rows in order, so a row out of order would have the rows after it dropped and measured again.
+// `what` names the rows ("task 'x': sample"), `key_name` the ordering column of `key`.
+template <typename Record, typename Key>
+void require_increasing(const std::string& path, const std::string& what, const std::vector<Record>& rows,
+                        const char* key_name, Key key) {
   for (std::size_t r = 1; r < rows.size(); ++r)
-    if (rows[r].index <= rows[r - 1].index)
+    if (key(rows[r]) <= key(rows[r - 1]))
       throw RunLogError(path,
-                        "cannot resume: task '" + t.info.name + "': " + what + " row " + std::to_string(r) +
-                            " has index " + std::to_string(rows[r].index) + ", not above " +
-                            std::to_string(rows[r - 1].index) + " of row " + std::to_string(r - 1) +
+                        "cannot resume: " + what + " row " + std::to_string(r) + " has " + key_name + " " +
+                            std::to_string(key(rows[r])) + ", not above " + std::to_string(key(rows[r - 1])) +
+                            " of row " + std::to_string(r - 1) +
                             " (rctune writes them in increasing order: was the file edited?); nothing was "
                             "changed; `rctune report` still reads it");
 }
+
+// The ordering key of a task's samples and LLM calls, and of the allocations.
+constexpr auto index_of = [](const auto& r) -> int64_t { return r.index; };
+constexpr auto round_of = [](const AllocationRecord& a) -> int64_t { return a.round; };
 
 }  // namespace
 
@@ -554,13 +567,15 @@ RunWriter RunWriter::open_for_resume(const std::string& path,
   // A run killed while the file grew can leave its end-of-allocation mark short of what was
   // written: set it to the file's size so that everything written can be read.
   detail::repair_eoa(impl->file.get());
-  std::vector<detail::TableRows> rows;
-  impl->resumed = detail::read_file(impl->file.get(), path, &rows);
+  detail::FileRows file_rows;
+  impl->resumed = detail::read_file(impl->file.get(), path, &file_rows);
+  const std::vector<detail::TableRows>& rows = file_rows.tasks;
   if (accept) accept(impl->resumed);
   for (const TaskLog& t : impl->resumed.tasks) {
-    require_increasing(path, t, t.samples, "sample");
-    require_increasing(path, t, t.llm_calls, "LLM call");
+    require_increasing(path, "task '" + t.info.name + "': sample", t.samples, "index", index_of);
+    require_increasing(path, "task '" + t.info.name + "': LLM call", t.llm_calls, "index", index_of);
   }
+  require_increasing(path, "allocation", impl->resumed.allocations, "round", round_of);
   impl->info = impl->resumed.info;
   impl->info.resume_times.push_back(unix_now());
   impl->guarded("cannot open", [&] { impl->open_groups(); });
@@ -580,6 +595,15 @@ RunWriter RunWriter::open_for_resume(const std::string& path,
     ts.num_llm_calls = tr.llm_calls.size();
     if (!tr.llm_calls.empty()) ts.last_llm_index = tr.llm_calls.back().index;
     impl->tasks.push_back(std::move(ts));
+  }
+  impl->num_allocations = impl->resumed.allocations.size();
+  if (impl->num_allocations > 0) impl->last_round = impl->resumed.allocations.back().round;
+  if (file_rows.allocations > impl->num_allocations) {  // drop rows a crash left torn
+    if (!impl->allocations.valid()) throw std::logic_error("trace: allocation rows without a table");
+    impl->commit({impl->allocations.get()}, "cannot drop a torn allocation", [&] {
+      hsize_t n = impl->num_allocations;
+      if (H5Dset_extent(impl->allocations.get(), &n) < 0) detail::fail(path, "cannot drop a torn allocation");
+    });
   }
   for (std::size_t k = 0; k < impl->tasks.size(); ++k) {
     TaskState& ts = impl->tasks[k];
@@ -605,6 +629,9 @@ RunWriter RunWriter::open_for_resume(const std::string& path,
     if (ts.best.valid()) impl->scrub_table(ts.best.get(), ts.num_best, what);
     if (ts.llm_calls.valid()) impl->scrub_table(ts.llm_calls.get(), ts.num_llm_calls, what);
   }
+  if (impl->allocations.valid())
+    impl->scrub_table(impl->allocations.get(), impl->num_allocations,
+                      "cannot clear what a crash left in the allocations table");
   impl->guarded("cannot open", [&] { impl->reopen("cannot open"); });  // forget the heap collections read
   impl->commit({impl->root.get()}, "cannot write",
                [&] { detail::write_attr(impl->file.get(), "resume_times", impl->info.resume_times); });
@@ -687,18 +714,18 @@ void RunWriter::set_library(Task t, const std::string& name, double seconds, dou
 
 namespace {
 
-// The index of the last of `records`, after checking that each index follows the one before it
-// (`last` when `any`: records were written before); `where` starts the message, `noun` names a
-// record and `again` the one written twice.
-template <typename R>
-int64_t last_index_after(std::span<const R> records, bool any, int64_t last, const std::string& where,
-                         const char* noun, const char* again) {
+// The key (index, round) of the last of `records`, after checking that each key follows the one
+// before it (`last` when `any`: records were written before); `what` starts the message and names
+// the key ("trace file 'x': task 'y': sample index"), `again` the record written twice.
+template <typename R, typename Key>
+int64_t last_key_after(std::span<const R> records, bool any, int64_t last, const std::string& what,
+                       const char* again, Key key) {
   for (const auto& r : records) {
-    if (any && r.index <= last)
-      throw std::invalid_argument(where + noun + " index " + std::to_string(r.index) + " does not follow " +
+    if (any && key(r) <= last)
+      throw std::invalid_argument(what + " " + std::to_string(key(r)) + " does not follow " +
                                   std::to_string(last) + " (" + again + " recorded twice?)");
     any = true;
-    last = r.index;
+    last = key(r);
   }
   return last;
 }
@@ -713,9 +740,9 @@ void RunWriter::append_samples(Task t, std::span<const SampleRecord> samples) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   if (samples.empty()) return;
-  const int64_t last = last_index_after(
+  const int64_t last = last_key_after(
       samples, ts.any_sample, ts.last_index,
-      "trace file '" + impl_->path + "': task '" + ts.info.name + "': ", "sample", "a sample");
+      "trace file '" + impl_->path + "': task '" + ts.info.name + "': sample index", "a sample", index_of);
   const std::size_t n_rows = samples.size();
   const std::vector<std::byte> rows = detail::to_rows(samples);
   const std::string what = "cannot write samples of task '" + ts.info.name + "'";
@@ -780,9 +807,9 @@ void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
   Quiet quiet;
   TaskState& ts = impl_->task(t);
   if (calls.empty()) return;
-  const int64_t last = last_index_after(
+  const int64_t last = last_key_after(
       calls, ts.num_llm_calls > 0, ts.last_llm_index,
-      "trace file '" + impl_->path + "': task '" + ts.info.name + "': ", "LLM call", "a call");
+      "trace file '" + impl_->path + "': task '" + ts.info.name + "': LLM call index", "a call", index_of);
   const detail::RowType& type = detail::row_type<LlmCallRecord>();
   const std::size_t n_rows = calls.size();
   const std::vector<std::byte> rows = detail::to_rows(calls);
@@ -791,6 +818,22 @@ void RunWriter::append_llm_calls(Task t, std::span<const LlmCallRecord> calls) {
                               ts.num_llm_calls, n_rows, rows.data(), what);
   ts.num_llm_calls += n_rows;
   ts.last_llm_index = last;
+}
+
+void RunWriter::append_allocations(std::span<const AllocationRecord> rows) {
+  Quiet quiet;
+  impl_->require_open();
+  if (rows.empty()) return;
+  const int64_t last =
+      last_key_after(rows, impl_->num_allocations > 0, impl_->last_round,
+                     "trace file '" + impl_->path + "': allocation round", "a round", round_of);
+  const detail::RowType& type = detail::row_type<AllocationRecord>();
+  const std::vector<std::byte> data = detail::to_rows(rows);
+  impl_->append_rows_creating(impl_->root.get(), impl_->allocations, detail::kAllocations, type,
+                              detail::kAllocationChunk, impl_->num_allocations, rows.size(), data.data(),
+                              "cannot write the allocations");
+  impl_->num_allocations += rows.size();
+  impl_->last_round = last;
 }
 
 void RunWriter::write_rank_stats(const std::vector<RankStats>& ranks) {

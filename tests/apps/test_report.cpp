@@ -2,10 +2,12 @@
 // known, and checks the numbers in the table, CSV and JSON output, and the errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "apps/cli_runner.h"
 #include "rctune/runlog/writer.h"
@@ -446,6 +448,200 @@ TEST(Report, CsvListsTasksOnlyWhenTheRunAskedLanguageModels) {
   ASSERT_EQ(rows.size(), 3u) << r.output;
   EXPECT_EQ(rows[1].at(0), "matmul_64");
   EXPECT_EQ(rows[2].at(0), "softmax_8");
+}
+
+// A round of the task scheduler (gradient policy) for `task`, leaving the model at `latency_s`.
+runlog::AllocationRecord allocation(int64_t round, const std::string& task, int64_t spent, double task_best_s,
+                                    double latency_s) {
+  runlog::AllocationRecord a;
+  a.round = round;
+  a.wall_time = 10.0 * static_cast<double>(round + 1);
+  a.task = task;
+  a.scheduler = "gradient";
+  a.reason = round < 2 ? "first round" : "largest expected gain";
+  a.samples = spent;
+  a.spent = spent;
+  a.task_best_s = task_best_s;
+  a.latency_s = latency_s;
+  return a;
+}
+
+// The run of write_run, and then `rounds` of a task scheduler.
+void write_run_and_rounds(const std::string& path, const std::vector<runlog::AllocationRecord>& rounds) {
+  write_run(path, false);
+  runlog::RunWriter w = runlog::RunWriter::open_for_resume(path);
+  w.append_allocations(rounds);
+  w.finish();
+}
+
+// The run of write_run, its samples handed out by a task scheduler in five rounds:
+//   round  task       spent  so far  task best  latency (3 x matmul_64 + 2 x softmax_8)
+//   0      matmul_64      4       4  20 ms      1.06 s   (softmax_8 at its unscheduled 500 ms)
+//   1      softmax_8      1       5  250 ms     560 ms
+//   2      matmul_64      2       7  12.5 ms    537.5 ms
+//   3      softmax_8      1       8  200 ms     437.5 ms
+//   4      matmul_64      1       9  12.5 ms    437.5 ms
+// Gain per sample over each task's last three rounds: matmul_64 from its unscheduled 100 ms to
+// 12.5 ms over 7 samples, 3 x 87.5 ms / 7 = 37.5 ms; softmax_8 from 500 ms to 200 ms over 2
+// samples, 2 x 300 ms / 2 = 300 ms.
+void write_run_with_rounds(const std::string& path) {
+  write_run_and_rounds(
+      path, {allocation(0, "matmul_64", 4, 0.02, 1.06), allocation(1, "softmax_8", 1, 0.25, 0.56),
+             allocation(2, "matmul_64", 2, 0.0125, 0.5375), allocation(3, "softmax_8", 1, 0.2, 0.4375),
+             allocation(4, "matmul_64", 1, 0.0125, 0.4375)});
+}
+
+// The words of each line of the section titled by the line that starts with `title`, up to the
+// first empty line (the title line excluded).
+std::vector<std::vector<std::string>> section_lines(const std::string& text, const std::string& title) {
+  std::istringstream in(text);
+  std::vector<std::vector<std::string>> lines;
+  bool inside = false;
+  for (std::string line; std::getline(in, line);) {
+    if (!inside) {
+      inside = line.rfind(title, 0) == 0;
+      continue;
+    }
+    if (line.empty()) break;
+    lines.push_back(words(line));
+  }
+  return lines;
+}
+
+TEST(Report, TableDrawsTheModelLatencyAfterEachRound) {
+  runlog::testing::TempDir dir;
+  write_run_with_rounds(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(line_starting(r.output, "model latency by round"),
+            "model latency by round (scheduler gradient; 5 rounds)")
+      << r.output;
+  using Words = std::vector<std::string>;
+  EXPECT_EQ(section_lines(r.output, "model latency by round"),
+            (std::vector<Words>{{"round", "task", "samples", "samples", "so", "far", "latency"},
+                                {"0", "matmul_64", "4", "4", "1.06", "s"},
+                                {"1", "softmax_8", "1", "5", "560", "ms"},
+                                {"2", "matmul_64", "2", "7", "537.5", "ms"},
+                                {"3", "softmax_8", "1", "8", "437.5", "ms"},
+                                {"4", "matmul_64", "1", "9", "437.5", "ms"}}))
+      << r.output;
+  EXPECT_EQ(r.output.find("not shown"), std::string::npos) << "five rounds: every one shown\n" << r.output;
+}
+
+TEST(Report, TableHasEachTasksGainPerSampleAndNamesTheTasksWorthMoreSamples) {
+  runlog::testing::TempDir dir;
+  write_run_with_rounds(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::size_t table = r.output.find("\nestimated model latency");
+  ASSERT_NE(table, std::string::npos) << r.output;
+  const std::string rows = r.output.substr(table);
+  EXPECT_EQ(words(line_starting(rows, "task ")).back(), "gain/sample") << r.output;
+  EXPECT_EQ(words(line_starting(rows, "softmax_8")),
+            (std::vector<std::string>{"softmax_8", "2", "200", "ms", "400", "ms", "91.4%", "500", "ms", "-",
+                                      "300", "ms"}))
+      << r.output;
+  EXPECT_EQ(words(line_starting(rows, "matmul_64")),
+            (std::vector<std::string>{"matmul_64", "3", "12.5", "ms", "37.5", "ms", "8.6%", "100", "ms", "25",
+                                      "ms", "37.5", "ms"}))
+      << r.output;
+  EXPECT_EQ(line_starting(rows, "worth more samples"),
+            "worth more samples (largest gain/sample in their last rounds): softmax_8, matmul_64")
+      << r.output;
+}
+
+TEST(Report, JsonHasEveryRoundAndEachTasksGainPerSample) {
+  runlog::testing::TempDir dir;
+  write_run_with_rounds(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const nlohmann::json m = nlohmann::json::parse(r.output).at("model");
+  ASSERT_EQ(m.at("rounds").size(), 5u) << r.output;
+  const nlohmann::json& third = m.at("rounds")[2];
+  EXPECT_EQ(third.at("round"), 2);
+  EXPECT_EQ(third.at("task"), "matmul_64");
+  EXPECT_EQ(third.at("scheduler"), "gradient");
+  EXPECT_EQ(third.at("reason"), "largest expected gain");
+  EXPECT_EQ(third.at("spent"), 2);
+  EXPECT_EQ(third.at("samples_so_far"), 7);
+  EXPECT_DOUBLE_EQ(third.at("task_best_s").get<double>(), 0.0125);
+  EXPECT_DOUBLE_EQ(third.at("latency_s").get<double>(), 0.5375);
+  EXPECT_EQ(m.at("worth_more_samples"), (nlohmann::json{"softmax_8", "matmul_64"}));
+  ASSERT_EQ(m.at("tasks").size(), 2u);
+  EXPECT_EQ(m.at("tasks")[0].at("name"), "softmax_8");
+  EXPECT_NEAR(m.at("tasks")[0].at("gain_per_sample_s").get<double>(), 0.3, 1e-12);
+  EXPECT_EQ(m.at("tasks")[0].at("gain_rounds"), 2);
+  EXPECT_NEAR(m.at("tasks")[1].at("gain_per_sample_s").get<double>(), 3 * 0.0875 / 7, 1e-12);
+}
+
+// write_run with 60 rounds, all given to matmul_64, one sample each, its best 12.5 ms from round 0 on.
+void write_run_with_many_rounds(const std::string& path) {
+  std::vector<runlog::AllocationRecord> rounds;
+  for (int64_t k = 0; k < 60; ++k) rounds.push_back(allocation(k, "matmul_64", 1, 0.0125, 0.4375));
+  write_run_and_rounds(path, rounds);
+}
+
+TEST(Report, TableShowsTheFirstRoundsThenEvenlySpacedOnesAndTheLastAndSaysHowManyItLeftOut) {
+  runlog::testing::TempDir dir;
+  write_run_with_many_rounds(dir.file("run.h5"));
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::vector<std::vector<std::string>> lines = section_lines(r.output, "model latency by round");
+  ASSERT_GE(lines.size(), 3u) << r.output;
+  const std::string note = lines.back().front();
+  lines.pop_back();            // the note on the rounds left out
+  lines.erase(lines.begin());  // the column names
+  ASSERT_EQ(lines.size(), 25u) << r.output;
+  std::vector<int> shown;
+  for (const auto& l : lines) shown.push_back(std::stoi(l.at(0)));
+  EXPECT_EQ(std::vector<int>(shown.begin(), shown.begin() + 5), (std::vector<int>{0, 1, 2, 3, 4}))
+      << r.output;
+  EXPECT_EQ(shown.back(), 59) << r.output;
+  EXPECT_TRUE(std::is_sorted(shown.begin(), shown.end()) &&
+              std::adjacent_find(shown.begin(), shown.end()) == shown.end())
+      << r.output;
+  EXPECT_LE(shown[6] - shown[5], 3) << "evenly spaced after the first rounds\n" << r.output;
+  EXPECT_NE(r.output.find("(35 of 60 rounds not shown"), std::string::npos) << r.output;
+  EXPECT_EQ(note, "(35") << r.output;
+
+  auto json = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const nlohmann::json rounds = nlohmann::json::parse(json.output).at("model").at("rounds");
+  ASSERT_EQ(rounds.size(), 60u);
+  for (std::size_t k = 0; k < rounds.size(); ++k) EXPECT_EQ(rounds[k].at("round"), k);
+  EXPECT_EQ(rounds.back().at("samples_so_far"), 60);
+}
+
+TEST(Report, TaskWithoutRoundsShowsNoGainAndNoImprovementIsSaid) {
+  runlog::testing::TempDir dir;
+  write_run_with_many_rounds(dir.file("run.h5"));  // matmul_64 unchanged in its last rounds
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string rows = r.output.substr(r.output.find("\nestimated model latency"));
+  EXPECT_EQ(words(line_starting(rows, "softmax_8")).back(), "-") << r.output;
+  EXPECT_EQ(words(line_starting(rows, "matmul_64")),
+            (std::vector<std::string>{"matmul_64", "3", "12.5", "ms", "37.5", "ms", "8.6%", "100", "ms", "25",
+                                      "ms", "0", "ms"}))
+      << r.output;
+  EXPECT_NE(line_starting(rows, "no task improved in its last rounds"), "") << r.output;
+  EXPECT_EQ(line_starting(rows, "worth more samples"), "") << r.output;
+}
+
+TEST(Report, RunWithoutRoundsHasNoRoundSectionOrGainColumn) {
+  runlog::testing::TempDir dir;
+  write_run(dir.file("run.h5"), true);
+  auto r = run_rctune("report " + dir.file("run.h5"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("by round"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("gain"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("worth more samples"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("improved"), std::string::npos) << r.output;
+  auto json = run_rctune("report " + dir.file("run.h5") + " --format json");
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  const nlohmann::json m = nlohmann::json::parse(json.output).at("model");
+  EXPECT_TRUE(m.at("rounds").is_array() && m.at("rounds").empty()) << json.output;
+  EXPECT_TRUE(m.at("worth_more_samples").empty()) << json.output;
+  EXPECT_TRUE(m.at("tasks")[0].at("gain_per_sample_s").is_null()) << json.output;
 }
 
 TEST(Report, MissingFileIsAUserError) {

@@ -84,11 +84,29 @@ TEST(RunLogFields, TheTreeTableEndsWithTheHashAddedLater) {
             expected);
 }
 
-TEST(RunLogFields, RecordsDifferingInAnyOneFieldAreNotEqual) {
-  const SampleRecord base = make_sample(3);
+TEST(RunLogFields, TheAllocationsTableHasTheDocumentedColumnsInOrder) {
+  TempDir dir;
+  {
+    RunWriter w = RunWriter::create(dir.file("run.h5"), sample_run_info());
+    const AllocationRecord a;
+    w.append_allocations(std::span<const AllocationRecord>(&a, 1));
+  }
+  const std::vector<Column> expected = {
+      {"round", H5T_INTEGER, 8},     {"wall_time", H5T_FLOAT, 8},  {"group", H5T_INTEGER, 4},
+      {"task", H5T_STRING, 0},       {"scheduler", H5T_STRING, 0}, {"reason", H5T_STRING, 0},
+      {"priority", H5T_FLOAT, 8},    {"samples", H5T_INTEGER, 8},  {"spent", H5T_INTEGER, 8},
+      {"task_best_s", H5T_FLOAT, 8}, {"latency_s", H5T_FLOAT, 8},
+  };
+  EXPECT_EQ(columns_of(dir.file("run.h5"), "/allocations"), expected);
+}
+
+// Changes each field of `base` in turn and expects the record to differ from `base`; returns the
+// number of fields.
+template <typename R>
+int expect_each_field_counts_in_equality(const R& base) {
   int fields = 0;
-  for_each_field<SampleRecord>([&](const char* name, bool, auto access) {
-    SampleRecord changed = base;
+  for_each_field<R>([&](const char* name, bool, auto access) {
+    R changed = base;
     auto& v = access(changed);
     using T = std::remove_cvref_t<decltype(v)>;
     if constexpr (std::is_same_v<T, std::string>)
@@ -104,7 +122,19 @@ TEST(RunLogFields, RecordsDifferingInAnyOneFieldAreNotEqual) {
     EXPECT_FALSE(changed == base) << name;
     ++fields;
   });
-  EXPECT_EQ(fields, 20);
+  return fields;
+}
+
+TEST(RunLogFields, RecordsDifferingInAnyOneFieldAreNotEqual) {
+  EXPECT_EQ(expect_each_field_counts_in_equality(make_sample(3)), 20);
+}
+
+TEST(RunLogFields, AllocationsDifferingInAnyOneFieldAreNotEqual) {
+  AllocationRecord base;
+  base.task = "matmul";
+  base.priority = kNaN;
+  EXPECT_TRUE(base == base);  // NaN equals NaN here
+  EXPECT_EQ(expect_each_field_counts_in_equality(base), 11);
 }
 
 TEST(RunLogFields, CopyMatchingFieldsCopiesOnlyFieldsOfTheSameName) {

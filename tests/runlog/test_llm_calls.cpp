@@ -15,6 +15,7 @@
 
 #include "rctune/runlog/writer.h"
 #include "runlog/runlog_test_util.h"
+#include "runlog/torn_table.h"
 
 namespace rctune::runlog {
 namespace {
@@ -171,18 +172,8 @@ TEST(TraceLlmCalls, TornLastRowIsDroppedOnResume) {
     auto t = w.begin_task(sample_task());
     w.append_llm_calls(t, calls(0, 3));
   }
-  {  // what a crash between extending the table and writing its row leaves: a fill-value row
-    hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    ASSERT_GE(f, 0);
-    hid_t d =
-        H5Dopen2(f, ("/tasks/" + sanitize_task_name(sample_task().name) + "/llm_calls").c_str(), H5P_DEFAULT);
-    ASSERT_GE(d, 0);
-    hsize_t n = 4;
-    ASSERT_GE(H5Dset_extent(d, &n), 0);
-    H5Dclose(d);
-    H5Fclose(f);
-  }
   const std::string group = "/tasks/" + sanitize_task_name(sample_task().name);
+  grow_table(path, group + "/llm_calls", 4);  // a torn fourth row
   ASSERT_EQ(llm_rows_in_file(path, group), 4);
   EXPECT_EQ(read_run_log(path).tasks.at(0).llm_calls, calls(0, 3));
   {

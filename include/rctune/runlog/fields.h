@@ -133,6 +133,19 @@ struct FieldList<RankStats> {
   };
 };
 
+template <>
+struct FieldList<AllocationRecord> {
+  using R = AllocationRecord;
+  static constexpr auto value = std::tuple{
+      field("round", &R::round),         field("wall_time", &R::wall_time),
+      field("group", &R::group),         field("task", &R::task),
+      field("scheduler", &R::scheduler), field("reason", &R::reason),
+      field("priority", &R::priority),   field("samples", &R::samples),
+      field("spent", &R::spent),         field("task_best_s", &R::task_best_s),
+      field("latency_s", &R::latency_s),
+  };
+};
+
 namespace fields_detail {
 
 template <typename R, typename Access, typename F, typename Entry>

@@ -2,9 +2,13 @@
 // run `weight` times per inference, so the model's kernels take sum(weight x seconds per run). The
 // estimate leaves out what no task covers (the operators `rctune extract` lists as not tuned) and
 // the time between kernels. `rctune report` prints it with the same sum for the unscheduled kernels
-// and, over the tasks that have one, for the library baselines.
+// and, over the tasks that have one, for the library baselines; and, for a run whose task scheduler
+// shared the budget among the tasks (RunLog::allocations), the estimate after each round and what
+// each task's last rounds gained.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +27,24 @@ struct TaskLatency {
   // (none when neither was measured).
   std::optional<double> model_s;
   double share = 0;  // of the model's estimated latency, in [0, 1]
+  // The drop of weight x time per run over the task's last kGainRounds rounds of the task scheduler
+  // (fewer if it had fewer), per sample spent in them: seconds of model latency per sample. The
+  // drop is measured from the time before those rounds (after the task's round before them, or the
+  // unscheduled kernel's for a window that starts at its first round; where that is unknown, from
+  // the first of the rounds that has a time, counting the samples after it) to the time after the
+  // last. A round's time is its task_best_s, the unscheduled kernel's while there is none. None:
+  // the task had no rounds, spent no samples in them, or has no time to measure from.
+  std::optional<double> gain_per_sample_s;
+  int gain_rounds = 0;  // the task's rounds the gain is measured over (0: none)
+};
+
+// How many of a task's last rounds its gain per sample is measured over.
+inline constexpr int kGainRounds = 3;
+
+// One round of the task scheduler, with the samples measured in the run up to its end.
+struct RoundLatency {
+  AllocationRecord allocation;
+  int64_t run_samples = 0;  // sum of `spent` over this round and every round before it
 };
 
 struct ModelLatency {
@@ -35,8 +57,13 @@ struct ModelLatency {
   // library sum (both 0 when no task has one).
   int library_tasks = 0;
   double library_tuned_s = 0, library_s = 0;
+  std::vector<RoundLatency> rounds;  // every allocation, in round order (empty: no task scheduler)
 };
 
 ModelLatency model_latency(const RunLog& run);
+
+// The names of up to `n` tasks with the largest positive gain per sample, largest first (ties: the
+// order of m.tasks): those worth more samples. Empty when no task's last rounds improved it.
+std::vector<std::string> worth_more_samples(const ModelLatency& m, std::size_t n = 3);
 
 }  // namespace rctune::runlog

@@ -44,11 +44,12 @@ class RunWriter {
 
   // Opens an existing trace to continue it: everything in it is read back (resumed()), a resume
   // time is recorded, and samples/trees/bests/LLM calls can be added to old and new tasks. A last
-  // sample or LLM call that a crash left unreadable is dropped, and rows a killed commit left
+  // sample, LLM call or allocation that a crash left unreadable is dropped, and rows a killed commit left
   // beyond the end of a table are cleared (docs/trace-format.md). Throws RunLogError if the file is
   // missing, not an rctune trace, of an unknown format version, not writable, being written by
-  // another run, or when a task's sample or LLM call indices do not increase row by row (a file
-  // rctune did not write so: resuming would drop or measure again rows after the first out of order).
+  // another run, or when a task's sample or LLM call indices, or the allocations' rounds, do not
+  // increase row by row (a file rctune did not write so: resuming would drop or measure again rows
+  // after the first out of order).
   //
   // `accept`, when given, is called with what was read before anything is written: a resume it
   // refuses (by throwing) leaves the file as it was (but for a short end-of-allocation mark that a
@@ -101,6 +102,13 @@ class RunWriter {
   // write_tree stores their merge. After a resume, resumed().tasks[...].rank_trees holds what was
   // stored before.
   void write_rank_trees(Task t, const std::map<int32_t, std::vector<TreeNode>>& trees);
+
+  // Appends rounds of the run's task scheduler to the root table /allocations (created by the first
+  // call) and flushes: one row per round, appended as each round ends. Rounds must increase across
+  // calls, and across a resume (after the last round stored in the file): std::invalid_argument
+  // naming the file otherwise (a round recorded twice), and nothing of the batch is written.
+  // After a resume, resumed().allocations holds the rounds stored before.
+  void append_allocations(std::span<const AllocationRecord> rows);
 
   // Replaces the per-rank statistics table (/ranks) with `ranks` and flushes. After a resume,
   // resumed().ranks holds what was stored before.
