@@ -465,7 +465,8 @@ class PlainRun {
   void tune_rounds() {
     search::TaskScheduler sched = make_scheduler();
     const bool per_task = config::effective_scheduler(cfg_) == "per_task";
-    const int64_t recorded_rounds = static_cast<int64_t>(writer_->resumed().allocations.size());
+    const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
+    const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
     const auto t0 = std::chrono::steady_clock::now();
     while (const std::optional<search::Allocation> a = sched.next()) {
       TaskRun& t = tasks_[a->task];
@@ -476,7 +477,7 @@ class PlainRun {
       sched.done(*a, spent, out.found ? out.best.median_s : 0);
       const double wall =
           wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (a->round >= recorded_rounds) {
+      if (a->round >= next_round) {
         runlog::AllocationRecord r;
         r.round = a->round;
         r.wall_time = wall;
@@ -488,8 +489,7 @@ class PlainRun {
         r.spent = spent;
         r.task_best_s = out.found ? out.best.median_s : 0;
         r.latency_s = sched.estimated_latency();
-        // PENDING-MERGE writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
-        (void)r;
+        writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
       }
       if (!per_task) show_round(*a, t, sched, t0);
     }

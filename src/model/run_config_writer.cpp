@@ -47,7 +47,8 @@ std::string run_config_yaml(const Extraction& e, const std::string& out_trace) {
   }
   // The budget is the model's: 32 samples per task on average, shared by the gradient scheduler.
   y << "seed: 1\nbudget: " << 32 * std::max<size_t>(1, e.tasks.size())
-    << "                # samples for the whole model\nscheduler: gradient\nstrategy: mcts\nproposer: heuristic\n";
+    << "                # samples for the whole model\nscheduler: gradient\nstrategy: mcts\nproposer: "
+       "heuristic\n";
   // A file name, never a path (the config may travel to another directory), in the safe charset:
   // nothing in it needs escaping inside the quotes.
   y << "out: \"" << safe_name(std::filesystem::path(out_trace).filename().string()) << "\"\n";

@@ -18,17 +18,19 @@ namespace {
 using runlog::testing::TempDir;
 
 // Three tasks of a small model: a heavy matmul, a conv, a softmax.
-std::string write_model(const TempDir& dir, const std::string& name, int budget, const std::string& extra = "") {
+std::string write_model(const TempDir& dir, const std::string& name, int budget,
+                        const std::string& extra = "") {
   const std::string path = dir.file(name + ".yaml");
-  std::ofstream(path) << "seed: 2\n"
-                      << "budget: " << budget << "\n"
-                      << "out: " << dir.file(name + ".h5") << "\n"
-                      << extra
-                      << "tasks:\n"
-                         "  - {workload: 'matmul:M=128,N=256,K=256', name: fc1, weight: 4}\n"
-                         "  - {workload: 'conv2d_nchw:N=1,C=16,H=14,W=14,K=16,R=3,S=3,stride=1,pad=1', name: conv, "
-                         "weight: 2}\n"
-                         "  - {workload: 'softmax:M=64,N=128', name: softmax}\n";
+  std::ofstream(path)
+      << "seed: 2\n"
+      << "budget: " << budget << "\n"
+      << "out: " << dir.file(name + ".h5") << "\n"
+      << extra
+      << "tasks:\n"
+         "  - {workload: 'matmul:M=128,N=256,K=256', name: fc1, weight: 4}\n"
+         "  - {workload: 'conv2d_nchw:N=1,C=16,H=14,W=14,K=16,R=3,S=3,stride=1,pad=1', name: conv, "
+         "weight: 2}\n"
+         "  - {workload: 'softmax:M=64,N=128', name: softmax}\n";
   return path;
 }
 
@@ -67,7 +69,8 @@ TEST(TuneModel, GradientSharesTheRunsBudgetAmongTheTasks) {
 
 TEST(TuneModel, PerTaskGivesEveryTaskTheBudget) {
   TempDir dir;
-  const CliResult r = run_rctune("tune " + write_model(dir, "run", 12, "scheduler: per_task\n") + " --simulate --quiet");
+  const CliResult r =
+      run_rctune("tune " + write_model(dir, "run", 12, "scheduler: per_task\n") + " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   for (const auto& [name, n] : samples_by_task(run)) EXPECT_EQ(n, 12u) << name;
@@ -110,7 +113,8 @@ TEST(TuneModel, AResumedModelRunMakesTheSameDecisionsAsAStraightOne) {
     ASSERT_NE(tb, nullptr) << ta.info.name;
     const auto sa = runlog::measured_samples(ta), sb = runlog::measured_samples(*tb);
     ASSERT_EQ(sa.size(), sb.size()) << ta.info.name;
-    for (size_t i = 0; i < sa.size(); ++i) EXPECT_EQ(sa[i].structural_hash, sb[i].structural_hash) << ta.info.name;
+    for (size_t i = 0; i < sa.size(); ++i)
+      EXPECT_EQ(sa[i].structural_hash, sb[i].structural_hash) << ta.info.name;
   }
 }
 
@@ -120,7 +124,7 @@ TEST(TuneModel, TaskNamesFromTheConfigNameTheTasks) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   ASSERT_NE(run.task("fc1"), nullptr);
-  EXPECT_EQ(run.task("fc1")->info.workload.rfind("matmul", 0), 0u);
+  EXPECT_NE(run.task("fc1")->info.workload.find("matmul:M=128,N=256,K=256"), std::string::npos);
   EXPECT_NE(run.task("conv"), nullptr);
   EXPECT_NE(run.task("softmax"), nullptr);
   EXPECT_NE(r.output.find("fc1"), std::string::npos) << "the summary names the task\n" << r.output;

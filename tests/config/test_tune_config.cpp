@@ -131,12 +131,13 @@ TEST(TuneConfig, DatabaseNamesTheTuningDatabaseAndIsNoneByDefault) {
 }
 
 TEST(TuneConfig, TheSchedulerIsGradientForSeveralTasksAndPerTaskForOne) {
-  EXPECT_EQ(rctune::config::effective_scheduler(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n")), "per_task");
+  EXPECT_EQ(rctune::config::effective_scheduler(parse_tune_config("tasks: ['matmul:M=8,N=8,K=8']\n")),
+            "per_task");
   EXPECT_EQ(rctune::config::effective_scheduler(
                 parse_tune_config("tasks: ['matmul:M=8,N=8,K=8', 'softmax:M=4,N=8']\n")),
             "gradient");
-  EXPECT_EQ(rctune::config::effective_scheduler(
-                parse_tune_config("scheduler: round_robin\ntasks: ['matmul:M=8,N=8,K=8', 'softmax:M=4,N=8']\n")),
+  EXPECT_EQ(rctune::config::effective_scheduler(parse_tune_config(
+                "scheduler: round_robin\ntasks: ['matmul:M=8,N=8,K=8', 'softmax:M=4,N=8']\n")),
             "round_robin");
 }
 
