@@ -139,8 +139,13 @@ int run_cli(int argc, char** argv) {
   resume_opt->expected(0, 1);
   add_text(tune_cmd, "--cache-dir", tune.cache_dir,
            "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it");
-  add_text(tune_cmd, "--database", tune.database,
-           "tuning database DIR: the run's fastest schedules of each task are stored there");
+  auto* db_opt =
+      add_text(tune_cmd, "--database", tune.database,
+               "tuning database DIR (default: the config's database, else $RCTUNE_DATABASE, else "
+               "$XDG_DATA_HOME/rctune/database): tasks start from its records, and the run's fastest "
+               "schedules of each task are stored there");
+  tune_cmd->add_flag("--no-database", tune.no_database, "neither read nor write a tuning database")
+      ->excludes(db_opt);
   tune_cmd->add_flag("--quiet", tune.quiet, "no progress lines");
   tune_cmd->add_flag(
       "--force", tune.force,

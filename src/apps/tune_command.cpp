@@ -20,6 +20,7 @@
 #include "rctune/config/tune_config.h"
 #include "rctune/database/database.h"
 #include "rctune/database/from_run.h"
+#include "rctune/database/warm_start.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
@@ -82,14 +83,28 @@ void report_proposer_failures(const std::string& task, const std::string& propos
                task.c_str(), proposer.c_str(), terminal_safe(search::failures_text(f)).c_str());
 }
 
+// The tuning database of a run: --database, else the config's `database:`, else the default one
+// (database::default_database_dir()); "" with --no-database.
+std::string database_dir(const TuneArgs& a, const config::TuneConfig& cfg) {
+  if (a.no_database) return "";
+  if (!a.database.empty()) return a.database;
+  if (!cfg.database.empty()) return cfg.database;
+  return database::default_database_dir();
+}
+
 // Stores the fastest schedules of every task of the finished run (its trace, cfg.out) in the tuning
-// database `dir` (--database; "" stores nothing). The trace holds every result whatever happens
+// database `dir` ("" stores nothing). The trace holds every result whatever happens
 // here. Returns the exit status: 0, or 2 when the database could not be written.
-int store_in_database(const std::string& dir, const config::TuneConfig& cfg, bool simulated, bool quiet) {
+// `prior_samples`: by workload key, the samples behind the records a task started from (they are
+// the tuning effort behind its schedules too).
+int store_in_database(const std::string& dir, const config::TuneConfig& cfg, bool simulated, bool quiet,
+                      const std::map<std::string, int64_t>& prior_samples = {}) {
   if (dir.empty()) return 0;
   if (simulated) {
-    std::fprintf(stderr, "a simulated run stores nothing in the tuning database %s\n",
-                 terminal_safe(dir).c_str());
+    // Said when the user named the database; the default one is passed over quietly.
+    if (dir != database::default_database_dir())
+      std::fprintf(stderr, "a simulated run stores nothing in the tuning database %s\n",
+                   terminal_safe(dir).c_str());
     return 0;
   }
   try {
@@ -98,8 +113,10 @@ int store_in_database(const std::string& dir, const config::TuneConfig& cfg, boo
     const std::vector<std::string> names = dist::task_names(cfg);
     for (size_t i = 0; i < names.size(); ++i) keys[names[i]] = database::workload_key(cfg.tasks[i].workload);
     const std::string flags = runtime::JitCompiler(dist::jit_options(cfg.measure)).flags();
-    const std::vector<database::TuningRecord> records =
+    std::vector<database::TuningRecord> records =
         database::records_of_run(run, keys, database::host_fingerprint(run.info.execution_space), flags);
+    for (database::TuningRecord& r : records)
+      if (auto it = prior_samples.find(r.workload); it != prior_samples.end()) r.samples += it->second;
     database::Database db(dir);
     for (const database::TuningRecord& r : records) db.append(r);
     db.close();
@@ -344,7 +361,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     std::printf("LLM: %lld requests from the ranks, %lld sent to endpoints (%lld answered together)\n",
                 static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
                 static_cast<long long>(result.llm.merged));
-  return store_in_database(a.database.empty() ? cfg.database : a.database, cfg, r.simulate, a.quiet);
+  return store_in_database(database_dir(a, cfg), cfg, r.simulate, a.quiet);
 }
 
 // A plain run (one process, or one rank under mpirun): this process tunes every task and writes
@@ -373,6 +390,7 @@ class PlainRun {
                        1),
           a_.force));
     wall_offset_ = resumed_wall_time(*writer_);
+    open_database(runtime_evaluator ? runtime_evaluator->execution_space() : std::string(kSimulated));
 
     const std::vector<std::string> names = dist::task_names(cfg_);
     // Tasks in order of weight (heaviest first), ties in config order: each begun in the trace with
@@ -384,7 +402,12 @@ class PlainRun {
     writer_->finish();
     writer_.reset();  // closes the trace, which store_in_database reads
     print_summary(rows, cfg_.out, simulate_);
-    return store_in_database(a_.database.empty() ? cfg_.database : a_.database, cfg_, simulate_, a_.quiet);
+    db_.reset();
+    std::map<std::string, int64_t> prior;
+    for (const TaskRun& t : tasks_)
+      if (t.recorded_samples > 0)
+        prior[database::workload_key(cfg_.tasks[t.index].workload)] = t.recorded_samples;
+    return store_in_database(database_dir(a_, cfg_), cfg_, simulate_, a_.quiet, prior);
   }
 
  private:
@@ -404,7 +427,56 @@ class PlainRun {
     std::unique_ptr<llm::LlmProposer> llm_proposer;
     std::unique_ptr<search::TaskSession> session;
     int64_t llm_calls = 0;
+    // From the tuning database: the best record of this task on this machine (0: none).
+    double recorded_best_s = 0;
+    int64_t recorded_samples = 0;  // what the run that recorded it spent on the task
+    double confirmed_s = 0;        // the recorded best, measured again in this run
+    int rounds = 0;                // rounds this run gave the task
   };
+
+  // The tuning database the tasks start from (a simulated run reads none: its times are not
+  // comparable). A default database that cannot be opened is passed over with a warning; one the
+  // user named is an error.
+  void open_database(const std::string& execution_space) {
+    const std::string dir = database_dir(a_, cfg_);
+    if (dir.empty() || simulate_) return;
+    try {
+      db_.emplace(dir);
+    } catch (const database::DatabaseError& e) {
+      if (!a_.database.empty() || !cfg_.database.empty()) throw;
+      std::fprintf(stderr, "rctune: warning: the default tuning database is not used: %s\n",
+                   terminal_safe(e.what()).c_str());
+      return;
+    }
+    fingerprint_ = database::host_fingerprint(execution_space).id;
+    flags_ = runtime::JitCompiler(dist::jit_options(cfg_.measure)).flags();
+  }
+
+  // What the database offers the task: its seeds (records measured first) and the recorded best.
+  void start_from_database(TaskRun& t) {
+    if (!db_) return;
+    const database::Key key{database::workload_key(cfg_.tasks[t.index].workload), fingerprint_,
+                            database::normalize_flags(flags_)};
+    const database::WarmStart w = database::warm_start(*db_, key);
+    for (const database::TuningRecord& r : w.exact)
+      t.rec.seeds.push_back({r.schedule, "database",
+                             fmt("recorded on this machine: %.1f GFLOP/s after ", r.gflops) +
+                                 std::to_string(r.samples) + " samples"});
+    for (const database::TuningRecord& r : w.other_hardware)
+      t.rec.seeds.push_back(
+          {r.schedule, "database", fmt("recorded on another machine: %.1f GFLOP/s", r.gflops)});
+    for (const database::TuningRecord& r : w.neighbours)
+      t.rec.seeds.push_back({r.schedule, "database", "best schedule of the neighbour " + r.workload});
+    if (!w.exact.empty()) {
+      t.recorded_best_s = w.exact.front().seconds;
+      t.recorded_samples = w.exact.front().samples;
+    }
+    if (!w.empty() && !a_.quiet)
+      std::fprintf(
+          stderr,
+          "%s: the tuning database has %zu records of it on this machine, %zu elsewhere, %zu of neighbours\n",
+          terminal_safe(t.row.task).c_str(), w.exact.size(), w.other_hardware.size(), w.neighbours.size());
+  }
 
   TaskRun begin_task(size_t ti, const std::string& name) {
     const config::TaskConfig& tc = cfg_.tasks[ti];
@@ -428,6 +500,7 @@ class PlainRun {
     if (t.resumed && writer_->resumed().info.num_ranks > 1)
       t.complete = !observe_many_rank_samples(t.row, *t.resumed, t.task, t.options, t.rec, t.observed);
     t.llm_calls = t.resumed ? static_cast<int64_t>(t.resumed->llm_calls.size()) : 0;
+    if (!t.complete) start_from_database(t);
     return t;
   }
 
@@ -465,6 +538,7 @@ class PlainRun {
   void tune_rounds() {
     search::TaskScheduler sched = make_scheduler();
     const bool per_task = config::effective_scheduler(cfg_) == "per_task";
+    confirm_recorded_bests(sched);
     const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
     const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
     const auto t0 = std::chrono::steady_clock::now();
@@ -475,6 +549,15 @@ class PlainRun {
       const int64_t spent = run_round(t, a->samples);
       const search::TaskOutcome& out = t.session->outcome();
       sched.done(*a, spent, out.found ? out.best.median_s : 0);
+      ++t.rounds;
+      // A task that started from its recorded best and has not beaten it in 2 rounds is done.
+      if (t.confirmed_s > 0 && t.rounds >= kRoundsToBeatTheRecord &&
+          out.best.median_s >= 0.99 * t.confirmed_s && sched.task_spent(a->task) > 0) {
+        sched.retire(a->task);
+        if (!a_.quiet)
+          std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
+                       terminal_safe(t.row.task).c_str(), t.rounds);
+      }
       const double wall =
           wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       if (a->round >= next_round) {
@@ -492,6 +575,40 @@ class PlainRun {
         writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
       }
       if (!per_task) show_round(*a, t, sched, t0);
+    }
+  }
+
+  // Rounds a task that starts from its recorded best gets to beat it.
+  static constexpr int kRoundsToBeatTheRecord = 2;
+
+  // Tasks the database has a record of on this machine: its best is measured again (one sample) to
+  // confirm it here. A task tuned before with at least the samples this run would give it, and
+  // confirmed within 10% of the record, draws no more samples.
+  void confirm_recorded_bests(search::TaskScheduler& sched) {
+    const std::string policy = config::effective_scheduler(cfg_);
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      TaskRun& t = tasks_[i];
+      if (t.recorded_best_s <= 0) continue;
+      if (!t.session) open_session(t);
+      const int64_t spent = run_seeds(t, 1);
+      const search::TaskOutcome& out = t.session->outcome();
+      sched.account(i, spent, out.found ? out.best.median_s : 0);
+      if (!out.found) continue;
+      t.confirmed_s = out.best.median_s;
+      const int64_t cap = cfg_.tasks[t.index].budget;
+      const int64_t share = policy == "per_task" ? t.options.budget
+                            : cap > 0            ? cap
+                                                 : cfg_.budget / static_cast<int64_t>(tasks_.size());
+      const bool at_record = t.confirmed_s <= 1.1 * t.recorded_best_s;
+      if (at_record && t.recorded_samples >= share) sched.retire(i);
+      if (!a_.quiet)
+        std::fprintf(stderr, "%s: recorded best confirmed at %.4g ms (recorded %.4g ms)%s\n",
+                     terminal_safe(t.row.task).c_str(), 1e3 * t.confirmed_s, 1e3 * t.recorded_best_s,
+                     !at_record                    ? ", slower than recorded: tuned again"
+                     : t.recorded_samples >= share ? ("; tuned with " + std::to_string(t.recorded_samples) +
+                                                      " samples before: no more samples")
+                                                         .c_str()
+                                                   : "; tuned further");
     }
   }
 
@@ -545,10 +662,12 @@ class PlainRun {
     if (!rows.empty()) writer_->append_llm_calls(t.task, rows);
   }
 
-  // One round of a task's search, with its progress on stderr.
-  int64_t run_round(TaskRun& t, int64_t samples) {
+  int64_t run_seeds(TaskRun& t, int64_t samples) { return run_round(t, samples, true); }
+
+  // One round of a task's search (or of its seeds only), with its progress on stderr.
+  int64_t run_round(TaskRun& t, int64_t samples, bool seeds_only = false) {
     try {
-      const int64_t spent = t.session->run(samples);
+      const int64_t spent = seeds_only ? t.session->run_seeds(samples) : t.session->run(samples);
       record_llm_calls(t);
       if (tty_ && !a_.quiet) std::fprintf(stderr, "\n");
       return spent;
@@ -648,6 +767,8 @@ class PlainRun {
   double wall_offset_ = 0;
   const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
   std::vector<TaskRun> tasks_;
+  std::optional<database::Database> db_;
+  std::string fingerprint_, flags_;  // of this run's measurements (the database's key)
 };
 
 }  // namespace

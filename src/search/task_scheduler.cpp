@@ -182,4 +182,14 @@ void TaskScheduler::done(const Allocation& a, int64_t spent, double best_seconds
 
 void TaskScheduler::retire(size_t task) { state_.at(task).finished = true; }
 
+void TaskScheduler::account(size_t task, int64_t spent, double best_seconds) {
+  RCTUNE_CHECK(task < tasks_.size() && spent >= 0);
+  State& s = state_[task];
+  s.spent += spent;
+  spent_ += spent;
+  handed_out_ += spent;
+  if (best_seconds > 0) s.best = s.best > 0 ? std::min(s.best, best_seconds) : best_seconds;
+  if (tasks_[task].budget > 0 && s.spent >= tasks_[task].budget) s.finished = true;
+}
+
 }  // namespace rctune::search

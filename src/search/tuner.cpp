@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "rctune/ir/stmt.h"
 #include "rctune/runlog/fields.h"
@@ -198,8 +199,22 @@ class TaskSession::Impl {
     if (rec_.observed) learn(*rec_.observed);
   }
 
+  int64_t run_seeds(int64_t samples) {
+    const int64_t start = out_.samples;
+    while (next_seed_ < rec_.seeds.size() && out_.samples < start + samples) {
+      std::vector<Candidate> batch = seed_batch(static_cast<int>(start + samples - out_.samples));
+      if (batch.empty()) continue;  // every seed of the batch failed to apply
+      const std::vector<MeasureResult> results = results_of(batch);
+      learn_from_round(batch, results, /*from_strategy=*/false);
+      publish(batch, results);
+      report_progress();
+    }
+    return out_.samples - start;
+  }
+
   int64_t run(int64_t samples) {
     const int64_t start = out_.samples, end = out_.samples + samples;
+    run_seeds(samples);
     const int64_t sync_every = channel_ ? channel_->sync_every() : 0;
     const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary.measure_batch : o_.measure_batch;
     while (!exhausted_ && out_.samples < end) {
@@ -247,6 +262,36 @@ class TaskSession::Impl {
 
   double elapsed() const { return since(t0_); }
   double wall() const { return rec_.wall_offset + elapsed(); }
+
+  // Up to n seeds as candidates; a seed that does not apply to the workload is recorded as an
+  // illegal proposal (no sample spent).
+  std::vector<Candidate> seed_batch(int n) {
+    std::vector<Candidate> batch;
+    std::vector<runlog::SampleRecord> rejected;
+    while (next_seed_ < rec_.seeds.size() && static_cast<int>(batch.size()) < n) {
+      const Seed& seed = rec_.seeds[next_seed_++];
+      try {
+        Candidate c = make_candidate(workload_, seed.trace);
+        c.proposer = seed.proposer;
+        c.rationale = seed.rationale;
+        if (known_.count(c.hash) || seeded_.count(c.hash)) continue;  // measured already
+        seeded_.insert(c.hash);
+        batch.push_back(std::move(c));
+      } catch (const std::exception& e) {
+        ++out_.illegal;
+        if (replay_.take_rejected(rejected_key(-1, seed.trace))) continue;
+        runlog::SampleRecord s = new_record(next_index_++);
+        s.status = runlog::SampleStatus::Illegal;
+        s.proposer = seed.proposer;
+        s.rationale = seed.rationale;
+        s.trace = seed.trace;
+        s.error = e.what();
+        rejected.push_back(std::move(s));
+      }
+    }
+    record(std::move(rejected));
+    return batch;
+  }
 
   // Results of other ranks (or of a previous session): the strategy and the cost model learn
   // them, and a program among them is never measured again.
@@ -358,7 +403,10 @@ class TaskSession::Impl {
   }
 
   // Learn: the cost model on speedups, the strategy on the results; counts and keeps the best.
-  void learn_from_round(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results) {
+  // Seeds (from_strategy false) are observed by the strategy like other ranks' results: it did not
+  // propose them.
+  void learn_from_round(const std::vector<Candidate>& batch, const std::vector<MeasureResult>& results,
+                        bool from_strategy = true) {
     const auto t_search = Clock::now();
     std::vector<double> scores(batch.size());
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -371,7 +419,12 @@ class TaskSession::Impl {
       out_.best_curve.push_back(out_.found ? out_.best.gflops : 0.0);
     }
     predictor_.update(batch, scores);
-    strategy_->tell(batch, results);
+    if (from_strategy) {
+      strategy_->tell(batch, results);
+    } else {
+      strategy_->observe(batch, results);
+      for (size_t i = 0; i < batch.size(); ++i) known_.emplace(batch[i].hash, results[i]);
+    }
     out_.search_s += since(t_search);
   }
 
@@ -432,6 +485,8 @@ class TaskSession::Impl {
   int64_t new_measured_ = 0;
   int64_t next_sync_ = 0;
   bool exhausted_ = false;
+  size_t next_seed_ = 0;
+  std::unordered_set<uint64_t> seeded_;
   TaskOutcome out_;
   Progress progress_;
 };
@@ -444,6 +499,7 @@ TaskSession::TaskSession(std::shared_ptr<const ir::Workload> workload, const std
                                    recording, std::move(on_progress), proposer)) {}
 TaskSession::~TaskSession() = default;
 int64_t TaskSession::run(int64_t samples) { return impl_->run(samples); }
+int64_t TaskSession::run_seeds(int64_t samples) { return impl_->run_seeds(samples); }
 bool TaskSession::exhausted() const { return impl_->exhausted(); }
 const TaskOutcome& TaskSession::outcome() const { return impl_->outcome(); }
 void TaskSession::set_expected_budget(int64_t budget) { impl_->set_expected_budget(budget); }

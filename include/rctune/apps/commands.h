@@ -54,7 +54,8 @@ struct TuneArgs {
   std::string llm_url;    // replaces the first LLM endpoint's URL
   std::string llm_model;  // replaces the first LLM endpoint's model
   std::string cache_dir;  // the kernel cache (empty: $XDG_CACHE_HOME/rctune); never from a config
-  std::string database;   // the tuning database the run's best schedules go to (empty: none)
+  std::string database;   // the tuning database (empty: the config's, else the default one)
+  bool no_database = false;  // neither read nor write a tuning database
   std::string command_line;  // recorded in the trace
 };
 

@@ -96,6 +96,15 @@ class TaskChannel {
   }
 };
 
+// A schedule to measure before the strategy's own candidates: a tuning database's record of this
+// workload (or of a neighbour). Its trace is replayed on the task's workload; one that does not
+// apply is recorded as an illegal proposal and skipped.
+struct Seed {
+  std::string trace;      // schedule text (schedule/trace.h)
+  std::string proposer;   // recorded as the sample's proposer ("database")
+  std::string rationale;  // where it came from, one line
+};
+
 // Where the samples go. writer may be null (nothing recorded, for benchmarks and tests).
 struct TaskRecording {
   runlog::RunWriter* writer = nullptr;
@@ -108,6 +117,9 @@ struct TaskRecording {
   // never measured again, no sample spent. Unlike `resumed`, the search does not replay them.
   const std::vector<runlog::SampleRecord>* observed = nullptr;
   int64_t first_index = 0;  // the first index this session may give a record (after the recorded ones)
+  // Measured first, in order, before the strategy proposes (see TaskSession::run_seeds); the
+  // strategy and the cost model learn their results.
+  std::vector<Seed> seeds = {};
 };
 
 // The proposer of a name: "heuristic", "random". Throws std::invalid_argument for others.
@@ -129,9 +141,13 @@ class TaskSession {
   TaskSession(const TaskSession&) = delete;
   TaskSession& operator=(const TaskSession&) = delete;
 
-  // Measures up to `samples` more samples in rounds of options.measure_batch; returns how many it
-  // spent (fewer when the strategy has nothing new to offer: exhausted()).
+  // Measures up to `samples` more samples in rounds of options.measure_batch, the seeds not yet
+  // measured first; returns how many it spent (fewer when the strategy has nothing new to offer:
+  // exhausted()).
   int64_t run(int64_t samples);
+  // Measures only seeds, up to `samples` of them (e.g. a database's best record, to confirm it on
+  // this machine); returns how many it spent.
+  int64_t run_seeds(int64_t samples);
   bool exhausted() const;
   // Where the task stands (samples, best, curve, records of this session).
   const TaskOutcome& outcome() const;
