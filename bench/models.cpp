@@ -392,18 +392,18 @@ void print_model(const Model& m, int64_t s_per_task, const Run& g, const Run& p,
           r->label.c_str());
   }
   const double target = p.curve.empty() ? std::nan("") : p.curve.back();
-  const int64_t k = samples_to(g.curve, target);
-  if (k > 0)
-    std::printf(
-        "  gradient reached per_task's final latency (%s) after %lld samples = %.2f of per_task's %zu "
-        "(goal: <= 0.50)\n",
-        seconds_text(target).c_str(), static_cast<long long>(k),
-        static_cast<double>(k) / static_cast<double>(p.curve.size()), p.curve.size());
-  else
-    std::printf(
-        "  gradient did not reach per_task's final latency (%s) in its %zu samples (goal: <= 0.50 of "
-        "per_task's %zu)\n",
-        seconds_text(target).c_str(), g.curve.size(), p.curve.size());
+  // Measurement noise decides a tie at the end, so the same figure within 1% follows.
+  for (const double slack : {1.0, 1.01}) {
+    const std::string what = slack == 1.0 ? "per_task's final latency" : "within 1% of it";
+    const int64_t k = samples_to(g.curve, slack * target);
+    if (k > 0)
+      std::printf("  gradient reached %s (%s) after %lld samples = %.2f of per_task's %zu (goal: <= 0.50)\n",
+                  what.c_str(), seconds_text(slack * target).c_str(), static_cast<long long>(k),
+                  static_cast<double>(k) / static_cast<double>(p.curve.size()), p.curve.size());
+    else
+      std::printf("  gradient did not reach %s (%s) in its %zu samples (goal: <= 0.50 of per_task's %zu)\n",
+                  what.c_str(), seconds_text(slack * target).c_str(), g.curve.size(), p.curve.size());
+  }
   // The library baseline over the tasks that have one and a correct sample (per run).
   auto library = [&](const char* label, const runlog::ModelLatency& ml) {
     if (ml.library_tasks == 0) {
