@@ -439,12 +439,13 @@ void print_model(const Model& m, int64_t s_per_task, const Run& g, const Run& p,
                                        : duration_text(r.log.allocations.front().wall_time);
     };
     std::printf(
-        "  gradient again with the database: %zu samples measured (first run %zu), first report "
-        "(allocation row) after %s (first run %s), final latency %s (first run %s), wall time %s\n",
+        "  gradient again with the database: %zu samples measured (first run %zu), first report (allocation "
+        "row) after %s (first run %s; the rows' clock starts when the rounds begin, after the baselines), "
+        "final latency %s (first run %s), wall time %s (first run %s)\n",
         again->curve.size(), g.curve.size(), first_report(*again).c_str(), first_report(g).c_str(),
         seconds_text(again->curve.empty() ? std::nan("") : again->curve.back()).c_str(),
         seconds_text(g.curve.empty() ? std::nan("") : g.curve.back()).c_str(),
-        duration_text(again->wall_s).c_str());
+        duration_text(again->wall_s).c_str(), duration_text(g.wall_s).c_str());
   }
   std::printf("\n");
 }
