@@ -9,8 +9,9 @@
 // measured. Printed per model: both latencies after 10% to 100% of the samples, the samples
 // gradient needed to reach per_task's final latency (goal: at most half of per_task's), the
 // unscheduled latency, the library baseline (OpenBLAS; im2col + OpenBLAS for convolutions) against
-// the tuned kernels over the tasks that have one, and each run's wall time. With --database, both
-// runs store their best schedules in the tuning database, and gradient runs a second time with it.
+// the tuned kernels over the tasks that have one, and each run's wall time. With --database, the
+// first gradient run stores its best schedules in a tuning database of the model, and gradient runs
+// a second time starting from it; otherwise no run reads or writes a tuning database.
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -30,6 +31,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <thread>
@@ -41,6 +43,7 @@
 #include "rctune/ir/operators.h"
 #include "rctune/runlog/model_latency.h"
 #include "rctune/runlog/runlog.h"
+#include "rctune/runtime/library_baseline.h"
 
 extern char** environ;
 
@@ -310,8 +313,10 @@ int run_child(const std::vector<std::string>& args, const fs::path& log_file, co
 
 // Tunes the model once: `policy` with `budget` (the run's; per task under per_task). Exits the
 // program with the run's output when it fails.
+// `database`: the tuning database the run reads and stores ("": none, --no-database: a comparison
+// run must not start from what an earlier run of the bench, or the user, tuned).
 Run run_rctune(const Settings& s, const Model& m, const std::string& policy, int64_t budget,
-               const std::string& label, const std::string& what) {
+               const std::string& label, const std::string& what, const std::string& database = "") {
   std::string stem = m.name + "-" + label;
   std::replace(stem.begin(), stem.end(), ' ', '-');
   const fs::path config = s.out_dir / (stem + ".yaml");
@@ -325,7 +330,10 @@ Run run_rctune(const Settings& s, const Model& m, const std::string& policy, int
       s.rctune, "tune",         config.string(), "--budget", std::to_string(budget),
       "--out",  trace.string(), "--quiet"};
   if (s.simulate) args.push_back("--simulate");
-  if (!s.database.empty()) args.insert(args.end(), {"--database", s.database});
+  if (database.empty())
+    args.push_back("--no-database");
+  else
+    args.insert(args.end(), {"--database", database});
   if (!s.cache_dir.empty()) args.insert(args.end(), {"--cache-dir", s.cache_dir});
   const int64_t expected = policy == "per_task" ? budget * m.tasks : budget;
   const int rc = run_child(args, log_file, trace, what, expected);
@@ -355,6 +363,38 @@ Run run_rctune(const Settings& s, const Model& m, const std::string& policy, int
   for (const runlog::TaskLog& t : r.log.tasks)
     for (const runlog::SampleRecord& sample : t.samples) r.compile_s += sample.compile_s;
   return r;
+}
+
+// OpenBLAS computes no fused epilogue: for a task with one (conv + bias + relu, ...), the library
+// time is taken as that of the operator without its epilogue, measured here once per operator (a
+// lower bound of what the library needs for the task). Returns how many tasks got one.
+int fill_library_lower_bounds(const Model& m, std::vector<Run*> runs) {
+  static std::map<std::string, std::optional<runtime::LibraryBaseline>> measured;
+  const config::TuneConfig cfg = config::load_tune_config(m.config.string());
+  std::map<std::string, const ir::Workload*> by_name;
+  for (const config::TaskConfig& t : cfg.tasks)
+    by_name[t.name.empty() ? t.workload.name : t.name] = &t.workload;
+  int filled = 0;
+  for (Run* r : runs)
+    for (runlog::TaskLog& t : r->log.tasks) {
+      if (t.info.library_seconds > 0) continue;
+      const auto w = by_name.find(t.info.name);
+      if (w == by_name.end()) continue;
+      const std::optional<std::string> spec = ir::operator_spec_of(*w->second);
+      const size_t at = spec ? spec->find(",epilogue=") : std::string::npos;
+      if (at == std::string::npos) continue;
+      const std::string base = spec->substr(0, at);
+      if (!measured.count(base)) {
+        std::fprintf(stderr, "bench/models: timing the library routine of %s (no epilogue)\n", base.c_str());
+        measured[base] = runtime::measure_library_baseline(ir::make_operator(base), 0.3, -1);
+      }
+      const auto& lib = measured[base];
+      if (!lib) continue;
+      t.info.library_seconds = lib->median_s;
+      t.info.library_name = lib->name + " without the epilogue";
+      ++filled;
+    }
+  return filled;
 }
 
 void print_model(const Model& m, int64_t s_per_task, const Run& g, const Run& p,
@@ -476,8 +516,10 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--simulate", s.simulate,
                "pass --simulate to rctune (synthetic measurements: checks the bench)");
-  app.add_option("--database", s.database,
-                 "pass --database DIR to both runs, then run gradient again with the same database");
+  app.add_option(
+      "--database", s.database,
+      "DIR (new or empty): the first gradient run of each model stores in DIR/MODEL, then gradient runs "
+      "again starting from it; without it no run reads or writes a tuning database");
   app.add_option("--cache-dir", s.cache_dir, "kernel cache passed to rctune (default: rctune's)");
   app.add_option("--out-dir", out_dir,
                  "configs, traces and logs of the runs (default: build/bench-models-<time>)");
@@ -545,12 +587,24 @@ int main(int argc, char** argv) {
         return "[run " + std::to_string(++index) + "/" + std::to_string(total_runs) + "] " + m.name + " " +
                label;
       };
-      Run g = run_rctune(s, m, "gradient", s.samples_per_task * m.tasks, "gradient", what("gradient"));
+      // Each model gets a database of its own under --database: the first gradient run fills it,
+      // the second starts from it; per_task reads none.
+      const std::string db = s.database.empty() ? "" : (fs::path(s.database) / m.name).string();
+      Run g = run_rctune(s, m, "gradient", s.samples_per_task * m.tasks, "gradient", what("gradient"), db);
       Run p = run_rctune(s, m, "per_task", s.samples_per_task, "per_task", what("per_task"));
       std::optional<Run> again;
       if (!s.database.empty())
         again = run_rctune(s, m, "gradient", s.samples_per_task * m.tasks, "gradient again",
-                           what("gradient again (database)"));
+                           what("gradient again (database)"), db);
+      if (!s.simulate) {
+        std::vector<Run*> runs = {&g, &p};
+        if (again) runs.push_back(&*again);
+        if (const int n = fill_library_lower_bounds(m, runs))
+          std::printf(
+              "note: %d task runs of %s have a fused epilogue OpenBLAS does not compute: their library time "
+              "is the operator's without it (a lower bound)\n",
+              n, m.name.c_str());
+      }
       if (cpu.empty()) {
         cpu = g.log.info.cpu_model;
         std::printf("machine: %s (%s), one core (one measuring worker, one thread); execution space %s\n\n",

@@ -258,6 +258,15 @@ void print_model_latency(std::ostream& out, const runlog::ModelLatency& m) {
   print_rounds(out, m.rounds);
 }
 
+// The run's budget: per task (per_task, and traces written before the scheduler), or for the whole
+// run (the scheduler named in its rounds).
+std::string budget_text(const runlog::RunLog& run) {
+  if (run.info.budget <= 0) return "-";
+  const std::string scheduler = run.allocations.empty() ? "per_task" : run.allocations.front().scheduler;
+  if (scheduler == "per_task") return std::to_string(run.info.budget) + " samples per task";
+  return std::to_string(run.info.budget) + " samples for the whole run (scheduler " + scheduler + ")";
+}
+
 void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
                 const std::vector<LlmSummary>& models) {
   const runlog::RunInfo& i = run.info;
@@ -266,7 +275,7 @@ void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<
       {"config", i.config_path.empty() ? "-" : i.config_path},
       {"strategy", i.strategy + " (proposer " + i.proposer + ")"},
       {"seed", std::to_string(i.seed)},
-      {"budget", i.budget > 0 ? std::to_string(i.budget) + " samples per task" : "-"},
+      {"budget", budget_text(run)},
       {"ranks", std::to_string(i.num_ranks)},
       {"host", i.host + (i.cpu_model.empty() ? "" : " (" + i.cpu_model + ")")},
       {"rctune", i.version + (i.git_commit.empty() ? "" : " (" + i.git_commit + ")")},

@@ -541,7 +541,7 @@ class PlainRun {
     confirm_recorded_bests(sched);
     const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
     const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
     while (const std::optional<search::Allocation> a = sched.next()) {
       TaskRun& t = tasks_[a->task];
       if (!t.session) open_session(t);
@@ -642,6 +642,9 @@ class PlainRun {
     }
     if (!t.observed.empty()) t.rec.observed = &t.observed;
     TaskRun* tp = &t;
+    // Samples' wall times count from the run's start (and across its sessions).
+    t.rec.wall_offset =
+        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
     t.session = std::make_unique<search::TaskSession>(
         t.workload, t.row.task, t.row.reference_gflops, cached_, t.options, t.rec,
         [this, tp](const search::Progress& p) {

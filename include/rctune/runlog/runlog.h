@@ -47,7 +47,8 @@ struct RunInfo {
   std::string strategy;         // search strategy of the run ("mcts", "evolutionary", "random")
   std::string proposer;         // default proposer ("heuristic", "random", "llm")
   uint64_t seed = 0;
-  int64_t budget = 0;                // samples per task (0: unknown)
+  int64_t budget = 0;                // the config's budget: per task under the per_task scheduler, for
+                                     // the whole run otherwise (/allocations names it); 0: unknown
   int num_ranks = 1;                 // MPI ranks taking part
   double start_time = 0;             // Unix seconds (UTC)
   double end_time = 0;               // Unix seconds; 0 while the run has not finished
