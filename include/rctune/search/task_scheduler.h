@@ -64,6 +64,9 @@ class TaskScheduler {
   void done(const Allocation& a, int64_t spent, double best_seconds);
   // The task gets no more rounds (e.g. it is at the best a tuning database recorded).
   void retire(size_t task);
+  // Samples the task spent in an earlier session of the run (a resumed many-rank run, whose rounds
+  // cannot be replayed): counted as spent, as one round of the task, without a round handed out.
+  void restore(size_t task, int64_t spent, double best_seconds);
 
   // Sum over tasks of weight x best time (unscheduled time for tasks without a kernel; tasks with
   // neither count 0).
