@@ -1,9 +1,10 @@
 // `mpirun -np N rctune tune` end to end (docs/dist.md): the real binary under the real Open MPI,
 // with simulated measurement so that many ranks run in seconds on two cores. One rank under mpirun
 // makes a plain run's decisions; several ranks record every sample once, in one trace written by
-// rank 0, with merged trees whose visits are the sums of the ranks' own trees; groups split the
-// tasks; a killed job resumes with another number of ranks; a killed rank is named; LLM requests
-// of all ranks go out through rank 0.
+// rank 0, with merged trees whose visits are the sums of the ranks' own trees; groups take the
+// task scheduler's rounds of a model (per_task: whole tasks), each a row of /allocations; a killed
+// job resumes with another number of ranks, after its recorded rounds; a killed rank is named; LLM
+// requests of all ranks go out through rank 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 
