@@ -378,7 +378,10 @@ class Hub {
       return;
     std::vector<search::ScheduledTask> tasks;
     for (const TaskRun& t : runs_) tasks.push_back(scheduled_task(cfg_, t.ti, t.name, t.reference_gflops));
-    sched_.emplace(std::move(tasks), scheduler_options(cfg_));
+    // A round keeps every rank of a group busy: the strategy's measure batch per rank.
+    search::SchedulerOptions so = scheduler_options(cfg_);
+    so.round *= s_.group_size;
+    sched_.emplace(std::move(tasks), so);
     for (size_t k = 0; k < runs_.size(); ++k)
       sched_->restore(k, runs_[k].recorded, runs_[k].found ? runs_[k].best.median_s : 0);
   }
