@@ -378,9 +378,11 @@ class Hub {
       return;
     std::vector<search::ScheduledTask> tasks;
     for (const TaskRun& t : runs_) tasks.push_back(scheduled_task(cfg_, t.ti, t.name, t.reference_gflops));
-    // A round keeps every rank of a group busy: the strategy's measure batch per rank.
+    // A round keeps every rank of a group busy, a measure batch per rank, as long as the budget
+    // still gives every task a first round; never below a plain run's round.
     search::SchedulerOptions so = scheduler_options(cfg_);
-    so.round *= s_.group_size;
+    const int64_t per_task = cfg_.budget / static_cast<int64_t>(runs_.size());
+    so.round = std::max(so.round, std::min(so.round * s_.group_size, per_task));
     sched_.emplace(std::move(tasks), so);
     for (size_t k = 0; k < runs_.size(); ++k)
       sched_->restore(k, runs_[k].recorded, runs_[k].found ? runs_[k].best.median_s : 0);
