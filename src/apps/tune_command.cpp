@@ -504,32 +504,23 @@ class PlainRun {
     return t;
   }
 
-  // The run's scheduler over its tasks (in tasks_ order).
+  // The run's scheduler over its tasks (in tasks_ order). A task a many-rank session tuned before
+  // (its samples observed, not replayed) starts with those samples spent.
   search::TaskScheduler make_scheduler() const {
-    const std::string policy = config::effective_scheduler(cfg_);
-    search::SchedulerOptions so;
-    so.policy = *search::scheduler_policy_of(policy);
-    so.total_budget = cfg_.budget;
-    so.round = cfg_.strategy == "evolutionary" ? cfg_.evolutionary.measure_batch
-                                               : dist::tune_options(cfg_).measure_batch;
     std::vector<search::ScheduledTask> st;
-    for (const TaskRun& t : tasks_) {
-      search::ScheduledTask s;
-      s.name = t.row.task;
-      s.weight = cfg_.tasks[t.index].weight;
-      s.initial_seconds =
-          t.row.reference_gflops > 0 ? t.workload->flops() / (t.row.reference_gflops * 1e9) : 0;
-      // per_task: the task's budget (less what a many-rank session measured); others: its own cap.
-      s.budget =
-          so.policy == search::SchedulerPolicy::PerTask ? t.options.budget : cfg_.tasks[t.index].budget;
-      if (so.policy != search::SchedulerPolicy::PerTask && !t.observed.empty())
-        s.budget = std::max<int64_t>(
-            0, (s.budget > 0 ? s.budget : cfg_.budget) - static_cast<int64_t>(t.observed.size()));
-      st.push_back(std::move(s));
+    for (const TaskRun& t : tasks_)
+      st.push_back(dist::scheduled_task(cfg_, t.index, t.row.task, t.row.reference_gflops));
+    search::TaskScheduler sched(std::move(st), dist::scheduler_options(cfg_));
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      const TaskRun& t = tasks_[i];
+      if (!t.observed.empty()) {
+        double best = 0;
+        for (const runlog::SampleRecord& r : t.observed)
+          if (r.status == runlog::SampleStatus::Ok && (best == 0 || r.median_s < best)) best = r.median_s;
+        sched.account(i, static_cast<int64_t>(t.observed.size()), best);
+      }
+      if (t.complete) sched.retire(i);
     }
-    search::TaskScheduler sched(std::move(st), so);
-    for (size_t i = 0; i < tasks_.size(); ++i)
-      if (tasks_[i].complete) sched.retire(i);
     return sched;
   }
 
@@ -541,6 +532,9 @@ class PlainRun {
     confirm_recorded_bests(sched);
     const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
     const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
+    // A trace of this process replays its rounds (the recorded ones are not written again); the
+    // rounds of a many-rank trace cannot be replayed, so this session's follow them.
+    const bool replays = writer_->resumed().info.num_ranks <= 1;
     const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
     while (const std::optional<search::Allocation> a = sched.next()) {
       TaskRun& t = tasks_[a->task];
@@ -560,9 +554,9 @@ class PlainRun {
       }
       const double wall =
           wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (a->round >= next_round) {
+      if (!replays || a->round >= next_round) {
         runlog::AllocationRecord r;
-        r.round = a->round;
+        r.round = replays ? a->round : next_round + a->round;
         r.wall_time = wall;
         r.task = t.row.task;
         r.scheduler = config::effective_scheduler(cfg_);

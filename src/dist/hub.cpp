@@ -15,12 +15,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <deque>
 #include <future>
 #include <list>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -30,6 +31,7 @@
 #include "rctune/dist/tree_merge.h"
 #include "rctune/ir/workload.h"
 #include "rctune/llm/wire.h"
+#include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
 namespace rctune::dist {
@@ -147,20 +149,12 @@ void report_and_exit(int sig) {
   std::_Exit(128 + sig);
 }
 
-// One task being tuned by a group in this session.
-struct TaskRun {
-  size_t ti = 0;
-  std::string name;
-  runlog::RunWriter::Task wt = 0;
+// The round of a task in flight: the group tuning it and what its ranks sent in it.
+struct Round {
+  std::optional<search::Allocation> allocation;  // none: the group's first rank measures the baselines
   int group = 0;
-  std::vector<int> members;  // world ranks, in order
-  int64_t budget = 0;
-  int64_t recorded = 0;  // measured samples in the file before this session
-  const runlog::TaskLog* resumed = nullptr;
-  bool reference_known = false;
-  double reference_gflops = 0;
-  std::vector<std::pair<int, Assignment>> deferred;          // waiting for the leader's baselines
-  std::map<int, std::vector<runlog::SampleRecord>> rows_by;  // measured records this session, by member
+  std::vector<int> members;                                  // world ranks, in order
+  std::map<int, std::vector<runlog::SampleRecord>> rows_by;  // measured records of the round, by member
   std::map<int, std::map<int, size_t>> seen;                 // seen[m][p]: p's rows m has been told about
   std::map<int, std::vector<search::RootStatistic>> root;    // latest root statistics by member
   std::map<int, std::vector<uint64_t>> picks;                // programs each waiting member announced
@@ -169,6 +163,27 @@ struct TaskRun {
   bool trees_fresh = false;  // one came since the last write
   std::set<int> sync_waiting, done;
   std::map<int, TaskReport> reports;
+  int64_t measured = 0;      // samples measured in the round
+  int64_t spent_before = 0;  // the task's samples before the round (earlier sessions included)
+  clock::time_point start = clock::now();
+};
+
+// One task of the run, across the rounds groups tune it in.
+struct TaskRun {
+  size_t ti = 0;  // in the config
+  std::string name;
+  runlog::RunWriter::Task wt = 0;
+  int64_t recorded = 0;  // measured samples in the file before this session
+  const runlog::TaskLog* resumed = nullptr;
+  bool reference_known = false;
+  bool baselines_taken = false;  // a group's first rank measures them
+  double reference_gflops = 0;
+  // Every measured record of the task in the file: the ranks of its next round observe them.
+  std::vector<runlog::SampleRecord> measured_rows;
+  // Each rank's trees of the task in this session, merged over the rounds it tuned.
+  std::map<int, std::vector<runlog::TreeNode>> rank_trees;
+  std::set<int> ranks;                                  // ranks that measured samples of it in this session
+  search::ProposerFailures proposer_failures;           // what its ranks' proposers dropped (this session)
   std::unordered_map<uint64_t, int64_t> index_of_hash;  // the sample that measured a program (ok first)
   std::set<uint64_t> ok_hashes;
   int64_t llm_index = 0;
@@ -176,14 +191,15 @@ struct TaskRun {
   int64_t measured = 0, failures = 0, illegal = 0;  // this session
   bool found = false;
   runlog::BestSchedule best;
-  clock::time_point start = clock::now();
+  std::optional<Round> round;  // the round in flight (at most one: the scheduler hands out one per task)
   clock::time_point last_print{};
 };
 
 struct Group {
   std::vector<int> ranks;
-  std::set<int> waiting_next;
-  std::optional<size_t> task;  // index into Hub::runs_ while a task is being tuned
+  std::set<int> waiting_next;  // ranks that asked for their next task; all of them: the group is free
+  std::optional<size_t> task;  // index into Hub::runs_ while the group tunes a round of it
+  bool released = false;       // told that no task is left
 };
 
 // A request of one member to the language models, waiting at the hub.
@@ -201,13 +217,17 @@ class Hub {
         from_local_(from_local),
         to_local_(to_local),
         names_(task_names(cfg_)),
-        budgets_(fixed_task_budgets(cfg_, tune_options(cfg_).measure_batch)) {
+        scheduler_(config::effective_scheduler(cfg_)) {
     for (int r = 0; r < s_.world_size; r += s_.group_size) {
       Group g;
       for (int k = r; k < std::min(s_.world_size, r + s_.group_size); ++k) g.ranks.push_back(k);
       groups_.push_back(std::move(g));
     }
-    for (size_t ti : task_order(cfg_)) queue_.push_back(ti);
+    // Every task is begun in the trace at once, heaviest first (as a plain run does).
+    for (size_t ti : task_order(cfg_)) runs_.push_back(begin_task(ti));
+    const std::vector<runlog::AllocationRecord>& recorded = s_.writer->resumed().allocations;
+    next_round_ = recorded.empty() ? 0 : recorded.back().round + 1;
+    start_scheduler_once_baselines_known();
     status_.doing.resize(static_cast<size_t>(s_.world_size));
     status_.heard_ms = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(s_.world_size));
     for (int r = 0; r < s_.world_size; ++r) {
@@ -246,6 +266,7 @@ class Hub {
     }
     for (auto& [buf, req] : sends_) MPI_Wait(&req, MPI_STATUS_IGNORE);
     sends_.clear();
+    for (const TaskRun& t : runs_) summarize(t);
     result_.llm = llm_stats_;
     return std::move(result_);
   }
@@ -306,8 +327,10 @@ class Hub {
     }
   }
 
+  Group& group_of(int rank) { return groups_[static_cast<size_t>(rank / s_.group_size)]; }
+
   TaskRun& run_of(int64_t ti, int rank) {
-    Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
+    Group& g = group_of(rank);
     if (!g.task || runs_[*g.task].ti != static_cast<size_t>(ti))
       throw std::runtime_error("rank " + std::to_string(rank) +
                                " sent records of a task its group is not tuning");
@@ -316,23 +339,8 @@ class Hub {
 
   double wall() const { return s_.wall_offset + since(start_); }
 
-  void on_next_task(int rank) {
-    set_doing(rank, "waiting for the next task");
-    Group& g = groups_[static_cast<size_t>(rank / s_.group_size)];
-    g.waiting_next.insert(rank);
-    if (g.waiting_next.size() < g.ranks.size()) return;  // the group moves on together
-    g.waiting_next.clear();
-    g.task.reset();
-    // The next task that still needs samples.
-    while (!queue_.empty()) {
-      const size_t ti = queue_.front();
-      queue_.pop_front();
-      if (start_task(g, ti)) return;
-    }
-    for (int r : g.ranks) reply(r, MessageType::Assignment, to_body(Assignment{}));
-  }
-
-  bool start_task(Group& g, size_t ti) {
+  // A task of the run, begun in the trace; what a previous session recorded of it is known.
+  TaskRun begin_task(size_t ti) {
     const config::TaskConfig& tc = cfg_.tasks[ti];
     runlog::TaskInfo info;
     info.name = names_[ti];
@@ -343,65 +351,168 @@ class Hub {
     t.ti = ti;
     t.name = info.name;
     t.wt = s_.writer->begin_task(info);
-    t.group = static_cast<int>(&g - groups_.data());
-    t.members = g.ranks;
-    t.budget = budgets_[ti];
     t.resumed = s_.writer->resumed().task(info.name);
-    std::vector<runlog::SampleRecord> observed;
-    if (t.resumed) {
-      observed = runlog::measured_samples(*t.resumed);
-      t.recorded = static_cast<int64_t>(observed.size());
-      for (const runlog::SampleRecord& r : observed) note_sample(t, r);
-      if (t.resumed->best) t.found = true, t.best = *t.resumed->best;
-      t.llm_index = static_cast<int64_t>(t.resumed->llm_calls.size());
-      for (const runlog::SampleRecord& r : t.resumed->samples)
-        t.next_index = std::max(t.next_index, r.index + 1);
-      for (const runlog::LlmCallRecord& c : t.resumed->llm_calls)
-        t.llm_index = std::max(t.llm_index, c.index + 1);
-      if (t.resumed->info.reference_gflops > 0) {
-        t.reference_known = true;
-        t.reference_gflops = t.resumed->info.reference_gflops;
-      }
+    if (!t.resumed) return t;
+    t.measured_rows = runlog::measured_samples(*t.resumed);
+    t.recorded = static_cast<int64_t>(t.measured_rows.size());
+    for (const runlog::SampleRecord& r : t.measured_rows) note_sample(t, r);
+    if (t.resumed->best) t.found = true, t.best = *t.resumed->best;
+    t.llm_index = static_cast<int64_t>(t.resumed->llm_calls.size());
+    for (const runlog::SampleRecord& r : t.resumed->samples)
+      t.next_index = std::max(t.next_index, r.index + 1);
+    for (const runlog::LlmCallRecord& c : t.resumed->llm_calls)
+      t.llm_index = std::max(t.llm_index, c.index + 1);
+    if (t.resumed->info.reference_gflops > 0) {
+      t.reference_known = true;
+      t.reference_gflops = t.resumed->info.reference_gflops;
     }
-    const int64_t remaining = t.budget - t.recorded;
-    if (remaining <= 0) {
-      if (!s_.quiet && t.budget == 0)
-        std::fprintf(stderr, "%s: not tuned, the run's budget is spent on the tasks before it\n",
-                     t.name.c_str());
-      else if (!s_.quiet)
-        std::fprintf(stderr, "%s: all %lld samples are in the trace already\n", t.name.c_str(),
-                     static_cast<long long>(t.budget));
-      summarize(t);
-      return false;
+    return t;
+  }
+
+  // The run's task scheduler, made as a plain run makes it once every task's baselines are known
+  // and the rounds that measured them have ended (its first rounds go to the largest shares of the
+  // model's latency). The samples a previous session recorded count as the tasks' spent samples.
+  void start_scheduler_once_baselines_known() {
+    if (sched_ || !std::all_of(runs_.begin(), runs_.end(),
+                               [](const TaskRun& t) { return t.reference_known && !t.round; }))
+      return;
+    std::vector<search::ScheduledTask> tasks;
+    for (const TaskRun& t : runs_) tasks.push_back(scheduled_task(cfg_, t.ti, t.name, t.reference_gflops));
+    // A round keeps every rank of a group busy, a measure batch per rank, as long as the budget
+    // still gives every task a first round; never below a plain run's round.
+    search::SchedulerOptions so = scheduler_options(cfg_);
+    const int64_t per_task = cfg_.budget / static_cast<int64_t>(runs_.size());
+    so.round = std::max(so.round, std::min(so.round * s_.group_size, per_task));
+    sched_.emplace(std::move(tasks), so);
+    for (size_t k = 0; k < runs_.size(); ++k)
+      sched_->account(k, runs_[k].recorded, runs_[k].found ? runs_[k].best.median_s : 0);
+  }
+
+  void on_next_task(int rank) {
+    set_doing(rank, "waiting for the next task");
+    Group& g = group_of(rank);
+    g.waiting_next.insert(rank);
+    dispatch(g);
+  }
+
+  // Work for a group whose ranks all asked for it: the baselines of a task that has none yet (one
+  // task per group, measured by its first rank), then the scheduler's rounds. With neither while
+  // rounds are in flight, the group waits until one ends: its results decide the next round, and
+  // samples its task did not use go back to the others. Nothing in flight: no task is left.
+  void dispatch(Group& g) {
+    if (g.task || g.released || g.waiting_next.size() < g.ranks.size()) return;
+    if (!sched_) {
+      for (size_t k = 0; k < runs_.size(); ++k)
+        if (!runs_[k].reference_known && !runs_[k].baselines_taken) return measure_baselines(g, k);
+      return;
     }
-    runs_.push_back(std::move(t));
-    TaskRun& run = runs_.back();
-    g.task = runs_.size() - 1;
+    if (std::optional<search::Allocation> a = sched_->next()) return start_round(g, std::move(*a));
+    if (sched_->in_flight() > 0) return;
+    g.released = true;
+    g.waiting_next.clear();
+    for (int r : g.ranks) reply(r, MessageType::Assignment, to_body(Assignment{}));
+  }
+
+  void dispatch_free_groups() {
+    for (Group& g : groups_) dispatch(g);
+  }
+
+  // The group's first rank measures the task's baselines (a round without samples); the other
+  // ranks of the group wait for its next round.
+  void measure_baselines(Group& g, size_t k) {
+    TaskRun& t = runs_[k];
+    t.baselines_taken = true;
+    const int leader = g.ranks.front();
+    Round& r = t.round.emplace();
+    r.group = static_cast<int>(&g - groups_.data());
+    r.members = {leader};
+    g.task = k;
+    g.waiting_next.erase(leader);
+    Assignment a;
+    a.task = static_cast<int64_t>(t.ti);
+    a.measure_baselines = true;
+    set_doing(leader, "measuring the baselines of " + t.name);
+    reply(leader, MessageType::Assignment, to_body(a));
+  }
+
+  // A round of the scheduler: its samples split among the group's ranks, each starting a fresh
+  // search that observes every sample of the task measured so far (by any group, in any session).
+  void start_round(Group& g, search::Allocation a) {
+    TaskRun& t = runs_[a.task];
+    Round& r = t.round.emplace();
+    r.group = static_cast<int>(&g - groups_.data());
+    r.members = g.ranks;
+    r.spent_before = sched_->task_spent(a.task);
+    r.allocation = std::move(a);
+    g.task = r.allocation->task;
+    g.waiting_next.clear();
+    const int64_t samples = r.allocation->samples;
     const int64_t n = static_cast<int64_t>(g.ranks.size());
     for (int64_t j = 0; j < n; ++j) {
-      Assignment a;
-      a.task = static_cast<int64_t>(ti);
-      a.share = remaining / n + (j < remaining % n ? 1 : 0);
-      a.observed = observed;
-      a.reference_gflops = run.reference_gflops;
+      Assignment as;
+      as.task = static_cast<int64_t>(t.ti);
+      as.share = samples / n + (j < samples % n ? 1 : 0);
+      as.observed = t.measured_rows;
+      as.reference_gflops = t.reference_gflops;
       const int rank = g.ranks[static_cast<size_t>(j)];
-      set_doing(rank, "tuning " + run.name);
-      if (run.reference_known) {
-        reply(rank, MessageType::Assignment, to_body(a));
-      } else if (j == 0) {
-        a.measure_baselines = true;
-        set_doing(rank, "measuring the baselines of " + run.name);
-        reply(rank, MessageType::Assignment, to_body(a));
-      } else {
-        run.deferred.emplace_back(rank, std::move(a));
-      }
+      set_doing(rank, "tuning " + t.name);
+      reply(rank, MessageType::Assignment, to_body(as));
     }
-    if (!s_.quiet)
-      std::fprintf(
-          stderr, "%s: %lld samples on %lld rank%s (group %d)%s\n", run.name.c_str(),
-          static_cast<long long>(remaining), static_cast<long long>(n), n == 1 ? "" : "s", run.group,
-          run.recorded > 0 ? (" after " + std::to_string(run.recorded) + " in the trace").c_str() : "");
-    return true;
+    if (!s_.quiet && scheduler_ == "per_task")
+      std::fprintf(stderr, "%s: %lld samples on %lld rank%s (group %d)%s\n", t.name.c_str(),
+                   static_cast<long long>(samples), static_cast<long long>(n), n == 1 ? "" : "s", r.group,
+                   t.recorded > 0 ? (" after " + std::to_string(t.recorded) + " in the trace").c_str() : "");
+  }
+
+  // Every rank of the round reported: the scheduler learns its result, the merged tree is written,
+  // the round is a row of /allocations, and waiting groups may get work.
+  void end_round(TaskRun& t) {
+    Round r = std::move(*t.round);
+    t.round.reset();
+    groups_[static_cast<size_t>(r.group)].task.reset();
+    if (r.allocation) {
+      for (int m : r.members) {
+        TaskReport& report = r.reports[m];
+        t.proposer_failures += report.proposer_failures;
+        if (report.tree.empty()) continue;
+        std::vector<runlog::TreeNode>& mine = t.rank_trees[m];
+        mine = mine.empty() ? std::move(report.tree) : merge_trees({mine, report.tree});
+      }
+      write_trees(t, t.rank_trees);
+      const search::Allocation& a = *r.allocation;
+      sched_->done(a, r.measured, t.found ? t.best.median_s : 0);
+      record_round(t, r);
+      print_progress(t, r, true);
+    } else {
+      start_scheduler_once_baselines_known();
+    }
+    dispatch_free_groups();
+  }
+
+  // The round's row of /allocations. Rows are numbered in the order rounds end, which is the order
+  // the scheduler learnt their results (several groups may tune at once), after a previous
+  // session's rows.
+  void record_round(const TaskRun& t, const Round& r) {
+    const search::Allocation& a = *r.allocation;
+    runlog::AllocationRecord row;
+    row.round = next_round_++;
+    row.wall_time = wall();
+    row.group = r.group;
+    row.task = t.name;
+    row.scheduler = scheduler_;
+    row.reason = a.reason;
+    row.priority = a.priority;
+    row.samples = a.samples;
+    row.spent = r.measured;
+    row.task_best_s = t.found ? t.best.median_s : 0;
+    row.latency_s = sched_->estimated_latency();
+    s_.writer->append_allocations(std::span<const runlog::AllocationRecord>(&row, 1));
+    if (s_.quiet || scheduler_ == "per_task") return;
+    std::fprintf(stderr, "round %lld: %s (group %d)  model %lld/%lld samples, estimated latency %.4g ms\n",
+                 static_cast<long long>(row.round), t.name.c_str(), r.group,
+                 static_cast<long long>(sched_->spent()), static_cast<long long>(sched_->total_budget()),
+                 1e3 * row.latency_s);
+    std::fflush(stderr);
   }
 
   void on_reference(const Message& m) {
@@ -417,12 +528,6 @@ class Hub {
                              j.at("library_gflops").get<double>());
     t.reference_known = true;
     t.reference_gflops = g;
-    set_doing(m.source, "tuning " + t.name);
-    for (auto& [rank, a] : t.deferred) {
-      a.reference_gflops = g;
-      reply(rank, MessageType::Assignment, to_body(a));
-    }
-    t.deferred.clear();
   }
 
   static void note_sample(TaskRun& t, const runlog::SampleRecord& r) {
@@ -437,6 +542,7 @@ class Hub {
   void on_samples(const Message& m) {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
+    Round& round = *t.round;
     std::vector<runlog::SampleRecord> rows =
         from_json_array<runlog::SampleRecord>(j.at("rows"), sample_from_json);
     const double w = wall();
@@ -449,14 +555,17 @@ class Hub {
         continue;
       }
       ++t.measured;
+      ++round.measured;
       if (r.status != runlog::SampleStatus::Ok) ++t.failures;
       note_sample(t, r);
-      t.rows_by[m.source].push_back(r);
+      t.measured_rows.push_back(r);
+      t.ranks.insert(m.source);
+      round.rows_by[m.source].push_back(r);
     }
     s_.writer->append_samples(t.wt, rows);
     set_doing(m.source,
-              "tuning " + t.name + " (" + std::to_string(t.rows_by[m.source].size()) + " samples sent)");
-    print_progress(t, false);
+              "tuning " + t.name + " (" + std::to_string(round.rows_by[m.source].size()) + " samples sent)");
+    print_progress(t, round, false);
   }
 
   void on_best(const Message& m) {
@@ -475,40 +584,43 @@ class Hub {
   void on_sync(const Message& m) {
     SyncRequest req = sync_from_body(m.body);
     TaskRun& t = run_of(req.task, m.source);
-    t.root[m.source] = std::move(req.root);
-    t.picks[m.source] = std::move(req.picks);
+    Round& round = *t.round;
+    round.root[m.source] = std::move(req.root);
+    round.picks[m.source] = std::move(req.picks);
     if (req.tree) {
-      t.latest_trees[m.source] = std::move(*req.tree);
-      t.trees_fresh = true;
+      round.latest_trees[m.source] = std::move(*req.tree);
+      round.trees_fresh = true;
     }
-    t.sync_waiting.insert(m.source);
+    round.sync_waiting.insert(m.source);
     set_doing(m.source, "synchronising " + t.name + " with its group");
     answer_syncs(t);
   }
 
   // Answers the waiting ranks once every rank of the group waits or is done.
   void answer_syncs(TaskRun& t) {
-    if (t.sync_waiting.empty() || t.sync_waiting.size() + t.done.size() < t.members.size()) return;
+    Round& round = *t.round;
+    if (round.sync_waiting.empty() || round.sync_waiting.size() + round.done.size() < round.members.size())
+      return;
     const auto t0 = clock::now();
     std::vector<std::pair<int, std::string>> replies;
-    for (int m : t.sync_waiting) {
+    for (int m : round.sync_waiting) {
       search::PeerNews news;
       std::vector<search::RootStatistic> sums;
       std::unordered_map<uint64_t, size_t> at;
       // Programs the ranks before this one in the group announced: left to them.
-      for (int p : t.members) {
+      for (int p : round.members) {
         if (p == m) break;
-        if (t.sync_waiting.count(p))
-          news.claimed.insert(news.claimed.end(), t.picks[p].begin(), t.picks[p].end());
+        if (round.sync_waiting.count(p))
+          news.claimed.insert(news.claimed.end(), round.picks[p].begin(), round.picks[p].end());
       }
-      for (int p : t.members) {
+      for (int p : round.members) {
         if (p == m) continue;
-        const std::vector<runlog::SampleRecord>& rows = t.rows_by[p];
-        size_t& cursor = t.seen[m][p];
+        const std::vector<runlog::SampleRecord>& rows = round.rows_by[p];
+        size_t& cursor = round.seen[m][p];
         news.measured.insert(news.measured.end(), rows.begin() + static_cast<std::ptrdiff_t>(cursor),
                              rows.end());
         cursor = rows.size();
-        for (const search::RootStatistic& r : t.root[p]) {
+        for (const search::RootStatistic& r : round.root[p]) {
           auto [it, fresh] = at.emplace(r.hash, sums.size());
           if (fresh) {
             sums.push_back(r);
@@ -521,43 +633,41 @@ class Hub {
       news.root = std::move(sums);
       replies.emplace_back(m, to_body(news));
     }
-    t.sync_waiting.clear();
+    round.sync_waiting.clear();
     result_.merge_s += since(t0);
     for (auto& [m, body] : replies) {
       set_doing(m, "tuning " + t.name);
       reply(m, MessageType::SyncReply, std::move(body));
     }
-    // Trees members sent along: the merged tree so far, for a job killed before the task's end.
-    if (t.trees_fresh) {
-      write_trees(t, t.latest_trees);
-      t.trees_fresh = false;
+    // Trees members sent along, over their trees of earlier rounds: the merged tree so far, for a
+    // job killed before the round's end.
+    if (round.trees_fresh) {
+      std::map<int, std::vector<runlog::TreeNode>> trees = t.rank_trees;
+      for (const auto& [m, nodes] : round.latest_trees) {
+        std::vector<runlog::TreeNode>& mine = trees[m];
+        mine = mine.empty() ? nodes : merge_trees({mine, nodes});
+      }
+      write_trees(t, std::move(trees));
+      round.trees_fresh = false;
     }
   }
 
   void on_task_done(const Message& m) {
     TaskReport r = task_report_from_body(m.body);
     TaskRun& t = run_of(r.task, m.source);
+    Round& round = *t.round;
     // A rank's final root statistics: its peers' last synchronisations still count them.
     if (!r.tree.empty()) {
       std::vector<search::RootStatistic> root{{r.tree[0].structural_hash, r.tree[0].visits, r.tree[0].value}};
       for (const runlog::TreeNode& n : r.tree)
         if (n.parent == 0) root.push_back({n.structural_hash, n.visits, n.value});
-      t.root[m.source] = std::move(root);
+      round.root[m.source] = std::move(root);
     }
-    t.reports[m.source] = std::move(r);
-    t.done.insert(m.source);
+    round.reports[m.source] = std::move(r);
+    round.done.insert(m.source);
     set_doing(m.source, "done with its share of " + t.name);
     answer_syncs(t);
-    if (t.done.size() == t.members.size()) finish_task(t);
-  }
-
-  void finish_task(TaskRun& t) {
-    std::map<int, std::vector<runlog::TreeNode>> trees;
-    for (int m : t.members)
-      if (!t.reports[m].tree.empty()) trees[m] = std::move(t.reports[m].tree);
-    write_trees(t, std::move(trees));
-    print_progress(t, true);
-    summarize(t);
+    if (round.done.size() == round.members.size()) end_round(t);
   }
 
   // Merges the ranks' trees (and the tree a previous session left) and writes the merged tree and
@@ -584,6 +694,7 @@ class Hub {
     if (!ranks.empty()) s_.writer->write_rank_trees(t.wt, ranks);
   }
 
+  // The task's row of the summary: every round of it, and the samples of earlier sessions.
   void summarize(const TaskRun& t) {
     TaskSummary sum;
     sum.task = t.name;
@@ -603,28 +714,29 @@ class Hub {
     sum.reference_gflops = info.reference_gflops;
     sum.library = info.library_name;
     sum.library_gflops = info.library_gflops;
-    sum.ranks = static_cast<int>(t.measured > 0 ? t.members.size() : 0);
-    for (const auto& [rank, report] : t.reports) sum.proposer_failures += report.proposer_failures;
+    sum.ranks = static_cast<int>(t.ranks.size());
+    sum.proposer_failures = t.proposer_failures;
     result_.tasks.push_back(std::move(sum));
   }
 
-  void print_progress(TaskRun& t, bool final) {
+  // The task's progress in its round: samples in the file of what it has at the round's end.
+  void print_progress(TaskRun& t, const Round& r, bool final) {
     if (s_.quiet) return;
     if (!final && since(t.last_print) < 1.0) return;
     t.last_print = clock::now();
     search::Progress p;
     p.task = t.name;
     p.done = t.recorded + t.measured;
-    p.budget = t.budget;
+    p.budget = r.spent_before + (r.allocation ? r.allocation->samples : 0);
     p.failures = t.failures;
     p.illegal = t.illegal;
     p.best_gflops = t.found ? t.best.gflops : 0;
     p.best_speedup = t.found && t.reference_gflops > 0 ? t.best.gflops / t.reference_gflops : 0;
-    p.elapsed_s = since(t.start);
-    p.eta_s = t.measured > 0 ? p.elapsed_s / static_cast<double>(t.measured) *
+    p.elapsed_s = since(r.start);
+    p.eta_s = r.measured > 0 ? p.elapsed_s / static_cast<double>(r.measured) *
                                    static_cast<double>(std::max<int64_t>(0, p.budget - p.done))
                              : -1;
-    std::string line = search::progress_line(p) + "  " + std::to_string(t.members.size()) + " ranks";
+    std::string line = search::progress_line(p) + "  " + std::to_string(r.members.size()) + " ranks";
     if (s_.simulate) line += "  (simulated)";
     std::fprintf(stderr, "%s\n", line.c_str());
     std::fflush(stderr);
@@ -724,10 +836,11 @@ class Hub {
   MessageQueue& from_local_;
   MessageQueue& to_local_;
   std::vector<std::string> names_;
-  std::vector<int64_t> budgets_;  // samples of each task (dist::fixed_task_budgets)
+  std::string scheduler_;  // the policy's name
   std::vector<Group> groups_;
-  std::deque<size_t> queue_;
-  std::deque<TaskRun> runs_;  // stable addresses
+  std::vector<TaskRun> runs_;                   // heaviest first: the scheduler's tasks
+  std::optional<search::TaskScheduler> sched_;  // once every task's baselines are known
+  int64_t next_round_ = 0;                      // number of the next row of /allocations
   SignalStatus status_;
   std::vector<bool> blocked_;  // waiting for a reply of the hub (or finished)
   std::list<std::pair<std::string, MPI_Request>> sends_;

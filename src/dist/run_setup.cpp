@@ -102,36 +102,22 @@ int64_t task_budget(const config::TuneConfig& c, size_t task) {
   return c.tasks[task].budget > 0 ? c.tasks[task].budget : c.budget;
 }
 
-std::vector<int64_t> fixed_task_budgets(const config::TuneConfig& c, int64_t round) {
-  const size_t n = c.tasks.size();
-  std::vector<int64_t> b(n, 0);
-  if (config::effective_scheduler(c) == "per_task") {
-    for (size_t i = 0; i < n; ++i) b[i] = task_budget(c, i);
-    return b;
-  }
-  // Hand out rounds one at a time, each to the task furthest below its weighted share: the
-  // result is proportional to the weights, every task gets a first round before any a second.
-  double total_weight = 0;
-  for (const config::TaskConfig& t : c.tasks) total_weight += t.weight;
-  int64_t left = c.budget;
-  for (bool gave = true; left > 0 && gave;) {
-    gave = false;
-    std::optional<size_t> pick;
-    double lowest = 0;
-    for (size_t i : task_order(c)) {
-      const int64_t cap = c.tasks[i].budget > 0 ? c.tasks[i].budget : c.budget;
-      if (b[i] >= cap) continue;
-      const double fill = b[i] == 0 ? -1 : static_cast<double>(b[i]) / (c.tasks[i].weight / total_weight);
-      if (!pick || fill < lowest) pick = i, lowest = fill;
-    }
-    if (!pick) break;
-    const int64_t cap = c.tasks[*pick].budget > 0 ? c.tasks[*pick].budget : c.budget;
-    const int64_t give = std::min({round, left, cap - b[*pick]});
-    b[*pick] += give;
-    left -= give;
-    gave = give > 0;
-  }
-  return b;
+search::SchedulerOptions scheduler_options(const config::TuneConfig& c) {
+  search::SchedulerOptions so;
+  so.policy = *search::scheduler_policy_of(config::effective_scheduler(c));
+  so.total_budget = c.budget;
+  so.round = c.strategy == "evolutionary" ? c.evolutionary.measure_batch : tune_options(c).measure_batch;
+  return so;
+}
+
+search::ScheduledTask scheduled_task(const config::TuneConfig& c, size_t task, const std::string& name,
+                                     double reference_gflops) {
+  search::ScheduledTask s;
+  s.name = name;
+  s.weight = c.tasks[task].weight;
+  s.initial_seconds = reference_gflops > 0 ? c.tasks[task].workload.flops() / (reference_gflops * 1e9) : 0;
+  s.budget = config::effective_scheduler(c) == "per_task" ? task_budget(c, task) : c.tasks[task].budget;
+  return s;
 }
 
 Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const ir::Workload> workload,

@@ -183,12 +183,15 @@ void TaskScheduler::done(const Allocation& a, int64_t spent, double best_seconds
 void TaskScheduler::retire(size_t task) { state_.at(task).finished = true; }
 
 void TaskScheduler::account(size_t task, int64_t spent, double best_seconds) {
-  RCTUNE_CHECK(task < tasks_.size() && spent >= 0);
-  State& s = state_[task];
+  State& s = state_.at(task);
+  RCTUNE_CHECK(spent >= 0 && s.in_flight == 0);
+  if (spent == 0) return;
   s.spent += spent;
   spent_ += spent;
   handed_out_ += spent;
   if (best_seconds > 0) s.best = s.best > 0 ? std::min(s.best, best_seconds) : best_seconds;
+  s.time_after_round.push_back(time_of(task));
+  s.spent_after_round.push_back(s.spent);
   if (tasks_[task].budget > 0 && s.spent >= tasks_[task].budget) s.finished = true;
 }
 

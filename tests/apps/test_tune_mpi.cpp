@@ -1,9 +1,10 @@
 // `mpirun -np N rctune tune` end to end (docs/dist.md): the real binary under the real Open MPI,
 // with simulated measurement so that many ranks run in seconds on two cores. One rank under mpirun
 // makes a plain run's decisions; several ranks record every sample once, in one trace written by
-// rank 0, with merged trees whose visits are the sums of the ranks' own trees; groups split the
-// tasks; a killed job resumes with another number of ranks; a killed rank is named; LLM requests
-// of all ranks go out through rank 0.
+// rank 0, with merged trees whose visits are the sums of the ranks' own trees; groups take the
+// task scheduler's rounds of a model (per_task: whole tasks), each a row of /allocations; a killed
+// job resumes with another number of ranks, after its recorded rounds; a killed rank is named; LLM
+// requests of all ranks go out through rank 0.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -114,8 +115,8 @@ TEST(TuneMpi, OneRankUnderMpirunMakesThePlainRunsDecisions) {
 
 TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
   TempDir dir;
-  const CliResult r =
-      run_command(mpirun(2) + rctune_bin() + " tune " + write_config(dir, "run", 60) + " --simulate");
+  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune " +
+                                  write_config(dir, "run", 60, "scheduler: per_task\n") + " --simulate");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("2 ranks"), std::string::npos) << r.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
@@ -205,11 +206,12 @@ TEST(TuneMpi, RanksShareWhatTheyMeasuredSoNoProgramIsMeasuredAfterItsResultWasSh
   }
 }
 
-TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
+TEST(TuneMpi, PerTaskGroupsOfTwoRanksTakeWholeTasks) {
   TempDir dir;
   const CliResult r =
       run_command(mpirun(4) + rctune_bin() + " tune " +
-                  write_config(dir, "run", 24, "dist:\n  group_size: 2\n", 4) + " --simulate --quiet");
+                  write_config(dir, "run", 24, "scheduler: per_task\ndist:\n  group_size: 2\n", 4) +
+                  " --simulate --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   ASSERT_EQ(run.tasks.size(), 4u);
@@ -225,6 +227,135 @@ TEST(TuneMpi, GroupsOfTwoRanksSplitTheTasks) {
   }
   EXPECT_EQ(groups_seen.size(), 2u) << "both groups got tasks";
   for (const runlog::RankStats& s : run.ranks) EXPECT_EQ(s.group, s.rank / 2);
+  // One round per task, its whole budget, recorded with the group that tuned it.
+  ASSERT_EQ(run.allocations.size(), 4u);
+  std::set<std::string> tasks;
+  for (const runlog::AllocationRecord& a : run.allocations) {
+    EXPECT_EQ(a.scheduler, "per_task");
+    EXPECT_EQ(a.samples, 24);
+    EXPECT_EQ(a.spent, 24);
+    tasks.insert(a.task);
+    const runlog::TaskLog* t = run.task(a.task);
+    ASSERT_NE(t, nullptr) << a.task;
+    for (const auto& s : runlog::measured_samples(*t)) EXPECT_EQ(s.rank / 2, a.group) << a.task;
+  }
+  EXPECT_EQ(tasks.size(), 4u);
+}
+
+// A model of three tasks (weight 1 each), `budget` samples for the whole model.
+std::string write_model(const TempDir& dir, const std::string& name, int budget, const std::string& extra) {
+  return write_config(dir, name, budget, extra, 3);
+}
+
+// The rows of /allocations: rounds 0, 1, 2, ... of the scheduler `policy`, by groups below
+// `groups`, their samples spent those the tasks' samples in the file. Returns the groups seen.
+std::set<int32_t> expect_rounds_add_up(const runlog::RunLog& run, int groups, const std::string& policy) {
+  std::map<std::string, int64_t> spent;
+  std::set<int32_t> seen;
+  for (size_t i = 0; i < run.allocations.size(); ++i) {
+    const runlog::AllocationRecord& a = run.allocations[i];
+    EXPECT_EQ(a.round, static_cast<int64_t>(i));
+    EXPECT_EQ(a.scheduler, policy);
+    EXPECT_GT(a.samples, 0);
+    EXPECT_LE(a.spent, a.samples);
+    EXPECT_GE(a.group, 0);
+    EXPECT_LT(a.group, groups);
+    EXPECT_GT(a.latency_s, 0);
+    seen.insert(a.group);
+    spent[a.task] += a.spent;
+  }
+  for (const runlog::TaskLog& t : run.tasks)
+    EXPECT_EQ(spent[t.info.name], static_cast<int64_t>(runlog::measured_samples(t).size())) << t.info.name;
+  return seen;
+}
+
+size_t model_samples(const runlog::RunLog& run) {
+  size_t n = 0;
+  for (const runlog::TaskLog& t : run.tasks) n += runlog::measured_samples(t).size();
+  return n;
+}
+
+// Every program of a task measured once (groups of one rank: a round's rank observes every
+// sample measured before it, whichever group measured it).
+void expect_no_program_measured_twice(const runlog::TaskLog& t) {
+  std::set<uint64_t> programs;
+  for (const auto& s : runlog::measured_samples(t))
+    EXPECT_TRUE(programs.insert(s.structural_hash).second) << t.info.name << " sample " << s.index;
+}
+
+TEST(TuneMpi, GroupsOfOneRankTakeTheSchedulersRoundsOfAModel) {
+  for (const int ranks : {2, 4}) {
+    TempDir dir;
+    const CliResult r = run_command(mpirun(ranks) + rctune_bin() + " tune " +
+                                    write_model(dir, "run", 60, "dist:\n  group_size: 1\n") + " --simulate");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("round 0: "), std::string::npos) << r.output;
+    const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+    ASSERT_EQ(run.tasks.size(), 3u);
+    EXPECT_EQ(model_samples(run), 60u) << ranks << " ranks: the budget is the whole model's";
+    for (const runlog::TaskLog& t : run.tasks) {
+      expect_no_program_measured_twice(t);
+      expect_merged_visits_are_sums(t);
+    }
+    EXPECT_EQ(expect_rounds_add_up(run, ranks, "gradient").size(), static_cast<size_t>(ranks))
+        << "every group took rounds";
+    // Every task got one first round (which one ends first depends on the groups' timing).
+    std::map<std::string, int> first_rounds;
+    for (const runlog::AllocationRecord& a : run.allocations)
+      if (a.reason == "first round") ++first_rounds[a.task];
+    EXPECT_EQ(first_rounds.size(), 3u);
+    for (const auto& [task, n] : first_rounds) EXPECT_EQ(n, 1) << task;
+  }
+}
+
+TEST(TuneMpi, GroupsOfTwoRanksTakeRoundsSplitAmongTheirRanks) {
+  for (const char* policy : {"gradient", "round_robin"}) {
+    TempDir dir;
+    const CliResult r = run_command(
+        mpirun(4) + rctune_bin() + " tune " +
+        write_model(dir, "run", 72, std::string("scheduler: ") + policy + "\ndist:\n  group_size: 2\n") +
+        " --simulate --quiet");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+    EXPECT_EQ(model_samples(run), 72u) << policy;
+    EXPECT_EQ(expect_rounds_add_up(run, 2, policy), (std::set<int32_t>{0, 1})) << policy;
+    // A round is a measure batch (6) per rank of the group.
+    ASSERT_FALSE(run.allocations.empty());
+    EXPECT_EQ(run.allocations[0].samples, 12) << policy;
+    for (const runlog::AllocationRecord& a : run.allocations) EXPECT_LE(a.samples, 12) << policy;
+    for (const runlog::TaskLog& t : run.tasks) {
+      EXPECT_GT(runlog::measured_samples(t).size(), 0u) << policy << " " << t.info.name;
+      expect_merged_visits_are_sums(t);
+    }
+    // Both ranks of a group measure in its rounds.
+    std::set<int32_t> ranks;
+    for (const runlog::TaskLog& t : run.tasks)
+      for (const auto& s : runlog::measured_samples(t)) ranks.insert(s.rank);
+    EXPECT_EQ(ranks, (std::set<int32_t>{0, 1, 2, 3})) << policy;
+  }
+}
+
+TEST(TuneMpi, ModelRunWithALargerBudgetAppendsRoundsAndMeasuresNoProgramAgain) {
+  TempDir dir;
+  const std::string cfg = write_model(dir, "run", 30, "dist:\n  group_size: 1\n");
+  ASSERT_EQ(run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --simulate --quiet").exit_code, 0);
+  const runlog::RunLog before = runlog::read_run_log(dir.file("run.h5"));
+  ASSERT_EQ(model_samples(before), 30u);
+  const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune --resume " + dir.file("run.h5") +
+                                  " --budget 54 --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const runlog::RunLog after = runlog::read_run_log(dir.file("run.h5"));
+  EXPECT_EQ(model_samples(after), 54u);
+  expect_rounds_add_up(after, 3, "gradient");
+  ASSERT_GT(after.allocations.size(), before.allocations.size());
+  for (size_t i = 0; i < before.allocations.size(); ++i)
+    EXPECT_EQ(after.allocations[i], before.allocations[i]);
+  for (size_t k = 0; k < after.tasks.size(); ++k) {
+    const std::vector<runlog::SampleRecord> old = runlog::measured_samples(before.tasks[k]);
+    const std::vector<runlog::SampleRecord> now = runlog::measured_samples(after.tasks[k]);
+    for (size_t i = 0; i < old.size(); ++i) EXPECT_EQ(now[i], old[i]);
+    expect_no_program_measured_twice(after.tasks[k]);
+  }
 }
 
 TEST(TuneMpi, ThirtyTwoSimulatedRanksFinishAndMerge) {
@@ -400,6 +531,33 @@ TEST(TuneMpi, KilledRunResumesWithAnotherNumberOfRanks) {
   EXPECT_EQ(after.info.resume_times.size(), 1u);
 }
 
+TEST(TuneMpi, KilledModelRunResumesItsRoundsWithoutMeasuringAProgramAgain) {
+  TempDir dir;
+  const std::string cfg = write_model(dir, "run", 100000, "dist:\n  group_size: 1\n");
+  run_and_kill_rank(dir, cfg, 3, 2);
+  const runlog::RunLog before = runlog::read_run_log(dir.file("run.h5"));
+  const size_t recorded = model_samples(before);
+  ASSERT_GT(recorded, 0u);
+  const size_t budget = recorded + 36;
+  const CliResult r = run_command(mpirun(2) + rctune_bin() + " tune --resume " + dir.file("run.h5") +
+                                  " --budget " + std::to_string(budget) + " --simulate --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const runlog::RunLog after = runlog::read_run_log(dir.file("run.h5"));
+  EXPECT_TRUE(after.finished());
+  EXPECT_EQ(model_samples(after), budget);
+  ASSERT_GT(after.allocations.size(), before.allocations.size());
+  int64_t new_spent = 0;
+  for (size_t i = 0; i < after.allocations.size(); ++i) {
+    EXPECT_EQ(after.allocations[i].round, static_cast<int64_t>(i));
+    if (i < before.allocations.size())
+      EXPECT_EQ(after.allocations[i], before.allocations[i]);
+    else
+      new_spent += after.allocations[i].spent;
+  }
+  EXPECT_EQ(new_spent, 36) << "the rounds of this session spent what the budget added";
+  for (size_t k = 0; k < after.tasks.size(); ++k) expect_no_program_measured_twice(after.tasks[k]);
+}
+
 TEST(TuneMpi, PlainRunResumesAManyRankTraceWithoutMeasuringItsProgramsAgain) {
   TempDir dir;
   const std::string cfg = write_config(dir, "run", 30, "", 1);
@@ -421,6 +579,20 @@ TEST(TuneMpi, PlainRunResumesAManyRankTraceWithoutMeasuringItsProgramsAgain) {
   for (size_t i = old.size(); i < now.size(); ++i) EXPECT_FALSE(old_programs.count(now[i].structural_hash));
   EXPECT_TRUE(t.rank_trees.empty()) << "the ranks' trees no longer add up to the tree";
   EXPECT_FALSE(t.tree.empty());
+}
+
+TEST(TuneMpi, PlainRunResumesAManyRankModelTraceSpendingOnlyTheAddedBudget) {
+  TempDir dir;
+  const std::string cfg = write_model(dir, "run", 30, "dist:\n  group_size: 1\n");
+  ASSERT_EQ(run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --simulate --quiet").exit_code, 0);
+  const size_t rounds_before = runlog::read_run_log(dir.file("run.h5")).allocations.size();
+  const CliResult r = run_rctune("tune --resume " + dir.file("run.h5") + " --budget 48 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  EXPECT_EQ(model_samples(run), 48u) << "the resumed run spends the 18 samples added, no more";
+  EXPECT_GT(run.allocations.size(), rounds_before);
+  expect_rounds_add_up(run, 2, "gradient");
+  for (const runlog::TaskLog& t : run.tasks) expect_no_program_measured_twice(t);
 }
 
 TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce) {

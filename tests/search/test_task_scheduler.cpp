@@ -192,5 +192,18 @@ TEST(TaskScheduler, RecentGainIsTheWeightedDropPerSampleOverTheLastRounds) {
   EXPECT_DOUBLE_EQ(s.recent_gain(0), 2 * 1e-3 / 10);
 }
 
+TEST(TaskScheduler, RestoredSamplesCountAsSpentAndAsTheTasksFirstRound) {
+  TaskScheduler s({task("big", 2, 5e-3), task("small", 1, 1e-3, 10)}, options(SchedulerPolicy::Gradient, 40));
+  s.account(0, 12, 2e-3);
+  s.account(1, 10, 0);
+  EXPECT_EQ(s.spent(), 22);
+  EXPECT_EQ(s.task_spent(0), 12);
+  EXPECT_DOUBLE_EQ(s.estimated_latency(), 2 * 2e-3 + 1e-3);
+  const std::vector<Allocation> rounds = run_all(s, flat);
+  EXPECT_EQ(samples_by_task(rounds), (std::map<size_t, int64_t>{{0, 18}})) << "small is at its budget";
+  EXPECT_EQ(rounds.front().reason, "largest expected gain");
+  EXPECT_EQ(s.spent(), 40);
+}
+
 }  // namespace
 }  // namespace rctune::search

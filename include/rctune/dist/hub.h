@@ -1,13 +1,14 @@
 // Rank 0's coordinator of a many-rank run (docs/dist.md). It runs on rank 0's main thread, the only
 // thread of rank 0 that calls MPI, and:
-//  - hands each free group the next task, heaviest first, splitting the task's budget among the
-//    group's ranks; the group's first rank measures the task's baselines before the others start;
+//  - has the first rank of free groups measure the tasks' baselines, then hands each free group
+//    the run's task scheduler's next round (search/task_scheduler.h), split among the group's
+//    ranks; each round's result goes back to the scheduler and is a row of /allocations;
 //  - is the only writer of the trace: records arrive from every rank as they are made and are
 //    committed at once (renumbered in arrival order), so a killed job keeps every sample received;
 //  - answers a group's synchronisation when every rank of the group asked for it (or finished its
 //    share): each gets the results its peers measured since its last one and the sums of their root
 //    statistics, so the answers do not depend on timing;
-//  - merges the group's trees when a task ends (dist/tree_merge.h) and writes the merged tree;
+//  - merges the group's trees when a round ends (dist/tree_merge.h) and writes the merged tree;
 //  - batches the LLM requests of all ranks (llm/request_batcher.h) on a thread of its own: identical
 //    prompts are sent once with n completions;
 //  - prints progress, and on a failed rank or a signal, what every rank was doing.
@@ -36,7 +37,7 @@ struct HubSetup {
   std::optional<llm::LlmOptions> llm;  // proposer llm: the endpoints rank 0 talks to
 };
 
-// One task's result, for the summary table.
+// One task's result over all its rounds, for the summary table.
 struct TaskSummary {
   std::string task;
   int64_t samples = 0, failures = 0, illegal = 0;  // in the file (all sessions)
@@ -44,12 +45,12 @@ struct TaskSummary {
   runlog::BestSchedule best;
   double reference_gflops = 0, library_gflops = 0;
   std::string library;
-  int ranks = 0;                               // ranks that tuned it in this session
+  int ranks = 0;                               // ranks that measured samples of it in this session
   search::ProposerFailures proposer_failures;  // what the proposers of its ranks dropped (this session)
 };
 
 struct HubResult {
-  std::vector<TaskSummary> tasks;        // in the order they were tuned
+  std::vector<TaskSummary> tasks;        // heaviest first (dist::task_order)
   std::vector<runlog::RankStats> ranks;  // by rank
   llm::BatchStats llm;
   double merge_s = 0;  // merging trees and synchronisation news at the hub

@@ -13,6 +13,7 @@
 #include "rctune/runtime/measurer.h"
 #include "rctune/search/evaluator.h"
 #include "rctune/search/simulated_evaluator.h"
+#include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
 namespace rctune::dist {
@@ -37,11 +38,13 @@ uint64_t task_seed(const config::TuneConfig& c, size_t task, int member = 0);
 // The samples a task is tuned for under per_task; under the other schedulers, the most it may get
 // (its own budget) or the run's budget.
 int64_t task_budget(const config::TuneConfig& c, size_t task);
-// Fixed budgets of the tasks, for runs that hand each task to a rank group whole (many-rank runs):
-// per_task, task_budget(); gradient and round_robin, the run's total split among the tasks in
-// proportion to their weights (at least one round of `round` samples each while the total allows,
-// never above a task's own budget).
-std::vector<int64_t> fixed_task_budgets(const config::TuneConfig& c, int64_t round);
+// The task scheduler of a run (search/task_scheduler.h): its policy (config::effective_scheduler),
+// the run's budget, rounds of the strategy's measure batch.
+search::SchedulerOptions scheduler_options(const config::TuneConfig& c);
+// Task `task` as the scheduler sees it: its weight, its unscheduled time (from the unscheduled
+// kernel's GFLOP/s; 0: unknown) and its budget (per_task: task_budget(); otherwise its own cap).
+search::ScheduledTask scheduled_task(const config::TuneConfig& c, size_t task, const std::string& name,
+                                     double reference_gflops);
 
 // The work above which the unscheduled kernel of an operator is timed on a smaller instance of it
 // (ir::reduced_operator) and its time scaled by the work: a naive 128x14336x4096 matmul runs for

@@ -64,8 +64,9 @@ class TaskScheduler {
   void done(const Allocation& a, int64_t spent, double best_seconds);
   // The task gets no more rounds (e.g. it is at the best a tuning database recorded).
   void retire(size_t task);
-  // Samples the task spent outside the rounds (confirming a tuning database's records) and its best
-  // time after them: they count against the budgets like a round's.
+  // Samples the task spent outside the rounds handed out (confirming a tuning database's records; an
+  // earlier session of a resumed many-rank run, whose rounds cannot be replayed) and its best time
+  // after them: counted as spent, against the budgets, and as one round of the task.
   void account(size_t task, int64_t spent, double best_seconds);
 
   // Sum over tasks of weight x best time (unscheduled time for tasks without a kernel; tasks with
