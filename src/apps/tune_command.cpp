@@ -390,7 +390,11 @@ class PlainRun {
                        1),
           a_.force));
     wall_offset_ = resumed_wall_time(*writer_);
-    open_database(runtime_evaluator ? runtime_evaluator->execution_space() : std::string(kSimulated));
+    const std::string space =
+        runtime_evaluator ? runtime_evaluator->execution_space() : std::string(kSimulated);
+    open_database(space);
+    // The machine every task is tuned for, read once (a simulated run models this host's CPU).
+    hardware_ = search::host_hardware_description(runtime_evaluator ? space : "Serial");
 
     const std::vector<std::string> names = dist::task_names(cfg_);
     // Tasks in order of weight (heaviest first), ties in config order: each begun in the trace with
@@ -494,6 +498,7 @@ class PlainRun {
     baselines(t.row, t.workload, t.task, t.resumed);
 
     t.options = dist::tune_options(cfg_);
+    t.options.hardware = hardware_;
     t.options.budget = dist::task_budget(cfg_, ti);
     t.options.seed = dist::task_seed(cfg_, ti);
     t.rec = search::TaskRecording{&*writer_, t.task, t.resumed, wall_offset_};
@@ -529,12 +534,19 @@ class PlainRun {
   void tune_rounds() {
     search::TaskScheduler sched = make_scheduler();
     const bool per_task = config::effective_scheduler(cfg_) == "per_task";
-    confirm_recorded_bests(sched);
     const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
     const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
     // A trace of this process replays its rounds (the recorded ones are not written again); the
-    // rounds of a many-rank trace cannot be replayed, so this session's follow them.
+    // rounds of a many-rank trace cannot be replayed, so this session's follow them. Rows are
+    // numbered in the order they happen: confirmations first, then the scheduler's rounds.
     const bool replays = writer_->resumed().info.num_ranks <= 1;
+    int64_t row_number = replays ? 0 : next_round;
+    auto record_row = [&](runlog::AllocationRecord r) {
+      r.round = row_number++;
+      if (!replays || r.round >= next_round)
+        writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
+    };
+    for (runlog::AllocationRecord& r : confirm_recorded_bests(sched)) record_row(std::move(r));
     const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
     while (const std::optional<search::Allocation> a = sched.next()) {
       TaskRun& t = tasks_[a->task];
@@ -552,22 +564,7 @@ class PlainRun {
           std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
                        terminal_safe(t.row.task).c_str(), t.rounds);
       }
-      const double wall =
-          wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      if (!replays || a->round >= next_round) {
-        runlog::AllocationRecord r;
-        r.round = replays ? a->round : next_round + a->round;
-        r.wall_time = wall;
-        r.task = t.row.task;
-        r.scheduler = config::effective_scheduler(cfg_);
-        r.reason = a->reason;
-        r.priority = a->priority;
-        r.samples = a->samples;
-        r.spent = spent;
-        r.task_best_s = out.found ? out.best.median_s : 0;
-        r.latency_s = sched.estimated_latency();
-        writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
-      }
+      record_row(allocation_row(*a, spent, sched));
       if (!per_task) show_round(*a, t, sched, t0);
     }
   }
@@ -578,8 +575,10 @@ class PlainRun {
   // Tasks the database has a record of on this machine: its best is measured again (one sample) to
   // confirm it here. A task tuned before with at least the samples this run would give it, and
   // confirmed within 10% of the record, draws no more samples.
-  void confirm_recorded_bests(search::TaskScheduler& sched) {
+  // Each confirmation is a row of /allocations (reason "confirm recorded best"), returned in order.
+  std::vector<runlog::AllocationRecord> confirm_recorded_bests(search::TaskScheduler& sched) {
     const std::string policy = config::effective_scheduler(cfg_);
+    std::vector<runlog::AllocationRecord> rows;
     for (size_t i = 0; i < tasks_.size(); ++i) {
       TaskRun& t = tasks_[i];
       if (t.recorded_best_s <= 0) continue;
@@ -587,6 +586,11 @@ class PlainRun {
       const int64_t spent = run_seeds(t, 1);
       const search::TaskOutcome& out = t.session->outcome();
       sched.account(i, spent, out.found ? out.best.median_s : 0);
+      search::Allocation a;
+      a.task = i;
+      a.samples = 1;
+      a.reason = "confirm recorded best";
+      rows.push_back(allocation_row(a, spent, sched));
       if (!out.found) continue;
       t.confirmed_s = out.best.median_s;
       const int64_t cap = cfg_.tasks[t.index].budget;
@@ -604,6 +608,26 @@ class PlainRun {
                                                          .c_str()
                                                    : "; tuned further");
     }
+    return rows;
+  }
+
+  // The trace's row of a round (its number is the caller's).
+  runlog::AllocationRecord allocation_row(const search::Allocation& a, int64_t spent,
+                                          const search::TaskScheduler& sched) const {
+    const TaskRun& t = tasks_[a.task];
+    const search::TaskOutcome& out = t.session->outcome();
+    runlog::AllocationRecord r;
+    r.wall_time =
+        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    r.task = t.row.task;
+    r.scheduler = config::effective_scheduler(cfg_);
+    r.reason = a.reason;
+    r.priority = a.priority;
+    r.samples = a.samples;
+    r.spent = spent;
+    r.task_best_s = out.found ? out.best.median_s : 0;
+    r.latency_s = sched.estimated_latency();
+    return r;
   }
 
   // One line after each round: the model's estimated latency and the run's progress.
@@ -766,6 +790,7 @@ class PlainRun {
   std::vector<TaskRun> tasks_;
   std::optional<database::Database> db_;
   std::string fingerprint_, flags_;  // of this run's measurements (the database's key)
+  search::HardwareDescription hardware_;
 };
 
 }  // namespace

@@ -129,6 +129,10 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   search::MeasurementCache cache;
   search::CachedEvaluator cached(*evaluator, cache);
   const std::vector<std::string> names = task_names(cfg);
+  // The machine every task of this rank is tuned for, read once.
+  auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator.get());
+  const search::HardwareDescription hardware =
+      search::host_hardware_description(runtime_evaluator ? runtime_evaluator->execution_space() : "Serial");
 
   // The LLM proposer's requests travel to the hub, which batches them with other ranks'.
   llm::Transport to_hub = [&](size_t model, const std::vector<llm::ChatRequest>& requests) {
@@ -168,6 +172,7 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     o.budget = a.share;
     o.seed = task_seed(cfg, ti, s.layout.group_rank);
     o.rank = s.layout.rank;
+    o.hardware = hardware;
     GroupChannel channel(hub, a.task, s.layout.group_size > 1 ? cfg.dist.sync_every : 0,
                          cfg.dist.tree_interval, stats, name);
     search::TaskRecording rec;

@@ -51,6 +51,12 @@ TEST(TuneDatabase, ASecondRunSpendsOneSampleOnATaskTunedAsHardBefore) {
     EXPECT_NE(ms[0].rationale.find("recorded on this machine"), std::string::npos) << ms[0].rationale;
     EXPECT_EQ(ms[0].status, runlog::SampleStatus::Ok) << ms[0].error;
   }
+  const runlog::RunLog run = runlog::read_run_log(dir.file("second.h5"));
+  ASSERT_EQ(run.allocations.size(), 2u) << "one row per confirmation, no round after them";
+  for (const runlog::AllocationRecord& a : run.allocations) {
+    EXPECT_EQ(a.reason, "confirm recorded best");
+    EXPECT_EQ(a.spent, 1);
+  }
 }
 
 TEST(TuneDatabase, ATaskTunedWithFewerSamplesBeforeIsTunedFurtherFromItsRecord) {
