@@ -324,6 +324,210 @@ std::optional<Conv> match_conv(const ir::Workload& w, const ir::Stage& st) {
   return cv;
 }
 
+// ---- an elementwise stage after the gemm or convolution: a fused epilogue ----
+// OpenBLAS computes no epilogue (bias, residual add, activation), so a library user applies it
+// after the call. It is evaluated array by array: each node of the stage's expression computes
+// every element of the output at once (a load reads its tensor with a step per output axis, 0 for
+// an axis it does not use, so bias[k] broadcasts), one tight loop per node.
+
+struct ArrayNode {
+  enum class Kind { Load, Const, Unary, Binary } kind = Kind::Const;
+  int tensor = -1;
+  std::vector<int64_t> steps;  // Load: per output axis, the step in the tensor (0: not indexed by it)
+  float value = 0;
+  ir::UnOp uop = ir::UnOp::Neg;
+  ir::BinOp bop = ir::BinOp::Add;
+  int a = -1, b = -1;  // operand nodes (earlier in the list)
+};
+
+struct Elementwise {
+  int output = -1;
+  std::vector<int64_t> shape;    // the output's extents, row-major
+  std::vector<ArrayNode> nodes;  // operands before their users; the last is the stage's value
+  int64_t size = 1;
+
+  void run(const std::vector<float*>& buf, std::vector<std::vector<float>>& scratch) const {
+    scratch.resize(nodes.size());
+    auto arg = [&](int node) -> const float* { return scratch[static_cast<std::size_t>(node)].data(); };
+    for (std::size_t i = 0; i < nodes.size(); ++i) {
+      const ArrayNode& n = nodes[i];
+      float* y = buf[static_cast<std::size_t>(output)];  // the last node writes the output
+      if (i + 1 < nodes.size()) {
+        scratch[i].resize(static_cast<std::size_t>(size));
+        y = scratch[i].data();
+      }
+      switch (n.kind) {
+        case ArrayNode::Kind::Load:
+          gather(buf[static_cast<std::size_t>(n.tensor)], n.steps, y);
+          break;
+        case ArrayNode::Kind::Const:
+          std::fill(y, y + size, n.value);
+          break;
+        case ArrayNode::Kind::Unary:
+          unary(n.uop, arg(n.a), y);
+          break;
+        case ArrayNode::Kind::Binary:
+          binary(n.bop, arg(n.a), arg(n.b), y);
+          break;
+      }
+    }
+  }
+
+ private:
+  // y[o] = t[sum over axes of index(o, axis) * steps[axis]], the last axis innermost.
+  void gather(const float* t, const std::vector<int64_t>& steps, float* y) const {
+    const std::size_t rank = shape.size();
+    std::vector<int64_t> idx(rank, 0);
+    const int64_t inner = shape.back(), step = steps.back();
+    for (int64_t o = 0; o < size; o += inner) {
+      int64_t base = 0;
+      for (std::size_t d = 0; d + 1 < rank; ++d) base += idx[d] * steps[d];
+      for (int64_t j = 0; j < inner; ++j) y[o + j] = t[base + j * step];
+      for (std::size_t d = rank - 1; d-- > 0;) {
+        if (++idx[d] < shape[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  void unary(ir::UnOp op, const float* x, float* y) const {
+    switch (op) {
+      case ir::UnOp::Neg:
+        for (int64_t i = 0; i < size; ++i) y[i] = -x[i];
+        return;
+      case ir::UnOp::Exp:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::exp(x[i]);
+        return;
+      case ir::UnOp::Log:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::log(x[i]);
+        return;
+      case ir::UnOp::Sqrt:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::sqrt(x[i]);
+        return;
+      case ir::UnOp::Rsqrt:
+        for (int64_t i = 0; i < size; ++i) y[i] = 1.0f / std::sqrt(x[i]);
+        return;
+      case ir::UnOp::Tanh:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::tanh(x[i]);
+        return;
+      case ir::UnOp::Erf:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::erf(x[i]);
+        return;
+      case ir::UnOp::Relu:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::max(x[i], 0.0f);
+        return;
+      case ir::UnOp::Gelu:
+        for (int64_t i = 0; i < size; ++i) y[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678f));
+        return;
+      case ir::UnOp::Sigmoid:
+        for (int64_t i = 0; i < size; ++i) y[i] = 1.0f / (1.0f + std::exp(-x[i]));
+        return;
+      case ir::UnOp::Abs:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::fabs(x[i]);
+        return;
+    }
+  }
+
+  void binary(ir::BinOp op, const float* a, const float* b, float* y) const {
+    switch (op) {
+      case ir::BinOp::Add:
+        for (int64_t i = 0; i < size; ++i) y[i] = a[i] + b[i];
+        return;
+      case ir::BinOp::Sub:
+        for (int64_t i = 0; i < size; ++i) y[i] = a[i] - b[i];
+        return;
+      case ir::BinOp::Mul:
+        for (int64_t i = 0; i < size; ++i) y[i] = a[i] * b[i];
+        return;
+      case ir::BinOp::Div:
+        for (int64_t i = 0; i < size; ++i) y[i] = a[i] / b[i];
+        return;
+      case ir::BinOp::Max:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::max(a[i], b[i]);
+        return;
+      case ir::BinOp::Min:
+        for (int64_t i = 0; i < size; ++i) y[i] = std::min(a[i], b[i]);
+        return;
+      default:
+        RCTUNE_CHECK(!"match_elementwise admits only arithmetic, max and min");
+    }
+  }
+};
+
+// Appends the nodes of `e` (operands first); the index of its node, or -1 when the expression is
+// not one this evaluator computes (an index expression other than a plain axis, a select, a
+// comparison).
+int add_array_nodes(const ir::Workload& w, const ir::Stage& s, const ir::Expr& e, Elementwise& ew) {
+  ArrayNode n;
+  switch (e.kind()) {
+    case ir::ExprKind::FloatImm:
+      n.value = static_cast<float>(e.as<ir::FloatImm>()->value);
+      break;
+    case ir::ExprKind::IntImm:
+      n.value = static_cast<float>(e.as<ir::IntImm>()->value);
+      break;
+    case ir::ExprKind::Load: {
+      const auto load = plain_load(e);
+      const ir::Tensor* t = load ? w.find_tensor(load->tensor) : nullptr;
+      if (!t || t->dtype != ir::DType::F32 || t->shape.size() != load->vars.size()) return -1;
+      n.kind = ArrayNode::Kind::Load;
+      n.tensor = tensor_index(w, load->tensor);
+      n.steps.assign(s.axes.size(), 0);
+      int64_t step = 1;
+      for (std::size_t d = load->vars.size(); d-- > 0;) {
+        std::size_t axis = 0;
+        while (axis < s.axes.size() && s.axes[axis].name != load->vars[d]) ++axis;
+        if (axis == s.axes.size() || t->shape[d] != s.axes[axis].extent || n.steps[axis] != 0) return -1;
+        n.steps[axis] = step;
+        step *= t->shape[d];
+      }
+      break;
+    }
+    case ir::ExprKind::Unary: {
+      const auto* u = e.as<ir::Unary>();
+      n.kind = ArrayNode::Kind::Unary;
+      n.uop = u->op;
+      if ((n.a = add_array_nodes(w, s, u->a, ew)) < 0) return -1;
+      break;
+    }
+    case ir::ExprKind::Binary: {
+      const auto* b = e.as<ir::Binary>();
+      using B = ir::BinOp;
+      if (b->op != B::Add && b->op != B::Sub && b->op != B::Mul && b->op != B::Div && b->op != B::Max &&
+          b->op != B::Min)
+        return -1;
+      n.kind = ArrayNode::Kind::Binary;
+      n.bop = b->op;
+      if ((n.a = add_array_nodes(w, s, b->a, ew)) < 0 || (n.b = add_array_nodes(w, s, b->b, ew)) < 0)
+        return -1;
+      break;
+    }
+    default:
+      return -1;
+  }
+  ew.nodes.push_back(std::move(n));
+  return static_cast<int>(ew.nodes.size()) - 1;
+}
+
+// An elementwise stage over the whole of `producer`'s output, writing a workload output.
+std::optional<Elementwise> match_elementwise(const ir::Workload& w, const ir::Stage& s,
+                                             const ir::Stage& producer) {
+  if (s.op != ir::ReduceOp::None || !s.reduce_axes.empty() || s.axes.size() != producer.axes.size() ||
+      s.axes.empty() || w.role(s.output) != ir::TensorRole::Output)
+    return std::nullopt;
+  Elementwise ew;
+  for (std::size_t d = 0; d < s.axes.size(); ++d) {
+    if (s.axes[d].extent != producer.axes[d].extent) return std::nullopt;
+    ew.shape.push_back(s.axes[d].extent);
+    ew.size *= s.axes[d].extent;
+  }
+  std::vector<std::string> out_vars;
+  for (const auto& a : s.axes) out_vars.push_back(a.name);
+  if (!fits(w, s.output, out_vars, Extents(s)) || add_array_nodes(w, s, s.body, ew) < 0) return std::nullopt;
+  ew.output = tensor_index(w, s.output);
+  return ew;
+}
+
 // ---- timing ----
 
 double seconds_now() {
@@ -382,10 +586,14 @@ class PinnedToCore {
 std::optional<int64_t> library_baseline_bytes(const ir::Workload& w) {
   auto bytes = ir::workload_bytes(w);
   if (!bytes) return std::nullopt;
-  if (w.stages.size() == 1) {
+  if (w.stages.size() == 1 || w.stages.size() == 2) {
     if (auto cv = match_conv(w, w.stages[0])) {
       auto col = ir::checked_mul(cv->c * cv->r * cv->s, cv->p * cv->q * 4);  // bounded by match_conv
-      return col ? ir::checked_add(*bytes, *col) : std::nullopt;
+      if (!col) return std::nullopt;
+      // An epilogue's arrays: at most one per node of its expression, each the output's size.
+      auto scratch = w.stages.size() == 2 ? ir::checked_mul(16, cv->n * cv->k * cv->p * cv->q * 4)
+                                          : std::optional<int64_t>(0);
+      return scratch ? ir::checked_add(*bytes, *col + *scratch) : std::nullopt;
     }
   }
   return bytes;
@@ -423,6 +631,30 @@ std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w) {
               std::memcpy(y + row * out.n, bias, static_cast<std::size_t>(out.n) * sizeof(float));
             out.run(buf[static_cast<std::size_t>(out.a)], buf[static_cast<std::size_t>(out.b)], y, 1.0f);
           }};
+    }
+    // Any other elementwise epilogue (bias, residual, gate, activations): the library call into
+    // the intermediate, then the epilogue array by array.
+    auto ew = match_elementwise(w, w.stages[1], w.stages[0]);
+    if (g && ew) {
+      auto scratch = std::make_shared<std::vector<std::vector<float>>>();
+      return LibraryRoutine{"openblas_sgemm+epilogue",
+                            [g = *g, ew = *ew, scratch](const std::vector<float*>& buf) {
+                              g.run(buf[static_cast<std::size_t>(g.a)], buf[static_cast<std::size_t>(g.b)],
+                                    buf[static_cast<std::size_t>(g.c)], 0.0f);
+                              ew.run(buf, *scratch);
+                            }};
+    }
+    auto cv = ew ? match_conv(w, w.stages[0]) : std::nullopt;
+    if (cv && ew) {
+      auto col = std::make_shared<std::vector<float>>();
+      auto scratch = std::make_shared<std::vector<std::vector<float>>>();
+      return LibraryRoutine{"openblas_im2col_sgemm+epilogue",
+                            [cv = *cv, ew = *ew, col, scratch](const std::vector<float*>& buf) {
+                              cv.run(buf[static_cast<std::size_t>(cv.x)],
+                                     buf[static_cast<std::size_t>(cv.wt)],
+                                     buf[static_cast<std::size_t>(cv.y)], *col);
+                              ew.run(buf, *scratch);
+                            }};
     }
   }
   return std::nullopt;

@@ -197,14 +197,16 @@ std::vector<Command> commands() {
       {"bench --check-only", bench, bench},
       {"tune",
        [](const TempDir& dir, const std::string& cache) {
-         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --cache-dir " + shell_quote(cache);
+         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --no-database --cache-dir " +
+                shell_quote(cache);
        },
        [](const TempDir& dir, const std::string& cache) {
          // A trace created before the fault is continued; otherwise the run starts now.
          if (fs::exists(dir.file("run.h5")))
-           return "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --cache-dir " +
+           return "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --no-database --cache-dir " +
                   shell_quote(cache);
-         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --cache-dir " + shell_quote(cache);
+         return "tune " + shell_quote(tune_config(dir, 2)) + " --quiet --no-database --cache-dir " +
+                shell_quote(cache);
        }},
   };
 }
@@ -286,9 +288,9 @@ TEST(HostileEnvironment, AToolchainThatBreaksMidRunKeepsTheSamplesAndTheRunResum
       << "echo 'as: cannot execute the real assembler: No such file or directory' >&2\nexit 1\n";
   ::chmod(as.c_str(), 0755);
   const int budget = 8;
-  const CliResult broken = run_with(
-      "export PATH=" + shell_quote(dir.file("bin")) + ":\"$PATH\";",
-      "tune " + shell_quote(tune_config(dir, budget)) + " --quiet --cache-dir " + shell_quote(cache));
+  const CliResult broken = run_with("export PATH=" + shell_quote(dir.file("bin")) + ":\"$PATH\";",
+                                    "tune " + shell_quote(tune_config(dir, budget)) +
+                                        " --quiet --no-database --cache-dir " + shell_quote(cache));
   EXPECT_EQ(broken.exit_code, 2) << broken.output;
   EXPECT_EQ(occurrences(broken.output, "rctune: error:"), 1u) << broken.output;
   EXPECT_NE(broken.output.find("--resume"), std::string::npos) << broken.output;
@@ -302,8 +304,8 @@ TEST(HostileEnvironment, AToolchainThatBreaksMidRunKeepsTheSamplesAndTheRunResum
   for (const runlog::SampleRecord& s : stopped.tasks[0].samples)
     EXPECT_NE(s.status, runlog::SampleStatus::CompileError) << s.error;
 
-  const CliResult resumed = run_with(
-      "", "tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --cache-dir " + shell_quote(cache));
+  const CliResult resumed = run_with("", "tune --resume " + shell_quote(dir.file("run.h5")) +
+                                             " --quiet --no-database --cache-dir " + shell_quote(cache));
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   const runlog::RunLog done = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_TRUE(done.finished());

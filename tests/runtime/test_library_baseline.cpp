@@ -75,6 +75,19 @@ const MappedWorkload kMappedWorkloads[] = {
      "conv2d_nchw:N=2,C=3,H=9,W=8,K=4,R=3,S=2,stride=2,pad=1,dilation=2", "openblas_im2col_sgemm", 1e-4},
     {"Conv2dNhwcIsIm2colSgemm", "conv2d_nhwc:N=2,C=3,H=7,W=6,K=5,R=3,S=3,stride=1,pad=1",
      "openblas_im2col_sgemm", 1e-4},
+    {"DenseGeluIsSgemmThenItsEpilogue", "dense_gelu:M=4,N=5,K=4", "openblas_sgemm+epilogue", 1e-5},
+    {"MatmulWithBiasAndGeluIsSgemmThenItsEpilogue", "matmul:M=7,N=5,K=3,epilogue=bias+gelu",
+     "openblas_sgemm+epilogue", 1e-5},
+    {"EveryActivationOfAnEpilogueComputesTheReferenceValues",
+     "matmul:M=5,N=6,K=3,epilogue=gelu_tanh+relu6+sigmoid+silu", "openblas_sgemm+epilogue", 1e-5},
+    {"BatchMatmulWithAGateIsSgemmThenItsEpilogue", "batch_matmul:B=2,M=4,N=6,K=5,epilogue=silu+mul",
+     "openblas_sgemm+epilogue", 1e-5},
+    {"Conv2dWithBiasResidualAndReluIsIm2colSgemmThenItsEpilogue",
+     "conv2d_nchw:N=2,C=3,H=8,W=7,K=4,R=3,S=3,stride=2,pad=1,epilogue=bias+add+relu",
+     "openblas_im2col_sgemm+epilogue", 1e-4},
+    {"Conv2dNhwcWithBiasAndRelu6IsIm2colSgemmThenItsEpilogue",
+     "conv2d_nhwc:N=1,C=3,H=7,W=6,K=5,R=1,S=1,stride=1,pad=0,epilogue=bias+relu6",
+     "openblas_im2col_sgemm+epilogue", 1e-4},
 };
 
 class LibraryBaselineMapped : public ::testing::TestWithParam<MappedWorkload> {};
@@ -93,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(LibraryBaseline, LibraryBaselineMapped, ::testing::Valu
                          });
 
 TEST(LibraryBaseline, WorkloadsWithoutALibraryRoutineHaveNone) {
-  EXPECT_EQ(routine_name(ir::make_operator("dense_gelu:M=4,N=4,K=4")), "none");
+  EXPECT_EQ(routine_name(ir::make_operator("depthwise_conv2d:C=4,H=8,W=8,epilogue=bias+relu")), "none");
   EXPECT_EQ(routine_name(ir::make_operator("softmax")), "none");
   EXPECT_EQ(routine_name(ir::make_operator("depthwise_conv2d:C=4,H=8,W=8")), "none");
   EXPECT_EQ(routine_name(ir::make_operator("matmul:M=4,N=4,K=4,dtype=f64")), "none");

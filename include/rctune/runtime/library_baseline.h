@@ -11,7 +11,12 @@
 //   - one sum stage of a 2-D convolution, NCHW  Y[n, k, p, q] += X[n, c, h(p, r), w(q, s)] * W[k, c, r, s]
 //     or NHWC  Y[n, p, q, k] += X[n, h(p, r), w(q, s), c] * W[r, s, c, k], where h and w are affine
 //     (stride, dilation, padding; reads outside X are zero)
-//     -> "openblas_im2col_sgemm" (im2col into a scratch matrix, then one sgemm per batch entry).
+//     -> "openblas_im2col_sgemm" (im2col into a scratch matrix, then one sgemm per batch entry);
+//   - either of those into an intermediate, then one elementwise stage over its whole output that
+//     reads it and other tensors through plain axes (a fused epilogue: bias, residual add, gate,
+//     activations; arithmetic, max, min and the unary functions) -> "openblas_sgemm+epilogue",
+//     "openblas_im2col_sgemm+epilogue": the library call, then the epilogue evaluated array by
+//     array, one loop per operation, as a user of OpenBLAS would apply it after the call.
 // Anything else has no library baseline.
 #pragma once
 
