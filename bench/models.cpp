@@ -365,9 +365,10 @@ Run run_rctune(const Settings& s, const Model& m, const std::string& policy, int
   return r;
 }
 
-// OpenBLAS computes no fused epilogue: for a task with one (conv + bias + relu, ...), the library
-// time is taken as that of the operator without its epilogue, measured here once per operator (a
-// lower bound of what the library needs for the task). Returns how many tasks got one.
+// A task with a fused epilogue (conv + bias + relu, ...) whose trace has no library baseline (written
+// by an rctune that did not measure OpenBLAS + epilogue): the library time is taken as that of the
+// operator without its epilogue, measured here once per operator (a lower bound of what the library
+// needs for the task). Returns how many tasks got one.
 int fill_library_lower_bounds(const Model& m, std::vector<Run*> runs) {
   static std::map<std::string, std::optional<runtime::LibraryBaseline>> measured;
   const config::TuneConfig cfg = config::load_tune_config(m.config.string());
