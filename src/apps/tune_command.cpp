@@ -395,6 +395,7 @@ class PlainRun {
     open_database(space);
     // The machine every task is tuned for, read once (a simulated run models this host's CPU).
     hardware_ = search::host_hardware_description(runtime_evaluator ? space : "Serial");
+    cost_model_ = dist::shared_cost_model(cfg_, hardware_.info);
 
     const std::vector<std::string> names = dist::task_names(cfg_);
     // Tasks in order of weight (heaviest first), ties in config order: each begun in the trace with
@@ -499,6 +500,7 @@ class PlainRun {
 
     t.options = dist::tune_options(cfg_);
     t.options.hardware = hardware_;
+    t.options.shared_cost_model = cost_model_;
     t.options.budget = dist::task_budget(cfg_, ti);
     t.options.seed = dist::task_seed(cfg_, ti);
     t.rec = search::TaskRecording{&*writer_, t.task, t.resumed, wall_offset_};
@@ -791,6 +793,7 @@ class PlainRun {
   std::optional<database::Database> db_;
   std::string fingerprint_, flags_;  // of this run's measurements (the database's key)
   search::HardwareDescription hardware_;
+  std::shared_ptr<search::CostModel> cost_model_;  // shared by every task (null: one each)
 };
 
 }  // namespace

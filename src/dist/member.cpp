@@ -133,6 +133,8 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator.get());
   const search::HardwareDescription hardware =
       search::host_hardware_description(runtime_evaluator ? runtime_evaluator->execution_space() : "Serial");
+  // One cost model for every round this rank tunes, of any task.
+  const std::shared_ptr<search::CostModel> cost_model = shared_cost_model(cfg, hardware.info);
 
   // The LLM proposer's requests travel to the hub, which batches them with other ranks'.
   llm::Transport to_hub = [&](size_t model, const std::vector<llm::ChatRequest>& requests) {
@@ -173,6 +175,7 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     o.seed = task_seed(cfg, ti, s.layout.group_rank);
     o.rank = s.layout.rank;
     o.hardware = hardware;
+    o.shared_cost_model = cost_model;
     GroupChannel channel(hub, a.task, s.layout.group_size > 1 ? cfg.dist.sync_every : 0,
                          cfg.dist.tree_interval, stats, name);
     search::TaskRecording rec;

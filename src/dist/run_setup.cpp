@@ -63,6 +63,16 @@ std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, b
   return std::make_unique<search::RuntimeEvaluator>(jit_options(c.measure), measure);
 }
 
+std::shared_ptr<search::CostModel> shared_cost_model(const config::TuneConfig& c,
+                                                     const search::HardwareInfo& hw) {
+  const search::TuneOptions o = tune_options(c);
+  if (c.tasks.size() < 2 || !o.use_cost_model) return nullptr;
+  search::CostModelOptions cm = o.cost_model;
+  cm.seed = search::derive_seed(c.seed, "cost_model");
+  cm.normalise_per_task = true;
+  return std::make_shared<search::CostModel>(cm, hw);
+}
+
 std::vector<std::string> task_names(const config::TuneConfig& c) {
   std::set<std::string> used;
   for (const config::TaskConfig& t : c.tasks)

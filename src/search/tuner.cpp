@@ -174,7 +174,8 @@ class TaskSession::Impl {
         on_progress_(std::move(on_progress)),
         hw_(o.hardware ? *o.hardware : host_hardware_description()),
         space_(workload_, hw_.info),
-        predictor_(cost_model_options(o), hw_.info, o.use_cost_model),
+        predictor_(o.shared_cost_model ? Predictor(o.shared_cost_model, task_name, hw_.info, o.use_cost_model)
+                                       : Predictor(cost_model_options(o), hw_.info, o.use_cost_model)),
         replay_(rec.resumed),
         next_index_(std::max(replay_.next_index(), rec.first_index)),
         file_best_sample_(rec.resumed && rec.resumed->best ? rec.resumed->best->sample : -1) {

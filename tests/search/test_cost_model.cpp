@@ -256,3 +256,58 @@ TEST(CostModel, LearnsToRankRealSchedulesByASyntheticThroughput) {
 }
 
 }  // namespace
+
+namespace {
+
+// The same synthetic function on two tasks whose throughputs differ by a factor of 1000.
+void update_two_tasks(CostModel& m, const Synthetic& s) {
+  std::vector<std::vector<double>> xa(s.x.begin(), s.x.begin() + static_cast<long>(s.x.size() / 2));
+  std::vector<std::vector<double>> xb(s.x.begin() + static_cast<long>(s.x.size() / 2), s.x.end());
+  std::vector<double> ya, yb;
+  for (size_t i = 0; i < s.y.size(); ++i) (i < s.y.size() / 2 ? ya : yb).push_back(std::exp(s.y[i]));
+  for (double& y : yb) y *= 1000;
+  m.update(xa, ya, "a");
+  m.update(xb, yb, "b");
+}
+
+TEST(CostModel, AModelOfSeveralTasksLearnsEachTasksScoresRelativeToItsBest) {
+  const Synthetic train = make_synthetic(160, 11), test = make_synthetic(40, 12);
+  CostModelOptions shared;
+  shared.seed = 3;
+  shared.normalise_per_task = true;
+  CostModel normalised(shared);
+  update_two_tasks(normalised, train);
+  CostModelOptions raw = shared;
+  raw.normalise_per_task = false;
+  CostModel unnormalised(raw);
+  update_two_tasks(unnormalised, train);
+  std::vector<double> truth;
+  for (const auto& f : test.x) truth.push_back(target(f));
+  // Task a's samples are a thousandth of task b's: without normalising, the model learns mostly
+  // which task a sample belongs to; normalised, both tasks teach it the same function.
+  const double with = spearman(normalised.predict(test.x), truth);
+  EXPECT_GT(with, 0.7);
+  for (double p : normalised.predict(test.x))
+    EXPECT_LT(p, 1.5) << "predictions are fractions of a task's best";
+  EXPECT_GT(with, spearman(unnormalised.predict(test.x), truth) - 0.05);
+}
+
+TEST(CostModel, AModelOfSeveralTasksIsSavedWithItsNormalisedScores) {
+  CostModelOptions o;
+  o.normalise_per_task = true;
+  CostModel m(o);
+  const std::vector<double> f(num_features(), 0.5);
+  m.update({f, f}, {2, 4}, "a");
+  m.update({f, f}, {100, 400}, "b");
+  const std::string path = temp_path("rctune_shared_cost_model");
+  m.save(path);
+  const CostModel r = CostModel::load(path);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::filesystem::remove(path);
+  EXPECT_NE(text.find("samples 4\n0.5 "), std::string::npos) << text.substr(0, 200);
+  EXPECT_NE(text.find("\n0.25 "), std::string::npos) << "task b's 100 is a quarter of its best";
+  EXPECT_EQ(r.num_samples(), 4u);
+}
+
+}  // namespace

@@ -134,7 +134,8 @@ TEST(TuneTask, ResumeAfterACrashMeasuresNothingTwiceAndLosesNothing) {
   const auto ms = runlog::measured_samples(runlog::read_run_log(dir.file("run.h5")).tasks.at(0));
   ASSERT_EQ(ms.size(), 16u);
   std::set<uint64_t> hashes;
-  for (const auto& s : ms) EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice: " << s.trace;
+  for (const auto& s : ms)
+    EXPECT_TRUE(hashes.insert(s.structural_hash).second) << "measured twice: " << s.trace;
 
   // The same run without a crash makes the same decisions.
   SyntheticEvaluator fresh(by_hash);
@@ -226,6 +227,56 @@ TEST(MakeProposer, NamesTheChoicesForAnUnknownName) {
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("heuristic"), std::string::npos);
   }
+}
+
+}  // namespace
+}  // namespace rctune::search
+
+namespace rctune::search {
+namespace {
+
+TEST(TaskSession, TasksSharingACostModelEachTrainItAndTheSecondStartsFromTheFirstsSamples) {
+  auto a = small_matmul();
+  auto b = std::make_shared<const ir::Workload>(ir::make_operator("softmax:M=16,N=64"));
+  SyntheticEvaluator eval(by_hash);
+  CostModelOptions cm;
+  cm.normalise_per_task = true;
+  TuneOptions o;
+  o.budget = 12;
+  o.shared_cost_model = std::make_shared<CostModel>(cm);
+  TaskSession first(a, "a", 0, eval, o);
+  first.run(12);
+  EXPECT_EQ(o.shared_cost_model->num_samples(), 12u);
+  EXPECT_TRUE(o.shared_cost_model->trained()) << "the second task starts with a trained model";
+  TaskSession second(b, "b", 0, eval, o);
+  second.run(6);
+  EXPECT_EQ(o.shared_cost_model->num_samples(), 18u);
+}
+
+TEST(TaskSession, SeedsAreMeasuredFirstAndASeedThatDoesNotApplyIsRecordedIllegal) {
+  auto w = small_matmul();
+  SyntheticEvaluator eval(by_hash);
+  TuneOptions o;
+  o.budget = 6;
+  TaskRecording rec;
+  rec.seeds = {{"split(C, i, [None, 8])\n", "database", "recorded on this machine"},
+               {"split(C, nosuchaxis, [None, 8])\n", "database", "recorded elsewhere"}};
+  TaskSession s(w, "mm", 0, eval, o, rec);
+  EXPECT_EQ(s.run_seeds(6), 1) << "one seed applies";
+  const TaskOutcome& out = s.outcome();
+  EXPECT_EQ(out.illegal, 1);
+  ASSERT_GE(out.records.size(), 2u);
+  bool measured_seed = false, rejected_seed = false;
+  for (const runlog::SampleRecord& r : out.records) {
+    EXPECT_EQ(r.proposer, "database");
+    if (r.status == runlog::SampleStatus::Illegal)
+      rejected_seed = r.rationale == "recorded elsewhere";
+    else
+      measured_seed = r.trace == "split(C, i, [None, 8])\n";
+  }
+  EXPECT_TRUE(measured_seed);
+  EXPECT_TRUE(rejected_seed);
+  EXPECT_EQ(s.run(5), 5) << "then the strategy's own candidates";
 }
 
 }  // namespace

@@ -37,6 +37,10 @@ struct CostModelOptions {
   std::string tree_method = "auto";
   // Retrain after every update() call; otherwise training happens lazily on the next predict().
   bool eager = true;
+  // Samples of several tasks share the model (MetaSchedule's one model for a whole run): each is
+  // trained on its score divided by the best score of its task so far (normalise_per_task), so
+  // tasks whose speedups differ by orders of magnitude teach the model the same thing.
+  bool normalise_per_task = false;
 };
 
 // Analytic roofline estimate from a feature vector (work per thread, vector lanes, traffic at each
@@ -60,9 +64,10 @@ class CostModel {
   CostModel& operator=(CostModel&& o) noexcept;
 
   // Adds measured samples (one feature vector of num_features() values and one normalised score
-  // each) and retrains from all samples seen so far. Throws std::invalid_argument when the sizes
-  // disagree or a value is not finite.
-  void update(const std::vector<std::vector<double>>& features, const std::vector<double>& scores);
+  // each) of `task` and retrains from all samples seen so far. Throws std::invalid_argument when the
+  // sizes disagree or a value is not finite.
+  void update(const std::vector<std::vector<double>>& features, const std::vector<double>& scores,
+              const std::string& task = "");
 
   // One score per feature vector: the trees' prediction once trained(), analytic_score() before.
   std::vector<double> predict(const std::vector<std::vector<double>>& features) const;
@@ -73,7 +78,8 @@ class CostModel {
   const CostModelOptions& options() const { return options_; }
 
   // Writes the options, all samples and the trained trees to one file; load() restores a model
-  // that predicts the same and continues training from the same samples. Throws
+  // that predicts the same and continues training from the same samples (a model normalising per
+  // task is written with its samples' normalised scores, and loads as one that does not). Throws
   // std::runtime_error naming the file when it cannot be written or read, or is not a cost model.
   void save(const std::string& path) const;
   static CostModel load(const std::string& path, HardwareInfo hw = host_hardware_info());
@@ -86,8 +92,10 @@ class CostModel {
   HardwareInfo hw_;
   std::vector<float> rows_;  // num_samples() x num_features(), row-major
   std::vector<double> scores_;
-  mutable void* booster_ = nullptr;  // BoosterHandle
-  mutable size_t trained_on_ = 0;    // samples the current booster was trained on
+  std::vector<std::string> tasks_;     // the task of each sample
+  std::vector<double> labels() const;  // what the trees are trained on
+  mutable void* booster_ = nullptr;    // BoosterHandle
+  mutable size_t trained_on_ = 0;      // samples the current booster was trained on
 };
 
 }  // namespace rctune::search

@@ -36,6 +36,10 @@ struct TuneOptions {
   int32_t rank = 0;            // recorded with each sample
   // The machine the kernels are tuned for (design space, cost model, prompts). Unset: this host.
   std::optional<HardwareDescription> hardware;
+  // One cost model for every task of a run (MetaSchedule's): each task's session trains it with its
+  // samples (normalised per task) and starts from what the tasks before taught it. Null: a model
+  // of the task's own.
+  std::shared_ptr<CostModel> shared_cost_model;
 };
 
 struct Progress {

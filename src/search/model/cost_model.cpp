@@ -152,6 +152,7 @@ CostModel::CostModel(CostModel&& o) noexcept
       hw_(o.hw_),
       rows_(std::move(o.rows_)),
       scores_(std::move(o.scores_)),
+      tasks_(std::move(o.tasks_)),
       booster_(std::exchange(o.booster_, nullptr)),
       trained_on_(std::exchange(o.trained_on_, 0)) {}
 
@@ -162,6 +163,7 @@ CostModel& CostModel::operator=(CostModel&& o) noexcept {
     hw_ = o.hw_;
     rows_ = std::move(o.rows_);
     scores_ = std::move(o.scores_);
+    tasks_ = std::move(o.tasks_);
     booster_ = std::exchange(o.booster_, nullptr);
     trained_on_ = std::exchange(o.trained_on_, 0);
   }
@@ -176,7 +178,8 @@ void CostModel::free_booster() const {
 
 bool CostModel::trained() const { return scores_.size() >= std::max<size_t>(options_.min_samples, 1); }
 
-void CostModel::update(const std::vector<std::vector<double>>& features, const std::vector<double>& scores) {
+void CostModel::update(const std::vector<std::vector<double>>& features, const std::vector<double>& scores,
+                       const std::string& task) {
   if (features.size() != scores.size())
     throw std::invalid_argument("CostModel::update: " + std::to_string(features.size()) +
                                 " feature vectors but " + std::to_string(scores.size()) + " scores");
@@ -186,17 +189,23 @@ void CostModel::update(const std::vector<std::vector<double>>& features, const s
   std::vector<float> rows = to_rows(features, "CostModel::update");
   rows_.insert(rows_.end(), rows.begin(), rows.end());
   scores_.insert(scores_.end(), scores.begin(), scores.end());
+  tasks_.insert(tasks_.end(), scores.size(), task);
   if (options_.eager && trained()) retrain();
+}
+
+std::vector<double> CostModel::labels() const {
+  return options_.normalise_per_task ? normalise_per_task(scores_, tasks_) : scores_;
 }
 
 void CostModel::retrain() const {
   free_booster();
   const size_t n = scores_.size();
   DMatrix d(rows_, n);
-  std::vector<float> labels(scores_.begin(), scores_.end());
+  const std::vector<double> ys = this->labels();
+  std::vector<float> labels(ys.begin(), ys.end());
   xgb_check(XGDMatrixSetFloatInfo(d.h, "label", labels.data(), n), "XGDMatrixSetFloatInfo");
   double mean = 0;
-  for (double s : scores_) mean += s;
+  for (double s : ys) mean += s;
   mean /= static_cast<double>(n);
   BoosterHandle b = nullptr;
   xgb_check(XGBoosterCreate(&d.h, 1, &b), "XGBoosterCreate");
@@ -251,8 +260,9 @@ void CostModel::save(const std::string& path) const {
       << fmt(o.colsample_bytree) << " " << fmt(o.lambda) << " " << (o.eager ? 1 : 0) << " " << o.tree_method
       << "\n";
   out << "samples " << scores_.size() << "\n";
+  const std::vector<double> ys = labels();
   for (size_t i = 0; i < scores_.size(); ++i) {
-    out << fmt(scores_[i]);
+    out << fmt(ys[i]);
     for (size_t j = 0; j < nf; ++j) out << " " << fmt(rows_[i * nf + j]);
     out << "\n";
   }
@@ -302,6 +312,7 @@ CostModel CostModel::load(const std::string& path, HardwareInfo hw) {
   CostModel m(o, hw);
   m.rows_.resize(n * nf);
   m.scores_.resize(n);
+  m.tasks_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     if (!(in >> m.scores_[i])) throw fail("sample " + std::to_string(i) + " is cut short");
     for (size_t j = 0; j < nf; ++j) {
