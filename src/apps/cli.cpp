@@ -125,7 +125,9 @@ int run_cli(int argc, char** argv) {
   tune_cmd->add_option("--out", tune.out, "the run's HDF5 trace (overrides the config's out)")
       ->check(
           [](const std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); });
-  tune_cmd->add_option("--budget", tune.budget, "samples per task (overrides the config)")
+  tune_cmd
+      ->add_option("--budget", tune.budget,
+                   "samples: the run's total, or per task under scheduler per_task (overrides the config)")
       ->check(integer_in(config::limits::kBudget));
   tune_cmd->add_option("--strategy", tune.strategy, "mcts, evolutionary or random")
       ->check(CLI::IsMember({"mcts", "evolutionary", "random"}));
