@@ -21,6 +21,7 @@
 #include "rctune/database/database.h"
 #include "rctune/database/from_run.h"
 #include "rctune/database/warm_start.h"
+#include "rctune/dist/cost_model_seed.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
@@ -395,7 +396,7 @@ class PlainRun {
     open_database(space);
     // The machine every task is tuned for, read once (a simulated run models this host's CPU).
     hardware_ = search::host_hardware_description(runtime_evaluator ? space : "Serial");
-    cost_model_ = dist::shared_cost_model(cfg_, hardware_.info);
+    seed_cost_model();
 
     const std::vector<std::string> names = dist::task_names(cfg_);
     // Tasks in order of weight (heaviest first), ties in config order: each begun in the trace with
@@ -455,6 +456,20 @@ class PlainRun {
     }
     fingerprint_ = database::host_fingerprint(execution_space).id;
     flags_ = runtime::JitCompiler(dist::jit_options(cfg_.measure)).flags();
+  }
+
+  // The run's cost model, shared by its tasks, and warm from the database's records when it has any.
+  void seed_cost_model() {
+    const bool records = db_ && !db_->all().empty();
+    cost_model_ = dist::shared_cost_model(cfg_, hardware_.info, records);
+    if (!records || !cost_model_) return;
+    const dist::ModelSeed seed = dist::seed_cost_model(*cost_model_, *db_, fingerprint_, hardware_.info);
+    if (!a_.quiet)
+      std::fprintf(stderr, "cost model: starts from %lld records of the tuning database%s\n",
+                   static_cast<long long>(seed.records),
+                   seed.skipped > 0
+                       ? (" (" + std::to_string(seed.skipped) + " whose schedules no longer apply)").c_str()
+                       : "");
   }
 
   // What the database offers the task: its seeds (records measured first) and the recorded best.

@@ -64,9 +64,9 @@ std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, b
 }
 
 std::shared_ptr<search::CostModel> shared_cost_model(const config::TuneConfig& c,
-                                                     const search::HardwareInfo& hw) {
+                                                     const search::HardwareInfo& hw, bool seeded) {
   const search::TuneOptions o = tune_options(c);
-  if (c.tasks.size() < 2 || !o.use_cost_model) return nullptr;
+  if ((c.tasks.size() < 2 && !seeded) || !o.use_cost_model) return nullptr;
   search::CostModelOptions cm = o.cost_model;
   cm.seed = search::derive_seed(c.seed, "cost_model");
   cm.normalise_per_task = true;

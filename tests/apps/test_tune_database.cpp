@@ -21,10 +21,10 @@ using runlog::testing::TempDir;
 
 // Two small tasks, rounds of 3 samples.
 std::string write_model(const TempDir& dir, const std::string& name, int budget,
-                        const std::string& matmul = "matmul:M=32,N=32,K=32") {
+                        const std::string& matmul = "matmul:M=32,N=32,K=32", const std::string& extra = "") {
   const std::string path = dir.file(name + ".yaml");
-  std::ofstream(path) << "seed: 4\nbudget: " << budget << "\nout: " << dir.file(name + ".h5")
-                      << "\ntasks:\n  - {workload: '" << matmul << "', name: fc}\n"
+  std::ofstream(path) << "seed: 4\nbudget: " << budget << "\nout: " << dir.file(name + ".h5") << "\n"
+                      << extra << "\ntasks:\n  - {workload: '" << matmul << "', name: fc}\n"
                       << "  - {workload: 'softmax:M=16,N=64', name: softmax}\n"
                          "mcts: {measure_batch: 3}\nmeasure: {min_time: 0.005}\n";
   return path;
@@ -39,9 +39,13 @@ std::vector<runlog::SampleRecord> measured(const std::string& trace, const std::
 TEST(TuneDatabase, ASecondRunSpendsOneSampleOnATaskTunedAsHardBefore) {
   TempDir dir;
   const std::string db = " --database " + dir.file("db");
-  const CliResult first = run_rctune("tune " + write_model(dir, "first", 12) + db);
+  // per_task: each task gets its 6 samples in both runs (gradient may give one task fewer).
+  const std::string per_task = "scheduler: per_task";
+  const CliResult first =
+      run_rctune("tune " + write_model(dir, "first", 6, "matmul:M=32,N=32,K=32", per_task) + db);
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  const CliResult second = run_rctune("tune " + write_model(dir, "second", 12) + db);
+  const CliResult second =
+      run_rctune("tune " + write_model(dir, "second", 6, "matmul:M=32,N=32,K=32", per_task) + db);
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("no more samples"), std::string::npos) << second.output;
   for (const std::string task : {"fc", "softmax"}) {
@@ -122,6 +126,19 @@ TEST(TuneDatabase, ANeighboursScheduleSeedsANewShape) {
   EXPECT_EQ(fc->samples[0].proposer, "database");
   EXPECT_NE(fc->samples[0].rationale.find("neighbour matmul:M=32,N=32,K=32"), std::string::npos)
       << fc->samples[0].rationale;
+}
+
+TEST(TuneDatabase, TheCostModelStartsFromTheDatabasesRecords) {
+  TempDir dir;
+  const std::string db = " --database " + dir.file("db");
+  const CliResult first = run_rctune("tune " + write_model(dir, "first", 6) + db);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(first.output.find("cost model: starts from"), std::string::npos)
+      << "an empty database teaches nothing";
+  const CliResult second = run_rctune("tune " + write_model(dir, "second", 6, "matmul:M=48,N=32,K=32") + db);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("cost model: starts from "), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("cost model: starts from 0 "), std::string::npos) << second.output;
 }
 
 TEST(TuneDatabase, NoDatabaseReadsAndWritesNothing) {

@@ -20,9 +20,10 @@ namespace rctune::dist {
 
 search::TuneOptions tune_options(const config::TuneConfig& c);
 // The cost model every task of a run (or of a rank) shares, as MetaSchedule shares one: null for a
-// run of one task or without a cost model (cost_model.kind: none).
+// run of one task (unless `seeded`: the model starts from a tuning database's records) or without a
+// cost model (cost_model.kind: none).
 std::shared_ptr<search::CostModel> shared_cost_model(const config::TuneConfig& c,
-                                                     const search::HardwareInfo& hw);
+                                                     const search::HardwareInfo& hw, bool seeded = false);
 runtime::MeasureOptions measure_options(const config::MeasureConfig& m, uint64_t seed);
 // The simulated measurement of a run (rctune tune --simulate).
 search::SimulatedOptions simulated_options(const config::TuneConfig& c);

@@ -1,0 +1,59 @@
+// Warming a run's cost model from the tuning database (include/rctune/dist/cost_model_seed.h).
+#include "rctune/dist/cost_model_seed.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "rctune/ir/check.h"
+#include "rctune/ir/operators.h"
+#include "rctune/ir/parser.h"
+#include "rctune/search/candidate.h"
+#include "rctune/search/features.h"
+
+namespace rctune::dist {
+
+namespace {
+
+// The workload of a record: its operator spec, or its listing for a hand-written one.
+std::shared_ptr<const ir::Workload> workload_of(const database::TuningRecord& r) {
+  if (!database::operator_of(r.workload).empty())
+    return std::make_shared<const ir::Workload>(ir::make_operator(r.workload));
+  if (r.workload_text.empty()) return nullptr;
+  return std::make_shared<const ir::Workload>(ir::parse_workload(r.workload_text));
+}
+
+}  // namespace
+
+ModelSeed seed_cost_model(search::CostModel& model, const database::Database& db, const std::string& hardware,
+                          const search::HardwareInfo& hw, int64_t max_records) {
+  RCTUNE_CHECK(model.options().normalise_per_task);
+  ModelSeed seed;
+  // Grouped by machine and workload: each group is one "task" of the model's normalisation.
+  std::map<std::string, std::pair<std::vector<std::vector<double>>, std::vector<double>>> groups;
+  std::map<std::string, std::shared_ptr<const ir::Workload>> workloads;
+  for (const database::TrainingRecord& t : db.records_for_model_training(hardware)) {
+    if (seed.records >= max_records) break;
+    const database::TuningRecord& r = t.record;
+    if (!(r.gflops > 0)) continue;
+    try {
+      auto& w = workloads[r.workload];
+      if (!w) w = workload_of(r);
+      if (!w) {
+        ++seed.skipped;
+        continue;
+      }
+      const search::Candidate c = search::make_candidate(w, r.schedule);
+      auto& [rows, scores] = groups["database " + r.hardware.id + " " + r.workload];
+      rows.push_back(search::extract_features(*c.lowered, hw));
+      scores.push_back(r.gflops);
+      ++seed.records;
+    } catch (const std::exception&) {
+      ++seed.skipped;  // a schedule or workload this version cannot rebuild
+    }
+  }
+  for (auto& [task, data] : groups) model.update(data.first, data.second, task);
+  return seed;
+}
+
+}  // namespace rctune::dist
