@@ -600,6 +600,7 @@ class PlainRun {
       TaskRun& t = tasks_[i];
       if (t.recorded_best_s <= 0) continue;
       if (!t.session) open_session(t);
+      t.session->set_expected_budget(1);
       const int64_t spent = run_seeds(t, 1);
       const search::TaskOutcome& out = t.session->outcome();
       sched.account(i, spent, out.found ? out.best.median_s : 0);
