@@ -20,8 +20,8 @@
 #include "rctune/config/tune_config.h"
 #include "rctune/database/database.h"
 #include "rctune/database/from_run.h"
-#include "rctune/database/warm_start.h"
 #include "rctune/dist/cost_model_seed.h"
+#include "rctune/dist/database_start.h"
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
@@ -312,6 +312,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   const config::TuneConfig& cfg = r.cfg;
   run.cfg = &cfg;
   run.llm = r.llm_opts;
+  if (!r.simulate) run.database = database_dir(a, cfg);  // a simulated run reads none
   const dist::Layout layout = dist::make_layout(cfg.dist.group_size);
   if (mpi.rank() == 0) {
     announce_simulation(r.simulate, a.quiet);
@@ -411,8 +412,8 @@ class PlainRun {
     db_.reset();
     std::map<std::string, int64_t> prior;
     for (const TaskRun& t : tasks_)
-      if (t.recorded_samples > 0)
-        prior[database::workload_key(cfg_.tasks[t.index].workload)] = t.recorded_samples;
+      if (t.db.recorded_samples > 0)
+        prior[database::workload_key(cfg_.tasks[t.index].workload)] = t.db.recorded_samples;
     return store_in_database(database_dir(a_, cfg_), cfg_, simulate_, a_.quiet, prior);
   }
 
@@ -433,11 +434,9 @@ class PlainRun {
     std::unique_ptr<llm::LlmProposer> llm_proposer;
     std::unique_ptr<search::TaskSession> session;
     int64_t llm_calls = 0;
-    // From the tuning database: the best record of this task on this machine (0: none).
-    double recorded_best_s = 0;
-    int64_t recorded_samples = 0;  // what the run that recorded it spent on the task
-    double confirmed_s = 0;        // the recorded best, measured again in this run
-    int rounds = 0;                // rounds this run gave the task
+    dist::DatabaseStart db;  // what the tuning database offers it
+    double confirmed_s = 0;  // its recorded best, measured again in this run
+    int rounds = 0;          // rounds this run gave the task
   };
 
   // The tuning database the tasks start from (a simulated run reads none: its times are not
@@ -475,27 +474,11 @@ class PlainRun {
   // What the database offers the task: its seeds (records measured first) and the recorded best.
   void start_from_database(TaskRun& t) {
     if (!db_) return;
-    const database::Key key{database::workload_key(cfg_.tasks[t.index].workload), fingerprint_,
-                            database::normalize_flags(flags_)};
-    const database::WarmStart w = database::warm_start(*db_, key);
-    for (const database::TuningRecord& r : w.exact)
-      t.rec.seeds.push_back({r.schedule, "database",
-                             fmt("recorded on this machine: %.1f GFLOP/s after ", r.gflops) +
-                                 std::to_string(r.samples) + " samples"});
-    for (const database::TuningRecord& r : w.other_hardware)
-      t.rec.seeds.push_back(
-          {r.schedule, "database", fmt("recorded on another machine: %.1f GFLOP/s", r.gflops)});
-    for (const database::TuningRecord& r : w.neighbours)
-      t.rec.seeds.push_back({r.schedule, "database", "best schedule of the neighbour " + r.workload});
-    if (!w.exact.empty()) {
-      t.recorded_best_s = w.exact.front().seconds;
-      t.recorded_samples = w.exact.front().samples;
-    }
-    if (!w.empty() && !a_.quiet)
-      std::fprintf(
-          stderr,
-          "%s: the tuning database has %zu records of it on this machine, %zu elsewhere, %zu of neighbours\n",
-          terminal_safe(t.row.task).c_str(), w.exact.size(), w.other_hardware.size(), w.neighbours.size());
+    t.db = dist::database_start(*db_, {database::workload_key(cfg_.tasks[t.index].workload), fingerprint_,
+                                       database::normalize_flags(flags_)});
+    t.rec.seeds = t.db.seeds;
+    if (!t.db.summary.empty() && !a_.quiet)
+      std::fprintf(stderr, "%s: %s\n", terminal_safe(t.row.task).c_str(), t.db.summary.c_str());
   }
 
   TaskRun begin_task(size_t ti, const std::string& name) {
@@ -574,8 +557,7 @@ class PlainRun {
       sched.done(*a, spent, out.found ? out.best.median_s : 0);
       ++t.rounds;
       // A task that started from its recorded best and has not beaten it in 2 rounds is done.
-      if (t.confirmed_s > 0 && t.rounds >= kRoundsToBeatTheRecord &&
-          out.best.median_s >= 0.99 * t.confirmed_s && sched.task_spent(a->task) > 0) {
+      if (dist::stalled_at_record(t.confirmed_s, out.best.median_s, t.rounds)) {
         sched.retire(a->task);
         if (!a_.quiet)
           std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
@@ -586,19 +568,15 @@ class PlainRun {
     }
   }
 
-  // Rounds a task that starts from its recorded best gets to beat it.
-  static constexpr int kRoundsToBeatTheRecord = 2;
-
   // Tasks the database has a record of on this machine: its best is measured again (one sample) to
   // confirm it here. A task tuned before with at least the samples this run would give it, and
   // confirmed within 10% of the record, draws no more samples.
   // Each confirmation is a row of /allocations (reason "confirm recorded best"), returned in order.
   std::vector<runlog::AllocationRecord> confirm_recorded_bests(search::TaskScheduler& sched) {
-    const std::string policy = config::effective_scheduler(cfg_);
     std::vector<runlog::AllocationRecord> rows;
     for (size_t i = 0; i < tasks_.size(); ++i) {
       TaskRun& t = tasks_[i];
-      if (t.recorded_best_s <= 0) continue;
+      if (t.db.recorded_best_s <= 0) continue;
       if (!t.session) open_session(t);
       t.session->set_expected_budget(1);
       const int64_t spent = run_seeds(t, 1);
@@ -611,20 +589,18 @@ class PlainRun {
       rows.push_back(allocation_row(a, spent, sched));
       if (!out.found) continue;
       t.confirmed_s = out.best.median_s;
-      const int64_t cap = cfg_.tasks[t.index].budget;
-      const int64_t share = policy == "per_task" ? t.options.budget
-                            : cap > 0            ? cap
-                                                 : cfg_.budget / static_cast<int64_t>(tasks_.size());
-      const bool at_record = t.confirmed_s <= 1.1 * t.recorded_best_s;
-      if (at_record && t.recorded_samples >= share) sched.retire(i);
+      const int64_t share = dist::task_share(cfg_, t.index);
+      const bool stops = dist::confirmed_record_stops_task(t.db, t.confirmed_s, share);
+      if (stops) sched.retire(i);
       if (!a_.quiet)
         std::fprintf(stderr, "%s: recorded best confirmed at %.4g ms (recorded %.4g ms)%s\n",
-                     terminal_safe(t.row.task).c_str(), 1e3 * t.confirmed_s, 1e3 * t.recorded_best_s,
-                     !at_record                    ? ", slower than recorded: tuned again"
-                     : t.recorded_samples >= share ? ("; tuned with " + std::to_string(t.recorded_samples) +
-                                                      " samples before: no more samples")
-                                                         .c_str()
-                                                   : "; tuned further");
+                     terminal_safe(t.row.task).c_str(), 1e3 * t.confirmed_s, 1e3 * t.db.recorded_best_s,
+                     stops ? ("; tuned with " + std::to_string(t.db.recorded_samples) +
+                              " samples before: no more samples")
+                                 .c_str()
+                     : dist::confirmed_at_record(t.db, t.confirmed_s)
+                         ? "; tuned further"
+                         : ", slower than recorded: tuned again");
     }
     return rows;
   }

@@ -25,12 +25,15 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "rctune/database/database.h"
 #include "rctune/dist/codec.h"
+#include "rctune/dist/database_start.h"
 #include "rctune/dist/protocol.h"
 #include "rctune/dist/run_setup.h"
 #include "rctune/dist/tree_merge.h"
 #include "rctune/ir/workload.h"
 #include "rctune/llm/wire.h"
+#include "rctune/runtime/jit_compiler.h"
 #include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
@@ -193,6 +196,10 @@ struct TaskRun {
   runlog::BestSchedule best;
   std::optional<Round> round;  // the round in flight (at most one: the scheduler hands out one per task)
   clock::time_point last_print{};
+  DatabaseStart db;  // what the tuning database offers it; its seeds go with its first round
+  bool seeds_sent = false;
+  int db_rounds = 0;       // rounds since it started from its record (this session)
+  double confirmed_s = 0;  // its best after its first round, which measured the record again
 };
 
 struct Group {
@@ -225,6 +232,7 @@ class Hub {
     }
     // Every task is begun in the trace at once, heaviest first (as a plain run does).
     for (size_t ti : task_order(cfg_)) runs_.push_back(begin_task(ti));
+    start_from_database();
     const std::vector<runlog::AllocationRecord>& recorded = s_.writer->resumed().allocations;
     next_round_ = recorded.empty() ? 0 : recorded.back().round + 1;
     start_scheduler_once_baselines_known();
@@ -369,6 +377,49 @@ class Hub {
     return t;
   }
 
+  // What the tuning database offers each task: its seeds go with the task's first round (to the
+  // group's first rank), and its record decides when the task stops (end_round). A database that
+  // cannot be read is passed over with a warning: the run goes on without it.
+  void start_from_database() {
+    if (s_.database.empty()) return;
+    try {
+      const database::Database db(s_.database);
+      const std::string hardware = database::host_fingerprint(s_.writer->info().execution_space).id;
+      const std::string flags =
+          database::normalize_flags(runtime::JitCompiler(jit_options(cfg_.measure)).flags());
+      for (TaskRun& t : runs_) {
+        t.db = database_start(db, {database::workload_key(cfg_.tasks[t.ti].workload), hardware, flags});
+        if (!t.db.summary.empty() && !s_.quiet)
+          std::fprintf(stderr, "%s: %s\n", t.name.c_str(), t.db.summary.c_str());
+      }
+    } catch (const database::DatabaseError& e) {
+      std::fprintf(stderr, "rctune: warning: the tuning database is not used: %s\n", e.what());
+    }
+  }
+
+  // A task that started from its record: after its first round (which measured the record again),
+  // it stops when the record holds and was tuned as hard as this run would; later, when 2 rounds
+  // have not beaten it by 1%.
+  void judge_database_start(TaskRun& t, size_t k) {
+    if (t.db.recorded_best_s <= 0 || !t.found) return;
+    ++t.db_rounds;
+    if (t.db_rounds == 1) {
+      t.confirmed_s = t.best.median_s;
+      if (confirmed_record_stops_task(t.db, t.confirmed_s, task_share(cfg_, t.ti))) {
+        sched_->retire(k);
+        if (!s_.quiet)
+          std::fprintf(
+              stderr, "%s: at its recorded best (%.4g ms, tuned with %lld samples before): no more samples\n",
+              t.name.c_str(), 1e3 * t.db.recorded_best_s, static_cast<long long>(t.db.recorded_samples));
+      }
+    } else if (stalled_at_record(t.confirmed_s, t.best.median_s, t.db_rounds - 1)) {
+      sched_->retire(k);
+      if (!s_.quiet)
+        std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
+                     t.name.c_str(), t.db_rounds - 1);
+    }
+  }
+
   // The run's task scheduler, made as a plain run makes it once every task's baselines are known
   // and the rounds that measured them have ended (its first rounds go to the largest shares of the
   // model's latency). The samples a previous session recorded count as the tasks' spent samples.
@@ -448,16 +499,19 @@ class Hub {
     g.waiting_next.clear();
     const int64_t samples = r.allocation->samples;
     const int64_t n = static_cast<int64_t>(g.ranks.size());
+    const bool first_with_seeds = !t.seeds_sent;
     for (int64_t j = 0; j < n; ++j) {
       Assignment as;
       as.task = static_cast<int64_t>(t.ti);
       as.share = samples / n + (j < samples % n ? 1 : 0);
       as.observed = t.measured_rows;
       as.reference_gflops = t.reference_gflops;
+      if (j == 0 && !t.seeds_sent) as.seeds = t.db.seeds;  // measured once, by the group's first rank
       const int rank = g.ranks[static_cast<size_t>(j)];
       set_doing(rank, "tuning " + t.name);
       reply(rank, MessageType::Assignment, to_body(as));
     }
+    if (first_with_seeds) t.seeds_sent = true;
     if (!s_.quiet && scheduler_ == "per_task")
       std::fprintf(stderr, "%s: %lld samples on %lld rank%s (group %d)%s\n", t.name.c_str(),
                    static_cast<long long>(samples), static_cast<long long>(n), n == 1 ? "" : "s", r.group,
@@ -481,6 +535,7 @@ class Hub {
       write_trees(t, t.rank_trees);
       const search::Allocation& a = *r.allocation;
       sched_->done(a, r.measured, t.found ? t.best.median_s : 0);
+      judge_database_start(t, static_cast<size_t>(&t - runs_.data()));
       record_round(t, r);
       print_progress(t, r, true);
     } else {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "rctune/dist/codec.h"
+#include "rctune/dist/cost_model_seed.h"
 #include "rctune/dist/protocol.h"
 #include "rctune/dist/run_setup.h"
 #include "rctune/llm/wire.h"
@@ -133,8 +134,20 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   auto* runtime_evaluator = dynamic_cast<search::RuntimeEvaluator*>(evaluator.get());
   const search::HardwareDescription hardware =
       search::host_hardware_description(runtime_evaluator ? runtime_evaluator->execution_space() : "Serial");
-  // One cost model for every round this rank tunes, of any task.
-  const std::shared_ptr<search::CostModel> cost_model = shared_cost_model(cfg, hardware.info);
+  // One cost model for every round this rank tunes, of any task, warm from the tuning database.
+  std::shared_ptr<search::CostModel> cost_model = shared_cost_model(cfg, hardware.info);
+  if (!s.database.empty()) {
+    try {
+      const database::Database db(s.database);
+      if (!db.all().empty()) {
+        if (!cost_model) cost_model = shared_cost_model(cfg, hardware.info, true);
+        const std::string space = runtime_evaluator ? runtime_evaluator->execution_space() : "Serial";
+        if (cost_model) seed_cost_model(*cost_model, db, database::host_fingerprint(space).id, hardware.info);
+      }
+    } catch (const database::DatabaseError&) {
+      // rank 0's hub says why the database is not used; this rank's model starts cold
+    }
+  }
 
   // The LLM proposer's requests travel to the hub, which batches them with other ranks'.
   llm::Transport to_hub = [&](size_t model, const std::vector<llm::ChatRequest>& requests) {
@@ -181,6 +194,7 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     search::TaskRecording rec;
     rec.channel = &channel;
     rec.observed = &a.observed;
+    rec.seeds = a.seeds;
 
     std::unique_ptr<search::Proposer> fallback;
     std::unique_ptr<llm::LlmProposer> llm_proposer;

@@ -7,12 +7,24 @@ namespace rctune::dist {
 
 using nlohmann::json;
 
+namespace {
+
+json seeds_json(const std::vector<search::Seed>& seeds) {
+  json out = json::array();
+  for (const search::Seed& s : seeds)
+    out.push_back({{"trace", s.trace}, {"proposer", s.proposer}, {"rationale", s.rationale}});
+  return out;
+}
+
+}  // namespace
+
 std::string to_body(const Assignment& a) {
   return dump(json{{"task", a.task},
                    {"share", a.share},
                    {"measure_baselines", a.measure_baselines},
                    {"reference_gflops", a.reference_gflops},
-                   {"observed", to_json_array(a.observed)}});
+                   {"observed", to_json_array(a.observed)},
+                   {"seeds", seeds_json(a.seeds)}});
 }
 
 Assignment assignment_from_body(const std::string& body) {
@@ -23,6 +35,9 @@ Assignment assignment_from_body(const std::string& body) {
   a.measure_baselines = j.at("measure_baselines").get<bool>();
   a.reference_gflops = j.at("reference_gflops").get<double>();
   a.observed = from_json_array<runlog::SampleRecord>(j.at("observed"), sample_from_json);
+  for (const json& e : j.at("seeds"))
+    a.seeds.push_back({e.at("trace").get<std::string>(), e.at("proposer").get<std::string>(),
+                       e.at("rationale").get<std::string>()});
   return a;
 }
 

@@ -65,6 +65,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   const int configured = runtime::parse_pin_core(cfg.measure.pin_core);
   ms.pin_core = cfg.measure.pin_core == "auto" ? node_pin_core(layout.node_rank) : configured;
   ms.llm = run.llm;
+  ms.database = run.database;
 
   if (layout.rank != 0) {
     MpiMailbox mailbox;
@@ -89,6 +90,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   hs.simulate = run.simulate;
   hs.wall_offset = run.wall_offset;
   hs.llm = ms.llm;
+  hs.database = run.database;
 
   MessageQueue to_hub, to_member;
   std::thread member([&] {

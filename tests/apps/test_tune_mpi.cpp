@@ -595,6 +595,37 @@ TEST(TuneMpi, PlainRunResumesAManyRankModelTraceSpendingOnlyTheAddedBudget) {
   for (const runlog::TaskLog& t : run.tasks) expect_no_program_measured_twice(t);
 }
 
+TEST(TuneMpi, RanksStartFromTheTuningDatabaseAndATaskAtItsRecordStops) {
+  TempDir dir;
+  auto config = [&](const std::string& name, const std::string& scheduler) {
+    const std::string path = dir.file(name + ".yaml");
+    std::ofstream(path) << "seed: 3\nbudget: " << (scheduler == "per_task" ? 6 : 12)
+                        << "\nscheduler: " << scheduler << "\nout: " << dir.file(name + ".h5")
+                        << "\ntasks:\n  - {workload: 'matmul:M=32,N=32,K=32', name: fc}\n"
+                           "  - {workload: 'softmax:M=16,N=64', name: softmax}\n"
+                           "mcts: {measure_batch: 3}\nmeasure: {min_time: 0.005}\ndist: {group_size: 1}\n";
+    return path;
+  };
+  const std::string db = " --database " + dir.file("db");
+  // A one-process run tunes each task with 6 samples and stores its records.
+  const CliResult first = run_rctune("tune " + config("first", "per_task") + db + " --quiet");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  // Two ranks, 12 samples for the model (6 per task): each task's record is measured again in its
+  // first round, holds, and was tuned with 6 samples: no task draws a second round.
+  const CliResult second =
+      run_command(mpirun(2) + rctune_bin() + " tune " + config("second", "gradient") + db);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("the tuning database has "), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("at its recorded best"), std::string::npos) << second.output;
+  const runlog::RunLog run = runlog::read_run_log(dir.file("second.h5"));
+  for (const runlog::TaskLog& t : run.tasks) {
+    const auto ms = runlog::measured_samples(t);
+    ASSERT_FALSE(ms.empty()) << t.info.name;
+    EXPECT_EQ(ms.front().proposer, "database") << t.info.name << ": the record is measured first";
+    EXPECT_EQ(ms.size(), 3u) << t.info.name << ": one round, then the task stops\n" << second.output;
+  }
+}
+
 TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce) {
   TempDir dir;
   llm::testing::FakeOpenAiServer server;

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "rctune/search/strategy.h"
 #include "rctune/runlog/runlog.h"
+#include "rctune/search/strategy.h"
 
 namespace rctune::dist {
 

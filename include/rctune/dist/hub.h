@@ -35,6 +35,7 @@ struct HubSetup {
   bool simulate = false;
   double wall_offset = 0;              // seconds of the run before this session (resume)
   std::optional<llm::LlmOptions> llm;  // proposer llm: the endpoints rank 0 talks to
+  std::string database;                // the tuning database the tasks start from ("": none)
 };
 
 // One task's result over all its rounds, for the summary table.

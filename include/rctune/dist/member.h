@@ -23,6 +23,7 @@ struct MemberSetup {
   std::optional<llm::LlmOptions> llm;  // proposer llm: the models (requests go to the hub)
   int pin_core = -1;                   // core of this rank's measurement worker
   std::string run_lock;                // node-local measurement lock ("" : none)
+  std::string database;                // the tuning database the rank's cost model starts from ("": none)
 };
 
 // Runs tasks until the hub has none left; returns this rank's statistics (also sent to the hub).

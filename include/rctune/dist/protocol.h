@@ -19,6 +19,7 @@ struct Assignment {
   bool measure_baselines = false;  // this member (the group's first) measures the unscheduled kernel
   double reference_gflops = 0;
   std::vector<runlog::SampleRecord> observed;  // recorded by a previous session (resume)
+  std::vector<search::Seed> seeds;             // schedules of the tuning database, measured first
 };
 std::string to_body(const Assignment& a);
 Assignment assignment_from_body(const std::string& body);

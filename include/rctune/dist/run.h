@@ -19,8 +19,9 @@ struct DistRun {
   bool simulate = false;
   bool quiet = false;
   runlog::RunWriter* writer = nullptr;  // rank 0 only
-  double wall_offset = 0;              // rank 0: seconds of the run before this session
-  std::optional<llm::LlmOptions> llm;  // proposer llm: the models (checked before the ranks start)
+  double wall_offset = 0;               // rank 0: seconds of the run before this session
+  std::optional<llm::LlmOptions> llm;   // proposer llm: the models (checked before the ranks start)
+  std::string database;                 // the tuning database tasks and cost models start from ("": none)
 };
 
 // Collective. Rank 0 returns the hub's result (its own statistics include the hub's merge time);
