@@ -148,6 +148,18 @@ TEST(DistProtocol, AssignmentCarriesTheRecordedSamples) {
   EXPECT_EQ(assignment_from_body(to_body(Assignment{})).task, -1) << "no task: the end";
 }
 
+TEST(DistProtocol, AssignmentCarriesTheDatabasesSeeds) {
+  Assignment a;
+  a.task = 0;
+  a.seeds = {{"split(C, i, [None, 8])\n", "database", "recorded on this machine: 12.0 GFLOP/s"},
+             {"vectorize(C, j)\n", "database", "best schedule of the neighbour matmul:M=8,N=8,K=8"}};
+  const Assignment b = assignment_from_body(to_body(a));
+  ASSERT_EQ(b.seeds.size(), 2u);
+  EXPECT_EQ(b.seeds[0].trace, a.seeds[0].trace);
+  EXPECT_EQ(b.seeds[1].proposer, "database");
+  EXPECT_EQ(b.seeds[1].rationale, a.seeds[1].rationale);
+}
+
 TEST(DistProtocol, SyncAndPeerNewsRoundTrip) {
   const SyncRequest req = sync_from_body(sync_body(4, {{1, 10, 2.5}, {2, 3, 0.5}}, {~0ull, 5}));
   EXPECT_EQ(req.task, 4);
