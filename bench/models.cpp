@@ -481,7 +481,7 @@ void print_model(const Model& m, int64_t s_per_task, const Run& g, const Run& p,
     };
     std::printf(
         "  gradient again with the database: %zu samples measured (first run %zu), first report (allocation "
-        "row) after %s (first run %s; the rows' clock starts when the rounds begin, after the baselines), "
+        "row) after %s (first run %s; from the run's start, baselines included), "
         "final latency %s (first run %s), wall time %s (first run %s)\n",
         again->curve.size(), g.curve.size(), first_report(*again).c_str(), first_report(g).c_str(),
         seconds_text(again->curve.empty() ? std::nan("") : again->curve.back()).c_str(),
