@@ -541,10 +541,12 @@ class PlainRun {
     // numbered in the order they happen: confirmations first, then the scheduler's rounds.
     const bool replays = writer_->resumed().info.num_ranks <= 1;
     int64_t row_number = replays ? 0 : next_round;
+    // Returns the row's number (the round the progress line names).
     auto record_row = [&](runlog::AllocationRecord r) {
       r.round = row_number++;
       if (!replays || r.round >= next_round)
         writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
+      return r.round;
     };
     for (runlog::AllocationRecord& r : confirm_recorded_bests(sched)) record_row(std::move(r));
     const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
@@ -563,8 +565,8 @@ class PlainRun {
           std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
                        terminal_safe(t.row.task).c_str(), t.rounds);
       }
-      record_row(allocation_row(*a, spent, sched));
-      if (!per_task) show_round(*a, t, sched, t0);
+      const int64_t row = record_row(allocation_row(*a, spent, sched));
+      if (!per_task) show_round(row, t, sched, t0);
     }
   }
 
@@ -625,7 +627,7 @@ class PlainRun {
   }
 
   // One line after each round: the model's estimated latency and the run's progress.
-  void show_round(const search::Allocation& a, const TaskRun& t, const search::TaskScheduler& sched,
+  void show_round(int64_t round, const TaskRun& t, const search::TaskScheduler& sched,
                   std::chrono::steady_clock::time_point t0) const {
     if (a_.quiet) return;
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -633,7 +635,7 @@ class PlainRun {
     for (const TaskRun& x : tasks_)
       if (x.session) replayed += x.session->outcome().replayed;
     const int64_t measured = sched.spent() - replayed;
-    std::string line = "round " + std::to_string(a.round) + ": " + terminal_safe(t.row.task) + "  model " +
+    std::string line = "round " + std::to_string(round) + ": " + terminal_safe(t.row.task) + "  model " +
                        std::to_string(sched.spent()) + "/" + std::to_string(sched.total_budget()) +
                        " samples, estimated latency " + fmt("%.4g ms", 1e3 * sched.estimated_latency());
     if (measured > 0)

@@ -36,6 +36,12 @@ std::vector<runlog::SampleRecord> measured(const std::string& trace, const std::
   return t ? runlog::measured_samples(*t) : std::vector<runlog::SampleRecord>{};
 }
 
+// The line the run printed about `task`'s confirmation ("" when none).
+std::string confirmation_line(const std::string& output, const std::string& task) {
+  const size_t at = output.find(task + ": recorded best confirmed");
+  return at == std::string::npos ? "" : output.substr(at, output.find('\n', at) - at);
+}
+
 TEST(TuneDatabase, ASecondRunSpendsOneSampleOnATaskTunedAsHardBefore) {
   TempDir dir;
   const std::string db = " --database " + dir.file("db");
@@ -47,20 +53,26 @@ TEST(TuneDatabase, ASecondRunSpendsOneSampleOnATaskTunedAsHardBefore) {
   const CliResult second =
       run_rctune("tune " + write_model(dir, "second", 6, "matmul:M=32,N=32,K=32", per_task) + db);
   ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_NE(second.output.find("no more samples"), std::string::npos) << second.output;
+  const runlog::RunLog run = runlog::read_run_log(dir.file("second.h5"));
+  size_t confirmations = 0;
   for (const std::string task : {"fc", "softmax"}) {
     const auto ms = measured(dir.file("second.h5"), task);
-    ASSERT_EQ(ms.size(), 1u) << task << "\n" << second.output;
-    EXPECT_EQ(ms[0].proposer, "database") << task;
+    ASSERT_FALSE(ms.empty()) << task;
+    EXPECT_EQ(ms[0].proposer, "database") << task << ": the record is measured first";
     EXPECT_NE(ms[0].rationale.find("recorded on this machine"), std::string::npos) << ms[0].rationale;
     EXPECT_EQ(ms[0].status, runlog::SampleStatus::Ok) << ms[0].error;
+    // Whether the record held is a matter of timing (a busy machine may measure it >10% slower);
+    // what follows from it is not: a record that held stops the task after its one sample.
+    const std::string line = confirmation_line(second.output, task);
+    ASSERT_FALSE(line.empty()) << task << "\n" << second.output;
+    if (line.find("tuned with 6 samples before: no more samples") != std::string::npos)
+      EXPECT_EQ(ms.size(), 1u) << line;
+    else
+      EXPECT_EQ(ms.size(), 6u) << line << ": slower than recorded, so tuned again with the task's budget";
   }
-  const runlog::RunLog run = runlog::read_run_log(dir.file("second.h5"));
-  ASSERT_EQ(run.allocations.size(), 2u) << "one row per confirmation, no round after them";
-  for (const runlog::AllocationRecord& a : run.allocations) {
-    EXPECT_EQ(a.reason, "confirm recorded best");
-    EXPECT_EQ(a.spent, 1);
-  }
+  for (const runlog::AllocationRecord& a : run.allocations)
+    confirmations += a.reason == "confirm recorded best" && a.spent == 1;
+  EXPECT_EQ(confirmations, 2u) << "one row per confirmation";
 }
 
 TEST(TuneDatabase, ATaskTunedWithFewerSamplesBeforeIsTunedFurtherFromItsRecord) {
@@ -70,7 +82,11 @@ TEST(TuneDatabase, ATaskTunedWithFewerSamplesBeforeIsTunedFurtherFromItsRecord) 
   ASSERT_EQ(first.exit_code, 0) << first.output;
   const CliResult second = run_rctune("tune " + write_model(dir, "second", 30) + db);
   ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_NE(second.output.find("tuned further"), std::string::npos) << second.output;
+  // Tuned further from a record that held, or again from one measured slower (timing decides).
+  const std::string line = confirmation_line(second.output, "fc");
+  EXPECT_TRUE(line.find("tuned further") != std::string::npos ||
+              line.find("tuned again") != std::string::npos)
+      << second.output;
   const auto ms = measured(dir.file("second.h5"), "fc");
   ASSERT_GT(ms.size(), 1u) << second.output;
   EXPECT_EQ(ms[0].proposer, "database");
