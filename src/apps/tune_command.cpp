@@ -518,12 +518,9 @@ class PlainRun {
     search::TaskScheduler sched(std::move(st), dist::scheduler_options(cfg_));
     for (size_t i = 0; i < tasks_.size(); ++i) {
       const TaskRun& t = tasks_[i];
-      if (!t.observed.empty()) {
-        double best = 0;
-        for (const runlog::SampleRecord& r : t.observed)
-          if (r.status == runlog::SampleStatus::Ok && (best == 0 || r.median_s < best)) best = r.median_s;
-        sched.account(i, static_cast<int64_t>(t.observed.size()), best);
-      }
+      if (!t.observed.empty())
+        sched.account(i, static_cast<int64_t>(t.observed.size()),
+                      t.resumed->best ? t.resumed->best->median_s : 0);
       if (t.complete) sched.retire(i);
     }
     return sched;
@@ -610,20 +607,11 @@ class PlainRun {
   // The trace's row of a round (its number is the caller's).
   runlog::AllocationRecord allocation_row(const search::Allocation& a, int64_t spent,
                                           const search::TaskScheduler& sched) const {
-    const TaskRun& t = tasks_[a.task];
-    const search::TaskOutcome& out = t.session->outcome();
-    runlog::AllocationRecord r;
-    r.wall_time =
-        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-    r.task = t.row.task;
-    r.scheduler = config::effective_scheduler(cfg_);
-    r.reason = a.reason;
-    r.priority = a.priority;
-    r.samples = a.samples;
-    r.spent = spent;
-    r.task_best_s = out.found ? out.best.median_s : 0;
-    r.latency_s = sched.estimated_latency();
-    return r;
+    const search::TaskOutcome& out = tasks_[a.task].session->outcome();
+    return dist::allocation_record(
+        a, tasks_[a.task].row.task, config::effective_scheduler(cfg_), spent,
+        out.found ? out.best.median_s : 0, sched,
+        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
   }
 
   // One line after each round: the model's estimated latency and the run's progress.

@@ -548,19 +548,10 @@ class Hub {
   // the scheduler learnt their results (several groups may tune at once), after a previous
   // session's rows.
   void record_round(const TaskRun& t, const Round& r) {
-    const search::Allocation& a = *r.allocation;
-    runlog::AllocationRecord row;
+    runlog::AllocationRecord row = allocation_record(*r.allocation, t.name, scheduler_, r.measured,
+                                                     t.found ? t.best.median_s : 0, *sched_, wall());
     row.round = next_round_++;
-    row.wall_time = wall();
     row.group = r.group;
-    row.task = t.name;
-    row.scheduler = scheduler_;
-    row.reason = a.reason;
-    row.priority = a.priority;
-    row.samples = a.samples;
-    row.spent = r.measured;
-    row.task_best_s = t.found ? t.best.median_s : 0;
-    row.latency_s = sched_->estimated_latency();
     s_.writer->append_allocations(std::span<const runlog::AllocationRecord>(&row, 1));
     if (s_.quiet || scheduler_ == "per_task") return;
     std::fprintf(stderr, "round %lld: %s (group %d)  model %lld/%lld samples, estimated latency %.4g ms\n",

@@ -135,19 +135,18 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
   const search::HardwareDescription hardware =
       search::host_hardware_description(runtime_evaluator ? runtime_evaluator->execution_space() : "Serial");
   // One cost model for every round this rank tunes, of any task, warm from the tuning database.
-  std::shared_ptr<search::CostModel> cost_model = shared_cost_model(cfg, hardware.info);
+  std::optional<database::Database> db;
   if (!s.database.empty()) {
     try {
-      const database::Database db(s.database);
-      if (!db.all().empty()) {
-        if (!cost_model) cost_model = shared_cost_model(cfg, hardware.info, true);
-        const std::string space = runtime_evaluator ? runtime_evaluator->execution_space() : "Serial";
-        if (cost_model) seed_cost_model(*cost_model, db, database::host_fingerprint(space).id, hardware.info);
-      }
+      db.emplace(s.database);
     } catch (const database::DatabaseError&) {
       // rank 0's hub says why the database is not used; this rank's model starts cold
     }
   }
+  const bool records = db && !db->all().empty();
+  const std::shared_ptr<search::CostModel> cost_model = shared_cost_model(cfg, hardware.info, records);
+  if (records && cost_model)
+    seed_cost_model(*cost_model, *db, database::host_fingerprint(hardware.execution_space).id, hardware.info);
 
   // The LLM proposer's requests travel to the hub, which batches them with other ranks'.
   llm::Transport to_hub = [&](size_t model, const std::vector<llm::ChatRequest>& requests) {

@@ -73,6 +73,23 @@ std::shared_ptr<search::CostModel> shared_cost_model(const config::TuneConfig& c
   return std::make_shared<search::CostModel>(cm, hw);
 }
 
+runlog::AllocationRecord allocation_record(const search::Allocation& a, const std::string& task,
+                                           const std::string& scheduler, int64_t spent, double task_best_s,
+                                           const search::TaskScheduler& sched, double wall_time) {
+  runlog::AllocationRecord r;
+  r.round = a.round;
+  r.wall_time = wall_time;
+  r.task = task;
+  r.scheduler = scheduler;
+  r.reason = a.reason;
+  r.priority = a.priority;
+  r.samples = a.samples;
+  r.spent = spent;
+  r.task_best_s = task_best_s;
+  r.latency_s = sched.estimated_latency();
+  return r;
+}
+
 std::vector<std::string> task_names(const config::TuneConfig& c) {
   std::set<std::string> used;
   for (const config::TaskConfig& t : c.tasks)

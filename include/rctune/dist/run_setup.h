@@ -33,6 +33,12 @@ runtime::JitOptions jit_options(const config::MeasureConfig& m);
 std::unique_ptr<search::Evaluator> make_evaluator(const config::TuneConfig& c, bool simulate,
                                                   const runtime::MeasureOptions& measure);
 
+// The /allocations row of a round of `task` that ended: the allocation, the samples it spent, the
+// task's best time now (0: none), the scheduler's estimated model latency, the run's clock.
+runlog::AllocationRecord allocation_record(const search::Allocation& a, const std::string& task,
+                                           const std::string& scheduler, int64_t spent, double task_best_s,
+                                           const search::TaskScheduler& sched, double wall_time);
+
 // Task names unique in the run: the workload's name, "#2", "#3", ... for repeats.
 std::vector<std::string> task_names(const config::TuneConfig& c);
 // Task indices heaviest first (ties in config order): the order tasks are tuned in.
