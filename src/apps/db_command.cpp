@@ -6,12 +6,14 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <stdexcept>
 
 #include "rctune/apps/commands.h"
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/workload_file.h"
 #include "rctune/database/database.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::apps {
 
@@ -37,23 +39,39 @@ void print_read_report(const database::ReadReport& r, std::FILE* f) {
     std::fprintf(f, "  (only the first %zu problems are listed)\n", database::kMaxListedProblems);
 }
 
+// "12.3x": how much faster the best schedule is than the key's baseline of `kind`; "-" without one.
+std::string speedup_over(const Database& db, const database::Key& key, database::RecordKind kind,
+                         const TuningRecord* best) {
+  const std::optional<TuningRecord> b = db.baseline(key, kind);
+  if (!b || !best) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.2fx", b->seconds / best->seconds);
+  return text;
+}
+
 int list(const Database& db) {
   std::map<database::Key, std::vector<const TuningRecord*>> by_key;
   for (const auto& r : db.all()) by_key[r.key()].push_back(&r);
+  for (const auto& r : db.baselines()) by_key[r.key()];  // a key with baselines only is listed too
   std::printf("database %s\n", shown(db.dir()).c_str());
-  std::printf("%-44s %-16s %-28s %10s %7s  %s\n", "workload", "hardware", "flags", "GFLOP/s", "records",
-              "last update");
+  std::printf("%-44s %-16s %-28s %10s %7s %13s %9s  %s\n", "workload", "hardware", "flags", "GFLOP/s",
+              "records", "x unscheduled", "x library", "last update");
   for (const auto& [key, records] : by_key) {
-    const TuningRecord* best = records.front();
-    std::string last = best->utc;
+    const TuningRecord* best = records.empty() ? nullptr : records.front();
+    std::string last;
     for (const TuningRecord* r : records) {
       if (database::faster(*r, *best)) best = r;
       last = std::max(last, r->utc);
     }
-    std::printf("%-44s %-16s %-28s %10.2f %7zu  %s\n", shown(key.workload).c_str(), key.hardware.c_str(),
-                shown(key.flags).c_str(), best->gflops, records.size(), last.c_str());
+    std::printf("%-44s %-16s %-28s %10s %7zu %13s %9s  %s\n", shown(key.workload).c_str(),
+                key.hardware.c_str(), shown(key.flags).c_str(),
+                best ? ir::fmt("%.2f", best->gflops).c_str() : "-", records.size(),
+                speedup_over(db, key, database::RecordKind::Unscheduled, best).c_str(),
+                speedup_over(db, key, database::RecordKind::Library, best).c_str(),
+                last.empty() ? "-" : last.c_str());
   }
-  std::printf("%zu keys, %zu records; ", by_key.size(), db.all().size());
+  std::printf("%zu keys, %zu records, %zu baselines; ", by_key.size(), db.all().size(),
+              db.baselines().size());
   print_read_report(db.report(), stdout);
   return 0;
 }
@@ -68,8 +86,9 @@ std::string workload_key_of(const std::string& text) {
 int show(const Database& db, const DbArgs& a) {
   const std::string workload = workload_key_of(a.workload);
   std::map<database::Key, std::vector<TuningRecord>> by_key;
-  for (const auto& r : db.all())
-    if (r.workload == workload && r.hardware.id.rfind(a.hardware, 0) == 0) by_key[r.key()].push_back(r);
+  for (const auto* list : {&db.all(), &db.baselines()})
+    for (const auto& r : *list)
+      if (r.workload == workload && r.hardware.id.rfind(a.hardware, 0) == 0) by_key[r.key()].push_back(r);
   if (by_key.empty())
     throw std::invalid_argument("db show: no records of '" + workload + "'" +
                                 (a.hardware.empty() ? "" : " on hardware " + a.hardware) +
@@ -84,6 +103,15 @@ int show(const Database& db, const DbArgs& a) {
                 shown(key.flags).c_str());
     int n = 0;
     for (const auto& r : records) {
+      if (r.kind != database::RecordKind::Schedule) {
+        std::printf("  %s%s: %.2f GFLOP/s  %.6g s%s  %s  %s on %s (rctune %s)  id %s\n",
+                    r.kind == database::RecordKind::Library ? "library " : "unscheduled kernel",
+                    shown(r.routine).c_str(), r.gflops, r.seconds,
+                    r.estimate.empty() ? "" : (" (estimated: " + shown(r.estimate) + ")").c_str(),
+                    r.utc.c_str(), shown(r.run).c_str(), shown(r.host).c_str(), shown(r.version).c_str(),
+                    r.id.c_str());
+        continue;
+      }
       std::printf(
           "  #%d  %.2f GFLOP/s  %.6g s (spread %.3g s)  %lld samples  %s  %s on %s (rctune %s)  id %s\n", ++n,
           r.gflops, r.seconds, r.spread, static_cast<long long>(r.samples), r.utc.c_str(),
@@ -121,7 +149,8 @@ std::string csv_row(const TuningRecord& r) {
                                features, r.hardware.gpu, r.hardware.execution_space, r.flags})
     row += csv_field(f) + ",";
   row += numbers;
-  for (const std::string& f : {r.run, r.version, r.host, r.utc, r.schedule, r.workload_text})
+  for (const std::string& f : {r.run, r.version, r.host, r.utc, r.schedule, r.workload_text,
+                               std::string(database::record_kind_name(r.kind)), r.routine, r.estimate})
     row += "," + csv_field(f);
   return row + "\n";
 }
@@ -137,13 +166,14 @@ int export_records(const Database& db, const DbArgs& a) {
     text =
         "id,workload,operator,hardware,vendor,model,cores,features,gpu,execution_space,flags,seconds,spread,"
         "gflops,samples,"
-        "run,version,host,utc,schedule,workload_text\n";
-  for (const auto& r : db.all()) text += format == "csv" ? csv_row(r) : database::to_json_line(r) + "\n";
+        "run,version,host,utc,schedule,workload_text,kind,routine,estimate\n";
+  for (const auto* list : {&db.all(), &db.baselines()})
+    for (const auto& r : *list) text += format == "csv" ? csv_row(r) : database::to_json_line(r) + "\n";
   std::ofstream out(a.out, std::ios::binary | std::ios::trunc);
   out << text;
   out.close();
   if (!out) throw std::runtime_error("db export: cannot write '" + a.out + "': " + std::strerror(errno));
-  std::printf("wrote %zu records to %s (%s)\n", db.all().size(), shown(a.out).c_str(),
+  std::printf("wrote %zu records to %s (%s)\n", db.all().size() + db.baselines().size(), shown(a.out).c_str(),
               format == "csv" ? "CSV, one row per record" : "JSON lines, one record per line");
   print_read_report(db.report(), stdout);
   return 0;

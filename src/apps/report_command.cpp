@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -37,6 +38,7 @@ struct TaskSummary {
   std::optional<SampleRecord> best;  // first sample (index order) with the highest GFLOP/s
   double reference_gflops = 0;
   std::string reference_estimate;  // runlog::TaskInfo::reference_estimate
+  std::string baselines_source;    // runlog::TaskInfo::baselines_source
   std::string library_name;
   double library_gflops = 0;
   std::optional<double> speedup_reference, speedup_library;
@@ -99,6 +101,7 @@ TaskSummary summarize(const runlog::TaskLog& t) {
   r.samples = t.samples.size();
   r.reference_gflops = t.info.reference_gflops;
   r.reference_estimate = t.info.reference_estimate;
+  r.baselines_source = t.info.baselines_source;
   r.library_name = t.info.library_name;
   r.library_gflops = t.info.library_gflops;
   std::vector<SampleRecord> samples = t.samples;
@@ -306,6 +309,12 @@ void print_text(std::ostream& out, const runlog::RunLog& run, const std::vector<
     if (!t.reference_estimate.empty())
       out << t.name << ": the unscheduled kernel was timed on a smaller instance (" << t.reference_estimate
           << ")\n";
+  std::map<std::string, std::size_t> sources;  // where baselines not measured in the run came from
+  for (const auto& t : tasks)
+    if (!t.baselines_source.empty()) ++sources[t.baselines_source];
+  for (const auto& [source, n] : sources)
+    out << "baselines of " << n << " task" << (n == 1 ? "" : "s") << " not measured in this run: " << source
+        << "\n";
   if (run.tasks.size() > 1 || !run.allocations.empty()) print_model_latency(out, runlog::model_latency(run));
   if (!models.empty()) {
     out << "\nLLM (requests to language models, all tasks)\n";
@@ -461,6 +470,8 @@ void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks
         {"reference_gflops", t.reference_gflops > 0 ? nlohmann::ordered_json(t.reference_gflops) : nullptr},
         {"reference_estimate", t.reference_estimate.empty() ? nlohmann::ordered_json(nullptr)
                                                             : nlohmann::ordered_json(t.reference_estimate)},
+        {"baselines_source", t.baselines_source.empty() ? nlohmann::ordered_json(nullptr)
+                                                        : nlohmann::ordered_json(t.baselines_source)},
         {"library",
          t.library_name.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(t.library_name)},
         {"library_gflops", t.library_gflops > 0 ? nlohmann::ordered_json(t.library_gflops) : nullptr},

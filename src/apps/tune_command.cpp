@@ -114,16 +114,24 @@ int store_in_database(const std::string& dir, const config::TuneConfig& cfg, boo
     const std::vector<std::string> names = dist::task_names(cfg);
     for (size_t i = 0; i < names.size(); ++i) keys[names[i]] = database::workload_key(cfg.tasks[i].workload);
     const std::string flags = runtime::JitCompiler(dist::jit_options(cfg.measure)).flags();
-    std::vector<database::TuningRecord> records =
-        database::records_of_run(run, keys, database::host_fingerprint(run.info.execution_space), flags);
+    const database::HardwareFingerprint hardware = database::host_fingerprint(run.info.execution_space);
+    std::vector<database::TuningRecord> records = database::records_of_run(run, keys, hardware, flags);
     for (database::TuningRecord& r : records)
       if (auto it = prior_samples.find(r.workload); it != prior_samples.end()) r.samples += it->second;
     database::Database db(dir);
     for (const database::TuningRecord& r : records) db.append(r);
+    // The baselines the database lacks (a task's baselines that came from it are there already).
+    size_t baselines = 0;
+    for (const database::TuningRecord& r : database::baseline_records_of_run(run, keys, hardware, flags)) {
+      if (db.baseline(r.key(), r.kind)) continue;
+      db.append(r);
+      ++baselines;
+    }
     db.close();
     if (!quiet)
-      std::printf("tuning database %s: %zu records stored (the fastest schedules of each task)\n",
-                  terminal_safe(dir).c_str(), records.size());
+      std::printf("tuning database %s: %zu records stored (the fastest schedules of each task)%s\n",
+                  terminal_safe(dir).c_str(), records.size(),
+                  baselines > 0 ? (", and " + std::to_string(baselines) + " baselines").c_str() : "");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rctune: error: the tuning database %s: %s (the trace %s holds every result)\n",
                  terminal_safe(dir).c_str(), terminal_safe(e.what()).c_str(), terminal_safe(cfg.out).c_str());
@@ -474,11 +482,15 @@ class PlainRun {
   // What the database offers the task: its seeds (records measured first) and the recorded best.
   void start_from_database(TaskRun& t) {
     if (!db_) return;
-    t.db = dist::database_start(*db_, {database::workload_key(cfg_.tasks[t.index].workload), fingerprint_,
-                                       database::normalize_flags(flags_)});
+    t.db = dist::database_start(*db_, database_key(t.index));
     t.rec.seeds = t.db.seeds;
     if (!t.db.summary.empty() && !a_.quiet)
       std::fprintf(stderr, "%s: %s\n", terminal_safe(t.row.task).c_str(), t.db.summary.c_str());
+  }
+
+  // The tuning database's key of task `ti` on this machine with this run's flags.
+  database::Key database_key(size_t ti) const {
+    return {database::workload_key(cfg_.tasks[ti].workload), fingerprint_, database::normalize_flags(flags_)};
   }
 
   TaskRun begin_task(size_t ti, const std::string& name) {
@@ -494,7 +506,7 @@ class PlainRun {
     t.task = writer_->begin_task(info);
     t.resumed = writer_->resumed().task(info.name);
     t.row.task = info.name;
-    baselines(t.row, t.workload, t.task, t.resumed);
+    baselines(t.row, t);
 
     t.options = dist::tune_options(cfg_);
     t.options.hardware = hardware_;
@@ -702,28 +714,31 @@ class PlainRun {
   }
 
   // The unscheduled kernel (speedups are over it) and the library routine, once per task: from the
-  // resumed trace, or measured and recorded.
-  void baselines(Row& row, const std::shared_ptr<const ir::Workload>& workload, runlog::RunWriter::Task task,
-                 const runlog::TaskLog* resumed) {
-    if (resumed && resumed->info.reference_gflops > 0) {
-      row.reference_gflops = resumed->info.reference_gflops;
-      row.library = resumed->info.library_name;
-      row.library_gflops = resumed->info.library_gflops;
+  // resumed trace, from the tuning database (a run on this machine measured them), or measured and
+  // recorded.
+  void baselines(Row& row, const TaskRun& t) {
+    if (t.resumed && t.resumed->info.reference_gflops > 0) {
+      row.reference_gflops = t.resumed->info.reference_gflops;
+      row.library = t.resumed->info.library_name;
+      row.library_gflops = t.resumed->info.library_gflops;
       return;
     }
-    dist::Baselines b;
+    std::optional<dist::Baselines> b;
+    if (db_) b = dist::recorded_baselines(*db_, database_key(t.index));
+    if (b && !a_.quiet)
+      std::fprintf(stderr, "%s: baselines from the tuning database (%s)\n", terminal_safe(row.task).c_str(),
+                   b->source.c_str());
     try {
-      b = dist::measure_baselines(row.task, workload, cached_, cfg_.measure, mopts_.pin_core, simulate_,
-                                  a_.quiet);
+      if (!b)
+        b = dist::measure_baselines(row.task, t.workload, cached_, cfg_.measure, mopts_.pin_core, simulate_,
+                                    a_.quiet);
     } catch (const runtime::EnvironmentError& e) {
       throw environment_stop(e, cfg_.out);
     }
-    row.reference_gflops = b.reference_gflops;
-    if (b.reference_gflops > 0)
-      writer_->set_reference(task, b.reference_seconds, b.reference_gflops, b.reference_estimate);
-    row.library = b.library;
-    row.library_gflops = b.library_gflops;
-    if (!b.library.empty()) writer_->set_library(task, b.library, b.library_seconds, b.library_gflops);
+    row.reference_gflops = b->reference_gflops;
+    row.library = b->library;
+    row.library_gflops = b->library_gflops;
+    dist::write_baselines(*writer_, t.task, *b);
   }
 
   // A trace of many ranks cannot be replayed by one: its samples are observed (never measured

@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <tuple>
 #include <unordered_set>
 
 #include "database/hex.h"
@@ -96,6 +97,25 @@ std::vector<TuningRecord> fastest_per_key(std::vector<TuningRecord> records, siz
   return out;
 }
 
+// The newest first; equal times by id (a total order).
+bool newer(const TuningRecord& a, const TuningRecord& b) {
+  return std::tie(a.utc, a.id) > std::tie(b.utc, b.id);
+}
+
+// What a compaction keeps: per key, the `keep` fastest schedules (fastest_per_key) and the newest
+// baseline of each kind and routine.
+std::vector<TuningRecord> kept_by_compaction(std::vector<TuningRecord> records, size_t keep) {
+  std::vector<TuningRecord> schedules, baselines;
+  for (TuningRecord& r : records)
+    (r.kind == RecordKind::Schedule ? schedules : baselines).push_back(std::move(r));
+  std::vector<TuningRecord> out = fastest_per_key(std::move(schedules), keep);
+  std::sort(baselines.begin(), baselines.end(), newer);
+  std::set<std::tuple<Key, RecordKind, std::string>> seen;
+  for (TuningRecord& r : baselines)
+    if (seen.insert({r.key(), r.kind, r.routine}).second) out.push_back(std::move(r));
+  return out;
+}
+
 }  // namespace
 
 std::string default_database_dir() {
@@ -108,7 +128,8 @@ std::string default_database_dir() {
 
 struct Database::Impl {
   std::string dir;
-  std::vector<TuningRecord> records;
+  std::vector<TuningRecord> records;    // schedules
+  std::vector<TuningRecord> baselines;  // unscheduled kernels and library routines
   std::unordered_set<std::string> ids;
   ReadReport report;
   mutable std::mutex mu;  // append() from several threads
@@ -183,7 +204,8 @@ void Database::append(TuningRecord r) {
   }
   if (!files::write_all(m.fd, line))
     throw DatabaseError("database '" + m.dir + "': cannot write '" + m.file + "': " + std::strerror(errno));
-  if (m.ids.insert(r.id).second) m.records.push_back(std::move(r));
+  if (m.ids.insert(r.id).second)
+    (r.kind == RecordKind::Schedule ? m.records : m.baselines).push_back(std::move(r));
 }
 
 void Database::flush() {
@@ -208,15 +230,32 @@ void Database::reload() {
   ReadReport report;
   std::vector<TuningRecord> records = read_all(impl_->dir, report);
   std::lock_guard<std::mutex> lock(impl_->mu);
-  impl_->records = std::move(records);
+  impl_->records.clear();
+  impl_->baselines.clear();
   impl_->ids.clear();
-  for (const auto& r : impl_->records) impl_->ids.insert(r.id);
+  for (auto& r : records) {
+    impl_->ids.insert(r.id);
+    (r.kind == RecordKind::Schedule ? impl_->records : impl_->baselines).push_back(std::move(r));
+  }
   impl_->report = std::move(report);
 }
 
 const ReadReport& Database::report() const { return impl_->report; }
 
 const std::vector<TuningRecord>& Database::all() const { return impl_->records; }
+
+const std::vector<TuningRecord>& Database::baselines() const { return impl_->baselines; }
+
+std::optional<TuningRecord> Database::baseline(const Key& key, RecordKind kind) const {
+  const TuningRecord* found = nullptr;
+  for (const auto& r : impl_->baselines) {
+    if (r.kind != kind || r.workload != key.workload || r.hardware.id != key.hardware) continue;
+    if (kind != RecordKind::Library && r.flags != key.flags) continue;
+    if (!found || newer(r, *found)) found = &r;
+  }
+  if (!found) return std::nullopt;
+  return *found;
+}
 
 std::vector<TuningRecord> Database::best(const Key& key, size_t k) const {
   std::vector<TuningRecord> same;
@@ -276,7 +315,7 @@ CompactionResult prune(const std::string& dir, int keep) {
     add_unique(file_records, records, ids, result.report);
   }
   result.records_before = static_cast<int64_t>(records.size());
-  std::vector<TuningRecord> kept = fastest_per_key(std::move(records), static_cast<size_t>(keep));
+  std::vector<TuningRecord> kept = kept_by_compaction(std::move(records), static_cast<size_t>(keep));
   result.records_after = static_cast<int64_t>(kept.size());
   // One file already holding exactly what would be kept: nothing to do.
   if (absorbed.size() <= 1 && result.records_after == result.records_before && result.report.truncated == 0)

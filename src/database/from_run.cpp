@@ -47,4 +47,38 @@ std::vector<TuningRecord> records_of_run(const runlog::RunLog& run,
   return out;
 }
 
+std::vector<TuningRecord> baseline_records_of_run(const runlog::RunLog& run,
+                                                  const std::map<std::string, std::string>& workload_keys,
+                                                  const HardwareFingerprint& hardware,
+                                                  const std::string& flags) {
+  std::vector<TuningRecord> out;
+  auto record = [&](RecordKind kind, const std::string& workload, double seconds, double gflops) {
+    TuningRecord r;
+    r.kind = kind;
+    r.workload = workload;
+    r.hardware = hardware;
+    r.flags = normalize_flags(flags);
+    r.seconds = seconds;
+    r.gflops = gflops;
+    r.run = run.path;
+    r.version = run.info.version;
+    return r;
+  };
+  for (const runlog::TaskLog& t : run.tasks) {
+    const auto key = workload_keys.find(t.info.name);
+    if (key == workload_keys.end()) continue;
+    const runlog::TaskInfo& i = t.info;
+    if (std::isfinite(i.reference_seconds) && i.reference_seconds > 0 && std::isfinite(i.reference_gflops)) {
+      out.push_back(record(RecordKind::Unscheduled, key->second, i.reference_seconds, i.reference_gflops));
+      out.back().estimate = i.reference_estimate;
+    }
+    if (!i.library_name.empty() && std::isfinite(i.library_seconds) && i.library_seconds > 0 &&
+        std::isfinite(i.library_gflops)) {
+      out.push_back(record(RecordKind::Library, key->second, i.library_seconds, i.library_gflops));
+      out.back().routine = i.library_name;
+    }
+  }
+  return out;
+}
+
 }  // namespace rctune::database

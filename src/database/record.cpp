@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <tuple>
@@ -136,8 +137,27 @@ std::string operator_of(const std::string& workload_key) {
   return workload_key.substr(0, workload_key.find(':'));
 }
 
+const char* record_kind_name(RecordKind k) {
+  switch (k) {
+    case RecordKind::Schedule:
+      return "schedule";
+    case RecordKind::Unscheduled:
+      return "unscheduled";
+    case RecordKind::Library:
+      return "library";
+  }
+  return "schedule";
+}
+
+std::optional<RecordKind> record_kind_of(const std::string& name) {
+  for (RecordKind k : {RecordKind::Schedule, RecordKind::Unscheduled, RecordKind::Library})
+    if (name == record_kind_name(k)) return k;
+  return std::nullopt;
+}
+
 std::string to_json_line(const TuningRecord& r) {
-  json j = {{"v", kRecordVersion},
+  const bool baseline = r.kind != RecordKind::Schedule;
+  json j = {{"v", baseline ? kBaselineRecordVersion : kRecordVersion},
             {"id", r.id},
             {"workload", r.workload},
             {"operator", operator_of(r.workload)},
@@ -160,6 +180,11 @@ std::string to_json_line(const TuningRecord& r) {
             {"host", r.host},
             {"utc", r.utc}};
   if (!r.workload_text.empty()) j["workload_text"] = r.workload_text;
+  if (baseline) {
+    j["kind"] = record_kind_name(r.kind);
+    if (!r.routine.empty()) j["routine"] = r.routine;
+    if (!r.estimate.empty()) j["estimate"] = r.estimate;
+  }
   // Invalid UTF-8 (a host or path name) is replaced rather than failing the write.
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -169,11 +194,21 @@ TuningRecord from_json_line(const std::string& line) {
   if (j.is_discarded()) throw std::invalid_argument("not valid JSON");
   if (!j.is_object()) throw std::invalid_argument("not a JSON object");
   const int64_t v = field<int64_t>(j, "v");
-  if (v != kRecordVersion)
-    throw std::invalid_argument("record version " + std::to_string(v) +
-                                " is not supported (this rctune reads version " +
-                                std::to_string(kRecordVersion) + ")");
+  if (v != kRecordVersion && v != kBaselineRecordVersion)
+    throw std::invalid_argument(
+        "record version " + std::to_string(v) + " is not supported (this rctune reads versions " +
+        std::to_string(kRecordVersion) + " and " + std::to_string(kBaselineRecordVersion) + ")");
   TuningRecord r;
+  if (v == kBaselineRecordVersion) {
+    const std::string kind = field<std::string>(j, "kind");
+    const std::optional<RecordKind> k = record_kind_of(kind);
+    if (!k || *k == RecordKind::Schedule)
+      throw std::invalid_argument(
+          "\"kind\" of a version 2 record is neither \"unscheduled\" nor \"library\"");
+    r.kind = *k;
+    if (j.contains("routine")) r.routine = field<std::string>(j, "routine");
+    if (j.contains("estimate")) r.estimate = field<std::string>(j, "estimate");
+  }
   r.id = field<std::string>(j, "id");
   r.workload = field<std::string>(j, "workload");
   if (j.contains("workload_text")) r.workload_text = field<std::string>(j, "workload_text");
@@ -231,6 +266,24 @@ std::string record_problem(const TuningRecord& r) {
         std::tuple{"\"schedule\"", &r.schedule, kMaxText, true},
         std::tuple{"\"run\"", &r.run, kMaxRun, false}})
     if (auto p = text_problem(name, *value, max, multiline); !p.empty()) return p;
+  for (const auto& [name, value] :
+       {std::pair{"\"routine\"", &r.routine}, std::pair{"\"estimate\"", &r.estimate}})
+    if (auto p = text_problem(name, *value, kMaxShort, false); !p.empty()) return p;
+  switch (r.kind) {
+    case RecordKind::Schedule:
+      if (!r.routine.empty() || !r.estimate.empty())
+        return "a schedule's record has a \"routine\" or an \"estimate\"";
+      break;
+    case RecordKind::Unscheduled:
+      if (!r.schedule.empty() || !r.routine.empty())
+        return "the unscheduled kernel's record has a \"schedule\" or a \"routine\"";
+      break;
+    case RecordKind::Library:
+      if (!r.schedule.empty() || !r.estimate.empty())
+        return "a library's record has a \"schedule\" or an \"estimate\"";
+      if (r.routine.empty()) return "a library's record names no \"routine\"";
+      break;
+  }
   if (r.flags != normalize_flags(r.flags)) return "\"flags\" are not normalized (one space between words)";
   if (r.hardware.features.size() > kMaxFeatures) return "\"hardware.features\" has too many entries";
   for (const auto& f : r.hardware.features)

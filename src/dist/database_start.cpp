@@ -35,6 +35,23 @@ DatabaseStart database_start(const database::Database& db, const database::Key& 
   return s;
 }
 
+std::optional<Baselines> recorded_baselines(const database::Database& db, const database::Key& key) {
+  const std::optional<database::TuningRecord> unscheduled =
+      db.baseline(key, database::RecordKind::Unscheduled);
+  if (!unscheduled) return std::nullopt;
+  Baselines b;
+  b.reference_seconds = unscheduled->seconds;
+  b.reference_gflops = unscheduled->gflops;
+  b.reference_estimate = unscheduled->estimate;
+  b.source = "tuning database, recorded " + unscheduled->utc;
+  if (const auto library = db.baseline(key, database::RecordKind::Library)) {
+    b.library = library->routine;
+    b.library_seconds = library->seconds;
+    b.library_gflops = library->gflops;
+  }
+  return b;
+}
+
 int64_t task_share(const config::TuneConfig& c, size_t ti) {
   if (config::effective_scheduler(c) == "per_task") return task_budget(c, ti);
   if (c.tasks[ti].budget > 0) return c.tasks[ti].budget;

@@ -388,9 +388,20 @@ class Hub {
       const std::string flags =
           database::normalize_flags(runtime::JitCompiler(jit_options(cfg_.measure)).flags());
       for (TaskRun& t : runs_) {
-        t.db = database_start(db, {database::workload_key(cfg_.tasks[t.ti].workload), hardware, flags});
+        const database::Key key{database::workload_key(cfg_.tasks[t.ti].workload), hardware, flags};
+        t.db = database_start(db, key);
         if (!t.db.summary.empty() && !s_.quiet)
           std::fprintf(stderr, "%s: %s\n", t.name.c_str(), t.db.summary.c_str());
+        // Baselines a run on this machine measured are not measured again.
+        if (t.reference_known) continue;
+        const std::optional<Baselines> b = recorded_baselines(db, key);
+        if (!b) continue;
+        write_baselines(*s_.writer, t.wt, *b);
+        t.reference_known = true;
+        t.reference_gflops = b->reference_gflops;
+        if (!s_.quiet)
+          std::fprintf(stderr, "%s: baselines from the tuning database (%s)\n", t.name.c_str(),
+                       b->source.c_str());
       }
     } catch (const database::DatabaseError& e) {
       std::fprintf(stderr, "rctune: warning: the tuning database is not used: %s\n", e.what());
@@ -564,16 +575,16 @@ class Hub {
   void on_reference(const Message& m) {
     const json j = json::parse(m.body);
     TaskRun& t = run_of(j.at("task").get<int64_t>(), m.source);
-    const double g = j.at("reference_gflops").get<double>();
-    if (g > 0)
-      s_.writer->set_reference(t.wt, j.at("reference_seconds").get<double>(), g,
-                               j.at("reference_estimate").get<std::string>());
-    const std::string lib = j.at("library").get<std::string>();
-    if (!lib.empty())
-      s_.writer->set_library(t.wt, lib, j.at("library_seconds").get<double>(),
-                             j.at("library_gflops").get<double>());
+    Baselines b;
+    b.reference_seconds = j.at("reference_seconds").get<double>();
+    b.reference_gflops = j.at("reference_gflops").get<double>();
+    b.reference_estimate = j.at("reference_estimate").get<std::string>();
+    b.library = j.at("library").get<std::string>();
+    b.library_seconds = j.at("library_seconds").get<double>();
+    b.library_gflops = j.at("library_gflops").get<double>();
+    write_baselines(*s_.writer, t.wt, b);
     t.reference_known = true;
-    t.reference_gflops = g;
+    t.reference_gflops = b.reference_gflops;
   }
 
   static void note_sample(TaskRun& t, const runlog::SampleRecord& r) {

@@ -190,4 +190,11 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
   return b;
 }
 
+void write_baselines(runlog::RunWriter& writer, runlog::RunWriter::Task t, const Baselines& b) {
+  if (b.reference_gflops > 0)
+    writer.set_reference(t, b.reference_seconds, b.reference_gflops, b.reference_estimate);
+  if (!b.library.empty()) writer.set_library(t, b.library, b.library_seconds, b.library_gflops);
+  if (!b.source.empty()) writer.set_baselines_source(t, b.source);
+}
+
 }  // namespace rctune::dist

@@ -115,6 +115,7 @@ TaskEntry read_task(hid_t tasks, const std::string& name) {
   get(g.get(), "library_name", info.library_name);
   get(g.get(), "library_seconds", info.library_seconds);
   get(g.get(), "library_gflops", info.library_gflops);
+  get(g.get(), "baselines_source", info.baselines_source);  // optional: only when not measured in the run
   get(g.get(), "order", e.order);
 
   if (H5Lexists(g.get(), kSamples, H5P_DEFAULT) > 0) {

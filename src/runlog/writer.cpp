@@ -712,6 +712,14 @@ void RunWriter::set_library(Task t, const std::string& name, double seconds, dou
   ts.info.library_gflops = gflops;
 }
 
+void RunWriter::set_baselines_source(Task t, const std::string& source) {
+  Quiet quiet;
+  TaskState& ts = impl_->task(t);
+  impl_->commit({ts.group.get()}, "cannot write task '" + ts.info.name + "'",
+                [&] { detail::write_attr(ts.group.get(), "baselines_source", source); });
+  ts.info.baselines_source = source;
+}
+
 namespace {
 
 // The key (index, round) of the last of `records`, after checking that each key follows the one

@@ -157,6 +157,39 @@ TEST(TuneDatabase, TheCostModelStartsFromTheDatabasesRecords) {
   EXPECT_EQ(second.output.find("cost model: starts from 0 "), std::string::npos) << second.output;
 }
 
+TEST(TuneDatabase, ASecondRunTakesTheBaselinesFromTheDatabaseAndStoresThemOnce) {
+  TempDir dir;
+  const std::string db = " --database " + dir.file("db");
+  const CliResult first = run_rctune("tune " + write_model(dir, "first", 6) + db);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  const runlog::RunLog one = runlog::read_run_log(dir.file("first.h5"));
+  // Both unscheduled kernels, and the matmul's library routine where the build has one (softmax has none).
+  const size_t baselines = one.task("fc")->info.library_name.empty() ? 2 : 3;
+  EXPECT_NE(first.output.find("and " + std::to_string(baselines) + " baselines"), std::string::npos)
+      << first.output;
+  const CliResult second = run_rctune("tune " + write_model(dir, "second", 6) + db);
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_EQ(second.output.find("measuring the unscheduled kernel"), std::string::npos) << second.output;
+  for (const std::string task : {"fc", "softmax"})
+    EXPECT_NE(second.output.find(task + ": baselines from the tuning database"), std::string::npos)
+        << second.output;
+  const runlog::RunLog two = runlog::read_run_log(dir.file("second.h5"));
+  for (const std::string task : {"fc", "softmax"}) {
+    EXPECT_TRUE(one.task(task)->info.baselines_source.empty()) << task << ": measured in the first run";
+    const runlog::TaskInfo& i = two.task(task)->info;
+    EXPECT_EQ(i.baselines_source.rfind("tuning database, recorded ", 0), 0u)
+        << task << ": " << i.baselines_source;
+    EXPECT_EQ(i.reference_seconds, one.task(task)->info.reference_seconds) << task;
+    EXPECT_EQ(i.library_name, one.task(task)->info.library_name) << task;
+  }
+  const database::Database stored(dir.file("db"));
+  EXPECT_EQ(stored.baselines().size(), baselines) << "the second run stores no baseline again";
+  const CliResult report = run_rctune("report " + dir.file("second.h5"));
+  EXPECT_NE(report.output.find("baselines of 2 tasks not measured in this run: tuning database"),
+            std::string::npos)
+      << report.output;
+}
+
 TEST(TuneDatabase, NoDatabaseReadsAndWritesNothing) {
   TempDir dir;
   const CliResult r = run_rctune_args({"tune", write_model(dir, "run", 6), "--no-database", "--quiet"}, "",

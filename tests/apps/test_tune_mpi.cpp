@@ -618,6 +618,9 @@ TEST(TuneMpi, RanksStartFromTheTuningDatabaseAndATaskAtItsRecordStops) {
   EXPECT_NE(second.output.find("the tuning database has "), std::string::npos) << second.output;
   const runlog::RunLog run = runlog::read_run_log(dir.file("second.h5"));
   for (const runlog::TaskLog& t : run.tasks) {
+    EXPECT_EQ(t.info.baselines_source.rfind("tuning database", 0), 0u)
+        << t.info.name << ": the baselines the first run measured are not measured again";
+    EXPECT_GT(t.info.reference_gflops, 0) << t.info.name;
     const auto ms = runlog::measured_samples(t);
     ASSERT_FALSE(ms.empty()) << t.info.name;
     EXPECT_EQ(ms.front().proposer, "database") << t.info.name << ": the record is measured first";

@@ -76,7 +76,7 @@ TEST(Prune, AbsorbsTheFileOfAWriterThatDiedWithoutClosingIt) {
 TEST(Prune, NeverRemovesLinesThisVersionCannotRead) {
   TempDir t;
   const std::string file = two_records_closed(t.path(), kMatmul);
-  std::ofstream(file, std::ios::app) << line_of_version(stored(record_of(kMatmul, 1e-4)), 2) << "\n";
+  std::ofstream(file, std::ios::app) << line_of_version(stored(record_of(kMatmul, 1e-4)), 3) << "\n";
   const CompactionResult p = prune(t.path(), 1);
   EXPECT_EQ(p.files_with_bad_lines, 1);
   EXPECT_EQ(p.files_absorbed, 0);

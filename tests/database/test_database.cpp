@@ -157,12 +157,12 @@ TEST(Database, ABadLineInTheMiddleIsReportedWithItsFileAndLine) {
   std::filesystem::create_directories(t.file("records"));
   const std::string file = t.file("records/imported.jsonl");
   std::ofstream(file) << to_json_line(stored(record_of(kMatmul, 1e-3))) << "\n{not json\n"
-                      << line_of_version(stored(record_of(kMatmul, 1e-3), "00000000000000bb"), 2) << "\n";
+                      << line_of_version(stored(record_of(kMatmul, 1e-3), "00000000000000bb"), 3) << "\n";
   Database db(t.path());
   EXPECT_EQ(db.all().size(), 1u);
   EXPECT_EQ(db.report().skipped_lines, 2);
   EXPECT_EQ(db.report().truncated, 0);
-  expect_problems(db, {file + ":2: not valid JSON", file + ":3: record version 2 is not supported"});
+  expect_problems(db, {file + ":2: not valid JSON", file + ":3: record version 3 is not supported"});
 }
 
 TEST(Database, AnOverlongLineIsSkippedWithoutReadingItWhole) {

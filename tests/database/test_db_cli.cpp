@@ -45,6 +45,38 @@ TEST(DbCli, ListPrintsOneLinePerKeyAndTheSkippedLines) {
   EXPECT_NE(r.output.find(":5: unterminated last line"), std::string::npos) << r.output;
 }
 
+TEST(DbCli, ListShowAndExportTellTheBaselinesApart) {
+  TempDir t;
+  {
+    Database d(t.path());
+    d.append(record_of(kMatmul, 1e-3, "split(C, i, [None, 4])\n"));
+    TuningRecord unscheduled = record_of(kMatmul, 8e-3, "");
+    unscheduled.kind = RecordKind::Unscheduled;
+    unscheduled.schedule.clear();
+    d.append(unscheduled);
+    TuningRecord library = unscheduled;
+    library.kind = RecordKind::Library;
+    library.routine = "openblas_sgemm";
+    library.seconds = 2e-3;
+    d.append(library);
+  }
+  const CliResult list = db({"--database", t.path(), "list"});
+  ASSERT_EQ(list.exit_code, 0) << list.output;
+  EXPECT_NE(list.output.find("8.00x"), std::string::npos) << "best over the unscheduled kernel\n"
+                                                          << list.output;
+  EXPECT_NE(list.output.find("2.00x"), std::string::npos) << "best over the library\n" << list.output;
+  EXPECT_NE(list.output.find("1 keys, 1 records, 2 baselines"), std::string::npos) << list.output;
+  const CliResult show = db({"--database", t.path(), "show", "matmul:M=64,N=64,K=64"});
+  ASSERT_EQ(show.exit_code, 0) << show.output;
+  EXPECT_NE(show.output.find("unscheduled kernel: 125.00 GFLOP/s"), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find("library openblas_sgemm: "), std::string::npos) << show.output;
+  const CliResult out = db({"--database", t.path(), "export", "--out", t.file("all.csv")});
+  ASSERT_EQ(out.exit_code, 0) << out.output;
+  const std::string csv = file_text(t.file("all.csv"));
+  EXPECT_NE(csv.find(",kind,routine,estimate\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",library,openblas_sgemm,"), std::string::npos) << csv;
+}
+
 TEST(DbCli, TheDatabaseOptionMayFollowTheSubcommandAndTheEnvironmentGivesTheDefault) {
   TempDir t;
   fill(t.path());

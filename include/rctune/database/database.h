@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -98,8 +99,14 @@ class Database {
   std::vector<TuningRecord> neighbours(const std::string& op, const std::string& hardware) const;
   // Every record, those of `hardware` first (same_hardware), then the others (for seeding only).
   std::vector<TrainingRecord> records_for_model_training(const std::string& hardware) const;
-  // Every record, each once, in the order read.
+  // Every schedule record, each once, in the order read (baselines are not among them).
   const std::vector<TuningRecord>& all() const;
+  // Every baseline record (kinds Unscheduled and Library), each once, in the order read.
+  const std::vector<TuningRecord>& baselines() const;
+  // The newest baseline of `kind` for the key's workload on its hardware: for the unscheduled
+  // kernel with the key's flags too, for a library routine with any flags (its time does not depend
+  // on them). std::nullopt when there is none.
+  std::optional<TuningRecord> baseline(const Key& key, RecordKind kind) const;
 
  private:
   struct Impl;
@@ -118,9 +125,10 @@ struct CompactionResult {
   ReadReport report;                 // what reading the absorbed files skipped
 };
 
-// Keeps the `keep` fastest records per key (one per schedule) of the finished files and compacts
-// them into one file. Files still being written, and files with lines this version cannot read
-// (other than a killed writer's unterminated last line), are left as they are. keep >= 1.
+// Keeps the `keep` fastest records per key (one per schedule) and the newest baseline of each kind
+// per key, of the finished files, and compacts them into one file. Files still being written, and files with
+// lines this version cannot read (other than a killed writer's unterminated last line), are left as they are.
+// keep >= 1.
 CompactionResult prune(const std::string& dir, int keep);
 
 // Imports every record of the database in `other` that `dir` lacks (by id) as one new compacted

@@ -23,4 +23,12 @@ std::vector<TuningRecord> records_of_run(const runlog::RunLog& run,
                                          const HardwareFingerprint& hardware, const std::string& flags,
                                          int per_task = kRecordsPerTask);
 
+// The baselines of `run` as records (kinds Unscheduled and Library): for each task whose name is in
+// `workload_keys`, its unscheduled kernel's time (with how it was estimated) and its library
+// routine's, where the trace has them. Their `samples` is 0: no tuning is behind them.
+std::vector<TuningRecord> baseline_records_of_run(const runlog::RunLog& run,
+                                                  const std::map<std::string, std::string>& workload_keys,
+                                                  const HardwareFingerprint& hardware,
+                                                  const std::string& flags);
+
 }  // namespace rctune::database

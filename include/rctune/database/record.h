@@ -5,6 +5,7 @@
 
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,12 @@
 
 namespace rctune::database {
 
-// The version of the record format (the field "v" of every line). A reader refuses other versions.
+// The versions of the record format (the field "v" of every line). A schedule is written as version
+// 1; a baseline (RecordKind) as version 2, which adds "kind", so that a reader of version 1 skips it
+// (and reports it) rather than taking a library's time for a schedule's. A reader refuses other
+// versions.
 inline constexpr int kRecordVersion = 1;
+inline constexpr int kBaselineRecordVersion = 2;
 
 // The machine a time was measured on. `id` is 16 hex digits: a hash of the other fields, so that
 // equal machines have equal ids and a record whose id does not match its parts is refused.
@@ -59,15 +64,28 @@ struct Key {
   auto operator<=>(const Key&) const = default;
 };
 
+// What a record times: a schedule the tuner found (the database's purpose), or a baseline a run
+// measured for the workload (its unscheduled kernel, a library routine), kept so that a later run
+// of the workload need not spend time measuring it again.
+enum class RecordKind { Schedule, Unscheduled, Library };
+// "schedule", "unscheduled", "library"; and back (std::nullopt for any other text).
+const char* record_kind_name(RecordKind k);
+std::optional<RecordKind> record_kind_of(const std::string& name);
+
 struct TuningRecord {
+  RecordKind kind = RecordKind::Schedule;
   std::string id;             // 16 hex digits, random, unique: copies of one record are one record
   std::string workload;       // workload_key()
   std::string workload_text;  // the workload's listing (ir::to_string) for a hand-written one; may be ""
   HardwareFingerprint hardware;
   std::string flags;     // normalize_flags() of the JIT's flags (runtime::JitCompiler::flags())
-  std::string schedule;  // the schedule's trace text (schedule/trace.h), replayable
-  double seconds = 0;    // median seconds per kernel run
-  double spread = 0;     // its spread (interquartile range, seconds)
+  std::string schedule;  // the schedule's trace text (schedule/trace.h), replayable; "" for a baseline
+  std::string routine;   // Library: the routine timed ("openblas_sgemm+epilogue"); else ""
+  // Unscheduled: how the time was estimated when it was not measured on the workload itself ("M=64
+  // of 4096, time x 64": on a smaller instance, scaled); else ""
+  std::string estimate;
+  double seconds = 0;  // median seconds per kernel run
+  double spread = 0;   // its spread (interquartile range, seconds)
   double gflops = 0;
   int64_t samples = 0;  // samples the writing run spent on this workload
   std::string run;      // the run that wrote it: its trace file

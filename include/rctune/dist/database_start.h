@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "rctune/config/tune_config.h"
 #include "rctune/database/database.h"
+#include "rctune/dist/run_setup.h"
 #include "rctune/search/tuner.h"
 
 namespace rctune::dist {
@@ -24,6 +26,11 @@ struct DatabaseStart {
 // What the database offers the task of workload `key` (its workload key, this machine's fingerprint
 // id, the run's flags).
 DatabaseStart database_start(const database::Database& db, const database::Key& key);
+
+// The task's baselines as a run on this machine recorded them in the database (the unscheduled
+// kernel's time of the same key, the library routine's of the same workload and machine), so that
+// they are not measured again; std::nullopt when the unscheduled kernel has no record.
+std::optional<Baselines> recorded_baselines(const database::Database& db, const database::Key& key);
 
 // The samples this run would give task `ti`: its budget under per_task, its own budget (a cap), or
 // the run's budget divided by the tasks.

@@ -10,6 +10,7 @@
 
 #include "rctune/config/tune_config.h"
 #include "rctune/runlog/runlog.h"
+#include "rctune/runlog/writer.h"
 #include "rctune/runtime/measurer.h"
 #include "rctune/search/evaluator.h"
 #include "rctune/search/simulated_evaluator.h"
@@ -70,10 +71,15 @@ struct Baselines {
   std::string reference_estimate;  // runlog::TaskInfo::reference_estimate
   std::string library;
   double library_seconds = 0, library_gflops = 0;
+  std::string source;  // runlog::TaskInfo::baselines_source ("": measured now)
 };
 Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const ir::Workload> workload,
                             search::Evaluator& evaluator, const config::MeasureConfig& measure, int pin_core,
                             bool simulate, bool quiet);
+
+// The baselines in the trace's task `t` (those known: an unscheduled time of 0 or no library is not
+// written).
+void write_baselines(runlog::RunWriter& writer, runlog::RunWriter::Task t, const Baselines& b);
 
 // RunInfo.execution_space of a run with simulated measurement.
 inline constexpr const char* kSimulated = "simulated";

@@ -74,6 +74,9 @@ struct TaskInfo {
   std::string library_name;    // "openblas_sgemm", "openblas_im2col_sgemm", ...
   double library_seconds = 0;  // its median time per run
   double library_gflops = 0;   // flops / library_seconds * 1e-9
+  // "" when the baselines (unscheduled kernel, library routine) were measured in this run; else where
+  // their times came from, e.g. "tuning database, recorded 2026-12-07T14:31:02Z".
+  std::string baselines_source;
 };
 
 // How a sample ended: the measurement's status, or Illegal for a proposal the schedule primitives
@@ -171,19 +174,19 @@ struct RankStats {
 // round of samples, why, and where the model stood after it (the table /allocations, one row per
 // round, appended as each round ends).
 struct AllocationRecord {
-  int64_t round = 0;        // 0, 1, 2, ... in the order the rounds were handed out
-  double wall_time = 0;     // seconds since the run started, when the round ended
-  int32_t group = 0;        // rank group that tuned it (0 in a one-process run)
-  std::string task;         // the task's name
-  std::string scheduler;    // the policy that decided: "gradient", "round_robin", "per_task"
-  std::string reason;       // why this task: "first round", "largest expected gain", ...
-  double priority = 0;      // the policy's score of the task when chosen (gradient: expected drop of
-                            // the model's latency per sample, seconds; 0 for the other policies)
-  int64_t samples = 0;      // samples handed out
-  int64_t spent = 0;        // samples the task measured in the round (fewer: its search ran out)
-  double task_best_s = 0;   // the task's best kernel time after the round (0: none correct yet)
-  double latency_s = 0;     // estimated model latency after the round: sum over tasks of weight x
-                            // best time (the unscheduled kernel's time for a task without one)
+  int64_t round = 0;       // 0, 1, 2, ... in the order the rounds were handed out
+  double wall_time = 0;    // seconds since the run started, when the round ended
+  int32_t group = 0;       // rank group that tuned it (0 in a one-process run)
+  std::string task;        // the task's name
+  std::string scheduler;   // the policy that decided: "gradient", "round_robin", "per_task"
+  std::string reason;      // why this task: "first round", "largest expected gain", ...
+  double priority = 0;     // the policy's score of the task when chosen (gradient: expected drop of
+                           // the model's latency per sample, seconds; 0 for the other policies)
+  int64_t samples = 0;     // samples handed out
+  int64_t spent = 0;       // samples the task measured in the round (fewer: its search ran out)
+  double task_best_s = 0;  // the task's best kernel time after the round (0: none correct yet)
+  double latency_s = 0;    // estimated model latency after the round: sum over tasks of weight x
+                           // best time (the unscheduled kernel's time for a task without one)
   bool operator==(const AllocationRecord&) const;  // NaN equals NaN here
 };
 

@@ -79,6 +79,8 @@ class RunWriter {
                      const std::string& estimate = "");
   // Sets the library baseline (the routine's name, its median time and GFLOP/s) once it is measured.
   void set_library(Task t, const std::string& name, double seconds, double gflops);
+  // Where the baselines came from when they were not measured in this run (TaskInfo::baselines_source).
+  void set_baselines_source(Task t, const std::string& source);
 
   // Appends one sample (or a batch) to the task's samples table and flushes. Sample indices must
   // increase within a task (std::invalid_argument otherwise: a sample recorded twice).
