@@ -25,6 +25,7 @@
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
+#include "rctune/dist/task_rounds.h"
 #include "rctune/ir/text.h"
 #include "rctune/llm/config.h"
 #include "rctune/runlog/writer.h"
@@ -443,8 +444,6 @@ class PlainRun {
     std::unique_ptr<search::TaskSession> session;
     int64_t llm_calls = 0;
     dist::DatabaseStart db;  // what the tuning database offers it
-    double confirmed_s = 0;  // its recorded best, measured again in this run
-    int rounds = 0;          // rounds this run gave the task
   };
 
   // The tuning database the tasks start from (a simulated run reads none: its times are not
@@ -521,109 +520,57 @@ class PlainRun {
     return t;
   }
 
-  // The run's scheduler over its tasks (in tasks_ order). A task a many-rank session tuned before
-  // (its samples observed, not replayed) starts with those samples spent.
-  search::TaskScheduler make_scheduler() const {
-    std::vector<search::ScheduledTask> st;
-    for (const TaskRun& t : tasks_)
-      st.push_back(dist::scheduled_task(cfg_, t.index, t.row.task, t.row.reference_gflops));
-    search::TaskScheduler sched(std::move(st), dist::scheduler_options(cfg_));
-    for (size_t i = 0; i < tasks_.size(); ++i) {
-      const TaskRun& t = tasks_[i];
-      if (!t.observed.empty())
-        sched.account(i, static_cast<int64_t>(t.observed.size()),
-                      t.resumed->best ? t.resumed->best->median_s : 0);
-      if (t.complete) sched.retire(i);
-    }
-    return sched;
-  }
-
-  // Rounds of samples, task by task as the scheduler decides; every round is recorded in the trace
-  // (a resumed run replays the rounds it recorded and records only the new ones).
-  void tune_rounds() {
-    search::TaskScheduler sched = make_scheduler();
-    const bool per_task = config::effective_scheduler(cfg_) == "per_task";
-    const std::vector<runlog::AllocationRecord>& recorded = writer_->resumed().allocations;
-    const int64_t next_round = recorded.empty() ? 0 : recorded.back().round + 1;
-    // A trace of this process replays its rounds (the recorded ones are not written again); the
-    // rounds of a many-rank trace cannot be replayed, so this session's follow them. Rows are
-    // numbered in the order they happen: confirmations first, then the scheduler's rounds.
-    const bool replays = writer_->resumed().info.num_ranks <= 1;
-    int64_t row_number = replays ? 0 : next_round;
-    // Returns the row's number (the round the progress line names).
-    auto record_row = [&](runlog::AllocationRecord r) {
-      r.round = row_number++;
-      if (!replays || r.round >= next_round)
-        writer_->append_allocations(std::span<const runlog::AllocationRecord>(&r, 1));
-      return r.round;
-    };
-    for (runlog::AllocationRecord& r : confirm_recorded_bests(sched)) record_row(std::move(r));
-    const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
-    while (const std::optional<search::Allocation> a = sched.next()) {
-      TaskRun& t = tasks_[a->task];
-      if (!t.session) open_session(t);
-      t.session->set_expected_budget(sched.task_spent(a->task) + a->samples);
-      const int64_t spent = run_round(t, a->samples);
-      const search::TaskOutcome& out = t.session->outcome();
-      sched.done(*a, spent, out.found ? out.best.median_s : 0);
-      ++t.rounds;
-      // A task that started from its recorded best and has not beaten it in 2 rounds is done.
-      if (dist::stalled_at_record(t.confirmed_s, out.best.median_s, t.rounds)) {
-        sched.retire(a->task);
-        if (!a_.quiet)
-          std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
-                       terminal_safe(t.row.task).c_str(), t.rounds);
+  // The run's tasks as its rounds see them (in tasks_ order). A task a many-rank session tuned
+  // before (its samples observed, not replayed) starts with those samples spent.
+  std::vector<dist::RoundTask> round_tasks() const {
+    std::vector<dist::RoundTask> out;
+    for (const TaskRun& t : tasks_) {
+      dist::RoundTask rt;
+      rt.config_index = t.index;
+      rt.name = t.row.task;
+      rt.reference_gflops = t.row.reference_gflops;
+      rt.db = t.db;
+      rt.complete = t.complete;
+      if (!t.observed.empty()) {
+        rt.prior_samples = static_cast<int64_t>(t.observed.size());
+        rt.prior_best_s = t.resumed->best ? t.resumed->best->median_s : 0;
       }
-      const int64_t row = record_row(allocation_row(*a, spent, sched));
-      if (!per_task) show_round(row, t, sched, t0);
+      out.push_back(std::move(rt));
     }
+    return out;
   }
 
-  // Tasks the database has a record of on this machine: its best is measured again (one sample) to
-  // confirm it here. A task tuned before with at least the samples this run would give it, and
-  // confirmed within 10% of the record, draws no more samples.
-  // Each confirmation is a row of /allocations (reason "confirm recorded best"), returned in order.
-  std::vector<runlog::AllocationRecord> confirm_recorded_bests(search::TaskScheduler& sched) {
-    std::vector<runlog::AllocationRecord> rows;
-    for (size_t i = 0; i < tasks_.size(); ++i) {
-      TaskRun& t = tasks_[i];
-      if (t.db.recorded_best_s <= 0) continue;
+  // The run's work, as its TaskRounds hand it out: the tuning database's records confirmed (one
+  // sample each), then the scheduler's rounds, each a row of /allocations. A trace of this process
+  // replays its rows (the recorded ones are not written again); the rows of a many-rank trace
+  // cannot be replayed, so this session's follow them.
+  void tune_rounds() {
+    const bool per_task = config::effective_scheduler(cfg_) == "per_task";
+    dist::TaskRounds rounds(cfg_, round_tasks(), dist::scheduler_options(cfg_), *writer_,
+                            writer_->resumed().info.num_ranks <= 1, a_.quiet);
+    const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
+    while (const std::optional<dist::RoundWork> w = rounds.next()) {
+      TaskRun& t = tasks_[w->allocation.task];
       if (!t.session) open_session(t);
-      t.session->set_expected_budget(1);
-      const int64_t spent = run_seeds(t, 1);
+      int64_t spent = 0;
+      if (w->confirmation) {
+        t.session->set_expected_budget(rounds.scheduler().task_spent(w->allocation.task) + 1);
+        spent = run_seeds(t, 1);
+      } else {
+        t.session->set_expected_budget(rounds.scheduler().task_spent(w->allocation.task) +
+                                       w->allocation.samples);
+        spent = run_round(t, w->allocation.samples);
+      }
       const search::TaskOutcome& out = t.session->outcome();
-      sched.account(i, spent, out.found ? out.best.median_s : 0);
-      search::Allocation a;
-      a.task = i;
-      a.samples = 1;
-      a.reason = "confirm recorded best";
-      rows.push_back(allocation_row(a, spent, sched));
-      if (!out.found) continue;
-      t.confirmed_s = out.best.median_s;
-      const int64_t share = dist::task_share(cfg_, t.index);
-      const bool stops = dist::confirmed_record_stops_task(t.db, t.confirmed_s, share);
-      if (stops) sched.retire(i);
-      if (!a_.quiet)
-        std::fprintf(stderr, "%s: recorded best confirmed at %.4g ms (recorded %.4g ms)%s\n",
-                     terminal_safe(t.row.task).c_str(), 1e3 * t.confirmed_s, 1e3 * t.db.recorded_best_s,
-                     stops ? ("; tuned with " + std::to_string(t.db.recorded_samples) +
-                              " samples before: no more samples")
-                                 .c_str()
-                     : dist::confirmed_at_record(t.db, t.confirmed_s)
-                         ? "; tuned further"
-                         : ", slower than recorded: tuned again");
+      const runlog::AllocationRecord row =
+          rounds.ended(*w, spent, out.found ? out.best.median_s : 0, 0, wall());
+      if (!per_task && !w->confirmation) show_round(row.round, t, rounds.scheduler(), t0);
     }
-    return rows;
   }
 
-  // The trace's row of a round (its number is the caller's).
-  runlog::AllocationRecord allocation_row(const search::Allocation& a, int64_t spent,
-                                          const search::TaskScheduler& sched) const {
-    const search::TaskOutcome& out = tasks_[a.task].session->outcome();
-    return dist::allocation_record(
-        a, tasks_[a.task].row.task, config::effective_scheduler(cfg_), spent,
-        out.found ? out.best.median_s : 0, sched,
-        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count());
+  // Seconds since the run started (across its sessions).
+  double wall() const {
+    return wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
   }
 
   // One line after each round: the model's estimated latency and the run's progress.
@@ -657,8 +604,7 @@ class PlainRun {
     if (!t.observed.empty()) t.rec.observed = &t.observed;
     TaskRun* tp = &t;
     // Samples' wall times count from the run's start (and across its sessions).
-    t.rec.wall_offset =
-        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    t.rec.wall_offset = wall();
     t.session = std::make_unique<search::TaskSession>(
         t.workload, t.row.task, t.row.reference_gflops, cached_, t.options, t.rec,
         [this, tp](const search::Progress& p) {
@@ -672,10 +618,9 @@ class PlainRun {
   void record_llm_calls(TaskRun& t) {
     if (!t.llm_proposer) return;
     std::vector<runlog::LlmCallRecord> rows;
-    const double wall =
-        wall_offset_ + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+    const double now = wall();
     for (const llm::CallRecord& c : t.llm_proposer->take_calls())
-      rows.push_back(llm::to_trace_record(c, t.llm_calls++, wall, 0));
+      rows.push_back(llm::to_trace_record(c, t.llm_calls++, now, 0));
     if (!rows.empty()) writer_->append_llm_calls(t.task, rows);
   }
 

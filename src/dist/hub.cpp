@@ -30,6 +30,7 @@
 #include "rctune/dist/database_start.h"
 #include "rctune/dist/protocol.h"
 #include "rctune/dist/run_setup.h"
+#include "rctune/dist/task_rounds.h"
 #include "rctune/dist/tree_merge.h"
 #include "rctune/ir/workload.h"
 #include "rctune/llm/wire.h"
@@ -154,7 +155,9 @@ void report_and_exit(int sig) {
 
 // The round of a task in flight: the group tuning it and what its ranks sent in it.
 struct Round {
-  std::optional<search::Allocation> allocation;  // none: the group's first rank measures the baselines
+  // A confirmation or a round of the run's TaskRounds; none: the group's first rank measures the
+  // task's baselines.
+  std::optional<RoundWork> work;
   int group = 0;
   std::vector<int> members;                                  // world ranks, in order
   std::map<int, std::vector<runlog::SampleRecord>> rows_by;  // measured records of the round, by member
@@ -196,10 +199,8 @@ struct TaskRun {
   runlog::BestSchedule best;
   std::optional<Round> round;  // the round in flight (at most one: the scheduler hands out one per task)
   clock::time_point last_print{};
-  DatabaseStart db;  // what the tuning database offers it; its seeds go with its first round
-  bool seeds_sent = false;
-  int db_rounds = 0;       // rounds since it started from its record (this session)
-  double confirmed_s = 0;  // its best after its first round, which measured the record again
+  DatabaseStart db;       // what the tuning database offers it; its seeds go with its first round
+  size_t seeds_sent = 0;  // of db.seeds: sent with a round (the first with the confirmation)
 };
 
 struct Group {
@@ -233,8 +234,6 @@ class Hub {
     // Every task is begun in the trace at once, heaviest first (as a plain run does).
     for (size_t ti : task_order(cfg_)) runs_.push_back(begin_task(ti));
     start_from_database();
-    const std::vector<runlog::AllocationRecord>& recorded = s_.writer->resumed().allocations;
-    next_round_ = recorded.empty() ? 0 : recorded.back().round + 1;
     start_scheduler_once_baselines_known();
     status_.doing.resize(static_cast<size_t>(s_.world_size));
     status_.heard_ms = std::make_unique<std::atomic<int64_t>[]>(static_cast<size_t>(s_.world_size));
@@ -408,46 +407,33 @@ class Hub {
     }
   }
 
-  // A task that started from its record: after its first round (which measured the record again),
-  // it stops when the record holds and was tuned as hard as this run would; later, when 2 rounds
-  // have not beaten it by 1%.
-  void judge_database_start(TaskRun& t, size_t k) {
-    if (t.db.recorded_best_s <= 0 || !t.found) return;
-    ++t.db_rounds;
-    if (t.db_rounds == 1) {
-      t.confirmed_s = t.best.median_s;
-      if (confirmed_record_stops_task(t.db, t.confirmed_s, task_share(cfg_, t.ti))) {
-        sched_->retire(k);
-        if (!s_.quiet)
-          std::fprintf(
-              stderr, "%s: at its recorded best (%.4g ms, tuned with %lld samples before): no more samples\n",
-              t.name.c_str(), 1e3 * t.db.recorded_best_s, static_cast<long long>(t.db.recorded_samples));
-      }
-    } else if (stalled_at_record(t.confirmed_s, t.best.median_s, t.db_rounds - 1)) {
-      sched_->retire(k);
-      if (!s_.quiet)
-        std::fprintf(stderr, "%s: still at its recorded best after %d rounds: no more samples\n",
-                     t.name.c_str(), t.db_rounds - 1);
-    }
-  }
-
   // The run's task scheduler, made as a plain run makes it once every task's baselines are known
   // and the rounds that measured them have ended (its first rounds go to the largest shares of the
   // model's latency). The samples a previous session recorded count as the tasks' spent samples.
   void start_scheduler_once_baselines_known() {
-    if (sched_ || !std::all_of(runs_.begin(), runs_.end(),
-                               [](const TaskRun& t) { return t.reference_known && !t.round; }))
+    if (rounds_ || !std::all_of(runs_.begin(), runs_.end(),
+                                [](const TaskRun& t) { return t.reference_known && !t.round; }))
       return;
-    std::vector<search::ScheduledTask> tasks;
-    for (const TaskRun& t : runs_) tasks.push_back(scheduled_task(cfg_, t.ti, t.name, t.reference_gflops));
+    std::vector<RoundTask> tasks;
+    for (const TaskRun& t : runs_) {
+      RoundTask rt;
+      rt.config_index = t.ti;
+      rt.name = t.name;
+      rt.reference_gflops = t.reference_gflops;
+      rt.db = t.db;
+      rt.prior_samples = t.recorded;
+      rt.prior_best_s = t.found ? t.best.median_s : 0;
+      // A task this trace has samples of (a resumed run) was confirmed in its earlier session.
+      rt.record_confirmed = t.recorded > 0;
+      tasks.push_back(std::move(rt));
+    }
     // A round keeps every rank of a group busy, a measure batch per rank, as long as the budget
     // still gives every task a first round; never below a plain run's round.
     search::SchedulerOptions so = scheduler_options(cfg_);
     const int64_t per_task = cfg_.budget / static_cast<int64_t>(runs_.size());
     so.round = std::max(so.round, std::min(so.round * s_.group_size, per_task));
-    sched_.emplace(std::move(tasks), so);
-    for (size_t k = 0; k < runs_.size(); ++k)
-      sched_->account(k, runs_[k].recorded, runs_[k].found ? runs_[k].best.median_s : 0);
+    // This process cannot replay a many-rank trace's rounds: its rows follow the recorded ones.
+    rounds_.emplace(cfg_, std::move(tasks), so, *s_.writer, false, s_.quiet);
   }
 
   void on_next_task(int rank) {
@@ -463,13 +449,14 @@ class Hub {
   // samples its task did not use go back to the others. Nothing in flight: no task is left.
   void dispatch(Group& g) {
     if (g.task || g.released || g.waiting_next.size() < g.ranks.size()) return;
-    if (!sched_) {
+    if (!rounds_) {
       for (size_t k = 0; k < runs_.size(); ++k)
         if (!runs_[k].reference_known && !runs_[k].baselines_taken) return measure_baselines(g, k);
       return;
     }
-    if (std::optional<search::Allocation> a = sched_->next()) return start_round(g, std::move(*a));
-    if (sched_->in_flight() > 0) return;
+    if (std::optional<RoundWork> w = rounds_->next())
+      return w->confirmation ? confirm_record(g, std::move(*w)) : start_round(g, std::move(*w));
+    if (rounds_->in_flight()) return;
     g.released = true;
     g.waiting_next.clear();
     for (int r : g.ranks) reply(r, MessageType::Assignment, to_body(Assignment{}));
@@ -497,32 +484,60 @@ class Hub {
     reply(leader, MessageType::Assignment, to_body(a));
   }
 
+  // The group's first rank measures the task's best record of the tuning database again (its first
+  // seed, one sample); the other ranks of the group wait for the next round. Like the scheduler's
+  // rounds, it is a row of /allocations ("confirm recorded best").
+  void confirm_record(Group& g, RoundWork w) {
+    const size_t k = w.allocation.task;
+    TaskRun& t = runs_[k];
+    const int leader = g.ranks.front();
+    Round& r = t.round.emplace();
+    r.group = static_cast<int>(&g - groups_.data());
+    r.members = {leader};
+    r.spent_before = rounds_->scheduler().task_spent(k);
+    r.work = std::move(w);
+    g.task = k;
+    g.waiting_next.erase(leader);
+    Assignment as;
+    as.task = static_cast<int64_t>(t.ti);
+    as.share = 1;
+    as.observed = t.measured_rows;
+    as.reference_gflops = t.reference_gflops;
+    as.seeds = {t.db.seeds.front()};
+    as.seeds_only = true;
+    t.seeds_sent = 1;
+    set_doing(leader, "confirming the recorded best of " + t.name);
+    reply(leader, MessageType::Assignment, to_body(as));
+  }
+
   // A round of the scheduler: its samples split among the group's ranks, each starting a fresh
   // search that observes every sample of the task measured so far (by any group, in any session).
-  void start_round(Group& g, search::Allocation a) {
-    TaskRun& t = runs_[a.task];
+  void start_round(Group& g, RoundWork w) {
+    TaskRun& t = runs_[w.allocation.task];
     Round& r = t.round.emplace();
     r.group = static_cast<int>(&g - groups_.data());
     r.members = g.ranks;
-    r.spent_before = sched_->task_spent(a.task);
-    r.allocation = std::move(a);
-    g.task = r.allocation->task;
+    r.spent_before = rounds_->scheduler().task_spent(w.allocation.task);
+    r.work = std::move(w);
+    g.task = r.work->allocation.task;
     g.waiting_next.clear();
-    const int64_t samples = r.allocation->samples;
+    const int64_t samples = r.work->allocation.samples;
     const int64_t n = static_cast<int64_t>(g.ranks.size());
-    const bool first_with_seeds = !t.seeds_sent;
+    // The database's seeds not measured yet go with the task's first round, to the group's first rank.
+    std::vector<search::Seed> seeds(t.db.seeds.begin() + static_cast<std::ptrdiff_t>(t.seeds_sent),
+                                    t.db.seeds.end());
+    t.seeds_sent = t.db.seeds.size();
     for (int64_t j = 0; j < n; ++j) {
       Assignment as;
       as.task = static_cast<int64_t>(t.ti);
       as.share = samples / n + (j < samples % n ? 1 : 0);
       as.observed = t.measured_rows;
       as.reference_gflops = t.reference_gflops;
-      if (j == 0 && !t.seeds_sent) as.seeds = t.db.seeds;  // measured once, by the group's first rank
+      if (j == 0) as.seeds = std::move(seeds);
       const int rank = g.ranks[static_cast<size_t>(j)];
       set_doing(rank, "tuning " + t.name);
       reply(rank, MessageType::Assignment, to_body(as));
     }
-    if (first_with_seeds) t.seeds_sent = true;
     if (!s_.quiet && scheduler_ == "per_task")
       std::fprintf(stderr, "%s: %lld samples on %lld rank%s (group %d)%s\n", t.name.c_str(),
                    static_cast<long long>(samples), static_cast<long long>(n), n == 1 ? "" : "s", r.group,
@@ -535,7 +550,7 @@ class Hub {
     Round r = std::move(*t.round);
     t.round.reset();
     groups_[static_cast<size_t>(r.group)].task.reset();
-    if (r.allocation) {
+    if (r.work) {
       for (int m : r.members) {
         TaskReport& report = r.reports[m];
         t.proposer_failures += report.proposer_failures;
@@ -544,10 +559,7 @@ class Hub {
         mine = mine.empty() ? std::move(report.tree) : merge_trees({mine, report.tree});
       }
       write_trees(t, t.rank_trees);
-      const search::Allocation& a = *r.allocation;
-      sched_->done(a, r.measured, t.found ? t.best.median_s : 0);
-      judge_database_start(t, static_cast<size_t>(&t - runs_.data()));
-      record_round(t, r);
+      show_round(t, r, rounds_->ended(*r.work, r.measured, t.found ? t.best.median_s : 0, r.group, wall()));
       print_progress(t, r, true);
     } else {
       start_scheduler_once_baselines_known();
@@ -555,20 +567,14 @@ class Hub {
     dispatch_free_groups();
   }
 
-  // The round's row of /allocations. Rows are numbered in the order rounds end, which is the order
-  // the scheduler learnt their results (several groups may tune at once), after a previous
-  // session's rows.
-  void record_round(const TaskRun& t, const Round& r) {
-    runlog::AllocationRecord row = allocation_record(*r.allocation, t.name, scheduler_, r.measured,
-                                                     t.found ? t.best.median_s : 0, *sched_, wall());
-    row.round = next_round_++;
-    row.group = r.group;
-    s_.writer->append_allocations(std::span<const runlog::AllocationRecord>(&row, 1));
+  // One line after a round's row of /allocations (rows are numbered in the order rounds end, which
+  // is the order the scheduler learnt their results: several groups may tune at once).
+  void show_round(const TaskRun& t, const Round& r, const runlog::AllocationRecord& row) {
     if (s_.quiet || scheduler_ == "per_task") return;
     std::fprintf(stderr, "round %lld: %s (group %d)  model %lld/%lld samples, estimated latency %.4g ms\n",
                  static_cast<long long>(row.round), t.name.c_str(), r.group,
-                 static_cast<long long>(sched_->spent()), static_cast<long long>(sched_->total_budget()),
-                 1e3 * row.latency_s);
+                 static_cast<long long>(rounds_->scheduler().spent()),
+                 static_cast<long long>(rounds_->scheduler().total_budget()), 1e3 * row.latency_s);
     std::fflush(stderr);
   }
 
@@ -784,7 +790,7 @@ class Hub {
     search::Progress p;
     p.task = t.name;
     p.done = t.recorded + t.measured;
-    p.budget = r.spent_before + (r.allocation ? r.allocation->samples : 0);
+    p.budget = r.spent_before + (r.work ? r.work->allocation.samples : 0);
     p.failures = t.failures;
     p.illegal = t.illegal;
     p.best_gflops = t.found ? t.best.gflops : 0;
@@ -895,9 +901,8 @@ class Hub {
   std::vector<std::string> names_;
   std::string scheduler_;  // the policy's name
   std::vector<Group> groups_;
-  std::vector<TaskRun> runs_;                   // heaviest first: the scheduler's tasks
-  std::optional<search::TaskScheduler> sched_;  // once every task's baselines are known
-  int64_t next_round_ = 0;                      // number of the next row of /allocations
+  std::vector<TaskRun> runs_;         // heaviest first: the scheduler's tasks
+  std::optional<TaskRounds> rounds_;  // once every task's baselines are known
   SignalStatus status_;
   std::vector<bool> blocked_;  // waiting for a reply of the hub (or finished)
   std::list<std::pair<std::string, MPI_Request>> sends_;

@@ -211,10 +211,16 @@ runlog::RankStats run_member(Mailbox& mailbox, const MemberSetup& s) {
     };
     set_activity("tuning " + name);
     search::TaskOutcome out;
-    if (a.share > 0)
-      out = search::tune_task(
+    if (a.share > 0) {
+      search::TaskSession session(
           workload, name, reference_gflops, cached, o, rec,
           [&](const search::Progress&) { send_llm_calls(); }, llm_proposer.get());
+      if (a.seeds_only)
+        session.run_seeds(a.share);
+      else
+        session.run(a.share);
+      out = session.finish();
+    }
     send_llm_calls();
     stats.search_s += out.search_s;
     stats.measure_s += out.measure_s;

@@ -24,7 +24,8 @@ std::string to_body(const Assignment& a) {
                    {"measure_baselines", a.measure_baselines},
                    {"reference_gflops", a.reference_gflops},
                    {"observed", to_json_array(a.observed)},
-                   {"seeds", seeds_json(a.seeds)}});
+                   {"seeds", seeds_json(a.seeds)},
+                   {"seeds_only", a.seeds_only}});
 }
 
 Assignment assignment_from_body(const std::string& body) {
@@ -35,6 +36,7 @@ Assignment assignment_from_body(const std::string& body) {
   a.measure_baselines = j.at("measure_baselines").get<bool>();
   a.reference_gflops = j.at("reference_gflops").get<double>();
   a.observed = from_json_array<runlog::SampleRecord>(j.at("observed"), sample_from_json);
+  a.seeds_only = j.at("seeds_only").get<bool>();
   for (const json& e : j.at("seeds"))
     a.seeds.push_back({e.at("trace").get<std::string>(), e.at("proposer").get<std::string>(),
                        e.at("rationale").get<std::string>()});

@@ -610,8 +610,9 @@ TEST(TuneMpi, RanksStartFromTheTuningDatabaseAndATaskAtItsRecordStops) {
   // A one-process run tunes each task with 6 samples and stores its records.
   const CliResult first = run_rctune("tune " + config("first", "per_task") + db + " --quiet");
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  // Two ranks, 12 samples for the model (6 per task): each task's record is measured again in its
-  // first round; where it holds (it was tuned with 6 samples), the task draws no second round.
+  // Two ranks, 12 samples for the model (6 per task): each task's record is measured again (one
+  // sample, before the scheduler's rounds); where it holds (it was tuned with 6 samples), the task
+  // draws no round.
   const CliResult second =
       run_command(mpirun(2) + rctune_bin() + " tune " + config("second", "gradient") + db);
   ASSERT_EQ(second.exit_code, 0) << second.output;
@@ -624,13 +625,21 @@ TEST(TuneMpi, RanksStartFromTheTuningDatabaseAndATaskAtItsRecordStops) {
     const auto ms = runlog::measured_samples(t);
     ASSERT_FALSE(ms.empty()) << t.info.name;
     EXPECT_EQ(ms.front().proposer, "database") << t.info.name << ": the record is measured first";
-    // Whether the record held is a matter of timing; a task whose record held stops after its round.
-    if (second.output.find(t.info.name + ": at its recorded best") != std::string::npos)
-      EXPECT_EQ(ms.size(), 3u) << t.info.name << ": one round, then the task stops\n" << second.output;
+    // Whether the record held is a matter of timing; a task whose record held stops after it.
+    const size_t at = second.output.find(t.info.name + ": recorded best confirmed");
+    ASSERT_NE(at, std::string::npos) << second.output;
+    const std::string line = second.output.substr(at, second.output.find('\n', at) - at);
+    if (line.find("no more samples") != std::string::npos)
+      EXPECT_EQ(ms.size(), 1u) << t.info.name << ": one sample confirms the record, then the task stops\n"
+                               << second.output;
     else
-      EXPECT_GT(ms.size(), 3u) << t.info.name << ": its record did not hold, so it was tuned on\n"
+      EXPECT_GT(ms.size(), 1u) << t.info.name << ": its record did not hold, so it was tuned on\n"
                                << second.output;
   }
+  size_t confirmations = 0;
+  for (const runlog::AllocationRecord& a : run.allocations)
+    confirmations += a.reason == "confirm recorded best" && a.spent == 1 && a.samples == 1;
+  EXPECT_EQ(confirmations, 2u) << "one row of one sample per confirmation";
 }
 
 TEST(TuneMpi, LlmRequestsOfAllRanksGoThroughRankZeroAndIdenticalPromptsGoOutOnce) {

@@ -20,6 +20,9 @@ struct Assignment {
   double reference_gflops = 0;
   std::vector<runlog::SampleRecord> observed;  // recorded by a previous session (resume)
   std::vector<search::Seed> seeds;             // schedules of the tuning database, measured first
+  // Measure only the seeds, up to `share` (a tuning database's record, confirmed on this machine
+  // before the task draws rounds), not the search's candidates.
+  bool seeds_only = false;
 };
 std::string to_body(const Assignment& a);
 Assignment assignment_from_body(const std::string& body);
