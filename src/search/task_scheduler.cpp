@@ -165,6 +165,7 @@ std::optional<Allocation> TaskScheduler::next() {
   // per_task hands a task its whole budget at once (the rank group that takes it tunes it to the end).
   int64_t samples = o_.round;
   if (o_.policy == SchedulerPolicy::PerTask) samples = room(*t);
+  // gradient's first round of a task is short (SchedulerOptions::first_round).
   if (o_.policy == SchedulerPolicy::Gradient && state_[*t].time_after_round.empty())
     samples = first_round_samples();
   a.samples = std::min(samples, room(*t));

@@ -1,13 +1,13 @@
 // Which task of a model gets the next round of samples. A model is several tasks (its distinct
 // operators), each weighted by how often it occurs; the model's estimated latency is the sum over
 // tasks of weight x best time. Policies:
-//  - gradient: every task gets a short first round (a third of a round: a task's first samples take
-//    most of its unscheduled time off, and a full round for each of many tasks would spend much of
-//    a small budget before any task gets a second); then each round goes to the task whose next samples
-//    promise the largest drop of the model's latency per sample, judged from its weight, its best
-//    time, how fast it improved over its last rounds and how long it has not improved (after
-//    Ansor's task scheduler, Zheng et al., OSDI 2020, section 6, which gives a full first round
-//    and lacks the last);
+//  - gradient: every task gets a short first round (a third of a round: a task's first samples
+//    take most of its unscheduled time off, and a full round for each of many tasks would spend
+//    much of a small budget before any task gets a second); then each round goes to the task whose
+//    next samples promise the largest drop of the model's latency per sample, judged from its
+//    weight, its best time, how fast it improved over its last rounds and how long it has not
+//    improved (after Ansor's task scheduler, Zheng et al., OSDI 2020, section 6, which gives a
+//    full first round and lacks the last);
 //  - round_robin: the tasks take turns;
 //  - per_task: each task in turn gets its whole budget (a run's budget per task).
 // Decisions depend only on the results reported to the scheduler, never on timing, so a resumed
