@@ -32,6 +32,8 @@ std::optional<SchedulerPolicy> scheduler_policy_of(const std::string& name) {
 TaskScheduler::TaskScheduler(std::vector<ScheduledTask> tasks, SchedulerOptions options)
     : tasks_(std::move(tasks)), o_(options), state_(tasks_.size()) {
   if (o_.round < 1) throw std::invalid_argument("task scheduler: a round must be at least one sample");
+  if (!(o_.first_round > 0 && o_.first_round <= 1))
+    throw std::invalid_argument("task scheduler: the first round must be a fraction of a round in (0, 1]");
   order_.resize(tasks_.size());
   std::iota(order_.begin(), order_.end(), size_t{0});
   std::stable_sort(order_.begin(), order_.end(),
@@ -148,6 +150,10 @@ std::optional<size_t> TaskScheduler::pick(double& priority, std::string& reason)
   return std::nullopt;
 }
 
+int64_t TaskScheduler::first_round_samples() const {
+  return std::clamp<int64_t>(std::llround(o_.first_round * static_cast<double>(o_.round)), 1, o_.round);
+}
+
 std::optional<Allocation> TaskScheduler::next() {
   double priority = 0;
   std::string reason;
@@ -157,7 +163,12 @@ std::optional<Allocation> TaskScheduler::next() {
   a.round = rounds_++;
   a.task = *t;
   // per_task hands a task its whole budget at once (the rank group that takes it tunes it to the end).
-  a.samples = o_.policy == SchedulerPolicy::PerTask ? room(*t) : std::min(o_.round, room(*t));
+  int64_t samples = o_.round;
+  if (o_.policy == SchedulerPolicy::PerTask) samples = room(*t);
+  // gradient's first round of a task is short (SchedulerOptions::first_round).
+  if (o_.policy == SchedulerPolicy::Gradient && state_[*t].time_after_round.empty())
+    samples = first_round_samples();
+  a.samples = std::min(samples, room(*t));
   a.priority = priority;
   a.reason = std::move(reason);
   state_[*t].in_flight += a.samples;

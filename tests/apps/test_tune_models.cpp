@@ -50,11 +50,11 @@ TEST(TuneModel, GradientSharesTheRunsBudgetAmongTheTasks) {
   ASSERT_EQ(by_task.size(), 3u);
   size_t total = 0;
   for (const auto& [name, n] : by_task) {
-    EXPECT_GE(n, 6u) << name << " got a first round";
+    EXPECT_GE(n, 2u) << name << " got a first round (a third of a round of 6)";
     total += n;
   }
   EXPECT_EQ(total, 48u) << "the budget is the run's, not each task's";
-  ASSERT_EQ(run.allocations.size(), 8u);
+  ASSERT_EQ(run.allocations.size(), 10u) << "three first rounds of 2 samples, then 7 rounds of 6";
   int64_t handed = 0;
   for (const runlog::AllocationRecord& a : run.allocations) {
     EXPECT_EQ(a.scheduler, "gradient");

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "rctune/search/task_scheduler.h"
 
@@ -60,6 +61,56 @@ TEST(TaskScheduler, GradientGivesEveryTaskAFirstRoundLargestShareFirst) {
   EXPECT_EQ(rounds[3].reason, "largest expected gain");
 }
 
+TEST(TaskScheduler, GradientGivesEveryTaskAShortFirstRoundThenFullRounds) {
+  SchedulerOptions o = options(SchedulerPolicy::Gradient, 60, 6);
+  o.first_round = 1.0 / 3;
+  TaskScheduler s({task("a", 1, 1e-3), task("b", 2, 1e-3), task("c", 1, 1e-3)}, o);
+  const std::vector<Allocation> rounds = run_all(s, flat);
+  ASSERT_GE(rounds.size(), 4u);
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(rounds[i].reason, "first round") << i;
+    EXPECT_EQ(rounds[i].samples, 2) << i;
+  }
+  EXPECT_EQ(rounds[3].samples, 6);
+}
+
+TEST(TaskScheduler, AFirstRoundOfOneGivesEveryTaskAFullFirstRound) {
+  SchedulerOptions o = options(SchedulerPolicy::Gradient, 60, 6);
+  o.first_round = 1;
+  TaskScheduler s({task("a", 1, 1e-3), task("b", 2, 1e-3)}, o);
+  const std::vector<Allocation> rounds = run_all(s, flat);
+  ASSERT_GE(rounds.size(), 2u);
+  EXPECT_EQ(rounds[0].samples, 6);
+  EXPECT_EQ(rounds[1].samples, 6);
+}
+
+TEST(TaskScheduler, AFirstRoundIsAFractionOfTheRoundRoundedAndAtLeastOneSample) {
+  for (const auto& [fraction, round, samples] :
+       std::vector<std::tuple<double, int64_t, int64_t>>{{1.0 / 3, 12, 4}, {0.3, 5, 2}, {0.01, 6, 1}}) {
+    SchedulerOptions o = options(SchedulerPolicy::Gradient, 60, round);
+    o.first_round = fraction;
+    TaskScheduler s({task("a", 1, 1e-3)}, o);
+    const auto a = s.next();
+    ASSERT_TRUE(a);
+    EXPECT_EQ(a->samples, samples) << fraction << " of " << round;
+  }
+}
+
+TEST(TaskScheduler, TheShortFirstRoundIsGradientsOnly) {
+  SchedulerOptions o = options(SchedulerPolicy::RoundRobin, 60, 6);
+  o.first_round = 1.0 / 3;
+  TaskScheduler s({task("a", 1, 1e-3), task("b", 1, 1e-3)}, o);
+  for (const Allocation& a : run_all(s, flat)) EXPECT_EQ(a.samples, 6) << a.round;
+}
+
+TEST(TaskScheduler, AFirstRoundOutsideZeroToOneIsRefused) {
+  for (double fraction : {0.0, -0.5, 1.5, std::nan("")}) {
+    SchedulerOptions o = options(SchedulerPolicy::Gradient, 60, 6);
+    o.first_round = fraction;
+    EXPECT_THROW(TaskScheduler({task("a", 1, 1e-3)}, o), std::invalid_argument) << fraction;
+  }
+}
+
 TEST(TaskScheduler, GradientSpendsTheTotalBudgetExactly) {
   TaskScheduler s({task("a", 1, 1e-3), task("b", 3, 2e-3)}, options(SchedulerPolicy::Gradient, 50, 6));
   const std::vector<Allocation> rounds = run_all(s, flat);
@@ -67,7 +118,7 @@ TEST(TaskScheduler, GradientSpendsTheTotalBudgetExactly) {
   for (const Allocation& a : rounds) sum += a.samples;
   EXPECT_EQ(sum, 50);
   EXPECT_EQ(s.spent(), 50);
-  EXPECT_EQ(rounds.back().samples, 50 - 8 * 6);
+  EXPECT_EQ(rounds.back().samples, 50 - 2 * 2 - 7 * 6);  // two first rounds of 2, then rounds of 6
 }
 
 TEST(TaskScheduler, GradientGivesTheLargerShareOfTheLatencyMoreSamples) {
@@ -92,12 +143,12 @@ TEST(TaskScheduler, ATaskWhoseSearchRanOutGetsNoMoreRounds) {
   std::map<size_t, int> rounds;
   while (auto a = s.next()) {
     ++rounds[a->task];
-    // Task 0 has only 2 programs to offer.
-    const int64_t spent = a->task == 0 ? std::min<int64_t>(a->samples, 2 - s.task_spent(0)) : a->samples;
+    // Task 0 has only 3 programs to offer: its first round takes 2, its second the last one.
+    const int64_t spent = a->task == 0 ? std::min<int64_t>(a->samples, 3 - s.task_spent(0)) : a->samples;
     s.done(*a, spent, 1e-3);
   }
-  EXPECT_EQ(rounds[0], 1);
-  EXPECT_EQ(s.task_spent(0), 2);
+  EXPECT_EQ(rounds[0], 2);
+  EXPECT_EQ(s.task_spent(0), 3);
   EXPECT_EQ(s.spent(), 40);  // the samples task 0 did not use went to task 1
 }
 
@@ -149,8 +200,8 @@ TEST(TaskScheduler, ATaskInFlightIsNotHandedOutTwice) {
   ASSERT_TRUE(first && second);
   EXPECT_NE(first->task, second->task);
   EXPECT_FALSE(s.next().has_value());  // both in flight: a third group waits
-  EXPECT_EQ(s.in_flight(), 8);
-  s.done(*first, 4, 1e-3);
+  EXPECT_EQ(s.in_flight(), first->samples + second->samples);
+  s.done(*first, first->samples, 1e-3);
   EXPECT_TRUE(s.next().has_value());
 }
 
@@ -174,7 +225,7 @@ TEST(TaskScheduler, EstimatedLatencyIsTheWeightedSumOfBestTimesOrUnscheduledTime
   const auto a = s.next();
   ASSERT_TRUE(a);
   ASSERT_EQ(a->task, 1u);
-  s.done(*a, 4, 1e-3);
+  s.done(*a, a->samples, 1e-3);
   EXPECT_DOUBLE_EQ(s.estimated_latency(), 2 * 1e-2 + 3 * 1e-3);
 }
 

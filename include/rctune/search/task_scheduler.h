@@ -1,10 +1,13 @@
 // Which task of a model gets the next round of samples. A model is several tasks (its distinct
 // operators), each weighted by how often it occurs; the model's estimated latency is the sum over
 // tasks of weight x best time. Policies:
-//  - gradient: every task gets a first round; then each round goes to the task whose next samples
-//    promise the largest drop of the model's latency per sample, judged from its weight, its best
-//    time, how fast it improved over its last rounds and how long it has not improved (after
-//    Ansor's task scheduler, Zheng et al., OSDI 2020, section 6, which lacks the last);
+//  - gradient: every task gets a short first round (a third of a round: a task's first samples
+//    take most of its unscheduled time off, and a full round for each of many tasks would spend
+//    much of a small budget before any task gets a second); then each round goes to the task whose
+//    next samples promise the largest drop of the model's latency per sample, judged from its
+//    weight, its best time, how fast it improved over its last rounds and how long it has not
+//    improved (after Ansor's task scheduler, Zheng et al., OSDI 2020, section 6, which gives a
+//    full first round and lacks the last);
 //  - round_robin: the tasks take turns;
 //  - per_task: each task in turn gets its whole budget (a run's budget per task).
 // Decisions depend only on the results reported to the scheduler, never on timing, so a resumed
@@ -41,6 +44,10 @@ struct SchedulerOptions {
   // Weight of the recent improvement against the optimistic guess (best time / samples spent) in the
   // gradient's estimate of a task's next gain (Ansor uses 0.2).
   double recent_share = 0.2;
+  // A task's first round under gradient, as a fraction of `round` (rounded to the nearest sample, at
+  // least one): 1 gives a full first round, as Ansor does. A fraction rather than a count keeps
+  // every rank of a group busy where a round is a measure batch per rank.
+  double first_round = 1.0 / 3;
 };
 
 // One round handed out.
@@ -97,6 +104,7 @@ class TaskScheduler {
   double time_of(size_t t) const;
   double gradient(size_t t) const;
   int stalled_rounds(size_t t) const;
+  int64_t first_round_samples() const;
   std::optional<size_t> pick(double& priority, std::string& reason);
 
   std::vector<ScheduledTask> tasks_;
