@@ -14,6 +14,7 @@
 #include "rctune/ir/operators.h"
 #include "rctune/schedule/trace.h"
 #include "rctune/search/action.h"
+#include "rctune/search/candidate.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/features.h"
 #include "rctune/search/proposer.h"
@@ -68,21 +69,22 @@ std::vector<int64_t> inner_factors(const std::string& split_step) {
 }
 
 bool is_stream_sketch(const std::string& name) {
-  return name.find("stream(") != std::string::npos || name.find("stream_blocked(") != std::string::npos;
+  return name.find("stream(") != std::string::npos || name.find("stream_staged(") != std::string::npos;
 }
 
 TEST(MatvecSpace, GemvSketchesStartWithTheTwoStreamingSketches) {
   DesignSpace space(op(kGateProj), test_hw());
   const auto& sk = space.sketches();
   ASSERT_GE(sk.size(), 3u);
-  EXPECT_EQ(sk[0].name, "stream(AB)");
-  EXPECT_EQ(sk[1].name, "stream_blocked(AB)");
+  EXPECT_EQ(sk[0].name, "stream_staged(AB)");
+  EXPECT_EQ(sk[1].name, "stream(AB)");
   for (size_t i = 2; i < sk.size(); ++i) EXPECT_FALSE(is_stream_sketch(sk[i].name)) << sk[i].name;
 }
 
-TEST(MatvecSpace, FirstGemvCandidateStreamsBlocksOfRowsOverTheFullWidth) {
+TEST(MatvecSpace, FirstGemvCandidatesStreamBlocksOfRowsOverTheFullWidth) {
   DesignSpace space(op(kGateProj), test_hw());
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
+  int full_width = 0;
+  for (uint64_t seed = 1; seed <= 12; ++seed) {
     Rng rng(seed);
     const Candidate c = space.sample_sketch(0, rng);
     SCOPED_TRACE(c.trace);
@@ -90,7 +92,9 @@ TEST(MatvecSpace, FirstGemvCandidateStreamsBlocksOfRowsOverTheFullWidth) {
     const std::vector<int64_t> k = inner_factors(step(c, "split(AB, k, "));
     ASSERT_EQ(j.size(), 2u);
     ASSERT_EQ(k.size(), 1u);
-    EXPECT_EQ(j[0] * j[1], 14336) << "the width is not split: j.0 has extent 1";
+    EXPECT_EQ(14336 % (j[0] * j[1]), 0);
+    EXPECT_LE(14336 / (j[0] * j[1]), 8) << "a width block is at least an eighth of the width";
+    full_width += j[0] * j[1] == 14336;  // j.0 has extent 1
     EXPECT_TRUE(j[1] == 32 || j[1] == 64 || j[1] == 128);
     EXPECT_TRUE(k[0] == 4 || k[0] == 8 || k[0] == 16);
     EXPECT_EQ(step(c, "reorder(AB, "), "reorder(AB, i, j.0, k.0, j.1, k.1, j.2)");
@@ -98,29 +102,38 @@ TEST(MatvecSpace, FirstGemvCandidateStreamsBlocksOfRowsOverTheFullWidth) {
     EXPECT_EQ(step(c, "cache_write"), "") << "the stream accumulates in place";
     EXPECT_EQ(step(c, "cache_read(A, heap, AB)"), "cache_read(A, heap, AB)");
     EXPECT_EQ(step(c, "compute_at(A.heap, "), "compute_at(A.heap, AB, k.0)");
-    EXPECT_NE(step(c, "reverse_compute_at(C, AB, "), "") << "the epilogue is fused";
+    EXPECT_NE(step(c, "reverse_compute_at(C, AB, j.0)"), "") << "the epilogue after each width block";
+    EXPECT_EQ(step(c, "vectorize(C, "), "vectorize(C, j)");
+  }
+  EXPECT_GE(full_width, 8);
+}
+
+TEST(MatvecSpace, SecondGemvSketchReadsTheVectorDirectly) {
+  DesignSpace space(op(kGateProj), test_hw());
+  Rng rng(1);
+  for (int i = 0; i < 4; ++i) {
+    const Candidate c = space.sample_sketch(1, rng);
+    EXPECT_EQ(step(c, "reorder(AB, "), "reorder(AB, i, j.0, k.0, j.1, k.1, j.2)") << c.trace;
+    EXPECT_EQ(step(c, "cache_read"), "") << c.trace;
   }
 }
 
-TEST(MatvecSpace, BlockedGemvCandidateSplitsTheWidthIntoL1SizedBlocks) {
+TEST(MatvecSpace, AWidthWhoseOutputExceedsHalfTheL2IsSplitIntoBlocksThatFit) {
   const HardwareInfo hw = test_hw();
-  DesignSpace space(op(kGateProj), hw);
-  for (uint64_t seed = 1; seed <= 8; ++seed) {
-    Rng rng(seed);
-    const Candidate c = space.sample_sketch(1, rng);
-    SCOPED_TRACE(c.trace);
-    const std::vector<int64_t> j = inner_factors(step(c, "split(AB, j, "));
-    ASSERT_EQ(j.size(), 2u);
-    EXPECT_LT(j[0] * j[1], 14336);
-    EXPECT_EQ(14336 % (j[0] * j[1]), 0);
-    EXPECT_LE(j[0] * j[1] * 4, hw.l1_bytes / 2);
-    EXPECT_EQ(step(c, "reorder(AB, "), "reorder(AB, i, j.0, k.0, j.1, k.1, j.2)");
+  DesignSpace space(op("matmul:M=1,N=262144,K=64"), hw);  // 1 MiB of output
+  Rng rng(2);
+  for (int i = 0; i < 4; ++i) {
+    const Candidate c = space.sample_sketch(0, rng);
+    const std::vector<int64_t> j = inner_factors(step(c, "split(C, j, "));
+    ASSERT_EQ(j.size(), 2u) << c.trace;
+    EXPECT_LT(j[0] * j[1], 262144) << c.trace;
+    EXPECT_LE(j[0] * j[1] * 4, hw.l2_bytes / 2) << c.trace;
   }
 }
 
 TEST(MatvecSpace, AFewRowsGoInsideNextToTheVectorTile) {
   DesignSpace space(op("matmul:M=4,N=4096,K=1024"), test_hw());
-  ASSERT_EQ(space.sketches()[0].name, "stream(C)");
+  ASSERT_EQ(space.sketches()[0].name, "stream_staged(C)");
   Rng rng(3);
   const Candidate c = space.sample_sketch(0, rng);
   EXPECT_EQ(step(c, "reorder(C, "), "reorder(C, j.0, k.0, j.1, k.1, i, j.2)") << c.trace;
@@ -257,25 +270,23 @@ TEST(MatvecProposer, ProposesTheStreamingKernelForARegisterTiledGemv) {
   EXPECT_FALSE(contains_line(traces[0], "cache_write(AB, local)")) << traces[0];
 }
 
-TEST(MatvecProposer, ProposesOtherRowBlocksAndTheWidthOnAStreamingGemv) {
-  DesignSpace space(op(kGateProj), test_hw());
-  Rng rng(1);
-  const Candidate blocked = space.sample_sketch(1, rng);  // width blocks
-  const std::vector<int64_t> j = inner_factors(step(blocked, "split(AB, j, "));
-  const std::vector<int64_t> k = inner_factors(step(blocked, "split(AB, k, "));
-  ASSERT_EQ(j.size(), 2u);
-  ASSERT_EQ(k.size(), 1u);
+TEST(MatvecProposer, ProposesOtherRowBlocksAndTheFullWidthOnAStreamingGemv) {
+  auto w = op(kGateProj);
+  DesignSpace space(w, test_hw());
+  // Eight width blocks of 1792, 16 rows of B at a time.
+  const Candidate blocked = rctune::search::make_candidate(
+      w,
+      "split(AB, j, [None, 28, 64])\nsplit(AB, k, [None, 16])\nreorder(AB, i, j.0, k.0, j.1, k.1, j.2)\n"
+      "vectorize(AB, j.2)\nreverse_compute_at(C, AB, j.0)\nvectorize(C, j)\n");
   const std::vector<std::string> traces = proposed_traces(space, blocked, 8);
   bool full_width = false, other_block = false;
   for (const std::string& t : traces) {
-    full_width = full_width || contains_line(t, "split(AB, j, [None, " + std::to_string(14336 / j[1]) + ", " +
-                                                    std::to_string(j[1]) + "])");
-    for (int64_t kb : {4, 8, 16})
-      if (kb != k[0])
-        other_block = other_block || contains_line(t, "split(AB, k, [None, " + std::to_string(kb) + "])");
+    full_width = full_width || contains_line(t, "split(AB, j, [None, 224, 64])");
+    other_block = other_block || contains_line(t, "split(AB, k, [None, 8])") ||
+                  contains_line(t, "split(AB, k, [None, 4])");
   }
-  EXPECT_TRUE(full_width) << blocked.trace;
-  EXPECT_TRUE(other_block) << blocked.trace;
+  EXPECT_TRUE(full_width);
+  EXPECT_TRUE(other_block);
 }
 
 }  // namespace

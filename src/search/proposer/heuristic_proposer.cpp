@@ -734,7 +734,7 @@ void Reasoner::tile_sizes() {
 // A memory-bound reduction (the design space's streaming rule, docs/search.md): from any other
 // structure, the streaming kernel of the design space (the whole trace replaced: blocks of rows of
 // the operand read once, streamed over the output width); on a streaming nest, the block of rows
-// (4, 8, 16), the vector tile (32, 64, 128) and the full width against cache-sized width blocks.
+// (4, 8, 16), the vector tile (32, 64, 128) and the full width against two width blocks.
 void Reasoner::stream(const StageInfo& s) {
   const detail::StageFacts* f = facts_.find(s.name);
   if (!f || !f->streamable || !s.at_root()) return;
@@ -755,7 +755,7 @@ void Reasoner::stream(const StageInfo& s) {
     for (size_t k = 0; k < space_->sketches().size(); ++k) {
       const std::string& name = space_->sketches()[k].name;
       if (name.find("stream(" + s.name + ")") == std::string::npos &&
-          name.find("stream_blocked(" + s.name + ")") == std::string::npos)
+          name.find("stream_staged(" + s.name + ")") == std::string::npos)
         continue;
       for (int draw = 0; draw < 2; ++draw) {
         const Candidate c = space_->sample_sketch(k, rng_);
@@ -793,17 +793,13 @@ void Reasoner::stream(const StageInfo& s) {
     if (!full && jv.extent % vw == 0)
       add({"stream_width", s.name, replace + split_text(s.name, jv.name, {tiles, vw}),
            why + ": one block over the full width of " + jv.name + " (" + bytes_text(jv.extent * row_bytes) +
-               " of output, in L2)",
+               " of output)",
            0.1});
-    if (full) {
-      const int64_t d =
-          largest_divisor_upto(tiles, std::max<int64_t>(1, hw_.l1_bytes / 2 / (vw * row_bytes)));
-      if (d >= 1 && d < tiles)
-        add({"stream_width", s.name, replace + split_text(s.name, jv.name, {d, vw}),
-             why + ": width blocks of " + std::to_string(d * vw) + " (" + bytes_text(d * vw * row_bytes) +
-                 " of output, in L1)",
-             0.1});
-    }
+    if (full && tiles % 2 == 0)
+      add({"stream_width", s.name, replace + split_text(s.name, jv.name, {tiles / 2, vw}),
+           why + ": two width blocks of " + std::to_string(tiles / 2 * vw) + " (" +
+               bytes_text(tiles / 2 * vw * row_bytes) + " of output each)",
+           0.0});
   }
 }
 

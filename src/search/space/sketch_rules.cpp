@@ -222,28 +222,28 @@ std::vector<Sketch> make_sketches(const WorkloadFacts& facts) {
   };
   // Memory-bound stages first: the first samples of the search (MCTS takes the sketches in turn)
   // are the streaming kernels, which the tiling sketches only reach by chance.
-  for (StreamWidth width : streamed.empty()
-                               ? std::vector<StreamWidth>{}
-                               : std::vector<StreamWidth>{StreamWidth::Full, StreamWidth::Blocked}) {
+  for (StreamInputs inputs : streamed.empty()
+                                 ? std::vector<StreamInputs>{}
+                                 : std::vector<StreamInputs>{StreamInputs::Staged, StreamInputs::Direct}) {
     Sketch k;
-    k.stream = width;
+    k.stream = inputs;
     k.pack = !packable.empty();
-    k.weight = width == StreamWidth::Full ? 6.0 : 3.0;
+    k.weight = inputs == StreamInputs::Staged ? 6.0 : 3.0;
     std::vector<std::string> parts;
     if (!inlined.empty()) parts.push_back(list("inline", inlined));
-    parts.push_back(list(width == StreamWidth::Full ? "stream" : "stream_blocked", streamed));
+    parts.push_back(list(inputs == StreamInputs::Staged ? "stream_staged" : "stream", streamed));
     std::vector<std::string> others;
     for (const std::string& t : tiled)
       if (std::find(streamed.begin(), streamed.end(), t) == streamed.end()) others.push_back(t);
     if (!others.empty()) parts.push_back(list("tile", others));
     for (const std::string& p : parts) k.info.name += (k.info.name.empty() ? "" : " ") + p;
-    k.info.description = "auto-inline of cheap elementwise intermediates; streaming of " + names(streamed) +
-                         " (memory bound: blocks of rows of the operand read once, over " +
-                         (width == StreamWidth::Full ? "the full output width"
-                                                     : "blocks of the output width that fit in cache") +
-                         ", vectorized along the contiguous axis, the other operands staged per block)" +
-                         (others.empty() ? "" : "; multi-level tiling of " + names(others)) +
-                         "; epilogue fusion, compute_at of producers, parallel/vectorize/unroll annotations";
+    k.info.description =
+        "auto-inline of cheap elementwise intermediates; streaming of " + names(streamed) +
+        " (memory bound: blocks of rows of the operand read once over the output width, "
+        "vectorized along the contiguous axis" +
+        (inputs == StreamInputs::Staged ? ", the other inputs staged per block of rows)" : ")") +
+        (others.empty() ? "" : "; multi-level tiling of " + names(others)) +
+        "; epilogue fusion, compute_at of producers, parallel/vectorize/unroll annotations";
     out.push_back(std::move(k));
   }
   const std::vector<bool> no{false};

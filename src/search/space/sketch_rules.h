@@ -62,18 +62,18 @@ struct WorkloadFacts {
 
 WorkloadFacts analyze_workload(const ir::Workload& w, const HardwareInfo& hw);
 
-// How a sketch streams its streamable stages: not at all, over the full output width (blocked only
-// where the output would not fit half the L2), or over blocks of the width that fit in cache.
-enum class StreamWidth { None, Full, Blocked };
+// How a sketch streams its streamable stages: not at all, with their other inputs staged per block
+// of rows (cache_read into a heap buffer), or reading them directly.
+enum class StreamInputs { None, Staged, Direct };
 
 // A sketch: the rules applied (structure), the parameters left free.
 struct Sketch {
   SketchInfo info;
-  StreamWidth stream = StreamWidth::None;  // stream the streamable stages (the others tile)
-  bool in_place = false;                   // tile without a write cache (SSRSRS, accumulating in the output)
-  bool pack = false;                       // pack the reused operand of every tiled stage that has one
-  bool rfactor = false;                    // rfactor every rfactorable stage
-  double weight = 1;                       // relative frequency in DesignSpace::sample()
+  StreamInputs stream = StreamInputs::None;  // stream the streamable stages (the others tile)
+  bool in_place = false;  // tile without a write cache (SSRSRS, accumulating in the output)
+  bool pack = false;      // pack the reused operand of every tiled stage that has one
+  bool rfactor = false;   // rfactor every rfactorable stage
+  double weight = 1;      // relative frequency in DesignSpace::sample()
 };
 
 // At least one sketch.

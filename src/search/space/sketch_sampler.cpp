@@ -1,8 +1,9 @@
 // The sampler of the design space: turns a sketch (rules applied to a workload) into a schedule
 // with random parameters, by calling the schedule primitives in the order the rules need:
-//   1. auto-inline, 2. multi-level tiling (+ packing), 3. rfactor, 4. epilogue fusion,
-//   5. vectorize untiled elementwise stages, 6. compute_at of producers into their consumers,
-//   7. parallel on a fused prefix of every root stage's outer loops.
+//   1. auto-inline, 2. streaming of memory-bound reductions (stream sketches) or multi-level
+//   tiling (+ packing), 3. rfactor, 4. epilogue fusion, 5. vectorize untiled elementwise stages,
+//   6. compute_at of producers into their consumers, 7. parallel on a fused prefix of every root
+//   stage's outer loops.
 // Optional steps that are illegal in the state reached are left out (the primitives check); the
 // distributions are described in docs/design-space.md.
 #include <algorithm>
@@ -89,7 +90,7 @@ class Sampler {
       if (f.inline_candidate) attempt(s, [&](const State& t) { return schedule::compute_inline(t, f.name); });
     // 2. multi-level tiling
     for (const StageFacts& f : facts_.stages) {
-      if (f.streamable && sketch_.stream != StreamWidth::None)
+      if (f.streamable && sketch_.stream != StreamInputs::None)
         stream(s, f);
       else if (f.tileable)
         sketch_.in_place ? tile_in_place(s, f) : tile(s, f);
@@ -383,12 +384,12 @@ class Sampler {
     }
   }
 
-  // Streaming of a memory-bound reduction (docs/search.md): the operand read once is streamed a
-  // block of rows (the reduction axis split by 4, 8 or 16) at a time over the output width (all of
-  // it, or cache-sized blocks), 32, 64 or 128 elements of the contiguous axis per vector tile;
-  // the spatial axes the operand does not use (its few rows of reuse) inside, unrolled; the other
-  // inputs staged per block of rows. The stage accumulates in place; epilogues go after a width
-  // block.
+  // Streaming of a memory-bound reduction (docs/design-space.md): the operand read once is streamed
+  // a block of rows (the reduction axis split by 4, 8 or 16) at a time over the output width (all
+  // of it, blocks of it only now and then or when its output would not fit in L2), 32, 64 or 128
+  // elements of the contiguous axis per vector tile; the spatial axes the operand does not use (its
+  // few rows of reuse) inside, unrolled; the other inputs staged per block of rows (Staged). The stage
+  // accumulates in place; epilogues go after a width block.
   //   for j.0 (width blocks): for k.0: [other inputs staged] for j.1: for k.1: for rows: for j.2 (vector)
   void stream(State& s, const StageFacts& f) {
     const std::string& S = f.name;
@@ -416,15 +417,15 @@ class Sampler {
     for (int a : f.stream_rows) row_bytes *= f.spatial[static_cast<size_t>(a)].extent;
     const int64_t tiles = std::max<int64_t>(1, jv.extent / vw);  // whole vector tiles (a guard for the rest)
     int64_t per_block = tiles;
-    if (sketch_.stream == StreamWidth::Blocked || tiles * vw * row_bytes > facts_.l2_bytes / 2) {
-      // Blocked: a block within half the L1 (half the L2 when the full width only has to fit there),
-      // at least 4 vector tiles wide.
-      const int64_t limit =
-          sketch_.stream == StreamWidth::Blocked ? facts_.l1_bytes / 2 : facts_.l2_bytes / 2;
+    // Width blocks: where the full width's output is over half the L2, the widest block that fits;
+    // else now and then (15%) a half, a quarter or an eighth of the width.
+    const bool must = tiles * vw * row_bytes > facts_.l2_bytes / 2;
+    if (must || bernoulli(rng_, 0.15)) {
       std::vector<int64_t> fit;
       for (int64_t d : divisors(tiles))
-        if (d < tiles && d * vw * row_bytes <= limit && (d >= 4 || tiles < 8)) fit.push_back(d);
-      if (!fit.empty()) per_block = pick(rng_, fit);
+        if (d < tiles && d * vw * row_bytes <= facts_.l2_bytes / 2 && (must || tiles / d <= 8))
+          fit.push_back(d);
+      if (!fit.empty()) per_block = must ? fit.back() : pick(rng_, fit);
     }
     s = schedule::split(s, S, jv.name, {schedule::kInferredFactor, per_block, vw});
     const bool block = kb < kv.extent;
@@ -461,7 +462,7 @@ class Sampler {
     const ir::Stage* stage = s.workload().find_stage(S);
     for (const std::string& in : stage ? stage->inputs() : std::vector<std::string>{}) {
       if (in == f.stream_operand || s.workload().role(in) != ir::TensorRole::Input) continue;
-      if (sketch_.stream == StreamWidth::Blocked && bernoulli(rng_, 0.5)) continue;
+      if (sketch_.stream != StreamInputs::Staged) continue;
       State t = s;
       const std::string staged = in + ".heap";
       if (!attempt(t, [&](const State& u) { return schedule::cache_read(u, in, ir::MemScope::Heap, {S}); }) ||
