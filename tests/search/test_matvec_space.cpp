@@ -51,12 +51,14 @@ std::vector<std::string> lines_of(const std::string& text) {
   return out;
 }
 
-// The step of the trace that starts with `prefix` ("" when none).
-std::string step(const Candidate& c, const std::string& prefix) {
-  for (const std::string& l : lines_of(c.trace))
+// The step of a trace that starts with `prefix` ("" when none).
+std::string step_of(const std::string& trace, const std::string& prefix) {
+  for (const std::string& l : lines_of(trace))
     if (l.rfind(prefix, 0) == 0) return l;
   return "";
 }
+
+std::string step(const Candidate& c, const std::string& prefix) { return step_of(c.trace, prefix); }
 
 // The factors [None, a, b] of a split step, as {a, b}.
 std::vector<int64_t> inner_factors(const std::string& split_step) {
@@ -237,8 +239,11 @@ TEST(MatvecSpace, StreamingCandidatesWithEpiloguesComputeTheReference) {
   }
 }
 
-// The proposals of the heuristic proposer for a node, as the traces they lead to.
-std::vector<std::string> proposed_traces(const DesignSpace& space, const Candidate& node, int count) {
+// The proposals of the heuristic proposer for a node, as the traces they lead to; with
+// `own_only`, only those of its diagnoses (not the design-space mutations it adds when it has
+// nothing else to say).
+std::vector<std::string> proposed_traces(const DesignSpace& space, const Candidate& node, int count,
+                                         bool own_only = false) {
   rctune::search::ProposerInput in;
   in.state = node.state;
   in.hardware.info = space.hardware();
@@ -248,7 +253,8 @@ std::vector<std::string> proposed_traces(const DesignSpace& space, const Candida
   Rng rng(5);
   std::vector<std::string> out;
   for (const auto& p : proposer->propose(in, rng))
-    out.push_back(rctune::schedule::to_text(rctune::search::apply_action(node.state, p.action).trace()));
+    if (!own_only || p.rationale.find("design-space") == std::string::npos)
+      out.push_back(rctune::schedule::to_text(rctune::search::apply_action(node.state, p.action).trace()));
   return out;
 }
 
@@ -287,6 +293,22 @@ TEST(MatvecProposer, ProposesOtherRowBlocksAndTheFullWidthOnAStreamingGemv) {
   }
   EXPECT_TRUE(full_width);
   EXPECT_TRUE(other_block);
+}
+
+TEST(MatvecProposer, KeepsTheRowBlockOfAStreamingGemvAmongFourEightAndSixteen) {
+  auto w = op(kGateProj);
+  DesignSpace space(w, test_hw());
+  const Candidate node = rctune::search::make_candidate(
+      w,
+      "split(AB, j, [None, 224, 64])\nsplit(AB, k, [None, 4])\nreorder(AB, i, j.0, k.0, j.1, k.1, j.2)\n"
+      "vectorize(AB, j.2)\nreverse_compute_at(C, AB, j.0)\nvectorize(C, j)\n");
+  const std::vector<std::string> traces = proposed_traces(space, node, 8, true);
+  ASSERT_FALSE(traces.empty());
+  for (const std::string& t : traces) {
+    const std::vector<int64_t> k = inner_factors(step_of(t, "split(AB, k, "));
+    ASSERT_EQ(k.size(), 1u) << t;
+    EXPECT_TRUE(k[0] == 4 || k[0] == 8 || k[0] == 16) << t;
+  }
 }
 
 }  // namespace

@@ -138,6 +138,7 @@ class Reasoner {
   detail::WorkloadFacts facts_;  // of the original workload: which stages are memory bound
   std::vector<schedule::Step> steps_;
   std::vector<Idea> ideas_;
+  std::set<std::string> streaming_;       // streamed stages: stream() tunes their splits, not tile_sizes()
   std::set<std::string> failed_actions_;  // canonical edit scripts
   std::set<std::string> failed_steps_;    // steps named by an error as the illegal one
   std::set<std::string> suspect_steps_;   // steps of actions that failed at measurement
@@ -699,6 +700,7 @@ void Reasoner::tile_sizes() {
     if (factors.size() < 2) continue;
     const std::string& stage = st.name(0);
     const std::string& loop = st.name(1);
+    if (streaming_.count(stage)) continue;
     const StageInfo* s = nest_.find(stage);
     int64_t extent = 0;
     if (!attempt(failures_, "heuristic proposer: extent before a split", [&] {
@@ -746,6 +748,7 @@ void Reasoner::stream(const StageInfo& s) {
     if (at < shape.size() && l.name == shape[at]) ++at;
   const bool streaming = at == shape.size() && !s.leaves.empty() && s.leaves.back().name == jv.name + ".2" &&
                          !nest_.find(s.name + ".local");
+  if (streaming) streaming_.insert(s.name);
   const std::string why = s.name + " is memory bound (each element of " + f->stream_operand +
                           " serves at most " + std::to_string(detail::kMaxStreamReuse) + " outputs)";
   if (!streaming) {

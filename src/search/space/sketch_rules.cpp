@@ -179,7 +179,6 @@ WorkloadFacts analyze_workload(const ir::Workload& w, const HardwareInfo& hw) {
   facts.lanes = std::max(1, hw.vector_bytes / elem_bytes);
   facts.registers = hw.vector_registers();
   facts.cores = std::max(1, hw.cores);
-  facts.l1_bytes = hw.l1_bytes;
   facts.l2_bytes = hw.l2_bytes;
   facts.elem_bytes = elem_bytes;
   for (const ir::Stage& st : w.stages) facts.stages.push_back(analyze_stage(w, st, facts.lanes));

@@ -54,7 +54,6 @@ struct WorkloadFacts {
   int lanes = 8;                   // vector lanes of the element type
   int registers = 16;              // vector registers
   int cores = 1;
-  int64_t l1_bytes = 32 * 1024;
   int64_t l2_bytes = 1024 * 1024;
   int elem_bytes = 4;  // of the last stage's output
   const StageFacts* find(const std::string& name) const;
