@@ -301,7 +301,8 @@ TEST(MatvecProposer, KeepsTheRowBlockOfAStreamingGemvAmongFourEightAndSixteen) {
   const Candidate node = rctune::search::make_candidate(
       w,
       "split(AB, j, [None, 224, 64])\nsplit(AB, k, [None, 4])\nreorder(AB, i, j.0, k.0, j.1, k.1, j.2)\n"
-      "vectorize(AB, j.2)\nreverse_compute_at(C, AB, j.0)\nvectorize(C, j)\n");
+      "vectorize(AB, j.2)\nreverse_compute_at(C, AB, j.0)\nvectorize(C, j)\nfuse(AB, i, j.0)\nparallel(AB, "
+      "i.j.0)\n");
   const std::vector<std::string> traces = proposed_traces(space, node, 8, true);
   ASSERT_FALSE(traces.empty());
   for (const std::string& t : traces) {

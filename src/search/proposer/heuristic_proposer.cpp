@@ -742,11 +742,16 @@ void Reasoner::stream(const StageInfo& s) {
   if (!f || !f->streamable || !s.at_root()) return;
   const ir::IndexVar& jv = f->spatial[static_cast<size_t>(f->vector_axis)];
   const ir::IndexVar& kv = f->reduce[static_cast<size_t>(f->stream_reduce)];
-  const std::vector<std::string> shape{jv.name + ".0", kv.name + ".0", jv.name + ".1", kv.name + ".1"};
-  size_t at = 0;
-  for (const LoopInfo& l : s.leaves)
-    if (at < shape.size() && l.name == shape[at]) ++at;
-  const bool streaming = at == shape.size() && !s.leaves.empty() && s.leaves.back().name == jv.name + ".2" &&
+  // The streaming shape: the loops over j and k (a fused loop counts as the axes it iterates)
+  // alternate j, k, j, k, j from the outside in, the innermost loop over j.
+  std::string shape;
+  for (const LoopInfo& l : s.leaves) {
+    if (l.roots.count(kv.name))
+      shape += 'k';
+    else if (l.roots.count(jv.name))
+      shape += 'j';
+  }
+  const bool streaming = shape == "jkjkj" && !s.leaves.empty() && s.leaves.back().roots.count(jv.name) &&
                          !nest_.find(s.name + ".local");
   if (streaming) streaming_.insert(s.name);
   const std::string why = s.name + " is memory bound (each element of " + f->stream_operand +
