@@ -18,7 +18,7 @@
 #include "rctune/search/design_space.h"
 #include "rctune/search/features.h"
 #include "rctune/search/proposer.h"
-#include "schedule/lower_test_util.h"
+#include "search/design_space_test_util.h"
 
 namespace {
 
@@ -27,9 +27,8 @@ using rctune::search::DesignSpace;
 using rctune::search::HardwareInfo;
 using rctune::search::Rng;
 
-std::shared_ptr<const rctune::ir::Workload> op(const std::string& spec) {
-  return std::make_shared<const rctune::ir::Workload>(rctune::ir::make_operator(spec));
-}
+using rctune::testing::computes_reference;
+using rctune::testing::op;
 
 // An AVX2 machine with a 32 KiB L1 and a 1 MiB L2, so that the tests do not depend on the host.
 HardwareInfo test_hw() {
@@ -215,12 +214,6 @@ TEST(MatvecSpace, ComputeBoundMatmulKeepsItsFirstCandidates) {
   std::string first;
   for (size_t i = 0; i < names.size(); ++i) first += space.sample_sketch(i, rng).trace + "--\n";
   EXPECT_EQ(first, kFirstMatmulCandidates);
-}
-
-// Interprets the candidate and compares its outputs with the workload's reference evaluation.
-::testing::AssertionResult computes_reference(const Candidate& c) {
-  return rctune::schedule::lowertest::lowered_matches_reference(*c.lowered, *c.state.original_workload_ptr(),
-                                                                7, c.trace);
 }
 
 TEST(MatvecSpace, StreamingCandidatesWithEpiloguesComputeTheReference) {
