@@ -6,8 +6,8 @@
 
 #include <functional>
 
-#include "rctune/schedule/error.h"
 #include "search/space/mutator.h"
+#include "rctune/schedule/error.h"
 #include "search/space/sketch_rules.h"
 
 namespace rctune::search {
