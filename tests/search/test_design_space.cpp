@@ -26,7 +26,7 @@
 #include "rctune/search/cost_model.h"
 #include "rctune/search/design_space.h"
 #include "rctune/search/features.h"
-#include "schedule/lower_test_util.h"
+#include "search/design_space_test_util.h"
 
 namespace {
 
@@ -37,9 +37,8 @@ using rctune::search::HardwareInfo;
 using rctune::search::MutationKind;
 using rctune::search::Rng;
 
-std::shared_ptr<const rctune::ir::Workload> op(const std::string& spec) {
-  return std::make_shared<const rctune::ir::Workload>(rctune::ir::make_operator(spec));
-}
+using rctune::testing::computes_reference;
+using rctune::testing::op;
 
 // An AVX-512-like machine, so that the tests do not depend on the host.
 HardwareInfo test_hw() {
@@ -66,12 +65,6 @@ std::string small_spec(const std::string& name) {
   };
   auto it = specs.find(name);
   return it == specs.end() ? name : it->second;
-}
-
-// Interprets the candidate and compares its outputs with the workload's reference evaluation.
-::testing::AssertionResult computes_reference(const Candidate& c) {
-  return rctune::schedule::lowertest::lowered_matches_reference(*c.lowered, *c.state.original_workload_ptr(),
-                                                                7, c.trace);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

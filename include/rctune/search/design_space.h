@@ -4,6 +4,9 @@
 //
 // Rules (docs/search.md describes each with an example):
 //  - auto-inline: elementwise stages that are not outputs are inlined into their consumers;
+//  - streaming of memory-bound reductions (matrix-vector products: an input whose elements each
+//    serve at most a few outputs): blocks of its rows streamed over the output width, vectorized
+//    along the contiguous axis, the other inputs staged; these sketches come first;
 //  - multi-level tiling (SSRSRS on CPU) of every stage with a reduction and data reuse, the
 //    accumulator written through cache_write(stage, local) and placed at a chosen tile level;
 //  - fusion of elementwise consumers into the tile of their producer (reverse_compute_at);

@@ -23,6 +23,7 @@
 #include "rctune/search/proposer.h"
 #include "rctune/search/proposer_failures.h"
 #include "search/space/nest_analysis.h"
+#include "search/space/sketch_rules.h"
 
 namespace rctune::search {
 
@@ -90,7 +91,8 @@ class Reasoner {
         rng_(rng),
         failures_(failures),
         hw_(in.hardware.info),
-        nest_(nest::analyse(in.state)) {
+        nest_(nest::analyse(in.state)),
+        facts_(detail::analyze_workload(*in.state.original_workload_ptr(), hw_)) {
     steps_ = in.state.trace();
   }
 
@@ -112,6 +114,7 @@ class Reasoner {
   void compute_locations();
   void from_best();
   void bind_gpu(const StageInfo& s);
+  void stream(const StageInfo& s);
   bool gpu() const {
     const std::string& e = in_.hardware.execution_space;
     return e == "Cuda" || e == "HIP" || e == "SYCL" || e == "OpenMPTarget";
@@ -132,8 +135,10 @@ class Reasoner {
   ProposerFailures& failures_;
   HardwareInfo hw_;
   NestAnalysis nest_;
+  detail::WorkloadFacts facts_;  // of the original workload: which stages are memory bound
   std::vector<schedule::Step> steps_;
   std::vector<Idea> ideas_;
+  std::set<std::string> streaming_;       // streamed stages: stream() tunes their splits, not tile_sizes()
   std::set<std::string> failed_actions_;  // canonical edit scripts
   std::set<std::string> failed_steps_;    // steps named by an error as the illegal one
   std::set<std::string> suspect_steps_;   // steps of actions that failed at measurement
@@ -695,6 +700,7 @@ void Reasoner::tile_sizes() {
     if (factors.size() < 2) continue;
     const std::string& stage = st.name(0);
     const std::string& loop = st.name(1);
+    if (streaming_.count(stage)) continue;
     const StageInfo* s = nest_.find(stage);
     int64_t extent = 0;
     if (!attempt(failures_, "heuristic proposer: extent before a split", [&] {
@@ -724,6 +730,84 @@ void Reasoner::tile_sizes() {
                (g > f ? " (more reuse per tile)" : " (smaller working set)"),
            -0.1});
     }
+  }
+}
+
+// A memory-bound reduction (the design space's streaming rule, docs/search.md): from any other
+// structure, the streaming kernel of the design space (the whole trace replaced: blocks of rows of
+// the operand read once, streamed over the output width); on a streaming nest, the block of rows
+// (4, 8, 16), the vector tile (32, 64, 128) and the full width against two width blocks.
+void Reasoner::stream(const StageInfo& s) {
+  const detail::StageFacts* f = facts_.find(s.name);
+  if (!f || !f->streamable || !s.at_root()) return;
+  const ir::IndexVar& jv = f->spatial[static_cast<size_t>(f->vector_axis)];
+  const ir::IndexVar& kv = f->reduce[static_cast<size_t>(f->stream_reduce)];
+  // The streaming shape: the loops over j and k (a fused loop counts as the axes it iterates)
+  // alternate j, k, j, k, j from the outside in, the innermost loop over j.
+  std::string shape;
+  for (const LoopInfo& l : s.leaves) {
+    if (l.roots.count(kv.name))
+      shape += 'k';
+    else if (l.roots.count(jv.name))
+      shape += 'j';
+  }
+  const bool streaming = shape == "jkjkj" && !s.leaves.empty() && s.leaves.back().roots.count(jv.name) &&
+                         !nest_.find(s.name + ".local");
+  if (streaming) streaming_.insert(s.name);
+  const std::string why = s.name + " is memory bound (each element of " + f->stream_operand +
+                          " serves at most " + std::to_string(detail::kMaxStreamReuse) + " outputs)";
+  if (!streaming) {
+    if (!space_) return;
+    std::string clear;
+    for (size_t i = 0; i < steps_.size(); ++i) clear += std::to_string(i + 1) + ": delete\n";
+    for (size_t k = 0; k < space_->sketches().size(); ++k) {
+      const std::string& name = space_->sketches()[k].name;
+      if (name.find("stream(" + s.name + ")") == std::string::npos &&
+          name.find("stream_staged(" + s.name + ")") == std::string::npos)
+        continue;
+      for (int draw = 0; draw < 2; ++draw) {
+        const Candidate c = space_->sample_sketch(k, rng_);
+        if (c.rationale.find("fallback") != std::string::npos) continue;
+        add({"stream", s.name, clear + c.trace,
+             why + ": stream blocks of rows of " + f->stream_operand + " over the output width (" + name +
+                 ")",
+             1.0});
+      }
+    }
+    return;
+  }
+  int64_t row_bytes = s.elem_bytes;
+  for (int a : f->stream_rows) row_bytes *= f->spatial[static_cast<size_t>(a)].extent;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const schedule::Step& st = steps_[i];
+    if (st.primitive != Primitive::Split || st.name(0) != s.name) continue;
+    const std::vector<int64_t> factors = st.factors(2);
+    const std::string replace = std::to_string(i + 1) + ": ";
+    if (st.name(1) == kv.name && factors.size() == 2) {
+      for (int64_t kb : {4, 8, 16})
+        if (kb != factors[1] && kv.extent % kb == 0)
+          add({"stream_block", s.name, replace + split_text(s.name, kv.name, {kb}),
+               why + ": stream " + std::to_string(kb) + " rows of " + f->stream_operand +
+                   " at a time (from " + std::to_string(factors[1]) + ")",
+               0.1});
+    }
+    if (st.name(1) != jv.name || factors.size() != 3) continue;
+    const int64_t vw = factors[2], tiles = jv.extent / std::max<int64_t>(vw, 1);
+    const bool full = factors[1] * vw >= jv.extent;
+    for (int64_t w : {32, 64, 128})
+      if (w != vw && w % lanes(s) == 0 && jv.extent % w == 0)
+        add({"stream_width", s.name, replace + split_text(s.name, jv.name, {jv.extent / w, w}),
+             why + ": the full width of " + jv.name + " in vector tiles of " + std::to_string(w), 0.1});
+    if (!full && jv.extent % vw == 0)
+      add({"stream_width", s.name, replace + split_text(s.name, jv.name, {tiles, vw}),
+           why + ": one block over the full width of " + jv.name + " (" + bytes_text(jv.extent * row_bytes) +
+               " of output)",
+           0.1});
+    if (full && tiles % 2 == 0)
+      add({"stream_width", s.name, replace + split_text(s.name, jv.name, {tiles / 2, vw}),
+           why + ": two width blocks of " + std::to_string(tiles / 2 * vw) + " (" +
+               bytes_text(tiles / 2 * vw * row_bytes) + " of output each)",
+           0.0});
   }
 }
 
@@ -922,6 +1006,7 @@ std::vector<Proposal> Reasoner::run() {
     guarded("heuristic proposer: inline_stage", [&] { inline_stage(s); });
     guarded("heuristic proposer: pack", [&] { pack(s); });
     guarded("heuristic proposer: unroll", [&] { unroll(s); });
+    guarded("heuristic proposer: stream", [&] { stream(s); });
   }
   guarded("heuristic proposer: tile_sizes", [&] { tile_sizes(); });
   guarded("heuristic proposer: compute_locations", [&] { compute_locations(); });

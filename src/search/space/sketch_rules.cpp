@@ -39,6 +39,40 @@ bool is_var(const ir::Expr& e, const std::string& name) {
   return v != nullptr && v->name == name;
 }
 
+// Streaming: among the inputs read along the vector axis and every non-trivial reduction axis,
+// the one with the largest footprint, when each of its elements serves at most kMaxStreamReuse
+// outputs (the product of the spatial extents its index does not use). Its rows are the blocks of
+// its longest reduction axis.
+void find_stream_operand(const ir::Workload& w, const std::vector<const ir::Load*>& loads,
+                         const std::vector<std::set<std::string>>& read_vars, StageFacts& f) {
+  const std::string& vname = f.spatial[static_cast<size_t>(f.vector_axis)].name;
+  int64_t best_footprint = 0;
+  for (size_t r = 0; r < loads.size(); ++r) {
+    if (w.role(loads[r]->buffer) != ir::TensorRole::Input || !read_vars[r].count(vname)) continue;
+    bool all_reductions = true;
+    for (const ir::IndexVar& ax : f.reduce)
+      if (ax.extent > 1 && !read_vars[r].count(ax.name)) all_reductions = false;
+    if (!all_reductions) continue;
+    int64_t reuse = 1, footprint = 1;
+    for (const ir::IndexVar& ax : f.spatial) (read_vars[r].count(ax.name) ? footprint : reuse) *= ax.extent;
+    for (const ir::IndexVar& ax : f.reduce) footprint *= ax.extent;
+    if (reuse > kMaxStreamReuse || footprint <= best_footprint) continue;
+    best_footprint = footprint;
+    f.stream_operand = loads[r]->buffer;
+  }
+  if (f.stream_operand.empty()) return;
+  for (size_t a = 0; a < f.reduce.size(); ++a)
+    if (f.stream_reduce < 0 || f.reduce[a].extent > f.reduce[static_cast<size_t>(f.stream_reduce)].extent)
+      f.stream_reduce = static_cast<int>(a);
+  std::set<std::string> used;
+  for (size_t r = 0; r < loads.size(); ++r)
+    if (loads[r]->buffer == f.stream_operand) used.insert(read_vars[r].begin(), read_vars[r].end());
+  for (size_t a = 0; a < f.spatial.size(); ++a)
+    if (f.spatial[a].extent > 1 && !used.count(f.spatial[a].name))
+      f.stream_rows.push_back(static_cast<int>(a));
+  f.streamable = true;
+}
+
 StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) {
   StageFacts f;
   f.name = st.output;
@@ -108,6 +142,8 @@ StageFacts analyze_stage(const ir::Workload& w, const ir::Stage& st, int lanes) 
       for (const ir::IndexVar& ax : f.spatial) f.pack_depends.push_back(used.count(ax.name) > 0);
     }
   }
+  if (f.has_reduction && f.vector_axis >= 0 && f.vector_contiguous)
+    find_stream_operand(w, loads, read_vars, f);
   // rfactor: a reduction without reuse whose innermost reduced axis is the last (contiguous) index
   // of every read that uses it, long enough to fill a vector.
   if (f.has_reduction && !f.tileable) {
@@ -143,6 +179,8 @@ WorkloadFacts analyze_workload(const ir::Workload& w, const HardwareInfo& hw) {
   facts.lanes = std::max(1, hw.vector_bytes / elem_bytes);
   facts.registers = hw.vector_registers();
   facts.cores = std::max(1, hw.cores);
+  facts.l2_bytes = hw.l2_bytes;
+  facts.elem_bytes = elem_bytes;
   for (const ir::Stage& st : w.stages) facts.stages.push_back(analyze_stage(w, st, facts.lanes));
   // Inlining: elementwise intermediates, unless inlining would recompute an expensive body inside
   // a reduction (attention's P stays a stage placed in its consumer).
@@ -167,6 +205,9 @@ std::vector<Sketch> make_sketches(const WorkloadFacts& facts) {
     if (f.tileable && !f.pack_operand.empty()) packable.push_back(f.name);
     if (f.rfactorable) rfactorable.push_back(f.name);
   }
+  std::vector<std::string> streamed;
+  for (const StageFacts& f : facts.stages)
+    if (f.streamable) streamed.push_back(f.name);
   std::vector<Sketch> out;
   auto list = [](const char* rule, const std::vector<std::string>& names) {
     std::string s;
@@ -178,6 +219,32 @@ std::vector<Sketch> make_sketches(const WorkloadFacts& facts) {
     for (const std::string& n : v) s += (s.empty() ? "" : ", ") + n;
     return s;
   };
+  // Memory-bound stages first: the first samples of the search (MCTS takes the sketches in turn)
+  // are the streaming kernels, which the tiling sketches only reach by chance.
+  for (StreamInputs inputs : streamed.empty()
+                                 ? std::vector<StreamInputs>{}
+                                 : std::vector<StreamInputs>{StreamInputs::Staged, StreamInputs::Direct}) {
+    Sketch k;
+    k.stream = inputs;
+    k.pack = !packable.empty();
+    k.weight = inputs == StreamInputs::Staged ? 6.0 : 3.0;
+    std::vector<std::string> parts;
+    if (!inlined.empty()) parts.push_back(list("inline", inlined));
+    parts.push_back(list(inputs == StreamInputs::Staged ? "stream_staged" : "stream", streamed));
+    std::vector<std::string> others;
+    for (const std::string& t : tiled)
+      if (std::find(streamed.begin(), streamed.end(), t) == streamed.end()) others.push_back(t);
+    if (!others.empty()) parts.push_back(list("tile", others));
+    for (const std::string& p : parts) k.info.name += (k.info.name.empty() ? "" : " ") + p;
+    k.info.description =
+        "auto-inline of cheap elementwise intermediates; streaming of " + names(streamed) +
+        " (memory bound: blocks of rows of the operand read once over the output width, "
+        "vectorized along the contiguous axis" +
+        (inputs == StreamInputs::Staged ? ", the other inputs staged per block of rows)" : ")") +
+        (others.empty() ? "" : "; multi-level tiling of " + names(others)) +
+        "; epilogue fusion, compute_at of producers, parallel/vectorize/unroll annotations";
+    out.push_back(std::move(k));
+  }
   const std::vector<bool> no{false};
   for (bool in_place : tiled.empty() ? no : std::vector<bool>{false, true}) {
     for (bool pack : packable.empty() ? no : std::vector<bool>{true, false}) {

@@ -35,21 +35,40 @@ struct StageFacts {
   bool inline_candidate = false;  // elementwise, not an output, cheap or read only by elementwise stages
   bool tileable = false;          // reduction with data reuse: multi-level tiling
   bool rfactorable = false;       // reduction without reuse, innermost reduced axis contiguous
+  // Streaming (a memory-bound reduction such as a matrix-vector product): an input read along the
+  // contiguous vector axis and every reduction axis whose elements serve at most kMaxStreamReuse
+  // outputs each, so that reading it once dominates the time. Its rows (blocks of the reduction
+  // axis) are streamed over the whole output width.
+  bool streamable = false;
+  std::string stream_operand;    // that input
+  int stream_reduce = -1;        // the reduction axis blocked (index into reduce): the operand's rows
+  std::vector<int> stream_rows;  // spatial axes (extent > 1) the operand does not use: its reuse
 };
+
+// The most outputs one element of a streamed operand may serve (matrix-vector products with up to
+// this many rows).
+inline constexpr int64_t kMaxStreamReuse = 4;
 
 struct WorkloadFacts {
   std::vector<StageFacts> stages;  // original workload order
   int lanes = 8;                   // vector lanes of the element type
   int registers = 16;              // vector registers
   int cores = 1;
+  int64_t l2_bytes = 1024 * 1024;
+  int elem_bytes = 4;  // of the last stage's output
   const StageFacts* find(const std::string& name) const;
 };
 
 WorkloadFacts analyze_workload(const ir::Workload& w, const HardwareInfo& hw);
 
+// How a sketch streams its streamable stages: not at all, with their other inputs staged per block
+// of rows (cache_read into a heap buffer), or reading them directly.
+enum class StreamInputs { None, Staged, Direct };
+
 // A sketch: the rules applied (structure), the parameters left free.
 struct Sketch {
   SketchInfo info;
+  StreamInputs stream = StreamInputs::None;  // stream the streamable stages (the others tile)
   bool in_place = false;  // tile without a write cache (SSRSRS, accumulating in the output)
   bool pack = false;      // pack the reused operand of every tiled stage that has one
   bool rfactor = false;   // rfactor every rfactorable stage

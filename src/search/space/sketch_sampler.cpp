@@ -1,8 +1,9 @@
 // The sampler of the design space: turns a sketch (rules applied to a workload) into a schedule
 // with random parameters, by calling the schedule primitives in the order the rules need:
-//   1. auto-inline, 2. multi-level tiling (+ packing), 3. rfactor, 4. epilogue fusion,
-//   5. vectorize untiled elementwise stages, 6. compute_at of producers into their consumers,
-//   7. parallel on a fused prefix of every root stage's outer loops.
+//   1. auto-inline, 2. streaming of memory-bound reductions (stream sketches) or multi-level
+//   tiling (+ packing), 3. rfactor, 4. epilogue fusion, 5. vectorize untiled elementwise stages,
+//   6. compute_at of producers into their consumers, 7. parallel on a fused prefix of every root
+//   stage's outer loops.
 // Optional steps that are illegal in the state reached are left out (the primitives check); the
 // distributions are described in docs/design-space.md.
 #include <algorithm>
@@ -62,6 +63,7 @@ struct TileInfo {
   std::vector<std::string> outer;  // S's loops that enclose S.local, outermost first
   std::string local_at;
   int64_t register_elems = 1;
+  bool streamed = false;  // by the streaming rule: local_at is the loop over width blocks
 };
 
 // A vector-friendly inner factor for an axis of `extent`: a multiple of the lanes (dividing the
@@ -87,8 +89,12 @@ class Sampler {
     for (const StageFacts& f : facts_.stages)
       if (f.inline_candidate) attempt(s, [&](const State& t) { return schedule::compute_inline(t, f.name); });
     // 2. multi-level tiling
-    for (const StageFacts& f : facts_.stages)
-      if (f.tileable) sketch_.in_place ? tile_in_place(s, f) : tile(s, f);
+    for (const StageFacts& f : facts_.stages) {
+      if (f.streamable && sketch_.stream != StreamInputs::None)
+        stream(s, f);
+      else if (f.tileable)
+        sketch_.in_place ? tile_in_place(s, f) : tile(s, f);
+    }
     // 3. rfactor
     if (sketch_.rfactor)
       for (const StageFacts& f : facts_.stages)
@@ -378,6 +384,106 @@ class Sampler {
     }
   }
 
+  // Streaming of a memory-bound reduction (docs/design-space.md): the operand read once is streamed
+  // a block of rows (the reduction axis split by 4, 8 or 16) at a time over the output width (all
+  // of it, blocks of it only now and then or when its output would not fit in L2), 32, 64 or 128
+  // elements of the contiguous axis per vector tile; the spatial axes the operand does not use (its
+  // few rows of reuse) inside, unrolled; the other inputs staged per block of rows (Staged). The stage
+  // accumulates in place; epilogues go after a width block.
+  //   for j.0 (width blocks): for k.0: [other inputs staged] for j.1: for k.1: for rows: for j.2 (vector)
+  void stream(State& s, const StageFacts& f) {
+    const std::string& S = f.name;
+    const ir::IndexVar& jv = f.spatial[static_cast<size_t>(f.vector_axis)];
+    const ir::IndexVar& kv = f.reduce[static_cast<size_t>(f.stream_reduce)];
+    std::vector<int64_t> widths, blocks;
+    for (int64_t v : {32, 64, 128})
+      if (v % facts_.lanes == 0 && jv.extent % v == 0) widths.push_back(v);
+    for (int64_t b : {4, 8, 16})
+      if (kv.extent % b == 0) blocks.push_back(b);
+    // Else a multiple of the lanes that divides the width, else the width itself when short.
+    for (int64_t v = facts_.lanes; widths.empty() && v <= 128; v += facts_.lanes)
+      if (jv.extent % v == 0) widths.push_back(v);
+    if (widths.empty() && jv.extent <= 128) widths.push_back(jv.extent);
+    const int64_t vw =
+        widths.empty() ? draw_vector_factor(jv.extent, facts_.lanes, rng_) : pick(rng_, widths);
+    int64_t kb = kv.extent;
+    if (!blocks.empty())
+      kb = pick(rng_, blocks);
+    else if (kv.extent > 16)
+      for (int64_t d : divisors(kv.extent))
+        if (d <= 16) kb = d;
+    // Output bytes of a width block: the rows of reuse times the width.
+    int64_t row_bytes = facts_.elem_bytes;
+    for (int a : f.stream_rows) row_bytes *= f.spatial[static_cast<size_t>(a)].extent;
+    const int64_t tiles = std::max<int64_t>(1, jv.extent / vw);  // whole vector tiles (a guard for the rest)
+    int64_t per_block = tiles;
+    // Width blocks: where the full width's output is over half the L2, the widest block that fits;
+    // else now and then (15%) a half, a quarter or an eighth of the width.
+    const bool must = tiles * vw * row_bytes > facts_.l2_bytes / 2;
+    if (must || bernoulli(rng_, 0.15)) {
+      std::vector<int64_t> fit;
+      for (int64_t d : divisors(tiles))
+        if (d < tiles && d * vw * row_bytes <= facts_.l2_bytes / 2 && (must || tiles / d <= 8))
+          fit.push_back(d);
+      if (!fit.empty()) per_block = must ? fit.back() : pick(rng_, fit);
+    }
+    s = schedule::split(s, S, jv.name, {schedule::kInferredFactor, per_block, vw});
+    const bool block = kb < kv.extent;
+    if (block) s = schedule::split(s, S, kv.name, {schedule::kInferredFactor, kb});
+    // Loop order.
+    std::vector<std::string> order, rows, other_reduce;
+    for (size_t a = 0; a < f.spatial.size(); ++a) {
+      const bool row =
+          std::find(f.stream_rows.begin(), f.stream_rows.end(), static_cast<int>(a)) != f.stream_rows.end();
+      if (row)
+        rows.push_back(f.spatial[a].name);
+      else if (static_cast<int>(a) != f.vector_axis)
+        order.push_back(f.spatial[a].name);
+    }
+    for (const ir::IndexVar& r : f.reduce)
+      if (r.name != kv.name) other_reduce.push_back(r.name);
+    order.push_back(sub(jv.name, 0));
+    const size_t n_outer = order.size();
+    const std::string k_outer = block ? sub(kv.name, 0) : kv.name;
+    order.push_back(k_outer);
+    order.insert(order.end(), other_reduce.begin(), other_reduce.end());
+    order.push_back(sub(jv.name, 1));
+    if (block) order.push_back(sub(kv.name, 1));
+    order.insert(order.end(), rows.begin(), rows.end());
+    order.push_back(sub(jv.name, 2));
+    s = schedule::reorder(s, S, order);
+    attempt(s, [&](const State& t) { return schedule::vectorize(t, S, sub(jv.name, 2)); });
+    for (const std::string& r : rows)
+      if (s.loop_extent(S, r) <= 8 && bernoulli(rng_, 0.85))
+        attempt(s, [&](const State& t) { return schedule::unroll(t, S, r); });
+    if (block && bernoulli(rng_, 0.25))
+      attempt(s, [&](const State& t) { return schedule::unroll(t, S, sub(kv.name, 1)); });
+    // The other inputs, staged per block of rows.
+    const ir::Stage* stage = s.workload().find_stage(S);
+    for (const std::string& in : stage ? stage->inputs() : std::vector<std::string>{}) {
+      if (in == f.stream_operand || s.workload().role(in) != ir::TensorRole::Input) continue;
+      if (sketch_.stream != StreamInputs::Staged) continue;
+      State t = s;
+      const std::string staged = in + ".heap";
+      if (!attempt(t, [&](const State& u) { return schedule::cache_read(u, in, ir::MemScope::Heap, {S}); }) ||
+          !attempt(t, [&](const State& u) { return schedule::compute_at(u, staged, S, k_outer); }))
+        continue;
+      if (const ir::Tensor* op = s.workload().find_tensor(in); op && !op->shape.empty())
+        attempt(t, [&](const State& u) {
+          return schedule::vectorize(u, staged, "ax" + std::to_string(op->shape.size() - 1));
+        });
+      s = t;
+    }
+    TileInfo info;
+    info.stage = S;
+    info.outer.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_outer));
+    info.local_at = info.outer.back();
+    info.register_elems = 1 << 30;  // epilogues placed here cover a whole width block
+    info.streamed = true;
+    tiles_[S] = info;
+    fused_.insert(S);
+  }
+
   void rfactor(State& s, const StageFacts& f) {
     const ir::IndexVar& r = f.reduce.back();
     int64_t width = draw_vector_factor(r.extent, facts_.lanes, rng_);
@@ -427,14 +533,15 @@ class Sampler {
 
   // Vectorize the innermost loop of a stage when it is its last spatial axis; with `unroll_rest`,
   // unroll the others (a placed stage whose region is a register tile).
-  void annotate_placed(State& s, const std::string& stage, const StageFacts& f, bool unroll_rest) {
+  void annotate_placed(State& s, const std::string& stage, const StageFacts& f, bool unroll_rest,
+                       double p_vectorize = 0.9) {
     const schedule::StageSchedule* st = s.stage(stage);
     if (!st || st->leaves.empty()) return;
     // Copies: `s` (and the stage schedule `st` points into) changes below.
     const std::vector<std::string> names = st->leaf_names();
     const schedule::LoopVar inner = st->loops[static_cast<size_t>(st->leaves.back())];
     if (f.vector_axis >= 0 && !inner.reduce &&
-        inner.name == f.spatial[static_cast<size_t>(f.vector_axis)].name && bernoulli(rng_, 0.9))
+        inner.name == f.spatial[static_cast<size_t>(f.vector_axis)].name && bernoulli(rng_, p_vectorize))
       attempt(s, [&](const State& t) { return schedule::vectorize(t, stage, inner.name); });
     if (!unroll_rest) return;
     for (size_t i = 0; i + 1 < names.size(); ++i)
@@ -452,15 +559,18 @@ class Sampler {
         auto tile = tiles_.find(in);
         bool placed = false;
         if (tile != tiles_.end()) {
-          // Into the producer's tile: at the register tile's loop, or an outer tile loop.
+          // Into the producer's tile: at the register tile's loop, or an outer tile loop (after a
+          // width block of a streamed stage, always vectorized: a streamed stage's epilogue is
+          // memory bound too).
           const TileInfo& ti = tile->second;
-          std::vector<std::string> loops = ti.outer;
+          std::vector<std::string> loops = ti.streamed ? std::vector<std::string>{ti.local_at} : ti.outer;
           std::vector<double> w(loops.size(), 1.0);
           w.back() = 3.0 * static_cast<double>(loops.size());
           for (const std::string& l : weighted_order(rng_, loops, w)) {
             if (!attempt(s, [&](const State& t) { return schedule::reverse_compute_at(t, f.name, in, l); }))
               continue;
-            annotate_placed(s, f.name, f, l == ti.local_at && ti.register_elems <= 1024);
+            annotate_placed(s, f.name, f, l == ti.local_at && ti.register_elems <= 1024,
+                            ti.streamed ? 1.0 : 0.9);
             placed = true;
             break;
           }
