@@ -89,7 +89,20 @@ struct Gemm {
   int64_t batch = 1, m = 0, n = 0, k = 0;
   bool trans_a = false, trans_b = false;
 
+  // One row (a matrix-vector product, as in a decoder's token step): OpenBLAS's sgemv, which is what
+  // a serving program calls for it (its sgemm is not tuned for M = 1).
+  bool vector() const { return m == 1; }
+  const char* routine() const { return vector() ? "openblas_sgemv" : "openblas_sgemm"; }
+
   void run(const float* A, const float* B, float* C, float beta) const {
+    if (vector()) {
+      // C[j] = sum_k A[k] B[k, j]: B^T A with B row-major [k, n] (or B A with B stored [n, k]).
+      for (int64_t e = 0; e < batch; ++e)
+        cblas_sgemv(CblasRowMajor, trans_b ? CblasNoTrans : CblasTrans, as_int(trans_b ? n : k),
+                    as_int(trans_b ? k : n), 1.0f, B + e * k * n, as_int(trans_b ? k : n), A + e * k, 1, beta,
+                    C + e * n, 1);
+      return;
+    }
     for (int64_t e = 0; e < batch; ++e)
       cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
                   as_int(m), as_int(n), as_int(k), 1.0f, A + e * m * k, as_int(trans_a ? m : k),
@@ -602,7 +615,7 @@ std::optional<int64_t> library_baseline_bytes(const ir::Workload& w) {
 std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w) {
   if (w.stages.size() == 1) {
     if (auto g = match_gemm(w, w.stages[0]))
-      return LibraryRoutine{"openblas_sgemm", [g = *g](const std::vector<float*>& buf) {
+      return LibraryRoutine{g->routine(), [g = *g](const std::vector<float*>& buf) {
                               g.run(buf[static_cast<std::size_t>(g.a)], buf[static_cast<std::size_t>(g.b)],
                                     buf[static_cast<std::size_t>(g.c)], 0.0f);
                             }};
@@ -624,7 +637,7 @@ std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w) {
       out.c = tensor_index(w, w.stages[1].output);
       int b = *bias;
       return LibraryRoutine{
-          "openblas_sgemm", [out, b](const std::vector<float*>& buf) {
+          out.routine(), [out, b](const std::vector<float*>& buf) {
             float* y = buf[static_cast<std::size_t>(out.c)];
             const float* bias = buf[static_cast<std::size_t>(b)];
             for (int64_t row = 0; row < out.batch * out.m; ++row)
@@ -637,7 +650,7 @@ std::optional<LibraryRoutine> find_library_routine(const ir::Workload& w) {
     auto ew = match_elementwise(w, w.stages[1], w.stages[0]);
     if (g && ew) {
       auto scratch = std::make_shared<std::vector<std::vector<float>>>();
-      return LibraryRoutine{"openblas_sgemm+epilogue",
+      return LibraryRoutine{std::string(g->routine()) + "+epilogue",
                             [g = *g, ew = *ew, scratch](const std::vector<float*>& buf) {
                               g.run(buf[static_cast<std::size_t>(g.a)], buf[static_cast<std::size_t>(g.b)],
                                     buf[static_cast<std::size_t>(g.c)], 0.0f);

@@ -71,6 +71,17 @@ const MappedWorkload kMappedWorkloads[] = {
      "C: f32[7, 5]\n"
      "C[i, j] += B[j, k] * A[k, i]\n",
      "openblas_sgemm", 1e-5},
+    {"OneRowMatmulIsOneSgemv", "matmul:M=1,N=9,K=5", "openblas_sgemv", 1e-5},
+    {"OneRowBatchMatmulLoopsSgemvOverTheBatch", "batch_matmul:B=3,M=1,N=6,K=4", "openblas_sgemv", 1e-5},
+    {"OneRowDenseStartsFromTheBiasAndAddsTheSgemv", "dense:M=1,N=5,K=4", "openblas_sgemv", 1e-5},
+    {"OneRowWithTransposedWeightsIsSgemvWithoutTranspose",
+     "A: f32[1, 7]\n"
+     "B: f32[5, 7]\n"
+     "C: f32[1, 5]\n"
+     "C[i, j] += A[i, k] * B[j, k]\n",
+     "openblas_sgemv", 1e-5},
+    {"OneRowWithAGateIsSgemvThenItsEpilogue", "matmul:M=1,N=6,K=5,epilogue=silu+mul",
+     "openblas_sgemv+epilogue", 1e-5},
     {"Conv2dNchwWithStridePaddingDilationIsIm2colSgemm",
      "conv2d_nchw:N=2,C=3,H=9,W=8,K=4,R=3,S=2,stride=2,pad=1,dilation=2", "openblas_im2col_sgemm", 1e-4},
     {"Conv2dNhwcIsIm2colSgemm", "conv2d_nhwc:N=2,C=3,H=7,W=6,K=5,R=3,S=3,stride=1,pad=1",
