@@ -21,26 +21,24 @@ std::optional<double> best_seconds(const TaskLog& t) {
   return best;
 }
 
-// The task's time per run after one of its rounds: its best kernel, else the unscheduled kernel.
-std::optional<double> time_after(const AllocationRecord& a, const std::optional<double>& reference_s) {
-  const std::optional<double> best = positive(a.task_best_s);
-  return best ? best : reference_s;
-}
-
 // TaskLatency::gain_per_sample_s from the task's rounds `rows` (in round order).
 void set_gain(TaskLatency& l, const std::vector<const AllocationRecord*>& rows) {
+  // The rounds up to the one that found the task's first correct kernel do not count: the drop from
+  // the unscheduled kernel to a first kernel is large for every task and says nothing about what
+  // more samples would buy.
+  std::size_t found = 0;
+  while (found < rows.size() && !positive(rows[found]->task_best_s)) ++found;
   const std::size_t end = rows.size();
-  const std::size_t first = end > static_cast<std::size_t>(kGainRounds) ? end - kGainRounds : 0;
+  if (found == end) return;
+  const std::size_t window = end > static_cast<std::size_t>(kGainRounds) ? end - kGainRounds : 0;
+  const std::size_t first = std::max(found + 1, window);
+  if (first >= end) return;
   l.gain_rounds = static_cast<int>(end - first);
-  if (end == 0) return;
-  std::optional<double> before = first > 0 ? time_after(*rows[first - 1], l.reference_s) : l.reference_s;
-  std::size_t from = first;  // the first round whose samples count
-  for (; !before && from < end; ++from) before = time_after(*rows[from], l.reference_s);
+  const double before = rows[first - 1]->task_best_s;
+  const std::optional<double> after = positive(rows[end - 1]->task_best_s);
   int64_t spent = 0;
-  for (std::size_t k = from; k < end; ++k) spent += rows[k]->spent;
-  const std::optional<double> after = time_after(*rows[end - 1], l.reference_s);
-  if (before && after && spent > 0)
-    l.gain_per_sample_s = l.weight * (*before - *after) / static_cast<double>(spent);
+  for (std::size_t k = first; k < end; ++k) spent += rows[k]->spent;
+  if (after && spent > 0) l.gain_per_sample_s = l.weight * (before - *after) / static_cast<double>(spent);
 }
 
 }  // namespace

@@ -126,31 +126,22 @@ TEST(ModelLatency, GainPerSampleIsTheWeightedDropOverTheTasksLastThreeRoundsPerS
   ASSERT_TRUE(a.gain_per_sample_s.has_value());
   EXPECT_DOUBLE_EQ(*a.gain_per_sample_s, 2 * (0.8 - 0.1) / 20);
   EXPECT_EQ(a.gain_rounds, 3);
-  // b: one round, from its unscheduled time 1.0 to 0.5, over 8 samples.
+  // b: its only round found its first kernel: nothing measured yet of what more samples buy.
   const TaskLatency& b = task_of(m, "b");
-  ASSERT_TRUE(b.gain_per_sample_s.has_value());
-  EXPECT_DOUBLE_EQ(*b.gain_per_sample_s, (1.0 - 0.5) / 8);
-  EXPECT_EQ(b.gain_rounds, 1);
+  EXPECT_FALSE(b.gain_per_sample_s.has_value());
+  EXPECT_EQ(b.gain_rounds, 0);
 }
 
-TEST(ModelLatency, ARoundWithoutACorrectSampleCountsWithTheUnscheduledTime) {
+TEST(ModelLatency, TheGainStartsAfterTheRoundThatFoundTheFirstKernel) {
   RunLog run;
   run.tasks.push_back(task("a", 1, 1.0, {ok_sample(0.25)}));
-  run.allocations = {round_of(0, "a", 4, 0), round_of(1, "a", 4, 0.25)};
-  const ModelLatency m = model_latency(run);
-  ASSERT_TRUE(m.tasks[0].gain_per_sample_s.has_value());
-  EXPECT_DOUBLE_EQ(*m.tasks[0].gain_per_sample_s, (1.0 - 0.25) / 8);
-}
-
-TEST(ModelLatency, WithoutAnUnscheduledTimeTheGainStartsAtTheFirstRoundWithATime) {
-  RunLog run;
-  run.tasks.push_back(task("a", 1, 0, {ok_sample(0.25)}));
   run.allocations = {round_of(0, "a", 4, 0), round_of(1, "a", 4, 1.0), round_of(2, "a", 6, 0.25)};
   const ModelLatency m = model_latency(run);
   ASSERT_TRUE(m.tasks[0].gain_per_sample_s.has_value());
   EXPECT_DOUBLE_EQ(*m.tasks[0].gain_per_sample_s, (1.0 - 0.25) / 6);  // round 2's samples only
+  EXPECT_EQ(m.tasks[0].gain_rounds, 1);
 
-  run.allocations.resize(2);  // the only round with a time is the last: nothing to measure from
+  run.allocations.resize(2);  // the round that found the first kernel is the last: no gain yet
   EXPECT_FALSE(model_latency(run).tasks[0].gain_per_sample_s.has_value());
 }
 

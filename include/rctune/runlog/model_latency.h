@@ -28,12 +28,11 @@ struct TaskLatency {
   std::optional<double> model_s;
   double share = 0;  // of the model's estimated latency, in [0, 1]
   // The drop of weight x time per run over the task's last kGainRounds rounds of the task scheduler
-  // (fewer if it had fewer), per sample spent in them: seconds of model latency per sample. The
-  // drop is measured from the time before those rounds (after the task's round before them, or the
-  // unscheduled kernel's for a window that starts at its first round; where that is unknown, from
-  // the first of the rounds that has a time, counting the samples after it) to the time after the
-  // last. A round's time is its task_best_s, the unscheduled kernel's while there is none. None:
-  // the task had no rounds, spent no samples in them, or has no time to measure from.
+  // (fewer if it had fewer), per sample spent in them: seconds of model latency per sample. Only
+  // rounds after the one that found the task's first correct kernel count (the drop from the
+  // unscheduled kernel to a first kernel is large for every task and says nothing about what more
+  // samples would buy); the drop is measured from the task's best before those rounds to its best
+  // after the last. None: the task had no round after its first kernel, or spent no sample in them.
   std::optional<double> gain_per_sample_s;
   int gain_rounds = 0;  // the task's rounds the gain is measured over (0: none)
 };
