@@ -671,8 +671,7 @@ class PlainRun {
     std::optional<dist::Baselines> b;
     if (db_) b = dist::recorded_baselines(*db_, database_key(t.index));
     if (b && !a_.quiet)
-      std::fprintf(stderr, "%s: baselines from the tuning database (%s)\n", terminal_safe(row.task).c_str(),
-                   b->source.c_str());
+      std::fprintf(stderr, "%s: baselines from the %s\n", terminal_safe(row.task).c_str(), b->source.c_str());
     try {
       if (!b)
         b = dist::measure_baselines(row.task, t.workload, cached_, cfg_.measure, mopts_.pin_core, simulate_,

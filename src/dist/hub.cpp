@@ -398,9 +398,7 @@ class Hub {
         write_baselines(*s_.writer, t.wt, *b);
         t.reference_known = true;
         t.reference_gflops = b->reference_gflops;
-        if (!s_.quiet)
-          std::fprintf(stderr, "%s: baselines from the tuning database (%s)\n", t.name.c_str(),
-                       b->source.c_str());
+        if (!s_.quiet) std::fprintf(stderr, "%s: baselines from the %s\n", t.name.c_str(), b->source.c_str());
       }
     } catch (const database::DatabaseError& e) {
       std::fprintf(stderr, "rctune: warning: the tuning database is not used: %s\n", e.what());
