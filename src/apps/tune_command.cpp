@@ -52,6 +52,9 @@ struct Row {
   std::string library;
 };
 
+// Runs of at most this many tasks print each task's best schedule after the table.
+constexpr size_t kSchedulesPrinted = 4;
+
 void print_summary(const std::vector<Row>& rows, const std::string& out, bool simulated) {
   if (simulated)
     std::printf("\nsimulated measurement: GFLOP/s are synthetic (rctune tune --simulate, docs/search.md)\n");
@@ -67,8 +70,14 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
                 g.c_str(), sp.c_str(), lib.c_str(), static_cast<long long>(o.failures),
                 static_cast<long long>(o.illegal));
   }
+  // A model's schedules would bury the table (a 31-task model prints about 19 KB): they are in the
+  // trace (and the report's JSON) and in the tuning database.
+  if (rows.size() > kSchedulesPrinted)
+    std::printf(
+        "\nbest schedules of the %zu tasks: rctune report %s --format json (each task's best.trace)\n",
+        rows.size(), out.c_str());
   for (const Row& r : rows) {
-    if (!r.outcome.found) continue;
+    if (!r.outcome.found || rows.size() > kSchedulesPrinted) continue;
     std::printf("\n# best schedule of %s (sample %lld, %.1f GFLOP/s)\n%s", r.task.c_str(),
                 static_cast<long long>(r.outcome.best.sample), r.outcome.best.gflops,
                 r.outcome.best.trace.c_str());

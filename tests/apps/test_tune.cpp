@@ -38,6 +38,21 @@ std::string write_config(const TempDir& dir, int budget, const std::string& extr
   return path;
 }
 
+TEST(Tune, AModelRunNamesWhereItsBestSchedulesAreInsteadOfPrintingThem) {
+  TempDir dir;
+  const std::string path = dir.file("model.yaml");
+  std::ofstream(path) << "seed: 3\nbudget: 10\nout: " << dir.file("model.h5")
+                      << "\ntasks:\n  - matmul:M=8,N=8,K=8\n  - matmul:M=16,N=8,K=8\n"
+                         "  - matmul:M=8,N=16,K=8\n  - matmul:M=8,N=8,K=16\n  - softmax:M=4,N=8\n";
+  const CliResult r = run_rctune("tune " + path + " --quiet --simulate --no-database");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("# best schedule of"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("best schedules of the 5 tasks: rctune report " + dir.file("model.h5") +
+                          " --format json"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST(Tune, TunesASmallWorkloadAndWritesATraceThatH5dumpReads) {
   TempDir dir;
   const CliResult r = run_rctune("tune " + write_config(dir, 6) + " --quiet");
