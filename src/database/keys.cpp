@@ -17,7 +17,11 @@ std::string random_hex() {
 
 HardwareFingerprint host_fingerprint(const std::string& execution_space) {
   const runtime::CpuIdentity& cpu = runtime::host_cpu_identity();
-  return make_fingerprint(cpu.vendor, cpu.model, cpu.flags, runtime::allowed_cores(), "", execution_space);
+  // Serial kernels run on one core whatever the process may use: a run under `mpirun` (a core per
+  // rank) and one on the whole node measure the same hardware. Other execution spaces run threads
+  // on every core the process may use.
+  const int cores = execution_space == "Serial" ? 1 : runtime::allowed_cores();
+  return make_fingerprint(cpu.vendor, cpu.model, cpu.flags, cores, "", execution_space);
 }
 
 std::string workload_key(const ir::Workload& w) {

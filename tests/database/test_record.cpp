@@ -1,5 +1,6 @@
 // Tuning records: their JSON lines, keys, hardware fingerprints and bounds.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <cmath>
 #include <functional>
@@ -104,8 +105,29 @@ TEST(Fingerprint, TheHostsComesFromProcCpuinfo) {
   EXPECT_EQ(host_fingerprint().model, cpu.model);
   EXPECT_EQ(host_fingerprint().vendor, cpu.vendor);
   EXPECT_EQ(host_fingerprint().cores, runtime::allowed_cores());
+  EXPECT_EQ(host_fingerprint("OpenMP").cores, runtime::allowed_cores());
   EXPECT_EQ(host_fingerprint("OpenMP").execution_space, "OpenMP");
   EXPECT_EQ(record_problem(testing::stored(record_of("matmul", 1))), "");
+}
+
+TEST(Fingerprint, ASerialRunsFingerprintDoesNotDependOnTheCoresTheProcessMayUse) {
+  cpu_set_t all;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(all), &all), 0);
+  const HardwareFingerprint whole = host_fingerprint("Serial");
+  EXPECT_EQ(whole.cores, 1);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+  const HardwareFingerprint pinned = host_fingerprint("Serial");
+  const HardwareFingerprint threaded = host_fingerprint("OpenMP");
+  ASSERT_EQ(sched_setaffinity(0, sizeof(all), &all), 0);
+  EXPECT_EQ(pinned.id, whole.id) << "one core (a rank under mpirun) or all: the same Serial hardware";
+  EXPECT_EQ(threaded.cores, 1) << "a threaded space counts the cores the process may use";
 }
 
 TEST(Fingerprint, CpuinfoOfTheFirstProcessorIsParsed) {

@@ -39,8 +39,9 @@ struct HardwareFingerprint {
 HardwareFingerprint make_fingerprint(std::string vendor, std::string model,
                                      const std::vector<std::string>& flags, int cores, std::string gpu = "",
                                      std::string execution_space = "");
-// This host's CPU (runtime/host_cpu.h) and the cores this process may run on, for kernels run in
-// `execution_space` (the evaluator's; "" when not known).
+// This host's CPU (runtime/host_cpu.h) and the cores its kernels run on, for kernels run in
+// `execution_space` (the evaluator's; "" when not known): 1 for "Serial", else the cores this
+// process may run on.
 HardwareFingerprint host_fingerprint(const std::string& execution_space = "");
 // The id a fingerprint with these parts has.
 std::string fingerprint_id(const HardwareFingerprint& h);
