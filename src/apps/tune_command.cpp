@@ -72,15 +72,16 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
   }
   // A model's schedules would bury the table (a 31-task model prints about 19 KB): they are in the
   // trace (and the report's JSON) and in the tuning database.
-  if (rows.size() > kSchedulesPrinted)
+  if (rows.size() > kSchedulesPrinted) {
     std::printf(
         "\nbest schedules of the %zu tasks: rctune report %s --format json (each task's best.trace)\n",
         rows.size(), out.c_str());
-  for (const Row& r : rows) {
-    if (!r.outcome.found || rows.size() > kSchedulesPrinted) continue;
-    std::printf("\n# best schedule of %s (sample %lld, %.1f GFLOP/s)\n%s", r.task.c_str(),
-                static_cast<long long>(r.outcome.best.sample), r.outcome.best.gflops,
-                r.outcome.best.trace.c_str());
+  } else {
+    for (const Row& r : rows)
+      if (r.outcome.found)
+        std::printf("\n# best schedule of %s (sample %lld, %.1f GFLOP/s)\n%s", r.task.c_str(),
+                    static_cast<long long>(r.outcome.best.sample), r.outcome.best.gflops,
+                    r.outcome.best.trace.c_str());
   }
   std::printf("\ntrace: %s  (rctune report %s)\n", out.c_str(), out.c_str());
 }
