@@ -58,6 +58,13 @@ struct IntOption {
   const char* help;
 };
 
+// The options of both programs besides the block's shape.
+struct RunOptions {
+  long long repeat = 11;       // timing rounds
+  bool require_tuned = false;  // stop unless every step has a tuned kernel
+  bool list_only = false;      // only print which steps have tuned kernels
+};
+
 struct FlagOption {
   const char* name;
   bool* value;
@@ -76,11 +83,15 @@ inline void print_usage(std::FILE* to, const char* program, const char* summary,
                    "(--require-tuned), %d bad command line\n", kExitMismatch, kExitNotTuned, kExitUsage);
 }
 
-// Parses argv; a bad argument is named on stderr with the usage, and the program exits (kExitUsage).
-inline void parse_args(int argc, char** argv, const char* summary, const std::vector<IntOption>& ints,
-                       const std::vector<FlagOption>& flags) {
+// Parses argv into the block's shape options and `run`; a bad argument is named on stderr with the
+// usage, and the program exits (kExitUsage).
+inline void parse_args(int argc, char** argv, const char* summary, std::vector<IntOption> ints, RunOptions& run) {
   // Line-buffered stdout: the result lines and the package's notices on stderr stay in order.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  ints.push_back({"--repeat", &run.repeat, 1, 1000, "timing rounds (package and OpenBLAS in turn; the median is printed)"});
+  const std::vector<FlagOption> flags = {
+      {"--require-tuned", &run.require_tuned, "stop (exit 2) unless the package holds a tuned kernel of every step"},
+      {"--list", &run.list_only, "only print which steps the package holds tuned kernels of"}};
   const char* program = argc > 0 ? argv[0] : "example";
   auto fail = [&](const std::string& why) {
     std::fprintf(stderr, "%s: %s\n\n", program, why.c_str());
@@ -111,6 +122,14 @@ inline void parse_args(int argc, char** argv, const char* summary, const std::ve
     }
     if (!known) fail("unknown argument '" + a + "'");
   }
+}
+
+// Exits (kExitUsage) with `why` when the shape's matrices are too large for cblas_sgemm's int sizes.
+inline void require_int_sized(const char* program, long long largest_matrix, const std::string& shape) {
+  if (largest_matrix <= std::numeric_limits<int>::max()) return;
+  std::fprintf(stderr, "%s: %s: a matrix of %lld elements, more than cblas_sgemm takes (%d)\n", program,
+               shape.c_str(), largest_matrix, std::numeric_limits<int>::max());
+  std::exit(kExitUsage);
 }
 
 // ---- comparison with the reference ----

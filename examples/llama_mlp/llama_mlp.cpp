@@ -10,16 +10,14 @@
 // compositions against the reference, then times them in turn and prints the ratio.
 #include <cblas.h>
 
-#include <Kokkos_Core.hpp>
-#include <climits>
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "block_util.hpp"
-#include "package_steps.hpp"
+#include "block_main.hpp"
 
 namespace {
 
@@ -125,31 +123,11 @@ struct PackageBlock {
   std::vector<Step> steps;
 };
 
-int run_block(const Shape& s, int rounds, bool require_tuned, bool list_only) {
-  std::printf("block: llama_mlp tokens=%lld hidden=%lld ffn=%lld package=%s\n", s.T, s.D, s.F, EXAMPLE_PACKAGE_NAME);
-  Inputs in(s, 1);
-  PackageBlock package(s, in);
-  example::print_kernels(package.steps);
-  if (require_tuned) example::require_tuned(package.steps);
-  if (list_only) return 0;
-
-  OpenBlasBlock openblas(s, in);
-  package();
-  openblas();
-  std::vector<double> want = reference(s, in);
-  bool ok = example::check_output("package", package.Y, want, kBound);
-  ok = example::check_output("openblas", openblas.Y, want, kBound) && ok;
-  if (!ok) return example::kExitMismatch;
-
-  example::print_timing("llama_mlp", example::time_alternating([&] { package(); }, [&] { openblas(); }, rounds));
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  long long tokens = 32, hidden = 1024, ffn = 3584, repeat = 11;
-  bool require_tuned = false, list_only = false;
+  long long tokens = 32, hidden = 1024, ffn = 3584;
+  example::RunOptions run;
   example::parse_args(
       argc, argv,
       "A Llama-3 decoder MLP block (RMSNorm, silu-gated up projection, down projection) from the kernels of an\n"
@@ -157,24 +135,17 @@ int main(int argc, char** argv) {
       "(one thread each).",
       {{"--tokens", &tokens, 1, 1 << 20, "tokens T (rows of X)"},
        {"--hidden", &hidden, 1, 1 << 20, "hidden size D"},
-       {"--ffn", &ffn, 1, 1 << 20, "feed-forward size F"},
-       {"--repeat", &repeat, 1, 1000, "timing rounds (package and OpenBLAS in turn; the median is printed)"}},
-      {{"--require-tuned", &require_tuned, "stop (exit 2) unless the package holds a tuned kernel of every step"},
-       {"--list", &list_only, "only print which steps the package holds tuned kernels of"}});
-  if (tokens * ffn > INT_MAX || hidden * ffn > INT_MAX || tokens * hidden > INT_MAX) {
-    std::fprintf(stderr, "%s: the matrices of --tokens %lld --hidden %lld --ffn %lld have more than %d elements, "
-                         "more than cblas_sgemm takes\n", argv[0], tokens, hidden, ffn, INT_MAX);
-    return example::kExitUsage;
-  }
-  openblas_set_num_threads(1);  // the package's kernels run on one core (Kokkos Serial) too
-  Kokkos::ScopeGuard kokkos;
-  try {
-    return run_block({tokens, hidden, ffn}, int(repeat), require_tuned, list_only);
-  } catch (const pkg::NotTuned& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return example::kExitNotTuned;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "llama_mlp: %s\n", e.what());
-    return example::kExitMismatch;
-  }
+       {"--ffn", &ffn, 1, 1 << 20, "feed-forward size F"}},
+      run);
+  const Shape s{tokens, hidden, ffn};
+  example::require_int_sized(argv[0], std::max({s.T * s.F, s.D * s.F, s.T * s.D}),
+                             "--tokens " + std::to_string(s.T) + " --hidden " + std::to_string(s.D) + " --ffn " +
+                                 std::to_string(s.F));
+  return example::run_program("llama_mlp", [&] {
+    std::printf("block: llama_mlp tokens=%lld hidden=%lld ffn=%lld package=%s\n", s.T, s.D, s.F, EXAMPLE_PACKAGE_NAME);
+    Inputs in(s, 1);
+    PackageBlock package(s, in);
+    OpenBlasBlock openblas(s, in);
+    return example::check_and_time("llama_mlp", run, package, openblas, [&] { return reference(s, in); }, kBound);
+  });
 }
