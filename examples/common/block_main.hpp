@@ -32,7 +32,8 @@ int check_and_time(const char* block, const RunOptions& run, PackageBlock& packa
   ok = check_output("openblas", openblas.Y, want, bound) && ok;
   if (!ok) return kExitMismatch;
 
-  print_timing(block, time_alternating([&] { package(); }, [&] { openblas(); }, static_cast<int>(run.repeat)));
+  print_timing(block,
+               time_alternating([&] { package(); }, [&] { openblas(); }, static_cast<int>(run.repeat)));
   return 0;
 }
 

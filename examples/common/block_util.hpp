@@ -19,9 +19,9 @@
 namespace example {
 
 // Exit codes of the examples.
-constexpr int kExitMismatch = 1;   // an output differs from the reference (or another runtime error)
-constexpr int kExitNotTuned = 2;   // --require-tuned and the package lacks a kernel
-constexpr int kExitUsage = 64;     // bad command line
+constexpr int kExitMismatch = 1;  // an output differs from the reference (or another runtime error)
+constexpr int kExitNotTuned = 2;  // --require-tuned and the package lacks a kernel
+constexpr int kExitUsage = 64;    // bad command line
 
 // A dense float buffer, 64-byte aligned as the package asks.
 class Buffer {
@@ -71,26 +71,31 @@ struct FlagOption {
   const char* help;
 };
 
-inline void print_usage(std::FILE* to, const char* program, const char* summary, const std::vector<IntOption>& ints,
-                        const std::vector<FlagOption>& flags) {
+inline void print_usage(std::FILE* to, const char* program, const char* summary,
+                        const std::vector<IntOption>& ints, const std::vector<FlagOption>& flags) {
   std::fprintf(to, "usage: %s [options]\n%s\n\noptions:\n", program, summary);
   for (const auto& o : ints)
-    std::fprintf(to, "  %-20s %s (%lld to %lld; default %lld)\n", (std::string(o.name) + " N").c_str(), o.help, o.min,
-                 o.max, *o.value);
+    std::fprintf(to, "  %-20s %s (%lld to %lld; default %lld)\n", (std::string(o.name) + " N").c_str(),
+                 o.help, o.min, o.max, *o.value);
   for (const auto& f : flags) std::fprintf(to, "  %-20s %s\n", f.name, f.help);
   std::fprintf(to, "  %-20s %s\n", "--help", "this text");
-  std::fprintf(to, "\nexit status: 0 ok, %d an output differs from the reference, %d a kernel is not tuned "
-                   "(--require-tuned), %d bad command line\n", kExitMismatch, kExitNotTuned, kExitUsage);
+  std::fprintf(to,
+               "\nexit status: 0 ok, %d an output differs from the reference, %d a kernel is not tuned "
+               "(--require-tuned), %d bad command line\n",
+               kExitMismatch, kExitNotTuned, kExitUsage);
 }
 
 // Parses argv into the block's shape options and `run`; a bad argument is named on stderr with the
 // usage, and the program exits (kExitUsage).
-inline void parse_args(int argc, char** argv, const char* summary, std::vector<IntOption> ints, RunOptions& run) {
+inline void parse_args(int argc, char** argv, const char* summary, std::vector<IntOption> ints,
+                       RunOptions& run) {
   // Line-buffered stdout: the result lines and the package's notices on stderr stay in order.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  ints.push_back({"--repeat", &run.repeat, 1, 1000, "timing rounds (package and OpenBLAS in turn; the median is printed)"});
+  ints.push_back({"--repeat", &run.repeat, 1, 1000,
+                  "timing rounds (package and OpenBLAS in turn; the median is printed)"});
   const std::vector<FlagOption> flags = {
-      {"--require-tuned", &run.require_tuned, "stop (exit 2) unless the package holds a tuned kernel of every step"},
+      {"--require-tuned", &run.require_tuned,
+       "stop (exit 2) unless the package holds a tuned kernel of every step"},
       {"--list", &run.list_only, "only print which steps the package holds tuned kernels of"}};
   const char* program = argc > 0 ? argv[0] : "example";
   auto fail = [&](const std::string& why) {
@@ -197,8 +202,8 @@ inline Timing time_alternating(const std::function<void()>& package, const std::
 inline void print_timing(const char* block, const Timing& t) {
   std::printf("time: package %.4f ms, OpenBLAS %.4f ms per block (median of %d rounds of %d calls each)\n",
               t.package_ms, t.openblas_ms, t.rounds, t.calls_per_round);
-  std::printf("result: block=%s package_ms=%.4f openblas_ms=%.4f speedup=%.3f\n", block, t.package_ms, t.openblas_ms,
-              t.openblas_ms / t.package_ms);
+  std::printf("result: block=%s package_ms=%.4f openblas_ms=%.4f speedup=%.3f\n", block, t.package_ms,
+              t.openblas_ms, t.openblas_ms / t.package_ms);
 }
 
 }  // namespace example

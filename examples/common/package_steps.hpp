@@ -15,8 +15,8 @@
 namespace example {
 
 struct Arg {
-  const char* name;                  // the buffer's name in the workload ("A", "gamma", "res0", ...)
-  std::vector<std::int64_t> shape;   // as the example allocated it
+  const char* name;                 // the buffer's name in the workload ("A", "gamma", "res0", ...)
+  std::vector<std::int64_t> shape;  // as the example allocated it
   Buffer* buffer;
 };
 
@@ -48,8 +48,8 @@ inline Step make_step(const std::string& spec, const std::vector<Arg>& args) {
     std::string mine = shape_text(a.shape.data(), static_cast<int>(a.shape.size()));
     std::string theirs = shape_text(t.shape, t.rank);
     if (std::string(t.name) != a.name || mine != theirs || t.dtype != pkg::DType::f32)
-      throw fail("buffer " + std::to_string(i) + " is " + t.name + theirs + " in the package, " + a.name + mine +
-                 " (f32) in the example");
+      throw fail("buffer " + std::to_string(i) + " is " + t.name + theirs + " in the package, " + a.name +
+                 mine + " (f32) in the example");
     step.buffers.push_back(a.buffer->data());
   }
   return step;

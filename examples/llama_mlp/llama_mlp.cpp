@@ -35,7 +35,8 @@ struct Shape {
 struct Inputs {
   Buffer X, gamma, Wg, Wu, Wd;
 
-  Inputs(const Shape& s, unsigned seed) : X(s.T * s.D), gamma(s.D), Wg(s.D * s.F), Wu(s.D * s.F), Wd(s.F * s.D) {
+  Inputs(const Shape& s, unsigned seed)
+      : X(s.T * s.D), gamma(s.D), Wg(s.D * s.F), Wu(s.D * s.F), Wd(s.F * s.D) {
     std::mt19937 rng(seed);
     // Weights scaled by 1/sqrt(fan-in), so that every intermediate stays of order one.
     float wd = 1.0f / std::sqrt(static_cast<float>(s.D)), wf = 1.0f / std::sqrt(static_cast<float>(s.F));
@@ -78,7 +79,8 @@ std::vector<double> reference(const Shape& s, const Inputs& in) {
 // The block as a user of OpenBLAS writes it: the three projections are sgemm calls, RMSNorm and the
 // silu gating plain loops.
 struct OpenBlasBlock {
-  OpenBlasBlock(const Shape& s, const Inputs& in) : shape(s), in(in), Xn(s.T * s.D), G(s.T * s.F), H(s.T * s.F), Y(s.T * s.D) {}
+  OpenBlasBlock(const Shape& s, const Inputs& in)
+      : shape(s), in(in), Xn(s.T * s.D), G(s.T * s.F), H(s.T * s.F), Y(s.T * s.D) {}
 
   void operator()() {
     const int T = int(shape.T), D = int(shape.D), F = int(shape.F);
@@ -89,10 +91,13 @@ struct OpenBlasBlock {
       float scale = 1 / std::sqrt(ss / D + kEps);
       for (int d = 0; d < D; ++d) Xn[std::size_t(t) * D + d] = x[d] * scale * in.gamma[d];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, F, D, 1, Xn.data(), D, in.Wg.data(), F, 0, G.data(), F);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, F, D, 1, Xn.data(), D, in.Wu.data(), F, 0, H.data(), F);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, F, D, 1, Xn.data(), D, in.Wg.data(), F, 0,
+                G.data(), F);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, F, D, 1, Xn.data(), D, in.Wu.data(), F, 0,
+                H.data(), F);
     for (std::size_t i = 0; i < H.size(); ++i) H[i] *= G[i] / (1 + std::exp(-G[i]));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, F, 1, H.data(), F, in.Wd.data(), D, 0, Y.data(), D);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, D, F, 1, H.data(), F, in.Wd.data(), D, 0,
+                Y.data(), D);
   }
 
   Shape shape;
@@ -105,12 +110,14 @@ struct PackageBlock {
   PackageBlock(const Shape& s, Inputs& in) : Xn(s.T * s.D), G(s.T * s.F), H(s.T * s.F), Y(s.T * s.D) {
     const std::string T = std::to_string(s.T), D = std::to_string(s.D), F = std::to_string(s.F);
     steps = {
-        example::make_step("rmsnorm:M=" + T + ",N=" + D, {{"X", {s.T, s.D}, &in.X}, {"gamma", {s.D}, &in.gamma},
-                                                          {"Y", {s.T, s.D}, &Xn}}),
+        example::make_step("rmsnorm:M=" + T + ",N=" + D,
+                           {{"X", {s.T, s.D}, &in.X}, {"gamma", {s.D}, &in.gamma}, {"Y", {s.T, s.D}, &Xn}}),
         example::make_step("matmul:M=" + T + ",N=" + F + ",K=" + D + ",epilogue=silu",
                            {{"A", {s.T, s.D}, &Xn}, {"B", {s.D, s.F}, &in.Wg}, {"C", {s.T, s.F}, &G}}),
         example::make_step("matmul:M=" + T + ",N=" + F + ",K=" + D + ",epilogue=mul",
-                           {{"A", {s.T, s.D}, &Xn}, {"B", {s.D, s.F}, &in.Wu}, {"gate0", {s.T, s.F}, &G},
+                           {{"A", {s.T, s.D}, &Xn},
+                            {"B", {s.D, s.F}, &in.Wu},
+                            {"gate0", {s.T, s.F}, &G},
                             {"C", {s.T, s.F}, &H}}),
         example::make_step("matmul:M=" + T + ",N=" + D + ",K=" + F,
                            {{"A", {s.T, s.F}, &H}, {"B", {s.F, s.D}, &in.Wd}, {"C", {s.T, s.D}, &Y}}),
@@ -130,7 +137,8 @@ int main(int argc, char** argv) {
   example::RunOptions run;
   example::parse_args(
       argc, argv,
-      "A Llama-3 decoder MLP block (RMSNorm, silu-gated up projection, down projection) from the kernels of an\n"
+      "A Llama-3 decoder MLP block (RMSNorm, silu-gated up projection, down projection) from the kernels of "
+      "an\n"
       "rctune package, checked against a plain reference and timed against the same block from OpenBLAS\n"
       "(one thread each).",
       {{"--tokens", &tokens, 1, 1 << 20, "tokens T (rows of X)"},
@@ -139,13 +147,15 @@ int main(int argc, char** argv) {
       run);
   const Shape s{tokens, hidden, ffn};
   example::require_int_sized(argv[0], std::max({s.T * s.F, s.D * s.F, s.T * s.D}),
-                             "--tokens " + std::to_string(s.T) + " --hidden " + std::to_string(s.D) + " --ffn " +
-                                 std::to_string(s.F));
+                             "--tokens " + std::to_string(s.T) + " --hidden " + std::to_string(s.D) +
+                                 " --ffn " + std::to_string(s.F));
   return example::run_program("llama_mlp", [&] {
-    std::printf("block: llama_mlp tokens=%lld hidden=%lld ffn=%lld package=%s\n", s.T, s.D, s.F, EXAMPLE_PACKAGE_NAME);
+    std::printf("block: llama_mlp tokens=%lld hidden=%lld ffn=%lld package=%s\n", s.T, s.D, s.F,
+                EXAMPLE_PACKAGE_NAME);
     Inputs in(s, 1);
     PackageBlock package(s, in);
     OpenBlasBlock openblas(s, in);
-    return example::check_and_time("llama_mlp", run, package, openblas, [&] { return reference(s, in); }, kBound);
+    return example::check_and_time(
+        "llama_mlp", run, package, openblas, [&] { return reference(s, in); }, kBound);
   });
 }

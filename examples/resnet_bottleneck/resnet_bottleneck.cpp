@@ -34,8 +34,13 @@ struct Inputs {
   Buffer X, W1, b1, W2, b2, W3, b3;
 
   Inputs(const Shape& s, unsigned seed)
-      : X(s.channels * s.hw()), W1(s.width * s.channels), b1(s.width), W2(s.width * s.width * 9), b2(s.width),
-        W3(s.channels * s.width), b3(s.channels) {
+      : X(s.channels * s.hw()),
+        W1(s.width * s.channels),
+        b1(s.width),
+        W2(s.width * s.width * 9),
+        b2(s.width),
+        W3(s.channels * s.width),
+        b3(s.channels) {
     std::mt19937 rng(seed);
     // Weights scaled by 1/sqrt(fan-in), so that every activation stays of order one.
     auto scaled = [&](Buffer& w, long long fan_in) {
@@ -67,7 +72,8 @@ std::vector<double> conv_reference(const std::vector<double>& in, long long C, l
           for (long long r = 0; r < R; ++r)
             for (long long s = 0; s < R; ++s) {
               long long h = p + r - pad, x = q + s - pad;
-              if (h >= 0 && h < H && x >= 0 && x < H) acc += in[(c * H + h) * H + x] * w[((k * C + c) * R + r) * R + s];
+              if (h >= 0 && h < H && x >= 0 && x < H)
+                acc += in[(c * H + h) * H + x] * w[((k * C + c) * R + r) * R + s];
             }
         long long o = (k * H + p) * H + q;
         if (res) acc += (*res)[o];
@@ -88,7 +94,8 @@ std::vector<double> reference(const Shape& s, const Inputs& in) {
 // Y[K,HW] = relu(Y + bias[k]) in place.
 void bias_relu(float* y, const float* bias, int K, int hw) {
   for (int k = 0; k < K; ++k)
-    for (int i = 0; i < hw; ++i) y[std::size_t(k) * hw + i] = std::max(y[std::size_t(k) * hw + i] + bias[k], 0.0f);
+    for (int i = 0; i < hw; ++i)
+      y[std::size_t(k) * hw + i] = std::max(y[std::size_t(k) * hw + i] + bias[k], 0.0f);
 }
 
 // The 3x3, padding 1 patches of in[C,H,H] as the columns of col[C*9, H*H].
@@ -109,7 +116,12 @@ void im2col_3x3(const float* in, int C, int H, float* col) {
 
 struct OpenBlasBlock {
   OpenBlasBlock(const Shape& s, const Inputs& in)
-      : shape(s), in(in), Y1(s.width * s.hw()), col(s.width * 9 * s.hw()), Y2(s.width * s.hw()), Y(s.channels * s.hw()) {}
+      : shape(s),
+        in(in),
+        Y1(s.width * s.hw()),
+        col(s.width * 9 * s.hw()),
+        Y2(s.width * s.hw()),
+        Y(s.channels * s.hw()) {}
 
   void operator()() {
     const int C = int(shape.channels), K = int(shape.width), H = int(shape.size), hw = int(shape.hw());
@@ -119,12 +131,12 @@ struct OpenBlasBlock {
     bias_relu(Y1.data(), in.b1.data(), K, hw);
     // 3x3 convolution: W2[K,K*9] x im2col(Y1)[K*9,HW].
     im2col_3x3(Y1.data(), K, H, col.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, hw, K * 9, 1, in.W2.data(), K * 9, col.data(), hw, 0,
-                Y2.data(), hw);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, K, hw, K * 9, 1, in.W2.data(), K * 9, col.data(),
+                hw, 0, Y2.data(), hw);
     bias_relu(Y2.data(), in.b2.data(), K, hw);
     // 1x1 convolution back to C channels, then bias, the residual X and relu.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, hw, K, 1, in.W3.data(), K, Y2.data(), hw, 0, Y.data(),
-                hw);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, C, hw, K, 1, in.W3.data(), K, Y2.data(), hw, 0,
+                Y.data(), hw);
     for (int c = 0; c < C; ++c)
       for (int i = 0; i < hw; ++i) {
         std::size_t o = std::size_t(c) * hw + i;
@@ -141,12 +153,13 @@ struct OpenBlasBlock {
 
 std::string conv_spec(const Shape& s, long long C, long long K, int R, const char* epilogue) {
   const std::string H = std::to_string(s.size), r = std::to_string(R);
-  return "conv2d_nchw:N=1,C=" + std::to_string(C) + ",H=" + H + ",W=" + H + ",K=" + std::to_string(K) + ",R=" + r +
-         ",S=" + r + ",stride=1,pad=" + std::to_string(R / 2) + ",epilogue=" + epilogue;
+  return "conv2d_nchw:N=1,C=" + std::to_string(C) + ",H=" + H + ",W=" + H + ",K=" + std::to_string(K) +
+         ",R=" + r + ",S=" + r + ",stride=1,pad=" + std::to_string(R / 2) + ",epilogue=" + epilogue;
 }
 
 struct PackageBlock {
-  PackageBlock(const Shape& s, Inputs& in) : Y1(s.width * s.hw()), Y2(s.width * s.hw()), Y(s.channels * s.hw()) {
+  PackageBlock(const Shape& s, Inputs& in)
+      : Y1(s.width * s.hw()), Y2(s.width * s.hw()), Y(s.channels * s.hw()) {
     const long long C = s.channels, K = s.width, H = s.size;
     steps = {
         example::make_step(conv_spec(s, C, K, 1, "bias+relu"), {{"X", {1, C, H, H}, &in.X},
@@ -176,27 +189,29 @@ struct PackageBlock {
 int main(int argc, char** argv) {
   long long size = 56, channels = 256, width = 64;
   example::RunOptions run;
-  example::parse_args(
-      argc, argv,
-      "A ResNet-50 bottleneck block (1x1, 3x3 and 1x1 convolutions with bias, relu and the residual) from the\n"
-      "kernels of an rctune package, checked against a plain reference and timed against the same block from\n"
-      "OpenBLAS (im2col + sgemm; one thread each).",
-      {{"--size", &size, 1, 1 << 16, "height and width of the activations"},
-       {"--channels", &channels, 1, 1 << 20, "input and output channels of the block"},
-       {"--width", &width, 1, 1 << 20, "channels inside the bottleneck"}},
-      run);
+  example::parse_args(argc, argv,
+                      "A ResNet-50 bottleneck block (1x1, 3x3 and 1x1 convolutions with bias, relu and the "
+                      "residual) from the\n"
+                      "kernels of an rctune package, checked against a plain reference and timed against the "
+                      "same block from\n"
+                      "OpenBLAS (im2col + sgemm; one thread each).",
+                      {{"--size", &size, 1, 1 << 16, "height and width of the activations"},
+                       {"--channels", &channels, 1, 1 << 20, "input and output channels of the block"},
+                       {"--width", &width, 1, 1 << 20, "channels inside the bottleneck"}},
+                      run);
   const Shape s{size, channels, width};
   // The im2col buffer (width*9 x size^2) or the activations are the largest matrices sgemm sees.
-  example::require_int_sized(argv[0], std::max({s.hw() * s.channels, s.hw() * s.width * 9, s.channels * s.width}),
-                             "--size " + std::to_string(s.size) + " --channels " + std::to_string(s.channels) +
-                                 " --width " + std::to_string(s.width));
+  example::require_int_sized(argv[0],
+                             std::max({s.hw() * s.channels, s.hw() * s.width * 9, s.channels * s.width}),
+                             "--size " + std::to_string(s.size) + " --channels " +
+                                 std::to_string(s.channels) + " --width " + std::to_string(s.width));
   return example::run_program("resnet_bottleneck", [&] {
-    std::printf("block: resnet_bottleneck size=%lld channels=%lld width=%lld package=%s\n", s.size, s.channels,
-                s.width, EXAMPLE_PACKAGE_NAME);
+    std::printf("block: resnet_bottleneck size=%lld channels=%lld width=%lld package=%s\n", s.size,
+                s.channels, s.width, EXAMPLE_PACKAGE_NAME);
     Inputs in(s, 1);
     PackageBlock package(s, in);
     OpenBlasBlock openblas(s, in);
-    return example::check_and_time("resnet_bottleneck", run, package, openblas, [&] { return reference(s, in); },
-                                   kBound);
+    return example::check_and_time(
+        "resnet_bottleneck", run, package, openblas, [&] { return reference(s, in); }, kBound);
   });
 }
