@@ -9,33 +9,13 @@
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "block_util.hpp"
 #include "package_steps.hpp"
 
 namespace example {
-
-// `package` and `openblas` are callables with the block's output in a member Y; `reference`
-// computes that output in double precision.
-template <class PackageBlock, class OpenBlasBlock>
-int check_and_time(const char* block, const RunOptions& run, PackageBlock& package, OpenBlasBlock& openblas,
-                   const std::function<std::vector<double>()>& reference, double bound) {
-  print_kernels(package.steps);
-  if (run.require_tuned) require_tuned(package.steps);
-  if (run.list_only) return 0;
-
-  package();
-  openblas();
-  std::vector<double> want = reference();
-  bool ok = check_output("package", package.Y, want, bound);
-  ok = check_output("openblas", openblas.Y, want, bound) && ok;
-  if (!ok) return kExitMismatch;
-
-  print_timing(block,
-               time_alternating([&] { package(); }, [&] { openblas(); }, static_cast<int>(run.repeat)));
-  return 0;
-}
 
 // Runs `body` with OpenBLAS on one thread (the package's kernels run on one core, Kokkos Serial, too)
 // and Kokkos initialised. The package's NotTuned is exit status kExitNotTuned, other errors kExitMismatch.
@@ -51,6 +31,35 @@ inline int run_program(const char* block, const std::function<int()>& body) {
     std::fprintf(stderr, "%s: %s\n", block, e.what());
     return kExitMismatch;
   }
+}
+
+// A whole program once its command line is read: builds the inputs of `shape` (seed 1), the block
+// from the package (PackageBlock: callable, with `steps` and the output `Y`) and from OpenBLAS
+// (OpenBlasBlock: callable, with `Y`); reports the package's kernels; checks both outputs against
+// `reference` (at most `bound` relative error); times both in turn. `description` names the shape.
+template <class Inputs, class PackageBlock, class OpenBlasBlock, class Shape>
+int run_block(const char* block, const std::string& description, const RunOptions& run, const Shape& shape,
+              std::vector<double> (*reference)(const Shape&, const Inputs&), double bound) {
+  return run_program(block, [&] {
+    std::printf("block: %s %s package=%s\n", block, description.c_str(), EXAMPLE_PACKAGE_NAME);
+    Inputs in(shape, 1);
+    PackageBlock package(shape, in);
+    OpenBlasBlock openblas(shape, in);
+    print_kernels(package.steps);
+    if (run.require_tuned) require_tuned(package.steps);
+    if (run.list_only) return 0;
+
+    package();
+    openblas();
+    std::vector<double> want = reference(shape, in);
+    bool ok = check_output("package", package.Y, want, bound);
+    ok = check_output("openblas", openblas.Y, want, bound) && ok;
+    if (!ok) return kExitMismatch;
+
+    print_timing(block,
+                 time_alternating([&] { package(); }, [&] { openblas(); }, static_cast<int>(run.repeat)));
+    return 0;
+  });
 }
 
 }  // namespace example

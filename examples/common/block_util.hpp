@@ -129,7 +129,7 @@ inline void parse_args(int argc, char** argv, const char* summary, std::vector<I
   }
 }
 
-// Exits (kExitUsage) with `why` when the shape's matrices are too large for cblas_sgemm's int sizes.
+// Exits (kExitUsage) when the shape's largest matrix is too large for cblas_sgemm's int sizes.
 inline void require_int_sized(const char* program, long long largest_matrix, const std::string& shape) {
   if (largest_matrix <= std::numeric_limits<int>::max()) return;
   std::fprintf(stderr, "%s: %s: a matrix of %lld elements, more than cblas_sgemm takes (%d)\n", program,

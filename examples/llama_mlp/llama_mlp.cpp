@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -135,27 +134,18 @@ struct PackageBlock {
 int main(int argc, char** argv) {
   long long tokens = 32, hidden = 1024, ffn = 3584;
   example::RunOptions run;
-  example::parse_args(
-      argc, argv,
-      "A Llama-3 decoder MLP block (RMSNorm, silu-gated up projection, down projection) from the kernels of "
-      "an\n"
-      "rctune package, checked against a plain reference and timed against the same block from OpenBLAS\n"
-      "(one thread each).",
-      {{"--tokens", &tokens, 1, 1 << 20, "tokens T (rows of X)"},
-       {"--hidden", &hidden, 1, 1 << 20, "hidden size D"},
-       {"--ffn", &ffn, 1, 1 << 20, "feed-forward size F"}},
-      run);
+  example::parse_args(argc, argv,
+                      "A Llama-3 decoder MLP block (RMSNorm, silu-gated up projection, down projection)\n"
+                      "from the kernels of an rctune package, checked against a plain reference and timed\n"
+                      "against the same block from OpenBLAS (one thread each).",
+                      {{"--tokens", &tokens, 1, 1 << 20, "tokens T (rows of X)"},
+                       {"--hidden", &hidden, 1, 1 << 20, "hidden size D"},
+                       {"--ffn", &ffn, 1, 1 << 20, "feed-forward size F"}},
+                      run);
   const Shape s{tokens, hidden, ffn};
-  example::require_int_sized(argv[0], std::max({s.T * s.F, s.D * s.F, s.T * s.D}),
-                             "--tokens " + std::to_string(s.T) + " --hidden " + std::to_string(s.D) +
-                                 " --ffn " + std::to_string(s.F));
-  return example::run_program("llama_mlp", [&] {
-    std::printf("block: llama_mlp tokens=%lld hidden=%lld ffn=%lld package=%s\n", s.T, s.D, s.F,
-                EXAMPLE_PACKAGE_NAME);
-    Inputs in(s, 1);
-    PackageBlock package(s, in);
-    OpenBlasBlock openblas(s, in);
-    return example::check_and_time(
-        "llama_mlp", run, package, openblas, [&] { return reference(s, in); }, kBound);
-  });
+  const std::string shape =
+      "tokens=" + std::to_string(s.T) + " hidden=" + std::to_string(s.D) + " ffn=" + std::to_string(s.F);
+  example::require_int_sized(argv[0], std::max({s.T * s.F, s.D * s.F, s.T * s.D}), shape);
+  return example::run_block<Inputs, PackageBlock, OpenBlasBlock>("llama_mlp", shape, run, s, reference,
+                                                                 kBound);
 }

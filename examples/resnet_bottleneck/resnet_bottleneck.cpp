@@ -11,7 +11,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <random>
 #include <string>
 #include <vector>
@@ -189,29 +188,21 @@ struct PackageBlock {
 int main(int argc, char** argv) {
   long long size = 56, channels = 256, width = 64;
   example::RunOptions run;
-  example::parse_args(argc, argv,
-                      "A ResNet-50 bottleneck block (1x1, 3x3 and 1x1 convolutions with bias, relu and the "
-                      "residual) from the\n"
-                      "kernels of an rctune package, checked against a plain reference and timed against the "
-                      "same block from\n"
-                      "OpenBLAS (im2col + sgemm; one thread each).",
-                      {{"--size", &size, 1, 1 << 16, "height and width of the activations"},
-                       {"--channels", &channels, 1, 1 << 20, "input and output channels of the block"},
-                       {"--width", &width, 1, 1 << 20, "channels inside the bottleneck"}},
-                      run);
+  example::parse_args(
+      argc, argv,
+      "A ResNet-50 bottleneck block (1x1, 3x3 and 1x1 convolutions with bias, relu and the\n"
+      "residual) from the kernels of an rctune package, checked against a plain reference and\n"
+      "timed against the same block from OpenBLAS (im2col + sgemm; one thread each).",
+      {{"--size", &size, 1, 1 << 16, "height and width of the activations"},
+       {"--channels", &channels, 1, 1 << 20, "input and output channels of the block"},
+       {"--width", &width, 1, 1 << 20, "channels inside the bottleneck"}},
+      run);
   const Shape s{size, channels, width};
+  const std::string shape = "size=" + std::to_string(s.size) + " channels=" + std::to_string(s.channels) +
+                            " width=" + std::to_string(s.width);
   // The im2col buffer (width*9 x size^2) or the activations are the largest matrices sgemm sees.
-  example::require_int_sized(argv[0],
-                             std::max({s.hw() * s.channels, s.hw() * s.width * 9, s.channels * s.width}),
-                             "--size " + std::to_string(s.size) + " --channels " +
-                                 std::to_string(s.channels) + " --width " + std::to_string(s.width));
-  return example::run_program("resnet_bottleneck", [&] {
-    std::printf("block: resnet_bottleneck size=%lld channels=%lld width=%lld package=%s\n", s.size,
-                s.channels, s.width, EXAMPLE_PACKAGE_NAME);
-    Inputs in(s, 1);
-    PackageBlock package(s, in);
-    OpenBlasBlock openblas(s, in);
-    return example::check_and_time(
-        "resnet_bottleneck", run, package, openblas, [&] { return reference(s, in); }, kBound);
-  });
+  example::require_int_sized(
+      argv[0], std::max({s.hw() * s.channels, s.hw() * s.width * 9, s.channels * s.width}), shape);
+  return example::run_block<Inputs, PackageBlock, OpenBlasBlock>("resnet_bottleneck", shape, run, s,
+                                                                 reference, kBound);
 }
