@@ -20,11 +20,20 @@ struct Arg {
   Buffer* buffer;
 };
 
+// One call of the package. pkg::run(spec, ...) looks the spec up on every call (a few microseconds:
+// it parses and canonicalises the spec), so a step resolves its tuned kernel once and calls it
+// directly; without one, pkg::run computes it with the package's generic kernel.
 struct Step {
   std::string spec;
   std::vector<void*> buffers;
+  const pkg::KernelInfo* tuned;  // nullptr: not tuned in the package
 
-  void run() const { pkg::run(spec, buffers.data()); }
+  void run() const {
+    if (tuned)
+      tuned->call(buffers.data());
+    else
+      pkg::run(spec, buffers.data());
+  }
 };
 
 inline std::string shape_text(const std::int64_t* shape, int rank) {
@@ -41,7 +50,7 @@ inline Step make_step(const std::string& spec, const std::vector<Arg>& args) {
   if (want.size() != args.size())
     throw fail("the package takes " + std::to_string(want.size()) + " buffers, the example passes " +
                std::to_string(args.size()));
-  Step step{spec, {}};
+  Step step{spec, {}, pkg::find(spec)};
   for (std::size_t i = 0; i < args.size(); ++i) {
     const pkg::TensorInfo& t = want[i];
     const Arg& a = args[i];
@@ -58,7 +67,7 @@ inline Step make_step(const std::string& spec, const std::vector<Arg>& args) {
 // Prints, for each step, whether the package holds a tuned kernel of it.
 inline void print_kernels(const std::vector<Step>& steps) {
   for (const Step& s : steps) {
-    if (const pkg::KernelInfo* k = pkg::find(s.spec))
+    if (const pkg::KernelInfo* k = s.tuned)
       std::printf("kernel: %s tuned function=%s task=%s gflops=%.2f\n", s.spec.c_str(), k->function, k->task,
                   k->gflops);
     else
