@@ -386,6 +386,66 @@ TEST(GenericKernels, ParseSpecAcceptsExactlyWhatMakeOperatorAccepts) {
   }
 }
 
+TEST(GenericKernels, RandomSpecsAreAcceptedAndCanonicalisedAsMakeOperatorDoes) {
+  // Random parameters of every operator, small and huge, valid and not: shapes near the filter and
+  // size limits, epilogue chains near their length and repetition limits.
+  const std::vector<std::string> ints = {"0",
+                                         "1",
+                                         "2",
+                                         "3",
+                                         "5",
+                                         "7",
+                                         "-1",
+                                         "1024",
+                                         "65536",
+                                         "1048576",
+                                         "268435456",
+                                         "1073741824",
+                                         "4294967296",
+                                         "1099511627776",
+                                         "1099511627777",
+                                         "x"};
+  const std::vector<std::string> floats = {"1e-5", "0.5", "3", "0", "-1", "1e-320", "1e400", "2.5e-7", "x"};
+  const std::vector<std::string> eps_ops = {"bias", "add",       "mul",     "relu", "relu6",
+                                            "gelu", "gelu_tanh", "sigmoid", "silu", "tanh"};
+  std::mt19937 rng(11);
+  auto pick = [&](const std::vector<std::string>& v) { return v[rng() % v.size()]; };
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const auto& info = ir::operator_library()[rng() % ir::operator_library().size()];
+    std::string spec = info.name, sep = ":";
+    for (const auto& param : info.params) {
+      if (rng() % 3 == 0) continue;
+      std::string v;
+      if (param.name == "dtype") {
+        v = pick({"f32", "f64", "float64", "f16"});
+      } else if (param.name == "eps") {
+        v = pick(floats);
+      } else if (param.name == "epilogue") {
+        const size_t n = rng() % 18;
+        for (size_t k = 0; k < n; ++k) v += (k ? "+" : "") + pick(eps_ops);
+        if (v.empty()) v = "none";
+      } else {
+        v = rng() % 2 ? pick(ints) : std::to_string(1 + rng() % 9);
+      }
+      spec += sep + param.name + "=" + v;
+      sep = ",";
+    }
+    gk::Spec s;
+    std::string why;
+    const bool ok = gk::parse_spec(spec, &s, &why);
+    ASSERT_EQ(ok, rctune_accepts(spec)) << spec << ": " << why;
+    if (ok) {
+      EXPECT_EQ(s.canonical, ir::canonical_operator_spec(spec)) << spec;
+      ++accepted;
+    } else {
+      ++refused;
+    }
+  }
+  EXPECT_GT(accepted, 400);
+  EXPECT_GT(refused, 400);
+}
+
 TEST(GenericKernels, RunAndTensorsRefuseASpecThatParseSpecRefuses) {
   gk::Spec s;
   s.op = "matmul";

@@ -270,8 +270,11 @@ inline std::string format_double(double v) {
   return s;
 }
 
+// a * b for a, b >= 0 (every product checked here is of sizes); false when it overflows int64.
 inline bool checked_mul(std::int64_t a, std::int64_t b, std::int64_t* r) {
-  return !__builtin_mul_overflow(a, b, r);
+  if (a != 0 && b > std::numeric_limits<std::int64_t>::max() / a) return false;
+  *r = a * b;
+  return true;
 }
 
 // ---- a parsed spec
@@ -630,15 +633,17 @@ inline void check_limits(const Parsed& p, const Layout& l) {
     const Decl& t = l.tensors[w.tensor];
     std::int64_t dim_stride = 1;  // fits: the element count was checked
     for (std::size_t d = w.dim + 1; d < t.shape.size(); ++d) dim_stride *= t.shape[d];
-    std::int64_t a = 0, b = 0, span = 0;
-    const bool fits = checked_mul(w.out_extent - 1, w.stride, &a) &&
-                      checked_mul(w.red_extent - 1, w.dilation, &b) && !__builtin_add_overflow(a, b, &a) &&
-                      !__builtin_sub_overflow(a, w.pad, &a) &&
-                      checked_mul(std::max(a < 0 ? -a : a, w.pad), dim_stride, &span);
+    // The index ranges over [-pad, hi], hi = (out_extent - 1) * stride + (red_extent - 1) * dilation - pad.
+    std::int64_t by_out = 0, by_red = 0, span = 0;
+    bool fits = checked_mul(w.out_extent - 1, w.stride, &by_out) &&
+                checked_mul(w.red_extent - 1, w.dilation, &by_red) &&
+                by_out <= std::numeric_limits<std::int64_t>::max() - by_red;
+    const std::int64_t hi = fits ? by_out + by_red - w.pad : 0;
+    fits = fits && checked_mul(std::max(hi < 0 ? -hi : hi, w.pad), dim_stride, &span);
     if (!fits || span > kMaxIndexSpan)
       throw fail("the window read of " + t.name + " (dimension " + std::to_string(w.dim) +
                  ") ranges over [-" + std::to_string(w.pad) + ", " +
-                 (fits ? std::to_string(a) : std::string("overflow")) +
+                 (fits ? std::to_string(hi) : std::string("overflow")) +
                  "], too far for a tensor dimension of stride " + std::to_string(dim_stride) +
                  " (index times stride must stay within 2^56)");
   }
@@ -746,164 +751,215 @@ inline std::int64_t window(std::int64_t o, std::int64_t t, std::int64_t stride, 
   return x < 0 || x >= extent ? -1 : x;
 }
 
+// The typed buffers of one call: the operator's own inputs, then its epilogue's, then the output.
 template <class T>
-void run_typed(const Parsed& p, const Layout& l, void* const* buffers) {
-  const std::string op = p.def->name;
-  auto in = [&](std::size_t i) { return static_cast<const T*>(buffers[i]); };
-  // The epilogue inputs follow the operator's own inputs; the output is the last buffer.
-  std::vector<const T*> ep_in;
-  const std::size_t ep_count = epilogue_inputs(p.epilogue).size();
-  const std::size_t own_inputs = 2;
-  for (std::size_t i = 0; i < ep_count; ++i) ep_in.push_back(in(own_inputs + i));
-  if (op == "matmul" || op == "batch_matmul") {
-    const bool batched = op == "batch_matmul";
-    const std::int64_t B = batched ? p["B"] : 1, M = p["M"], N = p["N"], K = p["K"];
-    T* C = static_cast<T*>(buffers[own_inputs + ep_count]);
-    for (std::int64_t b = 0; b < B; ++b) matmul(in(0) + b * M * K, in(1) + b * K * N, C + b * M * N, M, N, K);
-    apply_epilogue(p.epilogue, ep_in.data(), C, B * M, N, 1);
-  } else if (op == "dense" || op == "dense_gelu") {
-    const std::int64_t M = p["M"], N = p["N"], K = p["K"];
-    const T* bias = in(2);
-    T* Y = static_cast<T*>(buffers[3]);
-    matmul(in(0), in(1), Y, M, N, K);  // XW, then Y = XW + bias (gelu of it) in place
-    const bool with_gelu = op == "dense_gelu";
-    for (std::int64_t i = 0; i < M; ++i)
-      for (std::int64_t j = 0; j < N; ++j) {
-        const T v = Y[i * N + j] + bias[j];
-        Y[i * N + j] = with_gelu ? gelu(v) : v;
-      }
-  } else if (op == "conv2d_nchw" || op == "depthwise_conv2d") {
-    const bool depthwise = op == "depthwise_conv2d";
-    const std::int64_t N = p["N"], C = p["C"], H = p["H"], W = p["W"], R = p["R"], S = p["S"];
-    const std::int64_t K = depthwise ? C : p["K"];
-    const std::int64_t stride = p["stride"], pad = p["pad"], dil = p["dilation"], P = l.P, Q = l.Q;
-    const T* X = in(0);
-    const T* F = in(1);
-    T* Y = static_cast<T*>(buffers[own_inputs + ep_count]);
-    // Y[n, k, p, q] = sum over (c, r, s) in that order of X[n, c, p*stride + r*dil - pad, ...] * F[k, c, r,
-    // s]; depthwise: c = k, sum over (r, s) of X[n, c, ...] * F[c, r, s].
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t k = 0; k < K; ++k) {
-        T* y = Y + (n * K + k) * P * Q;
-        for (std::int64_t i = 0; i < P * Q; ++i) y[i] = T(0);
-        for (std::int64_t c = depthwise ? k : 0; c < (depthwise ? k + 1 : C); ++c) {
-          const T* x = X + (n * C + c) * H * W;
-          for (std::int64_t r = 0; r < R; ++r)
-            for (std::int64_t s = 0; s < S; ++s) {
-              const T f = depthwise ? F[(k * R + r) * S + s] : F[((k * C + c) * R + r) * S + s];
-              for (std::int64_t pp = 0; pp < P; ++pp) {
-                const std::int64_t h = window(pp, r, stride, dil, pad, H);
-                if (h < 0) continue;
-                for (std::int64_t q = 0; q < Q; ++q) {
-                  const std::int64_t w = window(q, s, stride, dil, pad, W);
-                  if (w >= 0) y[pp * Q + q] += x[h * W + w] * f;
-                }
-              }
-            }
-        }
-      }
-    apply_epilogue(p.epilogue, ep_in.data(), Y, N, K, P * Q);
-  } else if (op == "conv2d_nhwc") {
-    const std::int64_t N = p["N"], C = p["C"], H = p["H"], W = p["W"], K = p["K"], R = p["R"], S = p["S"];
-    const std::int64_t stride = p["stride"], pad = p["pad"], dil = p["dilation"], P = l.P, Q = l.Q;
-    const T* X = in(0);
-    const T* F = in(1);
-    T* Y = static_cast<T*>(buffers[own_inputs + ep_count]);
-    // Y[n, p, q, k] = sum over (r, s, c) in that order of X[n, h, w, c] * F[r, s, c, k]; k innermost.
-    for (std::int64_t n = 0; n < N; ++n)
-      for (std::int64_t pp = 0; pp < P; ++pp)
-        for (std::int64_t q = 0; q < Q; ++q) {
-          T* y = Y + ((n * P + pp) * Q + q) * K;
-          for (std::int64_t k = 0; k < K; ++k) y[k] = T(0);
-          for (std::int64_t r = 0; r < R; ++r) {
-            const std::int64_t h = window(pp, r, stride, dil, pad, H);
-            if (h < 0) continue;
-            for (std::int64_t s = 0; s < S; ++s) {
-              const std::int64_t w = window(q, s, stride, dil, pad, W);
-              if (w < 0) continue;
-              const T* x = X + ((n * H + h) * W + w) * C;
-              for (std::int64_t c = 0; c < C; ++c) {
-                const T xv = x[c];
-                const T* f = F + ((r * S + s) * C + c) * K;
-                for (std::int64_t k = 0; k < K; ++k) y[k] += xv * f[k];
+struct Buffers {
+  void* const* raw;
+  std::vector<const T*> epilogue;
+  std::size_t own_inputs;
+  const T* in(std::size_t i) const { return static_cast<const T*>(raw[i]); }
+  T* out() const { return static_cast<T*>(raw[own_inputs + epilogue.size()]); }
+};
+
+// matmul and batch_matmul: C = A B per batch entry, then the epilogue on C.
+template <class T>
+void run_matmul(const Parsed& p, const Buffers<T>& b) {
+  const bool batched = std::string(p.def->name) == "batch_matmul";
+  const std::int64_t B = batched ? p["B"] : 1, M = p["M"], N = p["N"], K = p["K"];
+  T* C = b.out();
+  for (std::int64_t e = 0; e < B; ++e)
+    matmul(b.in(0) + e * M * K, b.in(1) + e * K * N, C + e * M * N, M, N, K);
+  apply_epilogue(p.epilogue, b.epilogue.data(), C, B * M, N, 1);
+}
+
+// dense and dense_gelu: XW in Y, then Y = XW + bias (its gelu) in place.
+template <class T>
+void run_dense(const Parsed& p, const Buffers<T>& b, bool with_gelu) {
+  const std::int64_t M = p["M"], N = p["N"], K = p["K"];
+  const T* bias = b.in(2);
+  T* Y = b.out();
+  matmul(b.in(0), b.in(1), Y, M, N, K);
+  for (std::int64_t i = 0; i < M; ++i)
+    for (std::int64_t j = 0; j < N; ++j) {
+      const T v = Y[i * N + j] + bias[j];
+      Y[i * N + j] = with_gelu ? gelu(v) : v;
+    }
+}
+
+// conv2d_nchw: Y[n, k, p, q] = sum over (c, r, s), in that order, of
+// X[n, c, p*stride + r*dilation - pad, q*stride + s*dilation - pad] * F[k, c, r, s] (zero outside X).
+// depthwise_conv2d: c = k, the sum over (r, s) of X[n, c, ...] * F[c, r, s]. q innermost.
+template <class T>
+void run_conv_nchw(const Parsed& p, const Layout& l, const Buffers<T>& b, bool depthwise) {
+  const std::int64_t N = p["N"], C = p["C"], H = p["H"], W = p["W"], R = p["R"], S = p["S"];
+  const std::int64_t K = depthwise ? C : p["K"];
+  const std::int64_t stride = p["stride"], pad = p["pad"], dil = p["dilation"], P = l.P, Q = l.Q;
+  const T* X = b.in(0);
+  const T* F = b.in(1);
+  T* Y = b.out();
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t k = 0; k < K; ++k) {
+      T* y = Y + (n * K + k) * P * Q;
+      for (std::int64_t i = 0; i < P * Q; ++i) y[i] = T(0);
+      for (std::int64_t c = depthwise ? k : 0; c < (depthwise ? k + 1 : C); ++c) {
+        const T* x = X + (n * C + c) * H * W;
+        for (std::int64_t r = 0; r < R; ++r)
+          for (std::int64_t s = 0; s < S; ++s) {
+            const T f = depthwise ? F[(k * R + r) * S + s] : F[((k * C + c) * R + r) * S + s];
+            for (std::int64_t pp = 0; pp < P; ++pp) {
+              const std::int64_t h = window(pp, r, stride, dil, pad, H);
+              if (h < 0) continue;
+              for (std::int64_t q = 0; q < Q; ++q) {
+                const std::int64_t w = window(q, s, stride, dil, pad, W);
+                if (w >= 0) y[pp * Q + q] += x[h * W + w] * f;
               }
             }
           }
-        }
-    apply_epilogue(p.epilogue, ep_in.data(), Y, N * P * Q, K, 1);
-  } else if (op == "softmax") {
-    const std::int64_t M = p["M"], N = p["N"];
-    const T* X = in(0);
-    T* Y = static_cast<T*>(buffers[1]);
-    for (std::int64_t i = 0; i < M; ++i) {
-      const T* x = X + i * N;
-      T row_max = -std::numeric_limits<T>::infinity();
-      for (std::int64_t j = 0; j < N; ++j) row_max = x[j] > row_max ? x[j] : row_max;
-      T row_sum = T(0);
-      for (std::int64_t j = 0; j < N; ++j) row_sum += std::exp(x[j] - row_max);
-      for (std::int64_t j = 0; j < N; ++j) Y[i * N + j] = std::exp(x[j] - row_max) / row_sum;
-    }
-  } else if (op == "layernorm" || op == "rmsnorm") {
-    const bool rms = op == "rmsnorm";
-    const std::int64_t M = p["M"], N = p["N"];
-    const T n = static_cast<T>(N), eps = static_cast<T>(p.eps);
-    const T* X = in(0);
-    const T* gamma = in(1);
-    const T* beta = rms ? nullptr : in(2);
-    T* Y = static_cast<T*>(buffers[rms ? 2 : 3]);
-    for (std::int64_t i = 0; i < M; ++i) {
-      const T* x = X + i * N;
-      T* y = Y + i * N;
-      if (rms) {
-        // mean_sq = sum x*x/N; Y = x * rsqrt(mean_sq + eps) * gamma
-        T mean_sq = T(0);
-        for (std::int64_t j = 0; j < N; ++j) mean_sq += x[j] * x[j] / n;
-        const T scale = T(1) / std::sqrt(mean_sq + eps);
-        for (std::int64_t j = 0; j < N; ++j) y[j] = x[j] * scale * gamma[j];
-      } else {
-        // mean = sum x/N; variance = sum (x - mean)^2/N; Y = (x - mean) * rsqrt(variance + eps) * gamma +
-        // beta
-        T mean = T(0), variance = T(0);
-        for (std::int64_t j = 0; j < N; ++j) mean += x[j] / n;
-        for (std::int64_t j = 0; j < N; ++j) variance += (x[j] - mean) * (x[j] - mean) / n;
-        const T scale = T(1) / std::sqrt(variance + eps);
-        for (std::int64_t j = 0; j < N; ++j) y[j] = (x[j] - mean) * scale * gamma[j] + beta[j];
       }
     }
-  } else if (op == "attention") {
-    const std::int64_t B = p["B"], S = p["S"], D = p["D"], SK = p["SK"];
-    const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(D)));
-    const T* Qt = in(0);
-    const T* Kt = in(1);
-    const T* Vt = in(2);
-    T* O = static_cast<T*>(buffers[3]);
-    // One query row at a time: scores, max, sum of exp((score - max) * scale), P, then O += P V.
-    std::vector<T> row(static_cast<std::size_t>(SK));
-    for (std::int64_t b = 0; b < B; ++b)
-      for (std::int64_t i = 0; i < S; ++i) {
-        const T* q = Qt + (b * S + i) * D;
-        T row_max = -std::numeric_limits<T>::infinity();
-        for (std::int64_t j = 0; j < SK; ++j) {
-          const T* k = Kt + (b * SK + j) * D;
-          T score = T(0);
-          for (std::int64_t d = 0; d < D; ++d) score += q[d] * k[d];
-          row[static_cast<std::size_t>(j)] = score;
-          row_max = score > row_max ? score : row_max;
-        }
-        T row_sum = T(0);
-        for (std::int64_t j = 0; j < SK; ++j)
-          row_sum += std::exp((row[static_cast<std::size_t>(j)] - row_max) * scale);
-        T* o = O + (b * S + i) * D;
-        for (std::int64_t d = 0; d < D; ++d) o[d] = T(0);
-        for (std::int64_t j = 0; j < SK; ++j) {
-          const T pj = std::exp((row[static_cast<std::size_t>(j)] - row_max) * scale) / row_sum;
-          const T* v = Vt + (b * SK + j) * D;
-          for (std::int64_t d = 0; d < D; ++d) o[d] += pj * v[d];
+  apply_epilogue(p.epilogue, b.epilogue.data(), Y, N, K, P * Q);
+}
+
+// conv2d_nhwc: Y[n, p, q, k] = sum over (r, s, c), in that order, of X[n, h, w, c] * F[r, s, c, k]
+// (zero outside X). k innermost.
+template <class T>
+void run_conv_nhwc(const Parsed& p, const Layout& l, const Buffers<T>& b) {
+  const std::int64_t N = p["N"], C = p["C"], H = p["H"], W = p["W"], K = p["K"], R = p["R"], S = p["S"];
+  const std::int64_t stride = p["stride"], pad = p["pad"], dil = p["dilation"], P = l.P, Q = l.Q;
+  const T* X = b.in(0);
+  const T* F = b.in(1);
+  T* Y = b.out();
+  for (std::int64_t n = 0; n < N; ++n)
+    for (std::int64_t pp = 0; pp < P; ++pp)
+      for (std::int64_t q = 0; q < Q; ++q) {
+        T* y = Y + ((n * P + pp) * Q + q) * K;
+        for (std::int64_t k = 0; k < K; ++k) y[k] = T(0);
+        for (std::int64_t r = 0; r < R; ++r) {
+          const std::int64_t h = window(pp, r, stride, dil, pad, H);
+          if (h < 0) continue;
+          for (std::int64_t s = 0; s < S; ++s) {
+            const std::int64_t w = window(q, s, stride, dil, pad, W);
+            if (w < 0) continue;
+            const T* x = X + ((n * H + h) * W + w) * C;
+            for (std::int64_t c = 0; c < C; ++c) {
+              const T xv = x[c];
+              const T* f = F + ((r * S + s) * C + c) * K;
+              for (std::int64_t k = 0; k < K; ++k) y[k] += xv * f[k];
+            }
+          }
         }
       }
-  } else {
-    throw std::logic_error("rctune_generic: operator " + op + " has no kernel");
+  apply_epilogue(p.epilogue, b.epilogue.data(), Y, N * P * Q, K, 1);
+}
+
+// softmax: row_max = max x; row_sum = sum exp(x - row_max); Y = exp(x - row_max) / row_sum.
+template <class T>
+void run_softmax(const Parsed& p, const Buffers<T>& b) {
+  const std::int64_t M = p["M"], N = p["N"];
+  for (std::int64_t i = 0; i < M; ++i) {
+    const T* x = b.in(0) + i * N;
+    T* y = b.out() + i * N;
+    T row_max = -std::numeric_limits<T>::infinity();
+    for (std::int64_t j = 0; j < N; ++j) row_max = x[j] > row_max ? x[j] : row_max;
+    T row_sum = T(0);
+    for (std::int64_t j = 0; j < N; ++j) row_sum += std::exp(x[j] - row_max);
+    for (std::int64_t j = 0; j < N; ++j) y[j] = std::exp(x[j] - row_max) / row_sum;
   }
+}
+
+// layernorm: mean = sum x/N; variance = sum (x - mean)^2/N;
+// Y = (x - mean) * rsqrt(variance + eps) * gamma + beta.
+template <class T>
+void run_layernorm(const Parsed& p, const Buffers<T>& b) {
+  const std::int64_t M = p["M"], N = p["N"];
+  const T n = static_cast<T>(N), eps = static_cast<T>(p.eps);
+  const T* gamma = b.in(1);
+  const T* beta = b.in(2);
+  for (std::int64_t i = 0; i < M; ++i) {
+    const T* x = b.in(0) + i * N;
+    T* y = b.out() + i * N;
+    T mean = T(0), variance = T(0);
+    for (std::int64_t j = 0; j < N; ++j) mean += x[j] / n;
+    for (std::int64_t j = 0; j < N; ++j) variance += (x[j] - mean) * (x[j] - mean) / n;
+    const T scale = T(1) / std::sqrt(variance + eps);
+    for (std::int64_t j = 0; j < N; ++j) y[j] = (x[j] - mean) * scale * gamma[j] + beta[j];
+  }
+}
+
+// rmsnorm: mean_sq = sum x*x/N; Y = x * rsqrt(mean_sq + eps) * gamma.
+template <class T>
+void run_rmsnorm(const Parsed& p, const Buffers<T>& b) {
+  const std::int64_t M = p["M"], N = p["N"];
+  const T n = static_cast<T>(N), eps = static_cast<T>(p.eps);
+  const T* gamma = b.in(1);
+  for (std::int64_t i = 0; i < M; ++i) {
+    const T* x = b.in(0) + i * N;
+    T* y = b.out() + i * N;
+    T mean_sq = T(0);
+    for (std::int64_t j = 0; j < N; ++j) mean_sq += x[j] * x[j] / n;
+    const T scale = T(1) / std::sqrt(mean_sq + eps);
+    for (std::int64_t j = 0; j < N; ++j) y[j] = x[j] * scale * gamma[j];
+  }
+}
+
+// attention, one query row at a time: scores = Q K^T (unscaled), row_max = max scores,
+// e = exp((scores - row_max) / sqrt(D)), P = e / sum e, O = P V.
+template <class T>
+void run_attention(const Parsed& p, const Buffers<T>& b) {
+  const std::int64_t B = p["B"], S = p["S"], D = p["D"], SK = p["SK"];
+  const T scale = static_cast<T>(1.0 / std::sqrt(static_cast<double>(D)));
+  std::vector<T> row(static_cast<std::size_t>(SK));
+  for (std::int64_t e = 0; e < B; ++e)
+    for (std::int64_t i = 0; i < S; ++i) {
+      const T* q = b.in(0) + (e * S + i) * D;
+      T row_max = -std::numeric_limits<T>::infinity();
+      for (std::int64_t j = 0; j < SK; ++j) {
+        const T* k = b.in(1) + (e * SK + j) * D;
+        T score = T(0);
+        for (std::int64_t d = 0; d < D; ++d) score += q[d] * k[d];
+        row[static_cast<std::size_t>(j)] = score;
+        row_max = score > row_max ? score : row_max;
+      }
+      T row_sum = T(0);
+      for (std::int64_t j = 0; j < SK; ++j)
+        row_sum += std::exp((row[static_cast<std::size_t>(j)] - row_max) * scale);
+      T* o = b.out() + (e * S + i) * D;
+      for (std::int64_t d = 0; d < D; ++d) o[d] = T(0);
+      for (std::int64_t j = 0; j < SK; ++j) {
+        const T pj = std::exp((row[static_cast<std::size_t>(j)] - row_max) * scale) / row_sum;
+        const T* v = b.in(2) + (e * SK + j) * D;
+        for (std::int64_t d = 0; d < D; ++d) o[d] += pj * v[d];
+      }
+    }
+}
+
+template <class T>
+void run_typed(const Parsed& p, const Layout& l, void* const* raw) {
+  Buffers<T> b{raw, {}, 0};
+  std::size_t inputs = 0;
+  for (const auto& t : l.tensors) inputs += t.role == Role::Input ? 1 : 0;
+  const std::size_t ep_count = epilogue_inputs(p.epilogue).size();
+  b.own_inputs = inputs - ep_count;
+  for (std::size_t i = 0; i < ep_count; ++i) b.epilogue.push_back(b.in(b.own_inputs + i));
+  const std::string op = p.def->name;
+  if (op == "matmul" || op == "batch_matmul")
+    run_matmul(p, b);
+  else if (op == "dense" || op == "dense_gelu")
+    run_dense(p, b, op == "dense_gelu");
+  else if (op == "conv2d_nchw" || op == "depthwise_conv2d")
+    run_conv_nchw(p, l, b, op == "depthwise_conv2d");
+  else if (op == "conv2d_nhwc")
+    run_conv_nhwc(p, l, b);
+  else if (op == "softmax")
+    run_softmax(p, b);
+  else if (op == "layernorm")
+    run_layernorm(p, b);
+  else if (op == "rmsnorm")
+    run_rmsnorm(p, b);
+  else if (op == "attention")
+    run_attention(p, b);
+  else
+    throw std::logic_error("rctune_generic: operator " + op + " has no kernel");
 }
 
 }  // namespace detail
