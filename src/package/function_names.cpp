@@ -40,7 +40,7 @@ std::string identifier(const std::string& name, const std::string& taken_suffix)
     s += out;
   }
   while (!s.empty() && s.back() == '_') s.pop_back();
-  if (s.empty()) s = "kernel";
+  if (s.empty()) s = "task";
   if (std::isdigit(static_cast<unsigned char>(s[0]))) s = "k_" + s;
   if (s.size() > 80) s.resize(80);
   if (taken_names().count(s) || s.rfind("__", 0) == 0 ||
