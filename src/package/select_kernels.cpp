@@ -70,6 +70,10 @@ std::vector<PackageKernel> kernels_from_trace(const runlog::RunLog& run, const s
       for (const auto& tl : run.tasks) names.push_back(tl.info.name);
       throw ExportError("task '" + t + "' is not in " + trace_path + " (its tasks: " + join(names) + ")");
     }
+  // dist::kSimulated: a run with `--simulate` compiled nothing; its times are a model's.
+  if (run.info.execution_space == "simulated")
+    throw ExportError(trace_path + " is a simulated run (rctune tune --simulate): its kernels were never compiled "
+                                   "or measured, so there is nothing tuned to export");
   const std::string flags = flags_of_run(run.info);
   std::vector<PackageKernel> out;
   for (const runlog::TaskLog& t : run.tasks) {

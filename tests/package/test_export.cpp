@@ -113,6 +113,15 @@ TEST(KernelsFromTrace, EachTunedTaskGivesItsBestScheduleAndTheRestAreNamedAsLeft
   EXPECT_EQ(skipped, (std::vector<std::string>{"norm"}));
 }
 
+TEST(KernelsFromTrace, ASimulatedRunHasNothingToExport) {
+  runlog::RunLog run;
+  run.info.execution_space = "simulated";
+  run.tasks.push_back(task_log("a", ir::make_operator(kMatmul), "", true));
+  const auto m = message_of<ExportError>([&] { kernels_from_trace(run, "sim.h5", {}, nullptr); });
+  ASSERT_TRUE(m);
+  expect_contains_all(*m, {"sim.h5 is a simulated run"});
+}
+
 TEST(KernelsFromTrace, AHandWrittenWorkloadComesBackFromItsListing) {
   const ir::Workload w = ir::parse_workload(
       "X: f32[4, 8]\nS: f32[4]\nY: f32[4, 8]\nS[i] += X[i, j * 2] where j < 4\nY[i, j] = X[i, j] / "
