@@ -12,6 +12,7 @@
 #include "rctune/ir/interpreter.h"
 #include "rctune/ir/operators.h"
 #include "support/contains.h"
+#include "support/file_text.h"
 #include "support/temp_dir.h"
 
 namespace rctune::package {
@@ -162,6 +163,27 @@ TEST_F(PackageBuild, APackageBuildsWithClangAsWell) {
       run_command(shell_quote(c) + " run " + shell_quote(kGate) + " " + shell_quote(dir_.file("out.txt")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_outputs_match(dir_.file("out.txt"), kGate);
+}
+
+TEST(ExportCommand, ADatabaseExportTakesThisMachinesFastestRecordOfEachWorkload) {
+  TempDir dir;
+  std::ofstream(dir.file("run.yaml"))
+      << "seed: 1\nbudget: 2\nproposer: heuristic\nout: " << dir.file("run.h5")
+      << "\ntasks:\n  - workload: " << kNorm << "\nmeasure:\n  min_time: 0.01\n";
+  const auto tune = run_rctune("tune " + shell_quote(dir.file("run.yaml")) + " --quiet --database " +
+                               shell_quote(dir.file("db")));
+  ASSERT_EQ(tune.exit_code, 0) << tune.output;
+  const auto exp =
+      run_rctune("export " + shell_quote(dir.file("db")) + " --out " + shell_quote(dir.file("pkg")));
+  ASSERT_EQ(exp.exit_code, 0) << exp.output;
+  expect_contains_all(exp.output,
+                      {"wrote package rctune_kernels (1 kernel)", "rmsnorm_M8_N32_eps1e_06_f32", kNorm});
+  expect_contains_all(test_support::file_text(dir.file("pkg/manifest.json")),
+                      {"\"exported_from\": \"tuning database ", "\"measurement\": \"database record "});
+  const auto other = run_rctune("export " + shell_quote(dir.file("db")) + " --out " +
+                                shell_quote(dir.file("pkg2")) + " --hardware 0000000000000000");
+  EXPECT_EQ(other.exit_code, 2) << other.output;
+  expect_contains_all(other.output, {"no schedule record of hardware '0000000000000000'"});
 }
 
 TEST(ExportCommand, MistakesAreNamedAndNothingIsWritten) {
