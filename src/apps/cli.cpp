@@ -220,6 +220,24 @@ int run_cli(int argc, char** argv) {
       ->check(integer_in(kDbKeep))
       ->capture_default_str();
 
+  ExportArgs exp;
+  auto* export_cmd = app.add_subcommand(
+      "export", "write the best kernel of each task as a CMake package a program links (docs/deploy.md)");
+  export_cmd->add_option("source", exp.source, "a run's trace (.h5) or a tuning database directory")->required();
+  add_text(export_cmd, "--out", exp.out, "the package directory to write (new, empty, or an earlier export)")
+      ->required();
+  export_cmd->add_option("--name", exp.name, "the package's name: namespace, header, CMake package and target")
+      ->capture_default_str();
+  export_cmd
+      ->add_option("--tasks", exp.tasks,
+                   "only these tasks (trace: task names; database: workload specs or keys), comma-separated")
+      ->delimiter(',');
+  export_cmd->add_option("--target", exp.target, "host (Serial/OpenMP kernels) or cuda (Kokkos CUDA kernels)")
+      ->check(CLI::IsMember({"host", "cuda"}))
+      ->capture_default_str();
+  add_text(export_cmd, "--hardware", exp.hardware,
+           "database: records of this machine (fingerprint id or a prefix; default: this host)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -239,6 +257,7 @@ int run_cli(int argc, char** argv) {
     if (ops_cmd->parsed()) return run_operators();
     if (report_cmd->parsed()) return run_report(report);
     if (extract_cmd->parsed()) return run_extract(extract);
+    if (export_cmd->parsed()) return run_export(exp);
     if (llm_check_cmd->parsed()) return run_llm_check(llm_check);
     if (db_cmd->parsed()) {
       db.command = db_cmd->get_subcommands().front()->get_name();

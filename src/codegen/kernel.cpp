@@ -2,6 +2,7 @@
 //   unroll_loops (pass) -> check_accesses -> plan_vectors (analysis) -> promote_registers
 //   (analysis) -> print_kokkos (host or CUDA flavour; types from infer_types).
 // See docs/codegen.md for the mapping.
+#include <cctype>
 #include <stdexcept>
 
 #include "codegen/check_accesses.h"
@@ -18,7 +19,20 @@ namespace rctune::codegen {
 
 using namespace rctune::codegen::detail;
 
-KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target) {
+namespace {
+
+bool is_c_identifier(const std::string& s) {
+  if (s.empty() || s.size() > 200 || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  return true;
+}
+
+}  // namespace
+
+KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target, const std::string& entry) {
+  if (!is_c_identifier(entry))
+    throw std::invalid_argument("codegen: the kernel's entry name '" + entry + "' is not a C identifier");
   if (!f.body) throw std::invalid_argument("codegen: kernel '" + f.name + "' has an empty body");
   if (target.vector_bytes <= 0 || (target.vector_bytes & (target.vector_bytes - 1)) != 0)
     throw std::invalid_argument("codegen: Target::vector_bytes must be a positive power of two, got " +
@@ -38,7 +52,7 @@ KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target) {
     const VecPlan* p = flavour->vector_types() ? vector_lowering(loop, vectors) : nullptr;
     return p ? p->lanes : 0;
   });
-  return print_kokkos(KernelPlan{f, body, groups, decls, vectors, registers}, *flavour);
+  return print_kokkos(KernelPlan{f, body, groups, decls, vectors, registers, entry}, *flavour);
 }
 
 }  // namespace rctune::codegen

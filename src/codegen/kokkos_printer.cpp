@@ -72,13 +72,20 @@ class KokkosPrinter {
         expr_(scope_, type_of_, f_.name) {}
 
   KernelSource print() {
-    // Entry: typed, restrict-qualified pointers to the kernel arguments.
+    // Entry: typed, restrict-qualified pointers to the kernel arguments it accesses (an
+    // intermediate that the schedule keeps in a local buffer is not, and an unused variable would
+    // be a warning where the kernel is built with -Wall -Werror, as an exported package may be).
+    const std::set<std::string> accessed = unallocated_accesses(plan_.body);
     for (size_t i = 0; i < f_.params.size(); ++i) {
       const auto& p = f_.params[i];
       BufInfo b;
       b.decl = p;
       b.cname = scope_.names.user(kTensorPrefix, p.name);
       scope_.bufs[p.name] = b;
+      if (!accessed.count(p.name)) {
+        note("buffers[" + std::to_string(i) + "] (" + p.name + ") is not accessed");
+        continue;
+      }
       std::ostringstream l;
       l << c_type(p.dtype) << "* __restrict__ " << b.cname << " = static_cast<" << c_type(p.dtype)
         << "*>(buffers[" << i << "]);";
@@ -96,9 +103,9 @@ class KokkosPrinter {
     out << flavour_.extra_includes(scope_.uses.alloc);
     out << "\n";
     out << print_prologue(scope_.uses, flavour_);
-    out << "extern \"C\" void rctune_kernel(void* const* buffers) {\n" << body_.str() << "}\n";
+    out << "extern \"C\" void " << plan_.entry << "(void* const* buffers) {\n" << body_.str() << "}\n";
     check_generated_source(out.str(), "kernel " + f_.name);
-    return KernelSource{out.str(), "rctune_kernel", true};
+    return KernelSource{out.str(), plan_.entry, true};
   }
 
  private:

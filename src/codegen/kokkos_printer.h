@@ -22,6 +22,7 @@ struct KernelPlan {
   const BufferDecls& decls;      // parameters and every buffer allocated in body
   const VectorPlans& vectors;
   const std::map<const ir::Allocate*, int64_t>& registers;  // promoted buffers: elements per register
+  const std::string& entry;  // name of the extern "C" entry point
 };
 
 KernelSource print_kokkos(const KernelPlan& plan, const Flavour& flavour);

@@ -65,7 +65,42 @@ class Accesses : public StmtVisitor {
   const AccessFn& fn_;
 };
 
+class UnallocatedAccesses : public StmtVisitor {
+ public:
+  using StmtVisitor::visit;
+  std::set<std::string> out;
+  void visit(const Store& n) override {
+    note(n.buffer);
+    for (const auto& i : n.indices) loads(i);
+    loads(n.value);
+  }
+  void visit(const IfThenElse& n) override {
+    loads(n.cond);
+    StmtVisitor::visit(n);
+  }
+  void visit(const Allocate& n) override {
+    allocated_.insert(n.buffer.name);
+    StmtVisitor::visit(n);
+    allocated_.erase(allocated_.find(n.buffer.name));
+  }
+
+ private:
+  void note(const std::string& buffer) {
+    if (!allocated_.count(buffer)) out.insert(buffer);
+  }
+  void loads(const Expr& e) {
+    for_each_access(e, [&](const std::string& b, const std::vector<Expr>&) { note(b); });
+  }
+  std::multiset<std::string> allocated_;
+};
+
 }  // namespace
+
+std::set<std::string> unallocated_accesses(const Stmt& s) {
+  UnallocatedAccesses v;
+  v.visit(s);
+  return std::move(v.out);
+}
 
 bool any_for(const Stmt& s, const std::function<bool(const For&)>& pred) {
   AnyFor v(pred);

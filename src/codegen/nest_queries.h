@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,5 +29,9 @@ using AccessFn = std::function<void(const std::string&, const std::vector<ir::Ex
 void for_each_access(const ir::Expr& e, const AccessFn& fn);
 // Calls fn for every store target and every load in s (in conditions, indices and values).
 void for_each_access(const ir::Stmt& s, const AccessFn& fn);
+
+// The buffers s accesses outside every Allocate of their name: the kernel parameters it uses (an
+// intermediate that a schedule computes into a local buffer of its own name is not among them).
+std::set<std::string> unallocated_accesses(const ir::Stmt& s);
 
 }  // namespace rctune::codegen::detail

@@ -12,6 +12,8 @@
 #include <tuple>
 
 #include "database/hex.h"
+#include "rctune/ir/operators.h"
+#include "rctune/ir/parser.h"
 
 namespace rctune::database {
 
@@ -298,6 +300,12 @@ std::string record_problem(const TuningRecord& r) {
   if (r.samples < 0 || r.samples > kMaxSamples) return "\"samples\" is out of range";
   if (!utc_text(r.utc)) return "\"utc\" is not a time like 2026-12-07T14:31:02Z";
   return "";
+}
+
+std::optional<ir::Workload> workload_of(const TuningRecord& r) {
+  if (!operator_of(r.workload).empty()) return ir::make_operator(r.workload);
+  if (r.workload_text.empty()) return std::nullopt;
+  return ir::parse_workload(r.workload_text);
 }
 
 bool faster(const TuningRecord& a, const TuningRecord& b) {

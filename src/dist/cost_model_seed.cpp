@@ -15,12 +15,9 @@ namespace rctune::dist {
 
 namespace {
 
-// The workload of a record: its operator spec, or its listing for a hand-written one.
-std::shared_ptr<const ir::Workload> workload_of(const database::TuningRecord& r) {
-  if (!database::operator_of(r.workload).empty())
-    return std::make_shared<const ir::Workload>(ir::make_operator(r.workload));
-  if (r.workload_text.empty()) return nullptr;
-  return std::make_shared<const ir::Workload>(ir::parse_workload(r.workload_text));
+std::shared_ptr<const ir::Workload> shared_workload_of(const database::TuningRecord& r) {
+  std::optional<ir::Workload> w = database::workload_of(r);
+  return w ? std::make_shared<const ir::Workload>(std::move(*w)) : nullptr;
 }
 
 }  // namespace
@@ -38,7 +35,7 @@ ModelSeed seed_cost_model(search::CostModel& model, const database::Database& db
     if (!(r.gflops > 0)) continue;
     try {
       auto& w = workloads[r.workload];
-      if (!w) w = workload_of(r);
+      if (!w) w = shared_workload_of(r);
       if (!w) {
         ++seed.skipped;
         continue;

@@ -9,6 +9,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <sstream>
 
 #include "rctune/ir/names.h"
 #include "rctune/ir/text.h"
@@ -816,6 +817,48 @@ Workload parse_workload(const std::string& text, const std::string& name, Source
   }
   std::string err = w.validate();
   if (!err.empty()) src.error(0, "invalid workload: " + err);
+  return w;
+}
+
+}  // namespace rctune::ir
+
+namespace rctune::ir {
+
+Workload parse_listing(const std::string& listing) {
+  std::istringstream lines(listing);
+  std::string line, name, text, outputs;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    if (number == 1) {
+      if (line.rfind("workload ", 0) != 0)
+        throw ParseError("a workload listing starts with 'workload NAME'", 1, 1, line);
+      name = line.substr(9);
+      continue;
+    }
+    // "  X: f32[8, 32]  input": the declaration, and the role that the outputs line says.
+    const size_t colon = line.find(": ");
+    const size_t role_at = line.rfind("]  ");
+    if (colon != std::string::npos && role_at != std::string::npos && line.find('=') == std::string::npos) {
+      const std::string role = line.substr(role_at + 3);
+      if (role == "output") outputs += (outputs.empty() ? "" : ", ") + trim(line.substr(0, colon), " ");
+      text += line.substr(0, role_at + 1) + "\n";
+      continue;
+    }
+    // "  C[i, j] += A[i, k] * B[k, j]    # reduce over k < 32": the extents as a where clause.
+    const size_t comment = line.find("    # reduce over ");
+    if (comment != std::string::npos)
+      line = line.substr(0, comment) + " where " +
+             line.substr(comment + std::string("    # reduce over ").size());
+    text += line + "\n";
+  }
+  if (!outputs.empty()) text += "outputs: " + outputs + "\n";
+  Workload w = parse_workload(text, name, SourcePos{1, 0});
+  if (to_string(w) != listing)
+    throw std::invalid_argument(
+        "workload listing of '" + name +
+        "': the workload it describes lists differently (was it edited, or written by "
+        "another version of rctune?)");
   return w;
 }
 

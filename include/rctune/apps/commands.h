@@ -86,6 +86,18 @@ struct DbArgs {
 // The tuning database's subcommands (docs/database.md, docs/cli.md "rctune db").
 int run_db(const DbArgs& a);
 
+struct ExportArgs {
+  std::string source;             // a run's trace (.h5) or a tuning database directory
+  std::string out;                // the package directory to write
+  std::string name = "rctune_kernels";
+  std::vector<std::string> tasks;  // task names (trace) or workload specs/keys (database); empty: all
+  std::string target = "host";     // host or cuda
+  std::string hardware;            // database: the machine's fingerprint id or a prefix ("": this host)
+};
+
+// Writes a CMake package of the best kernel of each task (docs/deploy.md, include/rctune/package/package.h).
+int run_export(const ExportArgs& a);
+
 struct LlmCheckArgs {
   std::string config;
   std::string llm_url;

@@ -35,9 +35,15 @@ struct KernelSource {
   bool uses_kokkos = true;
 };
 
+// The candidate's entry point, as the runtime loads it.
+inline constexpr const char* kKernelEntry = "rctune_kernel";
+
 // Throws std::invalid_argument for a function that cannot be generated (empty body, access to a
-// buffer that is neither a parameter nor allocated around the access, bad Target).
-KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target = {});
+// buffer that is neither a parameter nor allocated around the access, bad Target, an `entry` that is
+// not a C identifier). `entry` names the extern "C" function: kernels linked into one library (an
+// exported package, rctune/package/package.h) need one name each.
+KernelSource generate_kernel(const ir::LoweredFunc& f, const Target& target = {},
+                             const std::string& entry = kKernelEntry);
 // Throws std::invalid_argument when w.validate() reports a problem.
 KernelSource generate_reference(const ir::Workload& w);
 

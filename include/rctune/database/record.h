@@ -106,6 +106,11 @@ TuningRecord from_json_line(const std::string& line);
 // Why `r` cannot be stored ("" when it can): the bounds from_json_line checks.
 std::string record_problem(const TuningRecord& r);
 
+// The workload a record times: its operator spec built again, or its listing parsed for a
+// hand-written one; std::nullopt for a hand-written workload whose record keeps no listing. Throws
+// ir::ParseError or ir::OperatorSpecError for a listing or spec that does not parse.
+std::optional<ir::Workload> workload_of(const TuningRecord& r);
+
 // Fastest first; equal times: the newer first, then by id (a total order).
 bool faster(const TuningRecord& a, const TuningRecord& b);
 

@@ -76,6 +76,12 @@ Stage parse_stage(const std::string& text, const std::vector<Tensor>& tensors, S
 // computed tensors that no stage reads. The result is validated (Workload::validate).
 Workload parse_workload(const std::string& text, const std::string& name = "workload", SourcePos pos = {});
 
+// The workload of a listing that to_string(const Workload&) wrote (a trace keeps its tasks' so):
+// "workload NAME", declarations with their roles, stages with "# reduce over r < N" comments.
+// Throws ParseError for text that does not parse, std::invalid_argument when the workload parsed
+// does not list as exactly this text (a listing edited by hand, or written by another rctune).
+Workload parse_listing(const std::string& listing);
+
 // The outputs of a workload that names none (in text or in a workload file): the computed tensors
 // that no stage reads, in stage order.
 std::vector<std::string> default_outputs(const Workload& w);
