@@ -165,6 +165,35 @@ TEST_F(PackageBuild, APackageBuildsWithClangAsWell) {
   expect_outputs_match(dir_.file("out.txt"), kGate);
 }
 
+// bench/blocks --quick: both examples/ programs (a Llama MLP block, a ResNet-50 bottleneck) tuned at
+// tiny shapes, exported, built against the installed package as a user would, run: each checks its
+// block against its own reference (exit 1 on a mismatch) and times it against OpenBLAS.
+TEST(BlockExamples, BothBlocksBuildAgainstTheirExportAndMatchTheirReferences) {
+  TempDir dir;
+  const auto r =
+      run_command(shell_quote(source_dir() + "/bench/blocks") + " --quick --samples-per-task 2 --repeat 1" +
+                  " --no-database --work " + shell_quote(dir.file("work")) + " --rctune " +
+                  shell_quote(testing::rctune_bin()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_contains_all(r.output, {"block=llama_mlp", "block=resnet_bottleneck", "package ms"});
+  size_t checks = 0;
+  for (size_t at = r.output.find(" ok max_rel_err"); at != std::string::npos;
+       at = r.output.find(" ok max_rel_err", at + 1))
+    ++checks;
+  EXPECT_GE(checks, 4u) << r.output;  // package and OpenBLAS, for each block
+  // The built example refuses shapes its package does not hold when told to use tuned kernels only.
+  const std::string example = dir.file("work/llama_mlp/example-build/llama_mlp");
+  const auto refused =
+      run_command(shell_quote(example) + " --tokens 5 --hidden 64 --ffn 96 --require-tuned --repeat 1");
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  expect_contains_all(refused.output,
+                      {"llama_mlp_kernels: workload 'rmsnorm:M=5,N=64", "is not tuned in this package"});
+  // Without it, the other shape runs on the generic kernels and still matches the reference.
+  const auto generic = run_command(shell_quote(example) + " --tokens 5 --hidden 64 --ffn 96 --repeat 1");
+  EXPECT_EQ(generic.exit_code, 0) << generic.output;
+  expect_contains_all(generic.output, {"generic kernel", "check: package ok"});
+}
+
 TEST(ExportCommand, ADatabaseExportTakesThisMachinesFastestRecordOfEachWorkload) {
   TempDir dir;
   std::ofstream(dir.file("run.yaml"))
