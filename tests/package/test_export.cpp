@@ -266,6 +266,22 @@ TEST(WritePackage, TextFromTheTraceCannotBreakOutOfCommentsOrStrings) {
   EXPECT_EQ(k.function, "x_include_etc_passwd_system_rm");
 }
 
+TEST(WritePackage, ACudaPackageHoldsTheCudaFlavourOfEveryKernel) {
+  TempDir dir;
+  PackageOptions o;
+  o.target = codegen::Space::Cuda;
+  write_package({kernel_of("gate", kMatmul, kMatmulSchedule)}, o, dir.file("pkg"));
+  const std::string kernel = file_text(dir.file("pkg/src/kernels/gate.cpp"));
+  EXPECT_EQ(kernel.find("__attribute__((vector_size"), std::string::npos) << kernel;  // host vector types
+  expect_contains_all(kernel, {"extern \"C\" void rctune_kernels_gate_kernel("});
+  expect_contains_all(file_text(dir.file("pkg/include/rctune_kernels/rctune_kernels.hpp")),
+                      {"Target CUDA: buffers are device memory", "in device memory"});
+  const std::string cmake = file_text(dir.file("pkg/CMakeLists.txt"));
+  expect_contains_all(cmake, {"set(rctune_kernels_KERNEL_FLAGS \"-O3\""});
+  EXPECT_EQ(cmake.find("-march=native"), std::string::npos);
+  expect_contains_all(file_text(dir.file("pkg/manifest.json")), {"\"target\": \"cuda\""});
+}
+
 TEST(WritePackage, AScheduleThatDoesNotApplyIsNamed) {
   TempDir dir;
   PackageOptions o;
