@@ -27,7 +27,9 @@ std::string cmake_lists_text(const PackageFiles& p) {
   bool first = true;
   for (std::string w; words >> w; first = false) c << (first ? "" : ";") << w;
   c << "\" CACHE STRING \"Compiler flags of " << n << "'s kernels\")\n"
-    << "option(" << n << "_WARNINGS_AS_ERRORS \"Build " << n << " with -Werror\" OFF)\n\n"
+    << "option(" << n << "_WARNINGS_AS_ERRORS \"Build " << n << " with -Werror\" OFF)\n"
+    << "option(" << n << "_BUILD_CHECK \"Build " << n
+    << "_check (every kernel against the generic kernel of its workload; ctest runs it)\" OFF)\n\n"
     << "add_library(" << n << "\n    src/" << n << ".cpp";
   for (const KernelFiles& kf : p.kernels) c << "\n    " << kf.source_file;
   c << ")\n"
@@ -56,6 +58,16 @@ std::string cmake_lists_text(const PackageFiles& p) {
     << "  foreach(lib IN LISTS Kokkos_LIBRARIES)\n"
     << "    target_link_libraries(" << n << " PUBLIC $<BUILD_INTERFACE:${lib}>)\n"
     << "  endforeach()\n"
+    << "endif()\n\n"
+    << "if(" << n << "_BUILD_CHECK)\n"
+    << "  add_executable(" << n << "_check src/" << n << "_check.cpp)\n"
+    << "  target_link_libraries(" << n << "_check PRIVATE " << n << ")\n"
+    << "  if(CMAKE_CXX_COMPILER_ID MATCHES \"GNU|Clang\")\n"
+    << "    target_compile_options(" << n << "_check PRIVATE -Wall -Wextra $<$<BOOL:${" << n
+    << "_WARNINGS_AS_ERRORS}>:-Werror>)\n"
+    << "  endif()\n"
+    << "  enable_testing()\n"
+    << "  add_test(NAME " << n << "_check COMMAND " << n << "_check)\n"
     << "endif()\n\n"
     << "install(TARGETS " << n << " EXPORT " << n << "Targets\n"
     << "        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})\n"

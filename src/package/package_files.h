@@ -34,6 +34,7 @@ struct PackageFiles {
 
 std::string header_text(const PackageFiles& p);          // include/NAME/NAME.hpp
 std::string library_source_text(const PackageFiles& p);  // src/NAME.cpp
+std::string check_source_text(const PackageFiles& p);    // src/NAME_check.cpp
 std::string cmake_lists_text(const PackageFiles& p);     // CMakeLists.txt
 std::string cmake_config_text(const PackageFiles& p);    // cmake/NAMEConfig.cmake.in
 std::string manifest_text(const PackageFiles& p);        // manifest.json

@@ -71,7 +71,9 @@ std::string readme_text(const PackageFiles& p) {
   r << "\n## Build and install\n\n```sh\ncmake -S . -B build -DCMAKE_BUILD_TYPE=Release\n"
     << "cmake --build build\ncmake --install build --prefix PREFIX\n```\n\n"
     << "Kokkos is found with `find_package(Kokkos)`: point `CMAKE_PREFIX_PATH` at the Kokkos your program "
-    << "uses. `" << n << "_KERNEL_FLAGS` holds the compiler flags the kernels were tuned with.\n\n"
+    << "uses. `" << n << "_KERNEL_FLAGS` holds the compiler flags the kernels were tuned with. `-D" << n
+    << "_BUILD_CHECK=ON` builds `" << n << "_check` (run by ctest): every kernel against the generic kernel of its "
+    << "workload.\n\n"
     << "## Use\n\n```cmake\nfind_package(" << n << " REQUIRED)\ntarget_link_libraries(app PRIVATE " << n
     << "::" << n << ")\n```\n\n```cpp\n#include <" << n << "/" << n << ".hpp>\n"
     << "// after Kokkos::initialize:\n"

@@ -161,6 +161,9 @@ const KernelInfo& kernel(std::size_t i) {
 }
 
 const KernelInfo* find(std::string_view workload) noexcept {
+  // A canonical spec or a key (what a program that asked once keeps) is found without parsing.
+  for (const KernelInfo& k : g_kernels)
+    if (workload == k.workload) return &k;
   try {
     const std::string c = canonical(workload);
     for (const KernelInfo& k : g_kernels)

@@ -72,8 +72,9 @@ std::vector<PackageKernel> kernels_from_trace(const runlog::RunLog& run, const s
     }
   // dist::kSimulated: a run with `--simulate` compiled nothing; its times are a model's.
   if (run.info.execution_space == "simulated")
-    throw ExportError(trace_path + " is a simulated run (rctune tune --simulate): its kernels were never compiled "
-                                   "or measured, so there is nothing tuned to export");
+    throw ExportError(trace_path +
+                      " is a simulated run (rctune tune --simulate): its kernels were never compiled "
+                      "or measured, so there is nothing tuned to export");
   const std::string flags = flags_of_run(run.info);
   std::vector<PackageKernel> out;
   for (const runlog::TaskLog& t : run.tasks) {

@@ -156,6 +156,7 @@ void write_package(const std::vector<PackageKernel>& kernels, const PackageOptio
   const fs::path d(out_dir);
   write_file(d / "include" / o.name / (o.name + ".hpp"), header_text(p));
   write_file(d / "src" / (o.name + ".cpp"), library_source_text(p));
+  write_file(d / "src" / (o.name + "_check.cpp"), check_source_text(p));
   write_file(d / "src" / "generic_kernels.hpp", generic_kernels_text());
   for (const KernelFiles& kf : p.kernels) write_file(d / kf.source_file, kf.source);
   write_file(d / "CMakeLists.txt", cmake_lists_text(p));

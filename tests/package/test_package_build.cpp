@@ -52,9 +52,9 @@ std::string build_consumer(const TempDir& dir, const std::string& cxx) {
   const std::string compiler = " -DCMAKE_CXX_COMPILER=" + shell_quote(cxx);
   const auto pkg =
       run_command("cmake -S " + shell_quote(dir.file("pkg")) + " -B " + shell_quote(pkg_build) + compiler +
-                  " -DCMAKE_BUILD_TYPE=Release -D" + kName + "_WARNINGS_AS_ERRORS=ON && cmake --build " +
-                  shell_quote(pkg_build) + " && cmake --install " + shell_quote(pkg_build) + " --prefix " +
-                  shell_quote(prefix));
+                  " -DCMAKE_BUILD_TYPE=Release -D" + kName + "_WARNINGS_AS_ERRORS=ON -D" + kName +
+                  "_BUILD_CHECK=ON && cmake --build " + shell_quote(pkg_build) + " && cmake --install " +
+                  shell_quote(pkg_build) + " --prefix " + shell_quote(prefix));
   EXPECT_EQ(pkg.exit_code, 0) << pkg.output;
   if (pkg.exit_code != 0) return "";
   const auto consumer = run_command("cmake -S " + shell_quote(source_dir() + "/tests/package/consumer") +
@@ -153,6 +153,31 @@ TEST_F(PackageBuild, AnotherShapeRunsOnTheGenericKernelCorrectlyAndSaysSo) {
   const auto bad = run_command(shell_quote(c) + " run 'matmul:M=3,N=x' " + shell_quote(dir_.file("out.txt")));
   EXPECT_EQ(bad.exit_code, 3) << bad.output;
   expect_contains_all(bad.output, {"parameter N must be an integer"});
+}
+
+TEST_F(PackageBuild, ThePackagesOwnCheckFindsEveryKernelAgreeingWithTheGenericKernels) {
+  ASSERT_FALSE(consumer().empty());
+  const auto r =
+      run_command("ctest -V --test-dir " + shell_quote(dir_.file("pkg-build-g++")));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  expect_contains_all(r.output, {"ffn_gate (" + std::string(kGate) + "): ok",
+                                 "norm (" + std::string(kNorm) + "): ok", "every kernel agrees"});
+}
+
+TEST_F(PackageBuild, ThePackagesOwnCheckFindsAKernelThatComputesSomethingElse) {
+  // The rmsnorm kernel altered after the export: it adds 1 to its output's first element (Y is the
+  // kernel's fourth parameter: X, gamma, mean_sq, Y).
+  const std::string file = dir_.file("pkg/src/kernels/norm.cpp");
+  std::string text = test_support::file_text(file);
+  const size_t fence = text.rfind("  Kokkos::fence();");
+  ASSERT_NE(fence, std::string::npos);
+  text.insert(fence, "  static_cast<float*>(buffers[3])[0] += 1.0f;\n");
+  std::ofstream(file, std::ios::trunc) << text;
+  ASSERT_FALSE(consumer().empty());
+  const auto r = run_command(shell_quote(dir_.file("pkg-build-g++/pkgtest_kernels_check")));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  expect_contains_all(r.output, {"norm (" + std::string(kNorm) + "): MISMATCH",
+                                 "ffn_gate (" + std::string(kGate) + "): ok", "some kernels disagree"});
 }
 
 TEST_F(PackageBuild, APackageBuildsWithClangAsWell) {
