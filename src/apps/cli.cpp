@@ -223,10 +223,15 @@ int run_cli(int argc, char** argv) {
   ExportArgs exp;
   auto* export_cmd = app.add_subcommand(
       "export", "write the best kernel of each task as a CMake package a program links (docs/deploy.md)");
-  export_cmd->add_option("source", exp.source, "a run's trace (.h5) or a tuning database directory")->required();
+  export_cmd
+      ->add_option("sources", exp.sources,
+                   "the traces (.h5) of one or more runs (the tasks of several models), or one tuning "
+                   "database directory")
+      ->required();
   add_text(export_cmd, "--out", exp.out, "the package directory to write (new, empty, or an earlier export)")
       ->required();
-  export_cmd->add_option("--name", exp.name, "the package's name: namespace, header, CMake package and target")
+  export_cmd
+      ->add_option("--name", exp.name, "the package's name: namespace, header, CMake package and target")
       ->capture_default_str();
   export_cmd
       ->add_option("--tasks", exp.tasks,

@@ -53,22 +53,39 @@ int run_export(const ExportArgs& a) {
   o.target = a.target == "cuda" ? codegen::Space::Cuda : codegen::Space::Host;
   if (const std::string why = package::package_name_problem(o.name); !why.empty())
     throw package::ExportError("--name '" + o.name + "': " + why);
-  package::Selection sel{a.tasks};
   std::vector<package::PackageKernel> kernels;
-  std::vector<std::string> skipped;
+  std::vector<std::string> skipped, dropped;
   std::error_code ec;
-  if (fs::is_directory(a.source, ec)) {
-    const database::Database db(a.source);
+  if (a.sources.size() == 1 && fs::is_directory(a.sources.front(), ec)) {
+    const std::string& dir = a.sources.front();
+    const database::Database db(dir);
     const std::string hardware = a.hardware.empty() ? this_host_in(db) : a.hardware;
-    kernels = package::kernels_from_database(db, hardware, sel);
-    o.source = "tuning database " + a.source + ", hardware " + hardware;
+    kernels = package::kernels_from_database(db, hardware, {a.tasks});
+    o.source = "tuning database " + dir + ", hardware " + hardware;
   } else {
     if (!a.hardware.empty())
-      throw package::ExportError("--hardware chooses among a tuning database's machines; the trace " +
-                                 a.source + " was measured on one");
-    const runlog::RunLog run = runlog::read_run_log(a.source);
-    kernels = package::kernels_from_trace(run, a.source, sel, &skipped);
-    o.source = "trace " + a.source;
+      throw package::ExportError(
+          "--hardware chooses among a tuning database's machines; a trace was measured on one");
+    // Each trace gives the tasks of --tasks it has (all of them without --tasks); every task named
+    // must be in one of them.
+    std::vector<std::vector<package::PackageKernel>> per_trace;
+    std::set<std::string> found;
+    for (const std::string& path : a.sources) {
+      if (fs::is_directory(path, ec))
+        throw package::ExportError(
+            path + " is a directory: a tuning database is exported on its own, not with traces");
+      const runlog::RunLog run = runlog::read_run_log(path);
+      package::Selection sel;
+      for (const std::string& t : a.tasks)
+        if (run.task(t)) sel.tasks.push_back(t);
+      if (!a.tasks.empty() && sel.tasks.empty()) continue;
+      found.insert(sel.tasks.begin(), sel.tasks.end());
+      per_trace.push_back(package::kernels_from_trace(run, path, sel, &skipped));
+      o.source += (o.source.empty() ? "trace " : ", trace ") + path;
+    }
+    for (const std::string& t : a.tasks)
+      if (!found.count(t)) throw package::ExportError("task '" + t + "' is in none of the traces given");
+    kernels = package::merge_kernels(per_trace, &dropped);
   }
   package::write_package(kernels, o, a.out);
 
@@ -79,6 +96,7 @@ int run_export(const ExportArgs& a) {
     std::printf("  %-28s %10.1f  %s\n", k.function.c_str(), k.gflops, terminal_safe(k.workload_key).c_str());
   for (const std::string& t : skipped)
     std::printf("  left out: task %s has no correct sample\n", terminal_safe(t).c_str());
+  for (const std::string& d : dropped) std::printf("  left out: %s\n", terminal_safe(d).c_str());
   std::printf(
       "build and install it:\n  cmake -S %s -B %s/build -DCMAKE_BUILD_TYPE=Release && cmake --build %s/build "
       "&& cmake --install %s/build --prefix PREFIX\n",

@@ -188,4 +188,27 @@ std::vector<PackageKernel> kernels_from_database(const database::Database& db, c
   return out;
 }
 
+std::vector<PackageKernel> merge_kernels(const std::vector<std::vector<PackageKernel>>& sources,
+                                         std::vector<std::string>* dropped) {
+  std::vector<PackageKernel> out;
+  std::map<std::string, size_t> at;  // workload key -> index in out
+  for (const auto& source : sources)
+    for (const PackageKernel& k : source) {
+      auto [it, added] = at.emplace(k.workload_key, out.size());
+      if (added) {
+        out.push_back(k);
+        continue;
+      }
+      PackageKernel& kept = out[it->second];
+      const bool faster = k.seconds > 0 && (kept.seconds <= 0 || k.seconds < kept.seconds);
+      const PackageKernel& loser = faster ? kept : k;
+      if (dropped)
+        dropped->push_back("task " + loser.task + " of " + loser.origin.run + " (" + loser.workload_key +
+                           "): a faster kernel of its workload is kept");
+      if (faster) kept = k;
+    }
+  name_functions(out);
+  return out;
+}
+
 }  // namespace rctune::package

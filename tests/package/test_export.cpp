@@ -183,6 +183,25 @@ TEST(KernelsFromDatabase, TheFastestRecordOfEachWorkloadOnTheMachineIsTaken) {
   expect_contains_all(*missing, {"no record of workload 'matmul:M=9,N=1024,K=1024,dtype=f32'"});
 }
 
+TEST(MergeKernels, SeveralRunsGiveOneKernelPerWorkloadTheFastestWithDistinctNames) {
+  PackageKernel slow = kernel_of("gate", kMatmul), fast = kernel_of("gate", kMatmul);
+  slow.seconds = 2e-6;
+  slow.origin.run = "a.h5";
+  fast.seconds = 1e-6;
+  fast.origin.run = "b.h5";
+  fast.schedule = kMatmulSchedule;
+  const PackageKernel norm = kernel_of("gate", "rmsnorm:M=4,N=16");  // another workload, the same task name
+  std::vector<std::string> dropped;
+  const std::vector<PackageKernel> ks = merge_kernels({{slow, norm}, {fast}}, &dropped);
+  ASSERT_EQ(ks.size(), 2u);
+  EXPECT_EQ(ks[0].schedule, kMatmulSchedule);
+  EXPECT_EQ(ks[0].origin.run, "b.h5");
+  EXPECT_EQ(ks[0].function, "gate");
+  EXPECT_EQ(ks[1].function, "gate_2");
+  ASSERT_EQ(dropped.size(), 1u);
+  expect_contains_all(dropped[0], {"task gate of a.h5", "a faster kernel of its workload is kept"});
+}
+
 TEST(WritePackage, APackageHoldsHeaderSourcesCMakeAndManifest) {
   TempDir dir;
   const std::vector<PackageKernel> ks = {kernel_of("ffn.gate", kMatmul, kMatmulSchedule),

@@ -157,8 +157,7 @@ TEST_F(PackageBuild, AnotherShapeRunsOnTheGenericKernelCorrectlyAndSaysSo) {
 
 TEST_F(PackageBuild, ThePackagesOwnCheckFindsEveryKernelAgreeingWithTheGenericKernels) {
   ASSERT_FALSE(consumer().empty());
-  const auto r =
-      run_command("ctest -V --test-dir " + shell_quote(dir_.file("pkg-build-g++")));
+  const auto r = run_command("ctest -V --test-dir " + shell_quote(dir_.file("pkg-build-g++")));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_contains_all(r.output, {"ffn_gate (" + std::string(kGate) + "): ok",
                                  "norm (" + std::string(kNorm) + "): ok", "every kernel agrees"});
@@ -238,6 +237,32 @@ TEST(ExportCommand, ADatabaseExportTakesThisMachinesFastestRecordOfEachWorkload)
                                 shell_quote(dir.file("pkg2")) + " --hardware 0000000000000000");
   EXPECT_EQ(other.exit_code, 2) << other.output;
   expect_contains_all(other.output, {"no schedule record of hardware '0000000000000000'"});
+}
+
+TEST(ExportCommand, TheTracesOfSeveralRunsGiveOnePackage) {
+  TempDir dir;
+  for (const std::string run : {"a", "b"}) {
+    std::ofstream(dir.file(run + ".yaml"))
+        << "seed: 1\nbudget: 1\nproposer: heuristic\nout: " << dir.file(run + ".h5")
+        << "\ntasks:\n  - name: " << run << "\n    workload: " << (run == "a" ? kNorm : "rmsnorm:M=4,N=16")
+        << "\nmeasure:\n  min_time: 0.01\n";
+    const auto tune = run_rctune("tune " + shell_quote(dir.file(run + ".yaml")) + " --quiet --no-database");
+    ASSERT_EQ(tune.exit_code, 0) << tune.output;
+  }
+  const auto exp =
+      run_rctune("export " + shell_quote(dir.file("a.h5")) + " " + shell_quote(dir.file("b.h5")) + " --out " +
+                 shell_quote(dir.file("pkg")) + " --tasks b");
+  ASSERT_EQ(exp.exit_code, 0) << exp.output;
+  expect_contains_all(exp.output, {"(1 kernel)", "rmsnorm:M=4,N=16"});
+  const auto both = run_rctune("export " + shell_quote(dir.file("a.h5")) + " " +
+                               shell_quote(dir.file("b.h5")) + " --out " + shell_quote(dir.file("pkg")));
+  ASSERT_EQ(both.exit_code, 0) << both.output;
+  expect_contains_all(both.output, {"(2 kernels)", kNorm, "rmsnorm:M=4,N=16"});
+  const auto missing =
+      run_rctune("export " + shell_quote(dir.file("a.h5")) + " " + shell_quote(dir.file("b.h5")) + " --out " +
+                 shell_quote(dir.file("pkg")) + " --tasks c");
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  expect_contains_all(missing.output, {"task 'c' is in none of the traces given"});
 }
 
 TEST(ExportCommand, MistakesAreNamedAndNothingIsWritten) {

@@ -87,7 +87,7 @@ struct DbArgs {
 int run_db(const DbArgs& a);
 
 struct ExportArgs {
-  std::string source;             // a run's trace (.h5) or a tuning database directory
+  std::vector<std::string> sources;  // runs' traces (.h5), or one tuning database directory
   std::string out;                // the package directory to write
   std::string name = "rctune_kernels";
   std::vector<std::string> tasks;  // task names (trace) or workload specs/keys (database); empty: all

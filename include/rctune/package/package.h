@@ -75,6 +75,12 @@ std::vector<PackageKernel> kernels_from_trace(const runlog::RunLog& run, const s
 std::vector<PackageKernel> kernels_from_database(const database::Database& db, const std::string& hardware,
                                                  const Selection& s);
 
+// The kernels of several sources (the runs of several models) as one package's: one kernel per
+// workload, the fastest (each other one is described in *dropped), functions named again so that
+// they stay distinct ("gate" and "gate_2" for two tasks named gate).
+std::vector<PackageKernel> merge_kernels(const std::vector<std::vector<PackageKernel>>& sources,
+                                         std::vector<std::string>* dropped);
+
 struct PackageOptions {
   std::string name = "rctune_kernels";  // lower-case C identifier: namespace, target, header, CMake package
   codegen::Space target = codegen::Space::Host;
