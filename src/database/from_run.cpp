@@ -6,6 +6,11 @@
 
 namespace rctune::database {
 
+namespace {
+// A longer listing (a huge hand-written workload) is left out of its records, which stay small.
+constexpr size_t kMaxListing = 64 * 1024;
+}  // namespace
+
 std::vector<TuningRecord> records_of_run(const runlog::RunLog& run,
                                          const std::map<std::string, std::string>& workload_keys,
                                          const HardwareFingerprint& hardware, const std::string& flags,
@@ -32,6 +37,10 @@ std::vector<TuningRecord> records_of_run(const runlog::RunLog& run,
       if (!schedules.insert(s->trace).second) continue;
       TuningRecord r;
       r.workload = key->second;
+      // A hand-written workload keeps its listing, so that the record can be used without the
+      // run's config (rctune export, cost-model seeding); an operator's spec says it all.
+      if (operator_of(r.workload).empty() && t.info.workload.size() <= kMaxListing)
+        r.workload_text = t.info.workload;
       r.hardware = hardware;
       r.flags = normalize_flags(flags);
       r.schedule = s->trace;

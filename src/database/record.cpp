@@ -305,7 +305,7 @@ std::string record_problem(const TuningRecord& r) {
 std::optional<ir::Workload> workload_of(const TuningRecord& r) {
   if (!operator_of(r.workload).empty()) return ir::make_operator(r.workload);
   if (r.workload_text.empty()) return std::nullopt;
-  return ir::parse_workload(r.workload_text);
+  return ir::parse_listing(r.workload_text);
 }
 
 bool faster(const TuningRecord& a, const TuningRecord& b) {

@@ -3,6 +3,7 @@
 
 #include "rctune/database/database.h"
 #include "rctune/database/from_run.h"
+#include "rctune/ir/parser.h"
 #include "support/temp_dir.h"
 
 namespace rctune::database {
@@ -34,6 +35,23 @@ runlog::RunLog run_of(std::vector<runlog::SampleRecord> samples, const std::stri
 }
 
 const std::map<std::string, std::string> kKeys = {{"mm", "matmul:M=8,N=8,K=8,dtype=f32"}};
+
+TEST(RecordsOfRun, AHandWrittenWorkloadsRecordKeepsItsListingAndGivesItBack) {
+  const ir::Workload w = ir::parse_workload("X: f32[4, 8]\nS: f32[4]\nS[i] += X[i, j]\noutputs: S", "rowsum");
+  runlog::RunLog run = run_of({sample(runlog::SampleStatus::Ok, 1e-6, "")}, "rowsum");
+  run.tasks[0].info.workload = ir::to_string(w);
+  const auto records = records_of_run(run, {{"rowsum", workload_key(w)}}, host_fingerprint("Serial"), "-O3");
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].workload_text, ir::to_string(w));
+  const std::optional<ir::Workload> back = workload_of(records[0]);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(ir::to_string(*back), ir::to_string(w));
+  // An operator's record keeps its spec only.
+  EXPECT_EQ(records_of_run(run_of({sample(runlog::SampleStatus::Ok, 1e-6, "")}), kKeys,
+                           host_fingerprint("Serial"), "-O3")[0]
+                .workload_text,
+            "");
+}
 
 TEST(RecordsOfRun, TheFastestCorrectSamplesComeFirstOnePerSchedule) {
   using S = runlog::SampleStatus;

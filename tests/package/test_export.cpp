@@ -183,6 +183,24 @@ TEST(KernelsFromDatabase, TheFastestRecordOfEachWorkloadOnTheMachineIsTaken) {
   expect_contains_all(*missing, {"no record of workload 'matmul:M=9,N=1024,K=1024,dtype=f32'"});
 }
 
+TEST(KernelsFromDatabase, AHandWrittenWorkloadComesBackFromTheListingItsRecordKeeps) {
+  TempDir dir;
+  database::Database db(dir.file("db"));
+  const ir::Workload w = ir::parse_workload("X: f32[4, 8]\nS: f32[4]\nS[i] += X[i, j]\noutputs: S", "rowsum");
+  database::TuningRecord r;
+  r.workload = database::workload_key(w);
+  r.workload_text = ir::to_string(w);
+  r.hardware = database::make_fingerprint("GenuineIntel", "Test CPU", {"avx2"}, 1, "", "Serial");
+  r.flags = "-O3";
+  r.seconds = 1e-6;
+  r.gflops = 0.03;
+  db.append(r);
+  const std::vector<PackageKernel> ks = kernels_from_database(db, r.hardware.id, {});
+  ASSERT_EQ(ks.size(), 1u);
+  EXPECT_EQ(ir::to_string(ks[0].workload), ir::to_string(w));
+  EXPECT_EQ(ks[0].function, "workload_" + r.workload.substr(9, 8));
+}
+
 TEST(MergeKernels, SeveralRunsGiveOneKernelPerWorkloadTheFastestWithDistinctNames) {
   PackageKernel slow = kernel_of("gate", kMatmul), fast = kernel_of("gate", kMatmul);
   slow.seconds = 2e-6;

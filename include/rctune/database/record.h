@@ -77,7 +77,8 @@ struct TuningRecord {
   RecordKind kind = RecordKind::Schedule;
   std::string id;             // 16 hex digits, random, unique: copies of one record are one record
   std::string workload;       // workload_key()
-  std::string workload_text;  // the workload's listing (ir::to_string) for a hand-written one; may be ""
+  std::string workload_text;  // the workload's listing (ir::to_string) for a hand-written one ("" for
+                              // an operator, and in records written before runs kept it)
   HardwareFingerprint hardware;
   std::string flags;     // normalize_flags() of the JIT's flags (runtime::JitCompiler::flags())
   std::string schedule;  // the schedule's trace text (schedule/trace.h), replayable; "" for a baseline
@@ -107,8 +108,9 @@ TuningRecord from_json_line(const std::string& line);
 std::string record_problem(const TuningRecord& r);
 
 // The workload a record times: its operator spec built again, or its listing parsed for a
-// hand-written one; std::nullopt for a hand-written workload whose record keeps no listing. Throws
-// ir::ParseError or ir::OperatorSpecError for a listing or spec that does not parse.
+// hand-written one (ir::parse_listing); std::nullopt for a hand-written workload whose record keeps
+// no listing. Throws ir::ParseError, ir::OperatorSpecError or std::invalid_argument for a listing
+// or spec that does not parse.
 std::optional<ir::Workload> workload_of(const TuningRecord& r);
 
 // Fastest first; equal times: the newer first, then by id (a total order).
