@@ -9,6 +9,7 @@
 // evolutionary / mcts+heuristic of samples-to-90%. Beside them, as a peer that needs no
 // measurements, Halide 14's Adams2019 autoscheduler (bench/halide_peer, when built) on the matmul
 // and conv2d workloads.
+#include <unistd.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -97,7 +98,8 @@ std::vector<nlohmann::json> halide_results(const std::string& self, const std::v
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"bench/search: sample efficiency of mcts+heuristic, mcts+random, evolutionary and random search"};
+  CLI::App app{
+      "bench/search: sample efficiency of mcts+heuristic, mcts+random, evolutionary and random search"};
   std::string workloads =
       "matmul:M=512,N=512,K=512;batch_matmul:B=8,M=128,N=256,K=256;"
       "conv2d_nchw:N=1,C=64,H=28,W=28,K=64,R=3,S=3,stride=1,pad=1;dense_gelu:M=256,N=512,K=512;"
@@ -111,7 +113,8 @@ int main(int argc, char** argv) {
   bool no_halide = false;
   std::string curves_file;
   app.add_option("--workloads", workloads, "operator specs separated by ';'")->capture_default_str();
-  app.add_option("--strategies", strategies, "comma-separated: mcts+heuristic, mcts+random, evolutionary, random")
+  app.add_option("--strategies", strategies,
+                 "comma-separated: mcts+heuristic, mcts+random, evolutionary, random")
       ->capture_default_str();
   app.add_option("--budget", budget, "samples per strategy, workload and seed")->capture_default_str();
   app.add_option("--seeds", seeds, "seeds per strategy and workload")->capture_default_str();
@@ -119,7 +122,8 @@ int main(int argc, char** argv) {
   app.add_option("--pin-core", pin, "core of the measuring worker: auto, none or N")->capture_default_str();
   app.add_option("--cache-dir", cache_dir, "kernel cache (default $XDG_CACHE_HOME/rctune)");
   app.add_flag("--no-halide", no_halide, "do not run the Halide peer");
-  app.add_option("--curves", curves_file, "also write every run's best-so-far curve (GFLOP/s per sample) to this JSON file");
+  app.add_option("--curves", curves_file,
+                 "also write every run's best-so-far curve (GFLOP/s per sample) to this JSON file");
   CLI11_PARSE(app, argc, argv);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // the table appears as it is printed, also into a file
 
@@ -140,14 +144,15 @@ int main(int argc, char** argv) {
   mo.timeout_s = 60;
   search::RuntimeEvaluator evaluator(jit, mo);
 
-  std::printf("bench/search: budget %lld samples, %d seed(s), strategies %s\n", static_cast<long long>(budget), seeds,
-              strategies.c_str());
-  std::printf("settings: MCTS c=sqrt(2), branching 2, 3 root samples, 6 per round, epsilon 0.05, history 3, "
-              "rollout 4; evolutionary population 512, init measured ratio 0.2, 4 iterations, mutation 0.85, "
-              "epsilon 0.05, 16 per batch; XGBoost cost model (analytic score below 8 samples); "
-              "min time %.3g s per measurement, worker pinned to core %d, one thread; strategies of a workload "
-              "share one measurement cache\n\n",
-              min_time, mo.pin_core);
+  std::printf("bench/search: budget %lld samples, %d seed(s), strategies %s\n",
+              static_cast<long long>(budget), seeds, strategies.c_str());
+  std::printf(
+      "settings: MCTS c=sqrt(2), branching 2, 3 root samples, 6 per round, epsilon 0.05, history 3, "
+      "rollout 4; evolutionary population 512, init measured ratio 0.2, 4 iterations, mutation 0.85, "
+      "epsilon 0.05, 16 per batch; XGBoost cost model (analytic score below 8 samples); "
+      "min time %.3g s per measurement, worker pinned to core %d, one thread; strategies of a workload "
+      "share one measurement cache\n\n",
+      min_time, mo.pin_core);
 
   struct WorkloadResult {
     std::string spec;
@@ -164,9 +169,10 @@ int main(int argc, char** argv) {
   std::map<std::string, std::vector<double>> to90_all;  // strategy -> samples-to-90% per (workload, seed)
   std::map<std::string, int64_t> unreached;
   auto print_workload = [&](const WorkloadResult& wr) {
-    std::printf("%s  (unscheduled %.2f GFLOP/s, best found %.1f GFLOP/s = %.1fx, %lld distinct programs measured)\n",
-                wr.spec.c_str(), wr.reference, wr.best_any, wr.reference > 0 ? wr.best_any / wr.reference : 0.0,
-                static_cast<long long>(wr.distinct));
+    std::printf(
+        "%s  (unscheduled %.2f GFLOP/s, best found %.1f GFLOP/s = %.1fx, %lld distinct programs measured)\n",
+        wr.spec.c_str(), wr.reference, wr.best_any, wr.reference > 0 ? wr.best_any / wr.reference : 0.0,
+        static_cast<long long>(wr.distinct));
     std::printf("  %-16s", "strategy");
     for (int64_t c : checkpoints) std::printf(" %9s", ("@" + std::to_string(c)).c_str());
     std::printf(" %14s %10s\n", "samples to 90%", "minutes");
@@ -204,7 +210,6 @@ int main(int argc, char** argv) {
     std::printf("\n");
   };
 
-
   for (const std::string& spec : split_list(workloads, ';')) {
     WorkloadResult wr;
     wr.spec = spec;
@@ -214,6 +219,7 @@ int main(int argc, char** argv) {
     search::MeasureResult ref = cached.measure({search::make_candidate(schedule::State(w))}).front();
     wr.reference = ref.ok() ? ref.gflops : 0;
     std::fprintf(stderr, "%s: unscheduled %.2f GFLOP/s\n", spec.c_str(), wr.reference);
+    const bool tty = isatty(STDERR_FILENO);
     for (int s = 0; s < seeds; ++s) {
       for (const StrategySpec& st : specs) {
         search::TuneOptions o;
@@ -222,12 +228,21 @@ int main(int argc, char** argv) {
         o.seed = static_cast<uint64_t>(s + 1);
         o.budget = budget;
         const auto t0 = std::chrono::steady_clock::now();
+        // On a terminal the progress line is rewritten in place; in a log, a plain line every 30 s
+        // and one at the end.
+        double printed_at = 0;
         auto progress = [&](const search::Progress& p) {
-          std::fprintf(stderr, "\r\033[K%s seed %d %s: %s", spec.c_str(), s + 1, st.label.c_str(),
-                       search::progress_line(p).c_str());
+          const std::string text =
+              spec + " seed " + std::to_string(s + 1) + " " + st.label + ": " + search::progress_line(p);
+          if (tty) {
+            std::fprintf(stderr, "\r\033[K%s", text.c_str());
+          } else if (p.done >= p.budget || p.elapsed_s >= printed_at + 30) {
+            std::fprintf(stderr, "%s\n", text.c_str());
+            printed_at = p.elapsed_s;
+          }
         };
         search::TaskOutcome out = search::tune_task(w, spec, wr.reference, cached, o, {}, progress);
-        std::fprintf(stderr, "\n");
+        if (tty) std::fprintf(stderr, "\n");
         Run run{st.label, o.seed, out.best_curve,
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()};
         if (!run.curve.empty()) wr.best_any = std::max(wr.best_any, run.curve.back());
@@ -244,11 +259,12 @@ int main(int argc, char** argv) {
     results.push_back(std::move(wr));
   }
 
-  std::printf("samples to reach 90%% of the best any strategy found, geometric mean over workloads x seeds:\n");
+  std::printf(
+      "samples to reach 90%% of the best any strategy found, geometric mean over workloads x seeds:\n");
   for (const StrategySpec& st : specs)
     std::printf("  %-16s %7.1f  (not reached in %lld of %zu runs; counted as %lld)\n", st.label.c_str(),
-                geomean(to90_all[st.label]), static_cast<long long>(unreached[st.label]), to90_all[st.label].size(),
-                static_cast<long long>(budget + 1));
+                geomean(to90_all[st.label]), static_cast<long long>(unreached[st.label]),
+                to90_all[st.label].size(), static_cast<long long>(budget + 1));
   if (to90_all.count("evolutionary") && to90_all.count("mcts+heuristic"))
     std::printf("  evolutionary / mcts+heuristic: %.2fx fewer samples with mcts+heuristic (target: >= 3x)\n",
                 geomean(to90_all["evolutionary"]) / geomean(to90_all["mcts+heuristic"]));
@@ -257,21 +273,26 @@ int main(int argc, char** argv) {
     // Halide's Adams2019 on the workloads it can express here: matmul and NCHW conv2d.
     std::vector<std::string> peer_specs;
     for (const WorkloadResult& wr : results)
-      if (wr.spec.rfind("matmul:", 0) == 0 || wr.spec.rfind("conv2d_nchw:", 0) == 0) peer_specs.push_back(wr.spec);
-    std::printf("\nHalide 14 Adams2019 autoscheduler (MachineParams(16, 16 MiB, 40), one thread, no measurements):\n");
+      if (wr.spec.rfind("matmul:", 0) == 0 || wr.spec.rfind("conv2d_nchw:", 0) == 0)
+        peer_specs.push_back(wr.spec);
+    std::printf(
+        "\nHalide 14 Adams2019 autoscheduler (MachineParams(16, 16 MiB, 40), one thread, no "
+        "measurements):\n");
     const std::vector<nlohmann::json> peer = halide_results(argv[0], peer_specs, min_time);
     if (peer.empty()) {
       std::printf("  not available (bench/halide_peer is built when libhalide14-0-dev is installed)\n");
     } else {
-      std::printf("  %-56s %12s %12s %14s %12s\n", "workload", "Halide GFLOP/s", "search (s)", "best rctune", "rctune/Halide");
+      std::printf("  %-56s %12s %12s %14s %12s\n", "workload", "Halide GFLOP/s", "search (s)", "best rctune",
+                  "rctune/Halide");
       for (const nlohmann::json& r : peer) {
         const std::string spec = r.value("workload", std::string());
         double best = 0;
         for (const WorkloadResult& wr : results)
           if (ir::canonical_operator_spec(wr.spec) == ir::canonical_operator_spec(spec)) best = wr.best_any;
         const double g = r.value("gflops", 0.0);
-        std::printf("  %-56s %12.1f %12.1f %14.1f %12s%s\n", spec.c_str(), g, r.value("autoschedule_compile_s", 0.0),
-                    best, g > 0 && best > 0 ? fmt("%.2fx", best / g).c_str() : "-",
+        std::printf("  %-56s %12.1f %12.1f %14.1f %12s%s\n", spec.c_str(), g,
+                    r.value("autoschedule_compile_s", 0.0), best,
+                    g > 0 && best > 0 ? fmt("%.2fx", best / g).c_str() : "-",
                     r.value("ok", false) ? "" : "  (WRONG RESULT)");
       }
     }
