@@ -139,6 +139,11 @@ int run_cli(int argc, char** argv) {
                                           "continue this trace (default: the config's out) without measuring "
                                           "its samples again");
   resume_opt->expected(0, 1);
+  tune_cmd
+      ->add_flag("--resume-or-start", tune.resume_or_start,
+                 "continue the config's trace when it exists, else start it (a job script that runs the same "
+                 "command on every requeue); the config key resume_or_start does the same")
+      ->excludes(resume_opt);
   add_text(tune_cmd, "--cache-dir", tune.cache_dir,
            "kernel cache (default $XDG_CACHE_HOME/rctune); a config cannot set it");
   auto* db_opt =

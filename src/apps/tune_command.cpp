@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -199,6 +200,13 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
         info.config_text, info.config_path.empty() ? path + " (config)" : info.config_path);
     if (given) require_same_run(recorded, *given, path);
     cfg = given ? *given : recorded;
+    // The run continues with the options it was started with, those given on its command line
+    // included (a requeued job's command may not repeat them); the command line may change the
+    // budget, and nothing else.
+    cfg.seed = info.seed;
+    cfg.strategy = info.strategy;
+    cfg.proposer = info.proposer;
+    if (info.budget > 0) cfg.budget = info.budget;
     apply_overrides(cfg, a);
     cfg.out = path;
     check_run(r, a);
@@ -206,18 +214,25 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
     if (info.seed != cfg.seed || info.strategy != cfg.strategy || info.proposer != cfg.proposer)
       throw std::runtime_error(path + ": the run was started with seed " + std::to_string(info.seed) +
                                ", strategy " + info.strategy + ", proposer " + info.proposer +
-                               "; resume it with the same (drop the overriding options)");
+                               "; resume it with the same (leave out --seed, --strategy and --proposer)");
     // Simulated measurement: a resumed simulated run stays simulated (a run never mixes the two).
     const bool was_simulated = info.execution_space == kSimulated;
     if (a.simulate && !was_simulated)
       throw std::runtime_error(path + ": the run measured kernels on hardware; resume it without --simulate");
     r.simulate = was_simulated;
   }));
+  // A new --budget: the trace records it, so that its report and its next resume use it.
+  if (r.writer->info().budget != r.cfg.budget) {
+    if (!a.quiet)
+      std::fprintf(stderr, "%s: the budget changes from %lld to %lld samples (--budget)\n", path.c_str(),
+                   static_cast<long long>(r.writer->info().budget), static_cast<long long>(r.cfg.budget));
+    r.writer->set_budget(r.cfg.budget);
+  }
 }
 
 ResolvedRun resolve_run(const TuneArgs& a) {
   ResolvedRun r;
-  if (a.force && a.resume)
+  if (a.force && (a.resume || a.resume_or_start))
     throw std::runtime_error("tune: --force replaces a trace and --resume continues one: give one of them");
   if (a.resume) {
     resolve_resume(r, a);
@@ -226,6 +241,21 @@ ResolvedRun resolve_run(const TuneArgs& a) {
   if (a.config.empty()) throw std::runtime_error("tune: give CONFIG.yaml");
   r.cfg = config::load_tune_config(a.config);
   apply_overrides(r.cfg, a);
+  // A requeued job runs its command again: with resume_or_start it continues the trace that the
+  // first start wrote (which must be this config's run), and starts one only where there is none.
+  std::error_code ec;
+  if ((a.resume_or_start || r.cfg.resume_or_start) && std::filesystem::exists(r.cfg.out, ec)) {
+    if (a.force)
+      throw std::runtime_error(
+          "tune: --force replaces a trace and resume_or_start continues one: give one of them");
+    TuneArgs resume = a;
+    resume.resume = true;
+    resume.resume_file = r.cfg.out;
+    ResolvedRun continued;
+    resolve_resume(continued, resume);
+    if (!a.quiet) std::fprintf(stderr, "%s exists: continuing it (resume_or_start)\n", r.cfg.out.c_str());
+    return continued;
+  }
   check_run(r, a);
   r.simulate = a.simulate;
   return r;

@@ -317,6 +317,7 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
     top.fail(static_cast<const YAML::Node&>(root)["out"], "out",
              "must not be empty: the path of the run's trace (leave the key out for rctune-run.h5)");
 
+  c.resume_or_start = top.boolean("resume_or_start", c.resume_or_start);
   c.database = top.string("database", c.database);
   if (c.database.empty() && static_cast<const YAML::Node&>(root)["database"])
     top.fail(static_cast<const YAML::Node&>(root)["database"], "database",
@@ -402,8 +403,8 @@ TuneConfig parse_tune_config(const std::string& yaml_text, const std::string& so
   c.dist.tree_interval = di.number("tree_interval", c.dist.tree_interval, 0, 1e9);
   di.finish({"group_size", "sync_every", "exclusive_measurement", "llm_batch_window", "tree_interval"});
 
-  top.finish({"seed", "budget", "scheduler", "strategy", "proposer", "out", "database", "tasks", "measure",
-              "mcts", "evolutionary", "cost_model", "llm", "dist"});
+  top.finish({"seed", "budget", "scheduler", "strategy", "proposer", "out", "resume_or_start", "database",
+              "tasks", "measure", "mcts", "evolutionary", "cost_model", "llm", "dist"});
   return c;
 }
 

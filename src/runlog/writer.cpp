@@ -638,6 +638,12 @@ RunWriter RunWriter::open_for_resume(const std::string& path,
   return RunWriter(std::move(impl));
 }
 
+void RunWriter::set_budget(int64_t budget) {
+  impl_->info.budget = budget;
+  impl_->commit({impl_->root.get()}, "cannot write",
+                [&] { detail::write_attr(impl_->file.get(), "budget", budget); });
+}
+
 const std::string& RunWriter::path() const { return impl_->path; }
 const RunInfo& RunWriter::info() const { return impl_->info; }
 const RunLog& RunWriter::resumed() const { return impl_->resumed; }

@@ -47,6 +47,7 @@ struct TuneArgs {
   std::string proposer;     // overrides (empty: keep)
   int64_t seed = -1;        // overrides (-1: keep)
   bool resume = false;      // continue the trace file instead of starting a new one
+  bool resume_or_start = false;  // continue the config's trace when it exists, else start it
   std::string resume_file;  // the trace to continue (empty: the config's out)
   bool quiet = false;       // no progress lines
   bool force = false;       // replace an existing trace of another run (never a file that is not a trace)

@@ -87,6 +87,7 @@ struct TuneConfig {
   std::string proposer = "heuristic";  // heuristic | random | llm
   std::string out = "rctune-run.h5";   // the run's HDF5 trace
   std::string database;                // the tuning database the run's best schedules go to ("": none)
+  bool resume_or_start = false;        // `rctune tune` continues `out` when it exists (requeued jobs)
   std::vector<TaskConfig> tasks;
   MeasureConfig measure;
   MctsConfig mcts;

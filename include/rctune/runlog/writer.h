@@ -117,6 +117,8 @@ class RunWriter {
   void write_rank_stats(const std::vector<RankStats>& ranks);
 
   // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
+  // Records a new budget for the run (a resume with --budget).
+  void set_budget(int64_t budget);
   void finish(double end_time = unix_now());
   bool is_open() const;
 

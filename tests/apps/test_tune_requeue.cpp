@@ -1,0 +1,113 @@
+// Runs that a batch system starts again (a requeued Slurm job runs its command again): the trace
+// the first start wrote is continued with the options that start was given, and nothing measured
+// twice.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "../runlog/runlog_test_util.h"
+#include "cli_runner.h"
+#include "rctune/runlog/runlog.h"
+#include "support/contains.h"
+
+namespace rctune::testing {
+namespace {
+
+using runlog::testing::TempDir;
+using test_support::expect_contains_all;
+
+std::string write_config(const TempDir& dir, const std::string& extra = "",
+                         const std::string& workload = "rmsnorm:M=8,N=32") {
+  const std::string path = dir.file("run.yaml");
+  std::ofstream(path) << "seed: 1\nbudget: 6\nproposer: heuristic\nout: " << dir.file("run.h5")
+                      << "\ntasks:\n"
+                      << "  - workload: " << workload << "\nmeasure:\n  min_time: 0.01\n"
+                      << extra;
+  return path;
+}
+
+size_t samples_in(const std::string& trace) {
+  const runlog::RunLog run = runlog::read_run_log(trace);
+  size_t n = 0;
+  for (const runlog::TaskLog& t : run.tasks) n += t.samples.size();
+  return n;
+}
+
+TEST(TuneRequeue, TheSameCommandAgainContinuesTheTraceItsFirstStartWrote) {
+  TempDir dir;
+  const std::string cmd =
+      "tune " + shell_quote(write_config(dir)) + " --resume-or-start --budget 2 --no-database";
+  const auto first = run_rctune(cmd);
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(first.output.find("continuing it"), std::string::npos) << first.output;
+  ASSERT_EQ(samples_in(dir.file("run.h5")), 2u);
+  const auto again = run_rctune(cmd);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  expect_contains_all(again.output, {"run.h5 exists: continuing it (resume_or_start)"});
+  EXPECT_EQ(samples_in(dir.file("run.h5")), 2u) << "nothing measured twice";
+  EXPECT_EQ(runlog::read_run_log(dir.file("run.h5")).info.resume_times.size(), 1u);
+}
+
+TEST(TuneRequeue, TheConfigKeyResumeOrStartDoesWhatTheOptionDoes) {
+  TempDir dir;
+  const std::string cmd =
+      "tune " + shell_quote(write_config(dir, "resume_or_start: true\n")) + " --no-database";
+  ASSERT_EQ(run_rctune(cmd + " --budget 1").exit_code, 0);
+  const auto again = run_rctune(cmd + " --budget 2");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  expect_contains_all(again.output,
+                      {"continuing it (resume_or_start)", "the budget changes from 1 to 2 samples"});
+  EXPECT_EQ(samples_in(dir.file("run.h5")), 2u);
+}
+
+TEST(TuneRequeue, AResumeKeepsTheOptionsTheRunWasStartedWith) {
+  TempDir dir;
+  const std::string config = write_config(dir);
+  ASSERT_EQ(
+      run_rctune("tune " + shell_quote(config) + " --budget 2 --seed 5 --quiet --no-database").exit_code, 0);
+  // No --seed and no --budget: seed 5 and 2 samples, not the config's seed 1 and 6 samples.
+  const auto resumed =
+      run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --quiet --no-database");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(samples_in(dir.file("run.h5")), 2u);
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  EXPECT_EQ(run.info.seed, 5u);
+  EXPECT_EQ(run.info.budget, 2);
+  const auto other_seed =
+      run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --seed 6 --quiet --no-database");
+  EXPECT_EQ(other_seed.exit_code, 2) << other_seed.output;
+  expect_contains_all(other_seed.output, {"the run was started with seed 5", "leave out --seed"});
+}
+
+TEST(TuneRequeue, ANewBudgetOnResumeIsRecordedForTheReportAndTheNextResume) {
+  TempDir dir;
+  ASSERT_EQ(
+      run_rctune("tune " + shell_quote(write_config(dir)) + " --budget 1 --quiet --no-database").exit_code,
+      0);
+  const auto more =
+      run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget 3 --no-database");
+  ASSERT_EQ(more.exit_code, 0) << more.output;
+  expect_contains_all(more.output, {"the budget changes from 1 to 3 samples (--budget)"});
+  EXPECT_EQ(runlog::read_run_log(dir.file("run.h5")).info.budget, 3);
+  EXPECT_EQ(samples_in(dir.file("run.h5")), 3u);
+}
+
+TEST(TuneRequeue, ARequeueWithAnotherConfigIsRefusedAndTheTraceKept) {
+  TempDir dir;
+  ASSERT_EQ(run_rctune("tune " + shell_quote(write_config(dir)) +
+                       " --resume-or-start --budget 1 --quiet --no-database")
+                .exit_code,
+            0);
+  const auto before = std::filesystem::file_size(dir.file("run.h5"));
+  const auto edited = run_rctune("tune " + shell_quote(write_config(dir, "", "rmsnorm:M=8,N=64")) +
+                                 " --resume-or-start --budget 1 --quiet --no-database");
+  EXPECT_EQ(edited.exit_code, 2) << edited.output;
+  EXPECT_EQ(std::filesystem::file_size(dir.file("run.h5")), before);
+  EXPECT_EQ(samples_in(dir.file("run.h5")), 1u);
+  const auto forced = run_rctune("tune " + shell_quote(write_config(dir)) + " --resume-or-start --force");
+  EXPECT_EQ(forced.exit_code, 2) << forced.output;
+}
+
+}  // namespace
+}  // namespace rctune::testing
