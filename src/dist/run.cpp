@@ -8,7 +8,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <map>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "rctune/dist/codec.h"
 #include "rctune/dist/member.h"
@@ -35,6 +39,38 @@ std::string run_lock_path(const config::TuneConfig& cfg, bool simulate) {
   if (!cfg.dist.exclusive_measurement || simulate) return "";
   const char* tmp = std::getenv("TMPDIR");
   return std::string(tmp && *tmp ? tmp : "/tmp") + "/rctune-measure-" + std::to_string(id) + ".lock";
+}
+
+// Ranks of one node that measure on one core disturb each other's timings (a node with fewer
+// cores than ranks, or a pin_core that every rank shares). Every rank takes part; rank 0 says so,
+// naming the ranks and what to do, unless dist.exclusive_measurement takes turns already.
+void warn_shared_measurement_cores(const Layout& layout, int pin_core, bool exclusive) {
+  struct Entry {
+    char host[64];
+    int core;
+  };
+  Entry mine{};
+  std::snprintf(mine.host, sizeof mine.host, "%s", layout.host.c_str());
+  mine.core = pin_core;
+  std::vector<Entry> all(layout.rank == 0 ? static_cast<size_t>(layout.size) : 0);
+  MPI_Gather(&mine, sizeof(Entry), MPI_BYTE, all.data(), sizeof(Entry), MPI_BYTE, 0, MPI_COMM_WORLD);
+  if (layout.rank != 0 || exclusive) return;
+  std::map<std::pair<std::string, int>, std::vector<int>> ranks_of;
+  for (int r = 0; r < layout.size; ++r)
+    if (all[r].core >= 0)
+      ranks_of[{std::string(all[r].host, strnlen(all[r].host, sizeof all[r].host)), all[r].core}].push_back(
+          r);
+  for (const auto& [where, ranks] : ranks_of) {
+    if (ranks.size() < 2) continue;
+    std::string list;
+    for (int r : ranks) list += (list.empty() ? "" : ", ") + std::to_string(r);
+    std::fprintf(
+        stderr,
+        "rctune: warning: ranks %s on node %s measure on the same core %d, so their timings disturb each "
+        "other: give each rank a core of its own (srun --cpus-per-task, mpirun --bind-to core) or set "
+        "dist.exclusive_measurement: true (one measurement at a time on the node)\n",
+        list.c_str(), where.first.c_str(), where.second);
+  }
 }
 
 }  // namespace
@@ -64,6 +100,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   ms.run_lock = run_lock_path(cfg, run.simulate);
   const int configured = runtime::parse_pin_core(cfg.measure.pin_core);
   ms.pin_core = cfg.measure.pin_core == "auto" ? node_pin_core(layout.node_rank) : configured;
+  warn_shared_measurement_cores(layout, ms.pin_core, cfg.dist.exclusive_measurement || run.simulate);
   ms.llm = run.llm;
   ms.database = run.database;
 

@@ -152,6 +152,24 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
   }
 }
 
+TEST(TuneMpi, RanksThatWouldMeasureOnOneCoreAreNamedAtTheStart) {
+  TempDir dir;
+  // Three ranks on this machine's two cores, unbound: ranks 0 and 2 get the same measurement core.
+  const std::string cfg = dir.file("shared.yaml");
+  std::ofstream(cfg) << "seed: 3\nbudget: 3\nout: " << dir.file("shared.h5")
+                     << "\ntasks:\n  - workload: matmul:M=32,N=32,K=32\nmeasure:\n  min_time: 0.005\n";
+  const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --quiet --no-database");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("rctune: warning: ranks 0, 2 on node "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("dist.exclusive_measurement: true"), std::string::npos) << r.output;
+  // Taking turns on the node is the remedy: then nothing is said.
+  std::ofstream(cfg, std::ios::app) << "dist:\n  exclusive_measurement: true\n";
+  const CliResult turns =
+      run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --quiet --no-database --force");
+  ASSERT_EQ(turns.exit_code, 0) << turns.output;
+  EXPECT_EQ(turns.output.find("measure on the same core"), std::string::npos) << turns.output;
+}
+
 TEST(TuneMpi, TwoRanksMeasureRealKernelsOnTheirOwnCoresOneAtATime) {
   TempDir dir;
   const std::string cfg = dir.file("real.yaml");
