@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -779,11 +781,57 @@ class PlainRun {
 
 }  // namespace
 
+namespace {
+
+// What a plain run says when a signal stops it, composed before (a handler may only write).
+char g_stop_text[8192];
+size_t g_stop_length = 0;
+
+extern "C" void plain_run_stopped(int sig) {
+  char number[16];
+  int n = 0;
+  for (int v = sig; v > 0 && n < 15; v /= 10) number[n++] = static_cast<char>('0' + v % 10);
+  const char head[] = "\nrctune: stopped by signal ";
+  ssize_t ignored = ::write(STDERR_FILENO, head, sizeof head - 1);
+  for (int i = n - 1; i >= 0; --i) ignored = ::write(STDERR_FILENO, &number[i], 1);
+  ignored = ::write(STDERR_FILENO, g_stop_text, g_stop_length);
+  (void)ignored;
+  std::_Exit(128 + sig);
+}
+
+// A plain run stopped by SIGTERM (Slurm's time limit, scancel), SIGUSR1 (sbatch --signal) or SIGINT
+// (^C) exits with 128 + the signal and says that the trace keeps every sample measured before, and
+// how to continue it: each sample is committed to the trace once its measurement ends.
+void say_how_to_resume_when_stopped(const std::string& trace) {
+  std::string quoted = "'";
+  for (char c : terminal_safe(trace)) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  quoted += "'";
+  const std::string text = ": the trace " + terminal_safe(trace) +
+                           " keeps every sample measured before; continue it with: rctune tune --resume " +
+                           quoted + "\n";
+  g_stop_length = std::min(text.size(), sizeof g_stop_text);
+  std::memcpy(g_stop_text, text.data(), g_stop_length);
+  struct sigaction sa {};
+  sa.sa_handler = plain_run_stopped;
+  sigemptyset(&sa.sa_mask);
+  sigset_t stop;
+  sigemptyset(&stop);
+  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) {
+    sigaction(sig, &sa, nullptr);
+    sigaddset(&stop, sig);
+  }
+  // A mask inherited from the launcher (a job script, a test harness) would hold the signal back.
+  pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+}
+
+}  // namespace
+
 int run_tune(const TuneArgs& a) {
   std::optional<dist::MpiSession> mpi;
   if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
   if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
   ResolvedRun resolved = resolve_run(a);
+  say_how_to_resume_when_stopped(resolved.cfg.out);
   return PlainRun(a, resolved).run();
 }
 

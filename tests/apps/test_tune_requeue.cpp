@@ -2,9 +2,15 @@
 // the first start wrote is continued with the options that start was given, and nothing measured
 // twice.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "../runlog/runlog_test_util.h"
 #include "cli_runner.h"
@@ -18,19 +24,20 @@ using runlog::testing::TempDir;
 using test_support::expect_contains_all;
 
 std::string write_config(const TempDir& dir, const std::string& extra = "",
-                         const std::string& workload = "rmsnorm:M=8,N=32") {
+                         const std::string& workload = "rmsnorm:M=8,N=32", double min_time = 0.01) {
   const std::string path = dir.file("run.yaml");
   std::ofstream(path) << "seed: 1\nbudget: 6\nproposer: heuristic\nout: " << dir.file("run.h5")
                       << "\ntasks:\n"
-                      << "  - workload: " << workload << "\nmeasure:\n  min_time: 0.01\n"
+                      << "  - workload: " << workload << "\nmeasure:\n  min_time: " << min_time << "\n"
                       << extra;
   return path;
 }
 
+// Samples measured (illegal proposals are recorded, not measured).
 size_t samples_in(const std::string& trace) {
   const runlog::RunLog run = runlog::read_run_log(trace);
   size_t n = 0;
-  for (const runlog::TaskLog& t : run.tasks) n += t.samples.size();
+  for (const runlog::TaskLog& t : run.tasks) n += runlog::measured_samples(t).size();
   return n;
 }
 
@@ -107,6 +114,48 @@ TEST(TuneRequeue, ARequeueWithAnotherConfigIsRefusedAndTheTraceKept) {
   EXPECT_EQ(samples_in(dir.file("run.h5")), 1u);
   const auto forced = run_rctune("tune " + shell_quote(write_config(dir)) + " --resume-or-start --force");
   EXPECT_EQ(forced.exit_code, 2) << forced.output;
+}
+
+TEST(TuneRequeue, ARunStoppedBySigtermOrSigusr1SaysHowToContinueItAndExitsWith128PlusTheSignal) {
+  for (const int sig : {SIGTERM, SIGUSR1}) {
+    TempDir dir;
+    const std::string config = write_config(dir);
+    const std::string log = dir.file("run.log");
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      const std::string bin = rctune_bin();
+      if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
+      // A kernel cache of its own: nothing measured before is taken from it, so the run takes time.
+      const std::string cache = dir.file("cache");
+      execl(bin.c_str(), bin.c_str(), "tune", config.c_str(), "--budget", "40", "--no-database",
+            "--cache-dir", cache.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    // Stop it while it runs, as Slurm does at a job's time limit: once its trace exists (it is
+    // created before the first measurement) and a few seconds later.
+    for (int i = 0; i < 600 && !std::filesystem::exists(dir.file("run.h5")); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+    kill(pid, sig);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status)) << "signal " << sig;
+    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
+    std::ifstream in(log);
+    const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    expect_contains_all(output,
+                        {"rctune: stopped by signal " + std::to_string(sig) + ": the trace ",
+                         "keeps every sample measured before; continue it with: rctune tune --resume '" +
+                             dir.file("run.h5") + "'"});
+    const size_t kept = samples_in(dir.file("run.h5"));
+    const auto resumed = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget " +
+                                    std::to_string(kept + 1) + " --quiet --no-database --cache-dir " +
+                                    shell_quote(dir.file("cache")));
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+    EXPECT_EQ(samples_in(dir.file("run.h5")), kept + 1)
+        << "the samples before the signal are kept, none measured twice";
+  }
 }
 
 }  // namespace
