@@ -9,9 +9,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -783,42 +783,36 @@ class PlainRun {
 
 namespace {
 
-// What a plain run says when a signal stops it, composed before (a handler may only write).
-char g_stop_text[8192];
-size_t g_stop_length = 0;
+// The signals that stop a plain run: SIGTERM (Slurm's time limit, scancel), SIGUSR1 (sbatch
+// --signal) and SIGINT (^C); and what the run says for each, composed before (a handler may only write).
+constexpr int kStopSignals[] = {SIGTERM, SIGUSR1, SIGINT};
+std::string g_stop_text[std::size(kStopSignals)];
 
 extern "C" void plain_run_stopped(int sig) {
-  char number[16];
-  int n = 0;
-  for (int v = sig; v > 0 && n < 15; v /= 10) number[n++] = static_cast<char>('0' + v % 10);
-  const char head[] = "\nrctune: stopped by signal ";
-  ssize_t ignored = ::write(STDERR_FILENO, head, sizeof head - 1);
-  for (int i = n - 1; i >= 0; --i) ignored = ::write(STDERR_FILENO, &number[i], 1);
-  ignored = ::write(STDERR_FILENO, g_stop_text, g_stop_length);
-  (void)ignored;
+  for (size_t i = 0; i < std::size(kStopSignals); ++i)
+    if (kStopSignals[i] == sig) (void)!::write(STDERR_FILENO, g_stop_text[i].data(), g_stop_text[i].size());
   std::_Exit(128 + sig);
 }
 
-// A plain run stopped by SIGTERM (Slurm's time limit, scancel), SIGUSR1 (sbatch --signal) or SIGINT
-// (^C) exits with 128 + the signal and says that the trace keeps every sample measured before, and
-// how to continue it: each sample is committed to the trace once its measurement ends.
+// A plain run stopped by one of kStopSignals exits with 128 + the signal and says that the trace
+// keeps every sample measured before, and how to continue it: each sample is committed to the
+// trace once its measurement ends.
 void say_how_to_resume_when_stopped(const std::string& trace) {
   std::string quoted = "'";
   for (char c : terminal_safe(trace)) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
   quoted += "'";
-  const std::string text = ": the trace " + terminal_safe(trace) +
-                           " keeps every sample measured before; continue it with: rctune tune --resume " +
-                           quoted + "\n";
-  g_stop_length = std::min(text.size(), sizeof g_stop_text);
-  std::memcpy(g_stop_text, text.data(), g_stop_length);
+  sigset_t stop;
+  sigemptyset(&stop);
   struct sigaction sa {};
   sa.sa_handler = plain_run_stopped;
   sigemptyset(&sa.sa_mask);
-  sigset_t stop;
-  sigemptyset(&stop);
-  for (int sig : {SIGTERM, SIGINT, SIGUSR1}) {
-    sigaction(sig, &sa, nullptr);
-    sigaddset(&stop, sig);
+  for (size_t i = 0; i < std::size(kStopSignals); ++i) {
+    g_stop_text[i] = "\nrctune: stopped by signal " + std::to_string(kStopSignals[i]) + ": the trace " +
+                     terminal_safe(trace) +
+                     " keeps every sample measured before; continue it with: rctune tune --resume " + quoted +
+                     "\n";
+    sigaction(kStopSignals[i], &sa, nullptr);
+    sigaddset(&stop, kStopSignals[i]);
   }
   // A mask inherited from the launcher (a job script, a test harness) would hold the signal back.
   pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);

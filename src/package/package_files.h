@@ -47,6 +47,8 @@ const char* generic_kernels_text();
 std::string c_comment(const std::string& s);
 // A C++ string literal of `s` ("..." with \\, \", and octal escapes for everything not printable).
 std::string c_string_literal(const std::string& s);
+// "void FUNCTION(const float* A, ..., float* C)": a kernel's typed function, as declared and defined.
+std::string function_signature(const KernelFiles& kf);
 // "f32", "f64"
 const char* dtype_text(ir::DType t);
 // "float", "double"

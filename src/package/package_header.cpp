@@ -1,19 +1,13 @@
 // include/NAME/NAME.hpp of an exported package: the API every package has, then one documented
 // function per kernel.
-#include <cstdio>
 #include <sstream>
 
 #include "package/package_files.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::package::detail {
 
 namespace {
-
-std::string format_number(const char* fmt, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, fmt, v);
-  return buf;
-}
 
 void document_kernel(std::ostringstream& h, const KernelFiles& kf, bool device) {
   const PackageKernel& k = *kf.kernel;
@@ -32,15 +26,10 @@ void document_kernel(std::ostringstream& h, const KernelFiles& kf, bool device) 
     if (line.find(": f32[") != std::string::npos || line.find(": f64[") != std::string::npos) continue;
     h << "///   " << c_comment(line) << "\n";
   }
-  h << "///   tuned: " << format_number("%.1f", k.gflops) << " GFLOP/s, "
-    << format_number("%.4g", k.seconds * 1e3) << " ms per call, on " << c_comment(k.origin.cpu_model) << " ("
-    << c_comment(k.origin.execution_space) << "), " << k.origin.samples
-    << " samples; manifest.json has its schedule\n";
-  h << "void " << k.function << "(";
-  for (size_t i = 0; i < kf.buffers.size(); ++i)
-    h << (i ? ", " : "") << (kf.outputs[i] ? "" : "const ") << c_type(kf.buffers[i]->dtype) << "* "
-      << kf.parameter_names[i];
-  h << ");\n\n";
+  h << "///   tuned: " << ir::fmt("%.1f", k.gflops) << " GFLOP/s, " << ir::fmt("%.4g", k.seconds * 1e3)
+    << " ms per call, on " << c_comment(k.origin.cpu_model) << " (" << c_comment(k.origin.execution_space)
+    << "), " << k.origin.samples << " samples; manifest.json has its schedule\n";
+  h << function_signature(kf) << ";\n\n";
 }
 
 }  // namespace

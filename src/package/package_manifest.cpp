@@ -1,9 +1,9 @@
 // manifest.json and README.md of an exported package: where every kernel came from, and how to use it.
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "package/package_files.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::package::detail {
 
@@ -64,15 +64,15 @@ std::string readme_text(const PackageFiles& p) {
     std::string w = kf.kernel->workload_key;
     for (char& ch : w)
       if (ch == '|' || ch == '`' || static_cast<unsigned char>(ch) < 0x20) ch = ' ';
-    char g[32];
-    std::snprintf(g, sizeof g, "%.1f", kf.kernel->gflops);
-    r << "| `" << kf.kernel->function << "` | `" << w << "` | " << g << " |\n";
+    r << "| `" << kf.kernel->function << "` | `" << w << "` | " << ir::fmt("%.1f", kf.kernel->gflops)
+      << " |\n";
   }
   r << "\n## Build and install\n\n```sh\ncmake -S . -B build -DCMAKE_BUILD_TYPE=Release\n"
     << "cmake --build build\ncmake --install build --prefix PREFIX\n```\n\n"
     << "Kokkos is found with `find_package(Kokkos)`: point `CMAKE_PREFIX_PATH` at the Kokkos your program "
     << "uses. `" << n << "_KERNEL_FLAGS` holds the compiler flags the kernels were tuned with. `-D" << n
-    << "_BUILD_CHECK=ON` builds `" << n << "_check` (run by ctest): every kernel against the generic kernel of its "
+    << "_BUILD_CHECK=ON` builds `" << n
+    << "_check` (run by ctest): every kernel against the generic kernel of its "
     << "workload.\n\n"
     << "## Use\n\n```cmake\nfind_package(" << n << " REQUIRED)\ntarget_link_libraries(app PRIVATE " << n
     << "::" << n << ")\n```\n\n```cpp\n#include <" << n << "/" << n << ".hpp>\n"

@@ -1,19 +1,13 @@
 // src/NAME.cpp of an exported package: the registry of its kernels, their typed functions (buffers
 // in, intermediates from a per-thread workspace), find/lookup/run and the generic fallback.
-#include <cstdio>
 #include <sstream>
 
 #include "package/package_files.h"
+#include "rctune/ir/text.h"
 
 namespace rctune::package::detail {
 
 namespace {
-
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 // Bytes of an intermediate rounded up to whole 64-byte lines, so that every one starts aligned.
 int64_t padded_bytes(const ir::Tensor& t) {
@@ -99,7 +93,7 @@ std::string library_source_text(const PackageFiles& p) {
     const PackageKernel& k = *kf.kernel;
     c << "    {" << c_string_literal(k.function) << ", " << c_string_literal(k.task) << ", "
       << c_string_literal(k.workload_key) << ", " << kf.buffers.size() << ", rctune_internal::tensors_"
-      << k.function << ", " << number(k.gflops) << ", " << number(k.seconds) << ",\n     "
+      << k.function << ", " << ir::fmt("%.17g", k.gflops) << ", " << ir::fmt("%.17g", k.seconds) << ",\n     "
       << c_string_literal(k.schedule) << ", &rctune_internal::call_" << k.function << "},\n";
   }
   c << "};\n\n"
@@ -215,11 +209,7 @@ void set_log(void (*log)(const char* message)) {
 )src";
   for (const KernelFiles& kf : p.kernels) {
     const PackageKernel& k = *kf.kernel;
-    c << "void " << k.function << "(";
-    for (size_t i = 0; i < kf.buffers.size(); ++i)
-      c << (i ? ", " : "") << (kf.outputs[i] ? "" : "const ") << c_type(kf.buffers[i]->dtype) << "* "
-        << kf.parameter_names[i];
-    c << ") {\n  void* const buffers[] = {";
+    c << function_signature(kf) << " {\n  void* const buffers[] = {";
     for (size_t i = 0; i < kf.buffers.size(); ++i) {
       c << (i ? ", " : "");
       if (kf.outputs[i])

@@ -30,6 +30,14 @@ std::string c_string_literal(const std::string& s) {
   return out + "\"";
 }
 
+std::string function_signature(const KernelFiles& kf) {
+  std::string s = "void " + kf.kernel->function + "(";
+  for (size_t i = 0; i < kf.buffers.size(); ++i)
+    s += (i ? ", " : "") + std::string(kf.outputs[i] ? "" : "const ") + c_type(kf.buffers[i]->dtype) + "* " +
+         kf.parameter_names[i];
+  return s + ")";
+}
+
 const char* dtype_text(ir::DType t) { return ir::dtype_name(t); }
 
 const char* c_type(ir::DType t) { return t == ir::DType::F64 ? "double" : "float"; }

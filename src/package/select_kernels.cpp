@@ -10,17 +10,12 @@
 #include "rctune/database/record.h"
 #include "rctune/ir/operators.h"
 #include "rctune/ir/parser.h"
+#include "rctune/ir/text.h"
 #include "rctune/package/package.h"
 
 namespace rctune::package {
 
 namespace {
-
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : sep) + x;
-  return s;
-}
 
 // The compiler flags a run measured with: its config's measure.flags, else this build's default
 // (the run's rctune used its own, which --version names; the manifest keeps both).
@@ -68,7 +63,7 @@ std::vector<PackageKernel> kernels_from_trace(const runlog::RunLog& run, const s
     if (!run.task(t)) {
       std::vector<std::string> names;
       for (const auto& tl : run.tasks) names.push_back(tl.info.name);
-      throw ExportError("task '" + t + "' is not in " + trace_path + " (its tasks: " + join(names) + ")");
+      throw ExportError("task '" + t + "' is not in " + trace_path + " (its tasks: " + ir::join(names) + ")");
     }
   // dist::kSimulated: a run with `--simulate` compiled nothing; its times are a model's.
   if (run.info.execution_space == "simulated")
