@@ -28,6 +28,7 @@
 #include "rctune/dist/mpi_env.h"
 #include "rctune/dist/run.h"
 #include "rctune/dist/run_setup.h"
+#include "rctune/dist/stop_signals.h"
 #include "rctune/dist/task_rounds.h"
 #include "rctune/ir/text.h"
 #include "rctune/llm/config.h"
@@ -36,6 +37,7 @@
 #include "rctune/runtime/jit_compiler.h"
 #include "rctune/runtime/library_baseline.h"
 #include "rctune/search/runtime_evaluator.h"
+#include "rctune/search/stop_request.h"
 #include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
@@ -301,6 +303,15 @@ void announce_simulation(bool simulate, bool quiet) {
                  "(docs/search.md)\n");
 }
 
+// After a stop by `signal` (SIGTERM or SIGUSR1) the trace holds every measured sample and the
+// trees so far, unfinished; the tuning database gets the run's results when it completes.
+int say_stopped(int signal, const std::string& trace) {
+  std::fflush(stdout);  // the summary before the message
+  std::fprintf(stderr, "%s\n(the tuning database is updated when the run completes)\n",
+               dist::resume_hint(signal, terminal_safe(trace)).c_str());
+  return dist::stopped_exit_code(signal);
+}
+
 // `mpirun -np N rctune tune ...` with N > 1: rank 0 resolves the run and broadcasts it; the ranks
 // tune together (dist/run.h); rank 0 writes the trace and prints the summary.
 int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
@@ -379,7 +390,8 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   if (mpi.rank() != 0) return 0;
 
   r.writer->write_rank_stats(result.ranks);
-  r.writer->finish();
+  const int stopped_by = search::stop_signal();
+  if (!stopped_by) r.writer->finish();
   r.writer.reset();  // closes the trace, which store_in_database reads
   std::vector<Row> rows;
   for (const dist::TaskSummary& t : result.tasks) {
@@ -414,6 +426,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
     std::printf("LLM: %lld requests from the ranks, %lld sent to endpoints (%lld answered together)\n",
                 static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
                 static_cast<long long>(result.llm.merged));
+  if (stopped_by) return say_stopped(stopped_by, cfg.out);
   return store_in_database(database_dir(a, cfg), cfg, r.simulate, a.quiet);
 }
 
@@ -457,6 +470,11 @@ class PlainRun {
     tune_rounds();
     std::vector<Row> rows;
     for (TaskRun& t : tasks_) rows.push_back(finish_task(t));
+    if (const int sig = search::stop_signal()) {
+      writer_.reset();  // left unfinished: a resume continues it
+      print_summary(rows, cfg_.out, simulate_);
+      return say_stopped(sig, cfg_.out);
+    }
     writer_->finish();
     writer_.reset();  // closes the trace, which store_in_database reads
     print_summary(rows, cfg_.out, simulate_);
@@ -591,7 +609,9 @@ class PlainRun {
     dist::TaskRounds rounds(cfg_, round_tasks(), dist::scheduler_options(cfg_), *writer_,
                             writer_->resumed().info.num_ranks <= 1, a_.quiet);
     const auto t0 = t0_;  // the run's start: rounds' wall times count from it, baselines included
-    while (const std::optional<dist::RoundWork> w = rounds.next()) {
+    while (!search::stop_requested()) {
+      const std::optional<dist::RoundWork> w = rounds.next();
+      if (!w) break;
       TaskRun& t = tasks_[w->allocation.task];
       if (!t.session) open_session(t);
       int64_t spent = 0;
@@ -783,39 +803,23 @@ class PlainRun {
 
 namespace {
 
-// The signals that stop a plain run: SIGTERM (Slurm's time limit, scancel), SIGUSR1 (sbatch
-// --signal) and SIGINT (^C); and what the run says for each, composed before (a handler may only write).
-constexpr int kStopSignals[] = {SIGTERM, SIGUSR1, SIGINT};
-std::string g_stop_text[std::size(kStopSignals)];
+// A plain run stopped at once (SIGINT, or a second SIGTERM or SIGUSR1) says that the trace keeps
+// every sample measured before (each is committed once its measurement ends) and how to continue
+// it; the texts are composed before, since a handler may only write.
+constexpr int kAtOnceSignals[] = {SIGTERM, SIGUSR1, SIGINT};
+std::string g_at_once_text[std::size(kAtOnceSignals)];
 
-extern "C" void plain_run_stopped(int sig) {
-  for (size_t i = 0; i < std::size(kStopSignals); ++i)
-    if (kStopSignals[i] == sig) (void)!::write(STDERR_FILENO, g_stop_text[i].data(), g_stop_text[i].size());
-  std::_Exit(128 + sig);
+extern "C" void plain_run_stopped_at_once(int sig) {
+  for (size_t i = 0; i < std::size(kAtOnceSignals); ++i)
+    if (kAtOnceSignals[i] == sig)
+      (void)!::write(STDERR_FILENO, g_at_once_text[i].data(), g_at_once_text[i].size());
+  std::_Exit(dist::stopped_exit_code(sig));
 }
 
-// A plain run stopped by one of kStopSignals exits with 128 + the signal and says that the trace
-// keeps every sample measured before, and how to continue it: each sample is committed to the
-// trace once its measurement ends.
-void say_how_to_resume_when_stopped(const std::string& trace) {
-  std::string quoted = "'";
-  for (char c : terminal_safe(trace)) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  quoted += "'";
-  sigset_t stop;
-  sigemptyset(&stop);
-  struct sigaction sa {};
-  sa.sa_handler = plain_run_stopped;
-  sigemptyset(&sa.sa_mask);
-  for (size_t i = 0; i < std::size(kStopSignals); ++i) {
-    g_stop_text[i] = "\nrctune: stopped by signal " + std::to_string(kStopSignals[i]) + ": the trace " +
-                     terminal_safe(trace) +
-                     " keeps every sample measured before; continue it with: rctune tune --resume " + quoted +
-                     "\n";
-    sigaction(kStopSignals[i], &sa, nullptr);
-    sigaddset(&stop, kStopSignals[i]);
-  }
-  // A mask inherited from the launcher (a job script, a test harness) would hold the signal back.
-  pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+void stop_plain_run_on_signals(const std::string& trace) {
+  for (size_t i = 0; i < std::size(kAtOnceSignals); ++i)
+    g_at_once_text[i] = "\n" + dist::resume_hint(kAtOnceSignals[i], terminal_safe(trace)) + "\n";
+  dist::install_stop_signals(plain_run_stopped_at_once, dist::kStopNotice);
 }
 
 }  // namespace
@@ -823,9 +827,15 @@ void say_how_to_resume_when_stopped(const std::string& trace) {
 int run_tune(const TuneArgs& a) {
   std::optional<dist::MpiSession> mpi;
   if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
+  // Before any file is touched: tasks of one srun step that are not one MPI job would each write
+  // the same trace. The step's first task says why; every task stops.
+  if (const std::string problem = dist::slurm_launch_problem(mpi ? mpi->size() : 0); !problem.empty()) {
+    if (dist::slurm_task_rank() == 0) std::fprintf(stderr, "rctune: error: tune: %s\n", problem.c_str());
+    return 2;
+  }
   if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
   ResolvedRun resolved = resolve_run(a);
-  say_how_to_resume_when_stopped(resolved.cfg.out);
+  stop_plain_run_on_signals(resolved.cfg.out);
   return PlainRun(a, resolved).run();
 }
 

@@ -35,6 +35,7 @@
 #include "rctune/ir/workload.h"
 #include "rctune/llm/wire.h"
 #include "rctune/runtime/jit_compiler.h"
+#include "rctune/search/stop_request.h"
 #include "rctune/search/task_scheduler.h"
 #include "rctune/search/tuner.h"
 
@@ -256,7 +257,12 @@ class Hub {
 
   HubResult run() {
     Backoff backoff;
+    bool stopping = false;
     while (finished_ < s_.world_size) {
+      if (!stopping && search::stop_requested()) {
+        stopping = true;  // groups waiting for work are released now
+        dispatch_free_groups();
+      }
       bool any = false;
       while (auto m = mpi_poll_from_members()) handle(*m), any = true;
       while (auto m = from_local_.try_pop()) handle(*m), any = true;
@@ -447,6 +453,7 @@ class Hub {
   // samples its task did not use go back to the others. Nothing in flight: no task is left.
   void dispatch(Group& g) {
     if (g.task || g.released || g.waiting_next.size() < g.ranks.size()) return;
+    if (search::stop_requested()) return release(g);  // a signal: no new work
     if (!rounds_) {
       for (size_t k = 0; k < runs_.size(); ++k)
         if (!runs_[k].reference_known && !runs_[k].baselines_taken) return measure_baselines(g, k);
@@ -455,6 +462,11 @@ class Hub {
     if (std::optional<RoundWork> w = rounds_->next())
       return w->confirmation ? confirm_record(g, std::move(*w)) : start_round(g, std::move(*w));
     if (rounds_->in_flight()) return;
+    release(g);
+  }
+
+  // Tells the group's ranks that no task is left for them.
+  void release(Group& g) {
     g.released = true;
     g.waiting_next.clear();
     for (int r : g.ranks) reply(r, MessageType::Assignment, to_body(Assignment{}));
@@ -917,7 +929,7 @@ class Hub {
 
 }  // namespace
 
-void hub_signal_handler(int signal) { report_and_exit(signal); }
+void hub_stopped_at_once(int signal) { report_and_exit(signal); }
 
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local) {
   Hub hub(setup, from_local, to_local);

@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace rctune::dist {
@@ -15,6 +16,37 @@ bool launched_by_mpi() {
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
     if (std::getenv(v)) return true;
   return false;
+}
+
+namespace {
+
+// A non-negative integer environment variable, or -1 when it is unset or not one.
+long env_count(const char* name) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return -1;
+  char* end = nullptr;
+  const long n = std::strtol(v, &end, 10);
+  return *end == '\0' && n >= 0 ? n : -1;
+}
+
+}  // namespace
+
+std::string slurm_launch_problem(int mpi_world_size) {
+  const long tasks = env_count("SLURM_STEP_NUM_TASKS");
+  if (tasks <= 1 || mpi_world_size >= tasks) return "";
+  const std::string started = "srun started " + std::to_string(tasks) + " tasks";
+  const std::string hint =
+      ": each would tune alone and write the same trace. Launch through an MPI plugin: srun --mpi=pmix "
+      "(see `srun --mpi=list`; a site may set MpiDefault=pmix), or mpirun inside the allocation";
+  if (mpi_world_size <= 0)
+    return started + " but no MPI job: srun gave them no PMI (the cluster's MpiDefault is none?)" + hint;
+  return started + " but MPI sees " + std::to_string(mpi_world_size) + " rank" +
+         (mpi_world_size == 1 ? "" : "s") + " in this process's job" + hint;
+}
+
+int slurm_task_rank() {
+  const long r = env_count("SLURM_PROCID");
+  return r < 0 ? 0 : static_cast<int>(r);
 }
 
 MpiSession::MpiSession(int* argc, char*** argv) {

@@ -16,6 +16,7 @@
 
 #include "rctune/dist/codec.h"
 #include "rctune/dist/member.h"
+#include "rctune/dist/stop_signals.h"
 #include "rctune/llm/config.h"
 #include "rctune/runtime/measurer.h"
 
@@ -73,6 +74,9 @@ void warn_shared_measurement_cores(const Layout& layout, int pin_core, bool excl
   }
 }
 
+// A rank other than 0 stopped at once: rank 0 reports for the run.
+extern "C" void member_stopped_at_once(int signal) { std::_Exit(stopped_exit_code(signal)); }
+
 }  // namespace
 
 std::string broadcast_string(const std::string& s) {
@@ -105,6 +109,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
   ms.database = run.database;
 
   if (layout.rank != 0) {
+    install_stop_signals(member_stopped_at_once, "");  // rank 0 speaks for the run
     MpiMailbox mailbox;
     try {
       run_member(mailbox, ms);
@@ -138,8 +143,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
       mailbox.send({MessageType::Failed, 0, failure_body(e)});
     }
   });
-  std::signal(SIGINT, hub_signal_handler);
-  std::signal(SIGTERM, hub_signal_handler);
+  install_stop_signals(hub_stopped_at_once, kStopNotice);
   HubResult result;
   try {
     result = run_hub(hs, to_hub, to_member);

@@ -99,8 +99,12 @@ void WorkerProcess::start() {
     throw EnvironmentError("cannot start the worker '" + path + "': fork: " + std::strerror(e));
   }
   if (pid == 0) {
-    // The worker dies with the tuner (the thread that started it, strictly).
+    // The worker dies with the tuner (the thread that started it, strictly). The tuner alone answers
+    // SIGTERM and SIGUSR1 (a scheduler signals every process of a job step): it stops after the
+    // measurement in flight, which the worker must finish.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
     if (getppid() != parent) _exit(1);
     dup2(sv[1], 0);
     dup2(sv[1], 1);

@@ -1,6 +1,7 @@
 // The tuning loop of one task (include/rctune/search/tuner.h).
 #include "rctune/search/tuner.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "rctune/search/design_space.h"
 #include "rctune/search/predictor.h"
 #include "rctune/search/random_search.h"
+#include "rctune/search/stop_request.h"
 
 namespace rctune::runlog {
 
@@ -66,6 +68,15 @@ class Replay {
   }
   std::optional<runlog::SampleRecord> take_measured(uint64_t hash) { return take(measured_, hash); }
   std::optional<runlog::SampleRecord> take_rejected(const std::string& key) { return take(rejected_, key); }
+  // The measured records not met again, in index order; the replay holds none after.
+  std::vector<runlog::SampleRecord> take_all_measured() {
+    std::vector<runlog::SampleRecord> left;
+    for (auto& [hash, s] : measured_) left.push_back(std::move(s));
+    measured_.clear();
+    std::sort(left.begin(), left.end(), [](const auto& a, const auto& b) { return a.index < b.index; });
+    return left;
+  }
+  bool holds_measured() const { return !measured_.empty(); }
   int64_t next_index() const { return next_index_; }
 
  private:
@@ -202,10 +213,10 @@ class TaskSession::Impl {
 
   int64_t run_seeds(int64_t samples) {
     const int64_t start = out_.samples;
-    while (next_seed_ < rec_.seeds.size() && out_.samples < start + samples) {
+    while (next_seed_ < rec_.seeds.size() && out_.samples < start + samples && !stop_requested()) {
       std::vector<Candidate> batch = seed_batch(static_cast<int>(start + samples - out_.samples));
       if (batch.empty()) continue;  // every seed of the batch failed to apply
-      const std::vector<MeasureResult> results = results_of(batch);
+      const std::vector<MeasureResult> results = results_of(batch, start + samples - out_.samples);
       learn_from_round(batch, results, /*from_strategy=*/false);
       publish(batch, results);
       report_progress();
@@ -218,7 +229,7 @@ class TaskSession::Impl {
     run_seeds(samples);
     const int64_t sync_every = channel_ ? channel_->sync_every() : 0;
     const int batch_size = o_.strategy == "evolutionary" ? o_.evolutionary.measure_batch : o_.measure_batch;
-    while (!exhausted_ && out_.samples < end) {
+    while (!exhausted_ && out_.samples < end && !stop_requested()) {
       const int n = static_cast<int>(std::min<int64_t>(batch_size, end - out_.samples));
       auto t_search = Clock::now();
       // Root-parallel search: share with the group before the first round and every sync_every
@@ -237,7 +248,7 @@ class TaskSession::Impl {
         break;
       }
       record(std::move(rejected));
-      const std::vector<MeasureResult> results = results_of(batch);
+      const std::vector<MeasureResult> results = results_of(batch, end - out_.samples);
       learn_from_round(batch, results);
       publish(batch, results);
       report_progress();
@@ -296,7 +307,11 @@ class TaskSession::Impl {
 
   // Results of other ranks (or of a previous session): the strategy and the cost model learn
   // them, and a program among them is never measured again.
-  void learn(const std::vector<runlog::SampleRecord>& records) {
+  struct Learnt {
+    std::vector<Candidate> programs;
+    std::vector<MeasureResult> results;
+  };
+  Learnt learn(const std::vector<runlog::SampleRecord>& records) {
     std::vector<Candidate> cs;
     std::vector<MeasureResult> rs;
     std::vector<double> scores;
@@ -316,10 +331,30 @@ class TaskSession::Impl {
         // A trace this build cannot rebuild (another version wrote it): not learnt from.
       }
     }
-    if (cs.empty()) return;
+    if (cs.empty()) return {};
     predictor_.update(cs, scores);
     strategy_->observe(cs, rs);
     out_.observed += static_cast<int64_t>(cs.size());
+    return {std::move(cs), std::move(rs)};
+  }
+
+  // A resumed session re-proposes what the previous session measured (its decisions are replayed)
+  // until it must measure something new. Records it did not propose again by then (a batch that a
+  // stop cut short is proposed otherwise at another batch size) are learnt like a peer's results
+  // and count as samples of this session: nothing is measured twice and the budget holds.
+  // Returns how many it took.
+  int64_t absorb_unreplayed() {
+    const std::vector<runlog::SampleRecord> left = replay_.take_all_measured();
+    const Learnt l = learn(left);
+    for (size_t i = 0; i < l.programs.size(); ++i) {
+      const MeasureResult& r = l.results[i];
+      ++out_.samples;
+      ++out_.replayed;
+      if (!r.ok()) ++out_.failures;
+      if (r.ok() && (!out_.found || r.gflops > out_.best.gflops)) note_best(l.programs[i], r);
+      out_.best_curve.push_back(out_.found ? out_.best.gflops : 0.0);
+    }
+    return static_cast<int64_t>(l.programs.size());
   }
 
   // Sends this rank's root statistics and likely picks, learns the peers' news; programs
@@ -363,8 +398,11 @@ class TaskSession::Impl {
     for (runlog::SampleRecord& s : done) out_.records.push_back(std::move(s));
   }
 
-  // Results: from the resumed record where it has them, measured otherwise.
-  std::vector<MeasureResult> results_of(const std::vector<Candidate>& batch) {
+  // Results: from the resumed record where it has them, measured otherwise; `room`: the samples the
+  // batch may add. A stop request ends the batch after the measurement in flight: the candidates
+  // not measured leave the batch (as do those past the room left by records absorbed from a
+  // previous session).
+  std::vector<MeasureResult> results_of(std::vector<Candidate>& batch, int64_t room) {
     std::vector<MeasureResult> results(batch.size());
     std::vector<size_t> to_measure;
     for (size_t i = 0; i < batch.size(); ++i) {
@@ -375,9 +413,16 @@ class TaskSession::Impl {
         to_measure.push_back(i);
       }
     }
+    int64_t may_measure = room - static_cast<int64_t>(batch.size() - to_measure.size());
+    if (!to_measure.empty() && replay_.holds_measured()) may_measure -= absorb_unreplayed();
     // One at a time, each recorded as soon as it is measured: a run killed at any moment keeps
     // every finished measurement.
+    std::vector<bool> unmeasured(batch.size(), false);
     for (size_t i : to_measure) {
+      if (stop_requested() || may_measure-- <= 0) {
+        unmeasured[i] = true;
+        continue;
+      }
       results[i] = measure(batch[i]);
       runlog::SampleRecord s = new_record(results[i].sample);
       runlog::copy_matching_fields(s, batch[i]);
@@ -385,6 +430,17 @@ class TaskSession::Impl {
       record({s});
       ++new_measured_;
     }
+    size_t kept = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (unmeasured[i]) continue;
+      if (kept != i) {
+        batch[kept] = std::move(batch[i]);
+        results[kept] = std::move(results[i]);
+      }
+      ++kept;
+    }
+    batch.resize(kept);
+    results.resize(kept);
     return results;
   }
 

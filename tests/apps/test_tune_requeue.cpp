@@ -10,7 +10,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "../runlog/runlog_test_util.h"
 #include "cli_runner.h"
@@ -116,38 +118,59 @@ TEST(TuneRequeue, ARequeueWithAnotherConfigIsRefusedAndTheTraceKept) {
   EXPECT_EQ(forced.exit_code, 2) << forced.output;
 }
 
-TEST(TuneRequeue, ARunStoppedBySigtermOrSigusr1SaysHowToContinueItAndExitsWith128PlusTheSignal) {
+std::string log_of(const TempDir& dir) {
+  std::ifstream in(dir.file("run.log"));
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Starts `rctune tune CONFIG --budget 40` (with `launcher` before it, if any) with its output in
+// DIR/run.log and a kernel cache of its own (nothing measured before is taken from it, so the run
+// takes time); returns once it reports its first samples, so that a signal finds it measuring.
+pid_t start_long_run(const TempDir& dir, const std::string& config, std::vector<std::string> launcher = {}) {
+  const std::string log = dir.file("run.log");
+  std::ofstream{log};  // both streams append to it
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen(log.c_str(), "a", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
+    for (const std::string& a :
+         {rctune_bin(), std::string("tune"), config, std::string("--budget"), std::string("40"),
+          std::string("--no-database"), std::string("--cache-dir"), dir.file("cache")})
+      launcher.push_back(a);
+    std::vector<char*> argv;
+    for (std::string& a : launcher) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  for (int i = 0; i < 1200 && log_of(dir).find("/40 samples") == std::string::npos; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  return pid;
+}
+
+// The exit status of `pid`, or -1 when it did not exit normally.
+int wait_exit_code(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+TEST(TuneRequeue, ARunStoppedBySigtermOrSigusr1FinishesTheMeasurementInFlightAndSaysHowToContinueIt) {
   for (const int sig : {SIGTERM, SIGUSR1}) {
     TempDir dir;
-    const std::string config = write_config(dir);
-    const std::string log = dir.file("run.log");
-    const pid_t pid = fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      const std::string bin = rctune_bin();
-      if (!freopen(log.c_str(), "w", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
-      // A kernel cache of its own: nothing measured before is taken from it, so the run takes time.
-      const std::string cache = dir.file("cache");
-      execl(bin.c_str(), bin.c_str(), "tune", config.c_str(), "--budget", "40", "--no-database",
-            "--cache-dir", cache.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    // Stop it while it runs, as Slurm does at a job's time limit: once its trace exists (it is
-    // created before the first measurement) and a few seconds later.
-    for (int i = 0; i < 600 && !std::filesystem::exists(dir.file("run.h5")); ++i)
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    std::this_thread::sleep_for(std::chrono::seconds(3));
+    const pid_t pid = start_long_run(dir, write_config(dir));
+    ASSERT_GT(pid, 0);
     kill(pid, sig);
-    int status = 0;
-    waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status)) << "signal " << sig;
-    EXPECT_EQ(WEXITSTATUS(status), 128 + sig);
-    std::ifstream in(log);
-    const std::string output((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    expect_contains_all(output,
-                        {"rctune: stopped by signal " + std::to_string(sig) + ": the trace ",
-                         "keeps every sample measured before; continue it with: rctune tune --resume '" +
-                             dir.file("run.h5") + "'"});
+    EXPECT_EQ(wait_exit_code(pid), 128 + sig) << "signal " << sig;
+    const std::string output = log_of(dir);
+    expect_contains_all(
+        output, {"rctune: signal " + std::to_string(sig) + ": stopping after the measurement in flight",
+                 "rctune: stopped by signal " + std::to_string(sig) + ": the trace ",
+                 "keeps every sample measured before; continue it with: rctune tune --resume '" +
+                     dir.file("run.h5") + "'"});
+    const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+    EXPECT_FALSE(run.finished()) << "a stopped run is left for a resume";
+    ASSERT_EQ(run.tasks.size(), 1u);
+    EXPECT_FALSE(run.tasks[0].tree.empty()) << "the tree so far is written";
     const size_t kept = samples_in(dir.file("run.h5"));
     const auto resumed = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget " +
                                     std::to_string(kept + 1) + " --quiet --no-database --cache-dir " +
@@ -156,6 +179,39 @@ TEST(TuneRequeue, ARunStoppedBySigtermOrSigusr1SaysHowToContinueItAndExitsWith12
     EXPECT_EQ(samples_in(dir.file("run.h5")), kept + 1)
         << "the samples before the signal are kept, none measured twice";
   }
+}
+
+TEST(TuneRequeue, ASecondSignalStopsARunAtOnceKeepingEveryCommittedSample) {
+  TempDir dir;
+  const pid_t pid = start_long_run(dir, write_config(dir));
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGTERM);
+  kill(pid, SIGTERM);
+  EXPECT_EQ(wait_exit_code(pid), 128 + SIGTERM);
+  expect_contains_all(log_of(dir), {"rctune: stopped by signal 15: the trace "});
+  EXPECT_NO_THROW(runlog::read_run_log(dir.file("run.h5")));
+}
+
+TEST(TuneRequeue, RanksStoppedBySigusr1FinishTheirMeasurementsAndRankZeroSaysHowToContinue) {
+  TempDir dir;
+  const pid_t pid = start_long_run(dir, write_config(dir),
+                                   {"mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "2"});
+  ASSERT_GT(pid, 0);
+  kill(pid, SIGUSR1);  // mpirun passes it on to every rank
+  EXPECT_NE(wait_exit_code(pid), 0);
+  expect_contains_all(log_of(dir), {"rctune: signal 10: stopping after the measurement in flight",
+                                    "rctune: stopped by signal 10: the trace "});
+  const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
+  EXPECT_FALSE(run.finished());
+  ASSERT_EQ(run.tasks.size(), 1u);
+  EXPECT_FALSE(run.tasks[0].tree.empty()) << "the merged tree so far is written";
+  const size_t kept = samples_in(dir.file("run.h5"));
+  ASSERT_LT(kept, 40u);
+  const auto resumed = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget " +
+                                  std::to_string(kept + 2) + " --quiet --no-database --cache-dir " +
+                                  shell_quote(dir.file("cache")));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(samples_in(dir.file("run.h5")), kept + 2);
 }
 
 }  // namespace

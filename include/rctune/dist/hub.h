@@ -62,10 +62,10 @@ struct HubResult {
 // doing) or the trace cannot be written; the caller ends the job.
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local);
 
-// The SIGINT/SIGTERM handler of rank 0: says what every rank was doing (as the running hub last
-// heard) and where the trace is, on stderr and in the file TRACE.stopped.txt, and ends the process
-// at once (every committed sample is on disk).
-void hub_signal_handler(int signal);
+// Rank 0 stopped at once (SIGINT, or a second SIGTERM or SIGUSR1: dist/stop_signals.h): says what
+// every rank was doing (as the running hub last heard) and where the trace is, on stderr and in the
+// file TRACE.stopped.txt, and ends the process (every committed sample is on disk).
+void hub_stopped_at_once(int signal);
 inline constexpr const char* kStoppedSuffix = ".stopped.txt";
 
 }  // namespace rctune::dist

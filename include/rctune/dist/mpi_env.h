@@ -14,6 +14,15 @@ namespace rctune::dist {
 // True when an MPI launcher (mpirun, mpiexec, srun with PMI/PMIx) started this process.
 bool launched_by_mpi();
 
+// Why this process cannot tune with the other processes of its Slurm job step, or "" when it can
+// (or is not a task of an srun step). srun tells each task the step's task count
+// (SLURM_STEP_NUM_TASKS); tasks that do not form one MPI job of at least that many ranks (srun
+// without a PMI plugin: MpiDefault=none and no --mpi=pmix) would each run alone on the same trace.
+// `mpi_world_size`: MPI_COMM_WORLD's size, 0 when MPI was not started.
+std::string slurm_launch_problem(int mpi_world_size);
+// This process's task number in its srun step (SLURM_PROCID), 0 outside one.
+int slurm_task_rank();
+
 // MPI_Init_thread on construction (FUNNELED), MPI_Finalize on destruction. One per process.
 class MpiSession {
  public:
