@@ -194,7 +194,7 @@ def model_latency(runs, path):
         a = trace.allocations
         so_far = np.cumsum(a["spent"])
         line = ax.plot(so_far, a["latency_s"] * 1e3, marker="o", markersize=3, drawstyle="steps-post",
-                       label=safe(f"{label} ({len(a)} rounds, scheduler {column_text(a, 'scheduler')[0]})", 70))[0]
+                       label=safe(f"{label} ({len(a)} round{'' if len(a) == 1 else 's'}, scheduler {column_text(a, 'scheduler')[0]})", 70))[0]
         base = unscheduled_latency(trace)
         if base is not None and len(runs) == 1:
             ax.axhline(base * 1e3, color="gray", linestyle="--", linewidth=1,

@@ -203,10 +203,14 @@ def main(argv=None):
             else:
                 written(image)
 
-    with_rounds = [(label, t) for label, t in zip(labels, traces) if t.allocations is not None]
+    with_rounds = []
     for label, t in zip(labels, traces):
         if t.allocations is None:
             skipped(f"model latency of {t.file_name}", "the trace has no task scheduler rounds (/allocations)")
+        elif len(t.tasks) < 2:
+            skipped(f"model latency of {t.file_name}", "the run has one task, not the tasks of a model")
+        else:
+            with_rounds.append((label, t))
     if with_rounds:
         path = names.path("model_latency")
         figures.model_latency(with_rounds, path)

@@ -149,23 +149,26 @@ TEST_F(Plot, TwoRankTraceGetsEveryFigureWithTimePerRankAndModelLatency) {
   EXPECT_EQ(written(r.output).size(), pngs.size() + tasks.size()) << r.output;
 }
 
-TEST_F(Plot, ThreeStrategiesOfOneWorkloadShareTheTaskFiguresAndOnlyMctsHasATree) {
+TEST_F(Plot, ThreeStrategiesOfOneWorkloadShareTheTaskFiguresAndOnlyMctsHasATreeAndNoneAModel) {
   SKIP_WITHOUT_PYTHON_PACKAGES();
   const std::string out = out_dir("strategies");
   const CliResult r =
       run_rctune_args({"plot", trace("mcts"), trace("evolutionary"), trace("random"), "--out", out});
   ASSERT_EQ(r.exit_code, 0) << r.output;
   expect_pngs(out, {kMatmulFile + ".convergence.png", kMatmulFile + ".distribution.png",
-                    "mcts." + kMatmulFile + ".tree.png", "model_latency.png"});
+                    "mcts." + kMatmulFile + ".tree.png"});
+  EXPECT_FALSE(std::filesystem::exists(out + "/model_latency.png"));
   EXPECT_FALSE(std::filesystem::exists(out + "/evolutionary." + kMatmulFile + ".tree.dot"));
   for (const char* name : {"evolutionary", "random"})
     EXPECT_TRUE(contains(r.output, "skipped: search tree of '" + kMatmul + "' in " + name +
                                        ".h5: the trace has no tree for it"))
         << r.output;
-  for (const char* name : {"mcts", "evolutionary", "random"})
-    EXPECT_TRUE(
-        contains(r.output, std::string("skipped: time per rank of ") + name + ".h5: the run had one rank"))
+  for (const std::string name : {"mcts", "evolutionary", "random"}) {
+    EXPECT_TRUE(contains(r.output, "skipped: time per rank of " + name + ".h5: the run had one rank"))
         << r.output;
+    EXPECT_TRUE(contains(r.output, "skipped: model latency of " + name + ".h5: the run has one task"))
+        << r.output;
+  }
 }
 
 TEST_F(Plot, TraceWithoutTreeOrRoundsNamesTheSkippedFigures) {
