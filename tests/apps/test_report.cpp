@@ -676,11 +676,17 @@ void write_random_run(const std::string& path) {
   w.finish();
 }
 
-TEST(Report, TwoTracesShowOneRowPerTaskAndTraceWithEachBestAgainstTheFastest) {
-  runlog::testing::TempDir dir;
+// What `rctune report` says, with `options`, of write_run's trace mcts.h5 and write_random_run's
+// random.h5 in `dir`, in that order.
+testing::CliResult report_of_two_runs(const runlog::testing::TempDir& dir, const std::string& options) {
   write_run(dir.file("mcts.h5"), true);
   write_random_run(dir.file("random.h5"));
-  auto r = run_rctune("report " + dir.file("mcts.h5") + " " + dir.file("random.h5"));
+  return run_rctune("report" + options + " " + dir.file("mcts.h5") + " " + dir.file("random.h5"));
+}
+
+TEST(Report, TwoTracesShowOneRowPerTaskAndTraceWithEachBestAgainstTheFastest) {
+  runlog::testing::TempDir dir;
+  auto r = report_of_two_runs(dir, "");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(line_starting(r.output, "[1]").find(dir.file("mcts.h5") + "    mcts (proposer heuristic)"),
             std::string::npos)
@@ -704,9 +710,7 @@ TEST(Report, TwoTracesShowOneRowPerTaskAndTraceWithEachBestAgainstTheFastest) {
 
 TEST(Report, TwoTracesInCsvHaveATraceColumn) {
   runlog::testing::TempDir dir;
-  write_run(dir.file("mcts.h5"), true);
-  write_random_run(dir.file("random.h5"));
-  auto r = run_rctune("report --format csv " + dir.file("mcts.h5") + " " + dir.file("random.h5"));
+  auto r = report_of_two_runs(dir, " --format csv");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const auto rows = parse_csv(r.output);
   ASSERT_EQ(rows.size(), 4u) << r.output;
@@ -722,9 +726,7 @@ TEST(Report, TwoTracesInCsvHaveATraceColumn) {
 
 TEST(Report, TwoTracesInJsonAreAListOfRunsEachAsTheReportOfOne) {
   runlog::testing::TempDir dir;
-  write_run(dir.file("mcts.h5"), true);
-  write_random_run(dir.file("random.h5"));
-  auto both = run_rctune("report --format json " + dir.file("mcts.h5") + " " + dir.file("random.h5"));
+  auto both = report_of_two_runs(dir, " --format json");
   auto one = run_rctune("report --format json " + dir.file("random.h5"));
   ASSERT_EQ(both.exit_code, 0) << both.output;
   const nlohmann::json runs = nlohmann::json::parse(both.output).at("runs");
