@@ -58,7 +58,8 @@ def _best_so_far(gflops):
 
 def convergence_series(runs):
     """The lines of a task's convergence figure: (label, sample positions, wall times, best so far,
-    emphasised). `runs` is a list of (trace label, Task) of the same task."""
+    whether it is the overall line of a trace split by rank or strategy). `runs` is a list of
+    (trace label, Task) of the same task."""
     series = []
     for label, task in runs:
         m = task.measured()
@@ -81,7 +82,7 @@ def convergence_series(runs):
                     series.append((f"strategy {k}", pos[sel], wall[sel], _best_so_far(g[sel]), False))
                 series.append(("all samples", pos, wall, _best_so_far(g), True))
                 continue
-        series.append((label, pos, wall, _best_so_far(g), len(runs) == 1))
+        series.append((label, pos, wall, _best_so_far(g), False))
     return series
 
 
@@ -89,7 +90,7 @@ def convergence(runs, title, path):
     """Best GFLOP/s so far against samples (left) and wall time (right)."""
     fig, (by_sample, by_time) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True, layout="constrained")
     for label, pos, wall, best, emphasised in convergence_series(runs):
-        kw = {"linewidth": 2.2, "color": "black"} if emphasised and label in ("all ranks", "all samples") else {}
+        kw = {"linewidth": 2.2, "color": "black"} if emphasised else {}
         line = by_sample.step(pos, best, where="post", label=safe(label, 60), **kw)[0]
         by_time.step(wall, best, where="post", color=line.get_color(), linewidth=line.get_linewidth())
         by_sample.plot(pos, best, linestyle="none", marker=".", markersize=3, color=line.get_color())

@@ -82,24 +82,31 @@ class Trace:
             f = h5py.File(path, "r")
         except OSError as e:
             raise TraceError(f"trace file '{path}': cannot read: {e}") from None
-        with f:
-            if text(f.attrs.get("format", "")) != FORMAT:
-                raise TraceError(
-                    f"trace file '{path}': not an rctune trace: the root group has no attribute format = \"{FORMAT}\""
-                )
-            version = int(f.attrs.get("format_version", 0))
-            if version not in FORMAT_VERSIONS:
-                raise TraceError(f"trace file '{path}': trace format version {version} is not supported")
-            self.attrs = {k: (text(v) if isinstance(v, (bytes, str, np.bytes_)) else v) for k, v in f.attrs.items()}
-            groups = list(f["tasks"].values()) if "tasks" in f else []
-            self.tasks = sorted((Task(g) for g in groups), key=lambda t: t.order)
-            ranks = _table(f, "ranks")
-            self.ranks = ranks if ranks is not None and len(ranks) else None
-            allocations = _table(f, "allocations")
-            self.allocations = allocations if allocations is not None and len(allocations) else None
+        try:
+            with f:
+                self._read(f, path)
+        except (OSError, KeyError, ValueError) as e:  # a damaged file: h5py's own errors
+            raise TraceError(f"trace file '{path}': cannot read: {e}") from None
         self.strategy = self.attrs.get("strategy", "")
         self.proposer = self.attrs.get("proposer", "")
         self.num_ranks = int(self.attrs.get("num_ranks", 1))
+
+    def _read(self, f, path):
+        """Checks the format and reads everything of the open file `f`."""
+        if text(f.attrs.get("format", "")) != FORMAT:
+            raise TraceError(
+                f"trace file '{path}': not an rctune trace: the root group has no attribute format = \"{FORMAT}\""
+            )
+        version = int(f.attrs.get("format_version", 0))
+        if version not in FORMAT_VERSIONS:
+            raise TraceError(f"trace file '{path}': trace format version {version} is not supported")
+        self.attrs = {k: (text(v) if isinstance(v, (bytes, str, np.bytes_)) else v) for k, v in f.attrs.items()}
+        groups = list(f["tasks"].values()) if "tasks" in f else []
+        self.tasks = sorted((Task(g) for g in groups), key=lambda t: t.order)
+        ranks = _table(f, "ranks")
+        self.ranks = ranks if ranks is not None and len(ranks) else None
+        allocations = _table(f, "allocations")
+        self.allocations = allocations if allocations is not None and len(allocations) else None
 
     def task(self, name):
         """The task with this name (or HDF5 group name), or None."""

@@ -9,6 +9,7 @@ quoted strings and never reach a shell.
 """
 
 import math
+import os
 import shutil
 import subprocess
 
@@ -154,7 +155,12 @@ def render(dot_exe, dot_path, png_path, fmt="png"):
     """Runs `dot -T<fmt> -o PNG DOT` (an argument list, no shell). Returns None, or why it failed."""
     try:
         r = subprocess.run(
-            [dot_exe, f"-T{fmt}", "-o", png_path, dot_path], capture_output=True, text=True, timeout=120, check=False
+            # Absolute paths: a relative one that starts with `-` would be read as an option.
+            [dot_exe, f"-T{fmt}", "-o", os.path.abspath(png_path), os.path.abspath(dot_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as e:
         return str(e)

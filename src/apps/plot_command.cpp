@@ -140,13 +140,15 @@ int run_plot(const PlotArgs& a) {
   }
   const std::string python = python_interpreter();
   const std::string package = package_dir();
-  std::vector<std::string> argv = {
-      python, "-s",       "-m",     "rctune_analysis.plot", "--out",
-      a.out,  "--format", a.format, "--max-tree-nodes",     std::to_string(a.max_tree_nodes)};
-  if (!a.tasks.empty()) {
-    argv.push_back("--tasks");
-    argv.push_back(ir::join(a.tasks, ","));
-  }
+  // `--option=value`: a value that starts with `-` stays the option's value.
+  std::vector<std::string> argv = {python,
+                                   "-s",
+                                   "-m",
+                                   "rctune_analysis.plot",
+                                   "--out=" + a.out,
+                                   "--format=" + a.format,
+                                   "--max-tree-nodes=" + std::to_string(a.max_tree_nodes)};
+  if (!a.tasks.empty()) argv.push_back("--tasks=" + ir::join(a.tasks, ","));
   argv.push_back("--");  // the traces' paths are never options, whatever they start with
   argv.insert(argv.end(), a.trace_files.begin(), a.trace_files.end());
   return run_child(std::move(argv), child_environment(package));

@@ -216,6 +216,14 @@ TEST_F(Plot, WithoutGraphvizTheTreeIsWrittenAsDotAndTheRenderingSkipped) {
       << r.output;
 }
 
+TEST_F(Plot, OutDirectoryThatStartsWithADashIsNoOptionOfPythonOrDot) {
+  SKIP_WITHOUT_PYTHON_PACKAGES();
+  const CliResult r = run_rctune_args({"plot", "mcts.h5", "--out", "-figures"}, dir_->file(""));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(is_png(dir_->file("-figures/" + kMatmulFile + ".convergence.png"))) << r.output;
+  EXPECT_TRUE(is_png(dir_->file("-figures/" + kMatmulFile + ".tree.png"))) << r.output;
+}
+
 TEST_F(Plot, MissingInterpreterNamesTheDebianPackagesToInstall) {
   const CliResult r = run_rctune_args({"plot", trace("mcts"), "--out", out_dir("nopython")}, "",
                                       {{"RCTUNE_PYTHON", "/nonexistent"}});
