@@ -90,9 +90,11 @@ def convergence(runs, title, path):
     """Best GFLOP/s so far against samples (left) and wall time (right)."""
     fig, (by_sample, by_time) = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True, layout="constrained")
     for label, pos, wall, best, emphasised in convergence_series(runs):
-        kw = {"linewidth": 2.2, "color": "black"} if emphasised else {}
+        # The overall line wide and light under the others, which it would hide where they agree.
+        kw = {"linewidth": 4, "color": "black", "alpha": 0.3, "zorder": 1} if emphasised else {}
         line = by_sample.step(pos, best, where="post", label=safe(label, 60), **kw)[0]
-        by_time.step(wall, best, where="post", color=line.get_color(), linewidth=line.get_linewidth())
+        kw = {**kw, "color": line.get_color()}
+        by_time.step(wall, best, where="post", **kw)
         by_sample.plot(pos, best, linestyle="none", marker=".", markersize=3, color=line.get_color())
     _baselines(by_sample, runs)
     _baselines(by_time, runs)
