@@ -90,11 +90,16 @@ def tree_dot(task, heading, max_nodes=40):
     nodes shown."""
     tree = task.tree
     samples = task.samples
+    # A node's rationale: that of the sample that measured it (the tree's `sample` column; the
+    # samples' `node` of a many-rank run are ids in the ranks' own trees, not in this one).
+    why_of_sample = {}
+    if len(samples) and "rationale" in samples.dtype.names:
+        why_of_sample = dict(zip(samples["index"].tolist(), column_text(samples, "rationale")))
     rationale = {}
-    if len(samples) and "node" in samples.dtype.names and "rationale" in samples.dtype.names:
-        for node, why in zip(samples["node"].tolist(), column_text(samples, "rationale")):
-            if why and node not in rationale:
-                rationale[node] = why
+    if "sample" in tree.dtype.names:
+        for node, sample in zip(tree["id"].tolist(), tree["sample"].tolist()):
+            if why_of_sample.get(sample):
+                rationale[node] = why_of_sample[sample]
     best_node = best_measured_node(tree)
     top = float(np.nanmax(tree["best_gflops"])) if best_node is not None else 0.0
     shown = select_nodes(tree, best_node, max_nodes)
