@@ -178,10 +178,27 @@ int run_cli(int argc, char** argv) {
   add_text(llm_check_cmd, "--llm-model", llm_check.llm_model, "model name (replaces the config's)");
 
   ReportArgs report;
-  auto* report_cmd = app.add_subcommand("report", "summarise a tuning run's trace file, task by task");
-  report_cmd->add_option("file", report.trace_file, "the run's HDF5 trace (run.h5)")->required();
+  auto* report_cmd = app.add_subcommand(
+      "report", "summarise a tuning run's trace file, task by task (several traces: side by side)");
+  report_cmd->add_option("files", report.trace_files, "the runs' HDF5 traces (run.h5 ...)")->required();
   report_cmd->add_option("--format", report.format, "table, csv or json")
       ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->capture_default_str();
+
+  PlotArgs plot;
+  auto* plot_cmd = app.add_subcommand(
+      "plot", "draw figures of one or more traces: convergence, samples, ranks, tree (docs/analysis.md)");
+  plot_cmd->add_option("files", plot.trace_files, "the runs' HDF5 traces (run.h5 ...)")->required();
+  add_text(plot_cmd, "--out", plot.out, "the directory the figures are written to (created if missing)")
+      ->required();
+  // Not split here: task names hold commas (matmul:M=64,N=64,K=64); the package matches the pieces.
+  plot_cmd->add_option("--tasks", plot.tasks,
+                       "only these tasks: names or HDF5 group names, comma-separated (repeatable)");
+  plot_cmd->add_option("--format", plot.format, "png, svg or pdf")
+      ->check(CLI::IsMember({"png", "svg", "pdf"}))
+      ->capture_default_str();
+  plot_cmd->add_option("--max-tree-nodes", plot.max_tree_nodes, "nodes drawn of a task's search tree")
+      ->check(CLI::Range(2, 10000))
       ->capture_default_str();
 
   ExtractArgs extract;
@@ -266,6 +283,7 @@ int run_cli(int argc, char** argv) {
     }
     if (ops_cmd->parsed()) return run_operators();
     if (report_cmd->parsed()) return run_report(report);
+    if (plot_cmd->parsed()) return run_plot(plot);
     if (extract_cmd->parsed()) return run_extract(extract);
     if (export_cmd->parsed()) return run_export(exp);
     if (llm_check_cmd->parsed()) return run_llm_check(llm_check);

@@ -18,6 +18,7 @@
 #include "rctune/apps/commands.h"
 #include "rctune/apps/terminal_text.h"
 #include "rctune/config/input_file.h"
+#include "rctune/ir/check.h"
 #include "rctune/ir/text.h"
 #include "rctune/runlog/model_latency.h"
 #include "rctune/runlog/runlog.h"
@@ -368,22 +369,29 @@ std::string csv_field(const std::string& s) {
   return s.find_first_of(",\"\n\r") == std::string::npos ? s : csv_quoted(s);
 }
 
+constexpr const char* kCsvColumns =
+    "task,measured,illegal,failed,best_gflops,best_sample,speedup_unscheduled,speedup_library,"
+    "library,samples_to_90,samples_to_95,time_to_best_s,strategy,proposer,best_trace";
+
+// One task's CSV fields, after `prefix` (the trace's path when several are reported).
+void print_csv_row(std::ostream& out, const TaskSummary& t, const std::string& prefix) {
+  std::vector<std::string> f = {
+      csv_field(t.name), std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
+      t.best ? fmt("%.10g", t.best->gflops) : "", t.best ? std::to_string(t.best->index) : "",
+      opt_fmt("%.10g", t.speedup_reference, ""), opt_fmt("%.10g", t.speedup_library, ""),
+      csv_field(t.library_name), opt_count(t.to_90, ""), opt_count(t.to_95, ""),
+      t.best ? fmt("%.10g", t.best->wall_time) : "", t.best ? csv_field(t.best->strategy) : "",
+      t.best ? csv_field(t.best->proposer) : "",
+      // Always quoted: a trace is multi-line text.
+      t.best ? csv_quoted(t.best->trace) : ""};
+  out << prefix;
+  for (std::size_t c = 0; c < f.size(); ++c) out << (c ? "," : "") << f[c];
+  out << "\n";
+}
+
 void print_csv(std::ostream& out, const std::vector<TaskSummary>& tasks) {
-  out << "task,measured,illegal,failed,best_gflops,best_sample,speedup_unscheduled,speedup_library,"
-         "library,samples_to_90,samples_to_95,time_to_best_s,strategy,proposer,best_trace\n";
-  for (const auto& t : tasks) {
-    std::vector<std::string> f = {
-        csv_field(t.name), std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
-        t.best ? fmt("%.10g", t.best->gflops) : "", t.best ? std::to_string(t.best->index) : "",
-        opt_fmt("%.10g", t.speedup_reference, ""), opt_fmt("%.10g", t.speedup_library, ""),
-        csv_field(t.library_name), opt_count(t.to_90, ""), opt_count(t.to_95, ""),
-        t.best ? fmt("%.10g", t.best->wall_time) : "", t.best ? csv_field(t.best->strategy) : "",
-        t.best ? csv_field(t.best->proposer) : "",
-        // Always quoted: a trace is multi-line text.
-        t.best ? csv_quoted(t.best->trace) : ""};
-    for (std::size_t c = 0; c < f.size(); ++c) out << (c ? "," : "") << f[c];
-    out << "\n";
-  }
+  out << kCsvColumns << "\n";
+  for (const auto& t : tasks) print_csv_row(out, t, "");
 }
 
 // ---- json ----
@@ -432,8 +440,8 @@ nlohmann::ordered_json model_json(const runlog::ModelLatency& m) {
           {"rounds", rounds}};
 }
 
-void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
-                const std::vector<LlmSummary>& models) {
+nlohmann::ordered_json run_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks,
+                                const std::vector<LlmSummary>& models) {
   const runlog::RunInfo& i = run.info;
   nlohmann::ordered_json resumes = nlohmann::ordered_json::array();
   for (double r : i.resume_times) resumes.push_back(runlog::iso8601(r));
@@ -512,28 +520,130 @@ void print_json(const runlog::RunLog& run, const std::vector<TaskSummary>& tasks
                             {"measure_s", r.measure_s},
                             {"comm_s", r.comm_s},
                             {"merge_s", r.merge_s}});
-  // Names come from files and file names, which need not be UTF-8: invalid bytes become U+FFFD.
+  return out;
+}
+
+// Names come from files and file names, which need not be UTF-8: invalid bytes become U+FFFD.
+void print_json(const nlohmann::ordered_json& out) {
   std::cout << out.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) << "\n";
+}
+
+// One trace read and summarised.
+struct ReportedRun {
+  runlog::RunLog run;
+  std::vector<TaskSummary> tasks;
+  std::vector<LlmSummary> models;
+};
+
+ReportedRun read_run(const std::string& path) {
+  config::check_input_file(path, "the trace");
+  ReportedRun r{runlog::read_run_log(path), {}, {}};
+  for (const auto& t : r.run.tasks) r.tasks.push_back(summarize(t));
+  r.models = summarize_llm(r.run);
+  return r;
+}
+
+// Several runs side by side: one line per run, then one row per task and run (the tasks in the
+// order they first appear), with each run's best against the fastest run's for the task, and
+// each run's estimated model latency when a run has several tasks or rounds.
+void print_side_by_side(std::ostream& out, const std::vector<ReportedRun>& runs) {
+  out << "traces\n";
+  std::vector<std::vector<std::string>> header;
+  for (std::size_t k = 0; k < runs.size(); ++k) {
+    const runlog::RunLog& run = runs[k].run;
+    const runlog::RunInfo& i = run.info;
+    header.push_back({"[" + std::to_string(k + 1) + "]", run.path,
+                      i.strategy + " (proposer " + i.proposer + "), seed " + std::to_string(i.seed) +
+                          ", budget " + budget_text(run) + ", " + std::to_string(i.num_ranks) + " rank" +
+                          (i.num_ranks == 1 ? "" : "s") + ", " + run_state(run)});
+  }
+  print_table(out, header, {true, true, true});
+  out << "\n";
+  std::vector<std::string> names;
+  for (const ReportedRun& r : runs)
+    for (const TaskSummary& t : r.tasks)
+      if (std::find(names.begin(), names.end(), t.name) == names.end()) names.push_back(t.name);
+  std::vector<std::vector<std::string>> rows = {{"task", "trace", "strategy", "measured", "illegal", "failed",
+                                                 "best GFLOP/s", "of fastest", "x unscheduled", "x library",
+                                                 "to 90%", "to 95%", "time to best", "found by"}};
+  for (const std::string& name : names) {
+    double fastest = 0;
+    for (const ReportedRun& r : runs)
+      for (const TaskSummary& t : r.tasks)
+        if (t.name == name && t.best) fastest = std::max(fastest, t.best->gflops);
+    bool first = true;
+    for (std::size_t k = 0; k < runs.size(); ++k)
+      for (const TaskSummary& t : runs[k].tasks) {
+        if (t.name != name) continue;
+        const runlog::RunInfo& i = runs[k].run.info;
+        rows.push_back({first ? t.name : "", "[" + std::to_string(k + 1) + "]", i.strategy + "/" + i.proposer,
+                        std::to_string(t.measured), std::to_string(t.illegal), std::to_string(t.failed),
+                        t.best ? fmt("%.2f", t.best->gflops) : "",
+                        t.best && fastest > 0 ? fmt("%.1f%%", 100 * t.best->gflops / fastest) : "-",
+                        opt_fmt("%.2fx", t.speedup_reference, "-"), opt_fmt("%.2fx", t.speedup_library, "-"),
+                        opt_count(t.to_90, "-"), opt_count(t.to_95, "-"),
+                        t.best ? fmt("%.1f s", t.best->wall_time) : "-",
+                        t.best ? t.best->strategy + "/" + t.best->proposer : "-"});
+        if (!t.best) rows.back()[6] = "-";
+        first = false;
+      }
+  }
+  print_table(out, rows,
+              {true, true, true, false, false, false, false, false, false, false, false, false, false, true});
+  bool model = false;
+  for (const ReportedRun& r : runs) model = model || r.run.tasks.size() > 1 || !r.run.allocations.empty();
+  if (model) {
+    out << "\nestimated model latency (sum over tasks of weight x time per run; untuned operators and time "
+           "between kernels left out)\n";
+    std::vector<std::vector<std::string>> latency = {{"trace", "tuned", "unscheduled", "rounds", "left out"}};
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+      const runlog::ModelLatency m = runlog::model_latency(runs[k].run);
+      latency.push_back({"[" + std::to_string(k + 1) + "]", duration(m.tuned_s),
+                         m.unscheduled_s ? duration(*m.unscheduled_s) : "-", std::to_string(m.rounds.size()),
+                         std::to_string(m.missing)});
+    }
+    print_table(out, latency, {true});
+  }
+  out << "\n(the best schedules, LLM calls and ranks of each run: rctune report TRACE)\n";
+}
+
+int report_one(const std::string& path, const std::string& format) {
+  const ReportedRun r = read_run(path);
+  if (format == "json") {
+    print_json(run_json(r.run, r.tasks, r.models));  // JSON escapes every control byte itself
+    return 0;
+  }
+  // A trace may come from others: its names and schedules reach the terminal only as text.
+  std::ostringstream text;
+  if (format == "csv")
+    print_csv(text, r.tasks);  // tasks only: the LLM summary is in the table and JSON formats
+  else
+    print_text(text, r.run, r.tasks, r.models);
+  std::cout << terminal_safe(text.str());
+  return 0;
 }
 
 }  // namespace
 
 int run_report(const ReportArgs& a) {
-  config::check_input_file(a.trace_file, "the trace");
-  runlog::RunLog run = runlog::read_run_log(a.trace_file);
-  std::vector<TaskSummary> tasks;
-  for (const auto& t : run.tasks) tasks.push_back(summarize(t));
-  const std::vector<LlmSummary> models = summarize_llm(run);
+  RCTUNE_CHECK(!a.trace_files.empty());
+  if (a.trace_files.size() == 1) return report_one(a.trace_files.front(), a.format);
+  std::vector<ReportedRun> runs;
+  for (const std::string& path : a.trace_files) runs.push_back(read_run(path));
   if (a.format == "json") {
-    print_json(run, tasks, models);  // JSON escapes every control byte itself
+    nlohmann::ordered_json all = {{"runs", nlohmann::ordered_json::array()}};
+    for (const ReportedRun& r : runs) all["runs"].push_back(run_json(r.run, r.tasks, r.models));
+    print_json(all);
     return 0;
   }
-  // A trace may come from others: its names and schedules reach the terminal only as text.
   std::ostringstream text;
-  if (a.format == "csv")
-    print_csv(text, tasks);  // tasks only: the LLM summary is in the table and JSON formats
-  else
-    print_text(text, run, tasks, models);
+  if (a.format == "csv") {
+    text << "trace," << kCsvColumns << "\n";
+    for (const ReportedRun& r : runs)
+      for (const TaskSummary& t : r.tasks) print_csv_row(text, t, csv_field(r.run.path) + ",");
+  } else {
+    print_side_by_side(text, runs);
+  }
   std::cout << terminal_safe(text.str());
   return 0;
 }

@@ -665,5 +665,85 @@ TEST(Report, FileThatIsNotATraceIsAUserError) {
   EXPECT_NE(r.output.find("not an rctune trace"), std::string::npos) << r.output;
 }
 
+// A second run of matmul_64 with the random strategy: ok 30, ok 40 (best 40, half the first run's 80).
+void write_random_run(const std::string& path) {
+  runlog::RunInfo info = runlog::testing::sample_run_info();
+  info.strategy = "random";
+  runlog::RunWriter w = runlog::RunWriter::create(path, info);
+  auto a = w.begin_task(task("matmul_64", 10, 3));
+  w.append_sample(a, sample(0, SampleStatus::Ok, 30));
+  w.append_sample(a, sample(1, SampleStatus::Ok, 40));
+  w.finish();
+}
+
+// What `rctune report` says, with `options`, of write_run's trace mcts.h5 and write_random_run's
+// random.h5 in `dir`, in that order.
+testing::CliResult report_of_two_runs(const runlog::testing::TempDir& dir, const std::string& options) {
+  write_run(dir.file("mcts.h5"), true);
+  write_random_run(dir.file("random.h5"));
+  return run_rctune("report" + options + " " + dir.file("mcts.h5") + " " + dir.file("random.h5"));
+}
+
+TEST(Report, TwoTracesShowOneRowPerTaskAndTraceWithEachBestAgainstTheFastest) {
+  runlog::testing::TempDir dir;
+  auto r = report_of_two_runs(dir, "");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(line_starting(r.output, "[1]").find(dir.file("mcts.h5") + "    mcts (proposer heuristic)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(line_starting(r.output, "[2]").find(dir.file("random.h5") + "  random (proposer heuristic)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "matmul_64")),
+            (std::vector<std::string>{"matmul_64", "[1]", "mcts/heuristic", "7", "2", "2", "80.00", "100.0%",
+                                      "8.00x", "2.00x", "4", "5", "6.5", "s", "mcts/llm"}))
+      << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "           [2]")),
+            (std::vector<std::string>{"[2]", "random/heuristic", "2", "0", "0", "40.00", "50.0%", "4.00x",
+                                      "-", "2", "2", "1.5", "s", "mcts/heuristic"}))
+      << r.output;
+  EXPECT_EQ(words(line_starting(r.output, "softmax_8")),
+            (std::vector<std::string>{"softmax_8", "[1]", "mcts/heuristic", "2", "0", "0", "5.00", "100.0%",
+                                      "2.50x", "-", "2", "2", "1.5", "s", "mcts/random"}))
+      << r.output;
+}
+
+TEST(Report, TwoTracesInCsvHaveATraceColumn) {
+  runlog::testing::TempDir dir;
+  auto r = report_of_two_runs(dir, " --format csv");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = parse_csv(r.output);
+  ASSERT_EQ(rows.size(), 4u) << r.output;
+  EXPECT_EQ(rows[0][0], "trace");
+  EXPECT_EQ(rows[0][1], "task");
+  EXPECT_EQ((std::vector<std::string>{rows[1][0], rows[1][1], rows[1][5]}),
+            (std::vector<std::string>{dir.file("mcts.h5"), "matmul_64", "80"}));
+  EXPECT_EQ((std::vector<std::string>{rows[2][0], rows[2][1]}),
+            (std::vector<std::string>{dir.file("mcts.h5"), "softmax_8"}));
+  EXPECT_EQ((std::vector<std::string>{rows[3][0], rows[3][1], rows[3][5]}),
+            (std::vector<std::string>{dir.file("random.h5"), "matmul_64", "40"}));
+}
+
+TEST(Report, TwoTracesInJsonAreAListOfRunsEachAsTheReportOfOne) {
+  runlog::testing::TempDir dir;
+  auto both = report_of_two_runs(dir, " --format json");
+  auto one = run_rctune("report --format json " + dir.file("random.h5"));
+  ASSERT_EQ(both.exit_code, 0) << both.output;
+  const nlohmann::json runs = nlohmann::json::parse(both.output).at("runs");
+  ASSERT_EQ(runs.size(), 2u) << both.output;
+  EXPECT_EQ(runs[0].at("trace"), dir.file("mcts.h5"));
+  EXPECT_EQ(runs[0].at("tasks").size(), 2u);
+  EXPECT_EQ(runs[1], nlohmann::json::parse(one.output));
+}
+
+TEST(Report, SecondFileThatIsNotATraceIsAUserError) {
+  runlog::testing::TempDir dir;
+  write_run(dir.file("run.h5"), true);
+  std::ofstream(dir.file("notes.h5")) << "not hdf5\n";
+  auto r = run_rctune("report " + dir.file("run.h5") + " " + dir.file("notes.h5"));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("not an rctune trace"), std::string::npos) << r.output;
+}
+
 }  // namespace
 }  // namespace rctune

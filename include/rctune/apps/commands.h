@@ -35,9 +35,21 @@ struct BenchArgs {
 };
 
 struct ReportArgs {
-  std::string trace_file;        // the run's HDF5 trace
-  std::string format = "table";  // table, csv or json
+  std::vector<std::string> trace_files;  // the runs' HDF5 traces: one, or several side by side
+  std::string format = "table";          // table, csv or json
 };
+
+struct PlotArgs {
+  std::vector<std::string> trace_files;  // the runs' HDF5 traces
+  std::string out;                       // the directory the figures go to
+  std::vector<std::string> tasks;        // only these tasks (empty: all)
+  std::string format = "png";            // png, svg or pdf
+  int max_tree_nodes = 40;               // nodes drawn of a search tree
+};
+
+// Draws the figures of one or more traces with the Python package python/rctune_analysis
+// (docs/analysis.md), run by /usr/bin/python3 or $RCTUNE_PYTHON.
+int run_plot(const PlotArgs& a);
 
 struct TuneArgs {
   std::string config;       // the run config (YAML); may be empty with --resume FILE
