@@ -126,9 +126,9 @@ void write_report(int fd, int sig, const SignalStatus& st) {
   describe_ranks(st, out);
 }
 
-// Async-signal-safe: open, write, close, clock_gettime and _exit only. The report goes to a file
-// beside the trace too: when mpirun ends a job it may stop forwarding the ranks' output.
-void report_and_exit(int sig) {
+// Async-signal-safe: open, write, close and clock_gettime only. The report goes to a file beside
+// the trace too: when mpirun ends a job it may stop forwarding the ranks' output.
+void write_stop_report(int sig) {
   if (SignalStatus* st = signal_status) {
     const int fd =
         st->report_path[0] == '\0'
@@ -151,7 +151,6 @@ void report_and_exit(int sig) {
     put_number(out, sig);
     out("\n");
   }
-  std::_Exit(128 + sig);
 }
 
 // The round of a task in flight: the group tuning it and what its ranks sent in it.
@@ -929,7 +928,12 @@ class Hub {
 
 }  // namespace
 
-void hub_stopped_at_once(int signal) { report_and_exit(signal); }
+void hub_stopped_at_once(int signal) {
+  write_stop_report(signal);
+  std::_Exit(128 + signal);
+}
+
+void hub_stopping(int signal) { write_stop_report(signal); }
 
 HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue& to_local) {
   Hub hub(setup, from_local, to_local);

@@ -143,7 +143,7 @@ HubResult run_distributed(const DistRun& run, const Layout& layout) {
       mailbox.send({MessageType::Failed, 0, failure_body(e)});
     }
   });
-  install_stop_signals(hub_stopped_at_once, kStopNotice);
+  install_stop_signals(hub_stopped_at_once, kStopNotice, hub_stopping);
   HubResult result;
   try {
     result = run_hub(hs, to_hub, to_member);

@@ -15,12 +15,14 @@ namespace {
 constexpr int kGraceful[] = {SIGTERM, SIGUSR1};
 std::string g_notice[std::size(kGraceful)];  // composed before, per signal
 StopAtOnce g_at_once = nullptr;
+StopAtOnce g_also = nullptr;
 
 extern "C" void on_stop_signal(int sig) {
   for (size_t i = 0; i < std::size(kGraceful); ++i) {
     if (kGraceful[i] != sig || search::stop_requested()) continue;
     search::request_stop(sig);
     (void)!::write(STDERR_FILENO, g_notice[i].data(), g_notice[i].size());
+    if (g_also) g_also(sig);
     return;
   }
   g_at_once(sig);
@@ -42,8 +44,9 @@ std::string shell_quoted(const std::string& s) {
 
 }  // namespace
 
-void install_stop_signals(StopAtOnce at_once, const std::string& notice) {
+void install_stop_signals(StopAtOnce at_once, const std::string& notice, StopAtOnce also) {
   g_at_once = at_once;
+  g_also = also;
   for (size_t i = 0; i < std::size(kGraceful); ++i) g_notice[i] = with_signal(notice, kGraceful[i]);
   struct sigaction sa {};
   sa.sa_handler = on_stop_signal;

@@ -66,6 +66,10 @@ HubResult run_hub(const HubSetup& setup, MessageQueue& from_local, MessageQueue&
 // every rank was doing (as the running hub last heard) and where the trace is, on stderr and in the
 // file TRACE.stopped.txt, and ends the process (every committed sample is on disk).
 void hub_stopped_at_once(int signal);
+// Rank 0 asked to stop after the measurements in flight (the first SIGTERM or SIGUSR1) writes the
+// same report at once: mpirun's SIGTERM after a rank died is followed by SIGKILL before the ranks
+// could finish.
+void hub_stopping(int signal);
 inline constexpr const char* kStoppedSuffix = ".stopped.txt";
 
 }  // namespace rctune::dist

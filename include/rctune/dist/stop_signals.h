@@ -20,7 +20,8 @@ inline constexpr const char* kStopNotice =
     "\nrctune: signal {signal}: stopping after the measurement in flight (send it again to stop at once)\n";
 
 // `notice` is composed before (a handler only writes it); "{signal}" in it becomes the number.
-void install_stop_signals(StopAtOnce at_once, const std::string& notice);
+// `also` (async-signal-safe, may be null) runs after the notice of the first SIGTERM or SIGUSR1.
+void install_stop_signals(StopAtOnce at_once, const std::string& notice, StopAtOnce also = nullptr);
 
 // The line that says how to continue the trace at `path` after a stop by `signal`:
 // "rctune: stopped by signal N: the trace PATH keeps every sample measured before; continue it
