@@ -1,5 +1,6 @@
 #include "rctune/apps/cli.h"
 
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
@@ -59,6 +60,18 @@ int parse_error(CLI::App& app, const CLI::ParseError& e) {
   std::cerr << "rctune: error: " << terminal_safe(e.what()) << "\nrun `" << command
             << " --help` for the options\n";
   return 2;
+}
+
+// Diagnostics (warnings, and with --log-level info or debug the events of a run) go through spdlog
+// to stderr, one line per event: "rctune: warning: ...", "rctune: rank 2: debug: ..." in a
+// many-rank run (dist/run.cpp names the rank). Colours only on a terminal: plain text in a log.
+void configure_diagnostics(const std::string& level) {
+  auto logger = std::make_shared<spdlog::logger>(
+      "rctune", std::make_shared<spdlog::sinks::stderr_color_sink_mt>(spdlog::color_mode::automatic));
+  spdlog::set_default_logger(std::move(logger));
+  spdlog::set_pattern("rctune: %^%l%$: %v");
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::flush_on(spdlog::level::trace);
 }
 
 }  // namespace
@@ -270,7 +283,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return parse_error(app, e);
   }
-  spdlog::set_level(spdlog::level::from_str(log_level));
+  configure_diagnostics(log_level);
 
   try {
     if (show_cmd->parsed()) return run_show(show);

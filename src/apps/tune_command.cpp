@@ -14,6 +14,7 @@
 #include <iterator>
 #include <map>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "rctune/apps/commands.h"
@@ -96,8 +97,12 @@ void print_summary(const std::vector<Row>& rows, const std::string& out, bool si
 void report_proposer_failures(const std::string& task, const std::string& proposer,
                               const search::ProposerFailures& f, bool quiet) {
   if (f.total() == 0 || (quiet && f.internal == 0)) return;
-  std::fprintf(stderr, "%s%s: the %s proposer dropped %s\n", f.internal > 0 ? "rctune: warning: " : "",
-               task.c_str(), proposer.c_str(), terminal_safe(search::failures_text(f)).c_str());
+  const std::string text = terminal_safe(task) + ": the " + proposer + " proposer dropped " +
+                           terminal_safe(search::failures_text(f));
+  if (f.internal > 0)
+    spdlog::warn("{}", text);
+  else
+    std::fprintf(stderr, "%s\n", text.c_str());
 }
 
 // The tuning database of a run: --database, else the config's `database:`, else the default one
@@ -516,8 +521,7 @@ class PlainRun {
       db_.emplace(dir);
     } catch (const database::DatabaseError& e) {
       if (!a_.database.empty() || !cfg_.database.empty()) throw;
-      std::fprintf(stderr, "rctune: warning: the default tuning database is not used: %s\n",
-                   terminal_safe(e.what()).c_str());
+      spdlog::warn("the default tuning database is not used: {}", terminal_safe(e.what()));
       return;
     }
     fingerprint_ = database::host_fingerprint(execution_space).id;
@@ -827,6 +831,9 @@ void stop_plain_run_on_signals(const std::string& trace) {
 int run_tune(const TuneArgs& a) {
   std::optional<dist::MpiSession> mpi;
   if (dist::launched_by_mpi()) mpi.emplace(nullptr, nullptr);
+  // Every diagnostic line of a rank of a many-rank run names the rank.
+  if (mpi && mpi->size() > 1)
+    spdlog::set_pattern("rctune: rank " + std::to_string(mpi->rank()) + ": %^%l%$: %v");
   // Before any file is touched: tasks of one srun step that are not one MPI job would each write
   // the same trace. The step's first task says why; every task stops.
   if (const std::string problem = dist::slurm_launch_problem(mpi ? mpi->size() : 0); !problem.empty()) {

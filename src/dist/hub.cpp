@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -260,6 +261,7 @@ class Hub {
     while (finished_ < s_.world_size) {
       if (!stopping && search::stop_requested()) {
         stopping = true;  // groups waiting for work are released now
+        spdlog::info("stopping: no more rounds; waiting for the measurements in flight");
         dispatch_free_groups();
       }
       bool any = false;
@@ -406,7 +408,7 @@ class Hub {
         if (!s_.quiet) std::fprintf(stderr, "%s: baselines from the %s\n", t.name.c_str(), b->source.c_str());
       }
     } catch (const database::DatabaseError& e) {
-      std::fprintf(stderr, "rctune: warning: the tuning database is not used: %s\n", e.what());
+      spdlog::warn("the tuning database is not used: {}", e.what());
     }
   }
 
@@ -545,6 +547,8 @@ class Hub {
       if (j == 0) as.seeds = std::move(seeds);
       const int rank = g.ranks[static_cast<size_t>(j)];
       set_doing(rank, "tuning " + t.name);
+      spdlog::debug("round of {}: {} of {} samples to rank {} (group {})", t.name, as.share, samples, rank,
+                    r.group);
       reply(rank, MessageType::Assignment, to_body(as));
     }
     if (!s_.quiet && scheduler_ == "per_task")
@@ -727,6 +731,8 @@ class Hub {
   void on_task_done(const Message& m) {
     TaskReport r = task_report_from_body(m.body);
     TaskRun& t = run_of(r.task, m.source);
+    spdlog::debug("rank {} ended its round of {}: {} samples, {} failed, {} illegal", m.source, t.name,
+                  r.samples, r.failures, r.illegal);
     Round& round = *t.round;
     // A rank's final root statistics: its peers' last synchronisations still count them.
     if (!r.tree.empty()) {

@@ -4,6 +4,7 @@
 #include <mpi.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -65,12 +66,11 @@ void warn_shared_measurement_cores(const Layout& layout, int pin_core, bool excl
     if (ranks.size() < 2) continue;
     std::string list;
     for (int r : ranks) list += (list.empty() ? "" : ", ") + std::to_string(r);
-    std::fprintf(
-        stderr,
-        "rctune: warning: ranks %s on node %s measure on the same core %d, so their timings disturb each "
-        "other: give each rank a core of its own (srun --cpus-per-task, mpirun --bind-to core) or set "
-        "dist.exclusive_measurement: true (one measurement at a time on the node)\n",
-        list.c_str(), where.first.c_str(), where.second);
+    spdlog::warn(
+        "ranks {} on node {} measure on the same core {}, so their timings disturb each other: give each "
+        "rank a core of its own (srun --cpus-per-task, mpirun --bind-to core) or set "
+        "dist.exclusive_measurement: true (one measurement at a time on the node)",
+        list, where.first, where.second);
   }
 }
 

@@ -1,6 +1,7 @@
 // What every rank derives from a run config (include/rctune/dist/run_setup.h).
 #include "rctune/dist/run_setup.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -178,8 +179,8 @@ Baselines measure_baselines(const std::string& task_name, std::shared_ptr<const 
     b.reference_seconds = ref.median_s * scale;
     b.reference_gflops = ref.gflops;  // the work per second is what the smaller instance showed
   } else {
-    std::fprintf(stderr, "%s: warning: the unscheduled kernel failed (%s: %s); speedups are not reported\n",
-                 task_name.c_str(), runlog::sample_status_name(ref.status), ref.error.c_str());
+    spdlog::warn("{}: the unscheduled kernel failed ({}: {}); speedups are not reported", task_name,
+                 runlog::sample_status_name(ref.status), ref.error);
   }
   if (simulate) return b;  // there is no simulated OpenBLAS
   if (auto lib = runtime::measure_library_baseline(*workload, measure.min_time, pin_core)) {

@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
 
 #include "json_limits.h"
@@ -646,10 +647,10 @@ class ChatClient::Impl::Transfers {
     for (auto& f : parsed.answer.finish_reasons) f = redact(std::move(f), api_key_);
     if (!parsed.usage_known && !impl_.warned_usage) {
       impl_.warned_usage = true;
-      std::fprintf(stderr,
-                   "rctune: warning: llm endpoint '%s' reported a malformed token usage (%s): its usage is "
-                   "counted as unknown (0 tokens, no cost); further ones are not reported\n",
-                   impl_.endpoint.name.c_str(), redact(parsed.usage_problem, api_key_).c_str());
+      spdlog::warn(
+          "llm endpoint '{}' reported a malformed token usage ({}): its usage is counted as unknown (0 "
+          "tokens, no cost); further ones are not reported",
+          impl_.endpoint.name, redact(parsed.usage_problem, api_key_));
     }
     res.ok = true;
     res.usage_known = parsed.usage_known;

@@ -1,6 +1,8 @@
 #include "rctune/runtime/jit_compiler.h"
 
 #include <fcntl.h>
+#include <spdlog/fmt/ranges.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -336,6 +338,8 @@ CompileResult JitCompiler::compile(const std::string& source, SourceKind kind) c
   const std::vector<std::string> args = compile_command(kind, pch, res.source_path, tmp_so);
   const auto r = run_process(args, opts_.timeout_s);
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  spdlog::debug("compiled {} in {:.2f} s (exit {}): {}", res.source_path, res.seconds, r.exit_code,
+                fmt::join(args, " "));
   res.cpu_seconds = r.cpu_seconds;
   res.used_pch = !pch.empty() && r.output.find(".gch") == std::string::npos;
 

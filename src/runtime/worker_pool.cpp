@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -66,6 +67,7 @@ WorkerProcess::~WorkerProcess() { stop(); }
 void WorkerProcess::start() {
   if (pid_ > 0) return;
   const std::string path = opts_.worker_path.empty() ? find_worker_executable() : opts_.worker_path;
+  spdlog::debug("starting the kernel worker {}", path);
 
   // Everything the child needs is prepared before fork (no allocation after it).
   std::vector<std::string> env_strings;

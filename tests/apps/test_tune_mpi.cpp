@@ -152,6 +152,25 @@ TEST(TuneMpi, TwoRanksRecordEverySampleOnceAndMergeTheirTrees) {
   }
 }
 
+TEST(TuneMpi, DiagnosticLinesNameTheirRankAndAreTheLevelAsked) {
+  TempDir dir;
+  const std::string cfg = dir.file("log.yaml");
+  std::ofstream(cfg) << "seed: 3\nbudget: 4\nout: " << dir.file("log.h5")
+                     << "\ntasks:\n  - workload: matmul:M=32,N=32,K=32\nmeasure:\n  min_time: 0.005\n";
+  const CliResult debug =
+      run_command(mpirun(2) + rctune_bin() + " --log-level debug tune " + cfg + " --quiet --no-database");
+  ASSERT_EQ(debug.exit_code, 0) << debug.output;
+  for (const char* line :
+       {"rctune: rank 0: debug: round of matmul:M=32,N=32,K=32,dtype=f32: 2 of 4 samples to rank 1",
+        "rctune: rank 1: debug: starting the kernel worker"})
+    EXPECT_NE(debug.output.find(line), std::string::npos) << line << "\n" << debug.output;
+  EXPECT_EQ(debug.output.find('\033'), std::string::npos) << "plain text when not on a terminal";
+  const CliResult quiet =
+      run_command(mpirun(2) + rctune_bin() + " tune " + cfg + " --quiet --no-database --force");
+  ASSERT_EQ(quiet.exit_code, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("debug:"), std::string::npos) << "warnings only by default\n" << quiet.output;
+}
+
 TEST(TuneMpi, RanksThatWouldMeasureOnOneCoreAreNamedAtTheStart) {
   TempDir dir;
   // Three ranks on this machine's two cores, unbound: ranks 0 and 2 get the same measurement core.
@@ -160,7 +179,7 @@ TEST(TuneMpi, RanksThatWouldMeasureOnOneCoreAreNamedAtTheStart) {
                      << "\ntasks:\n  - workload: matmul:M=32,N=32,K=32\nmeasure:\n  min_time: 0.005\n";
   const CliResult r = run_command(mpirun(3) + rctune_bin() + " tune " + cfg + " --quiet --no-database");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("rctune: warning: ranks 0, 2 on node "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("rctune: rank 0: warning: ranks 0, 2 on node "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("dist.exclusive_measurement: true"), std::string::npos) << r.output;
   // Taking turns on the node is the remedy: then nothing is said.
   std::ofstream(cfg, std::ios::app) << "dist:\n  exclusive_measurement: true\n";
