@@ -211,7 +211,7 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"png", "svg", "pdf"}))
       ->capture_default_str();
   plot_cmd->add_option("--max-tree-nodes", plot.max_tree_nodes, "nodes drawn of a task's search tree")
-      ->check(CLI::Range(2, 10000))
+      ->check(integer_in({2, 10000}))
       ->capture_default_str();
 
   ExtractArgs extract;

@@ -485,6 +485,9 @@ CliResult run_and_kill_rank(const TempDir& dir, const std::string& cfg, int rank
   }
   job.join();
   EXPECT_TRUE(killed) << "rank " << victim << " was found and killed";
+  // mpirun may return before the ranks it killed are gone; the trace is read once they are.
+  for (int i = 0; i < 200 && !rank_pids(0, cfg).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   return result;
 }
 

@@ -37,9 +37,9 @@ using testing::rctune_bin;
 using testing::run_command;
 using testing::shell_quote;
 
-const char* const kSubcommands[] = {"",          "show",      "bench",    "operators", "tune",
-                                    "llm-check", "report",    "extract",  "db",        "db list",
-                                    "db show",   "db export", "db merge", "db prune"};
+const char* const kSubcommands[] = {"",        "show",      "bench",    "operators", "tune", "llm-check",
+                                    "report",  "extract",   "export",   "plot",      "db",   "db list",
+                                    "db show", "db export", "db merge", "db prune"};
 
 // The words of a subcommand ("db show" is two).
 std::vector<std::string> command_words(const std::string& command) {
@@ -163,7 +163,18 @@ const std::map<std::string, Classified>& classification() {
       {"llm-check config", {Kind::TextFile}},
       {"llm-check --llm-url", {Kind::Url}},
       {"llm-check --llm-model", {Kind::NotEmpty}},
-      {"report file", {Kind::TraceFile}},
+      {"report files", {Kind::TraceFile}},
+      {"export sources", {Kind::Free}},  // traces or a database directory: export's tests name each error
+      {"export --out", {Kind::NotEmpty}},
+      {"export --name", {Kind::Free}},  // checked against C++ and CMake names by the export itself
+      {"export --tasks", {Kind::Free}},
+      {"export --target", {Kind::Choice}},
+      {"export --hardware", {Kind::NotEmpty}},
+      {"plot files", {Kind::TraceFile}},
+      {"plot --out", {Kind::NotEmpty}},
+      {"plot --tasks", {Kind::Free}},  // a task it does not hold is named by the plot
+      {"plot --format", {Kind::Choice}},
+      {"plot --max-tree-nodes", {Kind::Integer, {2, 10000}}},
       {"report --format", {Kind::Choice}},
       {"extract model", {Kind::ModelFile}},
       {"extract --out", {Kind::NotEmpty}},  // the run config to write
@@ -332,6 +343,8 @@ TEST(UserErrors, EveryCommandLineSyntaxErrorExitsWith2AndSaysWhereHelpIs) {
     if (std::string(c) == "db") unknown.push_back("list");  // db needs one of its subcommands
     if (std::string(c) == "db export") unknown.insert(unknown.end(), {"--out", dir.file("out.jsonl")});
     if (std::string(c) == "extract") unknown.push_back(dir.file("missing.onnx"));
+    if (std::string(c) == "export" || std::string(c) == "plot")
+      unknown.insert(unknown.end(), {dir.file("missing.h5"), "--out", dir.file("out")});
     unknown.push_back("--no-such-option");
     if (!*c) unknown.push_back("operators");
     CliResult r = run_bounded(unknown);

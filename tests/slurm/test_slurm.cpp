@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -161,6 +162,7 @@ std::string submit(const TempDir& dir, const std::string& script, const std::str
       env + " sbatch --parsable " + options + " " + shell_quote(jobs + "/" + script));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   std::string id = r.output.substr(0, r.output.find_first_of(";\n"));
+  std::printf("submitted %s %s: job %s\n", script.c_str(), options.c_str(), id.c_str());
   return id;
 }
 
