@@ -166,6 +166,7 @@ int store_in_database(const std::string& dir, const config::TuneConfig& cfg, boo
 // measured.
 struct ResolvedRun {
   config::TuneConfig cfg;
+  TuneArgs args;  // the options in effect: a resumed run's start options where the command line is silent
   std::optional<runlog::RunWriter> writer;  // a resumed trace
   bool simulate = false;
   std::optional<llm::LlmOptions> llm_opts;
@@ -190,15 +191,82 @@ void check_run(ResolvedRun& r, const TuneArgs& a) {
     r.llm_opts = llm::llm_options(cfg.llm);  // checked before anything is measured
 }
 
+// The options of a start that a resume reuses (RunInfo::start_options), as a JSON object.
+std::string start_options_of(const TuneArgs& a) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!a.llm_url.empty()) j["llm_url"] = a.llm_url;
+  if (!a.llm_model.empty()) j["llm_model"] = a.llm_model;
+  if (!a.database.empty()) j["database"] = a.database;
+  if (a.no_database) j["no_database"] = true;
+  return j.dump();
+}
+
+// The options a resume of the trace at `path` runs with: those its start was given, except where
+// the command line gives them now (each change goes to `said`). The recorded text comes from a
+// file, so it is checked like input: a malformed one refuses the resume.
+TuneArgs with_start_options(const TuneArgs& given, const runlog::RunInfo& info, const std::string& path,
+                            std::vector<std::string>& said) {
+  TuneArgs a = given;
+  if (info.start_options.empty()) return a;  // a trace written before they were recorded
+  const auto bad = [&](const std::string& why) {
+    return std::runtime_error(path + ": its start_options attribute " + why +
+                              "; resume it with the options " + "it was started with given again");
+  };
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(info.start_options);
+  } catch (const nlohmann::json::exception&) {
+    throw bad("is not JSON");
+  }
+  if (!j.is_object()) throw bad("is not a JSON object");
+  const auto text = [&](const char* key) {
+    const auto it = j.find(key);
+    if (it == j.end()) return std::string();
+    if (!it->is_string() || it->get<std::string>().empty()) throw bad(std::string("has a bad ") + key);
+    return it->get<std::string>();
+  };
+  const auto reuse = [&](std::string& now, const std::string& then, const char* option) {
+    if (now.empty())
+      now = then;
+    else if (now != then)
+      said.push_back(std::string(option) + " changes from " +
+                     (then.empty() ? std::string("the config's") : "'" + terminal_safe(then) + "'") +
+                     " to '" + terminal_safe(now) + "'");
+  };
+  reuse(a.llm_url, text("llm_url"), "--llm-url");
+  reuse(a.llm_model, text("llm_model"), "--llm-model");
+  const std::string database = text("database");
+  const auto no_database = j.find("no_database");
+  if (no_database != j.end() && !no_database->is_boolean()) throw bad("has a bad no_database");
+  const bool then_none = no_database != j.end() && no_database->get<bool>();
+  if (!a.database.empty() || a.no_database) {
+    if (a.database != database || a.no_database != then_none)
+      said.push_back("the tuning database changes (" +
+                     std::string(a.no_database ? "--no-database" : "--database") + ")");
+  } else if (then_none) {
+    a.no_database = true;
+  } else if (!database.empty()) {
+    // A directory named by a file from elsewhere is used only where it is a directory already.
+    std::error_code ec;
+    if (std::filesystem::is_directory(database, ec))
+      a.database = database;
+    else
+      said.push_back("the tuning database '" + terminal_safe(database) +
+                     "' it was started with is not there: the config's or the default one is used");
+  }
+  return a;
+}
+
 // Every reason to refuse a resume is checked in open_for_resume's `accept`, before the trace is
 // changed: a refused resume leaves the file as it was.
-void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
-  std::optional<config::TuneConfig> given;
-  if (!a.config.empty()) given = config::load_tune_config(a.config);
-  std::string path = a.resume_file;
+void resolve_resume(ResolvedRun& r, const TuneArgs& given) {
+  std::vector<std::string> said;  // what the resume changes, said once it is accepted
+  std::optional<config::TuneConfig> given_cfg;
+  if (!given.config.empty()) given_cfg = config::load_tune_config(given.config);
+  std::string path = given.resume_file;
   if (path.empty()) {
-    if (!given) throw std::runtime_error("tune: give CONFIG.yaml or --resume FILE.h5");
-    path = a.out.empty() ? given->out : a.out;
+    if (!given_cfg) throw std::runtime_error("tune: give CONFIG.yaml or --resume FILE.h5");
+    path = given.out.empty() ? given_cfg->out : given.out;
   }
   config::check_input_file(path, "the trace to resume (--resume)");
   r.writer.emplace(runlog::RunWriter::open_for_resume(path, [&](const runlog::RunLog& t) {
@@ -207,8 +275,10 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
     // The config: the one given (which must be the run's), or the one recorded in the trace.
     const config::TuneConfig recorded = config::parse_tune_config(
         info.config_text, info.config_path.empty() ? path + " (config)" : info.config_path);
-    if (given) require_same_run(recorded, *given, path);
-    cfg = given ? *given : recorded;
+    if (given_cfg) require_same_run(recorded, *given_cfg, path);
+    cfg = given_cfg ? *given_cfg : recorded;
+    r.args = with_start_options(given, info, path, said);
+    const TuneArgs& a = r.args;
     // The run continues with the options it was started with, those given on its command line
     // included (a requeued job's command may not repeat them); the command line may change the
     // budget, and nothing else.
@@ -230,7 +300,14 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
       throw std::runtime_error(path + ": the run measured kernels on hardware; resume it without --simulate");
     r.simulate = was_simulated;
   }));
-  // A new --budget: the trace records it, so that its report and its next resume use it.
+  // A new --budget or start option: the trace records it, so that its report and its next resume
+  // use it.
+  const TuneArgs& a = r.args;
+  for (const std::string& s : said)
+    if (!a.quiet) std::fprintf(stderr, "%s: %s\n", terminal_safe(path).c_str(), s.c_str());
+  if (const std::string options = start_options_of(a);
+      !r.writer->info().start_options.empty() && options != r.writer->info().start_options)
+    r.writer->set_start_options(options);
   if (r.writer->info().budget != r.cfg.budget) {
     if (!a.quiet)
       std::fprintf(stderr, "%s: the budget changes from %lld to %lld samples (--budget)\n", path.c_str(),
@@ -241,6 +318,7 @@ void resolve_resume(ResolvedRun& r, const TuneArgs& a) {
 
 ResolvedRun resolve_run(const TuneArgs& a) {
   ResolvedRun r;
+  r.args = a;
   if (a.force && (a.resume || a.resume_or_start))
     throw std::runtime_error("tune: --force replaces a trace and --resume continues one: give one of them");
   if (a.resume) {
@@ -282,6 +360,7 @@ runlog::RunInfo new_run_info(const config::TuneConfig& cfg, const TuneArgs& a,
   info.seed = cfg.seed;
   info.budget = cfg.budget;
   info.num_ranks = ranks;
+  info.start_options = start_options_of(a);
   return info;
 }
 
@@ -332,9 +411,17 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   // Every rank learns the resolved run (or that rank 0 could not resolve it).
   nlohmann::json j;
   if (mpi.rank() == 0 && failure.empty())
-    j = {{"text", r.cfg.text},     {"source", r.cfg.source},     {"out", r.cfg.out},
-         {"budget", r.cfg.budget}, {"strategy", r.cfg.strategy}, {"proposer", r.cfg.proposer},
-         {"seed", r.cfg.seed},     {"simulate", r.simulate}};
+    j = {{"text", r.cfg.text},
+         {"source", r.cfg.source},
+         {"out", r.cfg.out},
+         {"budget", r.cfg.budget},
+         {"strategy", r.cfg.strategy},
+         {"proposer", r.cfg.proposer},
+         {"seed", r.cfg.seed},
+         {"simulate", r.simulate},
+         {"llm_url", r.args.llm_url},
+         {"llm_model", r.args.llm_model},
+         {"database", database_dir(r.args, r.cfg)}};
   const std::string shared = dist::broadcast_string(j.is_null() ? "" : j.dump());
   if (shared.empty()) {
     if (mpi.rank() == 0) throw std::runtime_error(failure);
@@ -356,7 +443,13 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
       r.cfg.proposer = j.at("proposer").get<std::string>();
       r.cfg.seed = j.at("seed").get<uint64_t>();
       run.simulate = r.simulate = j.at("simulate").get<bool>();
-      llm::override_endpoint(r.cfg.llm, a.llm_url, a.llm_model);
+      // Rank 0's options in effect (a resume's recorded start options included).
+      r.args = a;
+      r.args.llm_url = j.at("llm_url").get<std::string>();
+      r.args.llm_model = j.at("llm_model").get<std::string>();
+      r.args.database = j.at("database").get<std::string>();
+      r.args.no_database = r.args.database.empty();
+      llm::override_endpoint(r.cfg.llm, r.args.llm_url, r.args.llm_model);
       if (r.cfg.strategy == "mcts" && r.cfg.proposer == "llm") r.llm_opts = llm::llm_options(r.cfg.llm);
     } else if (!r.writer) {
       std::string space = dist::kSimulated;
@@ -379,7 +472,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
   const config::TuneConfig& cfg = r.cfg;
   run.cfg = &cfg;
   run.llm = r.llm_opts;
-  if (!r.simulate) run.database = database_dir(a, cfg);  // a simulated run reads none
+  if (!r.simulate) run.database = database_dir(r.args, cfg);  // a simulated run reads none
   const dist::Layout layout = dist::make_layout(cfg.dist.group_size);
   if (mpi.rank() == 0) {
     announce_simulation(r.simulate, a.quiet);
@@ -432,7 +525,7 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
                 static_cast<long long>(result.llm.requests), static_cast<long long>(result.llm.http_requests),
                 static_cast<long long>(result.llm.merged));
   if (stopped_by) return say_stopped(stopped_by, cfg.out);
-  return store_in_database(database_dir(a, cfg), cfg, r.simulate, a.quiet);
+  return store_in_database(database_dir(r.args, cfg), cfg, r.simulate, a.quiet);
 }
 
 // A plain run (one process, or one rank under mpirun): this process tunes every task and writes
@@ -843,7 +936,7 @@ int run_tune(const TuneArgs& a) {
   if (mpi && mpi->size() > 1) return run_tune_ranks(a, *mpi);
   ResolvedRun resolved = resolve_run(a);
   stop_plain_run_on_signals(resolved.cfg.out);
-  return PlainRun(a, resolved).run();
+  return PlainRun(resolved.args, resolved).run();
 }
 
 }  // namespace rctune::apps

@@ -198,6 +198,7 @@ RunLog read_file(hid_t file, const std::string& path, FileRows* rows) {
     get(file, "start_time", i.start_time);
     get(file, "end_time", i.end_time);
     get(file, "resume_times", i.resume_times);
+    get(file, "start_options", i.start_options);
 
     std::vector<TaskEntry> entries;
     if (H5Lexists(file, kTasksGroup, H5P_DEFAULT) > 0) {

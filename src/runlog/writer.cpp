@@ -385,6 +385,7 @@ void write_run_info(hid_t f, const RunInfo& i) {
   write_attr(f, "end_time", i.end_time);
   detail::write_fixed_attr(f, "end_time_iso", iso8601(i.end_time));
   write_attr(f, "resume_times", i.resume_times);
+  write_attr(f, "start_options", i.start_options);
 }
 
 void write_task_info(hid_t g, const TaskInfo& t, int64_t order) {
@@ -642,6 +643,12 @@ void RunWriter::set_budget(int64_t budget) {
   impl_->info.budget = budget;
   impl_->commit({impl_->root.get()}, "cannot write",
                 [&] { detail::write_attr(impl_->file.get(), "budget", budget); });
+}
+
+void RunWriter::set_start_options(const std::string& options) {
+  impl_->info.start_options = options;
+  impl_->commit({impl_->root.get()}, "cannot write",
+                [&] { detail::write_attr(impl_->file.get(), "start_options", options); });
 }
 
 const std::string& RunWriter::path() const { return impl_->path; }

@@ -14,7 +14,9 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include "../runlog/runlog_test_util.h"
+
 #include "cli_runner.h"
 #include "rctune/runlog/runlog.h"
 #include "support/contains.h"
@@ -87,6 +89,48 @@ TEST(TuneRequeue, AResumeKeepsTheOptionsTheRunWasStartedWith) {
       run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --seed 6 --quiet --no-database");
   EXPECT_EQ(other_seed.exit_code, 2) << other_seed.output;
   expect_contains_all(other_seed.output, {"the run was started with seed 5", "leave out --seed"});
+}
+
+TEST(TuneRequeue, AResumeKeepsTheTuningDatabaseItsStartWasGiven) {
+  TempDir dir;
+  const std::string database = dir.file("mine");
+  std::filesystem::create_directories(database);
+  ASSERT_EQ(run_rctune("tune " + shell_quote(write_config(dir)) + " --budget 1 --quiet --database " +
+                       shell_quote(database))
+                .exit_code,
+            0);
+  // No --database now: the resume stores its results where the start did, not in the default one.
+  const auto resumed = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget 2");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_contains_all(resumed.output, {"tuning database " + database});
+  EXPECT_EQ(runlog::read_run_log(dir.file("run.h5")).info.start_options,
+            nlohmann::json({{"database", database}}).dump());
+  const auto other =
+      run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget 3 --no-database");
+  ASSERT_EQ(other.exit_code, 0) << other.output;
+  expect_contains_all(other.output, {"the tuning database changes (--no-database)"});
+  EXPECT_EQ(runlog::read_run_log(dir.file("run.h5")).info.start_options,
+            nlohmann::json({{"no_database", true}}).dump())
+      << "the change is recorded for the next resume";
+}
+
+TEST(TuneRequeue, AResumeWithAnotherLlmEndpointSaysSo) {
+  TempDir dir;
+  ASSERT_EQ(run_rctune("tune " + shell_quote(write_config(dir)) +
+                       " --budget 1 --quiet --no-database --llm-url http://127.0.0.1:9/v1 --llm-model m")
+                .exit_code,
+            0);
+  const auto resumed = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) +
+                                  " --budget 2 --llm-url http://127.0.0.1:10/v1");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  expect_contains_all(resumed.output,
+                      {"--llm-url changes from 'http://127.0.0.1:9/v1' to 'http://127.0.0.1:10/v1'"});
+  const auto silent = run_rctune("tune --resume " + shell_quote(dir.file("run.h5")) + " --budget 3");
+  ASSERT_EQ(silent.exit_code, 0) << silent.output;
+  EXPECT_EQ(silent.output.find("--llm-url changes"), std::string::npos) << "the recorded endpoint is used\n"
+                                                                        << silent.output;
+  EXPECT_EQ(silent.output.find("tuning database"), std::string::npos) << "--no-database is kept\n"
+                                                                      << silent.output;
 }
 
 TEST(TuneRequeue, ANewBudgetOnResumeIsRecordedForTheReportAndTheNextResume) {

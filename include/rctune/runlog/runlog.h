@@ -53,6 +53,9 @@ struct RunInfo {
   double start_time = 0;             // Unix seconds (UTC)
   double end_time = 0;               // Unix seconds; 0 while the run has not finished
   std::vector<double> resume_times;  // Unix seconds of each RunWriter::open_for_resume
+  // The command-line options of the start that a resume reuses besides seed, strategy, proposer and
+  // budget (a JSON object: llm_url, llm_model, database, no_database; "" in files written before it).
+  std::string start_options;
 };
 
 // A RunInfo with version, git commit, host, CPU model and start time (now) of this process filled

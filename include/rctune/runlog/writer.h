@@ -116,9 +116,11 @@ class RunWriter {
   // resumed().ranks holds what was stored before.
   void write_rank_stats(const std::vector<RankStats>& ranks);
 
-  // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
   // Records a new budget for the run (a resume with --budget).
   void set_budget(int64_t budget);
+  // Records new start options (RunInfo::start_options: a resume that changes one).
+  void set_start_options(const std::string& options);
+  // Records the end time, flushes and closes the file. Further calls throw std::logic_error.
   void finish(double end_time = unix_now());
   bool is_open() const;
 
