@@ -443,10 +443,11 @@ int run_tune_ranks(const TuneArgs& a, const dist::MpiSession& mpi) {
       r.cfg.proposer = j.at("proposer").get<std::string>();
       r.cfg.seed = j.at("seed").get<uint64_t>();
       run.simulate = r.simulate = j.at("simulate").get<bool>();
-      // Rank 0's options in effect (a resume's recorded start options included).
+      // Rank 0's options in effect (a resume's recorded start options included) where this rank's
+      // command line is silent; what it gives is checked on this rank like any option.
       r.args = a;
-      r.args.llm_url = j.at("llm_url").get<std::string>();
-      r.args.llm_model = j.at("llm_model").get<std::string>();
+      if (a.llm_url.empty()) r.args.llm_url = j.at("llm_url").get<std::string>();
+      if (a.llm_model.empty()) r.args.llm_model = j.at("llm_model").get<std::string>();
       r.args.database = j.at("database").get<std::string>();
       r.args.no_database = r.args.database.empty();
       llm::override_endpoint(r.cfg.llm, r.args.llm_url, r.args.llm_model);
