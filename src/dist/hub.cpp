@@ -31,6 +31,7 @@
 #include "rctune/dist/database_start.h"
 #include "rctune/dist/protocol.h"
 #include "rctune/dist/run_setup.h"
+#include "rctune/dist/stop_signals.h"
 #include "rctune/dist/task_rounds.h"
 #include "rctune/dist/tree_merge.h"
 #include "rctune/ir/workload.h"
@@ -936,7 +937,7 @@ class Hub {
 
 void hub_stopped_at_once(int signal) {
   write_stop_report(signal);
-  std::_Exit(128 + signal);
+  std::_Exit(stopped_exit_code(signal));
 }
 
 void hub_stopping(int signal) { write_stop_report(signal); }

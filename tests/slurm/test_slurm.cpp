@@ -143,6 +143,23 @@ std::map<std::string, JobFields> wait_for_end(const std::string& id, double time
   return jobs;
 }
 
+// The one job `id` names once it has ended (wait_for_end), and its output file DIR/job.out.
+struct EndedJob {
+  JobFields fields = {{"JobState", "(not found)"}, {"Restarts", "(not found)"}};
+  std::string log;
+};
+EndedJob wait_for_job(const TempDir& dir, const std::string& id, double timeout_s = 420,
+                      const std::function<void()>& on_requeued = {}) {
+  const auto jobs = wait_for_end(id, timeout_s, on_requeued);
+  EndedJob job;
+  job.log = read_text(dir.file("job.out"));
+  if (jobs.size() == 1)
+    job.fields = jobs.begin()->second;
+  else
+    ADD_FAILURE() << "job " << id << ": " << jobs.size() << " jobs, not one";
+  return job;
+}
+
 // A run config of one small task.
 std::string write_config(const TempDir& dir, const std::string& workload = "rmsnorm:M=8,N=32") {
   const std::string path = dir.file("run.yaml");
@@ -219,10 +236,10 @@ TEST(SlurmTuneJob, TwoRanksThroughSrunTuneOneTraceTogether) {
   TempDir dir;
   write_config(dir);
   const std::string id = submit(dir, "tune.sbatch", "-n 2 --output=job.out", "RCTUNE_CONFIG=run.yaml");
-  const auto jobs = wait_for_end(id);
-  ASSERT_EQ(jobs.size(), 1u);
-  const std::string log = read_text(dir.file("job.out"));
-  EXPECT_EQ(jobs.begin()->second.at("JobState"), "COMPLETED") << log;
+  const EndedJob ended = wait_for_job(dir, id);
+  const JobFields& job = ended.fields;
+  const std::string& log = ended.log;
+  EXPECT_EQ(job.at("JobState"), "COMPLETED") << log;
   const runlog::RunLog run = runlog::read_run_log(dir.file("run.h5"));
   EXPECT_EQ(run.info.num_ranks, 2);
   EXPECT_EQ(run.ranks.size(), 2u);
@@ -238,11 +255,11 @@ TEST(SlurmTuneJob, TasksOfSrunWithoutAnMpiPluginAreRefusedBeforeTheTraceIsTouche
   // The cluster's MpiDefault is none: srun starts two processes that are not one MPI job.
   const std::string id =
       submit(dir, "tune.sbatch", "-n 2 --output=job.out", "RCTUNE_CONFIG=run.yaml RCTUNE_MPI=none");
-  const auto jobs = wait_for_end(id);
-  ASSERT_EQ(jobs.size(), 1u);
-  EXPECT_EQ(jobs.begin()->second.at("JobState"), "FAILED");
-  expect_contains_all(read_text(dir.file("job.out")),
-                      {"rctune: error: tune: srun started 2 tasks but no MPI job", "srun --mpi=pmix"});
+  const EndedJob ended = wait_for_job(dir, id);
+  const JobFields& job = ended.fields;
+  const std::string& log = ended.log;
+  EXPECT_EQ(job.at("JobState"), "FAILED");
+  expect_contains_all(log, {"rctune: error: tune: srun started 2 tasks but no MPI job", "srun --mpi=pmix"});
   EXPECT_FALSE(std::filesystem::exists(dir.file("run.h5"))) << "no trace is written";
 }
 
@@ -259,10 +276,9 @@ TEST(SlurmTuneJob, ARequeuedJobContinuesItsTraceWithoutMeasuringASampleTwice) {
   const CliResult requeue = run_command("scontrol requeue " + shell_quote(id));
   ASSERT_EQ(requeue.exit_code, 0) << requeue.output;
   SessionsOfATrace sessions(dir.file("run.h5"));
-  const auto jobs = wait_for_end(id, 420, [&] { sessions.start_ended(); });
-  ASSERT_EQ(jobs.size(), 1u);
-  const JobFields& job = jobs.begin()->second;
-  const std::string log = read_text(dir.file("job.out"));
+  const EndedJob ended = wait_for_job(dir, id, 420, [&] { sessions.start_ended(); });
+  const JobFields& job = ended.fields;
+  const std::string& log = ended.log;
   EXPECT_EQ(job.at("JobState"), "COMPLETED") << log;
   EXPECT_EQ(job.at("Restarts"), "1");
   EXPECT_EQ(sessions.starts(), 1) << log;
@@ -285,10 +301,9 @@ TEST(SlurmTuneJob, AJobAtItsTimeLimitStopsOnTheSignalRequeuesItselfAndFinishesTh
   const std::string id = submit(dir, "tune.sbatch", "-n 2 --time=1 --signal=USR1@20 --output=job.out",
                                 "RCTUNE_CONFIG=run.yaml RCTUNE_BUDGET=300");
   SessionsOfATrace sessions(dir.file("run.h5"));
-  const auto jobs = wait_for_end(id, 600, [&] { sessions.start_ended(); });
-  ASSERT_EQ(jobs.size(), 1u);
-  const JobFields& job = jobs.begin()->second;
-  const std::string log = read_text(dir.file("job.out"));
+  const EndedJob ended = wait_for_job(dir, id, 600, [&] { sessions.start_ended(); });
+  const JobFields& job = ended.fields;
+  const std::string& log = ended.log;
   EXPECT_EQ(job.at("JobState"), "COMPLETED") << log;
   EXPECT_NE(job.at("Restarts"), "0") << log;
   EXPECT_GE(sessions.starts(), 1) << log;
